@@ -1,0 +1,115 @@
+// run(vcpu, budget): execute a vCPU until something needs the hypervisor, as
+// hardware virtualisation does (KVM_RUN): an HVC, a trapped system register,
+// a stage-2 fault, WFI/WFE, the virtual timer firing, or the budget spent.
+
+import {
+  cpu, pc, daif, il, attention, exitReason, faulted, instret,
+  setCpu, setPC, setCurPC, setCurInsn, setAttention, setFaulted, setExitReason, setInstret,
+  sr, setSr, syncIn, syncOut, SR_HCR, HCR_VSE,
+  EXIT_NONE, EXIT_BUDGET, EXIT_TIMER,
+} from "./state";
+import { execute } from "./decode";
+import { selectTlb, translate, fetchVpn, fetchHost, tlbFetch, TLB_MASK, ACC_EXEC, setFetch } from "./mmu";
+import { refreshFpEnabled } from "./fp_access";
+import {
+  takeSyncException, takeAsyncException, EC_PC_ALIGN, EC_ILLEGAL, VEC_IRQ, VEC_FIQ, VEC_SERROR,
+} from "./exceptions";
+import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
+import { timerDeadline, timerCondition, setClock } from "./timer";
+
+function fetchSlow(): u32 {
+  setCurPC(pc);
+  setCurInsn(0);
+  if ((pc & 3) != 0) {
+    takeSyncException(EC_PC_ALIGN, 0, pc, true, pc);
+    return 0;
+  }
+  const vpn = pc >> 12;
+  const e = tlbFetch + (<usize>(vpn & TLB_MASK) << 5);
+  if (load<u64>(e, 16) == vpn) {
+    const h = <usize>((pc & ~<u64>0xFFF) + load<u64>(e, 24));
+    setFetch(vpn, h);
+    return load<u32>(h + (<usize>pc & 0xFFF));
+  }
+  const h = translate(pc, ACC_EXEC, 4);
+  if (h == 0) return 0; // the fault (or MMIO exit) is raised
+  setFetch(vpn, h & ~<usize>0xFFF);
+  return load<u32>(h);
+}
+
+// Between instructions: exits, pending interrupts, illegal state, timer.
+// Returns true if run() must return.
+function onAttention(): bool {
+  setAttention(false);
+  setFaulted(false);
+  if (exitReason != EXIT_NONE) return true;
+  if (il != 0) {
+    setCurPC(pc);
+    takeSyncException(EC_ILLEGAL, 0, 0, false, pc);
+    setFaulted(false);
+    return exitReason != EXIT_NONE;
+  }
+  const hcr = sr(SR_HCR);
+  if ((hcr & HCR_VSE) != 0 && (daif & 4) == 0) {
+    setSr(SR_HCR, hcr & ~HCR_VSE);
+    takeAsyncException(VEC_SERROR);
+  } else if ((daif & 2) == 0 && virtualIrqPending()) {
+    takeAsyncException(VEC_IRQ);
+  } else if ((daif & 1) == 0 && virtualFiqPending()) {
+    takeAsyncException(VEC_FIQ);
+  }
+  setAttention(false);
+  setFaulted(false);
+  return false;
+}
+
+@inline function min64(a: u64, b: u64): u64 { return a < b ? a : b; }
+
+// clockBase: the physical counter now; clockScale: counter ticks per 65536
+// instructions this vCPU retires during the run.
+export function run(c: usize, budget: u64, clockBase: u64, clockScale: u64): u32 {
+  setCpu(c);
+  syncIn();
+  setClock(clockBase, clockScale);
+  selectTlb();
+  refreshFpEnabled();
+  setExitReason(EXIT_NONE);
+  setAttention(true);
+  const budgetEnd = instret + budget;
+  let limit = min64(budgetEnd, timerDeadline());
+  while (true) {
+    if (attention) {
+      if (onAttention()) break;
+      limit = min64(budgetEnd, timerDeadline());
+    }
+    if (instret >= limit) {
+      if (instret >= budgetEnd) { setExitReason(EXIT_BUDGET); break; }
+      if (timerCondition()) { setExitReason(EXIT_TIMER); break; }
+      limit = min64(budgetEnd, timerDeadline());
+      continue;
+    }
+    let insn: u32;
+    const p = pc;
+    if ((p >> 12) == fetchVpn) insn = load<u32>(fetchHost + (<usize>p & 0xFFF));
+    else {
+      insn = fetchSlow();
+      if (faulted) continue;
+    }
+    setCurPC(p);
+    setCurInsn(insn);
+    setPC(p + 4);
+    execute(insn);
+    setInstret(instret + 1);
+  }
+  syncOut();
+  return exitReason;
+}
+
+// For the hypervisor between runs: state that needs the core's logic.
+export function vcpuIrqPending(c: usize): bool {
+  const saved = cpu;
+  setCpu(c);
+  const r = virtualIrqPending() || virtualFiqPending();
+  setCpu(saved);
+  return r;
+}
