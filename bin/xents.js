@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point of the `xents` command: the compiled CLI in dist/.
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(root, "dist/src/tools/cli.js");
+if (!existsSync(cli) || !existsSync(join(root, "build/cpu.wasm"))) {
+  process.stderr.write("xents is not built yet: run `npm run build` in " + root + "\n");
+  process.exit(2);
+}
+const { main } = await import(pathToFileURL(cli).href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,43 @@
+// The `xents` command line: a table of subcommands, each in its own module.
+
+import { runUserCommand } from "./cmd_run_user.js";
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+export const commands: Record<string, Command> = {
+  "run-user": runUserCommand,
+};
+
+function help(): string {
+  const lines = ["usage: xents <command> [args...]", "", "commands:"];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push("", "xents <command> --help shows a command's usage.");
+  return lines.join("\n") + "\n";
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`xents: unknown command '${name}'\n${help()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    process.stderr.write(`xents ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,25 @@
+// `xents run-user <static aarch64 ELF> [args...]`: run a Linux program in
+// user mode on the core and exit with its status.
+
+import { readFileSync } from "node:fs";
+import type { Command } from "./cli.js";
+import { runUserProgram } from "../linux_user/runner.js";
+
+export const runUserCommand: Command = {
+  summary: "run a static AArch64 Linux program on the xents core (user mode)",
+  usage: "xents run-user [--trace-syscalls] <program> [args...]",
+  run(args) {
+    let trace = false;
+    while (args[0]?.startsWith("--")) {
+      const opt = args.shift()!;
+      if (opt === "--trace-syscalls") trace = true;
+      else throw new Error(`unknown option ${opt}`);
+    }
+    const path = args[0];
+    if (!path) throw new Error("missing program path");
+    const elf = new Uint8Array(readFileSync(path));
+    const r = runUserProgram(elf, { argv: args, env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`), traceSyscalls: trace });
+    if ("signal" in r.status) return 128 + r.status.signal;
+    return r.status.code;
+  },
+};
