@@ -46,7 +46,7 @@ export function parseElf(bytes: Uint8Array): ElfImage {
       memsz: Number(dv.getBigUint64(o + 40, true)),
       align: Number(dv.getBigUint64(o + 48, true)),
     };
-    if (ph.type === PT_LOAD && (ph.offset + ph.filesz > bytes.length || ph.filesz > ph.memsz)) {
+    if (ph.type === PT_LOAD && ((ph.filesz > 0 && ph.offset + ph.filesz > bytes.length) || ph.filesz > ph.memsz)) {
       throw new ElfError(`segment ${i} lies outside the file`);
     }
     if (ph.type === PT_INTERP) throw new ElfError("dynamically linked programs are not supported (PT_INTERP); use a static build");

@@ -1,6 +1,7 @@
 // The `xents` command line: a table of subcommands, each in its own module.
 
 import { runUserCommand } from "./cmd_run_user.js";
+import { benchCommand } from "./cmd_bench.js";
 
 export interface Command {
   summary: string;
@@ -10,6 +11,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   "run-user": runUserCommand,
+  bench: benchCommand,
 };
 
 function help(): string {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Everything xents needs on a fresh Debian 12 machine with Node.js 20+:
+# Debian packages (cross toolchain, QEMU as the reference, Xen headers and
+# xenstore clients), npm packages, and the build. Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm device-tree-compiler cpio xz-utils)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO dpkg --add-architecture arm64
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
