@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm device-tree-compiler cpio xz-utils)
+pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm device-tree-compiler cpio xz-utils libxen-dev xenstore-utils)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

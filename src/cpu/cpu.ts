@@ -60,6 +60,8 @@ export interface CoreExports {
   setIdReg(i: number, v: bigint): void;
   getIdReg(i: number): bigint;
   undefCount(cls: number): bigint;
+  guestWalk(c: number, va: bigint, write: number): bigint;
+  injectSync(c: number, esr: bigint, far: bigint, hasFar: number): void;
   undefReset(): void;
   [name: string]: unknown;
 }
@@ -213,6 +215,15 @@ export class VcpuState {
   gic(off: number): bigint { return this.dv.getBigUint64(this.base + Layout.OFF_GIC + off, true); }
   setGic(off: number, v: bigint): void { this.dv.setBigUint64(this.base + Layout.OFF_GIC + off, v, true); }
   irqPending(): boolean { return this.core.exports.vcpuIrqPending(this.base) !== 0; }
+  // The IPA of a VA under this vCPU's EL1 stage-1 translation, or null.
+  walk(va: bigint, write: boolean): bigint | null {
+    const r = this.core.exports.guestWalk(this.base, va, write ? 1 : 0);
+    return r === 0xFFFFFFFFFFFFFFFFn || r === -1n ? null : BigInt.asUintN(64, r);
+  }
+  // Take a synchronous exception to EL1 at the current PC.
+  inject(esr: bigint, far?: bigint): void {
+    this.core.exports.injectSync(this.base, esr, far ?? 0n, far === undefined ? 0 : 1);
+  }
   flushTlb(): void { this.core.exports.tlbFlushCpu(this.base); }
 
   run(budget: bigint, clockBase = 0n, clockScale = 40960n): ExitReason {

@@ -6,7 +6,7 @@
 import {
   cpu, pc, el, spsel, curPC, curInsn,
   setPC, setEL, setSpsel, setDaif, setPan, setSS, setIL, setNZCV, setFaulted, setAttention, setExitReason,
-  sr, setSr, pstateToSpsr, saveSPBank, loadSPBank, exitField64, exitField32,
+  setCpu, syncIn, syncOut, sr, setSr, pstateToSpsr, saveSPBank, loadSPBank, exitField64, exitField32,
   SR_SPSR, SR_ELR, SR_ESR, SR_FAR, SR_VBAR, SR_SCTLR, SR_CTRL, CTRL_EXC_TO_HOST,
   EX_ESR, EX_FAR, EX_INSN, EXIT_EXCEPTION, OFF_EXCL,
 } from "./state";
@@ -97,6 +97,20 @@ export function takeSyncException(ec: u32, iss: u32, far: u64, hasFar: bool, ret
 export function takeAsyncException(vecType: u32): void {
   if (vecType == VEC_SERROR) setSr(SR_ESR, (<u64>EC_SERROR << 26) | (1 << 25));
   enterEL1(vecType, pc);
+}
+
+// The hypervisor injects a synchronous exception into a stopped vCPU (an
+// abort for an access it cannot emulate, UNDEFINED for a bad HVC): taken at
+// the vCPU's current PC, as if that instruction had faulted.
+export function injectSync(c: usize, esr: u64, far: u64, hasFar: bool): void {
+  const saved = cpu;
+  setCpu(c);
+  syncIn();
+  setSr(SR_ESR, esr);
+  if (hasFar) setSr(SR_FAR, far);
+  enterEL1(VEC_SYNC, pc);
+  syncOut();
+  setCpu(saved);
 }
 
 export function undefinedInstruction(cls: u32): void {

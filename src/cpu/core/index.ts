@@ -3,7 +3,8 @@
 // the TypeScript side uses to read and write vCPU blocks.
 
 export { run, vcpuIrqPending } from "./run";
-export { setRam, registerVcpu, unregisterVcpu, tlbFlushCpu, tlbFlushAllBroadcast } from "./mmu";
+export { setRam, registerVcpu, unregisterVcpu, tlbFlushCpu, tlbFlushAllBroadcast, guestWalk } from "./mmu";
+export { injectSync } from "./exceptions";
 export { setCounterFrequency } from "./timer";
 export { setIdReg, getIdReg } from "./sysreg";
 export {

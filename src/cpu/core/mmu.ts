@@ -7,7 +7,7 @@
 // to the hypervisor with the syndrome it needs to emulate MMIO.
 
 import {
-  cpu, el, pan, curPC, curInsn, setFaulted, sr, setSr, exitField32, exitField64,
+  cpu, el, pan, curPC, curInsn, setFaulted, setCpu, sr, setSr, exitField32, exitField64,
   SR_SCTLR, SR_TCR, SR_TTBR0, SR_TTBR1, SR_MAIR, SR_HCR, SR_VTTBR, SR_VTCR, SR_TLB_MISSES,
   HCR_VM, OFF_TLB, EX_ESR, EX_FAR, EX_IPA, EX_INSN, EXIT_DABT, EXIT_IABT, setExitReason,
 } from "./state";
@@ -437,6 +437,19 @@ const OFF_SYS_MISSES: u32 = 0x400 + SR_TLB_MISSES * 8;
 export function mmioExit(va: u64, acc: u32): void {
   wFsc = FSC_TRANSLATION + 3; wStage2 = true; wS1ptw = false;
   raiseFault(va, acc);
+}
+
+// For the hypervisor between runs: the IPA a vCPU's EL1 translation gives a
+// VA (hypercall arguments are guest virtual addresses), or u64.MAX on a fault
+// or when a write is not permitted.
+export function guestWalk(c: usize, va: u64, write: bool): u64 {
+  const saved = cpu;
+  setCpu(c);
+  wFsc = 0; wStage2 = false; wS1ptw = false; wDevice = false;
+  let r: u64 = u64.MAX_VALUE;
+  if (stage1(va, false, false, false) && (!write || w1W)) r = wPA;
+  setCpu(saved);
+  return r;
 }
 
 // AT S1E*: walk stage 1 only and produce PAR_EL1 without taking a fault.

@@ -1,0 +1,211 @@
+// A domain: its vCPUs, memory (p2m and page accounting), event channels,
+// grant table, virtual devices (vGIC, vpl011) and life-cycle state. The
+// hypervisor (hypervisor.ts) creates, schedules and destroys domains; the
+// per-hypercall code acts on them.
+
+import type { Core } from "../cpu/cpu.js";
+import { SR } from "../cpu/cpu.js";
+import type { FrameAllocator } from "./frames.js";
+import { OWNER_XEN, OutOfFrames } from "./frames.js";
+import { P2m, VTCR_VALUE } from "./p2m.js";
+import { Vcpu } from "./vcpu.js";
+import { Vgic } from "./vgic.js";
+import { MmioBus } from "./mmio.js";
+import { EventChannels, EventHost } from "./event_channel.js";
+import { GrantTable, GrantDomain } from "./grant_table.js";
+import type { Vpl011 } from "./vpl011.js";
+import { shared_info, vcpu_info, HVM_NR_PARAMS } from "./public/xen.js";
+import {
+  GUEST_GICD_BASE, GUEST_GICV3_GICD_SIZE, GUEST_GICV3_GICR0_BASE, GUEST_GICV3_GICR0_SIZE, GUEST_EVTCHN_PPI,
+  GUEST_TIMER_VIRT_PPI,
+} from "./public/arch_arm.js";
+
+// HCR_EL2 for guests: stage 2 on, virtual IRQ/FIQ/SError routing, trap SMC
+const HCR_GUEST = (1n << 0n) | (1n << 3n) | (1n << 4n) | (1n << 5n) | (1n << 19n);
+const CNTHCTL_EL1PCTEN = 1n; // the physical counter is readable; the physical timer traps
+
+export interface DomainConfig {
+  id: number;
+  privileged: boolean;
+  maxVcpus: number;
+  maxEvtchnPort: number;
+  maxGrantFrames: number;
+  nrSpis: number;
+  handle: Uint8Array; // 16-byte UUID
+  cpuless?: boolean; // the control domain in TypeScript: events go to a callback, not a vCPU
+}
+
+export interface DomainServices {
+  core: Core;
+  frames: FrameAllocator;
+  lookup(id: number): Domain | undefined;
+  kick(d: Domain, vcpu: number): void; // an interrupt or event is pending for this vCPU
+  counterNow(): bigint;
+  onUpcall(d: Domain, vcpu: number): void; // control domain without a CPU: deliver events
+}
+
+export type ShutdownState = { reason: number } | null;
+
+export class Domain implements EventHost, GrantDomain {
+  readonly id: number;
+  readonly privileged: boolean;
+  readonly vcpus: Vcpu[] = [];
+  readonly p2m: P2m;
+  readonly evtchn: EventChannels;
+  readonly gnttab: GrantTable;
+  readonly vgic: Vgic;
+  readonly mmio = new MmioBus();
+  vpl011: Vpl011 | null = null;
+  readonly hvmParams: bigint[] = new Array(HVM_NR_PARAMS).fill(0n);
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly sharedInfoFrame: number;
+  sharedInfoGfn: bigint | null = null;
+  maxPages = 0n;
+  maxVcpus: number;
+  pauseCount = 1; // domains are created paused
+  shutdown: ShutdownState = null;
+  shutdownCode = -1;
+  dying = false;
+  handle: Uint8Array;
+  timeOffsetSeconds = 0n;
+  weight = 256;
+  cap = 0;
+  vmAssist = 0n;
+  logDirtyFaults = 0;
+  readonly unmappedFrames: number[] = []; // increase_reservation pages not in the p2m
+  readonly console: number[] = []; // console_io output not yet flushed as a line
+
+  constructor(readonly cfg: DomainConfig, readonly svc: DomainServices, vmid: number) {
+    this.id = cfg.id;
+    this.privileged = cfg.privileged;
+    this.maxVcpus = cfg.maxVcpus;
+    this.handle = cfg.handle;
+    this.bytes = svc.core.bytes;
+    this.view = svc.core.view;
+    this.p2m = new P2m(svc.frames, vmid, () => this.flushTlbs());
+    this.sharedInfoFrame = svc.frames.alloc(OWNER_XEN);
+    this.initSharedInfo();
+    this.evtchn = new EventChannels(this, cfg.maxEvtchnPort);
+    this.gnttab = new GrantTable(svc.frames, cfg.maxGrantFrames);
+    this.vgic = new Vgic(cfg.nrSpis, { kick: (v) => svc.kick(this, v) });
+    this.mmio.add({
+      name: "gicd", base: GUEST_GICD_BASE, size: GUEST_GICV3_GICD_SIZE,
+      read: (v, off, size) => this.vgic.distRead(v, off, size),
+      write: (v, off, size, val) => this.vgic.distWrite(v, off, size, val),
+    });
+    this.mmio.add({
+      name: "gicr", base: GUEST_GICV3_GICR0_BASE, size: GUEST_GICV3_GICR0_SIZE,
+      read: (_v, off, size) => this.vgic.redistRead(off, size),
+      write: (_v, off, size, val) => this.vgic.redistWrite(off, size, val),
+    });
+  }
+
+  private initSharedInfo(): void {
+    const h = this.svc.frames.hostOf(this.sharedInfoFrame);
+    // all event channels start masked (as Xen does for a new domain)
+    const m = h + shared_info.fields.evtchn_mask.offset;
+    this.bytes.fill(0xFF, m, m + shared_info.fields.evtchn_mask.size);
+  }
+
+  // ---- vCPUs
+  createVcpus(n: number): void {
+    for (let i = this.vcpus.length; i < n; i++) {
+      const st = this.svc.core.createVcpu();
+      const v = new Vcpu(this.id, i, st);
+      st.setSys(SR.HCR, HCR_GUEST);
+      st.setSys(SR.VTTBR, this.p2m.vttbr());
+      st.setSys(SR.VTCR, VTCR_VALUE);
+      st.setSys(SR.VMPIDR, v.mpidr());
+      st.setSys(SR.CNTHCTL, CNTHCTL_EL1PCTEN);
+      v.gic = this.vgic.addCpu(i, v.mpidr(), st);
+      v.gic.levelHooks.set(GUEST_TIMER_VIRT_PPI, () => this.timerLine(v));
+      v.gic.levelHooks.set(GUEST_EVTCHN_PPI, () => this.upcallPending(i));
+      this.vcpus.push(v);
+    }
+  }
+
+  // The virtual timer's output: enabled, not masked, and CVAL reached.
+  timerLine(v: Vcpu): boolean {
+    const ctl = v.state.sys(SR.CNTV_CTL);
+    if ((ctl & 3n) !== 1n) return false;
+    const vcount = this.svc.counterNow() - v.state.sys(SR.CNTVOFF);
+    return BigInt.asIntN(64, vcount - v.state.sys(SR.CNTV_CVAL)) >= 0n;
+  }
+  // Counter value at which a vCPU's timer fires, or null.
+  timerDeadline(v: Vcpu): bigint | null {
+    const ctl = v.state.sys(SR.CNTV_CTL);
+    if ((ctl & 3n) !== 1n) return null;
+    return v.state.sys(SR.CNTV_CVAL) + v.state.sys(SR.CNTVOFF);
+  }
+
+  flushTlbs(): void { for (const v of this.vcpus) v.state.flushTlb(); }
+
+  nrVcpus(): number { return this.vcpus.length; }
+  onlineVcpus(): number { return this.vcpus.filter((v) => v.online).length; }
+  paused(): boolean { return this.pauseCount > 0; }
+  runnable(v: Vcpu): boolean { return v.online && !v.blocked() && !this.paused() && this.shutdown === null && !this.dying; }
+
+  // ---- memory
+  totPages(): number { return this.svc.frames.countOf(this.id); }
+
+  // Give the domain a fresh zeroed page at gfn (populate_physmap).
+  populate(gfn: number): boolean {
+    if (this.p2m.get(gfn)) return true; // already there: Xen leaves it
+    if (BigInt(this.totPages()) >= this.maxPages) return false;
+    let f: number;
+    try { f = this.svc.frames.alloc(this.id); } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
+    this.p2m.set(gfn, { frame: f, type: "ram" });
+    return true;
+  }
+
+  // Remove whatever is at gfn, releasing the domain's own page or the
+  // reference on someone else's.
+  unmapGfn(gfn: number): boolean {
+    const e = this.p2m.remove(gfn);
+    if (!e) return false;
+    if (e.type === "ram" || e.type === "ram_ro") this.svc.frames.free(e.frame);
+    else if (e.type === "foreign" || e.type === "grant" || e.type === "grant_ro") this.svc.frames.put(e.frame);
+    return true;
+  }
+
+  // Map a hypervisor-owned page (shared_info, a grant-table frame) at gfn.
+  mapXenFrame(gfn: number, frame: number): void {
+    this.unmapGfn(gfn);
+    this.p2m.set(gfn, { frame, type: "xen" });
+  }
+
+  gfnHost(gfn: bigint, write: boolean): number {
+    return this.p2m.hostAddr(gfn << 12n, write);
+  }
+
+  // ---- event delivery (EventHost)
+  sharedInfoHost(): number { return this.svc.frames.hostOf(this.sharedInfoFrame); }
+  vcpuInfoHost(vcpu: number): number {
+    const v = this.vcpus[vcpu];
+    if (!v) return -1;
+    if (v.vcpuInfo) {
+      const h = this.gfnHost(v.vcpuInfo.gfn, true);
+      return h < 0 ? -1 : h + v.vcpuInfo.offset;
+    }
+    return vcpu === 0 ? this.sharedInfoHost() : -1; // the legacy slot
+  }
+  upcallPending(vcpu: number): boolean {
+    const h = this.vcpuInfoHost(vcpu);
+    return h >= 0 && this.bytes[h + vcpu_info.fields.evtchn_upcall_pending.offset] !== 0;
+  }
+  markEventsPending(vcpu: number): void {
+    const h = this.vcpuInfoHost(vcpu);
+    if (h < 0) return;
+    const o = h + vcpu_info.fields.evtchn_upcall_pending.offset;
+    if (this.bytes[o]) return;
+    this.bytes[o] = 1;
+    if (this.cfg.cpuless) this.svc.onUpcall(this, vcpu);
+    else this.svc.kick(this, vcpu);
+  }
+  lookupDomain(domid: number): Domain | undefined { return this.svc.lookup(domid); }
+  eventChannels(): EventChannels { return this.evtchn; }
+  portPending(port: number): void {
+    for (const v of this.vcpus) if (v.block === "poll" && v.pollPorts.includes(port)) this.svc.kick(this, v.id);
+  }
+}

@@ -1,0 +1,338 @@
+// A domain's event channels: the port table and both delivery ABIs a guest
+// may choose, the 2-level bitmaps in shared_info and the FIFO queues in
+// guest-provided event arrays (xen/common/event_2l.c and event_fifo.c
+// describe the semantics; this is a fresh implementation of them).
+
+import { XEN_E } from "./public/xen.js";
+import {
+  EVTCHNSTAT, EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING, EVTCHN_FIFO_MASKED,
+  EVTCHN_FIFO_LINKED, EVTCHN_FIFO_BUSY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_MAX_QUEUES, EVTCHN_FIFO_PRIORITY_DEFAULT,
+  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, NR_VIRQS, evtchn_fifo_control_block,
+} from "./public/event_channel.js";
+import { shared_info, vcpu_info } from "./public/xen.js";
+
+export type ChannelState = "free" | "reserved" | "unbound" | "interdomain" | "virq" | "ipi";
+
+export interface Channel {
+  state: ChannelState;
+  remoteDom: number; // unbound: who may bind; interdomain: the peer
+  remotePort: number;
+  virq: number;
+  notifyVcpu: number;
+  priority: number; // FIFO queue
+}
+
+// What the event channel code needs from its domain.
+export interface EventHost {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  nrVcpus(): number;
+  sharedInfoHost(): number; // wasm offset of shared_info
+  vcpuInfoHost(vcpu: number): number; // wasm offset of the vCPU's vcpu_info, or -1
+  gfnHost(gfn: bigint, write: boolean): number; // wasm offset of a guest frame, or -1
+  markEventsPending(vcpu: number): void; // set evtchn_upcall_pending and raise the upcall
+  lookupDomain(domid: number): EventHost | undefined;
+  eventChannels(): EventChannels;
+  portPending(port: number): void; // for SCHEDOP_poll waiters
+}
+
+interface FifoVcpu { controlHost: number; heads: number[]; tails: number[]; }
+
+const E = XEN_E;
+const PENDING_OFF = shared_info.fields.evtchn_pending.offset;
+const MASK_OFF = shared_info.fields.evtchn_mask.offset;
+const SEL_OFF = vcpu_info.fields.evtchn_pending_sel.offset;
+const READY_OFF = evtchn_fifo_control_block.fields.ready.offset;
+const HEAD_OFF = evtchn_fifo_control_block.fields.head.offset;
+
+export class EventChannels {
+  readonly ports: Channel[] = [];
+  abi: "2l" | "fifo" = "2l";
+  private fifoVcpus: (FifoVcpu | undefined)[] = [];
+  private fifoArrays: number[] = []; // host offsets of event array pages
+  readonly virqPorts: number[][] = []; // [vcpu][virq] -> port
+
+  constructor(readonly host: EventHost, public maxPort: number) {
+    this.ports.push(this.blank("reserved")); // port 0 is never allocated
+  }
+
+  private blank(state: ChannelState): Channel {
+    return { state, remoteDom: 0, remotePort: 0, virq: 0, notifyVcpu: 0, priority: EVTCHN_FIFO_PRIORITY_DEFAULT };
+  }
+
+  private limit(): number {
+    const abiMax = this.abi === "2l" ? EVTCHN_2L_NR_CHANNELS : EVTCHN_FIFO_NR_CHANNELS;
+    return Math.min(abiMax, this.maxPort + 1);
+  }
+
+  valid(port: number): boolean { return port > 0 && port < this.ports.length && this.ports[port].state !== "free" && this.ports[port].state !== "reserved"; }
+  get(port: number): Channel | undefined { return this.valid(port) ? this.ports[port] : undefined; }
+  inUse(): number { return this.ports.filter((c) => c.state !== "free" && c.state !== "reserved").length; }
+
+  // Lowest free port, or -errno.
+  alloc(): number {
+    for (let p = 1; p < this.ports.length; p++) {
+      if (this.ports[p].state === "free") {
+        this.ports[p] = this.blank("free");
+        this.resetPortBits(p);
+        return p;
+      }
+    }
+    const p = this.ports.length;
+    if (p >= this.limit()) return -E.ENOSPC;
+    this.ports.push(this.blank("free"));
+    this.resetPortBits(p);
+    return p;
+  }
+
+  // A freshly allocated port starts not pending (2L) or masked-clear (FIFO keeps the guest's MASKED).
+  private resetPortBits(port: number): void {
+    if (this.abi === "2l") {
+      const si = this.host.sharedInfoHost();
+      const w = si + PENDING_OFF + (port >> 6) * 8;
+      this.host.view.setBigUint64(w, this.host.view.getBigUint64(w, true) & ~(1n << BigInt(port & 63)), true);
+    } else {
+      const h = this.fifoWordHost(port);
+      if (h) this.host.view.setUint32(h, this.host.view.getUint32(h, true) & ~((1 << EVTCHN_FIFO_PENDING) | (1 << EVTCHN_FIFO_LINKED) | EVTCHN_FIFO_LINK_MASK), true);
+    }
+  }
+
+  allocUnbound(remoteDom: number): number {
+    const p = this.alloc();
+    if (p < 0) return p;
+    Object.assign(this.ports[p], { state: "unbound", remoteDom });
+    return p;
+  }
+
+  bindInterdomain(remote: EventChannels, remotePort: number): number {
+    const rc = remote.get(remotePort);
+    if (!rc || rc.state !== "unbound" || rc.remoteDom !== this.host.id) return -E.EINVAL;
+    const p = this.alloc();
+    if (p < 0) return p;
+    Object.assign(this.ports[p], { state: "interdomain", remoteDom: remote.host.id, remotePort });
+    Object.assign(rc, { state: "interdomain", remoteDom: this.host.id, remotePort: p });
+    // Like Xen: the newly bound local port is made pending so a waiting peer is noticed.
+    this.setPending(p);
+    return p;
+  }
+
+  bindVirq(virq: number, vcpu: number): number {
+    if (virq < 0 || virq >= NR_VIRQS) return -E.EINVAL;
+    if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
+    this.virqPorts[vcpu] ??= [];
+    if (this.virqPorts[vcpu][virq]) return -E.EEXIST;
+    const p = this.alloc();
+    if (p < 0) return p;
+    Object.assign(this.ports[p], { state: "virq", virq, notifyVcpu: vcpu });
+    this.virqPorts[vcpu][virq] = p;
+    return p;
+  }
+
+  bindIpi(vcpu: number): number {
+    if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
+    const p = this.alloc();
+    if (p < 0) return p;
+    Object.assign(this.ports[p], { state: "ipi", notifyVcpu: vcpu });
+    return p;
+  }
+
+  close(port: number): number {
+    const c = this.get(port);
+    if (!c) return -E.EINVAL;
+    if (c.state === "interdomain") {
+      const rd = this.host.lookupDomain(c.remoteDom);
+      const rc = rd?.eventChannels().get(c.remotePort);
+      if (rc && rc.state === "interdomain" && rc.remoteDom === this.host.id && rc.remotePort === port) {
+        Object.assign(rc, { state: "unbound", remoteDom: this.host.id, remotePort: 0 });
+      }
+    }
+    if (c.state === "virq") this.virqPorts[c.notifyVcpu][c.virq] = 0;
+    this.ports[port] = this.blank("free");
+    return 0;
+  }
+
+  closeAll(): void { for (let p = 1; p < this.ports.length; p++) if (this.valid(p)) this.close(p); }
+
+  send(port: number): number {
+    const c = this.get(port);
+    if (!c) return -E.EINVAL;
+    switch (c.state) {
+      case "interdomain": {
+        const rd = this.host.lookupDomain(c.remoteDom);
+        rd?.eventChannels().setPending(c.remotePort);
+        return 0;
+      }
+      case "ipi": this.setPending(port); return 0;
+      case "unbound": return 0; // nobody listens yet: dropped
+      default: return -E.EINVAL;
+    }
+  }
+
+  raiseVirq(virq: number, vcpu = 0): void {
+    const p = this.virqPorts[vcpu]?.[virq];
+    if (p) this.setPending(p);
+  }
+
+  bindVcpu(port: number, vcpu: number): number {
+    const c = this.get(port);
+    if (!c) return -E.EINVAL;
+    if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
+    if (c.state !== "interdomain" && c.state !== "unbound" && !(c.state === "virq" && c.virq >= 0)) return -E.EINVAL;
+    c.notifyVcpu = vcpu;
+    return 0;
+  }
+
+  // ---- delivery
+  setPending(port: number): void {
+    const c = this.get(port);
+    if (!c) return;
+    if (this.abi === "2l") this.setPending2l(port, c.notifyVcpu);
+    else this.setPendingFifo(port, c);
+    this.host.portPending(port);
+  }
+
+  isPending(port: number): boolean {
+    if (this.abi === "2l") {
+      const si = this.host.sharedInfoHost();
+      return ((this.host.view.getBigUint64(si + PENDING_OFF + (port >> 6) * 8, true) >> BigInt(port & 63)) & 1n) === 1n;
+    }
+    const h = this.fifoWordHost(port);
+    return h ? ((this.host.view.getUint32(h, true) >>> EVTCHN_FIFO_PENDING) & 1) === 1 : false;
+  }
+
+  private testAndSet64(addr: number, bit: number): boolean {
+    const v = this.host.view.getBigUint64(addr, true);
+    const m = 1n << BigInt(bit);
+    if (v & m) return true;
+    this.host.view.setBigUint64(addr, v | m, true);
+    return false;
+  }
+
+  private setPending2l(port: number, vcpu: number): void {
+    const si = this.host.sharedInfoHost();
+    const word = port >> 6, bit = port & 63;
+    if (this.testAndSet64(si + PENDING_OFF + word * 8, bit)) return;
+    const masked = ((this.host.view.getBigUint64(si + MASK_OFF + word * 8, true) >> BigInt(bit)) & 1n) === 1n;
+    if (masked) return;
+    const vi = this.host.vcpuInfoHost(vcpu);
+    if (vi < 0) return;
+    if (!this.testAndSet64(vi + SEL_OFF, word)) this.host.markEventsPending(vcpu);
+  }
+
+  unmask(port: number): number {
+    const c = this.get(port);
+    if (!c) return -E.EINVAL;
+    if (this.abi === "2l") {
+      const si = this.host.sharedInfoHost();
+      const word = port >> 6, bit = BigInt(port & 63);
+      const ma = si + MASK_OFF + word * 8;
+      const m = this.host.view.getBigUint64(ma, true);
+      if (m & (1n << bit)) this.host.view.setBigUint64(ma, m & ~(1n << bit), true);
+      const pending = ((this.host.view.getBigUint64(si + PENDING_OFF + word * 8, true) >> bit) & 1n) === 1n;
+      const vi = this.host.vcpuInfoHost(c.notifyVcpu);
+      if (pending && vi >= 0 && !this.testAndSet64(vi + SEL_OFF, word)) this.host.markEventsPending(c.notifyVcpu);
+      return 0;
+    }
+    const h = this.fifoWordHost(port);
+    if (h && ((this.host.view.getUint32(h, true) >>> EVTCHN_FIFO_PENDING) & 1)) this.setPendingFifo(port, c, true);
+    return 0;
+  }
+
+  // ---- FIFO ABI
+  private fifoWordHost(port: number): number {
+    const page = Math.floor(port / EVTCHN_FIFO_EVENT_WORDS_PER_PAGE);
+    const h = this.fifoArrays[page];
+    return h === undefined ? 0 : h + (port % EVTCHN_FIFO_EVENT_WORDS_PER_PAGE) * 4;
+  }
+
+  initControl(vcpu: number, controlGfn: bigint, offset: number): number {
+    if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
+    if (offset & 7 || offset > 4096 - evtchn_fifo_control_block.size) return -E.EINVAL;
+    if (this.fifoVcpus[vcpu]) return -E.EINVAL;
+    const h = this.host.gfnHost(controlGfn, true);
+    if (h < 0) return -E.EINVAL;
+    const controlHost = h + offset;
+    this.host.bytes.fill(0, controlHost, controlHost + evtchn_fifo_control_block.size);
+    this.fifoVcpus[vcpu] = { controlHost, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
+    if (this.abi === "2l") this.switchToFifo();
+    return 0;
+  }
+
+  // Ports already bound keep their state; pending 2L events are carried over.
+  private switchToFifo(): void {
+    const pending: number[] = [];
+    for (let p = 1; p < this.ports.length; p++) if (this.valid(p) && this.isPending(p)) pending.push(p);
+    this.abi = "fifo";
+    this.pendingCarry = pending;
+  }
+  private pendingCarry: number[] = [];
+
+  expandArray(arrayGfn: bigint): number {
+    if (this.abi !== "fifo") return -E.EINVAL;
+    if ((this.fifoArrays.length + 1) * EVTCHN_FIFO_EVENT_WORDS_PER_PAGE > EVTCHN_FIFO_NR_CHANNELS) return -E.ENOSPC;
+    const h = this.host.gfnHost(arrayGfn, true);
+    if (h < 0) return -E.EINVAL;
+    this.fifoArrays.push(h);
+    // events that were pending before the switch are raised once their words exist
+    const carry = this.pendingCarry;
+    this.pendingCarry = [];
+    for (const p of carry) { if (this.fifoWordHost(p)) this.setPending(p); else this.pendingCarry.push(p); }
+    return 0;
+  }
+
+  setPriority(port: number, priority: number): number {
+    const c = this.get(port);
+    if (!c) return -E.EINVAL;
+    if (this.abi !== "fifo") return -E.ENOSYS;
+    if (priority < 0 || priority >= EVTCHN_FIFO_MAX_QUEUES) return -E.EINVAL;
+    c.priority = priority;
+    return 0;
+  }
+
+  private setPendingFifo(port: number, c: Channel, fromUnmask = false): void {
+    const h = this.fifoWordHost(port);
+    if (!h) { if (!this.pendingCarry.includes(port)) this.pendingCarry.push(port); return; } // raised when its page arrives
+    const view = this.host.view;
+    let w = view.getUint32(h, true);
+    if (!fromUnmask) { w |= 1 << EVTCHN_FIFO_PENDING; view.setUint32(h, w >>> 0, true); }
+    if ((w >>> EVTCHN_FIFO_MASKED) & 1 || (w >>> EVTCHN_FIFO_LINKED) & 1) return;
+    const v = this.fifoVcpus[c.notifyVcpu];
+    if (!v) return;
+    w |= 1 << EVTCHN_FIFO_LINKED;
+    view.setUint32(h, w >>> 0, true);
+    const q = c.priority;
+    let linked = false;
+    const tail = v.tails[q];
+    if (tail) {
+      const th = this.fifoWordHost(tail);
+      if (th) {
+        const tw = view.getUint32(th, true);
+        // link only if the guest has not consumed the old tail yet
+        if ((tw >>> EVTCHN_FIFO_LINKED) & 1) {
+          view.setUint32(th, ((tw & ~EVTCHN_FIFO_LINK_MASK & ~(1 << EVTCHN_FIFO_BUSY)) | port) >>> 0, true);
+          linked = true;
+        }
+      }
+    }
+    if (!linked) view.setUint32(v.controlHost + HEAD_OFF + q * 4, port, true);
+    v.tails[q] = port;
+    const ready = view.getUint32(v.controlHost + READY_OFF, true);
+    if (!((ready >>> q) & 1)) {
+      view.setUint32(v.controlHost + READY_OFF, (ready | (1 << q)) >>> 0, true);
+      this.host.markEventsPending(c.notifyVcpu);
+    }
+  }
+
+  // EVTCHNSTAT for EVTCHNOP_status
+  status(port: number): { status: number; vcpu: number; u0: number; u1: number } {
+    const c = port > 0 && port < this.ports.length ? this.ports[port] : undefined;
+    if (!c || c.state === "free" || c.state === "reserved") return { status: EVTCHNSTAT.closed, vcpu: 0, u0: 0, u1: 0 };
+    switch (c.state) {
+      case "unbound": return { status: EVTCHNSTAT.unbound, vcpu: c.notifyVcpu, u0: c.remoteDom, u1: 0 };
+      case "interdomain": return { status: EVTCHNSTAT.interdomain, vcpu: c.notifyVcpu, u0: c.remoteDom, u1: c.remotePort };
+      case "virq": return { status: EVTCHNSTAT.virq, vcpu: c.notifyVcpu, u0: c.virq, u1: 0 };
+      default: return { status: EVTCHNSTAT.ipi, vcpu: c.notifyVcpu, u0: 0, u1: 0 };
+    }
+  }
+}

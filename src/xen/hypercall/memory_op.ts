@@ -1,0 +1,158 @@
+// memory_op(cmd, arg): reservations (populate/increase/decrease), physmap
+// changes (shared_info and grant-table frames, foreign mappings for a
+// privileged domain, removal), and the reservation queries.
+
+import type { Handler, HypercallContext } from "./dispatch.js";
+import { targetDomain } from "./dispatch.js";
+import {
+  XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
+  xen_remove_from_physmap, XENMAPIDX_grant_table_status,
+} from "../public/xen.js";
+import { OutOfFrames } from "../frames.js";
+import { P2M_IPA_BITS } from "../p2m.js";
+
+const neg = (e: number): bigint => BigInt(-e);
+const MAX_GFN = 2 ** (P2M_IPA_BITS - 12);
+const MAX_ORDER = 9; // 2 MiB extents at most
+
+export const memoryOp: Handler = (c, a) => {
+  const cmd = Number(a[0] & 0x3Fn);
+  const arg = a[1];
+  switch (cmd) {
+    case XENMEM.populate_physmap: case XENMEM.increase_reservation: case XENMEM.decrease_reservation:
+      return reservation(c, cmd, arg);
+    case XENMEM.current_reservation: case XENMEM.maximum_reservation: case XENMEM.maximum_gpfn: {
+      const b = c.g.read(arg, 2);
+      if (!b) return neg(XEN_E.EFAULT);
+      const t = targetDomain(c, b[0] | (b[1] << 8));
+      if ("err" in t) return neg(t.err);
+      if (cmd === XENMEM.current_reservation) return BigInt(t.totPages());
+      if (cmd === XENMEM.maximum_reservation) return t.maxPages;
+      let max = 0;
+      for (const g of t.p2m.entries.keys()) if (g > max) max = g;
+      return BigInt(max);
+    }
+    case XENMEM.add_to_physmap: return addToPhysmap(c, arg);
+    case XENMEM.add_to_physmap_batch: return addToPhysmapBatch(c, arg);
+    case XENMEM.remove_from_physmap: {
+      const r = c.g.readStruct(arg, xen_remove_from_physmap);
+      if (!r) return neg(XEN_E.EFAULT);
+      const t = targetDomain(c, r.num("domid"));
+      if ("err" in t) return neg(t.err);
+      const gfn = r.get("gpfn");
+      if (gfn >= BigInt(MAX_GFN)) return neg(XEN_E.EINVAL);
+      return t.unmapGfn(Number(gfn)) ? 0n : neg(XEN_E.ENOENT);
+    }
+    default: return neg(XEN_E.ENOSYS);
+  }
+};
+
+function reservation(c: HypercallContext, cmd: number, arg: bigint): bigint {
+  const r = c.g.readStruct(arg, xen_memory_reservation);
+  if (!r) return neg(XEN_E.EFAULT);
+  const t = targetDomain(c, r.num("domid"));
+  if ("err" in t) return neg(t.err);
+  const order = r.num("extent_order");
+  if (order > MAX_ORDER) return neg(XEN_E.EINVAL);
+  const n = r.get("nr_extents");
+  if (n > 1n << 20n) return neg(XEN_E.EINVAL);
+  const list = r.get("extent_start");
+  const per = 1 << order;
+  let done = 0;
+  for (; done < Number(n); done++) {
+    if (cmd === XENMEM.increase_reservation) {
+      // Pages given to the domain without a guest-physical address (auto-translated guests
+      // use populate_physmap); they are counted and freed with the domain.
+      try {
+        if (BigInt(t.totPages() + per) > t.maxPages) break;
+        for (let i = 0; i < per; i++) t.unmappedFrames.push(c.hv.frames.alloc(t.id));
+      } catch (e) { if (e instanceof OutOfFrames) break; throw e; }
+      continue;
+    }
+    const gfn = c.g.u64(list + BigInt(done * 8));
+    if (gfn === null) return done > 0 ? BigInt(done) : neg(XEN_E.EFAULT);
+    if (gfn + BigInt(per) > BigInt(MAX_GFN) || (gfn & BigInt(per - 1)) !== 0n) break;
+    let ok = true;
+    for (let i = 0; i < per && ok; i++) {
+      const g = Number(gfn) + i;
+      if (cmd === XENMEM.populate_physmap) ok = t.populate(g);
+      else {
+        const e = t.p2m.get(g);
+        if (!e || (e.type !== "ram" && e.type !== "ram_ro")) { ok = false; break; }
+        t.unmapGfn(g);
+      }
+    }
+    if (!ok) break;
+  }
+  return BigInt(done);
+}
+
+function addToPhysmap(c: HypercallContext, arg: bigint): bigint {
+  const x = c.g.readStruct(arg, xen_add_to_physmap);
+  if (!x) return neg(XEN_E.EFAULT);
+  const t = targetDomain(c, x.num("domid"));
+  if ("err" in t) return neg(t.err);
+  const gpfn = x.get("gpfn");
+  if (gpfn >= BigInt(MAX_GFN)) return neg(XEN_E.EINVAL);
+  const idx = x.get("idx");
+  switch (x.num("space")) {
+    case XENMAPSPACE.shared_info:
+      if (idx !== 0n) return neg(XEN_E.EINVAL);
+      if (t.sharedInfoGfn !== null && t.sharedInfoGfn !== gpfn) t.p2m.remove(Number(t.sharedInfoGfn));
+      t.mapXenFrame(Number(gpfn), t.sharedInfoFrame);
+      t.sharedInfoGfn = gpfn;
+      return 0n;
+    case XENMAPSPACE.grant_table: {
+      if (idx & XENMAPIDX_grant_table_status) return neg(XEN_E.EINVAL); // v2 only
+      const i = Number(idx);
+      if (!t.gnttab.ensureFrames(i + 1)) return neg(XEN_E.EINVAL);
+      // an earlier mapping of the same frame elsewhere goes away
+      for (const [g, e] of t.p2m.entries) if (e.type === "xen" && e.frame === t.gnttab.frames[i] && g !== Number(gpfn)) t.p2m.remove(g);
+      t.mapXenFrame(Number(gpfn), t.gnttab.frames[i]);
+      return 0n;
+    }
+    case XENMAPSPACE.gmfn: {
+      const from = t.p2m.get(Number(idx));
+      if (!from || from.type !== "ram") return neg(XEN_E.EINVAL);
+      t.p2m.remove(Number(idx));
+      t.unmapGfn(Number(gpfn));
+      t.p2m.set(Number(gpfn), from);
+      return 0n;
+    }
+    case XENMAPSPACE.gmfn_foreign: return neg(XEN_E.EINVAL); // only through add_to_physmap_batch
+    case XENMAPSPACE.dev_mmio: return neg(XEN_E.EPERM);
+    default: return neg(XEN_E.EINVAL);
+  }
+}
+
+// Foreign mappings: a privileged domain maps another domain's frames into its own space.
+function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
+  const b = c.g.readStruct(arg, xen_add_to_physmap_batch);
+  if (!b) return neg(XEN_E.EFAULT);
+  const t = targetDomain(c, b.num("domid"));
+  if ("err" in t) return neg(t.err);
+  if (b.num("space") !== XENMAPSPACE.gmfn_foreign) return neg(XEN_E.EOPNOTSUPP);
+  if (!c.d.privileged) return neg(XEN_E.EPERM);
+  const src = c.hv.domains.get(b.num("u"));
+  if (!src) return neg(XEN_E.ESRCH);
+  const n = b.num("size");
+  const idxs = b.get("idxs"), gpfns = b.get("gpfns"), errs = b.get("errs");
+  for (let i = 0; i < n; i++) {
+    const idx = c.g.u64(idxs + BigInt(i * 8));
+    const gpfn = c.g.u64(gpfns + BigInt(i * 8));
+    if (idx === null || gpfn === null) return neg(XEN_E.EFAULT);
+    let err = 0;
+    const e = src.p2m.get(Number(idx));
+    if (!e || (e.type !== "ram" && e.type !== "ram_ro")) err = -XEN_E.EINVAL;
+    else if (gpfn >= BigInt(MAX_GFN)) err = -XEN_E.EINVAL;
+    else {
+      t.unmapGfn(Number(gpfn));
+      c.hv.frames.get(e.frame);
+      t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
+    }
+    const eb = new Uint8Array(4);
+    new DataView(eb.buffer).setInt32(0, err, true);
+    if (!c.g.write(errs + BigInt(i * 4), eb)) return neg(XEN_E.EFAULT);
+  }
+  return 0n;
+}

@@ -1,0 +1,358 @@
+// The hypervisor: owns machine memory (frames), the core and its vCPUs, the
+// domains, the scheduler and guest time. It runs vCPUs in slices, handles
+// their exits (hypercalls, PSCI, MMIO, system registers, WFI, timers), and
+// offers the control domain its hypercall entry (privcmd).
+
+import { Core, Exit, ExitReason, EXIT_NAMES, SR } from "../cpu/cpu.js";
+import { Clock } from "../hw/clock.js";
+import { FrameAllocator } from "./frames.js";
+import { Domain, DomainConfig } from "./domain.js";
+import type { Vcpu } from "./vcpu.js";
+import { CreditScheduler } from "./scheduler.js";
+import { emulateMmio } from "./mmio.js";
+import { smccc, PsciHost } from "./vpsci.js";
+import { dispatchHypercall } from "./hypercall/dispatch.js";
+import { XEN_HYPERCALL_TAG, SHUTDOWN, SHUTDOWN_NAMES, RUNSTATE, DOMID_FIRST_RESERVED } from "./public/xen.js";
+import { VIRQ } from "./public/event_channel.js";
+
+export interface HypervisorOptions {
+  ramBytes: number; // machine RAM
+  deterministic?: boolean; // guest time from retired instructions
+  log?: (line: string) => void; // the hypervisor's console
+}
+
+export interface HypervisorEvents {
+  onShutdown?(d: Domain, reason: number): void;
+  onDestroyed?(d: Domain): void;
+  onConsoleWrite?(d: Domain, text: string): void; // console_io from a guest
+  onVuartOutput?(d: Domain, byte: number): void; // the vpl011 transmitted a byte
+}
+
+const SLICE_INSTRUCTIONS = 500_000n;
+
+export class Hypervisor implements PsciHost {
+  readonly core: Core;
+  readonly frames: FrameAllocator;
+  readonly clock: Clock;
+  readonly domains = new Map<number, Domain>();
+  readonly sched: CreditScheduler;
+  readonly log: (line: string) => void;
+  events: HypervisorEvents = {};
+  private nextVmid = 1;
+  private yieldRequested = false;
+  private readonly upcalls = new Set<Domain>();
+  upcallHandler: ((d: Domain) => void) | null = null;
+  readonly consoleLog: string[] = []; // lines of the hypervisor's own console (console_io, warnings)
+  stats = { slices: 0, hypercalls: 0, mmio: 0, exits: new Map<string, number>() };
+
+  constructor(opts: HypervisorOptions) {
+    this.core = new Core({ ramBase: 0x80000000n, ramSize: opts.ramBytes });
+    this.frames = new FrameAllocator(this.core);
+    this.clock = new Clock({ deterministic: opts.deterministic });
+    this.log = opts.log ?? ((l) => process.stderr.write(`(XEN) ${l}\n`));
+    this.sched = new CreditScheduler(() => this.domains.values());
+  }
+
+  // ---- domains
+  freeDomid(): number {
+    for (let id = 1; id < DOMID_FIRST_RESERVED; id++) if (!this.domains.has(id)) return id;
+    return -1;
+  }
+
+  createDomain(cfg: DomainConfig): Domain {
+    if (this.domains.has(cfg.id)) throw new Error(`domain ${cfg.id} exists`);
+    const vmid = this.nextVmid++ & 0xFF || this.nextVmid++;
+    const d = new Domain(cfg, {
+      core: this.core,
+      frames: this.frames,
+      lookup: (id) => this.domains.get(id),
+      kick: (dom, v) => this.kick(dom, v),
+      counterNow: () => this.clock.now(),
+      onUpcall: (dom) => { this.upcalls.add(dom); },
+    }, vmid);
+    this.domains.set(cfg.id, d);
+    return d;
+  }
+
+  shutdown(d: Domain, reason: number): void {
+    if (d.shutdown !== null || d.dying) return;
+    d.shutdown = { reason };
+    this.log(`d${d.id}: shutdown: ${SHUTDOWN_NAMES[reason] ?? reason}`);
+    for (const v of d.vcpus) this.setRunstate(v, RUNSTATE.offline);
+    this.domains.get(0)?.evtchn.raiseVirq(VIRQ.DOM_EXC);
+    this.events.onShutdown?.(d, reason);
+  }
+
+  crash(d: Domain, why: string): void {
+    this.log(`d${d.id}: crashed: ${why}`);
+    this.shutdown(d, SHUTDOWN.crash);
+  }
+
+  // Tear a domain down completely: every frame it owns or maps goes back.
+  destroy(d: Domain): void {
+    if (!this.domains.has(d.id)) return;
+    d.dying = true;
+    d.evtchn.closeAll();
+    d.gnttab.unmapAll(d, (id) => this.domains.get(id));
+    for (const gfn of [...d.p2m.entries.keys()]) d.unmapGfn(gfn);
+    for (const f of d.unmappedFrames.splice(0)) this.frames.free(f);
+    d.gnttab.destroy();
+    d.p2m.destroy();
+    this.frames.free(d.sharedInfoFrame);
+    for (const v of d.vcpus) this.core.destroyVcpu(v.state);
+    this.domains.delete(d.id);
+    this.upcalls.delete(d);
+    this.domains.get(0)?.evtchn.raiseVirq(VIRQ.DOM_EXC);
+    this.events.onDestroyed?.(d);
+  }
+
+  pause(d: Domain): void { d.pauseCount++; }
+  unpause(d: Domain): void {
+    if (d.pauseCount > 0) d.pauseCount--;
+    if (d.pauseCount === 0) for (const v of d.vcpus) if (v.online) this.setRunstate(v, RUNSTATE.runnable);
+  }
+
+  // ---- scheduling support (PsciHost)
+  kick(d: Domain, vi: number): void {
+    const v = d.vcpus[vi];
+    if (v && v.blocked()) this.tryWake(d, v);
+  }
+  wake(d: Domain, v: Vcpu): void { v.block = "none"; this.setRunstate(v, RUNSTATE.runnable); void d; }
+  block(v: Vcpu): void { v.block = "wfi"; this.setRunstate(v, RUNSTATE.blocked); this.yieldRequested = true; }
+  requestYield(): void { this.yieldRequested = true; }
+
+  // Would the vCPU take an interrupt if it ran now?
+  private interruptDeliverable(d: Domain, v: Vcpu): boolean {
+    d.vgic.flush(v.id);
+    const p = v.state.irqPending();
+    d.vgic.sync(v.id);
+    return p;
+  }
+
+  tryWake(d: Domain, v: Vcpu): boolean {
+    if (!v.online || v.block === "none") return false;
+    let wake = false;
+    switch (v.block) {
+      case "wfi": wake = this.interruptDeliverable(d, v); break;
+      case "block": wake = d.upcallPending(v.id) || this.interruptDeliverable(d, v); break;
+      case "poll":
+        wake = v.pollPorts.some((p) => d.evtchn.isPending(p)) || (v.pollDeadline !== 0n && this.clock.now() >= v.pollDeadline);
+        break;
+    }
+    if (wake) { v.block = "none"; v.pollPorts = []; this.setRunstate(v, RUNSTATE.runnable); }
+    return wake;
+  }
+
+  // Earliest counter value at which a blocked vCPU may wake on its own.
+  private nextWakeDeadline(): bigint | null {
+    let best: bigint | null = null;
+    for (const d of this.domains.values()) {
+      if (d.paused() || d.shutdown || d.dying) continue;
+      for (const v of d.vcpus) {
+        if (!v.online || !v.blocked()) continue;
+        let t = v.block === "poll" ? (v.pollDeadline || null) : d.timerDeadline(v);
+        if (v.block === "poll") { const td = d.timerDeadline(v); if (td !== null && (t === null || td < t)) t = td; }
+        if (t !== null && (best === null || t < best)) best = t;
+      }
+    }
+    return best;
+  }
+
+  private wakeTimers(): void {
+    const now = this.clock.now();
+    for (const d of this.domains.values()) {
+      if (d.paused() || d.shutdown || d.dying) continue;
+      for (const v of d.vcpus) {
+        if (!v.blocked()) continue;
+        const t = d.timerDeadline(v);
+        if ((t !== null && t <= now) || (v.block === "poll" && v.pollDeadline !== 0n && v.pollDeadline <= now)) this.tryWake(d, v);
+      }
+    }
+  }
+
+  setRunstate(v: Vcpu, state: number): void {
+    const nowNs = Clock.toNs(this.clock.now());
+    if (v.runstate !== state) {
+      v.runstateTime[v.runstate] += nowNs - v.runstateEntry;
+      v.runstate = state;
+      v.runstateEntry = nowNs;
+    }
+    if (v.runstateVa !== null) {
+      const d = this.domains.get(v.domainId);
+      if (d) writeRunstate(d, v, nowNs);
+    }
+  }
+
+  // ---- running
+  // Runs vCPUs for up to `maxMs` of host time. Returns the counter value the
+  // caller should wait for when nothing could run (null: nothing pending).
+  runFor(maxMs: number): { ran: boolean; idleUntil: bigint | null } {
+    const t0 = performance.now();
+    let ran = false;
+    for (;;) {
+      this.wakeTimers();
+      this.deliverUpcalls();
+      const pick = this.sched.pick();
+      if (!pick) break;
+      ran = true;
+      this.runSlice(pick.d, pick.v);
+      if (performance.now() - t0 >= maxMs) return { ran, idleUntil: null };
+    }
+    this.deliverUpcalls();
+    const next = this.nextWakeDeadline();
+    if (this.clock.deterministic && next !== null && !ran) {
+      this.clock.advanceTo(next);
+      return { ran: true, idleUntil: null };
+    }
+    return { ran, idleUntil: next };
+  }
+
+  private deliverUpcalls(): void {
+    if (!this.upcalls.size || !this.upcallHandler) return;
+    const list = [...this.upcalls];
+    this.upcalls.clear();
+    for (const d of list) this.upcallHandler(d);
+  }
+
+  runSlice(d: Domain, v: Vcpu): void {
+    this.stats.slices++;
+    this.yieldRequested = false;
+    this.setRunstate(v, RUNSTATE.running);
+    d.vgic.flush(v.id);
+    const st = v.state;
+    const before = st.instret;
+    const base = this.clock.now();
+    const h0 = performance.now();
+    const exit = st.run(SLICE_INSTRUCTIONS, base, this.clock.scale);
+    const n = st.instret - before;
+    this.clock.ran(base, n);
+    this.clock.observe(Number(n), (performance.now() - h0) / 1000);
+    v.instructions += n;
+    v.cpuTimeNs += Clock.toNs((n * this.clock.scale) >> 16n);
+    this.sched.charge(v, Number(n));
+    d.vgic.sync(v.id);
+    this.handleExit(d, v, exit);
+    if (v.runstate === RUNSTATE.running) this.setRunstate(v, d.shutdown ? RUNSTATE.offline : RUNSTATE.runnable);
+  }
+
+  private countExit(name: string): void { this.stats.exits.set(name, (this.stats.exits.get(name) ?? 0) + 1); }
+
+  handleExit(d: Domain, v: Vcpu, exit: ExitReason): void {
+    const st = v.state;
+    this.countExit(EXIT_NAMES[exit] ?? String(exit));
+    switch (exit) {
+      case Exit.BUDGET: case Exit.TIMER: case Exit.MAINTENANCE: return;
+      case Exit.HVC: {
+        const imm = Number(st.exitEsr & 0xFFFFn);
+        if (imm === XEN_HYPERCALL_TAG) {
+          this.stats.hypercalls++;
+          const args = [st.x(0), st.x(1), st.x(2), st.x(3), st.x(4)];
+          const r = dispatchHypercall(this, d, v, Number(st.x(16)), args);
+          if (r !== null) st.setX(0, BigInt.asUintN(64, r));
+        } else if (imm === 0) smccc(this, d, v);
+        else this.injectUndef(v, 4n); // Xen: unknown HVC immediate is UNDEFINED
+        return;
+      }
+      case Exit.SMC:
+        smccc(this, d, v);
+        st.pc = st.pc + 4n;
+        return;
+      case Exit.SYSREG: this.emulateSysreg(d, v); return;
+      case Exit.DABT: this.dataAbort(d, v); return;
+      case Exit.IABT:
+        this.injectAbort(v, false, st.exitFar);
+        return;
+      case Exit.WFI: {
+        const esr = st.exitEsr;
+        if ((esr & 1n) === 1n) { this.yieldRequested = true; return; } // WFE: let others run
+        if (!this.interruptDeliverable(d, v)) { v.block = "wfi"; this.setRunstate(v, RUNSTATE.blocked); }
+        return;
+      }
+      default:
+        this.crash(d, `vCPU ${v.id} stopped with exit ${EXIT_NAMES[exit] ?? exit} at pc 0x${st.pc.toString(16)}`);
+    }
+  }
+
+  // EL1 took the exception at the faulting instruction (PC unchanged).
+  injectAbort(v: Vcpu, data: boolean, far: bigint): void {
+    const fromEl0 = v.state.el === 0;
+    const ec = data ? (fromEl0 ? 0x24n : 0x25n) : (fromEl0 ? 0x20n : 0x21n);
+    v.state.inject((ec << 26n) | (1n << 25n), far);
+  }
+  // UNDEFINED for an instruction the PC has already passed (HVC): back up first.
+  injectUndef(v: Vcpu, pcBack: bigint): void {
+    v.state.pc = v.state.pc - pcBack;
+    v.state.inject(1n << 25n);
+  }
+
+  private dataAbort(d: Domain, v: Vcpu): void {
+    const st = v.state;
+    const ipa = st.exitIpa;
+    const esr = st.exitEsr;
+    const dfsc = Number(esr & 0x3Fn);
+    const gfn = Number(ipa >> 12n);
+    // A write to a page that log-dirty write-protected: record it and retry.
+    if ((dfsc & 0x3C) === 0x0C && ((esr >> 6n) & 1n) === 1n && d.p2m.logDirty && d.p2m.get(gfn)?.type === "ram") {
+      d.p2m.markDirty(gfn);
+      d.logDirtyFaults++;
+      return;
+    }
+    if (((esr >> 7n) & 1n) === 0n) {
+      this.stats.mmio++;
+      const r = emulateMmio(d.mmio, v.id, st, ipa);
+      if (r === "done") return;
+    }
+    this.injectAbort(v, true, st.exitFar);
+  }
+
+  private emulateSysreg(d: Domain, v: Vcpu): void {
+    const st = v.state;
+    const iss = Number(st.exitEsr & 0x1FFFFFFn);
+    const op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7, crn = (iss >> 10) & 15;
+    const rt = (iss >> 5) & 31, crm = (iss >> 1) & 15, read = (iss & 1) === 1;
+    const key = `${op0},${op1},${crn},${crm},${op2}`;
+    const val = rt === 31 ? 0n : st.x(rt);
+    switch (key) {
+      case "3,0,12,11,5": // ICC_SGI1R_EL1
+      case "3,0,12,11,6": // ICC_ASGI1R_EL1 (group 0 for a NS guest: ignore)
+        if (!read && key === "3,0,12,11,5") d.vgic.sendSgi(v.id, val);
+        break;
+      case "3,0,12,11,7": break; // ICC_SGI0R_EL1: group 0 SGIs do not exist for the guest
+      case "3,3,14,2,0": case "3,3,14,2,1": case "3,3,14,2,2": // CNTP_TVAL/CTL/CVAL: not offered (the DT names the virtual timer)
+        if (read && rt !== 31) st.setX(rt, 0n);
+        break;
+      default:
+        this.injectUndef(v, 0n);
+        return;
+    }
+    st.pc = st.pc + 4n;
+  }
+
+  // ---- the control domain's hypercall entry (privcmd)
+  privcmd(d: Domain, nr: number, args: bigint[]): bigint {
+    const v = d.vcpus[0];
+    const r = dispatchHypercall(this, d, v, nr, args);
+    return r ?? 0n;
+  }
+
+  yieldPending(): boolean { return this.yieldRequested; }
+}
+
+function writeRunstate(d: Domain, v: Vcpu, nowNs: bigint): void {
+  const ipa = v.state.walk(v.runstateVa!, true);
+  if (ipa === null) return;
+  const h = d.p2m.hostAddr(ipa, true);
+  if (h < 0 || (Number(ipa & 0xFFFn) + 48) > 4096) return;
+  const dv = d.view;
+  const upd = (d.vmAssist & (1n << 5n)) !== 0n;
+  const entry = v.runstateEntry;
+  if (upd) dv.setBigUint64(h + 8, entry | (1n << 63n), true);
+  dv.setInt32(h, v.runstate, true);
+  for (let i = 0; i < 4; i++) {
+    const t = v.runstateTime[i] + (i === v.runstate ? nowNs - entry : 0n);
+    dv.setBigUint64(h + 16 + i * 8, t - (i === v.runstate ? nowNs - entry : 0n), true);
+  }
+  dv.setBigUint64(h + 8, entry, true);
+}
+
+export { SR };
