@@ -7,7 +7,7 @@
 // to the hypervisor with the syndrome it needs to emulate MMIO.
 
 import {
-  cpu, el, pan, curPC, curInsn, setFaulted, setCpu, sr, setSr, exitField32, exitField64,
+  cpu, el, pan, curPC, curInsn, setFaulted, setCpu, setPC, sr, setSr, exitField32, exitField64,
   SR_SCTLR, SR_TCR, SR_TTBR0, SR_TTBR1, SR_MAIR, SR_HCR, SR_VTTBR, SR_VTCR, SR_TLB_MISSES,
   HCR_VM, OFF_TLB, EX_ESR, EX_FAR, EX_IPA, EX_INSN, EXIT_DABT, EXIT_IABT, setExitReason,
 } from "./state";
@@ -332,7 +332,9 @@ function raiseFault(va: u64, acc: u32): void {
   const isWrite = kind == ACC_WRITE;
   setFaulted(true);
   if (wStage2) {
-    // Exit to the hypervisor with an ESR_EL2-format syndrome.
+    // Exit to the hypervisor with an ESR_EL2-format syndrome; the access is
+    // retried (or emulated and skipped) from the faulting instruction.
+    setPC(curPC);
     let esr: u64;
     if (kind == ACC_EXEC) {
       esr = (<u64>0x20 << 26) | (1 << 25) | (wS1ptw ? 1 << 7 : 0) | wFsc;

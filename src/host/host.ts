@@ -1,0 +1,70 @@
+// One xents host: the machine, the hypervisor, and the control domain
+// (domain 0) with its tools. This is the only module that sees every layer:
+// it hands dom0 the hypercall instruction, its stage-2 view of its own
+// memory, and its event upcall — and nothing else.
+
+import { Hypervisor, HypervisorOptions } from "../xen/hypervisor.js";
+import type { Domain } from "../xen/domain.js";
+import type { Privcmd } from "../tools/xc/privcmd.js";
+import { GUEST_RAM0_BASE } from "../xen/public/arch_arm.js";
+
+export const DOM0_RAM_BYTES = 32 << 20;
+export const DOM0_WINDOW_BASE = 0x10_0000_0000n; // 64 GiB: foreign and grant mappings
+export const DOM0_WINDOW_PAGES = 1 << 24; // 64 GiB of window
+
+export interface HostOptions extends HypervisorOptions {}
+
+export class Host {
+  readonly hv: Hypervisor;
+  readonly dom0: Domain;
+  readonly privcmd: Privcmd;
+  private upcall: (() => void) | null = null;
+
+  constructor(opts: HostOptions) {
+    this.hv = new Hypervisor(opts);
+    this.dom0 = this.hv.createDomain({
+      id: 0, privileged: true, cpuless: true, maxVcpus: 1, maxEvtchnPort: 4095, maxGrantFrames: 64, nrSpis: 32,
+      handle: new Uint8Array(16),
+    });
+    const d = this.dom0;
+    d.createVcpus(1); // the hypercall context; it never runs on the core (SCTLR_EL1.M = 0: VA = IPA)
+    d.maxPages = BigInt(DOM0_RAM_BYTES / 4096 + 64);
+    const first = Number(GUEST_RAM0_BASE >> 12n);
+    for (let i = 0; i < DOM0_RAM_BYTES / 4096; i++) if (!d.populate(first + i)) throw new Error("no memory for dom0");
+    d.pauseCount = 0;
+    this.hv.upcallHandler = (dom) => { if (dom === this.dom0) this.upcall?.(); };
+    const hv = this.hv;
+    this.privcmd = {
+      domid: 0,
+      hypercall: (nr, args) => hv.privcmd(d, nr, args),
+      memory: {
+        page: (ipa) => {
+          const h = d.p2m.hostAddr(ipa & ~0xFFFn, true);
+          return h < 0 ? null : hv.core.bytes.subarray(h, h + 4096);
+        },
+      },
+      setUpcallHandler: (h) => { this.upcall = h; },
+      ramBase: GUEST_RAM0_BASE,
+      ramBytes: DOM0_RAM_BYTES,
+      windowBase: DOM0_WINDOW_BASE,
+      windowPages: DOM0_WINDOW_PAGES,
+    };
+  }
+
+  // Drive the hypervisor until `done()` is true. Yields to Node's event loop
+  // between bursts so that I/O (console input, sockets, timers) is served.
+  async run(done: () => boolean, burstMs = 20): Promise<void> {
+    while (!done()) {
+      const r = this.hv.runFor(burstMs);
+      if (done()) break;
+      if (r.ran) { await new Promise<void>((res) => setImmediate(res)); continue; }
+      // idle: sleep until the next timer deadline (or a little, to let I/O arrive)
+      let ms = 10;
+      if (r.idleUntil !== null) {
+        const now = this.hv.clock.now();
+        ms = Math.max(0, Math.min(50, Number((r.idleUntil - now) * 16n / 1_000_000n)));
+      }
+      await new Promise<void>((res) => setTimeout(res, ms));
+    }
+  }
+}

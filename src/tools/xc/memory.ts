@@ -1,0 +1,83 @@
+// The control domain's view of guest-physical memory: copies across page
+// boundaries, typed accessors, and allocators for the kernel's own pages
+// (hypercall bounce buffers) and for the mapping window.
+
+import type { GuestPhysMemory } from "./privcmd.js";
+
+export class PhysMem {
+  constructor(readonly mem: GuestPhysMemory) {}
+
+  private page(ipa: bigint): Uint8Array {
+    const p = this.mem.page(ipa & ~0xFFFn);
+    if (!p) throw new Error(`guest-physical 0x${ipa.toString(16)} is not mapped`);
+    return p;
+  }
+  read(ipa: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = ipa + BigInt(done);
+      const off = Number(a & 0xFFFn);
+      const n = Math.min(len - done, 4096 - off);
+      out.set(this.page(a).subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+  write(ipa: bigint, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const a = ipa + BigInt(done);
+      const off = Number(a & 0xFFFn);
+      const n = Math.min(data.length - done, 4096 - off);
+      this.page(a).set(data.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+  fill(ipa: bigint, len: number, v: number): void {
+    let done = 0;
+    while (done < len) {
+      const a = ipa + BigInt(done);
+      const off = Number(a & 0xFFFn);
+      const n = Math.min(len - done, 4096 - off);
+      this.page(a).fill(v, off, off + n);
+      done += n;
+    }
+  }
+  view(ipa: bigint): DataView {
+    const p = this.page(ipa);
+    return new DataView(p.buffer, p.byteOffset, p.byteLength);
+  }
+}
+
+// First-fit allocator over a range of page-aligned addresses.
+export class RangeAllocator {
+  private free: { start: bigint; len: bigint }[];
+  constructor(base: bigint, len: bigint) { this.free = [{ start: base, len }]; }
+  alloc(len: bigint, align = 4096n): bigint {
+    for (let i = 0; i < this.free.length; i++) {
+      const r = this.free[i];
+      const start = (r.start + align - 1n) & ~(align - 1n);
+      const pad = start - r.start;
+      if (r.len < pad + len) continue;
+      const rest = r.len - pad - len;
+      const pieces: { start: bigint; len: bigint }[] = [];
+      if (pad > 0n) pieces.push({ start: r.start, len: pad });
+      if (rest > 0n) pieces.push({ start: start + len, len: rest });
+      this.free.splice(i, 1, ...pieces);
+      return start;
+    }
+    throw new Error(`out of address space for ${len} bytes`);
+  }
+  release(start: bigint, len: bigint): void {
+    this.free.push({ start, len });
+    this.free.sort((a, b) => (a.start < b.start ? -1 : 1));
+    const merged: { start: bigint; len: bigint }[] = [];
+    for (const r of this.free) {
+      const last = merged[merged.length - 1];
+      if (last && last.start + last.len === r.start) last.len += r.len;
+      else merged.push({ ...r });
+    }
+    this.free = merged;
+  }
+}

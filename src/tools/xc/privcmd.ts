@@ -1,0 +1,22 @@
+// What the control domain's kernel gives its tools: the hypercall
+// instruction (as Linux's /dev/xen/privcmd does), the domain's own
+// guest-physical memory as its CPU would reach it through stage 2, and the
+// event upcall. The host hands an object of this shape to the tools; the
+// tools reach the hypervisor through nothing else.
+
+export interface GuestPhysMemory {
+  // The bytes of one page at `ipa` (page aligned) as a live view, or null if unmapped.
+  page(ipa: bigint): Uint8Array | null;
+}
+
+export interface Privcmd {
+  readonly domid: number;
+  hypercall(nr: number, args: bigint[]): bigint;
+  readonly memory: GuestPhysMemory;
+  // Called when the domain's evtchn_upcall_pending goes from 0 to 1.
+  setUpcallHandler(h: () => void): void;
+  readonly ramBase: bigint; // the domain's RAM (guest-physical)
+  readonly ramBytes: number;
+  readonly windowBase: bigint; // unpopulated guest-physical space for foreign and grant mappings
+  readonly windowPages: number;
+}

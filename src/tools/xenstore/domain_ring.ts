@@ -1,0 +1,88 @@
+// A guest's xenstore connection: the xenstore_domain_interface page (two
+// 1 KiB byte rings) mapped from the guest, and its event channel. Requests
+// are streamed out of req[]; replies and watch events go into rsp[] as the
+// guest makes room. Index corruption cuts the connection off.
+
+import type { Xc, ForeignMapping } from "../xc/xc.js";
+import type { EventChannels } from "../xc/evtchn.js";
+import type { Transport } from "./xenstored.js";
+import { QUOTA } from "./xenstored.js";
+import { XSRING, XENSTORE_RING_SIZE } from "../../xen/public/io/xs_wire.js";
+
+const XENSTORE_ERROR_RINGIDX = 2;
+
+export class DomainRing implements Transport {
+  private readonly map: ForeignMapping;
+  private readonly port: number;
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private closed = false;
+  onInput: (data: Uint8Array) => void = () => {};
+  onDead: (reason: string) => void = () => {};
+
+  constructor(xc: Xc, private readonly evtchn: EventChannels, readonly domid: number, gfn: bigint, remotePort: number) {
+    this.map = xc.mapForeign(domid, [gfn]);
+    this.port = evtchn.bindInterdomain(domid, remotePort, () => this.service());
+  }
+
+  private dv(): DataView { const p = this.map.page(0); return new DataView(p.buffer, p.byteOffset, 4096); }
+
+  send(msg: Uint8Array): void {
+    if (this.closed) return;
+    this.out.push(msg);
+    this.outBytes += msg.length;
+    if (this.outBytes > QUOTA.outputQueueBytes) { this.fail("the guest does not read its xenstore replies"); return; }
+    this.service();
+  }
+
+  private fail(reason: string): void {
+    if (this.closed) return;
+    this.dv().setUint32(XSRING.error, XENSTORE_ERROR_RINGIDX, true);
+    this.onDead(reason);
+    this.close(reason);
+  }
+
+  service(): void {
+    if (this.closed) return;
+    const page = this.map.page(0);
+    const dv = this.dv();
+    let notify = false;
+    // requests
+    const rc = dv.getUint32(XSRING.req_cons, true), rp = dv.getUint32(XSRING.req_prod, true);
+    const avail = (rp - rc) >>> 0;
+    if (avail > XENSTORE_RING_SIZE) { this.fail(`request ring indexes ${rc}/${rp} are corrupt`); return; }
+    if (avail > 0) {
+      const data = new Uint8Array(avail);
+      for (let i = 0; i < avail; i++) data[i] = page[XSRING.req + ((rc + i) & (XENSTORE_RING_SIZE - 1))];
+      dv.setUint32(XSRING.req_cons, rp, true);
+      notify = true;
+      this.onInput(data);
+      if (this.closed) return;
+    }
+    // replies
+    const sc = dv.getUint32(XSRING.rsp_cons, true);
+    let sp = dv.getUint32(XSRING.rsp_prod, true);
+    const used = (sp - sc) >>> 0;
+    if (used > XENSTORE_RING_SIZE) { this.fail(`response ring indexes ${sc}/${sp} are corrupt`); return; }
+    let space = XENSTORE_RING_SIZE - used;
+    while (this.out.length && space > 0) {
+      const m = this.out[0];
+      const n = Math.min(space, m.length);
+      for (let i = 0; i < n; i++) page[XSRING.rsp + ((sp + i) & (XENSTORE_RING_SIZE - 1))] = m[i];
+      sp = (sp + n) >>> 0;
+      space -= n;
+      this.outBytes -= n;
+      if (n === m.length) this.out.shift(); else this.out[0] = m.subarray(n);
+      notify = true;
+    }
+    dv.setUint32(XSRING.rsp_prod, sp, true);
+    if (notify) this.evtchn.notify(this.port);
+  }
+
+  close(_reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.evtchn.close(this.port);
+    this.map.unmap();
+  }
+}

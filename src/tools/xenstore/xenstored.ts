@@ -1,0 +1,446 @@
+// xenstored: the xs_wire protocol (io/xs_wire.h, docs/misc/xenstore.txt)
+// over any connection — a guest's shared ring or a local socket — with
+// permissions, quotas, watches (including @introduceDomain and
+// @releaseDomain) and transactions that detect conflicting commits.
+
+import { Store, XsError, Caller, canAccess, validPath, parent, parsePerm, permString, Perm } from "./store.js";
+import { XS, XS_NAMES, XSD_SOCKMSG_SIZE, XENSTORE_PAYLOAD_MAX } from "../../xen/public/io/xs_wire.js";
+
+export const QUOTA = {
+  nodesPerDomain: 1000,
+  maxEntrySize: 2048,
+  watchesPerDomain: 128,
+  transactionsPerDomain: 10,
+  outputQueueBytes: 256 * 1024, // a client that does not read its replies is cut off beyond this
+};
+
+export interface Transport {
+  send(msg: Uint8Array): void; // one framed message
+  close(reason: string): void;
+}
+
+interface Watch { path: string; abs: string; token: string; relative: boolean; }
+interface Tx { id: number; store: Store; startGens: Map<string, number>; accessed: Set<string>; changes: Change[]; }
+interface Change { path: string; removed: boolean; }
+
+export class Connection {
+  readonly watches: Watch[] = [];
+  readonly txs = new Map<number, Tx>();
+  private buf: Uint8Array = new Uint8Array(0);
+  target: number | undefined;
+  dead = false;
+  constructor(readonly domid: number, readonly privileged: boolean, readonly isDomain: boolean, readonly transport: Transport, readonly name: string) {}
+  caller(): Caller { return { domid: this.domid, privileged: this.privileged, target: this.target }; }
+  home(): string { return `/local/domain/${this.domid}`; }
+
+  // Bytes from the client; complete messages are handed to `handle`.
+  feed(data: Uint8Array, handle: (type: number, reqId: number, txId: number, payload: Uint8Array) => void): void {
+    if (this.dead) return;
+    const b = new Uint8Array(this.buf.length + data.length);
+    b.set(this.buf);
+    b.set(data, this.buf.length);
+    let off = 0;
+    while (b.length - off >= XSD_SOCKMSG_SIZE) {
+      const dv = new DataView(b.buffer, b.byteOffset + off, XSD_SOCKMSG_SIZE);
+      const len = dv.getUint32(12, true);
+      if (len > XENSTORE_PAYLOAD_MAX) { this.kill(`payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`); return; }
+      if (b.length - off < XSD_SOCKMSG_SIZE + len) break;
+      const type = dv.getUint32(0, true), reqId = dv.getUint32(4, true), txId = dv.getUint32(8, true);
+      const payload = b.slice(off + XSD_SOCKMSG_SIZE, off + XSD_SOCKMSG_SIZE + len);
+      off += XSD_SOCKMSG_SIZE + len;
+      handle(type, reqId, txId, payload);
+      if (this.dead) return;
+    }
+    this.buf = b.slice(off);
+  }
+
+  kill(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.watches.length = 0;
+    this.txs.clear();
+    this.transport.close(reason);
+  }
+}
+
+export interface XenstoredHost {
+  // INTRODUCE: connect to a domain's ring (gfn) and event channel; returns its transport.
+  introduce(domid: number, gfn: bigint, port: number, conn: (t: Transport) => Connection): void;
+  release(domid: number): void;
+  log(line: string): void;
+}
+
+const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
+const OK = enc("OK\0");
+
+function frame(type: number, reqId: number, txId: number, payload: Uint8Array): Uint8Array {
+  const m = new Uint8Array(XSD_SOCKMSG_SIZE + payload.length);
+  const dv = new DataView(m.buffer);
+  dv.setUint32(0, type, true); dv.setUint32(4, reqId, true); dv.setUint32(8, txId, true); dv.setUint32(12, payload.length, true);
+  m.set(payload, XSD_SOCKMSG_SIZE);
+  return m;
+}
+
+// Split a payload into its nul-terminated strings; the last piece (after the final nul) is returned as `rest`.
+function strings(p: Uint8Array): { parts: string[]; rest: Uint8Array } {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === 0) { parts.push(Buffer.from(p.subarray(start, i)).toString("utf8")); start = i + 1; }
+  }
+  return { parts, rest: p.subarray(start) };
+}
+
+export class Xenstored {
+  readonly store = new Store();
+  readonly connections = new Set<Connection>();
+  readonly domains = new Map<number, Connection>(); // introduced domains
+  private nextTx = 1;
+  private releasedReported = new Set<number>();
+  stats = { requests: 0, errors: 0, watchEvents: 0 };
+
+  constructor(private readonly host: XenstoredHost) {
+    // the tree every Xen host starts with
+    const dom0: Caller = { domid: 0, privileged: true };
+    for (const p of ["/local", "/local/domain", "/local/domain/0", "/vm", "/tool"]) this.store.create(p, dom0);
+    this.store.setPerms("/local", [{ domid: 0, access: "r" }]);
+    this.store.setPerms("/local/domain", [{ domid: 0, access: "r" }]);
+  }
+
+  connect(domid: number, privileged: boolean, isDomain: boolean, transport: Transport, name: string): Connection {
+    const c = new Connection(domid, privileged, isDomain, transport, name);
+    this.connections.add(c);
+    return c;
+  }
+  disconnect(c: Connection): void {
+    c.kill("disconnected");
+    this.connections.delete(c);
+  }
+
+  input(c: Connection, data: Uint8Array): void {
+    c.feed(data, (type, reqId, txId, payload) => this.request(c, type, reqId, txId, payload));
+  }
+
+  private reply(c: Connection, type: number, reqId: number, txId: number, payload: Uint8Array): void {
+    if (!c.dead) c.transport.send(frame(type, reqId, txId, payload));
+  }
+  private error(c: Connection, reqId: number, txId: number, code: string): void {
+    this.stats.errors++;
+    this.reply(c, XS.ERROR, reqId, txId, enc(code + "\0"));
+  }
+
+  // Absolute path of a request path (relative ones only for domains).
+  private abs(c: Connection, p: string): string {
+    if (p.startsWith("@")) return p;
+    const a = p.startsWith("/") ? p : (c.isDomain ? `${c.home()}/${p}` : "");
+    if (!a || !validPath(a)) throw new XsError("EINVAL");
+    return a;
+  }
+
+  request(c: Connection, type: number, reqId: number, txId: number, payload: Uint8Array): void {
+    this.stats.requests++;
+    try {
+      const out = this.dispatch(c, type, txId, payload);
+      if (out === null) return; // reply already sent
+      this.reply(c, type, reqId, type === XS.TRANSACTION_START ? 0 : txId, out);
+      if (type === XS.WATCH) this.initialWatchEvent(c);
+    } catch (e) {
+      if (e instanceof XsError) this.error(c, reqId, txId, e.code);
+      else throw e;
+    }
+  }
+
+  private pendingInitial: { c: Connection; w: Watch } | null = null;
+  private initialWatchEvent(c: Connection): void {
+    const p = this.pendingInitial;
+    this.pendingInitial = null;
+    if (p && p.c === c) this.sendEvent(c, p.w, p.w.path);
+  }
+
+  private txOf(c: Connection, txId: number): Tx | null {
+    if (txId === 0) return null;
+    const t = c.txs.get(txId);
+    if (!t) throw new XsError("ENOENT");
+    return t;
+  }
+
+  private dispatch(c: Connection, type: number, txId: number, payload: Uint8Array): Uint8Array | null {
+    const { parts, rest } = strings(payload);
+    const arg = (i: number): string => { if (parts[i] === undefined) throw new XsError("EINVAL"); return parts[i]; };
+    const tx = type === XS.TRANSACTION_START || type === XS.WATCH || type === XS.UNWATCH ? null : this.txOf(c, txId);
+    const store = tx ? tx.store : this.store;
+    const touch = (path: string): void => { if (tx) tx.accessed.add(path); };
+    const changed = (ch: Change[]): void => { if (tx) tx.changes.push(...ch); else this.fire(ch); };
+    const who = c.caller();
+    const readable = (path: string): ReturnType<Store["get"]> => {
+      touch(path);
+      const n = store.get(path);
+      if (!n) throw new XsError("ENOENT");
+      if (!canAccess(n, who, "r")) throw new XsError("EACCES");
+      return n;
+    };
+    switch (type) {
+      case XS.READ: {
+        const n = readable(this.abs(c, arg(0)))!;
+        return n.value;
+      }
+      case XS.DIRECTORY: {
+        const n = readable(this.abs(c, arg(0)))!;
+        return enc([...n.children].map((x) => x + "\0").join(""));
+      }
+      case XS.DIRECTORY_PART: {
+        const n = readable(this.abs(c, arg(0)))!;
+        const offset = Number(arg(1));
+        if (!Number.isInteger(offset) || offset < 0) throw new XsError("EINVAL");
+        const all = Buffer.from([...n.children].map((x) => x + "\0").join(""));
+        const gen = `${n.generation}\0`;
+        const room = XENSTORE_PAYLOAD_MAX - gen.length - 1;
+        let chunk = all.subarray(Math.min(offset, all.length));
+        let end = "";
+        if (chunk.length <= room) end = "\0";
+        else {
+          let cut = room;
+          while (cut > 0 && chunk[cut - 1] !== 0) cut--;
+          chunk = chunk.subarray(0, cut);
+        }
+        return new Uint8Array(Buffer.concat([Buffer.from(gen), chunk, Buffer.from(end)]));
+      }
+      case XS.GET_PERMS: {
+        const n = readable(this.abs(c, arg(0)))!;
+        return enc(n.perms.map((p) => permString(p) + "\0").join(""));
+      }
+      case XS.WRITE: {
+        // <path>|<value|>: the value is everything after the first nul
+        const nul = payload.indexOf(0);
+        if (nul < 0) throw new XsError("EINVAL");
+        const path = this.abs(c, Buffer.from(payload.subarray(0, nul)).toString("utf8"));
+        const value = payload.slice(nul + 1);
+        if (!c.privileged && value.length > QUOTA.maxEntrySize) throw new XsError("ENOSPC");
+        this.write(store, c, path, value, touch, changed);
+        return OK;
+      }
+      case XS.MKDIR: {
+        const path = this.abs(c, arg(0));
+        if (store.get(path)) { touch(path); return OK; }
+        this.write(store, c, path, undefined, touch, changed);
+        return OK;
+      }
+      case XS.RM: {
+        const path = this.abs(c, arg(0));
+        if (path === "/") throw new XsError("EINVAL");
+        touch(path);
+        const n = store.get(path);
+        if (!n) {
+          if (!store.get(parent(path))) throw new XsError("ENOENT");
+          return OK;
+        }
+        const par = store.get(parent(path))!;
+        if (!canAccess(n, who, "w") || !canAccess(par, who, "w")) throw new XsError("EACCES");
+        touch(parent(path));
+        const removed = store.remove(path);
+        for (const p of removed) touch(p);
+        changed([{ path, removed: true }]);
+        return OK;
+      }
+      case XS.SET_PERMS: {
+        const path = this.abs(c, arg(0));
+        touch(path);
+        const n = store.get(path);
+        if (!n) throw new XsError("ENOENT");
+        if (!canAccess(n, who, "w")) throw new XsError("EACCES");
+        const perms: Perm[] = [];
+        for (const s of parts.slice(1)) { const p = parsePerm(s); if (!p) throw new XsError("EINVAL"); perms.push(p); }
+        if (perms.length === 0) throw new XsError("EINVAL");
+        // an unprivileged owner may not give the node away
+        if (!c.privileged && perms[0].domid !== n.perms[0].domid && perms[0].domid !== c.domid) throw new XsError("EPERM");
+        store.setPerms(path, perms);
+        changed([{ path, removed: false }]);
+        return OK;
+      }
+      case XS.WATCH: {
+        const path = arg(0), token = arg(1);
+        const abs = this.abs(c, path);
+        if (!c.privileged && c.watches.length >= QUOTA.watchesPerDomain) throw new XsError("E2BIG");
+        if (c.watches.some((w) => w.abs === abs && w.token === token)) throw new XsError("EEXIST");
+        const w: Watch = { path, abs, token, relative: !path.startsWith("/") && !path.startsWith("@") };
+        c.watches.push(w);
+        this.pendingInitial = { c, w };
+        return OK;
+      }
+      case XS.UNWATCH: {
+        const abs = this.abs(c, arg(0)), token = arg(1);
+        const i = c.watches.findIndex((w) => w.abs === abs && w.token === token);
+        if (i < 0) throw new XsError("ENOENT");
+        c.watches.splice(i, 1);
+        return OK;
+      }
+      case XS.TRANSACTION_START: {
+        if (txId !== 0) throw new XsError("EINVAL");
+        if (!c.privileged && c.txs.size >= QUOTA.transactionsPerDomain) throw new XsError("ENOSPC");
+        const id = this.nextTx++ >>> 0 || this.nextTx++;
+        const startGens = new Map<string, number>();
+        for (const [p, n] of this.store.nodes) startGens.set(p, n.generation);
+        c.txs.set(id, { id, store: this.store.clone(), startGens, accessed: new Set(), changes: [] });
+        return enc(`${id}\0`);
+      }
+      case XS.TRANSACTION_END: {
+        if (!tx) throw new XsError("EINVAL");
+        c.txs.delete(tx.id);
+        const commit = arg(0);
+        if (commit === "F") return OK;
+        if (commit !== "T") throw new XsError("EINVAL");
+        // conflict: a node this transaction looked at changed since it started
+        for (const p of tx.accessed) {
+          const now = this.store.get(p)?.generation;
+          if (now !== tx.startGens.get(p)) throw new XsError("EAGAIN");
+        }
+        for (const p of tx.accessed) {
+          const n = tx.store.get(p);
+          if (n) this.store.nodes.set(p, { ...n, children: new Set(n.children), perms: n.perms.map((x) => ({ ...x })), generation: this.store.nextGeneration() });
+          else this.store.nodes.delete(p);
+        }
+        this.fire(tx.changes);
+        return OK;
+      }
+      case XS.GET_DOMAIN_PATH: {
+        const d = Number(arg(0));
+        if (!Number.isInteger(d) || d < 0 || d > 0xFFFF) throw new XsError("EINVAL");
+        return enc(`/local/domain/${d}\0`);
+      }
+      case XS.IS_DOMAIN_INTRODUCED: {
+        const d = Number(arg(0));
+        return enc(d === 0 || this.domains.has(d) ? "T\0" : "F\0");
+      }
+      case XS.INTRODUCE: {
+        if (!c.privileged) throw new XsError("EACCES");
+        const d = Number(arg(0)), gfn = BigInt(arg(1)), port = Number(arg(2));
+        if (!Number.isInteger(d) || d <= 0 || d >= 0x7FF0) throw new XsError("EINVAL");
+        if (this.domains.has(d)) return OK; // already talking to it
+        this.host.introduce(d, BigInt.asUintN(64, gfn), port, (t) => {
+          const conn = this.connect(d, false, true, t, `domain ${d}`);
+          this.domains.set(d, conn);
+          return conn;
+        });
+        this.releasedReported.delete(d);
+        this.fire([{ path: "@introduceDomain", removed: false }]);
+        return OK;
+      }
+      case XS.RELEASE: {
+        if (!c.privileged) throw new XsError("EACCES");
+        const d = Number(arg(0));
+        if (!this.domains.has(d)) throw new XsError("ENOENT");
+        this.releaseDomain(d);
+        return OK;
+      }
+      case XS.RESUME: {
+        if (!c.privileged) throw new XsError("EACCES");
+        const d = Number(arg(0));
+        if (!this.domains.has(d)) throw new XsError("ENOENT");
+        this.releasedReported.delete(d);
+        return OK;
+      }
+      case XS.SET_TARGET: {
+        if (!c.privileged) throw new XsError("EACCES");
+        const d = Number(arg(0)), t = Number(arg(1));
+        const conn = this.domains.get(d);
+        if (!conn) throw new XsError("ENOENT");
+        conn.target = t;
+        return OK;
+      }
+      case XS.RESET_WATCHES:
+        c.watches.length = 0;
+        c.txs.clear();
+        return OK;
+      case XS.CONTROL: {
+        const cmd = parts[0] ?? "";
+        if (cmd === "help") return enc("check\nhelp\nlog\nprint\n\0");
+        if (cmd === "print") { this.host.log(`${c.name}: ${parts[1] ?? ""}`); return OK; }
+        if (cmd === "check" || cmd === "log") return OK;
+        throw new XsError("EINVAL");
+      }
+      default:
+        void rest;
+        throw new XsError(type >= XS.TYPE_COUNT ? "ENOSYS" : "EINVAL");
+    }
+  }
+
+  private write(store: Store, c: Connection, path: string, value: Uint8Array | undefined, touch: (p: string) => void, changed: (ch: Change[]) => void): void {
+    const who = c.caller();
+    touch(path);
+    const existing = store.get(path);
+    if (existing) {
+      if (!canAccess(existing, who, "w")) throw new XsError("EACCES");
+      if (value !== undefined) store.setValue(path, value);
+      changed([{ path, removed: false }]);
+      return;
+    }
+    // creation: quota on nodes owned by the creator
+    if (!c.privileged) {
+      let missing = 0;
+      for (let p = path; !store.get(p); p = parent(p)) missing++;
+      if (store.countOwned(c.domid) + missing > QUOTA.nodesPerDomain) throw new XsError("ENOSPC");
+    }
+    for (let p = parent(path); ; p = parent(p)) { touch(p); if (store.get(p) || p === "/") break; }
+    const created = store.create(path, who, value);
+    for (const p of created) touch(p);
+    changed([{ path, removed: false }, ...created.filter((p) => p !== path).map((p) => ({ path: p, removed: false }))]);
+  }
+
+  // ---- watches
+  private matches(watchAbs: string, path: string): boolean {
+    if (watchAbs.startsWith("@") || path.startsWith("@")) return watchAbs === path;
+    return path === watchAbs || watchAbs === "/" || path.startsWith(watchAbs + "/");
+  }
+
+  fire(changes: Change[]): void {
+    for (const c of this.connections) {
+      if (c.dead) continue;
+      for (const w of c.watches) {
+        const sent = new Set<string>();
+        for (const ch of changes) {
+          let ev: string | null = null;
+          if (this.matches(w.abs, ch.path)) ev = ch.path;
+          else if (ch.removed && !w.abs.startsWith("@") && w.abs.startsWith(ch.path + "/")) ev = w.abs;
+          if (ev === null || sent.has(ev)) continue;
+          if (!ev.startsWith("@")) {
+            const n = this.store.get(ev);
+            if (n && !canAccess(n, c.caller(), "r")) continue;
+          }
+          sent.add(ev);
+          this.sendEvent(c, w, ev);
+        }
+      }
+    }
+  }
+
+  private sendEvent(c: Connection, w: Watch, absPath: string): void {
+    let p = absPath;
+    if (w.relative && p.startsWith(c.home() + "/")) p = p.slice(c.home().length + 1);
+    else if (w.relative && p === c.home()) p = "";
+    this.stats.watchEvents++;
+    this.reply(c, XS.WATCH_EVENT, 0, 0, enc(`${p}\0${w.token}\0`));
+  }
+
+  // A domain shut down or died: tell @releaseDomain watchers once.
+  domainGone(domid: number, destroyed: boolean): void {
+    if (!this.releasedReported.has(domid)) {
+      this.releasedReported.add(domid);
+      this.fire([{ path: "@releaseDomain", removed: false }]);
+    }
+    if (destroyed && this.domains.has(domid)) this.releaseDomain(domid);
+  }
+
+  private releaseDomain(domid: number): void {
+    const conn = this.domains.get(domid);
+    this.domains.delete(domid);
+    if (conn) this.disconnect(conn);
+    this.host.release(domid);
+    // nodes the domain still owns go with it (XSA-419)
+    const owned = [...this.store.nodes.entries()].filter(([p, n]) => n.perms[0].domid === domid && p !== "/").map(([p]) => p);
+    owned.sort((a, b) => b.length - a.length);
+    for (const p of owned) if (this.store.get(p)) this.store.remove(p);
+    this.fire([{ path: "@releaseDomain", removed: false }]);
+  }
+
+  describe(type: number): string { return XS_NAMES[type] ?? `type ${type}`; }
+}
