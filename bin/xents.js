@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const cli = join(root, "dist/src/tools/cli.js");
+const cli = join(root, "dist/src/main.js");
 if (!existsSync(cli) || !existsSync(join(root, "build/cpu.wasm"))) {
   process.stderr.write("xents is not built yet: run `npm run build` in " + root + "\n");
   process.exit(2);

@@ -1,7 +1,6 @@
 // The `xents` command line: a table of subcommands, each in its own module.
 
-import { runUserCommand } from "./cmd_run_user.js";
-import { benchCommand } from "./cmd_bench.js";
+import { UsageError } from "./args.js";
 
 export interface Command {
   summary: string;
@@ -9,27 +8,22 @@ export interface Command {
   run(args: string[]): Promise<number> | number;
 }
 
-export const commands: Record<string, Command> = {
-  "run-user": runUserCommand,
-  bench: benchCommand,
-};
-
-function help(): string {
+function help(commands: Record<string, Command>): string {
   const lines = ["usage: xents <command> [args...]", "", "commands:"];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
   lines.push("", "xents <command> --help shows a command's usage.");
   return lines.join("\n") + "\n";
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], commands: Record<string, Command>): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(help());
+    process.stdout.write(help(commands));
     return name ? 0 : 2;
   }
   const cmd = commands[name];
   if (!cmd) {
-    process.stderr.write(`xents: unknown command '${name}'\n${help()}`);
+    process.stderr.write(`xents: unknown command '${name}'\n${help(commands)}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -40,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     process.stderr.write(`xents ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    if (e instanceof UsageError) process.stderr.write(`usage: ${cmd.usage}\n`);
+    return e instanceof UsageError ? 2 : 1;
   }
 }

@@ -1,0 +1,31 @@
+// The xents process: the command table, with the commands that need a
+// whole host (hypervisor and control domain) given a way to boot one.
+
+import { runCli, Command } from "./tools/cli.js";
+import { runUserCommand } from "./tools/cmd_run_user.js";
+import { benchCommand } from "./tools/cmd_bench.js";
+import { imagesCommand } from "./tools/cmd_images.js";
+import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
+import { Host } from "./host/host.js";
+import { Dom0 } from "./tools/dom0.js";
+
+export const hostFactory: HostFactory = {
+  boot(opts) {
+    const host = new Host({ ramBytes: opts.ramMiB << 20, deterministic: opts.deterministic, log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
+    const dom0 = new Dom0(host.privcmd);
+    return {
+      dom0,
+      run: (done) => host.run(done),
+      setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
+    };
+  },
+};
+
+export const commands: Record<string, Command> = {
+  demo: demoCommand(hostFactory),
+  images: imagesCommand,
+  "run-user": runUserCommand,
+  bench: benchCommand,
+};
+
+export function main(argv: string[]): Promise<number> { return runCli(argv, commands); }

@@ -1,0 +1,68 @@
+// `xents demo`: boot a host with its control domain and one Debian Linux
+// guest, and attach the guest's console to this terminal (or to the pipes
+// stdin and stdout are). The process exits when the guest powers off.
+
+import { readFileSync } from "node:fs";
+import type { Command } from "./cli.js";
+import { fetchImages } from "./images.js";
+import { Toolstack } from "./toolstack.js";
+import { Dom0 } from "./dom0.js";
+import { parseArgs, ArgSpec } from "./args.js";
+
+export interface HostFactory {
+  boot(opts: { ramMiB: number; deterministic: boolean }): { dom0: Dom0; run(done: () => boolean): Promise<void>; setVuartSink(f: (domid: number, b: number) => void): void };
+}
+
+const spec: ArgSpec = {
+  kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",
+  deterministic: "bool", "host-memory": "int",
+};
+
+export function demoCommand(host: HostFactory): Command {
+  return {
+    summary: "boot a host with dom0 and a Debian Linux guest, console attached",
+    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic]",
+    async run(argv) {
+      const a = parseArgs(argv, spec);
+      let kernelPath = a.kernel as string | undefined;
+      let ramdiskPath = a.ramdisk as string | undefined;
+      if (!kernelPath) {
+        const g = fetchImages((s) => process.stderr.write(`xents: ${s}\n`));
+        kernelPath = g.kernel;
+        ramdiskPath ??= g.initrd;
+      }
+      const memory = (a.memory as number | undefined) ?? 256;
+      const vcpus = (a.vcpus as number | undefined) ?? 1;
+      const h = host.boot({ ramMiB: (a["host-memory"] as number | undefined) ?? Math.max(512, memory + 128), deterministic: a.deterministic === true });
+      const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
+      const g = ts.create({
+        name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),
+        ramdisk: ramdiskPath ? new Uint8Array(readFileSync(ramdiskPath)) : undefined,
+        cmdline: (a.cmdline as string | undefined) ?? "console=hvc0", vuart: a.vuart === true,
+        onReboot: "restart",
+      });
+      h.setVuartSink((domid, b) => { if (domid === g.domid) g.console.emit(new Uint8Array([b])); });
+      let current = g;
+      ts.events.onGuestCreated = (ng) => { current = ng; };
+      const out = (d: Uint8Array): void => { process.stdout.write(d); };
+      g.console.listeners.add(out);
+      const stdin = process.stdin;
+      const tty = stdin.isTTY === true;
+      let detached = false;
+      if (tty) stdin.setRawMode(true);
+      stdin.on("data", (d: Buffer) => {
+        if (tty && d.includes(0x1D)) { detached = true; return; } // Ctrl-]
+        current.console.input(new Uint8Array(d));
+      });
+      stdin.resume();
+      let exitReason = "";
+      ts.events.onGuestExit = (eg, reason, action) => { if (action !== "restart") exitReason = reason; void eg; };
+      await h.run(() => detached || exitReason !== "" || current.state === "destroyed");
+      if (tty) stdin.setRawMode(false);
+      stdin.pause();
+      if (detached) { process.stderr.write("\nxents: detached; destroying the guest\n"); ts.destroy(current.domid); return 0; }
+      process.stderr.write(`\nxents: guest ${exitReason || "stopped"}\n`);
+      return exitReason === "poweroff" ? 0 : 1;
+    },
+  };
+}

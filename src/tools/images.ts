@@ -1,0 +1,201 @@
+// Guest images: Debian's arm64 kernel (linux-image-arm64) and busybox-static,
+// fetched with apt-get download into the cache, unpacked, and turned into a
+// kernel Image and an initramfs: busybox, an /init that mounts /proc, /sys
+// and /dev and starts a shell on hvc0, and the kernel modules later work
+// needs (xen-blkfront, xen-netfront, ext4) with their dependencies, resolved
+// from each module's own .modinfo.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, statSync, renameSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { cpioNewc, CpioEntry, S_IFDIR, S_IFREG } from "./cpio.js";
+
+export function cacheDir(): string {
+  const d = process.env.XENTS_CACHE ?? join(homedir(), ".cache", "xents");
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+export class ImageError extends Error {}
+
+function sh(cmd: string, args: string[], what: string): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.error) throw new ImageError(`${what}: ${cmd} is not available (${r.error.message})`);
+  if (r.status !== 0) throw new ImageError(`${what}: ${cmd} ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ")}`);
+  return r.stdout;
+}
+
+function ensureArm64Arch(): void {
+  const archs = sh("dpkg", ["--print-foreign-architectures"], "checking dpkg architectures");
+  if (archs.split("\n").includes("arm64")) return;
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  const run = (args: string[]): string => (sudo.length ? sh("sudo", args, "adding the arm64 architecture") : sh(args[0], args.slice(1), "adding the arm64 architecture"));
+  run(["dpkg", "--add-architecture", "arm64"]);
+  run(["apt-get", "update", "-qq"]);
+}
+
+// The concrete package a metapackage like linux-image-arm64 depends on.
+function resolveKernelPackage(): string {
+  const out = sh("apt-cache", ["depends", "linux-image-arm64:arm64"], "resolving linux-image-arm64");
+  const m = /Depends:\s+(linux-image-\d[^\s:]*)/.exec(out);
+  if (!m) throw new ImageError("could not find the kernel package linux-image-arm64 depends on (is the arm64 architecture enabled and apt-get update done?)");
+  return m[1];
+}
+
+// Download (once) and unpack a Debian package; returns its unpacked root.
+export function debianPackage(pkg: string, arch = "arm64"): string {
+  const base = join(cacheDir(), "debs");
+  mkdirSync(base, { recursive: true });
+  const root = join(base, `${pkg}_${arch}`);
+  if (existsSync(join(root, ".complete"))) return root;
+  ensureArm64Arch();
+  const tmp = join(base, `.dl-${pkg}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const r = spawnSync("apt-get", ["download", "-qq", `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    let detail = (r.stderr || r.error?.message || "").trim();
+    if (/Unable to locate package/.test(detail)) {
+      const upd = spawnSync("apt-get", ["update", "-qq"], { encoding: "utf8" });
+      const again = upd.status === 0 ? spawnSync("apt-get", ["download", "-qq", `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8" }) : upd;
+      if (again.status === 0) detail = "";
+      else detail = (again.stderr || "").trim() || detail;
+    }
+    if (detail) throw new ImageError(`could not fetch the Debian package ${pkg}:${arch}: ${detail.split("\n").slice(-2).join(" / ")}`);
+  }
+  const deb = readdirSync(tmp).find((f) => f.endsWith(".deb"));
+  if (!deb) throw new ImageError(`apt-get download of ${pkg}:${arch} produced no .deb`);
+  rmSync(root, { recursive: true, force: true });
+  sh("dpkg-deb", ["-x", join(tmp, deb), root], `unpacking ${deb}`);
+  writeFileSync(join(root, ".complete"), deb + "\n");
+  rmSync(tmp, { recursive: true, force: true });
+  return root;
+}
+
+// ---- kernel modules: .modinfo "depends=" from the ELF section
+function modinfo(ko: Uint8Array): Map<string, string[]> {
+  const dv = new DataView(ko.buffer, ko.byteOffset, ko.byteLength);
+  if (dv.getUint32(0, false) !== 0x7F454C46) throw new ImageError("module is not an ELF object");
+  const shoff = Number(dv.getBigUint64(0x28, true));
+  const shentsize = dv.getUint16(0x3A, true), shnum = dv.getUint16(0x3C, true), shstrndx = dv.getUint16(0x3E, true);
+  const sec = (i: number): { name: number; off: number; size: number } => {
+    const o = shoff + i * shentsize;
+    return { name: dv.getUint32(o, true), off: Number(dv.getBigUint64(o + 0x18, true)), size: Number(dv.getBigUint64(o + 0x20, true)) };
+  };
+  const strtab = sec(shstrndx);
+  const nameOf = (n: number): string => {
+    let e = strtab.off + n;
+    while (ko[e] !== 0) e++;
+    return Buffer.from(ko.subarray(strtab.off + n, e)).toString();
+  };
+  const info = new Map<string, string[]>();
+  for (let i = 0; i < shnum; i++) {
+    const s = sec(i);
+    if (nameOf(s.name) !== ".modinfo") continue;
+    for (const kv of Buffer.from(ko.subarray(s.off, s.off + s.size)).toString().split("\0")) {
+      const eq = kv.indexOf("=");
+      if (eq < 0) continue;
+      const k = kv.slice(0, eq);
+      info.set(k, [...(info.get(k) ?? []), kv.slice(eq + 1)]);
+    }
+  }
+  return info;
+}
+
+const norm = (n: string): string => n.replace(/-/g, "_");
+
+function indexModules(dir: string): Map<string, string> {
+  const idx = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (f.endsWith(".ko")) idx.set(norm(f.slice(0, -3)), p);
+    }
+  };
+  walk(dir);
+  return idx;
+}
+
+// Modules in load order (dependencies first).
+export function resolveModules(modDir: string, wanted: string[]): { name: string; path: string }[] {
+  const idx = indexModules(join(modDir, "kernel"));
+  const builtin = new Set(existsSync(join(modDir, "modules.builtin"))
+    ? readFileSync(join(modDir, "modules.builtin"), "utf8").split("\n").map((l) => norm(l.replace(/^.*\//, "").replace(/\.ko$/, ""))) : []);
+  const order: { name: string; path: string }[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string, chain: string[]): void => {
+    const n = norm(name);
+    if (seen.has(n) || builtin.has(n)) return;
+    const path = idx.get(n);
+    if (!path) throw new ImageError(`kernel module ${name} not found (needed by ${chain.join(" <- ") || "the image"})`);
+    seen.add(n);
+    const deps = (modinfo(new Uint8Array(readFileSync(path))).get("depends") ?? []).join(",").split(",").filter(Boolean);
+    for (const d of deps) visit(d, [name, ...chain]);
+    order.push({ name: n, path });
+  };
+  for (const w of wanted) visit(w, []);
+  return order;
+}
+
+export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4"];
+
+export const INIT_SCRIPT = `#!/bin/busybox sh
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /mnt /root
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do [ -n "$m" ] && insmod "/lib/modules/$m.ko" 2>/dev/null; done < /etc/modules.load
+export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin
+echo "xents: busybox shell on hvc0 (poweroff to stop)"
+exec setsid cttyhack /bin/sh
+`;
+
+export interface GuestImages {
+  kernel: string; // path of the arm64 Image
+  initrd: string; // path of the gzip initramfs
+  kernelVersion: string;
+  modules: string[];
+}
+
+export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
+  const dir = join(cacheDir(), "images");
+  mkdirSync(dir, { recursive: true });
+  const kpkg = resolveKernelPackage();
+  const stamp = join(dir, `${kpkg}.json`);
+  if (existsSync(stamp)) {
+    const g = JSON.parse(readFileSync(stamp, "utf8")) as GuestImages;
+    if (existsSync(g.kernel) && existsSync(g.initrd)) return g;
+  }
+  log(`fetching ${kpkg} and busybox-static for arm64`);
+  const kroot = debianPackage(kpkg);
+  const bbroot = debianPackage("busybox-static");
+  const bootDir = join(kroot, "boot");
+  const vmlinuz = readdirSync(bootDir).find((f) => f.startsWith("vmlinuz-"));
+  if (!vmlinuz) throw new ImageError(`${kpkg} has no /boot/vmlinuz-*`);
+  const version = vmlinuz.slice("vmlinuz-".length);
+  const modDir = join(kroot, "lib", "modules", version);
+  const mods = resolveModules(modDir, INITRAMFS_MODULES);
+  const entries: CpioEntry[] = [];
+  for (const d of ["bin", "dev", "etc", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt"]) entries.push({ name: d, mode: S_IFDIR | 0o755 });
+  entries.push({ name: "bin/busybox", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(join(bbroot, "bin", "busybox"))) });
+  entries.push({ name: "init", mode: S_IFREG | 0o755, data: new Uint8Array(Buffer.from(INIT_SCRIPT)) });
+  entries.push({ name: "etc/modules.load", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(mods.map((m) => m.name).join("\n") + "\n")) });
+  for (const m of mods) entries.push({ name: `lib/modules/${m.name}.ko`, mode: S_IFREG | 0o644, data: new Uint8Array(readFileSync(m.path)) });
+  const initrd = join(dir, `initrd-${version}.cpio.gz`);
+  writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
+  renameSync(initrd + ".tmp", initrd);
+  const kernel = join(dir, `vmlinuz-${version}`);
+  writeFileSync(kernel, readFileSync(join(bootDir, vmlinuz)));
+  const g: GuestImages = { kernel, initrd, kernelVersion: version, modules: mods.map((m) => m.name) };
+  writeFileSync(stamp, JSON.stringify(g, null, 1));
+  return g;
+}
+
+export function describeImages(g: GuestImages): string {
+  return `kernel ${g.kernel}\ninitrd ${g.initrd}\nmodules ${g.modules.join(" ")}\n`;
+}
+
