@@ -1,0 +1,103 @@
+// Random instruction generators for the integer Advanced SIMD groups, the
+// SIMD structure loads/stores and the crypto extension. Each generator
+// appends valid ARMv8.0 encodings (the validity rules here are the spec the
+// differential test checks against QEMU: a wrong rule shows up as SIGILL)
+// and seeds its source registers with values biased towards the edges that
+// matter (saturation limits, sign boundaries, small shift counts).
+
+import { Rng } from "./rng.js";
+import { DiffCase, SCRATCH, scratchAddr } from "./harness.js";
+import "./gen_int.js"; // Rng.bit()
+
+export type Gen = (rng: Rng, c: DiffCase, index: number) => void;
+
+const reg = (rng: Rng): number => rng.int(32);
+
+// One element of 8 << sz bits, biased to the edges.
+export function elemVal(rng: Rng, sz: number): bigint {
+  const bits = 8n << BigInt(sz);
+  const mask = (1n << bits) - 1n;
+  const smin = 1n << (bits - 1n);
+  switch (rng.int(10)) {
+    case 0: return 0n;
+    case 1: return mask; // -1
+    case 2: return smin; // signed minimum
+    case 3: return smin - 1n; // signed maximum
+    case 4: return rng.pick([1n, 2n, smin + 1n, smin - 2n, mask - 1n]);
+    case 5: return BigInt(rng.int(16));
+    case 6: return (mask - BigInt(rng.int(16))) & mask;
+    case 7: return (smin + BigInt(rng.int(16) - 8)) & mask; // around the sign boundary
+    default: return rng.next64() & mask;
+  }
+}
+
+// A 128-bit vector of elements of size sz, each from elemFn.
+export function vecOf(rng: Rng, sz: number, elemFn: (rng: Rng, sz: number) => bigint): [bigint, bigint] {
+  const bits = 8n << BigInt(sz);
+  const n = 16 >> sz;
+  let v = 0n;
+  for (let i = 0; i < n; i++) v |= elemFn(rng, sz) << (BigInt(i) * bits);
+  return [v & 0xFFFFFFFFFFFFFFFFn, v >> 64n];
+}
+export function edgeVec(rng: Rng, sz: number): [bigint, bigint] {
+  if (rng.int(5) === 0) return [rng.next64(), rng.next64()];
+  return vecOf(rng, sz, elemVal);
+}
+// Shift-by-register operands: the low byte of each element is the signed
+// shift, mostly near the interesting range.
+export function shiftVec(rng: Rng, sz: number): [bigint, bigint] {
+  const esize = 8 << sz;
+  return vecOf(rng, sz, (r, s) => {
+    const hi = r.next64() & ((1n << (8n << BigInt(s))) - 1n) & ~0xFFn;
+    let sh: number;
+    if (r.int(6) === 0) sh = r.int(256) - 128;
+    else sh = r.int(2 * esize + 5) - esize - 2;
+    return hi | BigInt(sh & 0xFF);
+  });
+}
+
+function setV(c: DiffCase, r: number, v: [bigint, bigint]): void { c.v[r] = v; }
+
+// Sometimes start with QC set, so that a handler that clears it shows up.
+export function maybeQC(rng: Rng, c: DiffCase): void {
+  if (rng.int(8) === 0) c.fpsr = (c.fpsr | (1 << 27)) >>> 0;
+}
+
+// ---- Three same (vector and scalar), integer opcodes 0..23
+function threeSameOk(op: number, u: number, size: number, q: number, scalar: boolean): boolean {
+  if (scalar) {
+    switch (op) {
+      case 1: case 5: case 9: case 11: return true;
+      case 6: case 7: case 8: case 10: case 16: case 17: return size === 3;
+      case 22: return size === 1 || size === 2;
+      default: return false;
+    }
+  }
+  if (op > 23) return false;
+  if (op === 3) return true;
+  let ok: boolean;
+  switch (op) {
+    case 1: case 5: case 6: case 7: case 8: case 9: case 10: case 11: case 16: case 17: ok = true; break;
+    case 19: ok = u === 0 ? size !== 3 : size === 0; break;
+    case 22: ok = size === 1 || size === 2; break;
+    case 23: ok = u === 0; break;
+    default: ok = size !== 3;
+  }
+  return ok && !(size === 3 && q === 0);
+}
+
+export const genThreeSame: Gen = (rng, c) => {
+  const scalar = rng.int(4) === 0;
+  let op: number, u: number, size: number, q: number;
+  do {
+    op = rng.int(24); u = rng.bit(); size = rng.int(4); q = rng.bit();
+  } while (!threeSameOk(op, u, size, q, scalar));
+  const rd = reg(rng), rn = reg(rng), rm = reg(rng);
+  setV(c, rn, edgeVec(rng, size));
+  setV(c, rm, op >= 8 && op <= 11 ? shiftVec(rng, size) : edgeVec(rng, size));
+  maybeQC(rng, c);
+  const base = scalar ? 0x5E200400 : 0x0E200400 | (q << 30);
+  c.insns.push((base | (u << 29) | (size << 22) | (rm << 16) | (op << 11) | (rn << 5) | rd) >>> 0);
+};
+
+void SCRATCH; void scratchAddr;
