@@ -101,3 +101,54 @@ export const genThreeSame: Gen = (rng, c) => {
 };
 
 void SCRATCH; void scratchAddr;
+
+// ---- Three different (vector and scalar)
+export const genThreeDiff: Gen = (rng, c) => {
+  const scalar = rng.int(5) === 0;
+  let op: number, u: number, size: number;
+  for (;;) {
+    op = rng.int(15); u = rng.bit(); size = rng.int(4);
+    if (scalar) {
+      if ((op === 9 || op === 11 || op === 13) && u === 0 && (size === 1 || size === 2)) break;
+      continue;
+    }
+    if (op === 9 || op === 11 || op === 13) { if (u === 0 && (size === 1 || size === 2)) break; continue; }
+    if (op === 14) { if (u === 0 && (size === 0 || size === 3)) break; continue; }
+    if (size !== 3) break;
+  }
+  const q = rng.bit();
+  const rd = reg(rng), rn = reg(rng), rm = reg(rng);
+  const wideN = op === 1 || op === 3 || op === 4 || op === 6;
+  setV(c, rn, edgeVec(rng, wideN ? Math.min(size + 1, 3) : size));
+  setV(c, rm, edgeVec(rng, op === 4 || op === 6 ? Math.min(size + 1, 3) : size));
+  if (rng.bit()) setV(c, rd, edgeVec(rng, Math.min(size + 1, 3)));
+  maybeQC(rng, c);
+  const base = scalar ? 0x5E200000 : 0x0E200000 | (q << 30);
+  c.insns.push((base | (u << 29) | (size << 22) | (rm << 16) | (op << 12) | (rn << 5) | rd) >>> 0);
+};
+
+// ---- Vector x indexed element (vector and scalar), integer opcodes
+export const genIndexed: Gen = (rng, c) => {
+  const scalar = rng.int(4) === 0;
+  let op: number, u: number;
+  for (;;) {
+    op = rng.int(14); u = rng.bit();
+    if (scalar) { if (u === 0 && [3, 7, 11, 12, 13].includes(op)) break; continue; }
+    if ((op === 0 || op === 4) && u === 1) break;
+    if (op === 8 && u === 0) break;
+    if (op === 2 || op === 6 || op === 10) break;
+    if ([3, 7, 11, 12, 13].includes(op) && u === 0) break;
+  }
+  const size = 1 + rng.bit(), q = rng.bit();
+  const rd = reg(rng), rn = reg(rng);
+  const rm = size === 1 ? rng.int(16) : reg(rng);
+  const hlm = rng.bits(3);
+  const long = [2, 3, 6, 7, 10, 11].includes(op);
+  setV(c, rn, edgeVec(rng, size));
+  setV(c, rm, edgeVec(rng, size));
+  if (rng.bit()) setV(c, rd, edgeVec(rng, long ? size + 1 : size));
+  maybeQC(rng, c);
+  const base = scalar ? 0x5F000000 : 0x0F000000 | (q << 30);
+  const h = hlm >> 2, l = (hlm >> 1) & 1, m = size === 1 ? hlm & 1 : rm >> 4;
+  c.insns.push((base | (u << 29) | (size << 22) | (l << 21) | (m << 20) | ((rm & 15) << 16) | (op << 12) | (h << 11) | (rn << 5) | rd) >>> 0);
+};
