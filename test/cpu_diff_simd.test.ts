@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Rng, seedFromEnv } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
-import { Gen, genThreeSame, genThreeDiff, genIndexed } from "./diff/gen_simd.js";
+import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross } from "./diff/gen_simd.js";
 
 const N = Number(process.env.XENTS_DIFF_CASES ?? 3000);
 
@@ -30,3 +30,5 @@ function groupTest(name: string, gen: Gen, maxSteps = 3, count = N): void {
 groupTest("simd three same", genThreeSame);
 groupTest("simd three different", genThreeDiff);
 groupTest("simd by element", genIndexed);
+groupTest("simd two-register misc", genMisc);
+groupTest("simd across lanes", genAcross);

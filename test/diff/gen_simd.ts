@@ -152,3 +152,59 @@ export const genIndexed: Gen = (rng, c) => {
   const h = hlm >> 2, l = (hlm >> 1) & 1, m = size === 1 ? hlm & 1 : rm >> 4;
   c.insns.push((base | (u << 29) | (size << 22) | (l << 21) | (m << 20) | ((rm & 15) << 16) | (op << 12) | (h << 11) | (rn << 5) | rd) >>> 0);
 };
+
+// ---- Two-register miscellaneous (vector and scalar), integer opcodes
+function miscOk(op: number, u: number, size: number, q: number, scalar: boolean): boolean {
+  if (scalar) {
+    switch (op) {
+      case 3: case 7: return true;
+      case 8: case 9: case 11: return size === 3;
+      case 10: return u === 0 && size === 3;
+      case 18: return u === 1 && size !== 3;
+      case 20: return size !== 3;
+      default: return false;
+    }
+  }
+  switch (op) {
+    case 0: return u === 0 ? size !== 3 : size <= 1;
+    case 1: return u === 0 && size === 0;
+    case 2: case 4: case 6: case 18: case 20: return size !== 3;
+    case 5: return u === 0 ? size === 0 : size <= 1;
+    case 3: case 7: case 8: case 9: case 11: return size !== 3 || q === 1;
+    case 10: return u === 0 && (size !== 3 || q === 1);
+    case 19: return u === 1 && size !== 3;
+    case 28: return size === 2;
+    default: return false;
+  }
+}
+
+export const genMisc: Gen = (rng, c) => {
+  const scalar = rng.int(4) === 0;
+  let op: number, u: number, size: number, q: number;
+  do {
+    op = rng.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 18, 19, 20, 28]); u = rng.bit(); size = rng.int(4); q = rng.bit();
+  } while (!miscOk(op, u, size, q, scalar));
+  const rd = reg(rng), rn = reg(rng);
+  const narrow = op === 18 || op === 20;
+  setV(c, rn, edgeVec(rng, narrow ? size + 1 : size));
+  if (rng.bit()) setV(c, rd, edgeVec(rng, op === 2 || op === 6 ? Math.min(size + 1, 3) : size));
+  maybeQC(rng, c);
+  const base = scalar ? 0x5E200800 : 0x0E200800 | (q << 30);
+  c.insns.push((base | (u << 29) | (size << 22) | (op << 12) | (rn << 5) | rd) >>> 0);
+};
+
+// ---- Across lanes and scalar pairwise ADDP
+export const genAcross: Gen = (rng, c) => {
+  const rd = reg(rng), rn = reg(rng);
+  if (rng.int(6) === 0) { // ADDP Dd, Vn.2D
+    setV(c, rn, edgeVec(rng, 3));
+    c.insns.push((0x5EF1B800 | (rn << 5) | rd) >>> 0);
+    return;
+  }
+  let op: number, u: number, size: number, q: number;
+  do {
+    op = rng.pick([3, 10, 26, 27]); u = rng.bit(); size = rng.int(3); q = rng.bit();
+  } while ((op === 27 && u === 1) || (size === 2 && q === 0));
+  setV(c, rn, edgeVec(rng, size));
+  c.insns.push((0x0E300800 | (q << 30) | (u << 29) | (size << 22) | (op << 12) | (rn << 5) | rd) >>> 0);
+};
