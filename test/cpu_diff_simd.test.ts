@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Rng, seedFromEnv } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
-import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross } from "./diff/gen_simd.js";
+import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute } from "./diff/gen_simd.js";
 
 const N = Number(process.env.XENTS_DIFF_CASES ?? 3000);
 
@@ -32,3 +32,6 @@ groupTest("simd three different", genThreeDiff);
 groupTest("simd by element", genIndexed);
 groupTest("simd two-register misc", genMisc);
 groupTest("simd across lanes", genAcross);
+groupTest("simd copy", genCopy);
+groupTest("simd modified immediate", genModImm);
+groupTest("simd permute, EXT, TBL/TBX", genPermute);

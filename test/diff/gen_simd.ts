@@ -208,3 +208,65 @@ export const genAcross: Gen = (rng, c) => {
   setV(c, rn, edgeVec(rng, size));
   c.insns.push((0x0E300800 | (q << 30) | (u << 29) | (size << 22) | (op << 12) | (rn << 5) | rd) >>> 0);
 };
+
+// ---- Copy (DUP, INS, SMOV, UMOV), scalar DUP, modified immediate
+export const genCopy: Gen = (rng, c) => {
+  const rd = reg(rng), rn = reg(rng);
+  const size = rng.int(4);
+  const imm5 = ((rng.bits(4 - size) << 1) | 1) << size;
+  const kind = rng.int(8);
+  if (kind === 0) { // scalar DUP
+    c.insns.push((0x5E000400 | (imm5 << 16) | (rn << 5) | rd) >>> 0);
+    return;
+  }
+  if (kind === 1) { // INS (element)
+    const imm4 = rng.bits(4 - size) << size | rng.bits(size);
+    c.insns.push((0x6E000400 | (imm5 << 16) | ((imm4 & 15) << 11) | (rn << 5) | rd) >>> 0);
+    return;
+  }
+  let imm4: number, q: number;
+  for (;;) {
+    imm4 = rng.pick([0, 1, 3, 5, 7]); q = rng.bit();
+    if ((imm4 === 0 || imm4 === 1) && size === 3 && q === 0) continue;
+    if (imm4 === 3 && q === 0) continue;
+    if (imm4 === 5 && (size === 3 || (size === 2 && q === 0))) continue;
+    if (imm4 === 7 && (q === 1 ? size !== 3 : size === 3)) continue;
+    break;
+  }
+  // general-register forms: rn is an X register (31 = XZR); never write SP
+  c.insns.push((0x0E000400 | (q << 30) | (imm5 << 16) | (imm4 << 11) | (rn << 5) | (imm4 >= 5 ? rng.int(31) : rd)) >>> 0);
+};
+
+export const genModImm: Gen = (rng, c) => {
+  const rd = reg(rng);
+  let op: number, cmode: number, q: number;
+  do { op = rng.bit(); cmode = rng.int(16); q = rng.bit(); } while (cmode === 15 && op === 1 && q === 0);
+  const imm8 = rng.bits(8);
+  c.insns.push((0x0F000400 | (q << 30) | (op << 29) | ((imm8 >> 5) << 16) | (cmode << 12) | ((imm8 & 31) << 5) | rd) >>> 0);
+};
+
+// ---- Permute, EXT, TBL/TBX
+export const genPermute: Gen = (rng, c) => {
+  const rd = reg(rng), rn = reg(rng), rm = reg(rng);
+  const q = rng.bit();
+  switch (rng.int(3)) {
+    case 0: {
+      let size: number;
+      do { size = rng.int(4); } while (size === 3 && q === 0);
+      const op = rng.pick([1, 2, 3, 5, 6, 7]);
+      c.insns.push((0x0E000800 | (q << 30) | (size << 22) | (rm << 16) | (op << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    }
+    case 1: {
+      const imm4 = q ? rng.int(16) : rng.int(8);
+      c.insns.push((0x2E000000 | (q << 30) | (rm << 16) | (imm4 << 11) | (rn << 5) | rd) >>> 0);
+      return;
+    }
+    default: {
+      const len = rng.int(4), op = rng.bit();
+      // indices: mostly in range of the table, some just past it, some random
+      c.v[rm] = vecOf(rng, 0, (r) => BigInt(r.int(3) === 0 ? r.int(256) : r.int(16 * (len + 1) + 8)));
+      c.insns.push((0x0E000000 | (q << 30) | (rm << 16) | (len << 13) | (op << 12) | (rn << 5) | rd) >>> 0);
+    }
+  }
+};
