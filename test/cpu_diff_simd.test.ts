@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Rng, seedFromEnv } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
-import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute } from "./diff/gen_simd.js";
+import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute, genShiftImm } from "./diff/gen_simd.js";
 
 const N = Number(process.env.XENTS_DIFF_CASES ?? 3000);
 
@@ -35,3 +35,4 @@ groupTest("simd across lanes", genAcross);
 groupTest("simd copy", genCopy);
 groupTest("simd modified immediate", genModImm);
 groupTest("simd permute, EXT, TBL/TBX", genPermute);
+groupTest("simd shift by immediate", genShiftImm);

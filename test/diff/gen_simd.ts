@@ -270,3 +270,33 @@ export const genPermute: Gen = (rng, c) => {
     }
   }
 };
+
+// ---- Shift by immediate (vector and scalar), integer opcodes
+export const genShiftImm: Gen = (rng, c) => {
+  const scalar = rng.int(4) === 0;
+  let op: number, u: number, sz: number, q: number;
+  for (;;) {
+    op = rng.pick([0, 2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 19, 20]); u = rng.bit(); sz = rng.int(4); q = rng.bit();
+    const narrow = op >= 16 && op <= 20;
+    if ((op === 8 || op === 12) && u === 0) continue;
+    if (scalar) {
+      if (op <= 10 && sz !== 3) continue;
+      if ((op === 16 || op === 17) && u === 0) continue;
+      if (op === 20) continue;
+      if (narrow && sz === 3) continue;
+      break;
+    }
+    if (narrow && sz === 3) continue;
+    if (!narrow && sz === 3 && q === 0) continue;
+    break;
+  }
+  const esize = 8 << sz;
+  const immhb = esize + rng.int(esize); // immh:immb with the top set bit at esize
+  const rd = reg(rng), rn = reg(rng);
+  const narrow = op >= 16 && op <= 19;
+  setV(c, rn, edgeVec(rng, narrow ? sz + 1 : sz));
+  if (rng.bit()) setV(c, rd, edgeVec(rng, op === 20 ? sz + 1 : sz));
+  maybeQC(rng, c);
+  const base = scalar ? 0x5F000400 : 0x0F000400 | (q << 30);
+  c.insns.push((base | (u << 29) | (immhb << 16) | (op << 11) | (rn << 5) | rd) >>> 0);
+};
