@@ -300,3 +300,38 @@ export const genShiftImm: Gen = (rng, c) => {
   const base = scalar ? 0x5F000400 : 0x0F000400 | (q << 30);
   c.insns.push((base | (u << 29) | (immhb << 16) | (op << 11) | (rn << 5) | rd) >>> 0);
 };
+
+// ---- Structure loads and stores (multiple, single lane, replicate)
+export const genLdStSimd: Gen = (rng, c, i) => {
+  const rn = rng.int(31); // never SP
+  const rt = reg(rng);
+  const q = rng.bit(), l = rng.bit();
+  const postKind = rng.int(3); // 0 none, 1 immediate, 2 register
+  let rm = 0;
+  if (postKind === 1) rm = 31;
+  if (postKind === 2) {
+    do { rm = rng.int(31); } while (rm === rn);
+    c.x[rm] = BigInt.asUintN(64, BigInt(rng.int(129) - 64));
+  }
+  c.x[rn] = scratchAddr(i) + BigInt(rng.int(SCRATCH - 64));
+  const post = postKind === 0 ? 0 : 1;
+  if (rng.int(2) === 0) { // multiple structures
+    let opcode: number, size: number;
+    do { opcode = rng.pick([0, 2, 4, 6, 7, 8, 10]); size = rng.int(4); } while (size === 3 && q === 0 && [0, 4, 8].includes(opcode));
+    c.insns.push((0x0C000000 | (q << 30) | (post << 23) | (l << 22) | (rm << 16) | (opcode << 12) | (size << 10) | (rn << 5) | rt) >>> 0);
+    return;
+  }
+  // single structure: opcode<2:1> = scale (3: replicate), opcode<0>:R = selem - 1
+  const r = rng.bit();
+  const opc0 = rng.bit();
+  let scale: number, s: number, size: number;
+  for (;;) {
+    scale = rng.int(4); s = rng.bit(); size = rng.int(4);
+    if (scale === 3) { if (l === 1 && s === 0) break; continue; }
+    if (scale === 1 && (size & 1)) continue;
+    if (scale === 2 && ((size & 2) || (size === 1 && s === 1))) continue;
+    break;
+  }
+  const opcode = (scale << 1) | opc0;
+  c.insns.push((0x0D000000 | (q << 30) | (post << 23) | (l << 22) | (r << 21) | (rm << 16) | (opcode << 13) | (s << 12) | (size << 10) | (rn << 5) | rt) >>> 0);
+};
