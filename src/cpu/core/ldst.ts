@@ -21,12 +21,12 @@ export function execLdSt(insn: u32): void {
   if ((insn & 0x3A000000) == 0x28000000) { ldstPair(insn); return; }
   if ((insn & 0x3B000000) == 0x18000000) { ldLiteral(insn); return; }
   if ((insn & 0x3F000000) == 0x08000000) { ldstExclusive(insn); return; }
-  if ((insn & 0xBF000000) == 0x0C000000) { execSimdLdSt(insn); return; }
+  if ((insn & 0xBE000000) == 0x0C000000) { execSimdLdSt(insn); return; } // multiple and single structures
   undefinedInstruction(CLS_LDST);
 }
 
 // The base register: SP when n == 31, with the SP alignment check (SCTLR.SA/SA0).
-@inline function baseReg(n: u32): u64 {
+@inline export function baseReg(n: u32): u64 {
   const b = xsp(n);
   if (n == 31 && (b & 15) != 0) {
     const bit: u64 = el == 0 ? 1 << 4 : 1 << 3;
