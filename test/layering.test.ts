@@ -1,0 +1,52 @@
+// The architecture's rules, checked on the import graph: cpu/ imports nothing
+// above it; tools/ reaches xen/ only through the hypercall ABI module
+// (src/xen/public); xen/ does not import tools/ or host/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, dirname, resolve, relative } from "node:path";
+
+const root = resolve("src");
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (f.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+function imports(file: string): string[] {
+  const src = readFileSync(file, "utf8");
+  const out: string[] = [];
+  for (const m of src.matchAll(/(?:import|export)[^"';]*from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
+    const spec = m[1] ?? m[2];
+    if (spec.startsWith(".")) out.push(relative(root, resolve(dirname(file), spec)).replace(/\.js$/, ""));
+  }
+  return out;
+}
+
+test("layering: cpu/ imports nothing from the layers above it", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "cpu"))) for (const i of imports(f)) if (!i.startsWith("cpu")) bad.push(`${relative(root, f)} -> ${i}`);
+  assert.deepEqual(bad, []);
+});
+
+test("layering: tools/ reaches xen/ only through the hypercall ABI module", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "tools"))) {
+    for (const i of imports(f)) {
+      if (i.startsWith("xen/") && !i.startsWith("xen/public/")) bad.push(`${relative(root, f)} -> ${i}`);
+      if (i.startsWith("host/") || i === "main") bad.push(`${relative(root, f)} -> ${i}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test("layering: xen/ does not import tools/, host/ or linux_user/", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "xen"))) {
+    for (const i of imports(f)) if (/^(tools|host|linux_user)\//.test(i)) bad.push(`${relative(root, f)} -> ${i}`);
+  }
+  assert.deepEqual(bad, []);
+});
