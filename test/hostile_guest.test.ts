@@ -1,0 +1,51 @@
+// A hostile guest (random hypercalls and arguments, unmapped IPAs, garbage
+// to the GIC) beside a well-behaved one: the hostile guest gets error codes
+// or is crashed, the other keeps running, and afterwards every frame, event
+// channel and grant mapping is accounted for.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Host } from "../src/host/host.js";
+import { Dom0 } from "../src/tools/dom0.js";
+import { buildDomain } from "../src/tools/domain_builder.js";
+import { guestImage } from "./helpers/guest_programs.js";
+
+for (const seed of ["0x9E3779B97F4A7C15ul", "0x0123456789ABCDEFul", "0xDEADBEEFCAFEF00Dul"])
+test(`a hostile guest cannot hurt the hypervisor or its neighbour (seed ${seed})`, async () => {
+  const host = new Host({ ramBytes: 256 << 20, deterministic: true, log: () => {} });
+  const dom0 = new Dom0(host.privcmd);
+  const hv = host.hv;
+  const freeBefore = hv.frames.freeCount;
+  const dom0Tables = (): number => hv.domains.get(0)!.p2m.tableFrames(); // dom0's stage-2 tables grow with its mapping window
+  const tablesBefore = dom0Tables();
+  const dom0Ports = hv.domains.get(0)!.evtchn.inUse();
+  const out = new Map<number, string>();
+  hv.events.onConsoleWrite = (d, t) => out.set(d.id, (out.get(d.id) ?? "") + t);
+
+  const steady = buildDomain(dom0.xc, { name: "steady", memoryMiB: 16, vcpus: 1, kernel: guestImage("steady", { ROUNDS: 20 }), cmdline: "" });
+  const hostile = buildDomain(dom0.xc, { name: "hostile", memoryMiB: 16, vcpus: 1, kernel: guestImage("hostile", { ITERATIONS: 20000, SEED: seed }), cmdline: "" });
+  dom0.xc.unpause(hostile.domid);
+  dom0.xc.unpause(steady.domid);
+  const ds = hv.domains.get(steady.domid)!, dh = hv.domains.get(hostile.domid)!;
+  const total = (): bigint => ds.vcpus[0].instructions + dh.vcpus[0].instructions;
+  await host.run(() => (ds.shutdown !== null && (dh.shutdown !== null || dh.vcpus[0].blocked())) || total() > 3_000_000_000n);
+
+  const s = out.get(steady.domid) ?? "";
+  assert.equal(s.split("\n").filter((l) => l.startsWith("steady: ")).length, 20, s);
+  assert.deepEqual(ds.shutdown, { reason: 0 }, "the neighbour powered off normally");
+  const h = out.get(hostile.domid) ?? "";
+  assert.ok(dh.shutdown !== null, "the hostile guest finished or was crashed");
+  if (process.env.XENTS_VERBOSE) process.stderr.write(h);
+  if (dh.shutdown?.reason === 0) {
+    assert.match(h, /hostile: done/);
+    const errors = Number(/hostile: errors (\d+)/.exec(h)?.[1]);
+    const calls = Number(/hostile: calls (\d+)/.exec(h)?.[1]);
+    assert.ok(calls > 1000 && errors > calls / 2, `calls ${calls} errors ${errors}`);
+    assert.ok(Number(/hostile: exceptions (\d+)/.exec(h)?.[1]) > 100, "unmapped accesses came back as aborts");
+  }
+  dom0.xc.destroyDomain(hostile.domid);
+  dom0.xc.destroyDomain(steady.domid);
+  assert.equal(hv.frames.freeCount, freeBefore - (dom0Tables() - tablesBefore), "every frame returned to the allocator");
+  assert.equal(hv.domains.get(0)!.evtchn.inUse(), dom0Ports, "no event channel left bound in dom0");
+  assert.equal(hv.domains.get(0)!.gnttab.mappings(), 0, "no grant mapping left");
+  assert.equal(hv.domains.size, 1);
+});
