@@ -335,3 +335,21 @@ export const genLdStSimd: Gen = (rng, c, i) => {
   const opcode = (scale << 1) | opc0;
   c.insns.push((0x0D000000 | (q << 30) | (post << 23) | (l << 22) | (r << 21) | (rm << 16) | (opcode << 13) | (s << 12) | (size << 10) | (rn << 5) | rt) >>> 0);
 };
+
+// ---- Crypto: AES, SHA1, SHA256, 64-bit PMULL
+export const genCrypto: Gen = (rng, c) => {
+  const rd = reg(rng), rn = reg(rng), rm = reg(rng);
+  switch (rng.int(4)) {
+    case 0: // AESE, AESD, AESMC, AESIMC
+      c.insns.push((0x4E284800 | (rng.pick([4, 5, 6, 7]) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    case 1: // SHA1C/P/M/SU0, SHA256H/H2/SU1
+      c.insns.push((0x5E000000 | (rm << 16) | (rng.int(7) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    case 2: // SHA1H, SHA1SU1, SHA256SU0
+      c.insns.push((0x5E280800 | (rng.int(3) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    default: // PMULL/PMULL2 .1Q
+      c.insns.push((0x0EE0E000 | (rng.bit() << 30) | (rm << 16) | (rn << 5) | rd) >>> 0);
+  }
+};
