@@ -18,7 +18,14 @@ export function elemVal(rng: Rng, sz: number): bigint {
   const bits = 8n << BigInt(sz);
   const mask = (1n << bits) - 1n;
   const smin = 1n << (bits - 1n);
-  switch (rng.int(10)) {
+  switch (rng.int(11)) {
+    case 10: { // low half at a narrowing boundary, upper half small or random
+      if (sz === 0) return rng.next64() & mask;
+      const half = bits / 2n;
+      const low = rng.pick([0n, 1n, (1n << (half - 1n)) - 1n, 1n << (half - 1n), (1n << half) - 1n]);
+      const up = rng.bool() ? BigInt(rng.int(4)) : rng.next64();
+      return ((up << half) | low) & mask;
+    }
     case 0: return 0n;
     case 1: return mask; // -1
     case 2: return smin; // signed minimum

@@ -9,6 +9,11 @@ import { T } from "./simd_util";
 
 const SBOX = new StaticArray<u8>(256);
 const INV_SBOX = new StaticArray<u8>(256);
+// Products by the InvMixColumns coefficients 9, 11, 13, 14.
+const MUL9 = new StaticArray<u8>(256);
+const MUL11 = new StaticArray<u8>(256);
+const MUL13 = new StaticArray<u8>(256);
+const MUL14 = new StaticArray<u8>(256);
 
 @inline function xtime(b: u32): u32 { return ((b << 1) ^ ((b & 0x80) != 0 ? 0x1B : 0)) & 0xFF; }
 
@@ -42,6 +47,16 @@ function initSbox(): void {
 }
 initSbox();
 
+function initMulTables(): void {
+  for (let i: u32 = 0; i < 256; i++) {
+    unchecked(MUL9[i] = <u8>gmul(i, 9));
+    unchecked(MUL11[i] = <u8>gmul(i, 11));
+    unchecked(MUL13[i] = <u8>gmul(i, 13));
+    unchecked(MUL14[i] = <u8>gmul(i, 14));
+  }
+}
+initMulTables();
+
 // ShiftRows / InvShiftRows as byte shuffles of the column-major state.
 @inline function shiftRows(v: v128): v128 {
   return i8x16.shuffle(v, v, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
@@ -61,10 +76,10 @@ function mixColumns(src: usize, dst: usize, inverse: bool): void {
       store<u8>(dst + c + 2, <u8>(a2 ^ t ^ xtime(a2 ^ a3)));
       store<u8>(dst + c + 3, <u8>(a3 ^ t ^ xtime(a3 ^ a0)));
     } else {
-      store<u8>(dst + c, <u8>(gmul(a0, 14) ^ gmul(a1, 11) ^ gmul(a2, 13) ^ gmul(a3, 9)));
-      store<u8>(dst + c + 1, <u8>(gmul(a0, 9) ^ gmul(a1, 14) ^ gmul(a2, 11) ^ gmul(a3, 13)));
-      store<u8>(dst + c + 2, <u8>(gmul(a0, 13) ^ gmul(a1, 9) ^ gmul(a2, 14) ^ gmul(a3, 11)));
-      store<u8>(dst + c + 3, <u8>(gmul(a0, 11) ^ gmul(a1, 13) ^ gmul(a2, 9) ^ gmul(a3, 14)));
+      store<u8>(dst + c, unchecked(MUL14[a0]) ^ unchecked(MUL11[a1]) ^ unchecked(MUL13[a2]) ^ unchecked(MUL9[a3]));
+      store<u8>(dst + c + 1, unchecked(MUL9[a0]) ^ unchecked(MUL14[a1]) ^ unchecked(MUL11[a2]) ^ unchecked(MUL13[a3]));
+      store<u8>(dst + c + 2, unchecked(MUL13[a0]) ^ unchecked(MUL9[a1]) ^ unchecked(MUL14[a2]) ^ unchecked(MUL11[a3]));
+      store<u8>(dst + c + 3, unchecked(MUL11[a0]) ^ unchecked(MUL13[a1]) ^ unchecked(MUL9[a2]) ^ unchecked(MUL14[a3]));
     }
   }
 }
