@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Rng, seedFromEnv } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
-import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute, genShiftImm, genLdStSimd } from "./diff/gen_simd.js";
+import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute, genShiftImm, genLdStSimd, genCrypto } from "./diff/gen_simd.js";
 
 const N = Number(process.env.XENTS_DIFF_CASES ?? 3000);
 
@@ -37,3 +37,4 @@ groupTest("simd modified immediate", genModImm);
 groupTest("simd permute, EXT, TBL/TBX", genPermute);
 groupTest("simd shift by immediate", genShiftImm);
 groupTest("simd structure loads and stores", genLdStSimd, 1);
+groupTest("crypto (AES, SHA1, SHA256, PMULL.1Q)", genCrypto);

@@ -127,3 +127,15 @@ test("structure load traps when CPACR_EL1.FPEN disables it", () => {
   assert.equal(cpu.run(100n), Exit.EXCEPTION);
   assert.equal(cpu.exitEsr >> 26n, 0x07n);
 });
+
+test("structure load with SP as the base post-indexes SP", () => {
+  const { core, cpu } = bareCore("ld1 {v0.2d, v1.2d}, [sp], #32\nld1r {v2.8h}, [sp]\nhvc #0", { ramSize: RAM_SIZE });
+  const base = RAM_BASE + 0x3000n;
+  const mem = core.ram(base, 34);
+  for (let i = 0; i < 34; i++) mem[i] = 0x80 + i;
+  cpu.sp = base;
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.sp, base + 32n);
+  assert.deepEqual(cpu.v(0), [0x8786858483828180n, 0x8f8e8d8c8b8a8988n]);
+  assert.deepEqual(cpu.v(2), [0xa1a0a1a0a1a0a1a0n, 0xa1a0a1a0a1a0a1a0n]);
+});

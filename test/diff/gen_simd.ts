@@ -18,7 +18,14 @@ export function elemVal(rng: Rng, sz: number): bigint {
   const bits = 8n << BigInt(sz);
   const mask = (1n << bits) - 1n;
   const smin = 1n << (bits - 1n);
-  switch (rng.int(10)) {
+  switch (rng.int(11)) {
+    case 10: { // low half at a narrowing boundary, upper half small or random
+      if (sz === 0) return rng.next64() & mask;
+      const half = bits / 2n;
+      const low = rng.pick([0n, 1n, (1n << (half - 1n)) - 1n, 1n << (half - 1n), (1n << half) - 1n]);
+      const up = rng.bool() ? BigInt(rng.int(4)) : rng.next64();
+      return ((up << half) | low) & mask;
+    }
     case 0: return 0n;
     case 1: return mask; // -1
     case 2: return smin; // signed minimum
@@ -334,4 +341,22 @@ export const genLdStSimd: Gen = (rng, c, i) => {
   }
   const opcode = (scale << 1) | opc0;
   c.insns.push((0x0D000000 | (q << 30) | (post << 23) | (l << 22) | (r << 21) | (rm << 16) | (opcode << 13) | (s << 12) | (size << 10) | (rn << 5) | rt) >>> 0);
+};
+
+// ---- Crypto: AES, SHA1, SHA256, 64-bit PMULL
+export const genCrypto: Gen = (rng, c) => {
+  const rd = reg(rng), rn = reg(rng), rm = reg(rng);
+  switch (rng.int(4)) {
+    case 0: // AESE, AESD, AESMC, AESIMC
+      c.insns.push((0x4E284800 | (rng.pick([4, 5, 6, 7]) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    case 1: // SHA1C/P/M/SU0, SHA256H/H2/SU1
+      c.insns.push((0x5E000000 | (rm << 16) | (rng.int(7) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    case 2: // SHA1H, SHA1SU1, SHA256SU0
+      c.insns.push((0x5E280800 | (rng.int(3) << 12) | (rn << 5) | rd) >>> 0);
+      return;
+    default: // PMULL/PMULL2 .1Q
+      c.insns.push((0x0EE0E000 | (rng.bit() << 30) | (rm << 16) | (rn << 5) | rd) >>> 0);
+  }
 };

@@ -25,6 +25,21 @@ export function execSimdLdSt(insn: u32): void {
   return i64x2.splat(<i64>v);
 }
 
+// dst[i] = src[i * stride] (or the reverse with scatter) for n elements of
+// size sz: the structure (de)interleave, one loop per element size.
+function gather(dst: usize, src: usize, n: u32, stride: u32, sz: u32): void {
+  if (sz == 0) for (let i: u32 = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + i * stride));
+  else if (sz == 1) for (let i: u32 = 0; i < n; i++) store<u16>(dst + (i << 1), load<u16>(src + ((i * stride) << 1)));
+  else if (sz == 2) for (let i: u32 = 0; i < n; i++) store<u32>(dst + (i << 2), load<u32>(src + ((i * stride) << 2)));
+  else for (let i: u32 = 0; i < n; i++) store<u64>(dst + (i << 3), load<u64>(src + ((i * stride) << 3)));
+}
+function scatter(dst: usize, src: usize, n: u32, stride: u32, sz: u32): void {
+  if (sz == 0) for (let i: u32 = 0; i < n; i++) store<u8>(dst + i * stride, load<u8>(src + i));
+  else if (sz == 1) for (let i: u32 = 0; i < n; i++) store<u16>(dst + ((i * stride) << 1), load<u16>(src + (i << 1)));
+  else if (sz == 2) for (let i: u32 = 0; i < n; i++) store<u32>(dst + ((i * stride) << 2), load<u32>(src + (i << 2)));
+  else for (let i: u32 = 0; i < n; i++) store<u64>(dst + ((i * stride) << 3), load<u64>(src + (i << 3)));
+}
+
 function multiple(insn: u32): void {
   const q = (insn >> 30) & 1, post = (insn >> 23) & 1, l = (insn >> 22) & 1;
   const rm = (insn >> 16) & 31, opcode = (insn >> 12) & 15, size = (insn >> 10) & 3;
@@ -68,7 +83,7 @@ function multiple(insn: u32): void {
         for (let s: u32 = 0; s < selem; s++) {
           const p = vaddr((rt + s) & 31);
           if (q == 0) store<u64>(p, 0, 8);
-          for (let e: u32 = 0; e < elements; e++) eSet(p, e, size, eU(TAB, e * selem + s, size));
+          gather(p, TAB + (s << size), elements, selem, size);
         }
       }
     }
@@ -81,10 +96,7 @@ function multiple(insn: u32): void {
         for (let r: u32 = 0; r < nregs; r++) v128.store(TAB + r * regBytes, v128.load(vaddr((rt + r) & 31)));
       } else {
         const elements: u32 = regBytes >> size;
-        for (let s: u32 = 0; s < selem; s++) {
-          const p = vaddr((rt + s) & 31);
-          for (let e: u32 = 0; e < elements; e++) eSet(TAB, e * selem + s, size, eU(p, e, size));
-        }
+        for (let s: u32 = 0; s < selem; s++) scatter(TAB + (s << size), vaddr((rt + s) & 31), elements, selem, size);
       }
       for (let off: u32 = 0; off < total; off += 8) {
         writeMem(base + off, 8, load<u64>(TAB + off));

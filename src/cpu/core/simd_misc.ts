@@ -95,11 +95,66 @@ function estimate32(v: u32, rsqrt: bool): u32 {
   return (recipEstimate(v >> 23) & 0x1FF) << 23;
 }
 
+// The low halves of the wide lanes of w, packed into bits 63:0 (sz: the
+// narrow size, 0..2).
+@inline function packLow(w: v128, sz: u32): v128 {
+  if (sz == 0) return i8x16.shuffle(w, w, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+  if (sz == 1) return i8x16.shuffle(w, w, 0, 1, 4, 5, 8, 9, 12, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i32x4.shuffle(w, w, 0, 2, 0, 0);
+}
+
+// Writes a narrowed 64-bit result: to the lower half with the upper half
+// cleared, or (the "2" forms) to the upper half keeping the lower one.
+@inline function putNarrow(d: u32, r: v128, q: u32): void {
+  const p = vaddr(d);
+  const v = i64x2.extract_lane(r, 0);
+  if (q != 0) store<u64>(p, v, 8);
+  else { store<u64>(p, v); store<u64>(p, 0, 8); }
+}
+
+// v128 narrowing moves for 16- and 8-bit results; false otherwise.
+function fastNarrow(op: u32, u: u32, sz: u32, q: u32, d: u32, a: v128): bool {
+  if (sz == 2) return false;
+  let r: v128;
+  if (op == XTN && u == 0) { putNarrow(d, packLow(a, sz), q); return true; }
+  // saturation happened iff widening the result back does not give the source
+  let back: v128;
+  if (op == XTN) { // SQXTUN: signed source, unsigned saturation
+    r = sz == 0 ? i8x16.narrow_i16x8_u(a, a) : i16x8.narrow_i32x4_u(a, a);
+    back = sz == 0 ? i16x8.extend_low_i8x16_u(r) : i32x4.extend_low_i16x8_u(r);
+  } else if (u == 0) { // SQXTN
+    r = sz == 0 ? i8x16.narrow_i16x8_s(a, a) : i16x8.narrow_i32x4_s(a, a);
+    back = sz == 0 ? i16x8.extend_low_i8x16_s(r) : i32x4.extend_low_i16x8_s(r);
+  } else { // UQXTN: clamp the unsigned source first
+    const c = sz == 0 ? i16x8.min_u(a, i16x8.splat(0xFF)) : i32x4.min_u(a, i32x4.splat(0xFFFF));
+    r = packLow(c, sz);
+    back = c;
+  }
+  if (v128.any_true(v128.xor(back, a))) setQC();
+  putNarrow(d, r, q);
+  return true;
+}
+
 // Fast v128 forms; false when there is none for this op/size.
 function fastMisc(op: u32, u: u32, size: u32, q: u32, d: u32, a: v128): bool {
   let r: v128;
   const zero = i64x2.splat(0);
   switch (op) {
+    case REV:
+      if (u == 0) { // REV64
+        if (size == 0) r = i8x16.shuffle(a, a, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
+        else if (size == 1) r = i8x16.shuffle(a, a, 6, 7, 4, 5, 2, 3, 0, 1, 14, 15, 12, 13, 10, 11, 8, 9);
+        else r = i8x16.shuffle(a, a, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+      } else { // REV32
+        if (size == 0) r = i8x16.shuffle(a, a, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+        else r = i8x16.shuffle(a, a, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+      }
+      break;
+    case REV16:
+      r = i8x16.shuffle(a, a, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+      break;
+    case XTN: case QXTN:
+      return fastNarrow(op, u, size, q, d, a);
     case CNT:
       if (u != 0 && size != 0) return false; // RBIT
       r = u == 0 ? i8x16.popcnt(a) : v128.not(a);

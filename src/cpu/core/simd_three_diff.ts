@@ -84,6 +84,23 @@ export function threeDiff(insn: u32): void {
     finishT(rd, 1);
     return;
   }
+  if (op == MULL) {
+    // SMULL/UMULL (and the "2" forms): wasm's extending multiplies
+    const a = v128.load(pn), b = v128.load(pm);
+    let r: v128;
+    if (size == 0) {
+      if (u != 0) r = q != 0 ? i16x8.extmul_high_i8x16_u(a, b) : i16x8.extmul_low_i8x16_u(a, b);
+      else r = q != 0 ? i16x8.extmul_high_i8x16_s(a, b) : i16x8.extmul_low_i8x16_s(a, b);
+    } else if (size == 1) {
+      if (u != 0) r = q != 0 ? i32x4.extmul_high_i16x8_u(a, b) : i32x4.extmul_low_i16x8_u(a, b);
+      else r = q != 0 ? i32x4.extmul_high_i16x8_s(a, b) : i32x4.extmul_low_i16x8_s(a, b);
+    } else {
+      if (u != 0) r = q != 0 ? i64x2.extmul_high_i32x4_u(a, b) : i64x2.extmul_low_i32x4_u(a, b);
+      else r = q != 0 ? i64x2.extmul_high_i32x4_s(a, b) : i64x2.extmul_low_i32x4_s(a, b);
+    }
+    v128.store(vaddr(rd), r);
+    return;
+  }
   const us = u != 0;
   for (let i: u32 = 0; i < n; i++) {
     const b = eU(pm, i + off, size);

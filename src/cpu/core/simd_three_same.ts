@@ -7,7 +7,7 @@ import { vaddr } from "./state";
 import { undefinedInstruction, CLS_SIMD } from "./exceptions";
 import { simdFpThreeSame } from "./fpvec";
 import {
-  T, eU, eSet, sx, putV, finishT, putScalar, qadd, qsub, shiftReg, pmul8, sqdmulh,
+  T, eU, eSet, sx, putV, finishT, putScalar, qadd, qsub, shiftReg, pmul8, sqdmulh, setQC,
 } from "./simd_util";
 
 // Opcodes (bits 15:11)
@@ -65,6 +65,18 @@ function sameElem(op: u32, u: bool, sz: u32, a: u64, b: u64, d: u64): u64 {
 }
 
 const SIGN64: v128 = i64x2.splat(0x8000000000000000);
+
+// QC for a v128 saturating op: did the saturated result differ from the
+// exact one in the lanes the instruction uses?
+@inline function qcIfDiffer(x: v128, y: v128, q: u32): void {
+  const d = v128.xor(x, y);
+  if (q != 0 ? v128.any_true(d) : i64x2.extract_lane(d, 0) != 0) setQC();
+}
+// QC for SQDMULH/SQRDMULH .H: only MIN * MIN saturates.
+@inline function qcIfMinMin(a: v128, b: v128, q: u32): void {
+  const min = i16x8.splat(-0x8000);
+  qcIfDiffer(v128.and(i16x8.eq(a, min), i16x8.eq(b, min)), i64x2.splat(0), q);
+}
 
 // The v128 forms of the common ops; returns false when the op/size pair has
 // no vector path here.
@@ -214,8 +226,35 @@ function fastSame(op: u32, u: u32, size: u32, q: u32, d: u32, a: v128, b: v128):
       break;
     }
     case MUL:
-      if (u != 0 || size == 0) return false;
-      r = size == 1 ? i16x8.mul(a, b) : i32x4.mul(a, b);
+      if (u != 0) return false;
+      if (size == 0) {
+        // bytes: multiply the even and the odd bytes in 16-bit lanes
+        const lo = v128.and(i16x8.mul(a, b), i16x8.splat(0x00FF));
+        const hi = v128.and(i16x8.mul(i16x8.shr_u(a, 8), v128.and(b, i16x8.splat(<i16>0xFF00))), i16x8.splat(<i16>0xFF00));
+        r = v128.or(lo, hi);
+      } else r = size == 1 ? i16x8.mul(a, b) : i32x4.mul(a, b);
+      break;
+    case QADD: case QSUB: {
+      if (size > 1) return false;
+      let wrap: v128;
+      if (op == QADD) {
+        if (size == 0) { wrap = i8x16.add(a, b); r = u != 0 ? i8x16.add_sat_u(a, b) : i8x16.add_sat_s(a, b); }
+        else { wrap = i16x8.add(a, b); r = u != 0 ? i16x8.add_sat_u(a, b) : i16x8.add_sat_s(a, b); }
+      } else {
+        if (size == 0) { wrap = i8x16.sub(a, b); r = u != 0 ? i8x16.sub_sat_u(a, b) : i8x16.sub_sat_s(a, b); }
+        else { wrap = i16x8.sub(a, b); r = u != 0 ? i16x8.sub_sat_u(a, b) : i16x8.sub_sat_s(a, b); }
+      }
+      qcIfDiffer(r, wrap, q);
+      break;
+    }
+    case QDMULH:
+      if (size != 1) return false;
+      if (u != 0) r = i16x8.q15mulr_sat_s(a, b); // SQRDMULH: (a*b + 2^14) >> 15, saturated
+      else {
+        // SQDMULH: (2*a*b) >> 16 = (a*b) >> 15 in 32-bit lanes, narrowed with saturation
+        r = i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.extmul_low_i16x8_s(a, b), 15), i32x4.shr_s(i32x4.extmul_high_i16x8_s(a, b), 15));
+      }
+      qcIfMinMin(a, b, q);
       break;
     case MLA: {
       if (size == 0) return false;

@@ -7,8 +7,7 @@ import { cpu, vaddr, OFF_FPSR } from "./state";
 // Result buffers: handlers build the destination here when a result element
 // depends on other lanes of a source that may be the destination itself.
 export const T: usize = memory.data(16, 16);
-export const T2: usize = memory.data(16, 16);
-// Four consecutive registers (TBL tables, structure loads/stores).
+// Up to four registers of structure load/store data (64 bytes).
 export const TAB: usize = memory.data(64, 16);
 
 const FPSR_QC: u32 = 1 << 27;
