@@ -54,7 +54,7 @@ function initIdRegs(): void {
   // Debug v8, 2 breakpoints, 2 watchpoints, 1 context comparator, no PMU
   unchecked(idRegs[ID_AA64DFR0] = 0x00101006);
   unchecked(idRegs[ID_AA64DFR1] = 0);
-  unchecked(idRegs[ID_AA64ISAR0] = 0x10000); // CRC32
+  unchecked(idRegs[ID_AA64ISAR0] = 0x11120); // AES+PMULL, SHA1, SHA2, CRC32
   unchecked(idRegs[ID_AA64ISAR1] = 0);
   unchecked(idRegs[ID_AA64ISAR2] = 0);
   // 48-bit PA, 16-bit ASIDs, 4 KiB granule only, little-endian only
