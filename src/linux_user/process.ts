@@ -83,7 +83,7 @@ export class Process {
     const random = pushBytes(new Uint8Array(16).map((_, i) => (i * 37 + 11) & 0xFF));
     const argvAddrs = argv.map(pushStr);
     const envAddrs = envp.map(pushStr);
-    const HWCAP = (1n << 0n) | (1n << 1n) | (1n << 7n); // FP, ASIMD, CRC32
+    const HWCAP = (1n << 0n) | (1n << 1n) | (1n << 3n) | (1n << 4n) | (1n << 5n) | (1n << 6n) | (1n << 7n); // FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32
     const auxv: [number, bigint][] = [
       [3, phdrAddr], [4, BigInt(elf.phentsize)], [5, BigInt(elf.phnum)], [6, 4096n], [7, 0n], [8, 0n],
       [9, elf.entry + bias], [11, 0n], [12, 0n], [13, 0n], [14, 0n], [16, HWCAP], [26, 0n], [17, 100n],
