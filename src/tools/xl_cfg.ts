@@ -1,0 +1,190 @@
+// xl.cfg(5): the syntax (KEY = VALUE lines, "strings" or 'strings', numbers,
+// [lists] across lines, # comments) and the keys xents understands, turned
+// into a typed domain configuration. Errors carry file, line and column;
+// keys that only mean something on x86 are refused or warned about, never
+// silently misread.
+
+export type CfgValue = string | number | CfgValue[];
+export interface CfgEntry { key: string; value: CfgValue; line: number; col: number; }
+
+export class CfgError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly col: number, msg: string) {
+    super(`${file}:${line}:${col}: ${msg}`);
+  }
+}
+
+export function parseXlCfg(text: string, file = "<config>"): CfgEntry[] {
+  let i = 0, line = 1, col = 1;
+  const err = (msg: string, l = line, c = col): never => { throw new CfgError(file, l, c, msg); };
+  const peek = (): string => text[i] ?? "";
+  const next = (): string => {
+    const ch = text[i++] ?? "";
+    if (ch === "\n") { line++; col = 1; } else col++;
+    return ch;
+  };
+  const skipSpace = (newlines: boolean): void => {
+    for (;;) {
+      const c = peek();
+      if (c === " " || c === "\t" || c === "\r" || (newlines && c === "\n")) next();
+      else if (c === "#") { while (peek() && peek() !== "\n") next(); }
+      else if (c === "\\" && text[i + 1] === "\n") { next(); next(); }
+      else return;
+    }
+  };
+  const value = (): CfgValue => {
+    skipSpace(false);
+    const l = line, c = col;
+    const ch = peek();
+    if (ch === '"' || ch === "'") {
+      const q = next();
+      let s = "";
+      for (;;) {
+        const d = next();
+        if (d === "" || d === "\n") err("unterminated string", l, c);
+        if (d === q) break;
+        if (d === "\\") {
+          const e = next();
+          s += e === "n" ? "\n" : e === "t" ? "\t" : e;
+        } else s += d;
+      }
+      return s;
+    }
+    if (ch === "[") {
+      next();
+      const list: CfgValue[] = [];
+      for (;;) {
+        skipSpace(true);
+        if (peek() === "]") { next(); return list; }
+        if (peek() === "") err("unterminated list", l, c);
+        list.push(value());
+        skipSpace(true);
+        if (peek() === ",") { next(); continue; }
+        if (peek() === "]") { next(); return list; }
+        err(`expected ',' or ']' in list, found '${peek() || "end of file"}'`);
+      }
+    }
+    const m = /^(0x[0-9a-fA-F]+|-?\d+(\.\d+)?)/.exec(text.slice(i));
+    if (m) { for (let k = 0; k < m[0].length; k++) next(); return Number(m[0]); }
+    return err(ch ? `unexpected '${ch}': values are "strings", numbers or [lists]` : "missing value");
+  };
+  const out: CfgEntry[] = [];
+  for (;;) {
+    skipSpace(true);
+    if (peek() === "") break;
+    if (peek() === ";") { next(); continue; }
+    const l = line, c = col;
+    const m = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(text.slice(i));
+    if (!m) err(`expected a key, found '${peek()}'`);
+    for (let k = 0; k < m![0].length; k++) next();
+    skipSpace(false);
+    if (peek() !== "=") err(`expected '=' after '${m![0]}'`);
+    next();
+    const v = value();
+    out.push({ key: m![0], value: v, line: l, col: c });
+    skipSpace(false);
+    if (peek() === ";") next();
+    skipSpace(false);
+    if (peek() !== "" && peek() !== "\n") err(`unexpected '${peek()}' after the value of '${m![0]}'`);
+  }
+  return out;
+}
+
+export type Action = "destroy" | "restart" | "preserve" | "rename-restart" | "coredump-destroy" | "coredump-restart" | "soft-reset";
+
+export interface DomainSpec {
+  name: string;
+  type: "pvh";
+  memory: number; // MiB
+  maxmem: number;
+  vcpus: number;
+  maxvcpus: number;
+  cpus?: string;
+  kernel?: string;
+  ramdisk?: string;
+  cmdline: string;
+  disks: string[];
+  vifs: string[];
+  onPoweroff: Action;
+  onReboot: Action;
+  onCrash: Action;
+  vuart: boolean;
+}
+
+const KEYS = new Set([
+  "name", "memory", "maxmem", "vcpus", "maxvcpus", "cpus", "kernel", "ramdisk", "cmdline", "extra", "root", "disk",
+  "vif", "on_poweroff", "on_reboot", "on_crash", "vuart", "type", "uuid", "seclabel",
+]);
+const X86_ONLY = new Map<string, string>([
+  ["builder", "the HVM/PV builder choice is x86-only; Arm guests are always type \"pvh\""],
+  ["device_model_version", "there is no device model on Arm"], ["device_model_override", "there is no device model on Arm"],
+  ["acpi", "ACPI tables are not provided to Arm guests by xents"], ["apic", "x86 only"], ["pae", "x86 only"],
+  ["hap", "x86 only: Arm always uses stage-2 translation"], ["viridian", "x86 only"], ["serial", "x86 HVM only"],
+  ["vga", "x86 HVM only"], ["vnc", "x86 HVM only"], ["sdl", "x86 HVM only"], ["boot", "x86 HVM only"],
+  ["shadow_memory", "x86 only"], ["stdvga", "x86 HVM only"], ["usb", "x86 HVM only"], ["pci", "PCI passthrough is not supported"],
+  ["bootloader", "pygrub and other bootloaders are not supported: give kernel= directly"],
+]);
+const ACTIONS = new Set(["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart", "soft-reset"]);
+
+export interface ParsedConfig { spec: DomainSpec; warnings: string[]; }
+
+export function domainSpec(entries: CfgEntry[], file = "<config>"): ParsedConfig {
+  const warnings: string[] = [];
+  const seen = new Map<string, CfgEntry>();
+  for (const e of entries) {
+    if (X86_ONLY.has(e.key)) throw new CfgError(file, e.line, e.col, `'${e.key}' is not supported on Arm: ${X86_ONLY.get(e.key)}`);
+    if (!KEYS.has(e.key)) throw new CfgError(file, e.line, e.col, `unknown key '${e.key}'`);
+    seen.set(e.key, e); // the last assignment wins, as in xl
+  }
+  const e = (k: string): CfgEntry | undefined => seen.get(k);
+  const str = (k: string): string | undefined => {
+    const v = e(k);
+    if (!v) return undefined;
+    if (typeof v.value !== "string") throw new CfgError(file, v.line, v.col, `'${k}' must be a string`);
+    return v.value;
+  };
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const v = e(k);
+    if (!v) return undefined;
+    const n = typeof v.value === "string" && /^\d+$/.test(v.value) ? Number(v.value) : v.value;
+    if (typeof n !== "number" || !Number.isInteger(n)) throw new CfgError(file, v.line, v.col, `'${k}' must be a whole number`);
+    if (n < min || n > max) throw new CfgError(file, v.line, v.col, `'${k}' must be between ${min} and ${max}`);
+    return n;
+  };
+  const list = (k: string): string[] => {
+    const v = e(k);
+    if (!v) return [];
+    if (!Array.isArray(v.value) || v.value.some((x) => typeof x !== "string")) throw new CfgError(file, v.line, v.col, `'${k}' must be a list of strings`);
+    return v.value as string[];
+  };
+  const action = (k: string, def: Action): Action => {
+    const s = str(k);
+    if (s === undefined) return def;
+    if (!ACTIONS.has(s)) throw new CfgError(file, e(k)!.line, e(k)!.col, `'${k}' must be one of ${[...ACTIONS].join(", ")}`);
+    if (s !== "destroy" && s !== "restart" && s !== "preserve") warnings.push(`${k}=${s}: treated as ${s.endsWith("restart") ? "restart" : "destroy"}`);
+    return s as Action;
+  };
+  const name = str("name");
+  if (!name) throw new CfgError(file, 1, 1, "the domain needs a name (name = \"...\")");
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CfgError(file, e("name")!.line, e("name")!.col, "name may only use letters, digits, '_', '-' and '.' (at most 64)");
+  const type = str("type") ?? "pvh";
+  if (type !== "pvh") throw new CfgError(file, e("type")!.line, e("type")!.col, `type "${type}" is not available on Arm: use "pvh"`);
+  const memory = int("memory", 16, 1024 * 1024) ?? 128;
+  const maxmem = int("maxmem", memory, 1024 * 1024) ?? memory;
+  const vcpus = int("vcpus", 1, 128) ?? 1;
+  const maxvcpus = int("maxvcpus", vcpus, 128) ?? vcpus;
+  let cmdline = str("cmdline") ?? "";
+  const extra = str("extra"), root = str("root");
+  if (!e("cmdline")) cmdline = [root ? `root=${root}` : "", extra ?? ""].filter(Boolean).join(" ");
+  const vu = e("vuart");
+  const vuart = vu !== undefined && (vu.value === "sbsa_uart" || (() => { throw new CfgError(file, vu.line, vu.col, "vuart must be \"sbsa_uart\""); })());
+  if (seen.has("uuid")) warnings.push("uuid is chosen by xents; the given one is ignored");
+  if (seen.has("seclabel")) warnings.push("seclabel is ignored: there is no XSM policy to apply it to");
+  return {
+    spec: {
+      name, type: "pvh", memory, maxmem, vcpus, maxvcpus, cpus: str("cpus"), kernel: str("kernel"), ramdisk: str("ramdisk"),
+      cmdline, disks: list("disk"), vifs: list("vif"), onPoweroff: action("on_poweroff", "destroy"),
+      onReboot: action("on_reboot", "restart"), onCrash: action("on_crash", "destroy"), vuart,
+    },
+    warnings,
+  };
+}
