@@ -10,5 +10,7 @@ if (!existsSync(cli) || !existsSync(join(root, "build/cpu.wasm"))) {
   process.stderr.write("xents is not built yet: run `npm run build` in " + root + "\n");
   process.exit(2);
 }
+// a closed pipe on stdout (xents list | head) ends the command quietly
+process.stdout.on("error", (e) => { if (e.code === "EPIPE") process.exit(0); throw e; });
 const { main } = await import(pathToFileURL(cli).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -7,6 +7,10 @@ import { benchCommand } from "./tools/cmd_bench.js";
 import { imagesCommand } from "./tools/cmd_images.js";
 import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
 import { Host } from "./host/host.js";
+import { hostCommand } from "./tools/cmd_host.js";
+import { xlCommands } from "./tools/cmd_xl.js";
+import { fileURLToPath } from "node:url";
+import { join, dirname } from "node:path";
 import { Dom0 } from "./tools/dom0.js";
 
 export const hostFactory: HostFactory = {
@@ -21,8 +25,12 @@ export const hostFactory: HostFactory = {
   },
 };
 
+const entry = join(dirname(fileURLToPath(import.meta.url)), "../../bin/xents.js");
+
 export const commands: Record<string, Command> = {
   demo: demoCommand(hostFactory),
+  host: hostCommand(hostFactory, entry),
+  ...xlCommands(),
   images: imagesCommand,
   "run-user": runUserCommand,
   bench: benchCommand,

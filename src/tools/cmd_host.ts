@@ -1,0 +1,69 @@
+// `xents host start|stop|status`: the host daemon's life cycle.
+
+import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import type { Command } from "./cli.js";
+import type { HostFactory } from "./cmd_demo.js";
+import { HostDaemon } from "./daemon/host_daemon.js";
+import { HostClient } from "./daemon/client.js";
+import { hostPaths, ensureHome } from "./home.js";
+import { parseArgs, UsageError } from "./args.js";
+
+export function hostCommand(factory: HostFactory, entry: string): Command {
+  return {
+    summary: "start, stop or inspect this host (XENTS_HOME selects it)",
+    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] | host stop | host status [--json]",
+    async run(argv) {
+      const [sub, ...rest] = argv;
+      const paths = hostPaths();
+      if (sub === "start") {
+        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool" });
+        const ramMiB = (a.memory as number | undefined) ?? 2048;
+        if (a.foreground) {
+          const d = new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true });
+          await d.start();
+          process.stderr.write(`xents: host running in ${paths.home}\n`);
+          await d.serve();
+          return 0;
+        }
+        ensureHome(paths);
+        const log = openSync(paths.daemonLog, "a");
+        const child = spawn(process.execPath, [entry, "host", "start", "--foreground", ...rest], {
+          detached: true, stdio: ["ignore", log, log], env: { ...process.env, XENTS_HOME: paths.home },
+        });
+        child.unref();
+        const t0 = Date.now();
+        for (;;) {
+          try {
+            const c = await HostClient.connect(paths);
+            await c.call("status");
+            c.close();
+            process.stderr.write(`xents: host started in ${paths.home} (pid ${child.pid})\n`);
+            return 0;
+          } catch {
+            if (child.exitCode !== null) throw new Error(`the host did not start (exit ${child.exitCode}); see ${paths.daemonLog}`);
+            if (Date.now() - t0 > 30_000) throw new Error(`the host did not answer within 30 s; see ${paths.daemonLog}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      }
+      if (sub === "stop") {
+        const c = await HostClient.connect(paths);
+        await c.call("stop");
+        await new Promise<void>((res) => { const s = setInterval(async () => { try { await HostClient.connect(paths).then((x) => x.close()); } catch { clearInterval(s); res(); } }, 200); });
+        c.close();
+        return 0;
+      }
+      if (sub === "status") {
+        const a = parseArgs(rest, { json: "bool" });
+        const c = await HostClient.connect(paths);
+        const s = (await c.call("status")) as Record<string, unknown>;
+        c.close();
+        if (a.json) process.stdout.write(JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)) + "\n");
+        else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(18)} ${String(v)}\n`);
+        return 0;
+      }
+      throw new UsageError(`unknown host command '${sub ?? ""}'`);
+    },
+  };
+}

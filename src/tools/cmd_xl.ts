@@ -1,0 +1,235 @@
+// The xl-compatible commands: same names, flags and output shapes as Xen
+// 4.17's xl, talking to the host daemon over its control socket.
+
+import { readFileSync } from "node:fs";
+import { resolve, dirname, isAbsolute } from "node:path";
+import type { Command } from "./cli.js";
+import { HostClient } from "./daemon/client.js";
+import { hostPaths } from "./home.js";
+import { parseXlCfg, domainSpec, DomainSpec } from "./xl_cfg.js";
+import { UsageError } from "./args.js";
+
+async function withHost<T>(f: (c: HostClient) => Promise<T>): Promise<T> {
+  const c = await HostClient.connect(hostPaths());
+  try { return await f(c); } finally { c.close(); }
+}
+
+// xl's sizes: default KiB, or b/k/m/g/t suffixes. Returns MiB.
+export function parseMemMiB(s: string): number {
+  const m = /^(\d+)([bkmgtBKMGT]?)$/.exec(s);
+  if (!m) throw new UsageError(`bad memory size '${s}' (e.g. 512m, 1g, 262144)`);
+  const n = Number(m[1]);
+  const kib = { "": n, k: n, b: n / 1024, m: n * 1024, g: n * 1024 * 1024, t: n * 1024 ** 3 }[m[2].toLowerCase()]!;
+  return Math.floor(kib / 1024);
+}
+
+function flags(argv: string[], allowed: string): { f: Set<string>; rest: string[] } {
+  const f = new Set<string>();
+  const rest: string[] = [];
+  for (const a of argv) {
+    if (/^-[A-Za-z]+$/.test(a)) {
+      for (const ch of a.slice(1)) { if (!allowed.includes(ch)) throw new UsageError(`unknown option -${ch}`); f.add(ch); }
+    } else rest.push(a);
+  }
+  return { f, rest };
+}
+
+function need(rest: string[], n: number, what: string): void {
+  if (rest.length < n) throw new UsageError(`missing ${what}`);
+}
+
+// Read an xl.cfg with `KEY=VALUE` overrides from the command line; paths in
+// it are taken relative to the file's directory.
+export function loadConfig(file: string, overrides: string[]): DomainSpec {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as Error).message}`); }
+  if (overrides.length) text += "\n" + overrides.join("\n") + "\n";
+  const { spec, warnings } = domainSpec(parseXlCfg(text, file), file);
+  for (const w of warnings) process.stderr.write(`${file}: warning: ${w}\n`);
+  const abs = (p?: string): string | undefined => (p === undefined ? p : isAbsolute(p) ? p : resolve(dirname(file), p));
+  return { ...spec, kernel: abs(spec.kernel), ramdisk: abs(spec.ramdisk) };
+}
+
+async function attachConsole(c: HostClient, domain: string): Promise<number> {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  const con = await c.console(domain, (d) => process.stdout.write(d));
+  if (tty) stdin.setRawMode(true);
+  const onData = (d: Buffer): void => {
+    if (tty && d.includes(0x1D)) { con.close(); return; } // Ctrl-]
+    con.send(new Uint8Array(d));
+  };
+  stdin.on("data", onData);
+  stdin.resume();
+  await con.closed;
+  stdin.off("data", onData);
+  if (tty) stdin.setRawMode(false);
+  stdin.pause();
+  return 0;
+}
+
+interface Row { name: string; id: number; mem: number; vcpus: number; state: string; time: number; }
+
+const simple = (name: string, summary: string, usage: string, run: (argv: string[]) => Promise<number>): [string, Command] => [name, { summary, usage, run }];
+
+export function xlCommands(): Record<string, Command> {
+  return Object.fromEntries([
+    simple("list", "list domains", "xents list [-l] [domain...]", async (argv) => {
+      const { f, rest } = flags(argv, "lv");
+      return withHost(async (c) => {
+        let rows = (await c.call("list")) as Row[];
+        if (rest.length) rows = rows.filter((r) => rest.includes(r.name) || rest.includes(String(r.id)));
+        if (f.has("l")) { process.stdout.write(JSON.stringify(rows, null, 4) + "\n"); return 0; }
+        process.stdout.write("Name                                        ID   Mem VCPUs\tState\tTime(s)\n");
+        for (const r of rows) process.stdout.write(`${r.name.padEnd(40)} ${String(r.id).padStart(5)} ${String(r.mem).padStart(5)} ${String(r.vcpus).padStart(5)}     ${r.state} ${r.time.toFixed(1).padStart(10)}\n`);
+        return 0;
+      });
+    }),
+    simple("create", "create a domain from an xl.cfg file", "xents create [-c] [-p] [-n] <config> [KEY=VALUE...]", async (argv) => {
+      const { f, rest } = flags(argv, "cpnqe");
+      need(rest, 1, "configuration file");
+      const spec = loadConfig(rest[0], rest.slice(1));
+      if (f.has("n")) { process.stdout.write(JSON.stringify(spec, null, 4) + "\n"); return 0; }
+      return withHost(async (c) => {
+        const r = (await c.call("create", { spec, paused: f.has("p") })) as { domid: number; name: string };
+        if (!f.has("q")) process.stderr.write(`Parsing config from ${rest[0]}\n`);
+        if (f.has("c")) return attachConsole(c, String(r.domid));
+        return 0;
+      });
+    }),
+    simple("destroy", "terminate a domain immediately", "xents destroy <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => { await c.call("destroy", { domain: argv[0] }); return 0; });
+    }),
+    simple("shutdown", "ask a domain to shut down", "xents shutdown [-w] [-a] <domain>", async (argv) => {
+      const { f, rest } = flags(argv, "waF");
+      return withHost(async (c) => {
+        const doms = f.has("a") ? ((await c.call("list")) as Row[]).filter((r) => r.id !== 0).map((r) => String(r.id)) : rest;
+        if (!doms.length) throw new UsageError("missing domain");
+        for (const d of doms) await c.call("shutdown", { domain: d, wait: f.has("w") });
+        return 0;
+      });
+    }),
+    simple("reboot", "ask a domain to reboot", "xents reboot [-w] <domain>", async (argv) => {
+      const { f, rest } = flags(argv, "wF");
+      need(rest, 1, "domain");
+      return withHost(async (c) => { await c.call("shutdown", { domain: rest[0], reboot: true, wait: f.has("w") }); return 0; });
+    }),
+    simple("pause", "pause a domain", "xents pause <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => { await c.call("pause", { domain: argv[0] }); return 0; });
+    }),
+    simple("unpause", "unpause a domain", "xents unpause <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => { await c.call("unpause", { domain: argv[0] }); return 0; });
+    }),
+    simple("console", "attach to a domain's console (Ctrl-] detaches)", "xents console <domain>", async (argv) => {
+      const { rest } = flags(argv, "t");
+      need(rest, 1, "domain");
+      return withHost((c) => attachConsole(c, rest[0]));
+    }),
+    simple("info", "host information", "xents info", async () => withHost(async (c) => {
+      const info = (await c.call("info")) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(info)) process.stdout.write(`${k.padEnd(23)}: ${String(v)}\n`);
+      return 0;
+    })),
+    simple("dmesg", "the hypervisor's console", "xents dmesg [-c]", async (argv) => {
+      const { f } = flags(argv, "c");
+      return withHost(async (c) => { process.stdout.write(String(await c.call("dmesg", { clear: f.has("c") }))); return 0; });
+    }),
+    simple("uptime", "domain uptimes", "xents uptime", async () => withHost(async (c) => {
+      process.stdout.write("Name                                ID Uptime\n");
+      for (const r of (await c.call("uptime")) as { name: string; id: number; uptime_s: number }[]) {
+        const s = r.uptime_s;
+        process.stdout.write(`${r.name.padEnd(32)} ${String(r.id).padStart(5)} ${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}\n`);
+      }
+      return 0;
+    })),
+    simple("vcpu-list", "list vCPUs", "xents vcpu-list [domain]", async (argv) => withHost(async (c) => {
+      process.stdout.write("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n");
+      for (const v of (await c.call("vcpu-list", argv[0] === undefined ? {} : { domain: argv[0] })) as { name: string; id: number; vcpu: number; cpu: number; state: string; time: number; affinity: string }[]) {
+        process.stdout.write(`${v.name.padEnd(32)} ${String(v.id).padStart(5)} ${String(v.vcpu).padStart(5)} ${String(v.cpu).padStart(5)}   ${v.state.padEnd(4)} ${v.time.toFixed(1).padStart(9)}  ${v.affinity}\n`);
+      }
+      return 0;
+    })),
+    simple("vcpu-set", "set the number of online vCPUs", "xents vcpu-set <domain> <count>", async (argv) => {
+      need(argv, 2, "domain and count");
+      return withHost(async (c) => { await c.call("vcpu-set", { domain: argv[0], count: Number(argv[1]) }); return 0; });
+    }),
+    simple("vcpu-pin", "pin a vCPU to physical CPUs", "xents vcpu-pin <domain> <vcpu|all> <cpus|all>", async (argv) => {
+      need(argv, 3, "domain, vcpu and cpus");
+      return withHost(async (c) => { await c.call("vcpu-pin", { domain: argv[0], vcpu: argv[1], cpus: argv[2] }); return 0; });
+    }),
+    simple("mem-set", "set a domain's memory target (balloon)", "xents mem-set <domain> <mem>", async (argv) => {
+      need(argv, 2, "domain and memory size");
+      const mib = parseMemMiB(argv[1]);
+      return withHost(async (c) => { await c.call("mem-set", { domain: argv[0], mib }); return 0; });
+    }),
+    simple("mem-max", "set a domain's maximum memory", "xents mem-max <domain> <mem>", async (argv) => {
+      need(argv, 2, "domain and memory size");
+      const mib = parseMemMiB(argv[1]);
+      return withHost(async (c) => { await c.call("mem-max", { domain: argv[0], mib }); return 0; });
+    }),
+    simple("rename", "rename a domain", "xents rename <domain> <new-name>", async (argv) => {
+      need(argv, 2, "domain and new name");
+      return withHost(async (c) => { await c.call("rename", { domain: argv[0], name: argv[1] }); return 0; });
+    }),
+    simple("domid", "the id of a named domain", "xents domid <name>", async (argv) => {
+      need(argv, 1, "name");
+      return withHost(async (c) => { process.stdout.write(`${String(await c.call("domid", { name: argv[0] }))}\n`); return 0; });
+    }),
+    simple("domname", "the name of a domain id", "xents domname <id>", async (argv) => {
+      need(argv, 1, "domain id");
+      return withHost(async (c) => { process.stdout.write(`${String(await c.call("domname", { domid: Number(argv[0]) }))}\n`); return 0; });
+    }),
+    simple("sched-credit2", "get or set credit2 weight and cap", "xents sched-credit2 [-d domain] [-w weight] [-c cap]", async (argv) => {
+      const a: Record<string, unknown> = {};
+      for (let i = 0; i < argv.length; i += 2) {
+        const v = argv[i + 1];
+        if (v === undefined) throw new UsageError(`${argv[i]} needs a value`);
+        if (argv[i] === "-d") a.domain = v;
+        else if (argv[i] === "-w") { if (!/^\d+$/.test(v)) throw new UsageError("weight must be a number"); a.weight = Number(v); }
+        else if (argv[i] === "-c") { if (!/^\d+$/.test(v)) throw new UsageError("cap must be a number"); a.cap = Number(v); }
+        else throw new UsageError(`unknown option ${argv[i]}`);
+      }
+      return withHost(async (c) => {
+        process.stdout.write("Name                                ID Weight  Cap\n");
+        for (const r of (await c.call("sched-credit2", a)) as { name: string; id: number; weight: number; cap: number }[]) {
+          process.stdout.write(`${r.name.padEnd(32)} ${String(r.id).padStart(5)} ${String(r.weight).padStart(6)} ${String(r.cap).padStart(4)}\n`);
+        }
+        return 0;
+      });
+    }),
+    simple("top", "live view of domains (q to quit)", "xents top [-d seconds] [-i iterations]", async (argv) => {
+      let delay = 1, iterations = Infinity;
+      for (let i = 0; i < argv.length; i += 2) {
+        if (argv[i] === "-d") delay = Number(argv[i + 1]);
+        else if (argv[i] === "-i") iterations = Number(argv[i + 1]);
+        else throw new UsageError(`unknown option ${argv[i]}`);
+      }
+      return withHost(async (c) => {
+        const last = new Map<number, { t: number; at: number }>();
+        let quit = false;
+        const tty = process.stdin.isTTY === true;
+        if (tty) { process.stdin.setRawMode(true); process.stdin.resume(); process.stdin.on("data", (d: Buffer) => { if (d.includes(0x71) || d.includes(3)) quit = true; }); }
+        for (let n = 0; n < iterations && !quit; n++) {
+          const rows = (await c.call("list")) as Row[];
+          const now = Date.now();
+          let out = tty ? "\x1b[H\x1b[2J" : "";
+          out += `xents top - ${new Date().toTimeString().slice(0, 8)}   ${rows.length} domains\n`;
+          out += "      NAME  STATE   CPU(sec) CPU(%)     MEM(k) VCPUS\n";
+          for (const r of rows) {
+            const prev = last.get(r.id);
+            const pct = prev ? Math.max(0, ((r.time - prev.t) / ((now - prev.at) / 1000)) * 100) : 0;
+            last.set(r.id, { t: r.time, at: now });
+            out += `${r.name.slice(0, 10).padStart(10)} ${r.state} ${r.time.toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(r.mem * 1024).padStart(10)} ${String(r.vcpus).padStart(5)}\n`;
+          }
+          process.stdout.write(out);
+          if (n + 1 < iterations && !quit) await new Promise((r) => setTimeout(r, delay * 1000));
+        }
+        if (tty) { process.stdin.setRawMode(false); process.stdin.pause(); }
+        return 0;
+      });
+    }),
+  ]);
+}

@@ -1,0 +1,300 @@
+// The host daemon: one process per xents host. It boots the hypervisor and
+// the control domain, runs the toolstack, xenstored (ring and socket) and
+// the console daemon, and answers the CLI on a unix control socket.
+
+import { createServer, Server, Socket } from "node:net";
+import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { hostname } from "node:os";
+import type { HostFactory } from "../cmd_demo.js";
+import { HostPaths, ensureHome } from "../home.js";
+import { Toolstack, Guest } from "../toolstack.js";
+import { XenstoreSocketServer } from "../xenstore/socket_server.js";
+import { LineReader, Request, Reply, MAX_REQUEST_BYTES } from "./protocol.js";
+import type { DomainSpec } from "../xl_cfg.js";
+import type { Dom0 } from "../dom0.js";
+import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
+
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; }
+
+type Handler = (args: Record<string, unknown>, sock: Socket) => unknown | Promise<unknown>;
+
+export class RequestError extends Error {}
+
+export class HostDaemon {
+  private server: Server | null = null;
+  private xsServer: XenstoreSocketServer | null = null;
+  private stopping = false;
+  private startedAt = Date.now();
+  ts!: Toolstack;
+  dom0!: Dom0;
+  private run!: (done: () => boolean) => Promise<void>;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(readonly paths: HostPaths, private readonly factory: HostFactory, private readonly opts: DaemonOptions) {
+    this.handlers = this.makeHandlers();
+  }
+
+  log(line: string): void {
+    const l = `${new Date().toISOString()} ${line}\n`;
+    try { appendFileSync(this.paths.daemonLog, l); } catch { /* the log is best effort */ }
+  }
+
+  async start(): Promise<void> {
+    ensureHome(this.paths);
+    if (existsSync(this.paths.pidfile)) {
+      const pid = Number(readFileSync(this.paths.pidfile, "utf8"));
+      if (pid && pid !== process.pid && alive(pid)) throw new Error(`a host is already running in ${this.paths.home} (pid ${pid})`);
+    }
+    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false });
+    this.dom0 = h.dom0;
+    this.run = h.run;
+    this.ts = new Toolstack(h.dom0, (l) => this.log(l));
+    h.setVuartSink((domid, b) => this.ts.guests.get(domid)?.console.emit(new Uint8Array([b])));
+    this.ts.events.onGuestCreated = (g) => this.attachLog(g);
+    this.xsServer = new XenstoreSocketServer(this.ts.xenstored, this.paths.xenstored);
+    await this.xsServer.listen();
+    if (existsSync(this.paths.control)) unlinkSync(this.paths.control);
+    this.server = createServer((s) => this.accept(s));
+    await new Promise<void>((res, rej) => { this.server!.once("error", rej); this.server!.listen(this.paths.control, () => res()); });
+    chmodSync(this.paths.control, 0o600);
+    writeFileSync(this.paths.pidfile, String(process.pid));
+    this.log(`host started: ${this.opts.ramMiB} MiB, control ${this.paths.control}`);
+  }
+
+  // Runs until `host stop`.
+  async serve(): Promise<void> {
+    await this.run(() => this.stopping);
+    await this.shutdownEverything();
+  }
+
+  private attachLog(g: Guest): void {
+    const file = join(this.paths.logs, `console-${g.name}.log`);
+    g.console.listeners.add((d) => { try { appendFileSync(file, d); } catch { /* disk full: the in-memory history still has it */ } });
+  }
+
+  private accept(sock: Socket): void {
+    let streaming = false;
+    let pending = 0;
+    const reader = new LineReader((line) => {
+      let req: Request;
+      try { req = JSON.parse(line) as Request; } catch { sock.end(JSON.stringify({ id: 0, ok: false, error: "malformed request" }) + "\n"); return; }
+      void this.dispatch(req, sock).then((reply) => {
+        if (sock.destroyed) return;
+        sock.write(JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)) + "\n");
+        if (reply.ok && req.cmd === "console") streaming = true;
+      });
+    });
+    sock.setEncoding("utf8");
+    sock.on("data", (chunk: string) => {
+      if (streaming) return; // console input is handled by the console hook
+      pending += chunk.length;
+      if (pending > MAX_REQUEST_BYTES) { sock.destroy(); return; }
+      reader.feed(chunk);
+    });
+    sock.on("error", () => sock.destroy());
+  }
+
+  private async dispatch(req: Request, sock: Socket): Promise<Reply> {
+    const id = typeof req.id === "number" ? req.id : 0;
+    const h = typeof req.cmd === "string" ? this.handlers[req.cmd] : undefined;
+    if (!h) return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
+    try {
+      return { id, ok: true, result: await h(req.args ?? {}, sock) };
+    } catch (e) {
+      return { id, ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  // A domain by id or name.
+  guest(ref: unknown): Guest {
+    if (typeof ref === "number" || (typeof ref === "string" && /^\d+$/.test(ref))) {
+      const g = this.ts.guests.get(Number(ref));
+      if (g) return g;
+    } else if (typeof ref === "string") {
+      for (const g of this.ts.guests.values()) if (g.name === ref) return g;
+    }
+    throw new RequestError(`no domain '${String(ref)}'`);
+  }
+
+  private createFromSpec(spec: DomainSpec, paused: boolean): Guest {
+    if (!spec.kernel) throw new RequestError("the configuration has no kernel");
+    if (spec.disks.length || spec.vifs.length) throw new RequestError("disk= and vif= need the split drivers, which this host does not offer yet");
+    const read = (p: string, what: string): Uint8Array => {
+      try { return new Uint8Array(readFileSync(p)); } catch (e) { throw new RequestError(`cannot read ${what} ${p}: ${(e as Error).message}`); }
+    };
+    return this.ts.create({
+      name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: read(spec.kernel, "kernel"),
+      ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
+      onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
+      paused,
+    });
+  }
+
+  private makeHandlers(): Record<string, Handler> {
+    return {
+      status: () => ({
+        pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
+        ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
+      }),
+      list: () => this.listDomains(),
+      create: (a) => {
+        const g = this.createFromSpec(a.spec as DomainSpec, a.paused === true);
+        return { domid: g.domid, name: g.name };
+      },
+      destroy: (a) => { const g = this.guest(a.domain); this.ts.destroy(g.domid); return null; },
+      shutdown: async (a) => {
+        const g = this.guest(a.domain);
+        this.ts.requestShutdown(g.domid, a.reboot === true ? "reboot" : "poweroff");
+        if (a.wait === true) await this.waitGone(g, Number(a.timeout ?? 60));
+        return null;
+      },
+      pause: (a) => { this.dom0.xc.pause(this.guest(a.domain).domid); return null; },
+      unpause: (a) => { this.dom0.xc.unpause(this.guest(a.domain).domid); return null; },
+      console: (a, sock) => { this.attachConsole(this.guest(a.domain), sock); return null; },
+      info: () => {
+        const p = this.dom0.xc.physinfo();
+        return {
+          host: hostname(), release: process.version, machine: "aarch64 (emulated)", nr_cpus: p.nrCpus,
+          total_memory: Number(p.totalPages / 256n), free_memory: Number(p.freePages / 256n),
+          xen_major: XEN_VERSION_MAJOR, xen_minor: XEN_VERSION_MINOR, xen_extra: XEN_EXTRAVERSION,
+          xen_version: `${XEN_VERSION_MAJOR}.${XEN_VERSION_MINOR}${XEN_EXTRAVERSION}`, xen_caps: "xen-3.0-aarch64 xen-3.0-armv7l",
+          xen_scheduler: "credit2", xenstored_socket: this.paths.xenstored,
+        };
+      },
+      dmesg: (a) => this.dom0.xc.readConsole(a.clear === true),
+      uptime: () => this.listDomains().map((d) => ({ name: d.name, id: d.id, uptime_s: d.id === 0 ? Math.round((Date.now() - this.startedAt) / 1000) : Math.round((Date.now() - (this.ts.guests.get(d.id)?.startedAt ?? Date.now())) / 1000) })),
+      "vcpu-list": (a) => this.vcpuList(a.domain),
+      "vcpu-set": (a) => {
+        const g = this.guest(a.domain);
+        const n = Number(a.count);
+        if (!Number.isInteger(n) || n < 1 || n > g.config.vcpus) throw new RequestError(`vcpu count must be between 1 and ${g.config.vcpus}`);
+        for (let i = 0; i < g.config.vcpus; i++) this.ts.xsWrite(`/local/domain/${g.domid}/cpu/${i}/availability`, i < n ? "online" : "offline");
+        return null;
+      },
+      "vcpu-pin": (a) => {
+        const cpus = String(a.cpus);
+        if (cpus !== "all" && cpus !== "0") throw new RequestError(`this host has one physical CPU (0): cannot pin to '${cpus}'`);
+        this.guest(a.domain);
+        return null;
+      },
+      "mem-set": (a) => {
+        const g = this.guest(a.domain);
+        const mib = Number(a.mib);
+        if (!Number.isFinite(mib) || mib < 16) throw new RequestError("memory target must be at least 16 MiB");
+        const info = this.dom0.xc.domainInfo(g.domid);
+        if (BigInt(mib) * 256n > info.maxPages) throw new RequestError(`target ${mib} MiB exceeds the maximum (${Number(info.maxPages / 256n)} MiB): raise it with mem-max`);
+        this.ts.xsWrite(`/local/domain/${g.domid}/memory/target`, String(mib * 1024));
+        return null;
+      },
+      "mem-max": (a) => {
+        const g = this.guest(a.domain);
+        const mib = Number(a.mib);
+        if (!Number.isFinite(mib) || mib < 16) throw new RequestError("maximum memory must be at least 16 MiB");
+        this.dom0.xc.maxMem(g.domid, BigInt(mib) * 1024n + 1024n);
+        this.ts.xsWrite(`/local/domain/${g.domid}/memory/static-max`, String(mib * 1024));
+        return null;
+      },
+      rename: (a) => {
+        const g = this.guest(a.domain);
+        const name = String(a.name);
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new RequestError("invalid name");
+        if ([...this.ts.guests.values()].some((x) => x.name === name && x !== g)) throw new RequestError(`a domain named '${name}' exists`);
+        g.name = name;
+        this.ts.xsWrite(`/local/domain/${g.domid}/name`, name);
+        return null;
+      },
+      domid: (a) => (a.name === "Domain-0" ? 0 : this.guest(String(a.name)).domid),
+      domname: (a) => (Number(a.domid) === 0 ? "Domain-0" : this.guest(Number(a.domid)).name),
+      "sched-credit2": (a) => {
+        if (a.domain === undefined) return this.listDomains().map((d) => ({ name: d.name, id: d.id, ...this.dom0.xc.schedCredit2(d.id) }));
+        const g = a.domain === "Domain-0" || a.domain === 0 ? 0 : this.guest(a.domain).domid;
+        if (a.weight !== undefined || a.cap !== undefined) {
+          this.dom0.xc.schedCredit2(g, { weight: a.weight === undefined ? undefined : Number(a.weight), cap: a.cap === undefined ? undefined : Number(a.cap) });
+        }
+        return [{ id: g, name: g === 0 ? "Domain-0" : this.guest(g).name, ...this.dom0.xc.schedCredit2(g) }];
+      },
+      stop: () => { this.stopping = true; return null; },
+    };
+  }
+
+  listDomains(): { name: string; id: number; mem: number; vcpus: number; state: string; time: number }[] {
+    const infos = this.dom0.xc.listDomains();
+    return infos.map((i) => {
+      const g = this.ts.guests.get(i.domid);
+      const state = [i.running ? "r" : "-", i.blocked ? "b" : "-", i.paused ? "p" : "-", i.shutdown ? "s" : "-",
+        i.shutdown && i.shutdownReason === 3 ? "c" : "-", i.dying ? "d" : "-"].join("");
+      return {
+        name: i.domid === 0 ? "Domain-0" : g?.name ?? `(domain ${i.domid})`, id: i.domid,
+        mem: Number(i.totPages / 256n), vcpus: i.onlineVcpus || (i.domid === 0 ? 1 : 0), state,
+        time: Math.round(Number(i.cpuTimeNs) / 1e8) / 10,
+      };
+    });
+  }
+
+  private vcpuList(ref: unknown): { name: string; id: number; vcpu: number; cpu: number; state: string; time: number; affinity: string }[] {
+    const doms = ref === undefined ? this.listDomains() : [this.listDomains().find((d) => d.id === this.guest(ref).domid)!];
+    const out: { name: string; id: number; vcpu: number; cpu: number; state: string; time: number; affinity: string }[] = [];
+    for (const d of doms) {
+      if (d.id === 0) { out.push({ name: d.name, id: 0, vcpu: 0, cpu: 0, state: "r-", time: 0, affinity: "all / all" }); continue; }
+      const g = this.ts.guests.get(d.id)!;
+      for (let v = 0; v < g.config.vcpus; v++) {
+        const vi = this.dom0.xc.vcpuInfo(d.id, v);
+        out.push({ name: d.name, id: d.id, vcpu: v, cpu: 0, state: vi.online ? (vi.blocked ? "-b" : "r-") : "--p", time: Math.round(Number(vi.cpuTimeNs) / 1e8) / 10, affinity: "all / all" });
+      }
+    }
+    return out;
+  }
+
+  private attachConsole(g: Guest, sock: Socket): void {
+    const history = g.console.historyText();
+    // after the JSON reply, raw bytes: first what was said while nobody listened
+    setImmediate(() => { if (history.length && !sock.destroyed) sock.write(history); });
+    const out = (d: Uint8Array): void => { if (!sock.destroyed) sock.write(d); };
+    g.console.listeners.add(out);
+    sock.removeAllListeners("data");
+    sock.on("data", (d: Buffer | string) => g.console.input(new Uint8Array(typeof d === "string" ? Buffer.from(d) : d)));
+    const bye = (): void => { g.console.listeners.delete(out); };
+    sock.on("close", bye);
+    sock.on("error", bye);
+    this.ts.events.onGuestExit = ((prev) => (eg, reason, action) => {
+      prev?.(eg, reason, action);
+      if (eg === g && action !== "restart") setTimeout(() => sock.end(), 50);
+    })(this.ts.events.onGuestExit);
+  }
+
+  private waitGone(g: Guest, timeoutS: number): Promise<void> {
+    return new Promise((res, rej) => {
+      const t0 = Date.now();
+      const tick = (): void => {
+        if (g.state !== "running") { res(); return; }
+        if (Date.now() - t0 > timeoutS * 1000) { rej(new RequestError(`domain ${g.name} did not shut down within ${timeoutS} s`)); return; }
+        setTimeout(tick, 50);
+      };
+      tick();
+    });
+  }
+
+  private async shutdownEverything(): Promise<void> {
+    const guests = [...this.ts.guests.values()].filter((g) => g.state === "running");
+    for (const g of guests) { try { this.ts.requestShutdown(g.domid, "poweroff"); } catch { /* already going */ } }
+    const deadline = Date.now() + 30_000;
+    await this.run(() => guests.every((g) => g.state !== "running") || Date.now() > deadline);
+    for (const g of [...this.ts.guests.values()]) this.ts.destroy(g.domid);
+    await this.xsServer?.close();
+    await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
+    for (const p of [this.paths.control, this.paths.pidfile]) if (existsSync(p)) unlinkSync(p);
+    this.log("host stopped");
+  }
+}
+
+function simpleAction(a: string): "destroy" | "restart" | "preserve" {
+  if (a === "preserve") return "preserve";
+  if (a.endsWith("restart")) return "restart";
+  return "destroy";
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
