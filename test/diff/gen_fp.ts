@@ -16,7 +16,20 @@ export function fpValue(rng: Rng, sz: Sz): bigint {
   const emax = (1n << eb) - 1n;
   const frac = (): bigint => rng.next64() & ((1n << fb) - 1n);
   const pack = (e: bigint, f: bigint): bigint => sign | (e << fb) | f;
-  switch (rng.int(16)) {
+  switch (rng.int(18)) {
+    case 16: { // halfway cases for narrowing to single (f64) or half (f32): the dropped bits are exactly 100...0
+      const drop = sz === 64 ? 29n : sz === 32 ? 13n : 0n;
+      if (drop === 0n) return pack(1n, frac());
+      const keep = (frac() >> drop) << drop;
+      return pack(BigInt(rng.int(Number(emax - 1n)) + 1), keep | (1n << (drop - 1n)) | (rng.int(4) === 0 ? 1n : 0n));
+    }
+    case 17: { // k + 1/2 for rounding to integral and to integer
+      const bias = (1n << (eb - 1n)) - 1n;
+      const k = BigInt(rng.int(20));
+      const e = bias + k;
+      const f = (frac() >> (fb - k)) << (fb - k); // integer part bits random
+      return pack(e, k < fb ? f | (1n << (fb - k - 1n)) : f);
+    }
     case 0: return sign; // ±0
     case 1: return pack(emax, 0n); // ±inf
     case 2: return pack(emax, (1n << (fb - 1n)) | frac()); // quiet NaN
@@ -72,6 +85,14 @@ export const genFpArith: Gen = (rng, c) => {
   const sz: Sz = rng.bool() ? 32 : 64;
   const rn = reg(rng), rm = reg(rng), ra = reg(rng), rd = reg(rng);
   setupFp(rng, c, sz, [rn, rm, ra]);
+  if (rng.int(4) === 0 && rn !== rm) {
+    // an addend half an ulp (or a little more or less) of the other operand: ties in rounding
+    const fb = BigInt(sz) - 1n - BigInt(E[sz]);
+    const a = c.v[rn][0];
+    const ea = (a >> fb) & ((1n << BigInt(E[sz])) - 1n);
+    const eb = ea - fb - 1n;
+    if (eb > 0n) c.v[rm] = [(rng.bool() ? 1n << BigInt(sz - 1) : 0n) | (eb << fb) | (rng.int(3) === 0 ? rng.next64() & ((1n << fb) - 1n) : 0n), 0n];
+  }
   const t = ftypeOf(sz);
   if (rng.int(4) === 0) { // 3-source
     c.insns.push(0x1F000000 | (t << 22) | (rng.bit() << 21) | (rm << 16) | (rng.bit() << 15) | (ra << 10) | (rn << 5) | rd);
