@@ -30,3 +30,5 @@ classTest("FP arithmetic (add, sub, mul, div, max, min, fused multiply-add)", ge
 classTest("FP one-source (abs, neg, sqrt, precision conversions, round to integral)", genFp1);
 classTest("FP compare and select", genFpCompare);
 classTest("FP conversions and moves", genFpConvert);
+import { genFpVec } from "./diff/gen_fp.js";
+classTest("AdvSIMD floating point (vector, scalar, by element, across, pairwise, fixed point)", genFpVec);

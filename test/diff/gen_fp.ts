@@ -172,3 +172,79 @@ export const genFpConvert: Gen = (rng, c) => {
 };
 
 export function fpCase(rng: Rng): DiffCase { return baseCase(rng); }
+
+// ---- AdvSIMD floating point: fill lanes with special values
+function fillLanes(rng: Rng, c: DiffCase, sz: 32 | 64, regs: number[]): void {
+  c.fpcr = fpcrRandom(rng);
+  c.fpsr = 0;
+  for (const r of regs) {
+    const lanes = 128 / sz;
+    let lo = 0n, hi = 0n;
+    for (let i = 0; i < lanes; i++) {
+      const v = rng.int(8) === 0 ? nearIntLimit(rng, sz) : fpValue(rng, sz);
+      const bit = BigInt(i * sz);
+      if (bit < 64n) lo |= v << bit; else hi |= v << (bit - 64n);
+    }
+    c.v[r] = [BigInt.asUintN(64, lo), BigInt.asUintN(64, hi)];
+  }
+}
+
+export const genFpVec: Gen = (rng, c) => {
+  const szb = rng.bit();
+  const sz = szb ? 64 : 32;
+  const q = szb ? 1 : rng.bit();
+  const rn = reg(rng), rm = reg(rng), rd = reg(rng);
+  fillLanes(rng, c, sz, [rn, rm, rd]);
+  const scalar = rng.int(4) === 0;
+  switch (rng.int(6)) {
+    case 0: { // three same
+      const vec = [[0, 0, 0x18], [0, 0, 0x19], [0, 0, 0x1A], [0, 0, 0x1B], [0, 0, 0x1C], [0, 0, 0x1E], [0, 0, 0x1F], [0, 1, 0x18], [0, 1, 0x19], [0, 1, 0x1A], [0, 1, 0x1E], [0, 1, 0x1F],
+        [1, 0, 0x18], [1, 0, 0x1A], [1, 0, 0x1B], [1, 0, 0x1C], [1, 0, 0x1D], [1, 0, 0x1E], [1, 0, 0x1F], [1, 1, 0x18], [1, 1, 0x1A], [1, 1, 0x1C], [1, 1, 0x1D], [1, 1, 0x1E]];
+      const sca = [[0, 0, 0x1B], [0, 0, 0x1C], [0, 0, 0x1F], [0, 1, 0x1F], [1, 0, 0x1C], [1, 0, 0x1D], [1, 1, 0x1A], [1, 1, 0x1C], [1, 1, 0x1D]];
+      const [u, a, op] = rng.pick(scalar ? sca : vec);
+      const base = scalar ? 0x5E200400 : (0x0E200400 | (q << 30));
+      c.insns.push(base | (u << 29) | (a << 23) | (szb << 22) | (rm << 16) | (op << 11) | (rn << 5) | rd);
+      break;
+    }
+    case 1: { // two-reg misc
+      const vec = [[0, 0, 0x18], [0, 1, 0x18], [0, 0, 0x19], [0, 1, 0x19], [1, 0, 0x18], [1, 0, 0x19], [1, 1, 0x19], [0, 0, 0x1A], [0, 1, 0x1A], [0, 0, 0x1B], [0, 1, 0x1B], [0, 0, 0x1C],
+        [1, 0, 0x1A], [1, 1, 0x1A], [1, 0, 0x1B], [1, 1, 0x1B], [1, 0, 0x1C], [0, 0, 0x1D], [1, 0, 0x1D], [0, 1, 0x1D], [1, 1, 0x1D], [0, 1, 0x0C], [0, 1, 0x0D], [0, 1, 0x0E], [1, 1, 0x0C], [1, 1, 0x0D],
+        [0, 1, 0x0F], [1, 1, 0x0F], [1, 1, 0x1F]];
+      const sca = [[0, 0, 0x1A], [0, 1, 0x1A], [0, 0, 0x1B], [0, 1, 0x1B], [0, 0, 0x1C], [1, 0, 0x1A], [1, 1, 0x1A], [1, 0, 0x1B], [1, 1, 0x1B], [1, 0, 0x1C], [0, 0, 0x1D], [1, 0, 0x1D],
+        [0, 1, 0x1D], [1, 1, 0x1D], [0, 1, 0x1F], [0, 1, 0x0C], [0, 1, 0x0D], [0, 1, 0x0E], [1, 1, 0x0C], [1, 1, 0x0D]];
+      if (rng.int(5) === 0) { // FCVTN/FCVTL/FCVTXN
+        const which = rng.int(3);
+        const u = which === 2 ? 1 : 0, op = which === 1 ? 0x17 : 0x16, s = which === 2 ? 1 : rng.bit();
+        if (scalar && which === 2) c.insns.push(0x7E216800 | (1 << 22) | (rn << 5) | rd);
+        else c.insns.push(0x0E216800 | (rng.bit() << 30) | (u << 29) | (s << 22) | (op << 12) | (rn << 5) | rd);
+        break;
+      }
+      const [u, a, op] = rng.pick(scalar ? sca : vec);
+      const base = scalar ? 0x5E200800 : (0x0E200800 | (q << 30));
+      c.insns.push(base | (u << 29) | (a << 23) | (szb << 22) | (op << 12) | (rn << 5) | rd);
+      break;
+    }
+    case 2: { // by element
+      const opcode = rng.pick([1, 5, 9]);
+      const u = opcode === 9 ? rng.bit() : 0;
+      const h = rng.bit(), l = szb ? 0 : rng.bit();
+      const base = scalar ? 0x5F000000 : (0x0F000000 | (q << 30));
+      c.insns.push(base | (u << 29) | ((2 | szb) << 22) | (l << 21) | (rm << 16) | (opcode << 12) | (h << 11) | (rn << 5) | rd);
+      break;
+    }
+    case 3: // across lanes (4S)
+      c.insns.push(0x6E300800 | (rng.bit() << 23) | (rng.pick([0x0C, 0x0F]) << 12) | (rn << 5) | rd);
+      break;
+    case 4: { // scalar pairwise
+      const op = rng.pick([0x0C, 0x0D, 0x0F]);
+      const a = op === 0x0D ? 0 : rng.bit();
+      c.insns.push(0x7E300800 | (a << 23) | (szb << 22) | (op << 12) | (rn << 5) | rd);
+      break;
+    }
+    default: { // fixed-point conversions by immediate
+      const immhb = szb ? 64 + rng.int(64) : 32 + rng.int(32);
+      const base = scalar ? 0x5F000400 : (0x0F000400 | (q << 30));
+      c.insns.push(base | (rng.bit() << 29) | (immhb << 16) | (rng.pick([0x1C, 0x1F]) << 11) | (rn << 5) | rd);
+    }
+  }
+};
