@@ -6,6 +6,7 @@
 // from each module's own .modinfo.
 
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, statSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -142,6 +143,8 @@ export function resolveModules(modDir: string, wanted: string[]): { name: string
 
 export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4"];
 
+// /init prepares the system and hands over to busybox init, which keeps a
+// shell on hvc0 and performs poweroff/reboot (and reaps orphans) as PID 1.
 export const INIT_SCRIPT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /mnt /root
 /bin/busybox --install -s
@@ -149,9 +152,16 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 while read -r m; do [ -n "$m" ] && insmod "/lib/modules/$m.ko" 2>/dev/null; done < /etc/modules.load
-export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin
 echo "xents: busybox shell on hvc0 (poweroff to stop)"
-exec setsid cttyhack /bin/sh
+exec /sbin/init
+`;
+
+export const INITTAB = `hvc0::respawn:-/bin/sh
+::ctrlaltdel:/sbin/reboot
+::shutdown:/bin/umount -a -r
+`;
+
+export const PROFILE = `export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin PS1='\\w # '
 `;
 
 export interface GuestImages {
@@ -165,7 +175,8 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   const dir = join(cacheDir(), "images");
   mkdirSync(dir, { recursive: true });
   const kpkg = resolveKernelPackage();
-  const stamp = join(dir, `${kpkg}.json`);
+  const recipe = createHash("sha256").update(INIT_SCRIPT).update(INITTAB).update(PROFILE).update(INITRAMFS_MODULES.join(",")).digest("hex").slice(0, 12);
+  const stamp = join(dir, `${kpkg}-${recipe}.json`);
   if (existsSync(stamp)) {
     const g = JSON.parse(readFileSync(stamp, "utf8")) as GuestImages;
     if (existsSync(g.kernel) && existsSync(g.initrd)) return g;
@@ -183,9 +194,11 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   for (const d of ["bin", "dev", "etc", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt"]) entries.push({ name: d, mode: S_IFDIR | 0o755 });
   entries.push({ name: "bin/busybox", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(join(bbroot, "bin", "busybox"))) });
   entries.push({ name: "init", mode: S_IFREG | 0o755, data: new Uint8Array(Buffer.from(INIT_SCRIPT)) });
+  entries.push({ name: "etc/inittab", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(INITTAB)) });
+  entries.push({ name: "etc/profile", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(PROFILE)) });
   entries.push({ name: "etc/modules.load", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(mods.map((m) => m.name).join("\n") + "\n")) });
   for (const m of mods) entries.push({ name: `lib/modules/${m.name}.ko`, mode: S_IFREG | 0o644, data: new Uint8Array(readFileSync(m.path)) });
-  const initrd = join(dir, `initrd-${version}.cpio.gz`);
+  const initrd = join(dir, `initrd-${version}-${recipe}.cpio.gz`);
   writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
   renameSync(initrd + ".tmp", initrd);
   const kernel = join(dir, `vmlinuz-${version}`);
