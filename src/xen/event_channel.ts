@@ -234,8 +234,12 @@ export class EventChannels {
       if (pending && vi >= 0 && !this.testAndSet64(vi + SEL_OFF, word)) this.host.markEventsPending(c.notifyVcpu);
       return 0;
     }
+    // FIFO: the guest leaves MASKED set when the event is pending and asks us to clear it and relink
     const h = this.fifoWordHost(port);
-    if (h && ((this.host.view.getUint32(h, true) >>> EVTCHN_FIFO_PENDING) & 1)) this.setPendingFifo(port, c, true);
+    if (!h) return 0;
+    const w = this.host.view.getUint32(h, true) & ~(1 << EVTCHN_FIFO_MASKED);
+    this.host.view.setUint32(h, w >>> 0, true);
+    if ((w >>> EVTCHN_FIFO_PENDING) & 1) this.setPendingFifo(port, c, true);
     return 0;
   }
 
