@@ -21,6 +21,7 @@ export const hostFactory: HostFactory = {
       dom0,
       run: (done) => host.run(done),
       setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
+      instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
     };
   },
 };
@@ -33,7 +34,7 @@ export const commands: Record<string, Command> = {
   ...xlCommands(),
   images: imagesCommand,
   "run-user": runUserCommand,
-  bench: benchCommand,
+  bench: benchCommand(hostFactory),
 };
 
 export function main(argv: string[]): Promise<number> { return runCli(argv, commands); }

@@ -2,27 +2,35 @@
 // reference measured in the same run.
 
 import type { Command } from "./cli.js";
+import type { HostFactory } from "./cmd_demo.js";
 import { benchCpu } from "./bench_cpu.js";
+import { benchBoot } from "./bench_boot.js";
 
-const benches: Record<string, (args: string[]) => Promise<object> | object> = {
-  cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400)),
-};
+function benches(factory: HostFactory): Record<string, (args: string[]) => Promise<object> | object> {
+  return {
+    cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400)),
+    boot: (args) => benchBoot(factory, { vcpus: Number(valueOf(args, "--vcpus") ?? 1), memoryMiB: Number(valueOf(args, "--memory") ?? 256) }),
+  };
+}
 
 function valueOf(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-export const benchCommand: Command = {
-  summary: "run a benchmark beside its reference (cpu)",
-  usage: "xents bench <cpu> [--json] [--iterations N]",
+export function benchCommand(factory: HostFactory): Command {
+  return {
+  summary: "run a benchmark beside its reference (cpu, boot)",
+  usage: "xents bench <cpu|boot> [--json] [--iterations N] [--vcpus N] [--memory MiB]",
   async run(args) {
     const what = args[0];
-    const b = what ? benches[what] : undefined;
-    if (!b) throw new Error(`unknown benchmark '${what ?? ""}' (have: ${Object.keys(benches).join(", ")})`);
+    const table = benches(factory);
+    const b = what ? table[what] : undefined;
+    if (!b) throw new Error(`unknown benchmark '${what ?? ""}' (have: ${Object.keys(table).join(", ")})`);
     const result = await b(args.slice(1));
     if (args.includes("--json")) process.stdout.write(JSON.stringify(result) + "\n");
     else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
     return 0;
   },
-};
+  };
+}

@@ -10,7 +10,16 @@ import { Dom0 } from "./dom0.js";
 import { parseArgs, ArgSpec } from "./args.js";
 
 export interface HostFactory {
-  boot(opts: { ramMiB: number; deterministic: boolean }): { dom0: Dom0; run(done: () => boolean): Promise<void>; setVuartSink(f: (domid: number, b: number) => void): void };
+  boot(opts: { ramMiB: number; deterministic: boolean }): BootedHost;
+}
+
+// What a booted host offers the tools: its control domain, the run loop, and
+// two taps that only the machine can provide (UART bytes, retired instructions).
+export interface BootedHost {
+  dom0: Dom0;
+  run(done: () => boolean): Promise<void>;
+  setVuartSink(f: (domid: number, b: number) => void): void;
+  instructions(domid: number): number;
 }
 
 const spec: ArgSpec = {
