@@ -1,0 +1,96 @@
+// Bare-metal EL1 programs (test/programs/baremetal): each is an arm64 Image
+// that finds its devices in the device tree, prints one line per check and
+// powers off through PSCI. QEMU (-M virt,gic-version=3 -cpu cortex-a57) is
+// the reference; xents runs the same Image as a Xen domU. Both must print
+// exactly <name>.expected, which was written from what the architecture
+// requires and confirmed on QEMU. Where QEMU itself departs from the
+// architecture, <name>.qemu-deviations says how (see helpers/qemu_deviations).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { BAREMETAL_SRC, bareMetalPrograms, buildBareMetal } from "./helpers/baremetal_build.js";
+import { applyQemuDeviations } from "./helpers/qemu_deviations.js";
+
+const QEMU = "qemu-system-aarch64";
+const QEMU_TIMEOUT_MS = 30_000;
+const XENTS_INSTRUCTIONS = BigInt(process.env.XENTS_BAREMETAL_INSNS ?? "400000000");
+
+type RunBareMetalDomU = (
+  image: Uint8Array,
+  opts: { timeoutInstructions: bigint },
+) => Promise<{ console: string; reason: string }>;
+
+const programs = bareMetalPrograms();
+const qemuAvailable = !spawnSync(QEMU, ["--version"], { stdio: "ignore" }).error;
+
+function expected(name: string): string {
+  const p = join(BAREMETAL_SRC, `${name}.expected`);
+  assert.ok(existsSync(p), `missing ${p}`);
+  return readFileSync(p, "utf8");
+}
+
+function expectedOnQemu(name: string): string {
+  const p = join(BAREMETAL_SRC, `${name}.qemu-deviations`);
+  return existsSync(p) ? applyQemuDeviations(expected(name), readFileSync(p, "utf8")) : expected(name);
+}
+
+function runQemu(image: string): { out: string; status: number | null; timedOut: boolean; stderr: string } {
+  const r = spawnSync(QEMU, [
+    "-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "256",
+    "-nographic", "-nic", "none", "-no-reboot",
+    "-kernel", image,
+  ], { timeout: QEMU_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+  return { out: r.stdout ?? "", status: r.status, timedOut, stderr: r.stderr ?? "" };
+}
+
+// The hypervisor module is written separately; until it exists the xents
+// half is skipped. Any other import failure is a real error.
+let runnerPromise: Promise<RunBareMetalDomU | null> | undefined;
+function loadRunner(): Promise<RunBareMetalDomU | null> {
+  runnerPromise ??= (async () => {
+    const url = new URL("../src/xen/baremetal_domu.js", import.meta.url);
+    let mod: unknown;
+    try {
+      mod = await import(url.href);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes("baremetal_domu")) return null;
+      throw e;
+    }
+    const fn = (mod as { runBareMetalDomU?: unknown }).runBareMetalDomU;
+    if (typeof fn !== "function") throw new Error(`${url.pathname} does not export runBareMetalDomU`);
+    return fn as RunBareMetalDomU;
+  })();
+  return runnerPromise;
+}
+
+test("every bare-metal program has an expected output and every expected output a program", () => {
+  const exp = readdirSync(BAREMETAL_SRC).filter((f) => f.endsWith(".expected")).map((f) => f.slice(0, -9)).sort();
+  assert.deepEqual(exp, programs);
+  assert.ok(programs.length >= 5);
+});
+
+for (const name of programs) {
+  test(`bare-metal ${name} on qemu-system-aarch64`, { skip: qemuAvailable ? false : `${QEMU} not installed` }, () => {
+    const image = buildBareMetal(name);
+    const r = runQemu(image);
+    assert.equal(r.out, expectedOnQemu(name), `${name} under QEMU printed something else${r.timedOut ? " (timed out)" : ""}`);
+    assert.equal(r.timedOut, false, `${name}: QEMU timed out`);
+    assert.equal(r.status, 0, `${name}: QEMU exit status ${r.status}: ${r.stderr}`);
+  });
+
+  test(`bare-metal ${name} as a xents domU`, async (t) => {
+    const run = await loadRunner();
+    if (!run) {
+      t.skip("xents domU runner not available yet");
+      return;
+    }
+    const image = new Uint8Array(readFileSync(buildBareMetal(name)));
+    const r = await run(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
+    assert.equal(r.console, expected(name), `${name} under xents printed something else (stopped: ${r.reason})`);
+  });
+}

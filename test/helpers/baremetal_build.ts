@@ -1,0 +1,100 @@
+// Builds the bare-metal EL1 test programs (test/programs/baremetal) into arm64
+// Linux Images with gcc-aarch64-linux-gnu. Each program is lib/*.{c,S} plus
+// <name>.c and, when present, <name>.S. Images are cached in build/baremetal/
+// and rebuilt only when a source, the linker script or the flags change.
+//
+// Run directly (node dist/test/helpers/baremetal_build.js [names...]) to build
+// and print the image paths, e.g. for running one under QEMU by hand.
+
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// dist/test/helpers/ -> repository root
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const BAREMETAL_SRC = join(REPO_ROOT, "test/programs/baremetal");
+export const BAREMETAL_OUT = join(REPO_ROOT, "build/baremetal");
+
+const CC = "aarch64-linux-gnu-gcc";
+const OBJCOPY = "aarch64-linux-gnu-objcopy";
+
+const CFLAGS = [
+  "-ffreestanding", "-nostdlib", "-mgeneral-regs-only", "-O2",
+  "-march=armv8-a", "-mstrict-align", // with the MMU off all data accesses are Device: no unaligned ones
+  "-fpie", "-fno-plt", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
+  "-fno-tree-loop-distribute-patterns", // no hidden memset/memcpy calls from loops
+  "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+];
+const LDFLAGS = ["-static-pie", "-Wl,--no-dynamic-linker", "-Wl,--build-id=none", "-Wl,-z,norelro", "-Wl,-z,noexecstack", "-Wl,--no-warn-rwx-segments"];
+
+/** Names of the programs: every <name>.c at the top of the source directory. */
+export function bareMetalPrograms(): string[] {
+  return readdirSync(BAREMETAL_SRC).filter((f) => f.endsWith(".c")).map((f) => f.slice(0, -2)).sort();
+}
+
+function sources(name: string): { compile: string[]; inputs: string[] } {
+  const lib = join(BAREMETAL_SRC, "lib");
+  const libFiles = readdirSync(lib).sort();
+  const compile = libFiles.filter((f) => f.endsWith(".c") || f.endsWith(".S")).map((f) => join(lib, f));
+  for (const ext of [".c", ".S"]) {
+    const p = join(BAREMETAL_SRC, name + ext);
+    if (existsSync(p)) compile.push(p);
+  }
+  // Everything that can change the output: all lib files (headers, linker
+  // script) and the program's own sources.
+  const inputs = [...libFiles.map((f) => join(lib, f)), ...compile.filter((p) => !p.startsWith(lib + "/"))];
+  return { compile, inputs };
+}
+
+/** Builds (if needed) and returns the path of the program's Image. */
+export function buildBareMetal(name: string): string {
+  if (!/^[a-z0-9_]+$/.test(name) || !existsSync(join(BAREMETAL_SRC, name + ".c"))) {
+    throw new Error(`no bare-metal program ${name}`);
+  }
+  mkdirSync(BAREMETAL_OUT, { recursive: true });
+  const { compile, inputs } = sources(name);
+  const h = createHash("sha256");
+  h.update(JSON.stringify([CC, CFLAGS, LDFLAGS]));
+  for (const p of inputs) {
+    h.update(p.slice(BAREMETAL_SRC.length));
+    h.update("\0");
+    h.update(readFileSync(p));
+  }
+  const digest = h.digest("hex");
+  const image = join(BAREMETAL_OUT, `${name}.Image`);
+  const stamp = join(BAREMETAL_OUT, `${name}.hash`);
+  if (existsSync(image) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return image;
+
+  const elf = join(BAREMETAL_OUT, `${name}.elf`);
+  try {
+    execFileSync(CC, [
+      ...CFLAGS, ...LDFLAGS,
+      "-I", join(BAREMETAL_SRC, "lib"),
+      "-T", join(BAREMETAL_SRC, "lib/link.ld"),
+      "-o", elf, ...compile,
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new Error(`building ${name} failed:\n${err.stderr?.toString() ?? err.message}`);
+  }
+  const tmp = image + ".tmp";
+  execFileSync(OBJCOPY, ["-O", "binary", elf, tmp]);
+  checkImage(readFileSync(tmp), name);
+  renameSync(tmp, image);
+  writeFileSync(stamp, digest);
+  return image;
+}
+
+// The loader relies on the header: magic at 56, text_offset at 8, image_size at 16.
+function checkImage(b: Buffer, name: string): void {
+  if (b.length < 64 || b.toString("latin1", 56, 60) !== "ARM\x64") throw new Error(`${name}: no arm64 Image header`);
+  const size = b.readBigUInt64LE(16);
+  if (size < BigInt(b.length)) throw new Error(`${name}: image_size ${size} smaller than the file (${b.length})`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const names = process.argv.length > 2 ? process.argv.slice(2) : bareMetalPrograms();
+  for (const n of names) console.log(buildBareMetal(n));
+}
