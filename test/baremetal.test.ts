@@ -13,15 +13,11 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { BAREMETAL_SRC, bareMetalPrograms, buildBareMetal } from "./helpers/baremetal_build.js";
 import { applyQemuDeviations } from "./helpers/qemu_deviations.js";
+import { runBareMetalDomU } from "../src/host/baremetal_domu.js";
 
 const QEMU = "qemu-system-aarch64";
 const QEMU_TIMEOUT_MS = 30_000;
 const XENTS_INSTRUCTIONS = BigInt(process.env.XENTS_BAREMETAL_INSNS ?? "400000000");
-
-type RunBareMetalDomU = (
-  image: Uint8Array,
-  opts: { timeoutInstructions: bigint },
-) => Promise<{ console: string; reason: string }>;
 
 const programs = bareMetalPrograms();
 const qemuAvailable = !spawnSync(QEMU, ["--version"], { stdio: "ignore" }).error;
@@ -47,27 +43,6 @@ function runQemu(image: string): { out: string; status: number | null; timedOut:
   return { out: r.stdout ?? "", status: r.status, timedOut, stderr: r.stderr ?? "" };
 }
 
-// The hypervisor module is written separately; until it exists the xents
-// half is skipped. Any other import failure is a real error.
-let runnerPromise: Promise<RunBareMetalDomU | null> | undefined;
-function loadRunner(): Promise<RunBareMetalDomU | null> {
-  runnerPromise ??= (async () => {
-    const url = new URL("../src/xen/baremetal_domu.js", import.meta.url);
-    let mod: unknown;
-    try {
-      mod = await import(url.href);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes("baremetal_domu")) return null;
-      throw e;
-    }
-    const fn = (mod as { runBareMetalDomU?: unknown }).runBareMetalDomU;
-    if (typeof fn !== "function") throw new Error(`${url.pathname} does not export runBareMetalDomU`);
-    return fn as RunBareMetalDomU;
-  })();
-  return runnerPromise;
-}
-
 test("every bare-metal program has an expected output and every expected output a program", () => {
   const exp = readdirSync(BAREMETAL_SRC).filter((f) => f.endsWith(".expected")).map((f) => f.slice(0, -9)).sort();
   assert.deepEqual(exp, programs);
@@ -83,14 +58,9 @@ for (const name of programs) {
     assert.equal(r.status, 0, `${name}: QEMU exit status ${r.status}: ${r.stderr}`);
   });
 
-  test(`bare-metal ${name} as a xents domU`, async (t) => {
-    const run = await loadRunner();
-    if (!run) {
-      t.skip("xents domU runner not available yet");
-      return;
-    }
+  test(`bare-metal ${name} as a xents domU`, async () => {
     const image = new Uint8Array(readFileSync(buildBareMetal(name)));
-    const r = await run(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
+    const r = await runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
     assert.equal(r.console, expected(name), `${name} under xents printed something else (stopped: ${r.reason})`);
   });
 }

@@ -254,7 +254,7 @@ function writeSys(key: u32, insn: u32): bool {
     case K(3, 3, 4, 2, 1):
       if (el == 0 && (sr(SR_SCTLR) & (1 << 9)) == 0) { trapToEl1(insn, false); return true; }
       setDaif(<u32>(v >> 6) & 0xF); setAttention(true); return true;
-    case K(3, 3, 4, 4, 0): store<u32>(cpu, <u32>v & 0x07C09F00, OFF_FPCR); return true; // AHP DN FZ RMode FZ16 (IDE..IXE RAZ/WI)
+    case K(3, 3, 4, 4, 0): store<u32>(cpu, <u32>v & 0x07C00000, OFF_FPCR); return true; // AHP DN FZ RMode; trap enables RAZ/WI (no FP traps), FZ16 absent
     case K(3, 3, 4, 4, 1): store<u32>(cpu, <u32>v & 0xF800009F, OFF_FPSR); return true;
     case K(3, 3, 13, 0, 2): setSr(SR_TPIDR_EL0, v); return true;
     case K(3, 3, 13, 0, 3): if (el == 0) return false; setSr(SR_TPIDRRO_EL0, v); return true;
