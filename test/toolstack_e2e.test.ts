@@ -81,7 +81,8 @@ before(async () => {
 
 after(async () => {
   await xentsCli(home, ["host", "stop"], 60_000);
-  rmSync(home, { recursive: true, force: true });
+  if (process.env.XENTS_KEEP_HOME) process.stderr.write(`kept ${home}\n`);
+  else rmSync(home, { recursive: true, force: true });
 });
 
 test("host status names the sockets local tools use", async () => {
@@ -187,4 +188,17 @@ test("destroy releases everything in every state: paused, mid-boot, running, cra
   await xentsOk(home, ["destroy", "crasher"]);
   await assertNothingLeft("destroying a running and a crashed domain", "running");
   assert.ok(!(await listRows()).some((r) => r.name === "crasher"));
+});
+
+test("on_reboot=restart brings a rebooting domain back under a new id until it is destroyed", async () => {
+  const img = join(home, "rebooter.img");
+  writeFileSync(img, guestImage("steady", { ROUNDS: 1, SHUTDOWN_REASON: 1 }));
+  const cfg = join(home, "rebooter.cfg");
+  writeFileSync(cfg, `name = "rebooter"\nmemory = 16\nvcpus = 1\nkernel = "${img}"\non_reboot = "restart"\n`);
+  await xentsOk(home, ["create", cfg]);
+  const first = (await listTable()).get("rebooter")!.id;
+  // every incarnation reboots at once; each comes back with a fresh domid
+  await until("rebooter has restarted three times", async () => { const r = (await listTable()).get("rebooter"); return r && r.id >= first + 3; }, 60_000);
+  await xentsOk(home, ["destroy", "rebooter"]);
+  await assertNothingLeft("destroying a domain that keeps restarting", "rebooter");
 });
