@@ -12,6 +12,7 @@ import "../src/xen/public/arch_arm.js";
 import "../src/xen/public/event_channel.js";
 import "../src/xen/public/grant_table.js";
 import "../src/xen/public/domctl.js";
+import "../src/xen/public/io/blkif.js";
 
 // Fields named differently here than in C (nested members, union arms).
 const C_NAMES: Record<string, Record<string, string | null>> = {
@@ -22,6 +23,7 @@ const C_NAMES: Record<string, Record<string, string | null>> = {
   evtchn_status: { u0: "u", u1: null },
   xen_add_to_physmap_batch: { u: "u.foreign_domid" },
   vcpu_guest_core_regs: {},
+  blkif_request_segment: {},
 };
 
 test("hypercall ABI layouts match the Xen 4.17 headers", () => {
@@ -44,7 +46,7 @@ test("hypercall ABI layouts match the Xen 4.17 headers", () => {
     const src = [
       "#include <stdint.h>",
       ...["xen.h", "domctl.h", "sysctl.h", "memory.h", "event_channel.h", "grant_table.h", "vcpu.h", "sched.h",
-        "version.h", "features.h", "hvm/params.h", "hvm/hvm_op.h"].map((h) => `#include <xen/${h}>`),
+        "version.h", "features.h", "hvm/params.h", "hvm/hvm_op.h", "io/blkif.h"].map((h) => `#include <xen/${h}>`),
       ...lines,
     ].join("\n");
     writeFileSync(join(dir, "abi.c"), src + "\n");

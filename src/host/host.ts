@@ -38,8 +38,8 @@ export class Host {
       domid: 0,
       hypercall: (nr, args) => hv.privcmd(d, nr, args),
       memory: {
-        page: (ipa) => {
-          const h = d.p2m.hostAddr(ipa & ~0xFFFn, true);
+        page: (ipa, write = true) => {
+          const h = d.p2m.hostAddr(ipa & ~0xFFFn, write);
           return h < 0 ? null : hv.core.bytes.subarray(h, h + 4096);
         },
       },

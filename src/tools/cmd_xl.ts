@@ -214,6 +214,25 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("block-attach", "attach a virtual disk to a running domain", "xents block-attach <domain> <disk-spec>", async (argv) => {
+      need(argv, 2, "domain and disk spec");
+      return withHost(async (c) => { await c.call("block-attach", { domain: argv[0], spec: argv.slice(1).join(",") }); return 0; });
+    }),
+    simple("block-detach", "detach a virtual disk", "xents block-detach [-f] <domain> <vdev|devid>", async (argv) => {
+      const { f, rest } = flags(argv, "f");
+      need(rest, 2, "domain and device");
+      return withHost(async (c) => { await c.call("block-detach", { domain: rest[0], device: rest[1], force: f.has("f") }); return 0; });
+    }),
+    simple("block-list", "list a domain's virtual disks", "xents block-list <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => {
+        process.stdout.write("Vdev  BE  handle state evt-ch ring-ref BE-path\n");
+        for (const d of (await c.call("block-list", { domain: argv[0] })) as { vdev: string; devid: number; target: string; mode: string; beState: number; feState: number }[]) {
+          process.stdout.write(`${String(d.devid).padEnd(5)} 0   ${d.vdev.padEnd(6)} ${d.feState}/${d.beState}  ${d.mode}  ${d.target}\n`);
+        }
+        return 0;
+      });
+    }),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
       const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] })) as EvtchnStatus[];
       for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);

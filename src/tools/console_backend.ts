@@ -21,6 +21,9 @@ export class GuestConsole {
   private ring: ForeignMapping | null = null;
   private port = -1;
   dropped = 0;
+  // The console of the incarnation that replaced this domain on a restart:
+  // keyboard input typed at an old handle goes there.
+  successor: GuestConsole | null = null;
 
   constructor(readonly domid: number, private readonly xc: Xc, private readonly evtchn: EventChannels) {}
 
@@ -47,6 +50,7 @@ export class GuestConsole {
 
   // Keyboard input for the guest
   input(data: Uint8Array, uart?: (d: Uint8Array) => number): void {
+    if (this.successor) { this.successor.input(data, uart); return; }
     if (uart) { const n = uart(data); data = data.subarray(n); }
     for (const b of data) this.pendingInput.push(b);
     this.service();

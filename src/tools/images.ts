@@ -141,7 +141,7 @@ export function resolveModules(modDir: string, wanted: string[]): { name: string
   return order;
 }
 
-export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4"];
+export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4", "crc32c_generic"]; // ext4 needs a crc32c (a softdep, not in depends=)
 
 // /init prepares the system and hands over to busybox init, which keeps a
 // shell on hvc0 and performs poweroff/reboot (and reaps orphans) as PID 1.

@@ -15,6 +15,11 @@ import { Caller } from "./xenstore/store.js";
 import { VIRQ } from "../xen/public/event_channel.js";
 import { SHUTDOWN_NAMES } from "../xen/public/xen.js";
 import { XS } from "../xen/public/io/xs_wire.js";
+import { XenbusState } from "../xen/public/io/xenbus.js";
+import type { DiskSpec } from "./disk_spec.js";
+import { XsClient } from "./xenstore/local_client.js";
+import { GrantDevice } from "./xc/gnttab.js";
+import { BlkBack } from "./backends/blkback.js";
 
 export type ExitAction = "destroy" | "restart" | "preserve";
 
@@ -23,6 +28,7 @@ export interface GuestConfig extends BuildConfig {
   onReboot?: ExitAction;
   onCrash?: ExitAction;
   paused?: boolean;
+  disks?: DiskSpec[];
 }
 
 export interface Guest {
@@ -49,6 +55,8 @@ export class Toolstack {
   readonly guests = new Map<number, Guest>();
   private readonly rings = new Map<number, DomainRing>();
   events: ToolstackEvents = {};
+  readonly gnt: GrantDevice;
+  readonly blkback: BlkBack;
 
   constructor(readonly dom0: Dom0, readonly log: (line: string) => void = () => {}) {
     this.xenstored = new Xenstored({
@@ -66,6 +74,10 @@ export class Toolstack {
     dom0.evtchn.bindVirq(VIRQ.DOM_EXC, () => this.checkDomains());
     this.xsWrite("/local/domain/0/name", "Domain-0");
     this.xsWrite("/local/domain/0/domid", "0");
+    this.xsWrite("/local/domain/0/backend/vbd", "");
+    this.gnt = new GrantDevice(dom0.xc);
+    this.blkback = new BlkBack({ xs: new XsClient(this.xenstored, "blkback"), xc: dom0.xc, evtchn: dom0.evtchn, gnt: this.gnt, log });
+    this.blkback.start();
   }
 
   // ---- xenstore access for the toolstack itself (as dom0, privileged)
@@ -98,6 +110,7 @@ export class Toolstack {
     const domid = built.domid;
     try {
       this.writeDomainDir(domid, cfg, built, uuid);
+      for (const d of cfg.disks ?? []) this.addDisk(domid, d);
       const console = new GuestConsole(domid, this.dom0.xc, this.dom0.evtchn);
       console.connect(built.consoleGfn, built.consolePort);
       const g: Guest = { domid, name: cfg.name, uuid, config: cfg, built, console, state: "running", shutdownReason: null, startedAt: Date.now() };
@@ -107,6 +120,7 @@ export class Toolstack {
       this.xenstored.request(conn, XS.INTRODUCE, 0, 0, new Uint8Array(Buffer.from(`${domid}\0${built.storeGfn}\0${built.storePort}\0`)));
       this.xenstored.disconnect(conn);
       if (previous) {
+        previous.console.successor = console;
         for (const l of previous.console.listeners) console.listeners.add(l);
         for (const l of previous.console.endListeners) console.endListeners.add(l);
       }
@@ -148,6 +162,63 @@ export class Toolstack {
     this.xsWrite(`${dp}/image/os_type`, "linux", ro);
   }
 
+  // A virtual block device as libxl adds one: the frontend directory owned
+  // by the guest, the backend's owned by Domain-0, each readable by the other.
+  addDisk(domid: number, d: DiskSpec): void {
+    const fe = `/local/domain/${domid}/device/vbd/${d.devid}`;
+    const be = `/local/domain/0/backend/vbd/${domid}/${d.devid}`;
+    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has a disk ${d.vdev}`);
+    const feP = [`n${domid}`, "r0"], beP = ["n0", `r${domid}`];
+    this.xsWrite(`/local/domain/0/backend/vbd/${domid}`, "", beP);
+    this.xsWrite(be, "", beP);
+    for (const [k, v] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ["removable", "0"], ["bootable", "1"],
+      ["dev", d.vdev], ["type", "phy"], ["mode", d.readonly ? "r" : "w"], ["device-type", d.devtype], ["params", d.target],
+      ["format", d.format], ["discard-enable", d.discard ? "1" : "0"], ["state", String(XenbusState.Initialising)]]) {
+      this.xsWrite(`${be}/${k}`, v, beP);
+    }
+    this.xsWrite(fe, "", feP);
+    for (const [k, v] of [["backend", be], ["backend-id", "0"], ["virtual-device", String(d.devid)], ["device-type", d.devtype],
+      ["state", String(XenbusState.Initialising)]]) {
+      this.xsWrite(`${fe}/${k}`, v, feP);
+    }
+  }
+
+  disks(domid: number): { vdev: string; devid: number; target: string; mode: string; beState: number; feState: number }[] {
+    const s = this.xenstored.store;
+    const dir = s.get(`/local/domain/0/backend/vbd/${domid}`);
+    if (!dir) return [];
+    return [...dir.children].map((c) => {
+      const be = `/local/domain/0/backend/vbd/${domid}/${c}`;
+      const fe = this.xsRead(`${be}/frontend`) ?? "";
+      return {
+        vdev: this.xsRead(`${be}/dev`) ?? "?", devid: Number(c), target: this.xsRead(`${be}/params`) ?? "", mode: this.xsRead(`${be}/mode`) ?? "?",
+        beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${fe}/state`) ?? 0),
+      };
+    });
+  }
+
+  // Hot-unplug: ask both ends to close, then remove the device. With
+  // `force`, the device goes even if the guest has not let go of it.
+  async removeDisk(domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
+    const be = `/local/domain/0/backend/vbd/${domid}/${devid}`;
+    const fe = this.xsRead(`${be}/frontend`);
+    if (fe === null) throw new Error(`d${domid} has no disk ${devid}`);
+    this.xsWrite(`${be}/online`, "0");
+    const t0 = Date.now();
+    while (!force && Date.now() - t0 < timeoutMs) {
+      const fs = Number(this.xsRead(`${fe}/state`) ?? XenbusState.Closed);
+      if (fs === XenbusState.Closed || fs === XenbusState.Unknown || fs === XenbusState.Initialising) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const fs = Number(this.xsRead(`${fe}/state`) ?? XenbusState.Closed);
+    if (!force && fs !== XenbusState.Closed && fs !== XenbusState.Unknown && fs !== XenbusState.Initialising) {
+      this.xsWrite(`${be}/online`, "1");
+      throw new Error(`the guest did not release the disk (frontend state ${fs}); it may be in use (detach with -f to force)`);
+    }
+    this.xsRm(be);
+    this.xsRm(fe);
+  }
+
   // PV shutdown request (xl shutdown / reboot): the guest's manage.c acts on it.
   requestShutdown(domid: number, what: "poweroff" | "reboot"): void {
     const g = this.guests.get(domid);
@@ -164,7 +235,9 @@ export class Toolstack {
       else g.console.end();
       g.state = "destroyed";
     }
+    this.blkback.domainGone(domid); // backends let go of its grants and ports first
     try { this.dom0.xc.destroyDomain(domid); } catch { /* already gone */ }
+    this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
     if (g) this.xsRm(`/vm/${g.uuid}`);
     this.xenstored.domainGone(domid, true);

@@ -13,7 +13,11 @@ export class PhysMem {
     return p;
   }
   read(ipa: bigint, len: number): Uint8Array {
-    const out = new Uint8Array(len);
+    return this.readInto(ipa, new Uint8Array(len));
+  }
+  // Into a caller's buffer (hot paths reuse theirs).
+  readInto(ipa: bigint, out: Uint8Array): Uint8Array {
+    const len = out.length;
     let done = 0;
     while (done < len) {
       const a = ipa + BigInt(done);

@@ -5,8 +5,10 @@
 // tools reach the hypervisor through nothing else.
 
 export interface GuestPhysMemory {
-  // The bytes of one page at `ipa` (page aligned) as a live view, or null if unmapped.
-  page(ipa: bigint): Uint8Array | null;
+  // The bytes of one page at `ipa` (page aligned) as a live view, or null if
+  // unmapped (or, when `write` is asked, mapped read-only). A read-only
+  // page's view must only be read, as a CPU could only load from it.
+  page(ipa: bigint, write?: boolean): Uint8Array | null;
 }
 
 export interface Privcmd {
