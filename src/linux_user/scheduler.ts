@@ -30,9 +30,9 @@ export class Scheduler {
       let ran = false;
       for (const p of this.k.procs.values()) {
         if (p.exit || !this.mayRun(p)) continue;
+        ran = true; // even if a signal now ends it, others may have been waiting for that
         if (!this.deliverSignals(p)) continue;
         this.slice(p);
-        ran = true;
         if (root.exit) break;
       }
       if (!ran && !root.exit) this.idle();

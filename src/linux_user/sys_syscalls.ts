@@ -1,5 +1,6 @@
 // System information: uname, sysinfo, getrandom, getcpu.
 
+import { hostname } from "node:os";
 import { EFAULT, EINVAL } from "./errno.js";
 import { SyscallTable, Out, int, uint } from "./syscall_abi.js";
 
@@ -9,7 +10,7 @@ export const sysSyscalls: SyscallTable = {
   // uname(buf): the host's node name, an arm64 machine
   160: (_k, p, a) => {
     const buf = new Uint8Array(UTS_FIELD * 6);
-    const host = (process.env.HOSTNAME ?? "xents").slice(0, 64);
+    const host = hostname().slice(0, 64);
     ["Linux", host, "6.1.0-xents", "#1 SMP PREEMPT_DYNAMIC", "aarch64", "(none)"]
       .forEach((s, i) => buf.set(Buffer.from(s), i * UTS_FIELD));
     return p.as.write(a[0], buf) ? 0 : -EFAULT;
