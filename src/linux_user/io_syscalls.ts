@@ -63,6 +63,35 @@ function scatter(p: Process, iovs: IoVec[], data: Uint8Array): boolean {
 
 const fileOf = (p: Process, fd: bigint): OpenFile | undefined => p.fds.get(int(fd));
 
+// poll and select: finish at once if something is ready or the timeout
+// (a timespec at `tmoPtr`, none if 0) is zero or over; otherwise wait, with
+// `mask` as the signal mask meanwhile. `scan(true)` records the result.
+function waitUntilReady(p: Process, scan: (record: boolean) => number, tmoPtr: bigint, mask: bigint | null,
+  finish: (ready: number) => number): SyscallResult {
+  const done = (ready: number): number => {
+    p.pollDeadline = null;
+    p.sig.leaveTemporaryMask();
+    return finish(ready);
+  };
+  const ready = scan(true);
+  if (ready > 0) return done(ready);
+  let deadline: number | undefined;
+  if (tmoPtr !== 0n) {
+    const tmo = readTimespec(p, tmoPtr);
+    if (tmo === null) return -EFAULT;
+    if (tmo < 0n) return -EINVAL;
+    const now = performance.now();
+    deadline = p.pollDeadline ??= now + Number(tmo) / 1e6;
+    if (now >= deadline) return done(0);
+  }
+  if (mask !== null) p.sig.enterTemporaryMask(mask);
+  p.wait = {
+    ready: () => scan(false) > 0 || (deadline !== undefined && performance.now() >= deadline),
+    retry: true, interruptible: true, restartable: false, deadline,
+  };
+  return BLOCK;
+}
+
 // termios as a terminal in cooked mode reports it (ICRNL IXON / OPOST ONLCR /
 // B38400 CS8 CREAD / ISIG ICANON ECHO ECHOE ECHOK IEXTEN ECHOCTL ECHOKE).
 function defaultTermios(): Uint8Array {
@@ -278,25 +307,59 @@ export const ioSyscalls: SyscallTable = {
       }
       return ready;
     };
-    const finish = (ready: number): number => {
-      p.pollDeadline = null;
-      return n === 0 || p.as.write(a[0], new Uint8Array(dv.buffer)) ? ready : -EFAULT;
-    };
-    const ready = scan(true);
-    if (ready > 0) return finish(ready);
-    let deadline: number | undefined;
-    if (a[2] !== 0n) {
-      const tmo = readTimespec(p, a[2]);
-      if (tmo === null) return -EFAULT;
-      const now = performance.now();
-      deadline = p.pollDeadline ??= now + Number(tmo) / 1e6;
-      if (now >= deadline) return finish(0);
+    const mask = a[3] === 0n ? null : readStruct(p, a[3], 8)?.getBigUint64(0, true);
+    if (mask === undefined) return -EFAULT;
+    return waitUntilReady(p, scan, a[2], mask, (ready) => (n === 0 || p.as.write(a[0], new Uint8Array(dv.buffer)) ? ready : -EFAULT));
+  },
+  // pselect6(nfds, readfds, writefds, exceptfds, timeout, {sigmask, size})
+  72: (_k, p, a) => {
+    const nfds = int(a[0]);
+    if (nfds < 0 || nfds > 1024) return -EINVAL;
+    const bytes = Math.ceil(nfds / 64) * 8;
+    const sets: (Uint8Array | null)[] = [];
+    for (const ptr of [a[1], a[2], a[3]]) {
+      if (ptr === 0n || bytes === 0) { sets.push(null); continue; }
+      const b = p.as.read(ptr, bytes);
+      if (!b) return -EFAULT;
+      sets.push(b);
     }
-    p.wait = {
-      ready: () => scan(false) > 0 || (deadline !== undefined && performance.now() >= deadline),
-      retry: true, interruptible: true, restartable: false, deadline,
+    const has = (b: Uint8Array | null, fd: number): boolean => b !== null && (b[fd >> 3] & (1 << (fd & 7))) !== 0;
+    for (let fd = 0; fd < nfds; fd++) {
+      if ((has(sets[0], fd) || has(sets[1], fd) || has(sets[2], fd)) && !p.fds.get(fd)) return -EBADF;
+    }
+    const out = sets.map((b) => (b ? new Uint8Array(b.length) : null));
+    const scan = (write: boolean): number => {
+      let ready = 0;
+      for (let fd = 0; fd < nfds; fd++) {
+        const f = p.fds.get(fd);
+        const r = has(sets[0], fd) && (pollEvents(f, POLLIN) & (POLLIN | POLLHUP | POLLERR)) !== 0;
+        const w = has(sets[1], fd) && (pollEvents(f, POLLOUT) & (POLLOUT | POLLERR)) !== 0;
+        if (write) {
+          if (r) out[0]![fd >> 3] |= 1 << (fd & 7);
+          if (w) out[1]![fd >> 3] |= 1 << (fd & 7);
+        }
+        ready += (r ? 1 : 0) + (w ? 1 : 0);
+      }
+      return ready;
     };
-    return BLOCK;
+    let mask: bigint | null = null;
+    if (a[5] !== 0n) {
+      const sm = readStruct(p, a[5], 16);
+      if (!sm) return -EFAULT;
+      const ptr = sm.getBigUint64(0, true);
+      if (ptr !== 0n) {
+        const m = readStruct(p, ptr, 8);
+        if (!m) return -EFAULT;
+        mask = m.getBigUint64(0, true);
+      }
+    }
+    return waitUntilReady(p, scan, a[4], mask, (ready) => {
+      for (let i = 0; i < 3; i++) {
+        const ptr = [a[1], a[2], a[3]][i];
+        if (ptr !== 0n && bytes > 0 && !p.as.write(ptr, out[i] ?? new Uint8Array(bytes))) return -EFAULT;
+      }
+      return ready;
+    });
   },
   // fsync(fd), fdatasync(fd)
   82: (_k, p, a) => fileOf(p, a[0])?.sync() ?? -EBADF,

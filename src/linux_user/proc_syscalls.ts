@@ -4,10 +4,10 @@
 import { SR } from "../cpu/cpu.js";
 import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
-import { ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH, E2BIG } from "./errno.js";
+import { EAGAIN, ECHILD, EFAULT, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT, E2BIG } from "./errno.js";
 import { hostPath } from "./paths.js";
 import { SIGCHLD, CLD_EXITED, CLD_KILLED, CLD_DUMPED } from "./signals.js";
-import { BLOCK, DONE, SyscallTable, SyscallResult, Out, int, uint, readStringArray, AT_FDCWD } from "./syscall_abi.js";
+import { BLOCK, DONE, SyscallTable, SyscallResult, Out, int, uint, readStringArray, readStruct, readTimespec, AT_FDCWD } from "./syscall_abi.js";
 
 const CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000,
   CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x01000000;
@@ -116,7 +116,35 @@ function rlimit(resource: number): [bigint, bigint] {
 
 const findProc = (k: UserKernel, p: Process, pid: number): Process | undefined => (pid === 0 ? p : k.procs.get(pid));
 
+const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_CMD_MASK = 0x7F;
+
+// futex(uaddr, op, val, timeout, uaddr2, val3): a process is one thread and
+// shares no memory, so nobody can wake a waiter; waits end by timeout or signal.
+function futex(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
+  const op = int(a[1]) & FUTEX_CMD_MASK;
+  if (op === FUTEX_WAKE || op === FUTEX_WAKE_BITSET) return 0;
+  if (op !== FUTEX_WAIT && op !== FUTEX_WAIT_BITSET) return -ENOSYS;
+  const cur = readStruct(p, a[0], 4);
+  if (!cur) return -EFAULT;
+  if (cur.getUint32(0, true) !== uint(a[2])) return -EAGAIN;
+  let deadline: number | undefined;
+  if (a[3] !== 0n) {
+    const t = readTimespec(p, a[3]);
+    if (t === null) return -EFAULT;
+    // FUTEX_WAIT takes a relative time, FUTEX_WAIT_BITSET an absolute one
+    const ms = op === FUTEX_WAIT ? Number(t) / 1e6 : Number(t - ((int(a[1]) & 256) ? k.now() : k.monotonic())) / 1e6;
+    deadline = performance.now() + Math.max(0, ms);
+  }
+  p.cpu.setX(0, BigInt(-ETIMEDOUT));
+  p.wait = {
+    ready: () => deadline !== undefined && performance.now() >= deadline, retry: false, interruptible: true, deadline,
+    onInterrupt: () => p.cpu.setX(0, BigInt(-EINTR)),
+  };
+  return DONE;
+}
+
 export const procSyscalls: SyscallTable = {
+  98: futex,
   220: clone,
   // clone3: glibc falls back to clone
   435: () => -ENOSYS,

@@ -68,6 +68,7 @@ export class Process {
   comm = "";
   yieldNow = false; // sched_yield: end the time slice
   sigtramp = SIGTRAMP;
+  realTimer: { at: number; interval: number } | null = null; // ITIMER_REAL, in performance.now() ms
   pollDeadline: number | null = null; // ppoll's timeout across re-runs of the call
   startInstret = 0n; // the vCPU's count when this image started (fork copies the parent's)
   lastFault = { pc: -1n, far: -1n }; // a fault that recurs at once is not resolvable

@@ -10,7 +10,7 @@ import type { UserKernel } from "./kernel.js";
 import { handleException } from "./traps.js";
 import { sleepMs } from "./host_file.js";
 import { EINTR } from "./errno.js";
-import { SIG_DFL, SIG_IGN, SA_RESTART, SIGILL, SIGKILL, ILL_ILLOPC, bit, defaultAction } from "./signals.js";
+import { SIG_DFL, SIG_IGN, SA_RESTART, SIGALRM, SIGILL, SIGKILL, ILL_ILLOPC, SI_KERNEL, bit, defaultAction } from "./signals.js";
 
 export interface SchedulerOptions {
   slice: number; // instructions per turn
@@ -27,6 +27,7 @@ export class Scheduler {
   // Run until `root` has exited.
   run(root: Process): void {
     while (!root.exit) {
+      this.fireTimers();
       let ran = false;
       for (const p of this.k.procs.values()) {
         if (p.exit || !this.mayRun(p)) continue;
@@ -36,6 +37,17 @@ export class Scheduler {
         if (root.exit) break;
       }
       if (!ran && !root.exit) this.idle();
+    }
+  }
+
+  // SIGALRM for interval timers that have run out.
+  private fireTimers(): void {
+    const now = performance.now();
+    for (const p of this.k.procs.values()) {
+      const t = p.realTimer;
+      if (!t || p.exit || now < t.at) continue;
+      p.realTimer = t.interval > 0 ? { at: Math.max(t.at + t.interval, now), interval: t.interval } : null;
+      this.k.signal(p, { signo: SIGALRM, code: SI_KERNEL });
     }
   }
 
@@ -117,7 +129,9 @@ export class Scheduler {
   private idle(): void {
     let next = Infinity;
     for (const p of this.k.procs.values()) {
-      if (!p.exit && p.wait?.deadline !== undefined) next = Math.min(next, p.wait.deadline);
+      if (p.exit) continue;
+      if (p.wait?.deadline !== undefined) next = Math.min(next, p.wait.deadline);
+      if (p.realTimer) next = Math.min(next, p.realTimer.at);
     }
     if (next !== Infinity) {
       sleepMs(Math.max(0, Math.min(next - performance.now(), 1000)));

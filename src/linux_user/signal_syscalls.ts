@@ -77,8 +77,7 @@ export const signalSyscalls: SyscallTable = {
     if (int(a[1]) !== 8) return -EINVAL;
     const dv = readStruct(p, a[0], 8);
     if (!dv) return -EFAULT;
-    p.sig.savedMask = p.sig.blocked;
-    p.sig.setBlocked(dv.getBigUint64(0, true));
+    p.sig.enterTemporaryMask(dv.getBigUint64(0, true));
     p.cpu.setX(0, BigInt(-EINTR));
     p.wait = { ready: () => false, retry: false, interruptible: true };
     return DONE;

@@ -29,7 +29,7 @@ export const SA_NOCLDSTOP = 1n, SA_NOCLDWAIT = 2n, SA_SIGINFO = 4n, SA_RESTORER 
 export const SS_ONSTACK = 1, SS_DISABLE = 2;
 
 export const CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
-export const SI_USER = 0, SI_TKILL = -6, SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPC = 1, BUS_ADRALN = 1, TRAP_BRKPT = 1;
+export const SI_USER = 0, SI_KERNEL = 0x80, SI_TKILL = -6, SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPC = 1, BUS_ADRALN = 1, TRAP_BRKPT = 1;
 
 export type DefaultAction = "term" | "core" | "ignore" | "stop" | "continue";
 export function defaultAction(sig: number): DefaultAction {
@@ -80,6 +80,18 @@ export class SignalState {
   }
 
   setBlocked(mask: bigint): void { this.blocked = mask & ALL & ~UNBLOCKABLE; }
+
+  // A mask for the duration of one call (sigsuspend, ppoll, pselect6): a
+  // handler run meanwhile returns to the mask from before the call.
+  enterTemporaryMask(mask: bigint): void {
+    this.savedMask ??= this.blocked;
+    this.setBlocked(mask);
+  }
+  leaveTemporaryMask(): void {
+    if (this.savedMask === null) return;
+    this.blocked = this.savedMask;
+    this.savedMask = null;
+  }
 
   // Whether a signal sent now would be thrown away (ignored and not blocked).
   discards(sig: number): boolean {

@@ -5,7 +5,7 @@
 import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
 import { EFAULT, EINVAL, EINTR } from "./errno.js";
-import { DONE, SyscallTable, SyscallResult, Out, int, readTimespec, timespec } from "./syscall_abi.js";
+import { DONE, SyscallTable, SyscallResult, Out, int, readStruct, readTimespec, timespec } from "./syscall_abi.js";
 
 const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
   CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
@@ -40,7 +40,36 @@ function sleep(k: UserKernel, p: Process, clk: number, deadlineNs: bigint, rem: 
   return DONE;
 }
 
+const ITIMER_REAL = 0;
+
+function timeval(ms: number): [bigint, bigint] {
+  const us = BigInt(Math.max(0, Math.round(ms * 1000)));
+  return [us / 1000000n, us % 1000000n];
+}
+function itimerval(p: Process): Uint8Array {
+  const t = p.realTimer;
+  const [is, ius] = timeval(t ? t.interval : 0);
+  const [vs, vus] = timeval(t ? t.at - performance.now() : 0);
+  return new Out(32).u64(0, is).u64(8, ius).u64(16, vs).u64(24, vus).bytes;
+}
+
 export const timeSyscalls: SyscallTable = {
+  // getitimer(which, value): only the real-time timer (SIGALRM)
+  102: (_k, p, a) => {
+    if (int(a[0]) !== ITIMER_REAL) return -EINVAL;
+    return p.as.write(a[1], itimerval(p)) ? 0 : -EFAULT;
+  },
+  // setitimer(which, new, old)
+  103: (_k, p, a) => {
+    if (int(a[0]) !== ITIMER_REAL) return -EINVAL;
+    const dv = readStruct(p, a[1], 32);
+    if (!dv) return -EFAULT;
+    if (a[2] !== 0n && !p.as.write(a[2], itimerval(p))) return -EFAULT;
+    const ms = (o: number): number => Number(dv.getBigInt64(o, true)) * 1000 + Number(dv.getBigInt64(o + 8, true)) / 1000;
+    const value = ms(16), interval = ms(0);
+    p.realTimer = value > 0 ? { at: performance.now() + value, interval } : null;
+    return 0;
+  },
   // clock_gettime(clk, ts)
   113: (k, p, a) => {
     const ns = clockNs(k, p, int(a[0]));
