@@ -371,6 +371,16 @@ export class AddressSpace {
   clone(): AddressSpace {
     const as = new AddressSpace(this.frames);
     as.areas = this.areas.map((a) => ({ ...a }));
+    try {
+      this.copyPagesInto(as);
+    } catch (e) {
+      as.release();
+      throw e;
+    }
+    return as;
+  }
+
+  private copyPagesInto(as: AddressSpace): void {
     for (const [vpn, p] of this.pages) {
       let f: number;
       if ((p.prot & PROT_WRITE) !== 0) {
@@ -382,7 +392,6 @@ export class AddressSpace {
       as.pages.set(vpn, page);
       as.writePte(vpn, page);
     }
-    return as;
   }
 
   release(): void {

@@ -57,9 +57,23 @@ export class UserKernel {
     return p;
   }
 
-  // fork(): a copy of the parent; the child returns 0 from the call.
-  fork(parent: Process): Process {
-    const child = new Process(this.core, parent.as.clone(), this.newPid(), parent);
+  // fork(): a copy of the parent, or null when memory or vCPUs run out; the
+  // child returns 0 from the call.
+  fork(parent: Process): Process | null {
+    let as: AddressSpace;
+    try {
+      as = parent.as.clone();
+    } catch (e) {
+      if (e instanceof OutOfMemory) return null;
+      throw e;
+    }
+    let child: Process;
+    try {
+      child = new Process(this.core, as, this.newPid(), parent);
+    } catch {
+      as.release(); // the core has no vCPU block left
+      return null;
+    }
     this.procs.set(child.pid, child);
     child.parent = parent;
     parent.children.add(child);
@@ -177,7 +191,7 @@ export class UserKernel {
       }
       return true; // ignore; stop and continue are not modelled
     }
-    if (!setupFrame(p, info, act)) {
+    if (!this.withMemory(() => setupFrame(p, info, act), false)) {
       this.log(`xents: pid ${p.pid}: cannot build the frame for ${signalName(info.signo)} at sp 0x${p.cpu.sp.toString(16)}; killed by SIGSEGV`);
       this.exitProcess(p, { signal: SIGSEGV, core: true });
       return false;
@@ -190,9 +204,19 @@ export class UserKernel {
   fault(p: Process, info: SigInfo, esr: bigint, what: string): void {
     const act = p.sig.actions[info.signo];
     const blocked = (p.sig.blocked & (1n << BigInt(info.signo - 1))) !== 0n;
-    if (act.handler !== SIG_DFL && act.handler !== SIG_IGN && !blocked && setupFrame(p, info, act, esr)) return;
+    if (act.handler !== SIG_DFL && act.handler !== SIG_IGN && !blocked && this.withMemory(() => setupFrame(p, info, act, esr), false)) return;
     this.log(`xents: pid ${p.pid} (${p.exe}) killed by ${signalName(info.signo)}: ${what}`);
     this.exitProcess(p, { signal: info.signo, core: true });
+  }
+
+ // Run `f`; if machine memory runs out meanwhile, the answer is `onOom`.
+  withMemory<T>(f: () => T, onOom: T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof OutOfMemory) return onOom;
+      throw e;
+    }
   }
 
   private rng = 0x9E3779B97F4A7C15n;

@@ -3,7 +3,7 @@
 
 import type { Process } from "./process.js";
 import { MMAP_TOP, MMAP_BOTTOM } from "./process.js";
-import { PROT_READ, PROT_WRITE, PROT_EXEC, OutOfMemory, USER_VA_END } from "./address_space.js";
+import { PROT_READ, PROT_WRITE, PROT_EXEC, USER_VA_END } from "./address_space.js";
 import { EBADF, EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, ESPIPE } from "./errno.js";
 import { SyscallTable, int, long } from "./syscall_abi.js";
 
@@ -12,15 +12,6 @@ const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 
 const pageUp = (n: bigint): bigint => (n + 4095n) & ~4095n;
-
-function withMemory<T>(f: () => T, onOom: T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof OutOfMemory) return onOom;
-    throw e;
-  }
-}
 
 function placeMapping(p: Process, hint: bigint, len: bigint): bigint | null {
   if (hint !== 0n && (hint & 4095n) === 0n && hint + len <= MMAP_TOP && !p.as.isMappedAny(hint, Number(len))) return hint;
@@ -67,12 +58,10 @@ export const memSyscalls: SyscallTable = {
       if ((flags & MAP_FIXED) === 0 && p.as.isMappedAny(addr, Number(len))) return -EEXIST;
     } else addr = placeMapping(p, a[0], len);
     if (addr === null) return -ENOMEM;
-    const at = addr;
-    return withMemory(() => {
-      p.as.mapAnon(at, Number(len), prot);
-      if (data && data.length > 0) p.as.write(at, data, true);
-      return at;
-    }, BigInt(-ENOMEM));
+    p.as.mapAnon(addr, Number(len), prot);
+    // (running out of frames here is ENOMEM, from the dispatcher)
+    if (data && data.length > 0) p.as.write(addr, data, true);
+    return addr;
   },
   // munmap(addr, len)
   215: (_k, p, a) => {
@@ -98,17 +87,16 @@ export const memSyscalls: SyscallTable = {
       return old;
     }
     if (!p.as.isMappedAny(old + oldLen, Number(newLen - oldLen))) {
-      return withMemory(() => { p.as.mapAnon(old + oldLen, Number(newLen - oldLen), prot); return old; }, BigInt(-ENOMEM));
+      p.as.mapAnon(old + oldLen, Number(newLen - oldLen), prot);
+      return old;
     }
     if ((flags & MREMAP_MAYMOVE) === 0) return -ENOMEM;
     const to = p.as.findFree(Number(newLen), MMAP_TOP, MMAP_BOTTOM);
     if (to === null) return -ENOMEM;
-    return withMemory(() => {
-      p.as.mapAnon(to, Number(newLen), prot);
-      p.as.move(old, to, Number(oldLen));
-      p.as.unmap(old, Number(oldLen));
-      return to;
-    }, BigInt(-ENOMEM));
+    p.as.mapAnon(to, Number(newLen), prot);
+    p.as.move(old, to, Number(oldLen));
+    p.as.unmap(old, Number(oldLen));
+    return to;
   },
   // msync, madvise, mlock, munlock, mlockall, munlockall: nothing to do
   227: () => 0,

@@ -22,6 +22,7 @@ function clone(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
   // Threads would share one address space between vCPUs: not supported.
   if ((flags & CLONE_THREAD) !== 0 || ((flags & CLONE_VM) !== 0 && (flags & CLONE_VFORK) === 0)) return -ENOSYS;
   const child = k.fork(p);
+  if (!child) return -EAGAIN;
   child.exitSignal = flags & 0xFF;
   if (a[1] !== 0n) child.cpu.setSys(SR.SP_EL0, a[1]);
   if ((flags & CLONE_SETTLS) !== 0) child.cpu.setSys(SR.TPIDR_EL0, a[3]);

@@ -91,7 +91,9 @@ export class Process {
   private resetCpu(): void {
     const c = this.cpu;
     const b = c.base;
+    const instret = c.instret; // keeps counting across execve
     this.core.bytes.fill(0, b, b + Layout.OFF_EXIT);
+    this.core.view.setBigUint64(b + Layout.OFF_INSTRET, instret, true);
     c.setSys(SR.SCTLR, USER_SCTLR);
     c.setSys(SR.TCR, USER_TCR);
     c.setSys(SR.MAIR, 0xFFn);
@@ -166,8 +168,6 @@ export class Process {
     this.cpu.pc = elf.entry + bias;
     this.cpu.setSys(SR.SP_EL0, sp);
   }
-
-  get exited(): boolean { return this.exit !== null; }
 
   // Free the memory and the vCPU (the process stays as a zombie until reaped).
   releaseResources(): void {

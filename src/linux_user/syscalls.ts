@@ -5,7 +5,8 @@
 
 import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
-import { ENOSYS, hostErrno, isHostError } from "./errno.js";
+import { ENOMEM, ENOSYS, hostErrno, isHostError } from "./errno.js";
+import { OutOfMemory } from "./address_space.js";
 import { BLOCK, DONE, SyscallHandler, SyscallTable } from "./syscall_abi.js";
 import { ioSyscalls } from "./io_syscalls.js";
 import { fsSyscalls } from "./fs_syscalls.js";
@@ -60,9 +61,11 @@ export function dispatch(k: UserKernel, p: Process): void {
     try {
       r = h(k, p, args);
     } catch (e) {
-      // a host file system error nobody anticipated is still just an errno
-      if (!isHostError(e)) throw e;
-      r = -hostErrno(e);
+      // a host file system error nobody anticipated is still just an errno,
+      // and running out of machine memory while touching user pages is ENOMEM
+      if (e instanceof OutOfMemory) r = -ENOMEM;
+      else if (isHostError(e)) r = -hostErrno(e);
+      else throw e;
     }
   }
   const trace = k.opts.trace;

@@ -6,7 +6,7 @@ import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from "./address_space.js";
 import { dispatch } from "./syscalls.js";
-import { SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SEGV_MAPERR, SEGV_ACCERR, BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT } from "./signals.js";
+import { SIGKILL, SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SEGV_MAPERR, SEGV_ACCERR, BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT } from "./signals.js";
 
 const EC_UNKNOWN = 0x00, EC_SVC64 = 0x15, EC_IABT_LOW = 0x20, EC_PC_ALIGN = 0x22, EC_DABT_LOW = 0x24,
   EC_SP_ALIGN = 0x26, EC_BRK64 = 0x3C;
@@ -32,7 +32,13 @@ export function handleException(k: UserKernel, p: Process): void {
     if (translation || permission) {
       // a fault that recurs at once after being resolved cannot be resolved
       const repeat = p.lastFault.pc === pc && p.lastFault.far === far;
-      if (!repeat && p.as.fault(far, need)) {
+      const resolved = !repeat && k.withMemory(() => p.as.fault(far, need), null);
+      if (resolved === null) {
+        k.log(`xents: pid ${p.pid} (${p.exe}) killed: out of machine memory at ${hex(far)}`);
+        k.exitProcess(p, { signal: SIGKILL });
+        return;
+      }
+      if (resolved) {
         p.lastFault.pc = pc;
         p.lastFault.far = far;
         return;
