@@ -3,14 +3,14 @@
 // scheduler call in here; the host's file system is used as it is.
 
 import { readFileSync, statSync, accessSync, constants as FS } from "node:fs";
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { Core } from "../cpu/cpu.js";
 import { AddressSpace, FrameAllocator, OutOfMemory } from "./address_space.js";
 import { parseElf, ElfError } from "./elf.js";
 import { Process, ExitStatus, waitStatus } from "./process.js";
 import { EACCES, ELOOP, ENOEXEC, ENOMEM, hostErrno, EISDIR } from "./errno.js";
 import {
-  SigInfo, SIGCHLD, SIGKILL, SIG_IGN, SIG_DFL, SA_NOCLDWAIT, CLD_EXITED, CLD_KILLED, CLD_DUMPED,
+  SigInfo, SIGCHLD, SIGKILL, SIG_IGN, SIG_DFL, SA_NOCLDWAIT, CLD_EXITED, CLD_KILLED,
   defaultAction, setupFrame, signalName, SIGSEGV,
 } from "./signals.js";
 import { OpenFile } from "./open_file.js";
@@ -49,7 +49,7 @@ export class UserKernel {
     const p = new Process(this.core, new AddressSpace(this.frames), this.newPid());
     this.procs.set(p.pid, p);
     p.cwd = this.opts.cwd;
-    p.exe = exe;
+    p.exe = resolve(this.opts.cwd, exe); // /proc/self/exe is absolute
     p.comm = basename(exe).slice(0, 15);
     this.opts.stdio.forEach((f, fd) => p.fds.installAt(fd, f, false));
     p.load(parseElf(bytes), argv, envp, argv[0] ?? exe);
@@ -157,7 +157,7 @@ export class UserKernel {
     // children of a parent that ignores SIGCHLD are not kept for wait4
     if (p.exitSignal === SIGCHLD && (act.handler === SIG_IGN || (act.flags & SA_NOCLDWAIT) !== 0n)) this.reap(p);
     if (p.exitSignal === 0) return;
-    const code = "code" in status ? CLD_EXITED : status.core ? CLD_DUMPED : CLD_KILLED;
+    const code = "code" in status ? CLD_EXITED : CLD_KILLED;
     this.signal(parent, { signo: p.exitSignal, code, pid: p.pid, uid: process.getuid?.() ?? 0, status: "code" in status ? status.code : status.signal });
   }
 
@@ -186,14 +186,14 @@ export class UserKernel {
     if (act.handler === SIG_DFL) {
       const d = defaultAction(info.signo);
       if (d === "term" || d === "core") {
-        this.exitProcess(p, { signal: info.signo, core: d === "core" });
+        this.exitProcess(p, { signal: info.signo });
         return false;
       }
       return true; // ignore; stop and continue are not modelled
     }
     if (!this.withMemory(() => setupFrame(p, info, act), false)) {
       this.log(`xents: pid ${p.pid}: cannot build the frame for ${signalName(info.signo)} at sp 0x${p.cpu.sp.toString(16)}; killed by SIGSEGV`);
-      this.exitProcess(p, { signal: SIGSEGV, core: true });
+      this.exitProcess(p, { signal: SIGSEGV });
       return false;
     }
     return true;
@@ -206,7 +206,7 @@ export class UserKernel {
     const blocked = (p.sig.blocked & (1n << BigInt(info.signo - 1))) !== 0n;
     if (act.handler !== SIG_DFL && act.handler !== SIG_IGN && !blocked && this.withMemory(() => setupFrame(p, info, act, esr), false)) return;
     this.log(`xents: pid ${p.pid} (${p.exe}) killed by ${signalName(info.signo)}: ${what}`);
-    this.exitProcess(p, { signal: info.signo, core: true });
+    this.exitProcess(p, { signal: info.signo });
   }
 
  // Run `f`; if machine memory runs out meanwhile, the answer is `onOom`.

@@ -6,7 +6,7 @@ import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
 import { EAGAIN, ECHILD, EFAULT, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT, E2BIG } from "./errno.js";
 import { hostPath } from "./paths.js";
-import { SIGCHLD, CLD_EXITED, CLD_KILLED, CLD_DUMPED } from "./signals.js";
+import { SIGCHLD, CLD_EXITED, CLD_KILLED } from "./signals.js";
 import { BLOCK, DONE, SyscallTable, SyscallResult, Out, int, uint, readStringArray, readStruct, readTimespec, AT_FDCWD } from "./syscall_abi.js";
 
 const CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000,
@@ -87,7 +87,7 @@ function waitid(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
   const dead = candidates.find((c) => c.exit && !c.reaped);
   if (dead) {
     const s = dead.exit!;
-    const info = new Out(128).i32(0, SIGCHLD).i32(8, "code" in s ? CLD_EXITED : s.core ? CLD_DUMPED : CLD_KILLED)
+    const info = new Out(128).i32(0, SIGCHLD).i32(8, "code" in s ? CLD_EXITED : CLD_KILLED)
       .i32(16, dead.pid).i32(20, uid()).i32(24, "code" in s ? s.code : s.signal);
     if ((options & WNOWAIT) === 0) k.reap(dead);
     if (a[2] !== 0n && !p.as.write(a[2], info.bytes)) return -EFAULT;

@@ -26,11 +26,13 @@ export const USER_SCTLR = (1n << 0n) | (1n << 2n) | (1n << 3n) | (1n << 4n) | (1
 // TCR_EL1: T0SZ=16 (48-bit), WB cacheable inner shareable walks, 4 KiB, EPD1, IPS=48 bits, 16-bit ASIDs, TBI0
 export const USER_TCR = 16n | (1n << 8n) | (1n << 10n) | (3n << 12n) | (1n << 23n) | (5n << 32n) | (1n << 36n) | (1n << 37n);
 
-export type ExitStatus = { code: number } | { signal: number; core?: boolean };
+// How a process ended. No core dumps are written (RLIMIT_CORE is 0), so
+// "core" signals end processes like "term" ones.
+export type ExitStatus = { code: number } | { signal: number };
 
-// Encode an exit for wait4: code << 8, or the signal (| 0x80 with a core dump).
+// Encode an exit for wait4: code << 8, or the signal.
 export function waitStatus(s: ExitStatus): number {
-  return "code" in s ? (s.code & 0xFF) << 8 : (s.signal & 0x7F) | (s.core ? 0x80 : 0);
+  return "code" in s ? (s.code & 0xFF) << 8 : s.signal & 0x7F;
 }
 
 // A process waiting in the kernel. With `retry` the system call runs again

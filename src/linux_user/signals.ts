@@ -28,7 +28,7 @@ export const SA_NOCLDSTOP = 1n, SA_NOCLDWAIT = 2n, SA_SIGINFO = 4n, SA_RESTORER 
   SA_ONSTACK = 0x08000000n, SA_RESTART = 0x10000000n, SA_NODEFER = 0x40000000n, SA_RESETHAND = 0x80000000n;
 export const SS_ONSTACK = 1, SS_DISABLE = 2;
 
-export const CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+export const CLD_EXITED = 1, CLD_KILLED = 2;
 export const SI_USER = 0, SI_KERNEL = 0x80, SI_TKILL = -6, SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPC = 1, BUS_ADRALN = 1, TRAP_BRKPT = 1;
 
 export type DefaultAction = "term" | "core" | "ignore" | "stop" | "continue";

@@ -23,8 +23,8 @@ function clockNs(k: UserKernel, p: Process, clk: number): bigint | null {
 }
 
 // Sleep until `deadlineNs` on `clk`; x0 is 0 unless a handler interrupts
-// (then `eintr` and, for relative sleeps, the time left in `rem`).
-function sleep(k: UserKernel, p: Process, clk: number, deadlineNs: bigint, rem: bigint, eintr: number): SyscallResult {
+// (then -EINTR and, for relative sleeps, the time left in `rem`).
+function sleep(k: UserKernel, p: Process, clk: number, deadlineNs: bigint, rem: bigint): SyscallResult {
   const left = (): bigint => deadlineNs - (clockNs(k, p, clk) ?? 0n);
   if (left() <= 0n) return 0;
   const deadline = performance.now() + Number(left()) / 1e6;
@@ -33,7 +33,7 @@ function sleep(k: UserKernel, p: Process, clk: number, deadlineNs: bigint, rem: 
     ready: () => performance.now() >= deadline,
     retry: false, interruptible: true, deadline,
     onInterrupt: () => {
-      p.cpu.setX(0, BigInt(eintr));
+      p.cpu.setX(0, BigInt(-EINTR));
       if (rem !== 0n) p.as.write(rem, timespec(left() > 0n ? left() : 0n));
     },
   };
@@ -99,7 +99,7 @@ export const timeSyscalls: SyscallTable = {
     const req = readTimespec(p, a[0]);
     if (req === null) return -EFAULT;
     if (req < 0n) return -EINVAL;
-    return sleep(k, p, CLOCK_MONOTONIC, k.monotonic() + req, a[1], -EINTR);
+    return sleep(k, p, CLOCK_MONOTONIC, k.monotonic() + req, a[1]);
   },
   // clock_nanosleep(clk, flags, req, rem)
   115: (k, p, a) => {
@@ -109,7 +109,6 @@ export const timeSyscalls: SyscallTable = {
     const req = readTimespec(p, a[2]);
     if (req === null) return -EFAULT;
     const abs = (int(a[1]) & TIMER_ABSTIME) !== 0;
-    // clock_nanosleep returns the error number rather than -errno
-    return sleep(k, p, clk, abs ? req : now + req, abs ? 0n : a[3], EINTR);
+    return sleep(k, p, clk, abs ? req : now + req, abs ? 0n : a[3]);
   },
 };
