@@ -14,6 +14,7 @@ import {
   defaultAction, setupFrame, signalName, SIGSEGV,
 } from "./signals.js";
 import { OpenFile } from "./open_file.js";
+import { StandIn } from "./stand_in.js";
 
 export interface KernelOptions {
   // The first process's standard descriptors.
@@ -23,7 +24,11 @@ export interface KernelOptions {
   log: (line: string) => void;
   // "all": every system call; "unknown": only unimplemented ones.
   trace: "all" | "unknown" | "off";
+  // Runs in place of host programs of another architecture that name its applets.
+  standIn?: StandIn;
 }
+
+const isElf = (b: Uint8Array): boolean => b[0] === 0x7F && b[1] === 0x45 && b[2] === 0x4C && b[3] === 0x46;
 
 export class UserKernel {
   readonly frames: FrameAllocator;
@@ -117,8 +122,11 @@ export class UserKernel {
     try {
       elf = parseElf(bytes);
     } catch (e) {
-      if (e instanceof ElfError) return -ENOEXEC;
-      throw e;
+      if (!(e instanceof ElfError)) throw e;
+      // an ELF for another machine (a host program): busybox may stand in
+      const si = this.opts.standIn;
+      if (!si || !isElf(bytes) || !si.applets.has(basename(path)) || path === si.path) return -ENOEXEC;
+      return this.execve(p, si.path, argv, envp, depth + 1);
     }
     // the point of no return
     this.instructions += p.cpu.instret - p.startInstret;

@@ -9,6 +9,9 @@ import { ExitStatus } from "./process.js";
 import { HostFile } from "./host_file.js";
 import { OpenFile, O_RDONLY, O_WRONLY } from "./open_file.js";
 import { InputBuffer, OutputStream } from "./stream_file.js";
+import { StandIn, busyboxApplets } from "./stand_in.js";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 export interface UserRunOptions {
   argv: string[];
@@ -25,6 +28,10 @@ export interface UserRunOptions {
   // default comes from XENTS_STRACE (1/all or unknown).
   traceSyscalls?: boolean | "all" | "unknown";
   slice?: number; // instructions per scheduling turn
+  // A busybox to run in place of host programs of another architecture that
+  // name its applets (the host's /bin/sh for system()); default: the program
+  // itself if it is a busybox.
+  standIn?: string;
 }
 
 export interface UserRunResult {
@@ -43,6 +50,12 @@ function traceMode(t: UserRunOptions["traceSyscalls"]): "all" | "unknown" | "off
   return "off";
 }
 
+function standIn(opts: UserRunOptions, exe: string, elf: Uint8Array): StandIn | undefined {
+  const path = opts.standIn ?? exe;
+  const applets = busyboxApplets(opts.standIn ? new Uint8Array(readFileSync(path)) : elf);
+  return applets ? { path, applets } : undefined;
+}
+
 export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunResult {
   const core = new Core({ ramBase: 0x40000000n, ramSize: opts.ramSize ?? 512 << 20 });
   const log = opts.log ?? ((line: string) => { process.stderr.write(line + "\n"); });
@@ -51,8 +64,10 @@ export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunRe
     opts.stdout ? new OutputStream(opts.stdout) : HostFile.inherit(1, O_WRONLY),
     opts.stderr ? new OutputStream(opts.stderr) : HostFile.inherit(2, O_WRONLY),
   ];
-  const k = new UserKernel(core, { stdio, cwd: opts.cwd ?? process.cwd(), log, trace: traceMode(opts.traceSyscalls) });
-  const root = k.spawn(opts.exePath ?? opts.argv[0] ?? "a.out", elf, opts.argv, opts.env ?? []);
+  const cwd = opts.cwd ?? process.cwd();
+  const exe = resolve(cwd, opts.exePath ?? opts.argv[0] ?? "a.out");
+  const k = new UserKernel(core, { stdio, cwd, log, trace: traceMode(opts.traceSyscalls), standIn: standIn(opts, exe, elf) });
+  const root = k.spawn(exe, elf, opts.argv, opts.env ?? []);
   const sched = new Scheduler(k, { slice: opts.slice ?? 1 << 20, maxInstructions: opts.maxInstructions ?? 1n << 62n });
   sched.run(root);
   // processes left behind (background jobs) end with the program
