@@ -116,7 +116,7 @@ export class UserKernel {
       const m = /^(\S+)(?:\s+(.*))?$/.exec(line);
       if (!m) return -ENOEXEC;
       const args = [m[1], ...(m[2] ? [m[2].trim()] : []), path, ...argv.slice(1)];
-      return this.execve(p, m[1], args, envp, depth + 1);
+      return this.execve(p, resolve(p.cwd, m[1]), args, envp, depth + 1);
     }
     let elf;
     try {

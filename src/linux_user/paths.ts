@@ -3,7 +3,7 @@
 // own cwd is never used), and a few /proc/self entries describe the
 // emulated process rather than the emulator.
 
-import { EBADF, ENOENT } from "./errno.js";
+import { EBADF, ENOENT, ENOTDIR } from "./errno.js";
 import type { Process } from "./process.js";
 import { AT_FDCWD } from "./syscall_abi.js";
 
@@ -32,7 +32,7 @@ export function hostPath(p: Process, dirfd: number, path: string): string | numb
     const f = p.fds.get(dirfd);
     if (!f) return -EBADF;
     const base = f.path;
-    if (base === undefined) return -20; // ENOTDIR: not a directory on the host
+    if (base === undefined) return -ENOTDIR; // a pipe or stream, not a directory
     abs = join(base, path);
   }
   return procSelf(p, abs) ?? abs;

@@ -24,7 +24,7 @@ function kill(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
   const pid = int(a[0]), sig = int(a[1]);
   const live = [...k.procs.values()].filter((t) => !t.exit);
   let targets: Process[];
-  if (pid > 0) targets = live.filter((t) => t.pid === pid);
+  if (pid > 0) targets = [k.procs.get(pid)].filter((t) => t !== undefined); // a zombie still counts
   else if (pid === 0) targets = live.filter((t) => t.pgid === p.pgid);
   else if (pid === -1) targets = live.filter((t) => t !== p);
   else targets = live.filter((t) => t.pgid === -pid);
