@@ -41,6 +41,8 @@ function statAt(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatInfo
   }
   const path = pathArg(p, dirfd, ptr);
   if (typeof path === "number") return path;
+  const named = namedDescriptor(p, path);
+  if (named) return named.stat();
   return hostStat(path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
 }
 
@@ -52,9 +54,10 @@ function hostStat(path: string, follow: boolean): StatInfo | number {
   }
 }
 
-// The named streams that stand for descriptors: /dev/stdin, /dev/fd/N, ...
+// The names that stand for descriptors (/dev/stdin, /dev/fd/N, /proc/self/fd/N)
+// when the descriptor is one of the emulator's own (a pipe or stream).
 function namedDescriptor(p: Process, path: string): OpenFile | undefined {
-  const m = /^\/dev\/(?:(stdin|stdout|stderr)|fd\/(\d+))$/.exec(path);
+  const m = /^(?:\/dev|\/proc\/self)\/(?:(stdin|stdout|stderr)|fd\/(\d+))$/.exec(path);
   if (!m) return undefined;
   const fd = m[1] ? ["stdin", "stdout", "stderr"].indexOf(m[1]) : Number(m[2]);
   const f = p.fds.get(fd);

@@ -34,18 +34,19 @@ function writeFrom(k: UserKernel, p: Process, f: OpenFile, data: Uint8Array): Sy
   return r;
 }
 
+// The bytes of an iovec array (at most MAX_IO of them: a partial write), or null on a bad buffer.
 function gather(p: Process, iovs: IoVec[]): Uint8Array | null {
   let total = 0;
   for (const v of iovs) total += v.len;
-  if (total > MAX_IO) return null;
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(Math.min(total, MAX_IO));
   let o = 0;
   for (const v of iovs) {
-    if (v.len === 0) continue;
-    const b = p.as.read(v.base, v.len);
+    const n = Math.min(v.len, out.length - o);
+    if (n === 0) continue;
+    const b = p.as.read(v.base, n);
     if (!b) return null;
     out.set(b, o);
-    o += v.len;
+    o += n;
   }
   return out;
 }
@@ -152,6 +153,8 @@ export const ioSyscalls: SyscallTable = {
     if (!f) return -EBADF;
     const iovs = readIovecs(p, a[1], int(a[2]));
     if (!iovs) return -EINVAL;
+    // check the buffers first: data taken from a pipe must not be lost
+    if (iovs.some((v) => v.len > 0 && !p.as.writable(v.base, v.len))) return -EFAULT;
     const total = iovs.reduce((s, v) => s + v.len, 0);
     return readInto(p, f, total, (d) => scatter(p, iovs, d));
   },

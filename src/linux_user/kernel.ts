@@ -141,6 +141,8 @@ export class UserKernel {
     }
     p.fds.closeOnExec();
     p.sig.exec();
+    p.pollDeadline = null;
+    p.lastFault = { pc: -1n, far: -1n };
     p.exe = path;
     p.comm = basename(path).slice(0, 15);
     p.execed = true;

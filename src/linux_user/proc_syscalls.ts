@@ -159,7 +159,8 @@ export const procSyscalls: SyscallTable = {
   95: waitid,
   // getpid, getppid, getuid, geteuid, getgid, getegid, gettid
   172: (_k, p) => p.pid,
-  173: (_k, p) => p.parent?.pid ?? process.pid,
+  // the first process's parent is the emulator; orphans belong to init
+  173: (k, p) => p.parent?.pid ?? (p === k.root ? process.pid : 1),
   174: () => uid(), 175: () => uid(), 176: () => gid(), 177: () => gid(),
   178: (_k, p) => p.pid,
   // set_tid_address(tidptr)
