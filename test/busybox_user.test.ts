@@ -192,6 +192,8 @@ test("busybox applets: awk, sed, wc, cut, tr", { skip }, () => {
     applet("sed", "s/alpha/A/g; s/beta/[&]/", "text.txt"),
     applet("sed", "-n", "10,20p; /kappa kappa/p", "text.txt"),
     applet("sed", "3,1000d; /gamma/!d; s/ [0-9]*$//", "text.txt"),
+    applet("find", ".", "-name", "*.txt"),
+    applet("ls", "-l", "nums.txt", "words.txt"),
     applet("wc", "text.txt", "nums.txt"),
     applet("wc", "-l", "text.txt"),
     applet("cut", "-d", " ", "-f2,7-8", "text.txt"),

@@ -200,8 +200,14 @@ export class HostFile extends OpenFile {
         { name: ".", ino: ino(this.hostPath), type: DT_DIR },
         { name: "..", ino: ino(join(this.hostPath, "..")), type: DT_DIR },
       ];
-      for (const d of fs.readdirSync(this.hostPath, { withFileTypes: true })) {
-        list.push({ name: d.name, ino: ino(join(this.hostPath, d.name)), type: direntType(d) });
+      // in the directory's own order, as getdents gives it (readdirSync sorts)
+      const dir = fs.opendirSync(this.hostPath);
+      try {
+        for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
+          list.push({ name: d.name, ino: ino(join(this.hostPath, d.name)), type: direntType(d) });
+        }
+      } finally {
+        dir.closeSync();
       }
       return list;
     } catch (e) {

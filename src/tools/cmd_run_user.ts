@@ -10,9 +10,10 @@ import { runUserProgram } from "../linux_user/runner.js";
 export const runUserCommand: Command = {
   summary: "run a static AArch64 Linux program on the xents core (user mode)",
   usage: "xents run-user [--trace-syscalls|--trace-unknown] <program> [args...]   (XENTS_STRACE=1|unknown also traces)",
+  passThrough: true,
   run(args) {
     let trace: boolean | "unknown" | undefined;
-    while (args[0]?.startsWith("--")) {
+    while (args[0]?.startsWith("-")) {
       const opt = args.shift()!;
       if (opt === "--trace-syscalls") trace = true;
       else if (opt === "--trace-unknown") trace = "unknown";
