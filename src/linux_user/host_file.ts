@@ -216,6 +216,7 @@ export class HostFile extends OpenFile {
   }
 
   override isTerminal(): boolean { return this.fd !== null && isatty(this.fd); }
+  override get hostFd(): number | undefined { return this.fd ?? undefined; }
 
   override truncate(len: bigint): number {
     if (this.fd === null || !this.writable) return -EINVAL;

@@ -7,6 +7,7 @@ import { EAGAIN, EBADF, EFAULT, EINVAL, ENOTTY, EPIPE, ESPIPE } from "./errno.js
 import { OpenFile, AGAIN, O_NONBLOCK, O_CLOEXEC, SETFL_MASK, O_ACCMODE } from "./open_file.js";
 import { Pipe, PipeEnd, PIPE_CAPACITY } from "./pipe.js";
 import { SIGPIPE, SI_USER } from "./signals.js";
+import { TERMIOS_SIZE } from "./terminal.js";
 import { BLOCK, SyscallResult, SyscallTable, Out, int, uint, long, readIovecs, readStruct, readTimespec, IoVec } from "./syscall_abi.js";
 
 const MAX_IO = 1 << 22; // one call moves at most 4 MiB (Linux allows ~2 GiB; callers loop)
@@ -91,15 +92,6 @@ function waitUntilReady(p: Process, scan: (record: boolean) => number, tmoPtr: b
     retry: true, interruptible: true, restartable: false, deadline,
   };
   return BLOCK;
-}
-
-// termios as a terminal in cooked mode reports it (ICRNL IXON / OPOST ONLCR /
-// B38400 CS8 CREAD / ISIG ICANON ECHO ECHOE ECHOK IEXTEN ECHOCTL ECHOKE).
-function defaultTermios(): Uint8Array {
-  const o = new Out(36).u32(0, 0o2400).u32(4, 0o5).u32(8, 0o277).u32(12, 0o105073);
-  const cc = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
-  cc.forEach((v, i) => o.bytes[17 + i] = v);
-  return o.bytes;
 }
 
 const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TIOCGPGRP = 0x540F, TIOCSPGRP = 0x5410,
@@ -253,14 +245,20 @@ export const ioSyscalls: SyscallTable = {
     }
   },
   // ioctl(fd, request, arg)
-  29: (_k, p, a) => {
+  29: (k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const req = uint(a[1]);
     const tty = f.isTerminal();
     switch (req) {
-      case TCGETS: return !tty ? -ENOTTY : p.as.write(a[2], defaultTermios()) ? 0 : -EFAULT;
-      case TCSETS: case TCSETSW: case TCSETSF: return tty ? 0 : -ENOTTY;
+      case TCGETS: return !tty ? -ENOTTY : p.as.write(a[2], k.terminal.get()) ? 0 : -EFAULT;
+      case TCSETS: case TCSETSW: case TCSETSF: {
+        if (!tty) return -ENOTTY;
+        const t = p.as.read(a[2], TERMIOS_SIZE);
+        if (!t) return -EFAULT;
+        k.terminal.set(t, f.hostFd ?? 0);
+        return 0;
+      }
       case TIOCGWINSZ: return !tty ? -ENOTTY : p.as.write(a[2], new Out(8).u16(0, 24).u16(2, 80).bytes) ? 0 : -EFAULT;
       case TIOCSWINSZ: return tty ? 0 : -ENOTTY;
       case TIOCGPGRP: return !tty ? -ENOTTY : p.as.write(a[2], new Out(4).i32(0, p.pgid).bytes) ? 0 : -EFAULT;

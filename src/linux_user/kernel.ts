@@ -15,6 +15,7 @@ import {
 } from "./signals.js";
 import { OpenFile } from "./open_file.js";
 import { StandIn } from "./stand_in.js";
+import { HostTerminal } from "./terminal.js";
 
 export interface KernelOptions {
   // The first process's standard descriptors.
@@ -37,6 +38,7 @@ export class UserKernel {
   root: Process | null = null;
   instructions = 0n; // retired by processes that have exited
   readonly startTime = performance.now();
+  readonly terminal = new HostTerminal();
 
   constructor(readonly core: Core, readonly opts: KernelOptions) {
     this.frames = new FrameAllocator(core);

@@ -49,6 +49,8 @@ export abstract class OpenFile {
   dirList: DirEntry[] | undefined;
   dirPos = 0;
   isTerminal(): boolean { return false; }
+  // The host descriptor behind this file, if any (for terminal modes).
+  get hostFd(): number | undefined { return undefined; }
   truncate(_len: bigint): number { return -EINVAL; }
   sync(): number { return 0; }
   // For poll/select and for waking blocked readers and writers.

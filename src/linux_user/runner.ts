@@ -69,7 +69,11 @@ export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunRe
   const k = new UserKernel(core, { stdio, cwd, log, trace: traceMode(opts.traceSyscalls), standIn: standIn(opts, exe, elf) });
   const root = k.spawn(exe, elf, opts.argv, opts.env ?? []);
   const sched = new Scheduler(k, { slice: opts.slice ?? 1 << 20, maxInstructions: opts.maxInstructions ?? 1n << 62n });
-  sched.run(root);
+  try {
+    sched.run(root);
+  } finally {
+    k.terminal.restore();
+  }
   // processes left behind (background jobs) end with the program
   for (const p of [...k.procs.values()]) if (!p.exit) k.exitProcess(p, { signal: 9 });
   return { status: root.exit!, instructions: k.instructions, undefined: core.undefinedCounts() };
