@@ -8,6 +8,8 @@ import { HostClient } from "./daemon/client.js";
 import { hostPaths } from "./home.js";
 import { parseXlCfg, domainSpec, DomainSpec } from "./xl_cfg.js";
 import { UsageError } from "./args.js";
+import type { EvtchnStatus } from "./xc/xc.js";
+import { EVTCHNSTAT } from "../xen/public/event_channel.js";
 
 async function withHost<T>(f: (c: HostClient) => Promise<T>): Promise<T> {
   const c = await HostClient.connect(hostPaths());
@@ -66,6 +68,18 @@ async function attachConsole(c: HostClient, domain: string): Promise<number> {
   if (tty) stdin.setRawMode(false);
   stdin.pause();
   return 0;
+}
+
+// lsevtchn's wording for each EVTCHNSTAT
+function describeEvtchn(p: EvtchnStatus): string {
+  switch (p.status) {
+    case EVTCHNSTAT.unbound: return `Interdomain (Waiting connection) - Remote Domain ${p.u0}`;
+    case EVTCHNSTAT.interdomain: return `Interdomain (Connected) - Remote Domain ${p.u0}, Port ${p.u1}`;
+    case EVTCHNSTAT.pirq: return `Physical IRQ ${p.u0}`;
+    case EVTCHNSTAT.virq: return `Virtual IRQ ${p.u0}`;
+    case EVTCHNSTAT.ipi: return "IPI";
+    default: return `Unknown (${p.status})`;
+  }
 }
 
 interface Row { name: string; id: number; mem: number; vcpus: number; state: string; time: number; }
@@ -200,6 +214,11 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
+      const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] })) as EvtchnStatus[];
+      for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);
+      return 0;
+    })),
     simple("top", "live view of domains (q to quit)", "xents top [-d seconds] [-i iterations]", async (argv) => {
       let delay = 1, iterations = Infinity;
       for (let i = 0; i < argv.length; i += 2) {

@@ -14,6 +14,7 @@ export type ConsoleListener = (data: Uint8Array) => void;
 
 export class GuestConsole {
   readonly listeners = new Set<ConsoleListener>();
+  readonly endListeners = new Set<() => void>(); // the domain is gone for good
   private history: Uint8Array[] = [];
   private historyBytes = 0;
   private pendingInput: number[] = [];
@@ -82,6 +83,14 @@ export class GuestConsole {
       if (n) notify = true;
     }
     if (notify && this.port >= 0) this.evtchn.notify(this.port);
+  }
+
+  // The domain is gone: detach everyone.
+  end(): void {
+    this.close();
+    for (const l of this.endListeners) l();
+    this.endListeners.clear();
+    this.listeners.clear();
   }
 
   close(): void {

@@ -86,7 +86,9 @@ export class Toolstack {
     this.xenstored.fire([{ path, removed: true }]);
   }
 
-  create(cfg: GuestConfig): Guest {
+  // `previous`: the incarnation this one restarts; whoever listened to its
+  // console (terminals, the log) follows the new one.
+  create(cfg: GuestConfig, previous?: Guest): Guest {
     if ([...this.guests.values()].some((g) => g.name === cfg.name && g.state !== "destroyed")) {
       throw new Error(`a domain named '${cfg.name}' already exists`);
     }
@@ -104,8 +106,12 @@ export class Toolstack {
       const conn = this.xenstored.connect(0, true, false, nullTransport, "toolstack");
       this.xenstored.request(conn, XS.INTRODUCE, 0, 0, new Uint8Array(Buffer.from(`${domid}\0${built.storeGfn}\0${built.storePort}\0`)));
       this.xenstored.disconnect(conn);
+      if (previous) {
+        for (const l of previous.console.listeners) console.listeners.add(l);
+        for (const l of previous.console.endListeners) console.endListeners.add(l);
+      }
       if (!cfg.paused) this.dom0.xc.unpause(domid);
-      this.events.onGuestCreated?.(g);
+      if (!previous) this.events.onGuestCreated?.(g);
       return g;
     } catch (e) {
       try { this.dom0.xc.destroyDomain(domid); } catch { /* gone */ }
@@ -149,10 +155,13 @@ export class Toolstack {
     this.xsWrite(`/local/domain/${domid}/control/shutdown`, what);
   }
 
-  destroy(domid: number): void {
+  // `restarting`: the console's listeners are about to move to the new
+  // incarnation, so they are not told the domain ended.
+  destroy(domid: number, restarting = false): void {
     const g = this.guests.get(domid);
     if (g && g.state !== "destroyed") {
-      g.console.close();
+      if (restarting) g.console.close();
+      else g.console.end();
       g.state = "destroyed";
     }
     try { this.dom0.xc.destroyDomain(domid); } catch { /* already gone */ }
@@ -181,10 +190,8 @@ export class Toolstack {
         if (action === "destroy") this.destroy(g.domid);
         else if (action === "restart") {
           const cfg = g.config;
-          const listeners = [...g.console.listeners];
-          this.destroy(g.domid);
-          const ng = this.create(cfg);
-          for (const l of listeners) ng.console.listeners.add(l);
+          this.destroy(g.domid, true);
+          this.create(cfg, g);
         }
       }
     }

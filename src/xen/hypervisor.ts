@@ -54,8 +54,15 @@ export class Hypervisor implements PsciHost {
   }
 
   // ---- domains
+  // As Xen's createdomain does: a rover moves on from the last id given, so
+  // a new domain does not take the id a tool may still associate with an
+  // old one.
+  private domidRover = 0;
   freeDomid(): number {
-    for (let id = 1; id < DOMID_FIRST_RESERVED; id++) if (!this.domains.has(id)) return id;
+    for (let n = 1; n < DOMID_FIRST_RESERVED; n++) {
+      this.domidRover = this.domidRover + 1 >= DOMID_FIRST_RESERVED ? 1 : this.domidRover + 1;
+      if (!this.domains.has(this.domidRover)) return this.domidRover;
+    }
     return -1;
   }
 

@@ -30,7 +30,7 @@ const S2_XN = 1n << 54n;
 
 export class P2m {
   readonly root: number; // first of two contiguous frames
-  private readonly tables: number[] = [];
+  private readonly tables = new Map<number, number>(); // table frame -> live descriptors in it
   readonly entries = new Map<number, P2mEntry>(); // gfn -> entry
   logDirty = false;
   readonly dirty = new Set<number>(); // gfns written since the last clean
@@ -38,28 +38,37 @@ export class P2m {
 
   constructor(readonly frames: FrameAllocator, readonly vmid: number, private readonly onChange: () => void) {
     this.root = frames.allocContiguous(OWNER_XEN, 2, 2);
-    this.tables.push(this.root, this.root + 1);
+    this.tables.set(this.root, 0).set(this.root + 1, 0);
     this.view = frames.core.view;
   }
 
   vttbr(): bigint { return this.frames.paOf(this.root) | (BigInt(this.vmid & 0xFF) << 48n); }
 
+  // The walk to a level-3 descriptor; the tables it passed through are left
+  // in pathOff/pathTable so that writeDesc can keep their use counts.
+  private readonly pathOff = [0, 0, 0]; // descriptor offsets at levels 1..3
+  private readonly pathTable = [0, 0]; // level-2 and level-3 table frames
+
   private descAddr(gfn: number, create: boolean): number {
     // level 1: IPA bits 39:30 (10 bits over the two root frames)
     const l1 = Math.floor(gfn / 2 ** 18) & 1023;
     let off = this.frames.hostOf(this.root) + l1 * 8;
+    this.pathOff[0] = off;
     for (let level = 2; level <= 3; level++) {
       let d = this.view.getBigUint64(off, true);
       if ((d & 3n) !== 3n) {
         if (!create) return -1;
         const t = this.frames.alloc(OWNER_XEN);
-        this.tables.push(t);
+        this.tables.set(t, 0);
+        if (level === 3) this.tables.set(this.pathTable[0], this.tables.get(this.pathTable[0])! + 1);
         d = this.frames.paOf(t) | 3n;
         this.view.setBigUint64(off, d, true);
       }
       const table = this.frames.frameOf((d & 0x0000FFFFFFFFF000n) >> 12n);
+      this.pathTable[level - 2] = table;
       const idx = level === 2 ? Math.floor(gfn / 512) & 511 : gfn & 511;
       off = this.frames.hostOf(table) + idx * 8;
+      this.pathOff[level - 1] = off;
     }
     return off;
   }
@@ -74,7 +83,24 @@ export class P2m {
       if (writable && !(this.logDirty && !this.dirty.has(gfn))) d |= S2_WR;
       if (e.type !== "ram" && e.type !== "ram_ro") d |= S2_XN;
     }
+    const was = this.view.getBigUint64(off, true) !== 0n;
     this.view.setBigUint64(off, d, true);
+    const l3 = this.pathTable[1];
+    if (!was && e) this.tables.set(l3, this.tables.get(l3)! + 1);
+    else if (was && !e) this.release(l3, 2);
+  }
+
+  // One fewer live descriptor in the table at `level`+1 (a level-3 table is
+  // released at level 2): an empty table goes back to the allocator and its
+  // parent descriptor is cleared, so tables never outlive what they map. The
+  // caller's onChange() flushes the stage-2 TLB.
+  private release(table: number, parentLevel: number): void {
+    const n = this.tables.get(table)! - 1;
+    if (n > 0) { this.tables.set(table, n); return; }
+    this.tables.delete(table);
+    this.view.setBigUint64(this.pathOff[parentLevel - 1], 0n, true);
+    this.frames.free(table);
+    if (parentLevel === 2) this.release(this.pathTable[0], 1);
   }
 
   set(gfn: number, e: P2mEntry): void {
@@ -135,8 +161,8 @@ export class P2m {
 
   // Frees the tables (the entries must have been removed by the domain teardown).
   destroy(): void {
-    for (const t of this.tables) this.frames.free(t);
-    this.tables.length = 0;
+    for (const t of this.tables.keys()) this.frames.free(t);
+    this.tables.clear();
   }
-  tableFrames(): number { return this.tables.length; }
+  tableFrames(): number { return this.tables.size; }
 }

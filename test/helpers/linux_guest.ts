@@ -3,22 +3,37 @@
 
 import type { Guest } from "../../src/tools/toolstack.js";
 
+// Where a session's bytes come from and go to: a guest's console daemon in
+// process, or an `xents console` client.
+export interface ConsoleEndpoint {
+  name: string;
+  send(data: Uint8Array): void;
+  listen(l: (data: Uint8Array) => void): void;
+}
+
+export function guestEndpoint(g: Guest): ConsoleEndpoint {
+  return { name: g.name, send: (d) => g.console.input(d), listen: (l) => g.console.listeners.add(l) };
+}
+
 export class ConsoleSession {
   out = "";
-  constructor(readonly g: Guest) {
-    g.console.listeners.add((d) => {
+  private readonly ep: ConsoleEndpoint;
+  constructor(target: Guest | ConsoleEndpoint) {
+    this.ep = "send" in target ? target : guestEndpoint(target);
+    this.ep.listen((d) => {
       const text = Buffer.from(d).toString("latin1");
       this.out += text;
       // answer the shell's cursor-position query as a terminal would
-      if (text.includes("\x1b[6n")) g.console.input(new Uint8Array(Buffer.from("\x1b[1;1R")));
+      if (text.includes("\x1b[6n")) this.ep.send(new Uint8Array(Buffer.from("\x1b[1;1R")));
     });
   }
+  type(text: string): void { this.ep.send(new Uint8Array(Buffer.from(text))); }
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const t0 = Date.now();
     for (;;) {
       const m = this.out.slice(from).match(re);
       if (m) return m;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${re} on ${this.g.name}; last output:\n${this.out.slice(-1500)}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${re} on ${this.ep.name}; last output:\n${this.out.slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -26,7 +41,7 @@ export class ConsoleSession {
   async run(cmd: string, timeoutMs = 60_000): Promise<string> {
     const tag = `M${Math.random().toString(36).slice(2, 8)}`;
     const from = this.out.length;
-    this.g.console.input(new Uint8Array(Buffer.from(`echo ${tag}-B; ${cmd}; echo ${tag}-E\n`)));
+    this.type(`echo ${tag}-B; ${cmd}; echo ${tag}-E\n`);
     const m = await this.waitFor(new RegExp(`\\n${tag}-B\\r?\\n([\\s\\S]*?)${tag}-E\\r?\\n`), timeoutMs, from);
     return m[1].replace(/\r/g, "");
   }

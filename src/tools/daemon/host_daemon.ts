@@ -137,8 +137,10 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
+        accounting: this.accounting(),
       }),
       list: () => this.listDomains(),
+      lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
       create: (a) => {
         const g = this.createFromSpec(a.spec as DomainSpec, a.paused === true);
         return { domid: g.domid, name: g.name };
@@ -219,6 +221,21 @@ export class HostDaemon {
     };
   }
 
+  // What the host holds on behalf of guests, counted from the hypervisor's
+  // and the daemons' own books: after a guest is gone every figure must be
+  // back where it was before it came.
+  accounting(): Record<string, number> {
+    const xc = this.dom0.xc;
+    return {
+      free_pages: Number(xc.physinfo().freePages),
+      dom0_event_channels: xc.listEvtchn(0).length,
+      dom0_foreign_pages: Number(xc.window.inUse() / 4096n),
+      xenstore_nodes: this.ts.xenstored.store.nodes.size,
+      xenstore_connections: this.ts.xenstored.connections.size,
+      console_daemons: this.ts.guests.size,
+    };
+  }
+
   listDomains(): { name: string; id: number; mem: number; vcpus: number; state: string; time: number }[] {
     const infos = this.dom0.xc.listDomains();
     return infos.map((i) => {
@@ -255,13 +272,11 @@ export class HostDaemon {
     g.console.listeners.add(out);
     sock.removeAllListeners("data");
     sock.on("data", (d: Buffer | string) => g.console.input(new Uint8Array(typeof d === "string" ? Buffer.from(d) : d)));
-    const bye = (): void => { g.console.listeners.delete(out); };
+    const ended = (): void => { setTimeout(() => sock.end(), 50); }; // let the last words reach the client first
+    const bye = (): void => { g.console.listeners.delete(out); g.console.endListeners.delete(ended); };
+    g.console.endListeners.add(ended);
     sock.on("close", bye);
     sock.on("error", bye);
-    this.ts.events.onGuestExit = ((prev) => (eg, reason, action) => {
-      prev?.(eg, reason, action);
-      if (eg === g && action !== "restart") setTimeout(() => sock.end(), 50);
-    })(this.ts.events.onGuestExit);
   }
 
   private waitGone(g: Guest, timeoutS: number): Promise<void> {

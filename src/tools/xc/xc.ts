@@ -19,7 +19,7 @@ import {
   xen_sysctl_readconsole, xen_domctl_shadow_op,
 } from "../../xen/public/domctl.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC } from "../../xen/public/arch_arm.js";
-import { EVTCHNOP, evtchn_alloc_unbound } from "../../xen/public/event_channel.js";
+import { EVTCHNOP, EVTCHNSTAT, evtchn_alloc_unbound, evtchn_status } from "../../xen/public/event_channel.js";
 
 export class XenError extends Error {
   constructor(readonly op: string, readonly errno: number) {
@@ -47,6 +47,8 @@ export interface VcpuContext {
 }
 
 const BOUNCE_BYTES = 4n << 20n;
+
+export interface EvtchnStatus { port: number; status: number; vcpu: number; u0: number; u1: number; }
 
 export class Xc {
   readonly mem: PhysMem;
@@ -270,6 +272,26 @@ export class Xc {
   evtchnAllocUnbound(domid: number, remoteDomid: number): number {
     const s = new StructBuf(evtchn_alloc_unbound).set("dom", domid).set("remote_dom", remoteDomid);
     return this.structCall("alloc_unbound", HYPERVISOR.event_channel_op, s, [BigInt(EVTCHNOP.alloc_unbound)]).num("port");
+  }
+
+  // EVTCHNOP_status for one port; null past the domain's last valid port.
+  evtchnStatus(domid: number, port: number): EvtchnStatus | null {
+    try {
+      const r = this.op("evtchn status", HYPERVISOR.event_channel_op, EVTCHNOP.status, evtchn_status, (s) => s.set("dom", domid).set("port", port));
+      return { port, status: r.num("status"), vcpu: r.num("vcpu"), u0: r.num("u0"), u1: r.num("u1") };
+    } catch (e) {
+      if (e instanceof XenError && e.errno === XEN_E.EINVAL) return null;
+      throw e;
+    }
+  }
+  // Every open port of a domain, as lsevtchn lists them.
+  listEvtchn(domid: number): EvtchnStatus[] {
+    const out: EvtchnStatus[] = [];
+    for (let port = 1; ; port++) {
+      const s = this.evtchnStatus(domid, port);
+      if (!s) return out;
+      if (s.status !== EVTCHNSTAT.closed) out.push(s);
+    }
   }
 
   registerVcpuInfo(vcpu: number, gfn: bigint, offset: number): void {

@@ -1,6 +1,9 @@
 /* A well-behaved guest that keeps computing and reporting, to show that a
  * hostile neighbour does not stop it. */
 typedef unsigned long u64;
+#ifndef SHUTDOWN_REASON
+#define SHUTDOWN_REASON 0 /* poweroff; 3 declares a crash */
+#endif
 volatile u64 exceptions_taken;
 
 static long hypercall(u64 nr, u64 a0, u64 a1, u64 a2) {
@@ -28,7 +31,7 @@ int main(void) {
     for (int j = 0; j < 20000; j++) { h ^= (u64)j; h *= 1099511628211ul; }
     say(k, h);
   }
-  unsigned reason = 0;
+  unsigned reason = SHUTDOWN_REASON;
   hypercall(29, 2, (u64)&reason, 0);
   for (;;) {}
 }
