@@ -1,70 +1,80 @@
-// Runs a static AArch64 Linux program on the core in user mode: the loop
-// that resumes the process's vCPU and answers its exits.
+// Runs a static AArch64 Linux program on the core in user mode, like
+// qemu-aarch64: the program and every process it forks run on emulated
+// vCPUs under the emulated kernel, with the host's file system.
 
-import { Core, Exit, EXIT_NAMES } from "../cpu/cpu.js";
-import { AddressSpace, FrameAllocator } from "./address_space.js";
-import { Process, ExitStatus } from "./process.js";
-import { syscalls, SyscallContext, ENOSYS } from "./syscalls.js";
+import { Core } from "../cpu/cpu.js";
+import { UserKernel } from "./kernel.js";
+import { Scheduler } from "./scheduler.js";
+import { ExitStatus } from "./process.js";
+import { HostFile } from "./host_file.js";
+import { OpenFile, O_RDONLY, O_WRONLY } from "./open_file.js";
+import { InputBuffer, OutputStream } from "./stream_file.js";
+import { StandIn, busyboxApplets } from "./stand_in.js";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 export interface UserRunOptions {
   argv: string[];
   env?: string[];
-  ramSize?: number; // machine RAM for the runner (default 512 MiB)
+  exePath?: string; // the program's host path (for /proc/self/exe); default argv[0]
+  cwd?: string; // default: the host process's
+  ramSize?: number; // machine RAM for all processes (default 512 MiB)
   maxInstructions?: bigint; // stop with an error beyond this
-  stdout?: (b: Uint8Array) => void;
-  stderr?: (b: Uint8Array) => void;
-  traceSyscalls?: boolean;
+  stdin?: Uint8Array; // default: the host's standard input
+  stdout?: (b: Uint8Array) => void; // default: the host's standard output
+  stderr?: (b: Uint8Array) => void; // default: the host's standard error
+  log?: (line: string) => void; // diagnostics; default: the host's standard error
+  // Trace system calls ("all"), or only unimplemented ones ("unknown"); the
+  // default comes from XENTS_STRACE (1/all or unknown).
+  traceSyscalls?: boolean | "all" | "unknown";
+  slice?: number; // instructions per scheduling turn
+  // A busybox to run in place of host programs of another architecture that
+  // name its applets (the host's /bin/sh for system()); default: the program
+  // itself if it is a busybox.
+  standIn?: string;
 }
 
 export interface UserRunResult {
   status: ExitStatus;
-  instructions: bigint;
+  instructions: bigint; // all processes together
   undefined: Record<string, number>;
 }
 
-const SIGILL = 4, SIGTRAP = 5, SIGBUS = 7, SIGSEGV = 11;
+function traceMode(t: UserRunOptions["traceSyscalls"]): "all" | "unknown" | "off" {
+  if (t === true || t === "all") return "all";
+  if (t === "unknown") return "unknown";
+  if (t === false) return "off";
+  const env = process.env.XENTS_STRACE ?? "";
+  if (env === "1" || env === "all") return "all";
+  if (env === "unknown") return "unknown";
+  return "off";
+}
+
+function standIn(opts: UserRunOptions, exe: string, elf: Uint8Array): StandIn | undefined {
+  const path = opts.standIn ?? exe;
+  const applets = busyboxApplets(opts.standIn ? new Uint8Array(readFileSync(path)) : elf);
+  return applets ? { path, applets } : undefined;
+}
 
 export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunResult {
   const core = new Core({ ramBase: 0x40000000n, ramSize: opts.ramSize ?? 512 << 20 });
-  const frames = new FrameAllocator(core);
-  const proc = new Process(core, new AddressSpace(frames), 1);
-  proc.load(elf, opts.argv, opts.env ?? [], opts.argv[0] ?? "a.out");
-  const out = opts.stdout ?? ((b: Uint8Array) => process.stdout.write(b));
-  const err = opts.stderr ?? ((b: Uint8Array) => process.stderr.write(b));
-  const ctx: SyscallContext = {
-    write(fd, data) {
-      if (fd === 1) { out(data); return data.length; }
-      if (fd === 2) { err(data); return data.length; }
-      return -9;
-    },
-    exitProcess(p, code) { p.exit = { code }; },
-    now() { return BigInt(Date.now()) * 1000000n; },
-  };
-  const max = opts.maxInstructions ?? 1n << 62n;
-  const t0 = performance.now();
-  while (!proc.exit) {
-    const clock = BigInt(Math.round((performance.now() - t0) * 62500));
-    const r = proc.cpu.run(1000000n, clock);
-    if (proc.cpu.instret > max) throw new Error(`instruction limit ${max} reached at pc 0x${proc.cpu.pc.toString(16)}`);
-    if (r === Exit.BUDGET || r === Exit.WFI) continue;
-    if (r !== Exit.EXCEPTION) throw new Error(`unexpected exit ${EXIT_NAMES[r] ?? r} at pc 0x${proc.cpu.pc.toString(16)}`);
-    const esr = proc.cpu.exitEsr;
-    const ec = Number(esr >> 26n);
-    if (ec === 0x15) {
-      const nr = Number(proc.cpu.x(8));
-      const args = [0, 1, 2, 3, 4, 5].map((i) => proc.cpu.x(i));
-      const h = syscalls[nr];
-      const ret = h ? h(proc, args, ctx) : BigInt(-ENOSYS);
-      if (opts.traceSyscalls) process.stderr.write(`[syscall ${nr}(${args.slice(0, 3).map((x) => "0x" + x.toString(16)).join(", ")}) = ${ret}]\n`);
-      if (!proc.exit) proc.cpu.setX(0, ret);
-      continue;
-    }
-    const alignment = (ec === 0x24 || ec === 0x25) && (esr & 0x3Fn) === 0x21n;
-    const sig = ec === 0x00 ? SIGILL : ec === 0x3C ? SIGTRAP : (ec === 0x22 || ec === 0x26 || alignment) ? SIGBUS : SIGSEGV;
-    if (opts.traceSyscalls || sig !== SIGSEGV) {
-      process.stderr.write(`[signal ${sig}: ESR 0x${esr.toString(16)} FAR 0x${proc.cpu.exitFar.toString(16)} pc 0x${proc.cpu.pc.toString(16)} insn 0x${proc.cpu.exitInsn.toString(16)}]\n`);
-    }
-    proc.exit = { signal: sig };
+  const log = opts.log ?? ((line: string) => { process.stderr.write(line + "\n"); });
+  const stdio: [OpenFile, OpenFile, OpenFile] = [
+    opts.stdin ? new InputBuffer(opts.stdin) : HostFile.inherit(0, O_RDONLY),
+    opts.stdout ? new OutputStream(opts.stdout) : HostFile.inherit(1, O_WRONLY),
+    opts.stderr ? new OutputStream(opts.stderr) : HostFile.inherit(2, O_WRONLY),
+  ];
+  const cwd = opts.cwd ?? process.cwd();
+  const exe = resolve(cwd, opts.exePath ?? opts.argv[0] ?? "a.out");
+  const k = new UserKernel(core, { stdio, cwd, log, trace: traceMode(opts.traceSyscalls), standIn: standIn(opts, exe, elf) });
+  const root = k.spawn(exe, elf, opts.argv, opts.env ?? []);
+  const sched = new Scheduler(k, { slice: opts.slice ?? 1 << 20, maxInstructions: opts.maxInstructions ?? 1n << 62n });
+  try {
+    sched.run(root);
+  } finally {
+    k.terminal.restore();
   }
-  return { status: proc.exit, instructions: proc.cpu.instret, undefined: core.undefinedCounts() };
+  // processes left behind (background jobs) end with the program
+  for (const p of [...k.procs.values()]) if (!p.exit) k.exitProcess(p, { signal: 9 });
+  return { status: root.exit!, instructions: k.instructions, undefined: core.undefinedCounts() };
 }

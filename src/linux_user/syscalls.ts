@@ -1,146 +1,79 @@
 // Linux system calls for user-mode programs (AArch64 generic numbers, from
-// include/uapi/asm-generic/unistd.h). Results are the raw kernel ABI: a
-// value, or -errno.
+// include/uapi/asm-generic/unistd.h): the table assembled from the groups,
+// and the dispatcher the trap handler calls on an SVC. Results are the raw
+// kernel ABI: a value, or -errno; unknown calls return -ENOSYS.
 
 import type { Process } from "./process.js";
-import { PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, OutOfMemory } from "./address_space.js";
+import type { UserKernel } from "./kernel.js";
+import { ENOMEM, ENOSYS, hostErrno, isHostError } from "./errno.js";
+import { OutOfMemory } from "./address_space.js";
+import { BLOCK, DONE, SyscallHandler, SyscallTable } from "./syscall_abi.js";
+import { ioSyscalls } from "./io_syscalls.js";
+import { fsSyscalls } from "./fs_syscalls.js";
+import { memSyscalls } from "./mem_syscalls.js";
+import { procSyscalls } from "./proc_syscalls.js";
+import { signalSyscalls } from "./signal_syscalls.js";
+import { timeSyscalls } from "./time_syscalls.js";
+import { sysSyscalls } from "./sys_syscalls.js";
 
-export const ENOENT = 2, EBADF = 9, ENOMEM = 12, EFAULT = 14, EINVAL = 22, ENOTTY = 25, ENOSYS = 38;
-
-export interface SyscallContext {
-  write(fd: number, data: Uint8Array): number;
-  exitProcess(p: Process, code: number): void;
-  now(): bigint; // nanoseconds since the epoch
-}
-
-export type SyscallHandler = (p: Process, a: bigint[], ctx: SyscallContext) => bigint;
-
-const neg = (e: number): bigint => BigInt(-e);
-const PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC;
-
-function doWrite(p: Process, fd: number, va: bigint, len: number, ctx: SyscallContext): bigint {
-  if (len === 0) return 0n;
-  const data = p.as.read(va, len);
-  if (!data) return neg(EFAULT);
-  return BigInt(ctx.write(fd, data));
-}
-
-export const syscalls: Record<number, SyscallHandler> = {
-  // write(fd, buf, count)
-  64: (p, a, ctx) => doWrite(p, Number(a[0]), a[1], Number(a[2]), ctx),
-  // writev(fd, iov, iovcnt)
-  66: (p, a, ctx) => {
-    let total = 0n;
-    for (let i = 0; i < Number(a[2]); i++) {
-      const iov = p.as.read(a[1] + BigInt(i * 16), 16);
-      if (!iov) return neg(EFAULT);
-      const dv = new DataView(iov.buffer);
-      const r = doWrite(p, Number(a[0]), dv.getBigUint64(0, true), Number(dv.getBigUint64(8, true)), ctx);
-      if (r < 0n) return total > 0n ? total : r;
-      total += r;
-    }
-    return total;
-  },
-  // exit, exit_group
-  93: (p, a, ctx) => { ctx.exitProcess(p, Number(a[0] & 0xFFn)); return 0n; },
-  94: (p, a, ctx) => { ctx.exitProcess(p, Number(a[0] & 0xFFn)); return 0n; },
-  // set_tid_address
-  96: (p, a) => { p.tidAddress = a[0]; return BigInt(p.pid); },
-  // set_robust_list, rt_sigaction, rt_sigprocmask: accepted
-  99: () => 0n,
-  134: () => 0n,
-  135: () => 0n,
-  // ioctl: no terminals here
-  29: () => neg(ENOTTY),
-  // getpid, getppid, getuid, geteuid, getgid, getegid, gettid
-  172: (p) => BigInt(p.pid),
-  173: () => 1n,
-  174: () => 0n, 175: () => 0n, 176: () => 0n, 177: () => 0n,
-  178: (p) => BigInt(p.pid),
-  // uname
-  160: (p, a) => {
-    const buf = new Uint8Array(65 * 6);
-    ["Linux", "xents", "6.1.0-xents", "#1 SMP", "aarch64", "(none)"].forEach((s, i) => buf.set(Buffer.from(s), i * 65));
-    return p.as.write(a[0], buf) ? 0n : neg(EFAULT);
-  },
-  // clock_gettime(clk, ts)
-  113: (p, a, ctx) => {
-    const ns = ctx.now();
-    const ts = new Uint8Array(16);
-    const dv = new DataView(ts.buffer);
-    dv.setBigUint64(0, ns / 1000000000n, true);
-    dv.setBigUint64(8, ns % 1000000000n, true);
-    return p.as.write(a[1], ts) ? 0n : neg(EFAULT);
-  },
-  // getrandom(buf, len, flags): deterministic bytes, so runs are reproducible
-  278: (p, a) => {
-    const n = Math.min(Number(a[1]), 256);
-    const b = new Uint8Array(n).map((_, i) => (i * 131 + 7) & 0xFF);
-    return p.as.write(a[0], b) ? BigInt(n) : neg(EFAULT);
-  },
-  // prlimit64
-  261: () => neg(EINVAL),
-  // brk(addr)
-  214: (p, a) => {
-    const want = a[0];
-    if (want === 0n || want < p.brkStart) return p.brk;
-    const oldTop = (p.brk + 4095n) & ~4095n;
-    const newTop = (want + 4095n) & ~4095n;
-    try {
-      if (newTop > oldTop) {
-        if (!isFree(p, oldTop, Number(newTop - oldTop))) return p.brk;
-        p.as.mapAnon(oldTop, Number(newTop - oldTop), PROT_READ | PROT_WRITE);
-      } else if (newTop < oldTop) p.as.unmap(newTop, Number(oldTop - newTop));
-    } catch (e) {
-      if (e instanceof OutOfMemory) return p.brk;
-      throw e;
-    }
-    p.brk = want;
-    return p.brk;
-  },
-  // mmap(addr, len, prot, flags, fd, off): anonymous private mappings
-  222: (p, a) => {
-    const len = Number((a[1] + 4095n) & ~4095n);
-    const prot = Number(a[2]) & PROT_MASK;
-    const flags = Number(a[3]);
-    const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
-    if (len <= 0) return neg(EINVAL);
-    if ((flags & MAP_ANONYMOUS) === 0) return neg(ENOSYS);
-    let addr: bigint;
-    if ((flags & MAP_FIXED) !== 0) {
-      addr = a[0];
-      if ((addr & 4095n) !== 0n) return neg(EINVAL);
-    } else addr = findFree(p, len);
-    try {
-      p.as.mapAnon(addr, len, prot);
-    } catch (e) {
-      if (e instanceof OutOfMemory) return neg(ENOMEM);
-      throw e;
-    }
-    return addr;
-  },
-  // munmap(addr, len)
-  215: (p, a) => {
-    if ((a[0] & 4095n) !== 0n) return neg(EINVAL);
-    p.as.unmap(a[0], Number((a[1] + 4095n) & ~4095n));
-    return 0n;
-  },
-  // mprotect(addr, len, prot)
-  226: (p, a) => {
-    if ((a[0] & 4095n) !== 0n) return neg(EINVAL);
-    return p.as.protect(a[0], Number((a[1] + 4095n) & ~4095n), Number(a[2]) & PROT_MASK) ? 0n : neg(ENOMEM);
-  },
+export const syscalls: SyscallTable = {
+  ...ioSyscalls, ...fsSyscalls, ...memSyscalls, ...procSyscalls, ...signalSyscalls, ...timeSyscalls, ...sysSyscalls,
 };
 
-function isFree(p: Process, va: bigint, len: number): boolean {
-  for (let off = 0; off < len; off += PAGE_SIZE) if (p.as.isMapped(va + BigInt(off), 1)) return false;
-  return true;
-}
+// Names for traces (asm-generic numbering).
+export const SYSCALL_NAMES: Record<number, string> = {
+  17: "getcwd", 19: "eventfd2", 20: "epoll_create1", 21: "epoll_ctl", 22: "epoll_pwait", 23: "dup", 24: "dup3",
+  25: "fcntl", 26: "inotify_init1", 29: "ioctl", 32: "flock", 33: "mknodat", 34: "mkdirat", 35: "unlinkat",
+  36: "symlinkat", 37: "linkat", 38: "renameat", 39: "umount2", 40: "mount", 43: "statfs", 44: "fstatfs",
+  45: "truncate", 46: "ftruncate", 47: "fallocate", 48: "faccessat", 49: "chdir", 50: "fchdir", 51: "chroot",
+  52: "fchmod", 53: "fchmodat", 54: "fchownat", 55: "fchown", 56: "openat", 57: "close", 59: "pipe2",
+  61: "getdents64", 62: "lseek", 63: "read", 64: "write", 65: "readv", 66: "writev", 67: "pread64",
+  68: "pwrite64", 69: "preadv", 70: "pwritev", 71: "sendfile", 72: "pselect6", 73: "ppoll", 78: "readlinkat",
+  79: "newfstatat", 80: "fstat", 81: "sync", 82: "fsync", 83: "fdatasync", 88: "utimensat", 93: "exit",
+  94: "exit_group", 95: "waitid", 96: "set_tid_address", 98: "futex", 99: "set_robust_list", 101: "nanosleep",
+  102: "getitimer", 103: "setitimer", 113: "clock_gettime", 114: "clock_getres", 115: "clock_nanosleep",
+  122: "sched_setaffinity", 123: "sched_getaffinity", 124: "sched_yield", 129: "kill", 130: "tkill",
+  131: "tgkill", 132: "sigaltstack", 133: "rt_sigsuspend", 134: "rt_sigaction", 135: "rt_sigprocmask",
+  136: "rt_sigpending", 137: "rt_sigtimedwait", 139: "rt_sigreturn", 140: "setpriority", 141: "getpriority",
+  142: "reboot", 143: "setregid", 144: "setgid", 145: "setreuid", 146: "setuid", 147: "setresuid",
+  148: "getresuid", 149: "setresgid", 150: "getresgid", 153: "times", 154: "setpgid", 155: "getpgid",
+  156: "getsid", 157: "setsid", 158: "getgroups", 159: "setgroups", 160: "uname", 161: "sethostname",
+  163: "getrlimit", 164: "setrlimit", 165: "getrusage", 166: "umask", 167: "prctl", 168: "getcpu",
+  169: "gettimeofday", 172: "getpid", 173: "getppid", 174: "getuid", 175: "geteuid", 176: "getgid",
+  177: "getegid", 178: "gettid", 179: "sysinfo", 198: "socket", 203: "connect", 214: "brk", 215: "munmap",
+  216: "mremap", 220: "clone", 221: "execve", 222: "mmap", 223: "fadvise64", 226: "mprotect", 227: "msync",
+  228: "mlock", 229: "munlock", 230: "mlockall", 231: "munlockall", 233: "madvise", 260: "wait4",
+  261: "prlimit64", 276: "renameat2", 278: "getrandom", 279: "memfd_create", 281: "execveat", 291: "statx",
+  293: "rseq", 435: "clone3", 439: "faccessat2",
+};
 
-// Top-down search below the last mapping made.
-function findFree(p: Process, len: number): bigint {
-  let addr = (p.mmapNext - BigInt(len)) & ~4095n;
-  while (!isFree(p, addr, len)) addr -= 4096n;
-  p.mmapNext = addr;
-  return addr;
+export const syscallName = (nr: number): string => SYSCALL_NAMES[nr] ?? `syscall_${nr}`;
+
+// Run the system call the process's SVC asked for (its PC is past the SVC).
+export function dispatch(k: UserKernel, p: Process): void {
+  const c = p.cpu;
+  const nr = Number(c.x(8));
+  const args = [c.x(0), c.x(1), c.x(2), c.x(3), c.x(4), c.x(5)];
+  const h = syscalls[nr] as SyscallHandler | undefined;
+  let r: ReturnType<SyscallHandler>;
+  if (!h) r = -ENOSYS;
+  else {
+    try {
+      r = h(k, p, args);
+    } catch (e) {
+      // a host file system error nobody anticipated is still just an errno,
+      // and running out of machine memory while touching user pages is ENOMEM
+      if (e instanceof OutOfMemory) r = -ENOMEM;
+      else if (isHostError(e)) r = -hostErrno(e);
+      else throw e;
+    }
+  }
+  const trace = k.opts.trace;
+  if (trace === "all" || (trace === "unknown" && !h)) {
+    const shown = r === BLOCK ? "(blocks)" : r === DONE ? "(done)" : String(r);
+    const unknown = h ? "" : " [not implemented]";
+    k.log(`[${p.pid}] ${syscallName(nr)}(${args.slice(0, 4).map((x) => "0x" + x.toString(16)).join(", ")}) = ${shown}${unknown}`);
+  }
+  if (r === BLOCK) c.pc -= 4n; // run the SVC again when the wait ends
+  else if (r !== DONE && !p.exit) c.setX(0, BigInt(r));
 }

@@ -6,6 +6,8 @@ export interface Command {
   summary: string;
   usage: string;
   run(args: string[]): Promise<number> | number;
+  // The arguments are another program's (run-user): --help among them is not ours.
+  passThrough?: boolean;
 }
 
 function help(commands: Record<string, Command>): string {
@@ -26,7 +28,7 @@ export async function runCli(argv: string[], commands: Record<string, Command>):
     process.stderr.write(`xents: unknown command '${name}'\n${help(commands)}`);
     return 2;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if (cmd.passThrough ? rest[0] === "--help" || rest[0] === "-h" : rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
     return 0;
   }

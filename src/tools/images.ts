@@ -75,6 +75,11 @@ export function debianPackage(pkg: string, arch = "arm64"): string {
   return root;
 }
 
+// Debian's static busybox for arm64 (downloaded once into the cache).
+export function busyboxBinary(): string {
+  return join(debianPackage("busybox-static"), "bin", "busybox");
+}
+
 // ---- kernel modules: .modinfo "depends=" from the ELF section
 function modinfo(ko: Uint8Array): Map<string, string[]> {
   const dv = new DataView(ko.buffer, ko.byteOffset, ko.byteLength);
