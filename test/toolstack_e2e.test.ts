@@ -183,6 +183,16 @@ test("destroy releases everything in every state: paused, mid-boot, running, cra
   const s = new ConsoleSession(con);
   await s.waitFor(/\/ # /, BOOT_MS);
   assert.equal((await s.run("echo up")).trim(), "up");
+  // disk hotplug while it runs: attach, use, detach
+  const img = join(home, "hot.img");
+  writeFileSync(img, Buffer.alloc(4 << 20, 0x5A));
+  await xentsOk(home, ["block-attach", "running", `format=raw, vdev=xvdb, access=rw, target=${img}`]);
+  assert.match(await xentsOk(home, ["block-list", "running"]), /^51728\s+0\s+\d+\s+\d+\s+-?\d+\s+-?\d+\s+\/local\/domain\/0\/backend\/vbd\/\d+\/51728$/m);
+  await until("the guest sees xvdb", async () => (await s.run("cat /sys/block/xvdb/size 2>/dev/null")).trim() === "8192", 30_000);
+  assert.equal((await s.run("dd if=/dev/xvdb bs=512 count=1 2>/dev/null | od -An -tx1 | head -1")).trim().split(/\s+/)[0], "5a");
+  await xentsOk(home, ["block-detach", "running", "xvdb"], 60_000);
+  await until("xvdb is gone from the guest", async () => (await s.run("ls /sys/block")).includes("xvdb") ? undefined : true, 30_000);
+  assert.doesNotMatch(await xentsOk(home, ["block-list", "running"]), /^51728\s/m);
   await xentsOk(home, ["destroy", "running"]);
   assert.equal(await con.exited, 0, "the console client ends when the domain is destroyed");
   await xentsOk(home, ["destroy", "crasher"]);

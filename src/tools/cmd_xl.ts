@@ -227,8 +227,11 @@ export function xlCommands(): Record<string, Command> {
       need(argv, 1, "domain");
       return withHost(async (c) => {
         process.stdout.write("Vdev  BE  handle state evt-ch ring-ref BE-path\n");
-        for (const d of (await c.call("block-list", { domain: argv[0] })) as { vdev: string; devid: number; target: string; mode: string; beState: number; feState: number }[]) {
-          process.stdout.write(`${String(d.devid).padEnd(5)} 0   ${d.vdev.padEnd(6)} ${d.feState}/${d.beState}  ${d.mode}  ${d.target}\n`);
+        // xl's columns: devid, backend domain, frontend domain, state, event channel, ring-ref, backend path
+        const list = await c.call("block-list", { domain: argv[0] }) as { devid: number; feState: number; evtch: number; ringRef: number; backend: string }[];
+        const dom = /\/vbd\/(\d+)\//.exec(list[0]?.backend ?? "")?.[1] ?? "";
+        for (const d of list) {
+          process.stdout.write(`${String(d.devid).padEnd(5)} 0   ${dom.padEnd(6)} ${String(d.feState).padEnd(5)} ${String(d.evtch).padEnd(6)} ${String(d.ringRef).padEnd(8)} ${d.backend}\n`);
         }
         return 0;
       });

@@ -43,6 +43,10 @@ export interface Guest {
   startedAt: number;
 }
 
+export interface DiskInfo {
+  vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
+}
+
 export interface ToolstackEvents {
   onGuestExit?(g: Guest, reason: string, action: ExitAction): void;
   onGuestCreated?(g: Guest): void;
@@ -183,7 +187,7 @@ export class Toolstack {
     }
   }
 
-  disks(domid: number): { vdev: string; devid: number; target: string; mode: string; beState: number; feState: number }[] {
+  disks(domid: number): DiskInfo[] {
     const s = this.xenstored.store;
     const dir = s.get(`/local/domain/0/backend/vbd/${domid}`);
     if (!dir) return [];
@@ -193,6 +197,9 @@ export class Toolstack {
       return {
         vdev: this.xsRead(`${be}/dev`) ?? "?", devid: Number(c), target: this.xsRead(`${be}/params`) ?? "", mode: this.xsRead(`${be}/mode`) ?? "?",
         beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${fe}/state`) ?? 0),
+        evtch: Number(this.xsRead(`${fe}/event-channel`) ?? this.xsRead(`${fe}/queue-0/event-channel`) ?? -1),
+        ringRef: Number(this.xsRead(`${fe}/ring-ref`) ?? this.xsRead(`${fe}/ring-ref0`) ?? this.xsRead(`${fe}/queue-0/ring-ref`) ?? this.xsRead(`${fe}/queue-0/ring-ref0`) ?? -1),
+        backend: be,
       };
     });
   }
