@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Everything xents needs on a fresh Debian 12 machine with Node.js 20+:
 # Debian packages (cross toolchain, QEMU as the reference, Xen headers and
-# xenstore clients), npm packages, and the build. Safe to run repeatedly.
+# xenstore clients, qemu-img and e2fsprogs to make and check disk images),
+# npm packages, and the build. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm device-tree-compiler cpio xz-utils libxen-dev xenstore-utils)
+pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm qemu-utils device-tree-compiler cpio xz-utils libxen-dev xenstore-utils e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

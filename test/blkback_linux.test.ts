@@ -2,7 +2,8 @@
 // mounts an ext4 file system on /dev/xvda, writes files of known checksum,
 // syncs, reboots (on_reboot=restart: a new domain, the same disk) and reads
 // them back; after the domain is gone the host checks the image with
-// e2fsck and reads the files with debugfs.
+// e2fsck and reads the files with debugfs. The same on qcow2, which
+// qemu-img checks and converts for e2fsck.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,13 +32,18 @@ async function until(what: string, f: () => boolean, ms: number): Promise<void> 
   }
 }
 
-test("ext4 on a raw image through blkfront/blkback: write, sync, reboot, read back; e2fsck and debugfs agree", async () => {
+for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image through blkfront/blkback: write, sync, reboot, read back; e2fsck and debugfs agree`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-blk-"));
-  const img = join(dir, "disk.img");
-  const fd = openSync(img, "w");
+  const rawImg = join(dir, "disk.img");
+  const fd = openSync(rawImg, "w");
   ftruncateSync(fd, 64 << 20);
   closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", img]);
+  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", rawImg]);
+  let img = rawImg;
+  if (format === "qcow2") {
+    img = join(dir, "disk.qcow2");
+    execFileSync("qemu-img", ["convert", "-q", "-O", "qcow2", "-o", "cluster_size=65536", rawImg, img]);
+  }
 
   const host = new Host({ ramBytes: 768 << 20, log: () => {} });
   const dom0 = new Dom0(host.privcmd);
@@ -48,7 +54,7 @@ test("ext4 on a raw image through blkfront/blkback: write, sync, reboot, read ba
     const free0 = host.hv.frames.freeCount;
     const g = ts.create({
       name: "blk", memoryMiB: 192, vcpus: 2, kernel, ramdisk, cmdline: "console=hvc0", onReboot: "restart",
-      disks: [parseDiskSpec(`format=raw, vdev=xvda, access=rw, target=${img}`)],
+      disks: [parseDiskSpec(`format=${format}, vdev=xvda, access=rw, target=${img}`)],
     });
     const s = new ConsoleSession(g);
     await s.waitFor(/\/ # /, BOOT_MS);
@@ -81,6 +87,11 @@ test("ext4 on a raw image through blkfront/blkback: write, sync, reboot, read ba
     assert.equal(ts.gnt.mapped, 0, "no grant stays mapped");
     assert.equal(host.hv.frames.freeCount, free0, "every frame is back");
 
+    if (format === "qcow2") {
+      execFileSync("qemu-img", ["check", img], { stdio: "pipe" }); // exit 0: consistent, no leaks
+      execFileSync("qemu-img", ["convert", "-q", "-O", "raw", img, rawImg]);
+      img = rawImg;
+    }
     execFileSync("e2fsck", ["-f", "-n", img], { stdio: "pipe" }); // exit 0: clean
     const hostSum = (name: string): string => createHash("sha256").update(execFileSync("debugfs", ["-R", `cat ${name}`, img], { stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 })).digest("hex");
     assert.equal(hostSum("/big"), sums.get("/mnt/big"));

@@ -18,6 +18,7 @@ import {
 } from "../../xen/public/io/blkif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
 import { DiskImage, RawImage, DiskImageError } from "./raw_image.js";
+import { Qcow2Image } from "./qcow2.js";
 
 export const BLKBACK_MAX_INDIRECT_SEGMENTS = 256;
 export const BLKBACK_MAX_RING_PAGE_ORDER = 4;
@@ -37,6 +38,7 @@ export interface BackendEnv {
 
 export function openDiskImage(path: string, format: string, readonly: boolean): DiskImage {
   if (format === "raw") return new RawImage(path, readonly);
+  if (format === "qcow2") return new Qcow2Image(path, readonly);
   throw new DiskImageError(`disk format '${format}' is not supported`);
 }
 
