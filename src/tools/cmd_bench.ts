@@ -5,10 +5,12 @@ import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
 import { benchCpu } from "./bench_cpu.js";
 import { benchBoot } from "./bench_boot.js";
+import { benchBlk } from "./bench_blk.js";
 
 function benches(factory: HostFactory): Record<string, (args: string[]) => Promise<object> | object> {
   return {
     cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400)),
+    blk: (args) => benchBlk(factory, { spanMiB: Number(valueOf(args, "--span") ?? 64), ops: Number(valueOf(args, "--ops") ?? 2000), format: valueOf(args, "--format") === "qcow2" ? "qcow2" : "raw" }),
     boot: (args) => benchBoot(factory, { vcpus: Number(valueOf(args, "--vcpus") ?? 1), memoryMiB: Number(valueOf(args, "--memory") ?? 256) }),
   };
 }
@@ -20,8 +22,8 @@ function valueOf(args: string[], name: string): string | undefined {
 
 export function benchCommand(factory: HostFactory): Command {
   return {
-  summary: "run a benchmark beside its reference (cpu, boot)",
-  usage: "xents bench <cpu|boot> [--json] [--iterations N] [--vcpus N] [--memory MiB]",
+  summary: "run a benchmark beside its reference (cpu, boot, blk)",
+  usage: "xents bench <cpu|boot|blk> [--json] [--iterations N] [--vcpus N] [--memory MiB] [--span MiB] [--ops N] [--format raw|qcow2]",
   async run(args) {
     const what = args[0];
     const table = benches(factory);
