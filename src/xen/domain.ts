@@ -129,14 +129,16 @@ export class Domain implements EventHost, GrantDomain {
   timerLine(v: Vcpu): boolean {
     const ctl = v.state.sys(SR.CNTV_CTL);
     if ((ctl & 3n) !== 1n) return false;
-    const vcount = this.svc.counterNow() - v.state.sys(SR.CNTVOFF);
+    const vcount = BigInt.asUintN(64, this.svc.counterNow() - v.state.sys(SR.CNTVOFF));
     return BigInt.asIntN(64, vcount - v.state.sys(SR.CNTV_CVAL)) >= 0n;
   }
-  // Counter value at which a vCPU's timer fires, or null.
+  // Counter value at which a vCPU's timer fires, or null. The offset is a
+  // u64 (a restored guest's counter may be ahead of this host's), so the sum
+  // wraps as the hardware's does.
   timerDeadline(v: Vcpu): bigint | null {
     const ctl = v.state.sys(SR.CNTV_CTL);
     if ((ctl & 3n) !== 1n) return null;
-    return v.state.sys(SR.CNTV_CVAL) + v.state.sys(SR.CNTVOFF);
+    return BigInt.asUintN(64, v.state.sys(SR.CNTV_CVAL) + v.state.sys(SR.CNTVOFF));
   }
 
   flushTlbs(): void { for (const v of this.vcpus) v.state.flushTlb(); }

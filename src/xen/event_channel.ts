@@ -37,7 +37,17 @@ export interface EventHost {
   portPending(port: number): void; // for SCHEDOP_poll waiters
 }
 
-interface FifoVcpu { controlHost: number; heads: number[]; tails: number[]; }
+interface FifoVcpu { controlHost: number; controlGfn: bigint; controlOffset: number; heads: number[]; tails: number[]; }
+
+// What save/restore carries of a domain's event channels: the ports, and the
+// FIFO ABI's registrations by guest frame (the pages themselves are guest memory).
+export interface EventChannelsState {
+  abi: "2l" | "fifo";
+  ports: Channel[];
+  fifo: ({ controlGfn: string; controlOffset: number; heads: number[]; tails: number[] } | null)[];
+  arrayGfns: string[];
+  pendingCarry: number[];
+}
 
 const E = XEN_E;
 const PENDING_OFF = shared_info.fields.evtchn_pending.offset;
@@ -51,20 +61,61 @@ export class EventChannels {
   abi: "2l" | "fifo" = "2l";
   private fifoVcpus: (FifoVcpu | undefined)[] = [];
   private fifoArrays: number[] = []; // host offsets of event array pages
+  private fifoArrayGfns: bigint[] = [];
   readonly virqPorts: number[][] = []; // [vcpu][virq] -> port
 
   constructor(readonly host: EventHost, public maxPort: number) {
     this.ports.push(this.blank("reserved")); // port 0 is never allocated
   }
 
+  // Interdomain channels are saved as unbound towards their peer: the peer's
+  // port numbers mean nothing on another host, so the peer binds again.
+  saveState(): EventChannelsState {
+    return {
+      abi: this.abi,
+      ports: this.ports.map((c) => (c.state === "interdomain" ? { ...c, state: "unbound" as ChannelState, remotePort: 0 } : { ...c })),
+      fifo: this.fifoVcpus.map((f) => (f ? { controlGfn: f.controlGfn.toString(), controlOffset: f.controlOffset, heads: [...f.heads], tails: [...f.tails] } : null)),
+      arrayGfns: this.fifoArrayGfns.map((g) => g.toString()),
+      pendingCarry: [...this.pendingCarry],
+    };
+  }
+  // Into a fresh table; guest frames must already be in place. Returns an error text or null.
+  loadState(s: EventChannelsState): string | null {
+    if (s.ports.length > this.limitFor(s.abi)) return `${s.ports.length} event channel ports exceed this domain's limit`;
+    this.abi = s.abi;
+    this.ports.length = 0;
+    for (const c of s.ports) this.ports.push({ ...c });
+    this.virqPorts.length = 0;
+    for (let p = 1; p < this.ports.length; p++) {
+      const c = this.ports[p];
+      if (c.state === "virq") (this.virqPorts[c.notifyVcpu] ??= [])[c.virq] = p;
+    }
+    this.fifoVcpus = [];
+    for (let v = 0; v < s.fifo.length; v++) {
+      const f = s.fifo[v];
+      if (!f) continue;
+      const h = this.host.gfnHost(BigInt(f.controlGfn), true);
+      if (h < 0) return `FIFO control block of vCPU ${v} is not in the domain's memory`;
+      this.fifoVcpus[v] = { controlHost: h + f.controlOffset, controlGfn: BigInt(f.controlGfn), controlOffset: f.controlOffset, heads: [...f.heads], tails: [...f.tails] };
+    }
+    this.fifoArrays = [];
+    this.fifoArrayGfns = [];
+    for (const g of s.arrayGfns) {
+      const h = this.host.gfnHost(BigInt(g), true);
+      if (h < 0) return "a FIFO event array page is not in the domain's memory";
+      this.fifoArrays.push(h);
+      this.fifoArrayGfns.push(BigInt(g));
+    }
+    this.pendingCarry = [...s.pendingCarry];
+    return null;
+  }
+  private limitFor(abi: "2l" | "fifo"): number { return Math.min(abi === "2l" ? EVTCHN_2L_NR_CHANNELS : EVTCHN_FIFO_NR_CHANNELS, this.maxPort + 1); }
+
   private blank(state: ChannelState): Channel {
     return { state, remoteDom: 0, remotePort: 0, virq: 0, notifyVcpu: 0, priority: EVTCHN_FIFO_PRIORITY_DEFAULT };
   }
 
-  private limit(): number {
-    const abiMax = this.abi === "2l" ? EVTCHN_2L_NR_CHANNELS : EVTCHN_FIFO_NR_CHANNELS;
-    return Math.min(abiMax, this.maxPort + 1);
-  }
+  private limit(): number { return this.limitFor(this.abi); }
 
   valid(port: number): boolean { return port > 0 && port < this.ports.length && this.ports[port].state !== "free" && this.ports[port].state !== "reserved"; }
   get(port: number): Channel | undefined { return this.valid(port) ? this.ports[port] : undefined; }
@@ -258,7 +309,7 @@ export class EventChannels {
     if (h < 0) return -E.EINVAL;
     const controlHost = h + offset;
     this.host.bytes.fill(0, controlHost, controlHost + evtchn_fifo_control_block.size);
-    this.fifoVcpus[vcpu] = { controlHost, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
+    this.fifoVcpus[vcpu] = { controlHost, controlGfn, controlOffset: offset, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
     if (this.abi === "2l") this.switchToFifo();
     return 0;
   }
@@ -278,6 +329,7 @@ export class EventChannels {
     const h = this.host.gfnHost(arrayGfn, true);
     if (h < 0) return -E.EINVAL;
     this.fifoArrays.push(h);
+    this.fifoArrayGfns.push(arrayGfn);
     // events that were pending before the switch are raised once their words exist
     const carry = this.pendingCarry;
     this.pendingCarry = [];

@@ -53,6 +53,19 @@ export interface VgicHost {
   kick(vcpuIndex: number): void; // an interrupt became pending for this vCPU
 }
 
+// Save/restore: the distributor and every interrupt's state, with no list
+// register holding anything (the vCPUs are paused and synced).
+export interface IrqSaved { enabled: boolean; latch: boolean; active: boolean; level: boolean; priority: number; edge: boolean; group1: boolean; route: string; }
+export interface VgicState { ctlr: number; spis: IrqSaved[]; cpus: { waker: number; irqs: IrqSaved[] }[]; }
+
+function saveIrq(s: IrqState): IrqSaved {
+  return { enabled: s.enabled, latch: s.latch, active: s.active, level: s.level, priority: s.priority, edge: s.edge, group1: s.group1, route: s.route.toString() };
+}
+function loadIrq(s: IrqState, v: IrqSaved): void {
+  s.enabled = v.enabled; s.latch = v.latch; s.active = v.active; s.level = v.level; s.priority = v.priority & 0xFF;
+  s.edge = v.edge; s.group1 = v.group1; s.route = BigInt(v.route); s.inLr = -1;
+}
+
 export class Vgic {
   ctlr = 0;
   readonly spis: IrqState[] = [];
@@ -69,6 +82,22 @@ export class Vgic {
     state.setGic(Layout.GIC_NUM_LRS, BigInt(NUM_LRS));
     state.setGic(Layout.GIC_HCR, ICH_HCR_EN);
     return c;
+  }
+
+  saveState(): VgicState {
+    return { ctlr: this.ctlr, spis: this.spis.map(saveIrq), cpus: this.cpus.map((c) => ({ waker: c.waker, irqs: c.irqs.map(saveIrq) })) };
+  }
+  loadState(s: VgicState): string | null {
+    if (s.spis.length !== this.spis.length || s.cpus.length !== this.cpus.length) return "the saved interrupt controller has a different shape";
+    this.ctlr = s.ctlr;
+    s.spis.forEach((v, i) => loadIrq(this.spis[i], v));
+    s.cpus.forEach((c, i) => {
+      const cpu = this.cpus[i];
+      cpu.waker = c.waker;
+      c.irqs.forEach((v, j) => { if (cpu.irqs[j]) loadIrq(cpu.irqs[j], v); });
+      cpu.lrIrqs.fill(null);
+    });
+    return null;
   }
 
   irq(cpu: number, intid: number): IrqState | undefined {

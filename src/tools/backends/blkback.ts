@@ -72,6 +72,10 @@ class BlkRing {
       for (const m of this.maps) env.gnt.unmap(m);
       throw e;
     }
+    // A ring that was in use before (a restored or migrated guest) carries
+    // on: every request consumed then was answered, so both indexes start
+    // at the published response producer (0 on a fresh ring).
+    this.reqCons = this.rspProdPvt = this.hdr().getUint32(RING_HDR.rsp_prod, true);
     try {
       this.port = env.evtchn.bindInterdomain(dev.domid, remotePort, () => this.process());
     } catch (e) {

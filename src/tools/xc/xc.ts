@@ -16,7 +16,7 @@ import {
   xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist, XEN_DOMCTL_CDF,
   XEN_DOMINF, XEN_DOMINF_shutdownshift, xen_domctl_getvcpuinfo, xen_domctl_scheduler_op, xen_domctl_sched_credit2,
   XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, xen_domctl_vuart_op, XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011,
-  xen_sysctl_readconsole, xen_domctl_shadow_op,
+  xen_sysctl_readconsole, xen_domctl_shadow_op, xen_domctl_hvmcontext,
 } from "../../xen/public/domctl.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC } from "../../xen/public/arch_arm.js";
 import { EVTCHNOP, EVTCHNSTAT, evtchn_alloc_unbound, evtchn_status } from "../../xen/public/event_channel.js";
@@ -272,6 +272,30 @@ export class Xc {
   evtchnAllocUnbound(domid: number, remoteDomid: number): number {
     const s = new StructBuf(evtchn_alloc_unbound).set("dom", domid).set("remote_dom", remoteDomid);
     return this.structCall("alloc_unbound", HYPERVISOR.event_channel_op, s, [BigInt(EVTCHNOP.alloc_unbound)]).num("port");
+  }
+
+  // The hypervisor's state of a paused domain (save/restore).
+  getHvmContext(domid: number): Uint8Array {
+    const size = new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, new StructBuf(xen_domctl_hvmcontext).bytes).u).num("size");
+    const len = BigInt(size);
+    const buf = this.bounce.alloc(len, 8n);
+    try {
+      const q = new StructBuf(xen_domctl_hvmcontext).set("size", size).set("buffer", buf);
+      const got = new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, q.bytes).u).num("size");
+      return this.mem.read(buf, got);
+    } finally {
+      this.bounce.release(buf, len);
+    }
+  }
+  setHvmContext(domid: number, ctx: Uint8Array): void {
+    const len = BigInt(ctx.length);
+    const buf = this.bounce.alloc(len, 8n);
+    try {
+      this.mem.write(buf, ctx);
+      this.domctl("sethvmcontext", DOMCTL.sethvmcontext, domid, new StructBuf(xen_domctl_hvmcontext).set("size", ctx.length).set("buffer", buf).bytes);
+    } finally {
+      this.bounce.release(buf, len);
+    }
   }
 
   // EVTCHNOP_status for one port; null past the domain's last valid port.

@@ -9,8 +9,9 @@ import {
   xen_domctl_getdomaininfo, xen_domctl_max_mem, xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_domctl_getvcpuinfo,
   xen_domctl_scheduler_op, xen_domctl_sched_credit2, xen_domctl_shadow_op, xen_domctl_settimeoffset, XEN_DOMINF,
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, XEN_DOMCTL_SHADOW_OP, xen_domctl_vuart_op,
-  XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011,
+  XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext,
 } from "../public/domctl.js";
+import { saveDomainContext, restoreDomainContext, ContextError, DomainContext } from "../domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
 import { SR } from "../../cpu/cpu.js";
 import type { Domain } from "../domain.js";
@@ -127,6 +128,7 @@ export const domctl: Handler = (c, a) => {
       return put(s);
     }
     case DOMCTL.shadow_op: return shadowOp(c, t, new StructBuf(xen_domctl_shadow_op, u), uva);
+    case DOMCTL.gethvmcontext: case DOMCTL.sethvmcontext: return hvmContext(c, t, cmd === DOMCTL.sethvmcontext, new StructBuf(xen_domctl_hvmcontext, u), put);
     case DOMCTL.settimeoffset:
       t.timeOffsetSeconds = new StructBuf(xen_domctl_settimeoffset, u).get("time_offset_seconds");
       return 0n;
@@ -219,4 +221,36 @@ function shadowOp(c: HypercallContext, t: Domain, s: StructBuf<keyof typeof xen_
     }
     default: return neg(XEN_E.EINVAL);
   }
+}
+
+// The domain's hypervisor-held state (domain_context.ts) for save/restore.
+// get: with a null buffer, the size needed; set: into a fresh, paused
+// domain whose memory is in place.
+function hvmContext(c: HypercallContext, t: Domain, set: boolean, s: StructBuf<"size" | "buffer">, put: (s: StructBuf<"size" | "buffer">) => bigint): bigint {
+  if (t === c.d || !t.paused()) return neg(XEN_E.EBUSY);
+  const buf = s.get("buffer");
+  const size = s.num("size");
+  if (!set) {
+    const bytes = Buffer.from(JSON.stringify(saveDomainContext(t, t.svc.counterNow())));
+    s.set("size", bytes.length);
+    if (buf === 0n) return put(s);
+    if (size < bytes.length) return neg(XEN_E.ENOSPC);
+    if (!c.g.write(buf, bytes)) return neg(XEN_E.EFAULT);
+    return put(s);
+  }
+  if (size > 64 << 20) return neg(XEN_E.E2BIG);
+  const bytes = c.g.read(buf, size);
+  if (!bytes) return neg(XEN_E.EFAULT);
+  let ctx: DomainContext;
+  try { ctx = JSON.parse(Buffer.from(bytes).toString("utf8")) as DomainContext; } catch { return neg(XEN_E.EINVAL); }
+  try {
+    restoreDomainContext(t, ctx, t.svc.counterNow());
+  } catch (e) {
+    if (e instanceof ContextError || e instanceof TypeError || e instanceof SyntaxError || e instanceof RangeError) {
+      c.hv.log(`d${t.id}: sethvmcontext refused: ${e.message}`);
+      return neg(XEN_E.EINVAL);
+    }
+    throw e;
+  }
+  return 0n;
 }

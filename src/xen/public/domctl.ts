@@ -73,6 +73,7 @@ export const xen_sysctl_getdomaininfolist = registered(struct("xen_sysctl_getdom
 }));
 
 export const XEN_DOMCTL_VUART_OP_INIT = 0, XEN_DOMCTL_VUART_TYPE_VPL011 = 0;
+export const xen_domctl_hvmcontext = registered(struct("xen_domctl_hvmcontext", 16, { size: [0, "u32"], buffer: [8, "u64"] }));
 export const xen_domctl_vuart_op = registered(struct("xen_domctl_vuart_op", 24, {
   cmd: [0, "u32"], type: [4, "u32"], gfn: [8, "u64"], console_domid: [16, "u16"], evtchn: [20, "u32"],
 }));
