@@ -236,6 +236,24 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("save", "save a domain's state to a file (and destroy it, unless -c)", "xents save [-c] <domain> <file>", async (argv) => {
+      const { f, rest } = flags(argv, "c");
+      need(rest, 2, "domain and file");
+      return withHost(async (c) => {
+        const r = (await c.call("save", { domain: rest[0], file: resolve(rest[1]), keepRunning: f.has("c") })) as { pages: number };
+        process.stderr.write(`Saving to ${rest[1]}: ${r.pages} pages\n`);
+        return 0;
+      });
+    }),
+    simple("restore", "restore a domain from a saved state file", "xents restore [-p] [-c] <file>", async (argv) => {
+      const { f, rest } = flags(argv, "pc");
+      need(rest, 1, "file");
+      return withHost(async (c) => {
+        const r = (await c.call("restore", { file: resolve(rest[0]), paused: f.has("p") })) as { domid: number; name: string };
+        if (f.has("c")) return attachConsole(c, String(r.domid));
+        return 0;
+      });
+    }),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
       const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] })) as EvtchnStatus[];
       for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);

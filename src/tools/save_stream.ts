@@ -71,6 +71,37 @@ export class StreamReader {
   }
 }
 
+// The same records arriving in pieces (a migration socket): push() what
+// came, get back the complete records, checked as StreamReader checks them.
+export class RecordParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private headerSeen = false;
+  push(chunk: Uint8Array): { type: number; payload: Uint8Array }[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
+    const out: { type: number; payload: Uint8Array }[] = [];
+    if (!this.headerSeen) {
+      if (this.buf.length < 16) return out;
+      if (this.buf.subarray(0, 8).toString("latin1") !== STREAM_MAGIC) throw new StreamError("not a xents save stream");
+      const v = this.buf.readUInt32LE(8);
+      if (v !== STREAM_VERSION) throw new StreamError(`save stream version ${v} is not supported (this xents reads version ${STREAM_VERSION})`);
+      this.buf = this.buf.subarray(16);
+      this.headerSeen = true;
+    }
+    for (;;) {
+      if (this.buf.length < 12) return out;
+      const type = this.buf.readUInt32LE(0), len = this.buf.readUInt32LE(4), sum = this.buf.readUInt32LE(8);
+      if (!REC_NAMES[type]) throw new StreamError(`unknown record type ${type}`);
+      if (len > MAX_RECORD) throw new StreamError(`record ${REC_NAMES[type]} claims ${len} bytes`);
+      const total = 12 + len + ((8 - ((12 + len) % 8)) % 8);
+      if (this.buf.length < total) return out;
+      const payload = new Uint8Array(this.buf.subarray(12, 12 + len));
+      if (crc32(payload) !== sum) throw new StreamError(`checksum mismatch in a ${REC_NAMES[type]} record (the stream is corrupt)`);
+      out.push({ type, payload });
+      this.buf = this.buf.subarray(total);
+    }
+  }
+}
+
 // Files as sinks and sources.
 export function fileSink(path: string): StreamSink & { close(): void } {
   const fd = openSync(path, "w", 0o600);

@@ -20,7 +20,8 @@ import type { DiskSpec } from "./disk_spec.js";
 import { XsClient } from "./xenstore/local_client.js";
 import { GrantDevice } from "./xc/gnttab.js";
 import { BlkBack } from "./backends/blkback.js";
-import { StreamWriter, StreamReader, StreamSink, StreamSource, StreamError, REC } from "./save_stream.js";
+import { StreamWriter, StreamReader, StreamSink, StreamSource, REC } from "./save_stream.js";
+import { RestoreSession } from "./domain_restore.js";
 import type { DomainContext } from "../xen/domain_context.js";
 import type { Node } from "./xenstore/store.js";
 
@@ -246,7 +247,7 @@ export class Toolstack {
       const { kernel, ramdisk, ...cfg } = g.config;
       const b = g.built;
       w.json(REC.DOMAIN, {
-        name: g.name, uuid: g.uuid, config: cfg,
+        name: g.name, uuid: g.uuid, config: cfg, maxPages: ctx.maxPages,
         built: { domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: b.storeGfn.toString(), consoleGfn: b.consoleGfn.toString(), memoryKiB: b.memoryKiB },
       });
       w.record(REC.KERNEL, kernel);
@@ -287,74 +288,46 @@ export class Toolstack {
   // of it is left behind if the stream turns out bad half way.
   restore(src: StreamSource, paused = false): Guest {
     const r = new StreamReader(src);
-    interface Saved { name: string; uuid: string; config: Omit<GuestConfig, "kernel" | "ramdisk">; built: { domid: number; storePort: number; consolePort: number; storeGfn: string; consoleGfn: string; memoryKiB: number } }
-    const sv = r.json<Saved>(REC.DOMAIN);
-    if (typeof sv?.name !== "string" || typeof sv.built?.domid !== "number" || typeof sv.config?.vcpus !== "number") throw new StreamError("the DOMAIN record is incomplete");
-    if ([...this.guests.values()].some((x) => x.name === sv.name && x.state !== "destroyed")) throw new Error(`a domain named '${sv.name}' already exists`);
-    const kernel = r.next([REC.KERNEL]).payload;
-    let rec = r.next([REC.RAMDISK, REC.CONTEXT]);
-    const ramdisk = rec.type === REC.RAMDISK ? rec.payload : undefined;
-    if (rec.type === REC.RAMDISK) rec = r.next([REC.CONTEXT]);
-    const ctxBytes = rec.payload;
-    let ctx: DomainContext;
-    try { ctx = JSON.parse(Buffer.from(ctxBytes).toString("utf8")) as DomainContext; } catch { throw new StreamError("the CONTEXT record is not valid JSON"); }
-    const xc = this.dom0.xc;
-    const handle = new Uint8Array(Buffer.from(sv.uuid.replace(/-/g, ""), "hex"));
-    let domid: number;
+    const session = new RestoreSession(this);
     try {
-      domid = xc.createDomain({ maxVcpus: sv.config.vcpus, handle, domid: sv.built.domid });
-    } catch (e) {
-      throw new Error(`cannot recreate domain ${sv.built.domid}: ${(e as Error).message} (is the id in use on this host?)`);
-    }
-    try {
-      xc.maxVcpus(domid, sv.config.vcpus);
-      xc.maxMem(domid, BigInt(ctx.maxPages) * 4n);
-      let pages = 0;
       for (;;) {
-        const p = r.next([REC.PAGES, REC.XENSTORE]);
-        if (p.type === REC.XENSTORE) { rec = p; break; }
-        const dv = new DataView(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
-        const n = dv.getUint32(0, true);
-        if (p.payload.length !== 8 + n * 8 + n * 4096) throw new StreamError("a PAGES record has the wrong length");
-        const gfns = Array.from({ length: n }, (_, k) => dv.getBigUint64(8 + k * 8, true));
-        if (xc.populatePhysmap(domid, gfns) !== n) throw new Error("could not allocate the domain's memory");
-        const m = xc.mapForeign(domid, gfns);
-        try { for (let k = 0; k < n; k++) m.page(k).set(p.payload.subarray(8 + n * 8 + k * 4096, 8 + n * 8 + (k + 1) * 4096)); } finally { m.unmap(); }
-        pages += n;
+        const rec = r.next(session.expects());
+        if (session.record(rec.type, rec.payload)) return session.finish(paused);
       }
-      let nodes: { path: string; value: string; perms: string[] }[];
-      try { nodes = JSON.parse(Buffer.from(rec.payload).toString("utf8")) as typeof nodes; } catch { throw new StreamError("the XENSTORE record is not valid JSON"); }
-      const end = r.next([REC.END]).payload;
-      if (end.length !== 8 || Number(new DataView(end.buffer, end.byteOffset, 8).getBigUint64(0, true)) !== pages) throw new StreamError("the END record does not match the pages received");
-      xc.setHvmContext(domid, ctxBytes);
-      for (const n of nodes) this.xsWrite(n.path, Buffer.from(n.value, "base64").toString("utf8"), n.perms);
-      const built: BuiltDomain = { domid, storePort: sv.built.storePort, consolePort: sv.built.consolePort, storeGfn: BigInt(sv.built.storeGfn), consoleGfn: BigInt(sv.built.consoleGfn), memoryKiB: sv.built.memoryKiB, dtb: new Uint8Array(0) };
-      const config: GuestConfig = { ...sv.config, kernel, ramdisk };
-      const console = new GuestConsole(domid, xc, this.dom0.evtchn);
-      console.connect(built.consoleGfn, built.consolePort);
-      const g: Guest = { domid, name: sv.name, uuid: sv.uuid, config, built, console, state: "running", shutdownReason: null, startedAt: Date.now() };
-      this.guests.set(domid, g);
-      const conn = this.xenstored.connect(0, true, false, nullTransport, "toolstack");
-      this.xenstored.request(conn, XS.INTRODUCE, 0, 0, new Uint8Array(Buffer.from(`${domid}\0${built.storeGfn}\0${built.storePort}\0`)));
-      this.xenstored.disconnect(conn);
-      if (!paused) xc.unpause(domid);
-      this.events.onGuestCreated?.(g);
-      this.log(`d${domid} (${g.name}): restored, ${pages} pages`);
-      return g;
     } catch (e) {
-      this.blkback.domainGone(domid);
-      this.guests.get(domid)?.console.end();
-      this.guests.delete(domid);
-      try { xc.destroyDomain(domid); } catch { /* gone */ }
-      this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
-      this.xsRm(`/local/domain/${domid}`);
-      this.xsRm(`/vm/${sv.uuid}`);
-      this.xenstored.domainGone(domid, true);
+      session.abort();
       throw e;
     }
   }
 
-  private xsDump(roots: string[]): { path: string; value: string; perms: string[] }[] {
+  // A restored domain joins the toolstack: its console and xenstore
+  // connection come back (the guest's ports wait, unbound, for Domain-0).
+  adopt(domid: number, name: string, uuid: string, config: GuestConfig, built: BuiltDomain, paused: boolean): Guest {
+    const console = new GuestConsole(domid, this.dom0.xc, this.dom0.evtchn);
+    console.connect(built.consoleGfn, built.consolePort);
+    const g: Guest = { domid, name, uuid, config, built, console, state: "running", shutdownReason: null, startedAt: Date.now() };
+    this.guests.set(domid, g);
+    const conn = this.xenstored.connect(0, true, false, nullTransport, "toolstack");
+    this.xenstored.request(conn, XS.INTRODUCE, 0, 0, new Uint8Array(Buffer.from(`${domid}\0${built.storeGfn}\0${built.storePort}\0`)));
+    this.xenstored.disconnect(conn);
+    if (!paused) this.dom0.xc.unpause(domid);
+    this.events.onGuestCreated?.(g);
+    return g;
+  }
+
+  // Undo a restore that failed half way.
+  discardPartial(domid: number, uuid: string): void {
+    this.blkback.domainGone(domid);
+    this.guests.get(domid)?.console.end();
+    this.guests.delete(domid);
+    try { this.dom0.xc.destroyDomain(domid); } catch { /* gone */ }
+    this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
+    this.xsRm(`/local/domain/${domid}`);
+    this.xsRm(`/vm/${uuid}`);
+    this.xenstored.domainGone(domid, true);
+  }
+
+  xsDump(roots: string[]): { path: string; value: string; perms: string[] }[] {
     const out: { path: string; value: string; perms: string[] }[] = [];
     const walk = (path: string): void => {
       const n: Node | undefined = this.xenstored.store.get(path);

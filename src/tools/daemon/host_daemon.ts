@@ -5,6 +5,7 @@
 import { createServer, Server, Socket } from "node:net";
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants } from "node:fs";
 import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
+import { fileSink, fileSource } from "../save_stream.js";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { HostFactory } from "../cmd_demo.js";
@@ -234,6 +235,16 @@ export class HostDaemon {
         return null;
       },
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
+      save: (a) => {
+        const g = this.guest(a.domain);
+        const sink = fileSink(String(a.file));
+        try { return this.ts.save(g.domid, sink, a.keepRunning === true); } finally { sink.close(); }
+      },
+      restore: (a) => {
+        let src;
+        try { src = fileSource(String(a.file)); } catch (e) { throw new RequestError(`cannot read ${String(a.file)}: ${(e as Error).message}`); }
+        try { const g = this.ts.restore(src, a.paused === true); return { domid: g.domid, name: g.name }; } finally { src.close(); }
+      },
       stop: () => { this.stopping = true; return null; },
     };
   }

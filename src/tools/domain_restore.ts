@@ -1,0 +1,126 @@
+// Rebuilding a domain from save-stream records (save_stream.ts), one record
+// at a time, so that a migration can apply memory while it arrives. The
+// records must come in order: DOMAIN, KERNEL, [RAMDISK], then PAGES (any
+// number of times, the same page again when it was dirtied) and CONTEXT in
+// any order, XENSTORE, END. The domain is created under its old id at the
+// first record that needs it, and torn down again by abort().
+
+import type { Toolstack, GuestConfig, Guest } from "./toolstack.js";
+import type { BuiltDomain } from "./domain_builder.js";
+import { REC, StreamError } from "./save_stream.js";
+
+export interface SavedDomain {
+  name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
+  built: { domid: number; storePort: number; consolePort: number; storeGfn: string; consoleGfn: string; memoryKiB: number };
+}
+
+type Phase = "domain" | "kernel" | "ramdisk" | "body" | "end" | "done";
+
+export class RestoreSession {
+  private phase: Phase = "domain";
+  private sv: SavedDomain | null = null;
+  private kernel: Uint8Array | null = null;
+  private ramdisk: Uint8Array | undefined;
+  private ctx: Uint8Array | null = null;
+  private nodes: { path: string; value: string; perms: string[] }[] | null = null;
+  private domid = -1;
+  private readonly populated = new Set<bigint>();
+  pagesReceived = 0;
+
+  constructor(private readonly ts: Toolstack) {}
+
+  expects(): number[] {
+    switch (this.phase) {
+      case "domain": return [REC.DOMAIN];
+      case "kernel": return [REC.KERNEL];
+      case "ramdisk": return [REC.RAMDISK, REC.PAGES, REC.CONTEXT, REC.XENSTORE];
+      case "body": return [REC.PAGES, REC.CONTEXT, REC.XENSTORE];
+      case "end": return [REC.END];
+      default: return [];
+    }
+  }
+
+  // Applies one record; true once END has arrived (call finish()).
+  record(type: number, payload: Uint8Array): boolean {
+    if (!this.expects().includes(type)) throw new StreamError(`unexpected record type ${type} while expecting ${this.expects().join("/")}`);
+    const json = <T>(what: string): T => {
+      try { return JSON.parse(Buffer.from(payload).toString("utf8")) as T; } catch { throw new StreamError(`the ${what} record is not valid JSON`); }
+    };
+    switch (type) {
+      case REC.DOMAIN: {
+        const sv = json<SavedDomain>("DOMAIN");
+        if (typeof sv?.name !== "string" || typeof sv.uuid !== "string" || typeof sv.built?.domid !== "number" || typeof sv.config?.vcpus !== "number" || typeof sv.maxPages !== "string") {
+          throw new StreamError("the DOMAIN record is incomplete");
+        }
+        if ([...this.ts.guests.values()].some((x) => x.name === sv.name && x.state !== "destroyed")) throw new Error(`a domain named '${sv.name}' already exists`);
+        this.sv = sv;
+        this.phase = "kernel";
+        return false;
+      }
+      case REC.KERNEL: this.kernel = payload; this.phase = "ramdisk"; return false;
+      case REC.RAMDISK: this.ramdisk = payload; this.phase = "body"; return false;
+      case REC.PAGES: this.pages(payload); this.phase = "body"; return false;
+      case REC.CONTEXT: this.create(); this.ctx = payload; this.phase = "body"; return false;
+      case REC.XENSTORE: this.nodes = json("XENSTORE"); this.phase = "end"; return false;
+      case REC.END: {
+        if (payload.length !== 8 || Number(new DataView(payload.buffer, payload.byteOffset, 8).getBigUint64(0, true)) !== this.pagesReceived) {
+          throw new StreamError("the END record does not match the pages received");
+        }
+        if (!this.ctx) throw new StreamError("the stream has no CONTEXT record");
+        this.phase = "done";
+        return true;
+      }
+      default: throw new StreamError(`unknown record type ${type}`);
+    }
+  }
+
+  private create(): void {
+    if (this.domid >= 0) return;
+    const sv = this.sv!;
+    const xc = this.ts.dom0.xc;
+    const handle = new Uint8Array(Buffer.from(sv.uuid.replace(/-/g, ""), "hex"));
+    try {
+      this.domid = xc.createDomain({ maxVcpus: sv.config.vcpus, handle, domid: sv.built.domid });
+    } catch (e) {
+      throw new Error(`cannot recreate domain ${sv.built.domid}: ${(e as Error).message} (is the id in use on this host?)`);
+    }
+    xc.maxVcpus(this.domid, sv.config.vcpus);
+    xc.maxMem(this.domid, BigInt(sv.maxPages) * 4n);
+  }
+
+  private pages(payload: Uint8Array): void {
+    this.create();
+    const xc = this.ts.dom0.xc;
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const n = dv.getUint32(0, true);
+    if (payload.length !== 8 + n * 8 + n * 4096) throw new StreamError("a PAGES record has the wrong length");
+    const gfns = Array.from({ length: n }, (_, k) => dv.getBigUint64(8 + k * 8, true));
+    const fresh = gfns.filter((g) => !this.populated.has(g));
+    if (fresh.length && xc.populatePhysmap(this.domid, fresh) !== fresh.length) throw new Error("could not allocate the domain's memory");
+    for (const g of fresh) this.populated.add(g);
+    const m = xc.mapForeign(this.domid, gfns);
+    try { for (let k = 0; k < n; k++) m.page(k).set(payload.subarray(8 + n * 8 + k * 4096, 8 + n * 8 + (k + 1) * 4096)); } finally { m.unmap(); }
+    this.pagesReceived += n;
+  }
+
+  // The domain runs (unless `paused`): context in, xenstore back, console and store reconnected.
+  finish(paused: boolean): Guest {
+    if (this.phase !== "done") throw new StreamError("the stream is not complete");
+    const sv = this.sv!;
+    const xc = this.ts.dom0.xc;
+    xc.setHvmContext(this.domid, this.ctx!);
+    for (const n of this.nodes ?? []) this.ts.xsWrite(n.path, Buffer.from(n.value, "base64").toString("utf8"), n.perms);
+    const b = sv.built;
+    const built: BuiltDomain = { domid: this.domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: BigInt(b.storeGfn), consoleGfn: BigInt(b.consoleGfn), memoryKiB: b.memoryKiB, dtb: new Uint8Array(0) };
+    const g = this.ts.adopt(this.domid, sv.name, sv.uuid, { ...sv.config, kernel: this.kernel!, ramdisk: this.ramdisk }, built, paused);
+    this.ts.log(`d${this.domid} (${sv.name}): restored, ${this.pagesReceived} pages received`);
+    return g;
+  }
+
+  abort(): void {
+    if (this.domid >= 0 && this.sv) this.ts.discardPartial(this.domid, this.sv.uuid);
+    this.domid = -1;
+  }
+
+  get domainId(): number { return this.domid; }
+}
