@@ -12,15 +12,15 @@ import { parseArgs, UsageError } from "./args.js";
 export function hostCommand(factory: HostFactory, entry: string): Command {
   return {
     summary: "start, stop or inspect this host (XENTS_HOME selects it)",
-    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] | host stop | host status [--json]",
+    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--migrate-port N] | host stop | host status [--json]",
     async run(argv) {
       const [sub, ...rest] = argv;
       const paths = hostPaths();
       if (sub === "start") {
-        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool" });
+        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "migrate-port": "int" });
         const ramMiB = (a.memory as number | undefined) ?? 2048;
         if (a.foreground) {
-          const d = new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true });
+          const d = new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, migratePort: a["migrate-port"] as number | undefined });
           await d.start();
           process.stderr.write(`xents: host running in ${paths.home}\n`);
           await d.serve();

@@ -236,6 +236,38 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("migrate", "move a running domain to another host", "xents migrate [--no-live] [--key-file F] <domain> <host[:port]>", async (argv) => {
+      let live = true, keyFile: string | undefined;
+      const rest: string[] = [];
+      for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--no-live") live = false;
+        else if (argv[i] === "--key-file") { keyFile = argv[++i]; if (!keyFile) throw new UsageError("--key-file needs a path"); keyFile = resolve(keyFile); }
+        else if (argv[i].startsWith("-")) throw new UsageError(`unknown option ${argv[i]}`);
+        else rest.push(argv[i]);
+      }
+      need(rest, 2, "domain and destination");
+      const m = /^(.+?)(?::(\d+))?$/.exec(rest[1])!;
+      const host = m[1], port = Number(m[2] ?? 8002);
+      const tty = process.stderr.isTTY === true;
+      return withHost(async (c) => {
+        const poll = await HostClient.connect(hostPaths());
+        const timer = setInterval(() => {
+          void poll.call("migrate-status").then((p) => {
+            const s = p as { phase: string; round: number; pagesSent: number; totalPages: number; dirty: number; dirtyRatePps: number; expectedDowntimeMs: number } | null;
+            if (!s) return;
+            const pct = Math.min(100, Math.round((s.pagesSent / Math.max(1, s.totalPages)) * 100));
+            const bar = "#".repeat(Math.round(pct / 5)).padEnd(20, ".");
+            const line = `${s.phase} round ${s.round} [${bar}] ${s.pagesSent} pages sent, ${s.dirty} dirty (${s.dirtyRatePps} pages/s), expected downtime ${s.expectedDowntimeMs} ms`;
+            process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+          }).catch(() => { /* the status is best effort */ });
+        }, 250);
+        try {
+          const r = (await c.call("migrate", { domain: rest[0], host, port, live, keyFile })) as { rounds: number; pagesSent: number; totalMs: number; downtimeMs: number };
+          process.stderr.write(`${tty ? "\r\x1b[K" : ""}migration done: ${r.rounds} rounds, ${r.pagesSent} pages, ${r.totalMs} ms total, ${r.downtimeMs} ms downtime\n`);
+          return 0;
+        } finally { clearInterval(timer); poll.close(); }
+      });
+    }),
     simple("save", "save a domain's state to a file (and destroy it, unless -c)", "xents save [-c] <domain> <file>", async (argv) => {
       const { f, rest } = flags(argv, "c");
       need(rest, 2, "domain and file");

@@ -12,6 +12,7 @@ export interface HostPaths {
   logs: string; // per-domain console logs
   pidfile: string;
   daemonLog: string;
+  migrateKey: string; // the shared secret hosts prove to each other before a migration
 }
 
 export function hostPaths(home = process.env.XENTS_HOME ?? join(homedir(), ".xents")): HostPaths {
@@ -23,6 +24,7 @@ export function hostPaths(home = process.env.XENTS_HOME ?? join(homedir(), ".xen
     logs: join(h, "logs"),
     pidfile: join(h, "host.pid"),
     daemonLog: join(h, "host.log"),
+    migrateKey: join(h, "migrate.key"),
   };
 }
 

@@ -6,6 +6,8 @@ import { createServer, Server, Socket } from "node:net";
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants } from "node:fs";
 import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
+import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { HostFactory } from "../cmd_demo.js";
@@ -17,7 +19,7 @@ import type { DomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
-export interface DaemonOptions { ramMiB: number; deterministic?: boolean; }
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; }
 
 type Handler = (args: Record<string, unknown>, sock: Socket) => unknown | Promise<unknown>;
 
@@ -26,6 +28,9 @@ export class RequestError extends Error {}
 export class HostDaemon {
   private server: Server | null = null;
   private xsServer: XenstoreSocketServer | null = null;
+  private migration: MigrationListener | null = null;
+  migratePort: number | null = null;
+  private progress: MigrateProgress | null = null;
   private stopping = false;
   private startedAt = Date.now();
   ts!: Toolstack;
@@ -60,6 +65,11 @@ export class HostDaemon {
     this.server = createServer((s) => this.accept(s));
     await new Promise<void>((res, rej) => { this.server!.once("error", rej); this.server!.listen(this.paths.control, () => res()); });
     chmodSync(this.paths.control, 0o600);
+    if (this.opts.migratePort !== undefined) {
+      this.migration = new MigrationListener(this.ts, migrationKey(this.paths.migrateKey, true));
+      this.migratePort = await this.migration.listen(this.opts.migratePort);
+      this.log(`listening for migrations on port ${this.migratePort} (key ${this.paths.migrateKey})`);
+    }
     writeFileSync(this.paths.pidfile, String(process.pid));
     this.log(`host started: ${this.opts.ramMiB} MiB, control ${this.paths.control}`);
   }
@@ -142,7 +152,7 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
-        accounting: this.accounting(),
+        accounting: this.accounting(), migrate_port: this.migratePort,
       }),
       list: () => this.listDomains(),
       lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
@@ -235,6 +245,15 @@ export class HostDaemon {
         return null;
       },
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
+      migrate: async (a) => {
+        const g = this.guest(a.domain);
+        const key = migrationKey(typeof a.keyFile === "string" ? a.keyFile : this.paths.migrateKey, false);
+        this.progress = null;
+        try {
+          return await migrateOut(this.ts, g.domid, String(a.host), Number(a.port), { live: a.live !== false, key, progress: (p) => { this.progress = p; } });
+        } finally { this.progress = null; }
+      },
+      "migrate-status": () => this.progress,
       save: (a) => {
         const g = this.guest(a.domain);
         const sink = fileSink(String(a.file));
@@ -328,6 +347,7 @@ export class HostDaemon {
     await this.run(() => guests.every((g) => g.state !== "running") || Date.now() > deadline);
     for (const g of [...this.ts.guests.values()]) this.ts.destroy(g.domid);
     await this.xsServer?.close();
+    await this.migration?.close();
     await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
     for (const p of [this.paths.control, this.paths.pidfile]) if (existsSync(p)) unlinkSync(p);
     this.log("host stopped");
@@ -343,6 +363,18 @@ function checkedDisk(text: string): DiskSpec {
     throw new RequestError(`disk ${d.vdev}: cannot use ${d.target}: ${(e as Error).message}`);
   }
   return d;
+}
+
+// The migration key: at least 16 bytes; a listening host makes one (mode
+// 0600) if it has none, and the other host must be given a copy.
+function migrationKey(path: string, create: boolean): Uint8Array {
+  if (!existsSync(path)) {
+    if (!create) throw new RequestError(`no migration key at ${path}: copy the destination host's migrate.key there (or pass --key-file)`);
+    writeFileSync(path, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  }
+  const k = readFileSync(path);
+  if (k.length < 16) throw new RequestError(`the migration key in ${path} is too short (16 bytes at least)`);
+  return new Uint8Array(k);
 }
 
 function simpleAction(a: string): "destroy" | "restart" | "preserve" {

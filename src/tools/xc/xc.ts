@@ -16,7 +16,7 @@ import {
   xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist, XEN_DOMCTL_CDF,
   XEN_DOMINF, XEN_DOMINF_shutdownshift, xen_domctl_getvcpuinfo, xen_domctl_scheduler_op, xen_domctl_sched_credit2,
   XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, xen_domctl_vuart_op, XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011,
-  xen_sysctl_readconsole, xen_domctl_shadow_op, xen_domctl_hvmcontext,
+  xen_sysctl_readconsole, xen_domctl_shadow_op, xen_domctl_hvmcontext, XEN_DOMCTL_SHADOW_OP,
 } from "../../xen/public/domctl.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC } from "../../xen/public/arch_arm.js";
 import { EVTCHNOP, EVTCHNSTAT, evtchn_alloc_unbound, evtchn_status } from "../../xen/public/event_channel.js";
@@ -196,6 +196,20 @@ export class Xc {
     const st = r.sub("stats");
     const dv = new DataView(st.buffer, st.byteOffset, 8);
     return { faults: dv.getUint32(0, true), dirty: dv.getUint32(4, true) };
+  }
+
+  // Log-dirty: the RAM pages (bitmap bit i = gfn RAM base + i) written since
+  // the last call; clears the log.
+  dirtyBitmap(domid: number, pages: number): Uint8Array {
+    const len = BigInt(Math.max(8, Math.ceil(pages / 8)));
+    const buf = this.bounce.alloc(len, 8n);
+    try {
+      this.mem.fill(buf, Number(len), 0);
+      this.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.CLEAN, pages, buf);
+      return this.mem.read(buf, Math.ceil(pages / 8));
+    } finally {
+      this.bounce.release(buf, len);
+    }
   }
 
   // ---- memory_op

@@ -1,0 +1,104 @@
+// Live migration between two xents hosts (two daemons, two XENTS_HOMEs,
+// TCP on loopback), driven through the CLI. A Debian domU prints a counter
+// from a shell loop while it moves; on the destination the counter carries
+// on, its disk (a path both hosts share) still works, and the source has
+// let go of everything. Faults: a host without the right key is refused
+// before any memory crosses, and a destination killed mid-migration leaves
+// the guest running on its source — never two running copies, never none.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, copyFileSync, rmSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fetchImages } from "../src/tools/images.js";
+import { ConsoleSession } from "./helpers/linux_guest.js";
+import { xentsCli, xentsOk, CliConsole } from "./helpers/cli.js";
+
+const root = mkdtempSync(join(tmpdir(), "xents-mig-"));
+const homeA = join(root, "a"), homeB = join(root, "b"), homeC = join(root, "c");
+const images = fetchImages();
+
+interface Status { migrate_port: number | null; pid: number; accounting: Record<string, number> }
+async function status(home: string): Promise<Status> { return JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as Status; }
+async function names(home: string): Promise<string[]> { return ((JSON.parse(await xentsOk(home, ["list", "-l"])) as { name: string }[]).map((r) => r.name)); }
+// command output without the counter's lines, which the background loop interleaves
+const quiet = (out: string): string => out.split("\n").filter((l) => !/^tick-\d+$/.test(l.trim())).join("\n").trim();
+function lastTick(s: ConsoleSession): number { const all = [...s.out.matchAll(/tick-(\d+)/g)]; return all.length ? Number(all[all.length - 1][1]) : 0; }
+
+before(async () => {
+  await xentsOk(homeA, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
+  await xentsOk(homeB, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
+  copyFileSync(join(homeB, "migrate.key"), join(homeA, "migrate.key")); // the hosts share one key
+});
+after(async () => {
+  for (const h of [homeA, homeB, homeC]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("a running Linux guest migrates live, keeps counting, keeps its disk; bad keys and a dying destination change nothing", async (t) => {
+  const disk = join(root, "shared.img");
+  const fd = openSync(disk, "w"); ftruncateSync(fd, 32 << 20); closeSync(fd);
+  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", disk]);
+  const cfg = join(root, "mover.cfg");
+  writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`,
+    'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${disk}']`, ""].join("\n"));
+  const freeA = (await status(homeA)).accounting;
+  await xentsOk(homeA, ["create", cfg]);
+  const ca = new CliConsole(homeA, "mover");
+  const sa = new ConsoleSession(ca);
+  await sa.waitFor(/\/ # /, 240_000);
+  await sa.run("mount -t ext4 /dev/xvda /mnt && echo on-a > /mnt/where && sync");
+  sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done) &\n");
+  await sa.waitFor(/tick-3\r?\n/, 60_000);
+
+  // a host that does not hold the key gets nothing
+  const badKey = join(root, "bad.key");
+  writeFileSync(badKey, "not-the-key-not-the-key-not-the-key\n");
+  const portB = (await status(homeB)).migrate_port!;
+  const refused = await xentsCli(homeA, ["migrate", "--key-file", badKey, "mover", `127.0.0.1:${portB}`]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /authenticat/);
+  assert.deepEqual(await names(homeB), ["Domain-0"], "nothing arrived at the destination");
+  const t1 = lastTick(sa);
+  await sa.waitFor(new RegExp(`tick-${t1 + 2}\\r?\\n`), 30_000);
+
+  // the real move
+  const before = lastTick(sa);
+  const r = await xentsCli(homeA, ["migrate", "mover", `127.0.0.1:${portB}`], 300_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /migration done: \d+ rounds, \d+ pages, \d+ ms total, \d+ ms downtime/);
+  t.diagnostic(r.stderr.trim().split("\n").pop()!);
+  const lastOnA = lastTick(sa);
+  assert.equal(await ca.exited, 0, "the source's console ends with the source copy");
+  assert.deepEqual(await names(homeA), ["Domain-0"]);
+  assert.deepEqual((await status(homeA)).accounting, freeA, "the source holds nothing of the guest any more");
+  assert.deepEqual(await names(homeB), ["Domain-0", "mover"]);
+  const cb = new CliConsole(homeB, "mover");
+  const sb = new ConsoleSession(cb);
+  await sb.waitFor(/tick-\d+\r?\n[\s\S]*tick-\d+\r?\n/, 60_000);
+  const onB = [...sb.out.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(onB[0] > lastOnA && onB[0] <= lastOnA + 3, `the counter carries on: last on the source ${lastOnA}, first on the destination ${onB[0]}`);
+  assert.ok(lastOnA > before, "it counted on the source while memory was copied");
+  assert.equal(quiet(await sb.run("cat /mnt/where && echo on-b >> /mnt/where && sync && cat /mnt/where")), "on-a\non-a\non-b");
+
+  // the destination dies in the middle: the guest stays where it is
+  await xentsOk(homeC, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
+  copyFileSync(join(homeC, "migrate.key"), join(homeB, "migrate.key"));
+  const stC = await status(homeC);
+  const mig = xentsCli(homeB, ["migrate", "mover", `127.0.0.1:${stC.migrate_port}`], 300_000);
+  await new Promise((res) => setTimeout(res, 400));
+  process.kill(stC.pid, "SIGKILL");
+  const failed = await mig;
+  assert.notEqual(failed.code, 0, "the migration reports the failure");
+  assert.deepEqual(await names(homeB), ["Domain-0", "mover"]);
+  const t2 = lastTick(sb);
+  await sb.waitFor(new RegExp(`tick-${t2 + 2}\\r?\\n`), 30_000);
+  assert.equal(quiet(await sb.run("echo still-$((2+2))")), "still-4");
+  await xentsOk(homeB, ["destroy", "mover"]);
+  await cb.exited;
+  const fsck = spawnSync("e2fsck", ["-f", "-y", disk], { encoding: "utf8" });
+  assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${fsck.status}: ${fsck.stdout}`);
+  assert.equal(execFileSync("debugfs", ["-R", "cat /where", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }), "on-a\non-b\n");
+});
