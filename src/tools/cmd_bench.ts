@@ -6,11 +6,13 @@ import type { HostFactory } from "./cmd_demo.js";
 import { benchCpu } from "./bench_cpu.js";
 import { benchBoot } from "./bench_boot.js";
 import { benchBlk } from "./bench_blk.js";
+import { benchMigrate } from "./bench_migrate.js";
 
 function benches(factory: HostFactory): Record<string, (args: string[]) => Promise<object> | object> {
   return {
     cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400)),
     blk: (args) => benchBlk(factory, { spanMiB: Number(valueOf(args, "--span") ?? 64), ops: Number(valueOf(args, "--ops") ?? 2000), format: valueOf(args, "--format") === "qcow2" ? "qcow2" : "raw" }),
+    migrate: (args) => benchMigrate(factory, { memoryMiB: Number(valueOf(args, "--memory") ?? 256), dirtyRate: Number(valueOf(args, "--dirty-rate") ?? 2000) }),
     boot: (args) => benchBoot(factory, { vcpus: Number(valueOf(args, "--vcpus") ?? 1), memoryMiB: Number(valueOf(args, "--memory") ?? 256) }),
   };
 }
@@ -22,8 +24,8 @@ function valueOf(args: string[], name: string): string | undefined {
 
 export function benchCommand(factory: HostFactory): Command {
   return {
-  summary: "run a benchmark beside its reference (cpu, boot, blk)",
-  usage: "xents bench <cpu|boot|blk> [--json] [--iterations N] [--vcpus N] [--memory MiB] [--span MiB] [--ops N] [--format raw|qcow2]",
+  summary: "run a benchmark beside its reference (cpu, boot, blk, migrate)",
+  usage: "xents bench <cpu|boot|blk|migrate> [--json] [--iterations N] [--vcpus N] [--memory MiB] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s]",
   async run(args) {
     const what = args[0];
     const table = benches(factory);

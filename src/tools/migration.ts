@@ -118,9 +118,18 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
       if (sock.writableNeedDrain) await new Promise<void>((res) => { sock.once("drain", res); sock.once("close", res); });
     };
     const w = new StreamWriter({ write: (b) => { sock.write(b); } });
+    // the RAM layout comes from the context, which needs a moment's pause;
+    // with --live, dirty logging starts before the guest runs again
     xc.pause(domid);
     paused = true;
+    let tPause = performance.now();
     const ctx0 = JSON.parse(Buffer.from(xc.getHvmContext(domid)).toString("utf8")) as DomainContext;
+    if (o.live) {
+      xc.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
+      logDirty = true;
+      xc.unpause(domid);
+      paused = false;
+    }
     const { kernel, ramdisk, ...cfg } = g.config;
     const b = g.built;
     w.json(REC.DOMAIN, {
@@ -134,6 +143,8 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     for (const [first, n] of ctx0.ram) for (let i = 0; i < n; i++) all.push(first + i);
     const ramPages = Math.max(0, ...all.map((x) => x - RAM_BASE_GFN + 1));
     let pagesSent = 0;
+    // While the guest runs, each batch gives way to it (the guest and the
+    // copy share this thread); once it is paused, the copy runs flat out.
     const send = async (gfns: number[]): Promise<void> => {
       for (let i = 0; i < gfns.length; i += BATCH) {
         const part = gfns.slice(i, i + BATCH).map(BigInt);
@@ -149,6 +160,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
         } finally { map.unmap(); }
         pagesSent += part.length;
         await drain();
+        if (!paused) await new Promise<void>((res) => setImmediate(res));
       }
     };
     const dirtyList = (): number[] => {
@@ -160,10 +172,6 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     let rounds = 0;
     const target = o.downtimeTargetMs ?? 50, maxRounds = o.maxRounds ?? 30;
     if (o.live) {
-      xc.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
-      logDirty = true;
-      xc.unpause(domid);
-      paused = false;
       let batch = all, prevDirty = Infinity;
       for (;;) {
         rounds++;
@@ -181,20 +189,24 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
       }
       xc.pause(domid);
       paused = true;
+      tPause = performance.now();
       batch = [...new Set([...batch, ...dirtyList()])];
       o.progress?.({ phase: "stopcopy", round: rounds + 1, pagesSent, totalPages: all.length, dirty: batch.length, dirtyRatePps: 0, bandwidthPps: 0, expectedDowntimeMs: 0 });
       await send(batch.concat(all.filter((x) => x < RAM_BASE_GFN || x >= RAM_BASE_GFN + ramPages)));
     } else {
       await send(all);
     }
-    const tPause = performance.now();
+    const dbg = process.env.XENTS_MIGRATE_DEBUG ? (what: string): void => { process.stderr.write(`migrate: ${what} at +${Math.round(performance.now() - tPause)} ms\n`); } : (): void => {};
+    dbg("final pages sent");
     w.record(REC.CONTEXT, xc.getHvmContext(domid));
     w.json(REC.XENSTORE, ts.xsDump([`/local/domain/${domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${domid}`]));
     const end = new Uint8Array(8);
     new DataView(end.buffer).setBigUint64(0, BigInt(pagesSent), true);
     w.record(REC.END, end);
     await drain();
+    dbg("END written");
     const ready = await lines.next(120_000);
+    dbg("READY");
     const rm = /^READY (\d+)$/.exec(ready ?? "");
     if (!rm) throw new MigrationError(`the destination did not take the domain: ${ready ?? "the connection closed"}`);
     o.progress?.({ phase: "commit", round: rounds + 1, pagesSent, totalPages: all.length, dirty: 0, dirtyRatePps: 0, bandwidthPps: 0, expectedDowntimeMs: 0 });

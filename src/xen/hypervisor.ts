@@ -101,7 +101,7 @@ export class Hypervisor implements PsciHost {
     d.dying = true;
     d.evtchn.closeAll();
     d.gnttab.unmapAll(d, (id) => this.domains.get(id));
-    for (const gfn of [...d.p2m.entries.keys()]) d.unmapGfn(gfn);
+    d.p2m.batch(() => { for (const gfn of [...d.p2m.entries.keys()]) d.unmapGfn(gfn); });
     for (const f of d.unmappedFrames.splice(0)) this.frames.free(f);
     d.gnttab.destroy();
     d.p2m.destroy();

@@ -1,0 +1,73 @@
+// `xents bench migrate`: live migration of a 256 MiB Debian domU between two
+// hosts (two machines in this process, TCP on loopback), idle and while a
+// program in the guest dirties memory at a set rate. Downtime is measured
+// from the source pausing the guest to the destination reporting it runs;
+// the client gap is the longest silence a client on the guest's console
+// sees between two of the guest's 10 ms ticks across the move.
+
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
+import type { HostFactory, BootedHost } from "./cmd_demo.js";
+import { fetchImages } from "./images.js";
+import { Toolstack, Guest } from "./toolstack.js";
+import { cpioNewc, S_IFREG, S_IFDIR } from "./cpio.js";
+import { buildAarch64 } from "./toolchain.js";
+import { migrateOut, MigrationListener } from "./migration.js";
+
+export interface MigrateFigures { downtime_ms: number; client_gap_ms: number; total_s: number; pages_sent: number; rounds: number; dirty_pages_per_s: number; }
+export interface MigrateBenchResult { benchmark: "migrate"; memory_mib: number; idle: MigrateFigures; busy: MigrateFigures; }
+
+async function scenario(factory: HostFactory, memoryMiB: number, rate: number, initrd: Uint8Array, kernel: Uint8Array): Promise<MigrateFigures> {
+  const hosts: BootedHost[] = [factory.boot({ ramMiB: memoryMiB + 256, deterministic: false }), factory.boot({ ramMiB: memoryMiB + 256, deterministic: false })];
+  const [tsA, tsB] = hosts.map((h) => new Toolstack(h.dom0));
+  let stop = false;
+  const loops = hosts.map((h) => h.run(() => stop));
+  const key = randomBytes(32);
+  const listener = new MigrationListener(tsB, key);
+  const port = await listener.listen(0, "127.0.0.1");
+  try {
+    const g = tsA.create({ name: "mig", memoryMiB, vcpus: 1, kernel, ramdisk: initrd, cmdline: "console=hvc0" });
+    let out = "";
+    const ticks: number[] = [];
+    const watch = (x: Guest): void => { x.console.listeners.add((d) => {
+      const t = Buffer.from(d).toString("latin1");
+      out += t;
+      if (t.includes("\x1b[6n")) x.console.input(new Uint8Array(Buffer.from("\x1b[1;1R")));
+      const now = performance.now();
+      for (const _ of t.matchAll(/^T \d+\r?$/gm)) ticks.push(now);
+    }); };
+    watch(g);
+    const until = async (f: () => boolean, ms: number, what: string): Promise<void> => {
+      const t0 = performance.now();
+      while (!f()) { if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`); await new Promise((r) => setTimeout(r, 20)); }
+    };
+    await until(() => /\/ # /.test(out.slice(out.indexOf("xents: busybox shell") + 1)) && out.includes("xents: busybox shell"), 600_000, "the guest's shell");
+    g.console.input(new Uint8Array(Buffer.from(`/opt/dirty ${rate} 64 &\n`)));
+    await until(() => ticks.length > 150, 60_000, "the dirtier's ticks");
+    tsB.events.onGuestCreated = (x) => watch(x);
+    const r = await migrateOut(tsA, g.domid, "127.0.0.1", port, { live: true, key });
+    const moved = ticks.length;
+    await until(() => ticks.length > moved + 50, 60_000, "ticks on the destination");
+    let gap = 0;
+    for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]);
+    for (const x of [...tsB.guests.values()]) tsB.destroy(x.domid);
+    return { downtime_ms: r.downtimeMs, client_gap_ms: Math.round(gap), total_s: Math.round(r.totalMs) / 1000, pages_sent: r.pagesSent, rounds: r.rounds, dirty_pages_per_s: rate };
+  } finally {
+    await listener.close();
+    stop = true;
+    await Promise.all(loops);
+  }
+}
+
+export async function benchMigrate(factory: HostFactory, opts: { memoryMiB?: number; dirtyRate?: number } = {}): Promise<MigrateBenchResult> {
+  const mem = opts.memoryMiB ?? 256;
+  const img = fetchImages();
+  const dirtier = buildAarch64("bench/programs/dirty.c", ["-O2", "-static"], "dirty");
+  const extra = gzipSync(cpioNewc([{ name: "opt", mode: S_IFDIR | 0o755 }, { name: "opt/dirty", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(dirtier)) }]));
+  const initrd = new Uint8Array(Buffer.concat([readFileSync(img.initrd), extra]));
+  const kernel = new Uint8Array(readFileSync(img.kernel));
+  const idle = await scenario(factory, mem, 0, initrd, kernel);
+  const busy = await scenario(factory, mem, opts.dirtyRate ?? 2000, initrd, kernel);
+  return { benchmark: "migrate", memory_mib: mem, idle, busy };
+}
