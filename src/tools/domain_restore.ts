@@ -7,7 +7,7 @@
 
 import type { Toolstack, GuestConfig, Guest } from "./toolstack.js";
 import type { BuiltDomain } from "./domain_builder.js";
-import { REC, StreamError } from "./save_stream.js";
+import { REC, StreamError, decodePages } from "./save_stream.js";
 
 export interface SavedDomain {
   name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
@@ -91,15 +91,13 @@ export class RestoreSession {
   private pages(payload: Uint8Array): void {
     this.create();
     const xc = this.ts.dom0.xc;
-    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const n = dv.getUint32(0, true);
-    if (payload.length !== 8 + n * 8 + n * 4096) throw new StreamError("a PAGES record has the wrong length");
-    const gfns = Array.from({ length: n }, (_, k) => dv.getBigUint64(8 + k * 8, true));
+    const { gfns, page } = decodePages(payload);
+    const n = gfns.length;
     const fresh = gfns.filter((g) => !this.populated.has(g));
     if (fresh.length && xc.populatePhysmap(this.domid, fresh) !== fresh.length) throw new Error("could not allocate the domain's memory");
     for (const g of fresh) this.populated.add(g);
     const m = xc.mapForeign(this.domid, gfns);
-    try { for (let k = 0; k < n; k++) m.page(k).set(payload.subarray(8 + n * 8 + k * 4096, 8 + n * 8 + (k + 1) * 4096)); } finally { m.unmap(); }
+    try { for (let k = 0; k < n; k++) m.page(k).set(page(k)); } finally { m.unmap(); }
     this.pagesReceived += n;
   }
 

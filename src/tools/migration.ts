@@ -21,9 +21,10 @@
 import { connect, createServer, Server, Socket } from "node:net";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Toolstack } from "./toolstack.js";
-import type { DomainContext } from "../xen/domain_context.js";
+import type { DomainContext } from "../xen/public/domain_context.js";
 import { StreamWriter, RecordParser, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
+import { writePreamble, writePages } from "./domain_save.js";
 import { XEN_DOMCTL_SHADOW_OP } from "../xen/public/domctl.js";
 
 const RAM_BASE_GFN = 0x40000; // the log-dirty bitmap starts here (GUEST_RAM0_BASE)
@@ -130,14 +131,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
       xc.unpause(domid);
       paused = false;
     }
-    const { kernel, ramdisk, ...cfg } = g.config;
-    const b = g.built;
-    w.json(REC.DOMAIN, {
-      name: g.name, uuid: g.uuid, config: cfg, maxPages: ctx0.maxPages,
-      built: { domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: b.storeGfn.toString(), consoleGfn: b.consoleGfn.toString(), memoryKiB: b.memoryKiB },
-    });
-    w.record(REC.KERNEL, kernel);
-    if (ramdisk) w.record(REC.RAMDISK, ramdisk);
+    writePreamble(w, g, ctx0.maxPages);
     await drain();
     const all: number[] = [];
     for (const [first, n] of ctx0.ram) for (let i = 0; i < n; i++) all.push(first + i);
@@ -148,16 +142,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const send = async (gfns: number[]): Promise<void> => {
       for (let i = 0; i < gfns.length; i += BATCH) {
         const part = gfns.slice(i, i + BATCH).map(BigInt);
-        const map = xc.mapForeign(domid, part);
-        try {
-          const n = part.length;
-          const rec = new Uint8Array(8 + n * 8 + n * 4096);
-          const dv = new DataView(rec.buffer);
-          dv.setUint32(0, n, true);
-          part.forEach((x, k) => dv.setBigUint64(8 + k * 8, x, true));
-          for (let k = 0; k < n; k++) rec.set(map.page(k), 8 + n * 8 + k * 4096);
-          w.record(REC.PAGES, rec);
-        } finally { map.unmap(); }
+        writePages(ts, w, domid, part);
         pagesSent += part.length;
         await drain();
         if (!paused) await new Promise<void>((res) => setImmediate(res));
@@ -199,7 +184,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const dbg = process.env.XENTS_MIGRATE_DEBUG ? (what: string): void => { process.stderr.write(`migrate: ${what} at +${Math.round(performance.now() - tPause)} ms\n`); } : (): void => {};
     dbg("final pages sent");
     w.record(REC.CONTEXT, xc.getHvmContext(domid));
-    w.json(REC.XENSTORE, ts.xsDump([`/local/domain/${domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${domid}`]));
+    w.json(REC.XENSTORE, ts.xsDump(ts.xenstoreRoots(g)));
     const end = new Uint8Array(8);
     new DataView(end.buffer).setBigUint64(0, BigInt(pagesSent), true);
     w.record(REC.END, end);

@@ -71,6 +71,24 @@ export class StreamReader {
   }
 }
 
+// A PAGES payload: u32 count, u32 pad, count u64 gfns, the pages.
+export function encodePages(gfns: bigint[], page: (k: number) => Uint8Array): Uint8Array {
+  const n = gfns.length;
+  const rec = new Uint8Array(8 + n * 8 + n * 4096);
+  const dv = new DataView(rec.buffer);
+  dv.setUint32(0, n, true);
+  gfns.forEach((g, k) => dv.setBigUint64(8 + k * 8, g, true));
+  for (let k = 0; k < n; k++) rec.set(page(k), 8 + n * 8 + k * 4096);
+  return rec;
+}
+export function decodePages(payload: Uint8Array): { gfns: bigint[]; page(k: number): Uint8Array } {
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = payload.length >= 8 ? dv.getUint32(0, true) : -1;
+  if (n < 0 || payload.length !== 8 + n * 8 + n * 4096) throw new StreamError("a PAGES record has the wrong length");
+  const gfns = Array.from({ length: n }, (_, k) => dv.getBigUint64(8 + k * 8, true));
+  return { gfns, page: (k) => payload.subarray(8 + n * 8 + k * 4096, 8 + n * 8 + (k + 1) * 4096) };
+}
+
 // The same records arriving in pieces (a migration socket): push() what
 // came, get back the complete records, checked as StreamReader checks them.
 export class RecordParser {

@@ -22,7 +22,8 @@ import { GrantDevice } from "./xc/gnttab.js";
 import { BlkBack } from "./backends/blkback.js";
 import { StreamWriter, StreamReader, StreamSink, StreamSource, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
-import type { DomainContext } from "../xen/domain_context.js";
+import { writePreamble, writePages } from "./domain_save.js";
+import type { DomainContext } from "../xen/public/domain_context.js";
 import type { Node } from "./xenstore/store.js";
 
 export type ExitAction = "destroy" | "restart" | "preserve";
@@ -244,33 +245,17 @@ export class Toolstack {
       const ctxBytes = xc.getHvmContext(domid);
       const ctx = JSON.parse(Buffer.from(ctxBytes).toString("utf8")) as DomainContext;
       const w = new StreamWriter(sink);
-      const { kernel, ramdisk, ...cfg } = g.config;
-      const b = g.built;
-      w.json(REC.DOMAIN, {
-        name: g.name, uuid: g.uuid, config: cfg, maxPages: ctx.maxPages,
-        built: { domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: b.storeGfn.toString(), consoleGfn: b.consoleGfn.toString(), memoryKiB: b.memoryKiB },
-      });
-      w.record(REC.KERNEL, kernel);
-      if (ramdisk) w.record(REC.RAMDISK, ramdisk);
+      writePreamble(w, g, ctx.maxPages);
       w.record(REC.CONTEXT, ctxBytes);
       const BATCH = 256;
       for (const [first, count] of ctx.ram) {
         for (let i = 0; i < count; i += BATCH) {
           const n = Math.min(BATCH, count - i);
-          const gfns = Array.from({ length: n }, (_, k) => BigInt(first + i + k));
-          const m = xc.mapForeign(domid, gfns);
-          try {
-            const rec = new Uint8Array(8 + n * 8 + n * 4096);
-            const dv = new DataView(rec.buffer);
-            dv.setUint32(0, n, true);
-            gfns.forEach((gfn, k) => dv.setBigUint64(8 + k * 8, gfn, true));
-            for (let k = 0; k < n; k++) rec.set(m.page(k), 8 + n * 8 + k * 4096);
-            w.record(REC.PAGES, rec);
-          } finally { m.unmap(); }
+          writePages(this, w, domid, Array.from({ length: n }, (_, k) => BigInt(first + i + k)));
           pages += n;
         }
       }
-      w.json(REC.XENSTORE, this.xsDump([`/local/domain/${domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${domid}`]));
+      w.json(REC.XENSTORE, this.xsDump(this.xenstoreRoots(g)));
       const end = new Uint8Array(8);
       new DataView(end.buffer).setBigUint64(0, BigInt(pages), true);
       w.record(REC.END, end);
@@ -325,6 +310,11 @@ export class Toolstack {
     this.xsRm(`/local/domain/${domid}`);
     this.xsRm(`/vm/${uuid}`);
     this.xenstored.domainGone(domid, true);
+  }
+
+  // Where a domain's state lives in xenstore (its tree, its /vm entry, its backends).
+  xenstoreRoots(g: Guest): string[] {
+    return [`/local/domain/${g.domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${g.domid}`];
   }
 
   xsDump(roots: string[]): { path: string; value: string; perms: string[] }[] {

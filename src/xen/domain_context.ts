@@ -8,31 +8,12 @@
 // versioned; every field is checked on the way in.
 
 import type { Domain } from "./domain.js";
-import type { BlockReason } from "./vcpu.js";
-import type { VgicState } from "./vgic.js";
-import type { EventChannelsState } from "./event_channel.js";
+import { CONTEXT_FORMAT, CONTEXT_VERSION, DomainContext } from "./public/domain_context.js";
 import { SR } from "../cpu/cpu.js";
 import { VTCR_VALUE } from "./p2m.js";
 import { RUNSTATE } from "./public/xen.js";
 
-export const CONTEXT_FORMAT = "xents-domain-context";
-export const CONTEXT_VERSION = 1;
 const REG_BYTES = 0x1000; // the vCPU block up to its TLB: registers, system registers, GIC interface
-
-export interface VcpuContext {
-  online: boolean; block: BlockReason; pollPorts: number[]; vcount: string; pollIn: string;
-  vcpuInfo: { gfn: string; offset: number } | null; runstateVa: string | null; regs: string;
-}
-export interface DomainContext {
-  format: typeof CONTEXT_FORMAT; version: number;
-  maxPages: string; vmAssist: string; timeOffsetSeconds: string; weight: number; cap: number;
-  hvmParams: string[]; sharedInfo: string;
-  ram: [number, number][]; // runs of [first gfn, count]
-  xenMaps: { gfn: number; what: "shared_info" | "grant"; index: number }[];
-  grantFrames: string[];
-  vcpus: VcpuContext[];
-  vgic: VgicState; evtchn: EventChannelsState;
-}
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
 

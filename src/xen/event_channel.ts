@@ -10,6 +10,7 @@ import {
   EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, NR_VIRQS, evtchn_fifo_control_block,
 } from "./public/event_channel.js";
 import { shared_info, vcpu_info } from "./public/xen.js";
+import type { SavedEventChannels } from "./public/domain_context.js";
 
 export type ChannelState = "free" | "reserved" | "unbound" | "interdomain" | "virq" | "ipi";
 
@@ -41,13 +42,7 @@ interface FifoVcpu { controlHost: number; controlGfn: bigint; controlOffset: num
 
 // What save/restore carries of a domain's event channels: the ports, and the
 // FIFO ABI's registrations by guest frame (the pages themselves are guest memory).
-export interface EventChannelsState {
-  abi: "2l" | "fifo";
-  ports: Channel[];
-  fifo: ({ controlGfn: string; controlOffset: number; heads: number[]; tails: number[] } | null)[];
-  arrayGfns: string[];
-  pendingCarry: number[];
-}
+export type EventChannelsState = SavedEventChannels;
 
 const E = XEN_E;
 const PENDING_OFF = shared_info.fields.evtchn_pending.offset;

@@ -10,6 +10,7 @@
 
 import type { VcpuState } from "../cpu/cpu.js";
 import { Layout } from "../cpu/cpu.js";
+import type { SavedIrq, SavedVgic } from "./public/domain_context.js";
 
 export const NR_PRIVATE = 32; // SGIs 0-15, PPIs 16-31
 export const NUM_LRS = 16;
@@ -55,8 +56,8 @@ export interface VgicHost {
 
 // Save/restore: the distributor and every interrupt's state, with no list
 // register holding anything (the vCPUs are paused and synced).
-export interface IrqSaved { enabled: boolean; latch: boolean; active: boolean; level: boolean; priority: number; edge: boolean; group1: boolean; route: string; }
-export interface VgicState { ctlr: number; spis: IrqSaved[]; cpus: { waker: number; irqs: IrqSaved[] }[]; }
+type IrqSaved = SavedIrq;
+export type VgicState = SavedVgic;
 
 function saveIrq(s: IrqState): IrqSaved {
   return { enabled: s.enabled, latch: s.latch, active: s.active, level: s.level, priority: s.priority, edge: s.edge, group1: s.group1, route: s.route.toString() };

@@ -11,7 +11,8 @@ import {
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, XEN_DOMCTL_SHADOW_OP, xen_domctl_vuart_op,
   XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext,
 } from "../public/domctl.js";
-import { saveDomainContext, restoreDomainContext, ContextError, DomainContext } from "../domain_context.js";
+import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
+import type { DomainContext } from "../public/domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
 import { SR } from "../../cpu/cpu.js";
 import type { Domain } from "../domain.js";

@@ -1,0 +1,30 @@
+// Writing a domain into a save stream (save_stream.ts): the records that
+// describe it and its memory, shared by `xents save` and live migration.
+
+import type { Toolstack, Guest } from "./toolstack.js";
+import type { SavedDomain } from "./domain_restore.js";
+import { REC, StreamWriter, encodePages } from "./save_stream.js";
+
+// The DOMAIN record of a running guest.
+export function savedDomain(g: Guest, maxPages: string): SavedDomain {
+  const { kernel: _k, ramdisk: _r, ...config } = g.config;
+  const b = g.built;
+  return {
+    name: g.name, uuid: g.uuid, config, maxPages,
+    built: { domid: g.domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: b.storeGfn.toString(), consoleGfn: b.consoleGfn.toString(), memoryKiB: b.memoryKiB },
+  };
+}
+
+// The records that come before memory: DOMAIN, KERNEL, RAMDISK.
+export function writePreamble(w: StreamWriter, g: Guest, maxPages: string): void {
+  w.json(REC.DOMAIN, savedDomain(g, maxPages));
+  w.record(REC.KERNEL, g.config.kernel);
+  if (g.config.ramdisk) w.record(REC.RAMDISK, g.config.ramdisk);
+}
+
+// One PAGES record of a domain's frames, read through a foreign mapping.
+export function writePages(ts: Toolstack, w: StreamWriter, domid: number, gfns: bigint[]): void {
+  const m = ts.dom0.xc.mapForeign(domid, gfns);
+  try { w.record(REC.PAGES, encodePages(gfns, (k) => m.page(k))); } finally { m.unmap(); }
+}
+
