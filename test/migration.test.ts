@@ -102,3 +102,61 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${fsck.status}: ${fsck.stdout}`);
   assert.equal(execFileSync("debugfs", ["-R", "cat /where", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }), "on-a\non-b\n");
 });
+
+// Two hosts in two network namespaces joined by a veth pair, as two
+// machines on a link; then the link goes down in the middle of a migration.
+const canNetns = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0;
+test("migration between network namespaces over a veth pair; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root and ip netns" }, async (t) => {
+  const tag = process.pid.toString(36);
+  const nsA = `xa-${tag}`, nsB = `xb-${tag}`, va = `xva${tag}`.slice(0, 15), vb = `xvb${tag}`.slice(0, 15);
+  const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };
+  const hA = join(root, "na"), hB = join(root, "nb");
+  try {
+    ip("netns", "add", nsA); ip("netns", "add", nsB);
+    ip("link", "add", va, "type", "veth", "peer", "name", vb);
+    ip("link", "set", va, "netns", nsA); ip("link", "set", vb, "netns", nsB);
+    ip("-n", nsA, "addr", "add", "10.201.0.1/24", "dev", va); ip("-n", nsB, "addr", "add", "10.201.0.2/24", "dev", vb);
+    for (const [ns, dev] of [[nsA, va], [nsB, vb]]) { ip("-n", ns, "link", "set", "lo", "up"); ip("-n", ns, "link", "set", dev, "up"); }
+    // each daemon lives in its namespace; the CLI reaches it through its unix socket
+    for (const [ns, h] of [[nsA, hA], [nsB, hB]]) {
+      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", "host", "start", "--memory", "512", "--migrate-port", "0"], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
+    copyFileSync(join(hB, "migrate.key"), join(hB, "peer.key"));
+    const cfg = join(root, "ns.cfg");
+    writeFileSync(cfg, ['name = "nsguest"', "memory = 128", "vcpus = 1", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`, 'extra = "console=hvc0"', ""].join("\n"));
+    await xentsOk(hA, ["create", cfg]);
+    const ca = new CliConsole(hA, "nsguest");
+    const sa = new ConsoleSession(ca);
+    await sa.waitFor(/\/ # /, 240_000);
+    sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done) &\n");
+    await sa.waitFor(/tick-2\r?\n/, 60_000);
+    const portB = (await status(hB)).migrate_port!;
+    const r = await xentsCli(hA, ["migrate", "nsguest", `10.201.0.2:${portB}`], 300_000);
+    assert.equal(r.code, 0, r.stderr);
+    t.diagnostic(r.stderr.trim().split("\n").pop()!);
+    await ca.exited;
+    assert.deepEqual(await names(hB), ["Domain-0", "nsguest"]);
+    const cb = new CliConsole(hB, "nsguest");
+    const sb = new ConsoleSession(cb);
+    await sb.waitFor(/tick-\d+\r?\n[\s\S]*tick-\d+\r?\n/, 60_000);
+
+    // back towards A, and the link drops while memory is on the wire
+    const portA = (await status(hA)).migrate_port!;
+    const back = xentsCli(hB, ["migrate", "--key-file", join(hB, "peer.key"), "nsguest", `10.201.0.1:${portA}`], 300_000);
+    await new Promise((res) => setTimeout(res, 300));
+    ip("-n", nsB, "link", "set", vb, "down");
+    const failed = await back;
+    assert.notEqual(failed.code, 0, "the migration reports the failure");
+    assert.deepEqual(await names(hB), ["Domain-0", "nsguest"], "the guest is still at its source");
+    assert.deepEqual(await names(hA), ["Domain-0"], "and nowhere else");
+    const n = Number([...sb.out.matchAll(/tick-(\d+)/g)].pop()![1]);
+    await sb.waitFor(new RegExp(`tick-${n + 2}\\r?\\n`), 30_000);
+    await xentsOk(hB, ["destroy", "nsguest"]);
+    await cb.exited;
+  } finally {
+    for (const h of [hA, hB]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
+    for (const ns of [nsA, nsB]) spawnSync("ip", ["netns", "del", ns]);
+  }
+});

@@ -29,6 +29,7 @@ import { XEN_DOMCTL_SHADOW_OP } from "../xen/public/domctl.js";
 
 const RAM_BASE_GFN = 0x40000; // the log-dirty bitmap starts here (GUEST_RAM0_BASE)
 const BATCH = 256;
+const LINK_TIMEOUT_MS = 15_000; // a link that moves nothing this long is dead
 
 export interface MigrateOptions {
   live: boolean;
@@ -97,6 +98,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
   const sock = connect({ host, port });
   await new Promise<void>((res, rej) => { sock.once("connect", res); sock.once("error", (e) => rej(new MigrationError(`cannot reach ${host}:${port}: ${e.message}`))); });
   sock.setNoDelay(true);
+  sock.setTimeout(LINK_TIMEOUT_MS, () => sock.destroy(new Error(`no progress on the link for ${LINK_TIMEOUT_MS / 1000} s`)));
   const lines = new Lines(sock);
   let paused = false, logDirty = false, committed = false;
   try {
@@ -235,6 +237,7 @@ export class MigrationListener {
   private async accept(sock: Socket): Promise<void> {
     if (this.busy) { sock.end("ERR another migration is in progress\n"); return; }
     this.busy = true;
+    sock.setTimeout(LINK_TIMEOUT_MS, () => sock.destroy(new Error(`no progress on the link for ${LINK_TIMEOUT_MS / 1000} s`)));
     const lines = new Lines(sock);
     const session = new RestoreSession(this.ts);
     let done = false;
