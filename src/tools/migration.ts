@@ -203,7 +203,9 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const tRun = performance.now();
     if (running !== "RUNNING") throw new MigrationError(`the destination did not confirm that the domain runs (${running ?? "connection lost"}); the source copy stays paused so that two copies never run`);
     if (logDirty) { try { xc.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.OFF); } catch { /* going anyway */ } }
+    dbg("RUNNING");
     ts.destroy(domid);
+    dbg("source copy destroyed");
     sock.end();
     ts.log(`d${domid} (${g.name}): migrated to ${host}:${port}, ${rounds} rounds, ${pagesSent} pages, downtime ${Math.round(tRun - tPause)} ms`);
     return { rounds, pagesSent, totalMs: Math.round(performance.now() - t0), downtimeMs: Math.round(tRun - tPause), destinationDomid: Number(rm[1]) };

@@ -7,7 +7,7 @@ import type { Core } from "../cpu/cpu.js";
 import { SR } from "../cpu/cpu.js";
 import type { FrameAllocator } from "./frames.js";
 import { OWNER_XEN, OutOfFrames } from "./frames.js";
-import { P2m, VTCR_VALUE } from "./p2m.js";
+import { P2m, P2mEntry, VTCR_VALUE } from "./p2m.js";
 import { Vcpu } from "./vcpu.js";
 import { Vgic } from "./vgic.js";
 import { MmioBus } from "./mmio.js";
@@ -166,9 +166,17 @@ export class Domain implements EventHost, GrantDomain {
   unmapGfn(gfn: number): boolean {
     const e = this.p2m.remove(gfn);
     if (!e) return false;
+    this.releaseEntry(e);
+    return true;
+  }
+
+  // Teardown: every mapping at once (see P2m.takeAll).
+  unmapAll(): void {
+    for (const e of this.p2m.takeAll()) this.releaseEntry(e);
+  }
+  private releaseEntry(e: P2mEntry): void {
     if (e.type === "ram" || e.type === "ram_ro") this.svc.frames.free(e.frame);
     else if (e.type === "foreign" || e.type === "grant" || e.type === "grant_ro") this.svc.frames.put(e.frame);
-    return true;
   }
 
   // Map a hypervisor-owned page (shared_info, a grant-table frame) at gfn.

@@ -16,6 +16,8 @@ export class FrameAllocator {
   private readonly owner: Int32Array;
   private readonly refs: Uint16Array;
   private readonly zombie: Uint8Array; // freed by its owner, still referenced
+  private readonly dirty: Uint8Array; // free but not yet scrubbed
+  private toScrub: number[] = [];
   private freeList: number[] = [];
   private readonly counts = new Map<number, number>();
   freeCount: number;
@@ -25,6 +27,7 @@ export class FrameAllocator {
     this.owner = new Int32Array(this.nframes).fill(OWNER_FREE);
     this.refs = new Uint16Array(this.nframes);
     this.zombie = new Uint8Array(this.nframes);
+    this.dirty = new Uint8Array(this.nframes);
     // hand out high frames last so early allocations are compact
     for (let f = this.nframes - 1; f >= 0; f--) this.freeList.push(f);
     this.freeCount = this.nframes;
@@ -45,7 +48,12 @@ export class FrameAllocator {
   ownerOf(frame: number): number { return this.owner[frame]; }
   countOf(owner: number): number { return this.counts.get(owner) ?? 0; }
 
+  // A freed frame's old contents are wiped before anyone can have it again
+  // (here, at the latest), or earlier by scrub() while the machine is idle
+  // — as Xen scrubs freed pages — so tearing a domain down is not held up
+  // by zeroing all its memory.
   private take(frame: number, owner: number): void {
+    if (this.dirty[frame]) this.wipe(frame);
     this.owner[frame] = owner;
     this.counts.set(owner, this.countOf(owner) + 1);
     this.freeCount--;
@@ -82,9 +90,24 @@ export class FrameAllocator {
     this.release(frame);
   }
 
-  private release(frame: number): void {
+  private wipe(frame: number): void {
     const h = this.hostOf(frame);
     this.core.bytes.fill(0, h, h + FRAME_SIZE);
+    this.dirty[frame] = 0;
+  }
+
+  // Wipe up to `n` free frames waiting for it; returns how many still wait.
+  scrub(n: number): number {
+    while (n > 0 && this.toScrub.length) {
+      const f = this.toScrub.pop()!;
+      if (this.dirty[f]) { this.wipe(f); n--; } // else taken and wiped meanwhile
+    }
+    return this.toScrub.length;
+  }
+
+  private release(frame: number): void {
+    this.dirty[frame] = 1;
+    this.toScrub.push(frame);
     this.owner[frame] = OWNER_FREE;
     this.zombie[frame] = 0;
     this.freeList.push(frame);

@@ -30,6 +30,8 @@ export interface HypervisorEvents {
 
 const SLICE_INSTRUCTIONS = 500_000n;
 
+const SCRUB_FRAMES_WHEN_IDLE = 2048; // 8 MiB of freed memory wiped per idle pass
+
 export class Hypervisor implements PsciHost {
   readonly core: Core;
   readonly frames: FrameAllocator;
@@ -101,7 +103,7 @@ export class Hypervisor implements PsciHost {
     d.dying = true;
     d.evtchn.closeAll();
     d.gnttab.unmapAll(d, (id) => this.domains.get(id));
-    d.p2m.batch(() => { for (const gfn of [...d.p2m.entries.keys()]) d.unmapGfn(gfn); });
+    d.unmapAll();
     for (const f of d.unmappedFrames.splice(0)) this.frames.free(f);
     d.gnttab.destroy();
     d.p2m.destroy();
@@ -200,7 +202,7 @@ export class Hypervisor implements PsciHost {
       this.wakeTimers();
       this.deliverUpcalls();
       const pick = this.sched.pick();
-      if (!pick) break;
+      if (!pick) { this.frames.scrub(SCRUB_FRAMES_WHEN_IDLE); break; }
       ran = true;
       this.runSlice(pick.d, pick.v);
       if (performance.now() - t0 >= maxMs) return { ran, idleUntil: null };

@@ -103,25 +103,11 @@ export class P2m {
     if (parentLevel === 2) this.release(this.pathTable[0], 1);
   }
 
-  // Many changes, one TLB flush at the end (domain teardown, bulk unmaps).
-  private batching = 0;
-  private changed = false;
-  batch(f: () => void): void {
-    this.batching++;
-    try { f(); } finally {
-      if (--this.batching === 0 && this.changed) { this.changed = false; this.onChange(); }
-    }
-  }
-  private note(): void {
-    if (this.batching) this.changed = true;
-    else this.onChange();
-  }
-
   set(gfn: number, e: P2mEntry): void {
     if (gfn < 0 || gfn >= 2 ** (P2M_IPA_BITS - 12)) throw new RangeError(`gfn 0x${gfn.toString(16)} beyond the IPA space`);
     this.entries.set(gfn, e);
     this.writeDesc(gfn, e);
-    this.note();
+    this.onChange();
   }
 
   // Removes the mapping and returns what was there (the caller frees or drops references).
@@ -130,7 +116,7 @@ export class P2m {
     if (!e) return undefined;
     this.entries.delete(gfn);
     this.writeDesc(gfn, undefined);
-    this.note();
+    this.onChange();
     return e;
   }
 
@@ -152,7 +138,7 @@ export class P2m {
     this.logDirty = on;
     this.dirty.clear();
     for (const [gfn, e] of this.entries) if (e.type === "ram") this.writeDesc(gfn, e);
-    this.note();
+    this.onChange();
   }
   markDirty(gfn: number): boolean {
     const e = this.entries.get(gfn);
@@ -160,7 +146,7 @@ export class P2m {
     if (!this.dirty.has(gfn)) {
       this.dirty.add(gfn);
       this.writeDesc(gfn, e);
-      this.note();
+      this.onChange();
     }
     return true;
   }
@@ -169,8 +155,19 @@ export class P2m {
     const d = [...this.dirty];
     this.dirty.clear();
     for (const gfn of d) { const e = this.entries.get(gfn); if (e) this.writeDesc(gfn, e); }
-    if (d.length) this.note();
+    if (d.length) this.onChange();
     return d;
+  }
+
+  // Domain teardown: every entry goes at once, without rewriting the
+  // descriptors of tables that are about to be freed. Returns the entries so
+  // that the caller can drop what they held; destroy() frees the tables.
+  takeAll(): P2mEntry[] {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    this.dirty.clear();
+    this.onChange(); // nothing may translate through the tables any more (destroy() frees and zeroes them)
+    return all;
   }
 
   // Frees the tables (the entries must have been removed by the domain teardown).
