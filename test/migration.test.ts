@@ -9,7 +9,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, copyFileSync, rmSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
@@ -27,10 +28,13 @@ async function names(home: string): Promise<string[]> { return ((JSON.parse(awai
 const quiet = (out: string): string => out.split("\n").filter((l) => !/^tick-\d+$/.test(l.trim())).join("\n").trim();
 function lastTick(s: ConsoleSession): number { const all = [...s.out.matchAll(/tick-(\d+)/g)]; return all.length ? Number(all[all.length - 1][1]) : 0; }
 
+const sharedKey = join(root, "shared.key");
 before(async () => {
+  // A and B share one key, given to both before they start listening
+  writeFileSync(sharedKey, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  for (const h of [homeA, homeB]) { mkdirSync(h, { mode: 0o700 }); copyFileSync(sharedKey, join(h, "migrate.key")); }
   await xentsOk(homeA, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
   await xentsOk(homeB, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
-  copyFileSync(join(homeB, "migrate.key"), join(homeA, "migrate.key")); // the hosts share one key
 });
 after(async () => {
   for (const h of [homeA, homeB, homeC]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
@@ -96,8 +100,19 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const t2 = lastTick(sb);
   await sb.waitFor(new RegExp(`tick-${t2 + 2}\\r?\\n`), 30_000);
   assert.equal(quiet(await sb.run("echo still-$((2+2))")), "still-4");
-  await xentsOk(homeB, ["destroy", "mover"]);
+
+  // and home again, stop-and-copy this time
+  const portA = (await status(homeA)).migrate_port!;
+  const nl = await xentsCli(homeB, ["migrate", "--no-live", "--key-file", sharedKey, "mover", `127.0.0.1:${portA}`], 300_000);
+  assert.equal(nl.code, 0, nl.stderr);
+  assert.match(nl.stderr, /migration done: 0 rounds/);
   await cb.exited;
+  assert.deepEqual(await names(homeB), ["Domain-0"]);
+  const ca2 = new CliConsole(homeA, "mover");
+  const sa2 = new ConsoleSession(ca2);
+  assert.equal(quiet(await sa2.run("cat /mnt/where")), "on-a\non-b");
+  await xentsOk(homeA, ["destroy", "mover"]);
+  await ca2.exited;
   const fsck = spawnSync("e2fsck", ["-f", "-y", disk], { encoding: "utf8" });
   assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${fsck.status}: ${fsck.stdout}`);
   assert.equal(execFileSync("debugfs", ["-R", "cat /where", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }), "on-a\non-b\n");
