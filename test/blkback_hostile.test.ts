@@ -12,8 +12,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Host } from "../src/host/host.js";
-import { Dom0 } from "../src/tools/dom0.js";
 import { Toolstack } from "../src/tools/toolstack.js";
 import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { guestImage } from "./helpers/guest_programs.js";
@@ -23,6 +21,8 @@ import { GTF_permit_access } from "../src/xen/public/grant_table.js";
 import { BLKIF_OP, BLKIF_RSP, BLKIF_RING_ENTRY } from "../src/xen/public/io/blkif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize } from "../src/xen/public/io/ring.js";
 import { XenbusState } from "../src/xen/public/io/xenbus.js";
+import { startHost } from "./helpers/host.js";
+import type { Host } from "../src/host/host.js";
 
 const RING_SIZE = ringSize(BLKIF_RING_ENTRY);
 const DISK_BYTES = 1 << 20;
@@ -91,11 +91,8 @@ class Frontend {
 
 test("blkback answers hostile frontends with errors, cuts off a broken ring, and keeps serving the other guest", async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-blkh-"));
-  const host = new Host({ ramBytes: 256 << 20, log: () => {} });
-  const dom0 = new Dom0(host.privcmd);
-  const ts = new Toolstack(dom0);
-  let stop = false;
-  const loop = host.run(() => stop);
+  const th = startHost(256);
+  const { host, ts } = th;
   const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 20)); };
   try {
     const free0 = host.hv.frames.freeCount;
@@ -172,8 +169,7 @@ test("blkback answers hostile frontends with errors, cuts off a broken ring, and
     assert.equal(ts.blkback.devices.size, 0);
     assert.equal(host.hv.frames.freeCount, free0, "every frame is back");
   } finally {
-    stop = true;
-    await loop;
+    await th.done();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -12,12 +12,11 @@ import { mkdtempSync, readFileSync, rmSync, closeSync, openSync, ftruncateSync }
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Host } from "../src/host/host.js";
-import { Dom0 } from "../src/tools/dom0.js";
-import { Toolstack, Guest } from "../src/tools/toolstack.js";
+import type { Guest } from "../src/tools/toolstack.js";
 import { fetchImages } from "../src/tools/images.js";
 import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
+import { startHost } from "./helpers/host.js";
 
 const BOOT_MS = 240_000;
 const images = fetchImages();
@@ -45,11 +44,8 @@ for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image 
     execFileSync("qemu-img", ["convert", "-q", "-O", "qcow2", "-o", "cluster_size=65536", rawImg, img]);
   }
 
-  const host = new Host({ ramBytes: 768 << 20, log: () => {} });
-  const dom0 = new Dom0(host.privcmd);
-  const ts = new Toolstack(dom0);
-  let stop = false;
-  const loop = host.run(() => stop);
+  const th = startHost(768);
+  const { host, ts } = th;
   try {
     const free0 = host.hv.frames.freeCount;
     const g = ts.create({
@@ -98,8 +94,7 @@ for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image 
     assert.equal(hostSum("/small"), sums.get("/mnt/small"));
     assert.equal(hostSum("/d/hello"), sums.get("/mnt/d/hello"));
   } finally {
-    stop = true;
-    await loop;
+    await th.done();
     rmSync(dir, { recursive: true, force: true });
   }
 });

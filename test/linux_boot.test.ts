@@ -5,25 +5,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Host } from "../src/host/host.js";
-import { Dom0 } from "../src/tools/dom0.js";
 import { Toolstack, Guest } from "../src/tools/toolstack.js";
 import { fetchImages } from "../src/tools/images.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
+import { startHost, TestHost } from "./helpers/host.js";
 
 const images = fetchImages();
 const kernel = new Uint8Array(readFileSync(images.kernel));
 const ramdisk = new Uint8Array(readFileSync(images.initrd));
 const BOOT_MS = 240_000;
 
-function newHost() {
-  const host = new Host({ ramBytes: 1024 << 20, log: () => {} });
-  const dom0 = new Dom0(host.privcmd);
-  const ts = new Toolstack(dom0);
-  let stop = false;
-  const loop = host.run(() => stop);
-  return { host, dom0, ts, done: async () => { stop = true; await loop; } };
-}
+const newHost = (): TestHost => startHost(1024);
 
 async function bootShell(ts: Toolstack, name: string, vcpus: number): Promise<{ g: Guest; s: ConsoleSession }> {
   const g = ts.create({ name, memoryMiB: 256, vcpus, kernel, ramdisk, cmdline: "console=hvc0" });

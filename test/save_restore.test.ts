@@ -10,24 +10,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Host } from "../src/host/host.js";
-import { Dom0 } from "../src/tools/dom0.js";
-import { Toolstack } from "../src/tools/toolstack.js";
 import { fetchImages } from "../src/tools/images.js";
 import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { fileSink, fileSource, StreamError } from "../src/tools/save_stream.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
+import { startHost, TestHost } from "./helpers/host.js";
 
 const images = fetchImages();
 
-function newHost() {
-  const host = new Host({ ramBytes: 512 << 20, log: () => {} });
-  const dom0 = new Dom0(host.privcmd);
-  const ts = new Toolstack(dom0);
-  let stop = false;
-  const loop = host.run(() => stop);
-  return { host, ts, done: async () => { stop = true; await loop; } };
-}
+const newHost = (): TestHost => startHost(512);
 
 test("a running Linux guest is saved on one host and restored on another, shell, disk and console intact", async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-save-"));
@@ -36,7 +27,7 @@ test("a running Linux guest is saved on one host and restored on another, shell,
   execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", img]);
   const stream = join(dir, "guest.save");
   const a = newHost();
-  let b: ReturnType<typeof newHost> | null = null;
+  let b: TestHost | null = null;
   try {
     const freeA = a.host.hv.frames.freeCount;
     const g = a.ts.create({

@@ -11,7 +11,7 @@ import type { Domain } from "./domain.js";
 import { CONTEXT_FORMAT, CONTEXT_VERSION, DomainContext } from "./public/domain_context.js";
 import { SR } from "../cpu/cpu.js";
 import { VTCR_VALUE } from "./p2m.js";
-import { RUNSTATE } from "./public/xen.js";
+import { RUNSTATE, vcpu_info } from "./public/xen.js";
 
 const REG_BYTES = 0x1000; // the vCPU block up to its TLB: registers, system registers, GIC interface
 
@@ -81,6 +81,7 @@ export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bi
   if (!d.gnttab.ensureFrames(c.grantFrames.length)) throw new ContextError(`${c.grantFrames.length} grant frames exceed the domain's limit`);
   c.grantFrames.forEach((s, i) => d.bytes.set(blob(s, 4096, `grant frame ${i}`), fa.hostOf(d.gnttab.frames[i])));
   for (const m of c.xenMaps) {
+    if (!Number.isInteger(m.gfn) || m.gfn < 0 || m.gfn >= 2 ** 28) throw new ContextError(`gfn ${m.gfn} is outside the guest's address space`);
     const frame = m.what === "shared_info" ? d.sharedInfoFrame : d.gnttab.frames[m.index];
     if (frame === undefined) throw new ContextError(`no grant frame ${m.index}`);
     d.mapXenFrame(m.gfn, frame);
@@ -101,6 +102,7 @@ export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bi
     v.block = s.block;
     v.pollPorts = [...s.pollPorts];
     v.pollDeadline = s.pollIn === "0" ? 0n : counterNow + BigInt(s.pollIn);
+    if (s.vcpuInfo && !(s.vcpuInfo.offset >= 0 && s.vcpuInfo.offset <= 4096 - vcpu_info.size)) throw new ContextError(`vCPU ${i}: vcpu_info offset out of range`);
     v.vcpuInfo = s.vcpuInfo ? { gfn: BigInt(s.vcpuInfo.gfn), offset: s.vcpuInfo.offset } : null;
     v.runstateVa = s.runstateVa === null ? null : BigInt(s.runstateVa);
     v.runstate = s.online ? (s.block === "none" ? RUNSTATE.runnable : RUNSTATE.blocked) : RUNSTATE.offline;

@@ -76,7 +76,17 @@ export class EventChannels {
   }
   // Into a fresh table; guest frames must already be in place. Returns an error text or null.
   loadState(s: EventChannelsState): string | null {
+    if (s.abi !== "2l" && s.abi !== "fifo") return "unknown event channel ABI";
     if (s.ports.length > this.limitFor(s.abi)) return `${s.ports.length} event channel ports exceed this domain's limit`;
+    for (let p = 0; p < s.ports.length; p++) {
+      const c = s.ports[p];
+      // a saved table has no live links to other domains: peers bind again
+      if (!["free", "reserved", "unbound", "virq", "ipi"].includes(c.state)) return `port ${p}: state '${c.state}' cannot be restored`;
+      if (!(c.notifyVcpu >= 0 && c.notifyVcpu < this.host.nrVcpus())) return `port ${p}: no vCPU ${c.notifyVcpu}`;
+      if (!(c.priority >= 0 && c.priority < EVTCHN_FIFO_MAX_QUEUES)) return `port ${p}: priority ${c.priority} out of range`;
+      if (c.state === "virq" && !(c.virq >= 0 && c.virq < NR_VIRQS)) return `port ${p}: no VIRQ ${c.virq}`;
+      if (!(c.remoteDom >= 0 && c.remoteDom <= 0x7FFF)) return `port ${p}: bad remote domain`;
+    }
     this.abi = s.abi;
     this.ports.length = 0;
     for (const c of s.ports) this.ports.push({ ...c });
