@@ -25,7 +25,7 @@ interface Status { migrate_port: number | null; pid: number; accounting: Record<
 async function status(home: string): Promise<Status> { return JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as Status; }
 async function names(home: string): Promise<string[]> { return ((JSON.parse(await xentsOk(home, ["list", "-l"])) as { name: string }[]).map((r) => r.name)); }
 // command output without the counter's lines, which the background loop interleaves
-const quiet = (out: string): string => out.split("\n").filter((l) => !/^tick-\d+$/.test(l.trim())).join("\n").trim();
+const quiet = (out: string): string => out.split("\n").filter((l) => !/^tick-\d+ \d+$/.test(l.trim())).join("\n").trim();
 function lastTick(s: ConsoleSession): number { const all = [...s.out.matchAll(/tick-(\d+)/g)]; return all.length ? Number(all[all.length - 1][1]) : 0; }
 
 const sharedKey = join(root, "shared.key");
@@ -54,8 +54,8 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const sa = new ConsoleSession(ca);
   await sa.waitFor(/\/ # /, 240_000);
   await sa.run("mount -t ext4 /dev/xvda /mnt && echo on-a > /mnt/where && sync");
-  sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done) &\n");
-  await sa.waitFor(/tick-3\r?\n/, 60_000);
+  sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
+  await sa.waitFor(/tick-3 \d+\r?\n/, 60_000);
 
   // a host that does not hold the key gets nothing
   const badKey = join(root, "bad.key");
@@ -66,7 +66,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   assert.match(refused.stderr, /authenticat/);
   assert.deepEqual(await names(homeB), ["Domain-0"], "nothing arrived at the destination");
   const t1 = lastTick(sa);
-  await sa.waitFor(new RegExp(`tick-${t1 + 2}\\r?\\n`), 30_000);
+  await sa.waitFor(new RegExp(`tick-${t1 + 2} \\d+\\r?\\n`), 30_000);
 
   // the real move
   const before = lastTick(sa);
@@ -81,10 +81,12 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   assert.deepEqual(await names(homeB), ["Domain-0", "mover"]);
   const cb = new CliConsole(homeB, "mover");
   const sb = new ConsoleSession(cb);
-  await sb.waitFor(/tick-\d+\r?\n[\s\S]*tick-\d+\r?\n/, 60_000);
+  await sb.waitFor(/tick-\d+ \d+\r?\n[\s\S]*tick-\d+ \d+\r?\n/, 60_000);
   const onB = [...sb.out.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
   assert.ok(onB[0] > lastOnA && onB[0] <= lastOnA + 3, `the counter carries on: last on the source ${lastOnA}, first on the destination ${onB[0]}`);
   assert.ok(lastOnA > before, "it counted on the source while memory was copied");
+  const stamp = (out: string): number[] => [...out.matchAll(/tick-\d+ (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(stamp(sb.out)[0] >= stamp(sa.out).pop()!, "its clock did not go back");
   assert.equal(quiet(await sb.run("cat /mnt/where && echo on-b >> /mnt/where && sync && cat /mnt/where")), "on-a\non-a\non-b");
 
   // the destination dies in the middle: the guest stays where it is
@@ -98,7 +100,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   assert.notEqual(failed.code, 0, "the migration reports the failure");
   assert.deepEqual(await names(homeB), ["Domain-0", "mover"]);
   const t2 = lastTick(sb);
-  await sb.waitFor(new RegExp(`tick-${t2 + 2}\\r?\\n`), 30_000);
+  await sb.waitFor(new RegExp(`tick-${t2 + 2} \\d+\\r?\\n`), 30_000);
   assert.equal(quiet(await sb.run("echo still-$((2+2))")), "still-4");
 
   // and home again, stop-and-copy this time
@@ -145,8 +147,8 @@ test("migration between network namespaces over a veth pair; a link that drops m
     const ca = new CliConsole(hA, "nsguest");
     const sa = new ConsoleSession(ca);
     await sa.waitFor(/\/ # /, 240_000);
-    sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done) &\n");
-    await sa.waitFor(/tick-2\r?\n/, 60_000);
+    sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
+    await sa.waitFor(/tick-2 \d+\r?\n/, 60_000);
     const portB = (await status(hB)).migrate_port!;
     const r = await xentsCli(hA, ["migrate", "nsguest", `10.201.0.2:${portB}`], 300_000);
     assert.equal(r.code, 0, r.stderr);
@@ -155,7 +157,7 @@ test("migration between network namespaces over a veth pair; a link that drops m
     assert.deepEqual(await names(hB), ["Domain-0", "nsguest"]);
     const cb = new CliConsole(hB, "nsguest");
     const sb = new ConsoleSession(cb);
-    await sb.waitFor(/tick-\d+\r?\n[\s\S]*tick-\d+\r?\n/, 60_000);
+    await sb.waitFor(/tick-\d+ \d+\r?\n[\s\S]*tick-\d+ \d+\r?\n/, 60_000);
 
     // back towards A, and the link drops while memory is on the wire
     const portA = (await status(hA)).migrate_port!;
@@ -167,7 +169,7 @@ test("migration between network namespaces over a veth pair; a link that drops m
     assert.deepEqual(await names(hB), ["Domain-0", "nsguest"], "the guest is still at its source");
     assert.deepEqual(await names(hA), ["Domain-0"], "and nowhere else");
     const n = Number([...sb.out.matchAll(/tick-(\d+)/g)].pop()![1]);
-    await sb.waitFor(new RegExp(`tick-${n + 2}\\r?\\n`), 30_000);
+    await sb.waitFor(new RegExp(`tick-${n + 2} \\d+\\r?\\n`), 30_000);
     await xentsOk(hB, ["destroy", "nsguest"]);
     await cb.exited;
   } finally {
