@@ -149,6 +149,9 @@ test("errors: bad configuration and unknown domains fail cleanly and create noth
   assert.match(r2.stderr, /no domain 'nosuch'/);
   const r3 = await xentsCli(home, ["create", linuxCfg("withdisk", ["disk = ['/nonexistent.img,raw,xvda,rw']"])]);
   assert.notEqual(r3.code, 0);
+  const r4 = await xentsCli(home, ["create", linuxCfg("badvif", ["vif = ['mac=01:00:00:00:00:01']"])]);
+  assert.notEqual(r4.code, 0);
+  assert.match(r4.stderr, /multicast/);
   await assertNothingLeft("after refused creates", "bad");
 });
 
@@ -193,6 +196,12 @@ test("destroy releases everything in every state: paused, mid-boot, running, cra
   await xentsOk(home, ["block-detach", "running", "xvdb"], 60_000);
   await until("xvdb is gone from the guest", async () => (await s.run("ls /sys/block")).includes("xvdb") ? undefined : true, 30_000);
   assert.doesNotMatch(await xentsOk(home, ["block-list", "running"]), /^51728\s/m);
+  // and a network interface
+  await xentsOk(home, ["network-attach", "running", "mac=00:16:3e:12:34:56", "bridge=xenbr0"]);
+  assert.match(await xentsOk(home, ["network-list", "running"]), /^0\s+0\s+00:16:3e:12:34:56\s+0\s+\d+\s+xenbr0$/m);
+  await until("the guest sees eth0", async () => (await s.run("cat /sys/class/net/eth0/address 2>/dev/null")).trim() === "00:16:3e:12:34:56", 30_000);
+  await xentsOk(home, ["network-detach", "running", "00:16:3e:12:34:56"], 60_000);
+  await until("eth0 is gone from the guest", async () => (await s.run("ls /sys/class/net")).includes("eth0") ? undefined : true, 30_000);
   await xentsOk(home, ["destroy", "running"]);
   assert.equal(await con.exited, 0, "the console client ends when the domain is destroyed");
   await xentsOk(home, ["destroy", "crasher"]);

@@ -13,6 +13,7 @@ import "../src/xen/public/event_channel.js";
 import "../src/xen/public/grant_table.js";
 import "../src/xen/public/domctl.js";
 import "../src/xen/public/io/blkif.js";
+import "../src/xen/public/io/netif.js";
 
 // Fields named differently here than in C (nested members, union arms).
 const C_NAMES: Record<string, Record<string, string | null>> = {
@@ -46,7 +47,7 @@ test("hypercall ABI layouts match the Xen 4.17 headers", () => {
     const src = [
       "#include <stdint.h>",
       ...["xen.h", "domctl.h", "sysctl.h", "memory.h", "event_channel.h", "grant_table.h", "vcpu.h", "sched.h",
-        "version.h", "features.h", "hvm/params.h", "hvm/hvm_op.h", "io/blkif.h"].map((h) => `#include <xen/${h}>`),
+        "version.h", "features.h", "hvm/params.h", "hvm/hvm_op.h", "io/blkif.h", "io/netif.h"].map((h) => `#include <xen/${h}>`),
       ...lines,
     ].join("\n");
     writeFileSync(join(dir, "abi.c"), src + "\n");

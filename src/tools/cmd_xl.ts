@@ -286,6 +286,25 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("network-attach", "attach a virtual network interface to a running domain", "xents network-attach <domain> [mac=..., bridge=...]", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => { await c.call("network-attach", { domain: argv[0], spec: argv.slice(1).join(",") }); return 0; });
+    }),
+    simple("network-detach", "detach a virtual network interface", "xents network-detach [-f] <domain> <devid|mac>", async (argv) => {
+      const { f, rest } = flags(argv, "f");
+      need(rest, 2, "domain and device");
+      return withHost(async (c) => { await c.call("network-detach", { domain: rest[0], device: rest[1], force: f.has("f") }); return 0; });
+    }),
+    simple("network-list", "list a domain's virtual network interfaces", "xents network-list <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => {
+        process.stdout.write("Idx BE Mac Addr.         handle state bridge\n");
+        for (const v of (await c.call("network-list", { domain: argv[0] })) as { handle: number; mac: string; bridge: string; feState: number }[]) {
+          process.stdout.write(`${String(v.handle).padEnd(3)} 0  ${v.mac}  ${String(v.handle).padEnd(6)} ${String(v.feState).padEnd(5)} ${v.bridge}\n`);
+        }
+        return 0;
+      });
+    }),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
       const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] })) as EvtchnStatus[];
       for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);

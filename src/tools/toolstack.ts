@@ -20,6 +20,9 @@ import type { DiskSpec } from "./disk_spec.js";
 import { XsClient } from "./xenstore/local_client.js";
 import { GrantDevice } from "./xc/gnttab.js";
 import { BlkBack } from "./backends/blkback.js";
+import { NetBack } from "./backends/netback.js";
+import { Bridges } from "./net/bridge.js";
+import type { VifSpec } from "./vif_spec.js";
 import { StreamWriter, StreamReader, StreamSink, StreamSource, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
@@ -34,6 +37,7 @@ export interface GuestConfig extends BuildConfig {
   onCrash?: ExitAction;
   paused?: boolean;
   disks?: DiskSpec[];
+  vifs?: VifSpec[];
 }
 
 export interface Guest {
@@ -66,6 +70,8 @@ export class Toolstack {
   events: ToolstackEvents = {};
   readonly gnt: GrantDevice;
   readonly blkback: BlkBack;
+  readonly netback: NetBack;
+  readonly bridges = new Bridges();
 
   constructor(readonly dom0: Dom0, readonly log: (line: string) => void = () => {}) {
     this.xenstored = new Xenstored({
@@ -87,6 +93,9 @@ export class Toolstack {
     this.gnt = new GrantDevice(dom0.xc);
     this.blkback = new BlkBack({ xs: new XsClient(this.xenstored, "blkback"), xc: dom0.xc, evtchn: dom0.evtchn, gnt: this.gnt, log });
     this.blkback.start();
+    this.xsWrite("/local/domain/0/backend/vif", "");
+    this.netback = new NetBack({ xs: new XsClient(this.xenstored, "netback"), xc: dom0.xc, evtchn: dom0.evtchn, gnt: this.gnt, log }, this.bridges);
+    this.netback.start();
   }
 
   // ---- xenstore access for the toolstack itself (as dom0, privileged)
@@ -120,6 +129,7 @@ export class Toolstack {
     try {
       this.writeDomainDir(domid, cfg, built, uuid);
       for (const d of cfg.disks ?? []) this.addDisk(domid, d);
+      (cfg.vifs ?? []).forEach((v, i) => this.addVif(domid, i, v));
       const console = new GuestConsole(domid, this.dom0.xc, this.dom0.evtchn);
       console.connect(built.consoleGfn, built.consolePort);
       const g: Guest = { domid, name: cfg.name, uuid, config: cfg, built, console, state: "running", shutdownReason: null, startedAt: Date.now() };
@@ -192,6 +202,34 @@ export class Toolstack {
     }
   }
 
+  // A virtual network interface as libxl adds one.
+  addVif(domid: number, handle: number, v: VifSpec): void {
+    const fe = `/local/domain/${domid}/device/vif/${handle}`;
+    const be = `/local/domain/0/backend/vif/${domid}/${handle}`;
+    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has vif ${handle}`);
+    const feP = [`n${domid}`, "r0"], beP = ["n0", `r${domid}`];
+    this.xsWrite(`/local/domain/0/backend/vif/${domid}`, "", beP);
+    this.xsWrite(be, "", beP);
+    for (const [k, val] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ["handle", String(handle)], ["mac", v.mac],
+      ["bridge", v.bridge], ["type", "vif"], ["state", String(XenbusState.Initialising)]]) this.xsWrite(`${be}/${k}`, val, beP);
+    this.xsWrite(fe, "", feP);
+    for (const [k, val] of [["backend", be], ["backend-id", "0"], ["handle", String(handle)], ["mac", v.mac], ["state", String(XenbusState.Initialising)]]) {
+      this.xsWrite(`${fe}/${k}`, val, feP);
+    }
+  }
+
+  vifs(domid: number): { handle: number; mac: string; bridge: string; beState: number; feState: number }[] {
+    const dir = this.xenstored.store.get(`/local/domain/0/backend/vif/${domid}`);
+    if (!dir) return [];
+    return [...dir.children].map((c) => {
+      const be = `/local/domain/0/backend/vif/${domid}/${c}`;
+      return {
+        handle: Number(c), mac: this.xsRead(`${be}/mac`) ?? "?", bridge: this.xsRead(`${be}/bridge`) ?? "?",
+        beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${this.xsRead(`${be}/frontend`) ?? ""}/state`) ?? 0),
+      };
+    });
+  }
+
   disks(domid: number): DiskInfo[] {
     const s = this.xenstored.store;
     const dir = s.get(`/local/domain/0/backend/vbd/${domid}`);
@@ -211,10 +249,10 @@ export class Toolstack {
 
   // Hot-unplug: ask both ends to close, then remove the device. With
   // `force`, the device goes even if the guest has not let go of it.
-  async removeDisk(domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
-    const be = `/local/domain/0/backend/vbd/${domid}/${devid}`;
+  async removeDevice(kind: "vbd" | "vif", domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
+    const be = `/local/domain/0/backend/${kind}/${domid}/${devid}`;
     const fe = this.xsRead(`${be}/frontend`);
-    if (fe === null) throw new Error(`d${domid} has no disk ${devid}`);
+    if (fe === null) throw new Error(`d${domid} has no ${kind} ${devid}`);
     this.xsWrite(`${be}/online`, "0");
     const t0 = Date.now();
     while (!force && Date.now() - t0 < timeoutMs) {
@@ -225,7 +263,7 @@ export class Toolstack {
     const fs = Number(this.xsRead(`${fe}/state`) ?? XenbusState.Closed);
     if (!force && fs !== XenbusState.Closed && fs !== XenbusState.Unknown && fs !== XenbusState.Initialising) {
       this.xsWrite(`${be}/online`, "1");
-      throw new Error(`the guest did not release the disk (frontend state ${fs}); it may be in use (detach with -f to force)`);
+      throw new Error(`the guest did not release the device (frontend state ${fs}); it may be in use (detach with -f to force)`);
     }
     this.xsRm(be);
     this.xsRm(fe);
@@ -303,10 +341,12 @@ export class Toolstack {
   // Undo a restore that failed half way.
   discardPartial(domid: number, uuid: string): void {
     this.blkback.domainGone(domid);
+    this.netback.domainGone(domid);
     this.guests.get(domid)?.console.end();
     this.guests.delete(domid);
     try { this.dom0.xc.destroyDomain(domid); } catch { /* gone */ }
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
+    this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
     this.xsRm(`/vm/${uuid}`);
     this.xenstored.domainGone(domid, true);
@@ -314,7 +354,7 @@ export class Toolstack {
 
   // Where a domain's state lives in xenstore (its tree, its /vm entry, its backends).
   xenstoreRoots(g: Guest): string[] {
-    return [`/local/domain/${g.domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${g.domid}`];
+    return [`/local/domain/${g.domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${g.domid}`, `/local/domain/0/backend/vif/${g.domid}`];
   }
 
   xsDump(roots: string[]): { path: string; value: string; perms: string[] }[] {
@@ -346,8 +386,10 @@ export class Toolstack {
       g.state = "destroyed";
     }
     this.blkback.domainGone(domid); // backends let go of its grants and ports first
+    this.netback.domainGone(domid);
     try { this.dom0.xc.destroyDomain(domid); } catch { /* already gone */ }
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
+    this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
     if (g) this.xsRm(`/vm/${g.uuid}`);
     this.xenstored.domainGone(domid, true);

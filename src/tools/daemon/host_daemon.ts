@@ -5,6 +5,7 @@
 import { createServer, Server, Socket } from "node:net";
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants } from "node:fs";
 import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
+import { parseVifSpec, VifSpec } from "../vif_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
 import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js";
 import { randomBytes } from "node:crypto";
@@ -131,7 +132,8 @@ export class HostDaemon {
 
   private createFromSpec(spec: DomainSpec, paused: boolean): Guest {
     if (!spec.kernel) throw new RequestError("the configuration has no kernel");
-    if (spec.vifs.length) throw new RequestError("vif= needs netback, which this host does not offer yet");
+    let vifs: VifSpec[];
+    try { vifs = spec.vifs.map((v) => parseVifSpec(v)); } catch (e) { throw new RequestError((e as Error).message); }
     const disks = spec.disks.map((d) => checkedDisk(d));
     const vdevs = new Set<number>();
     for (const d of disks) { if (vdevs.has(d.devid)) throw new RequestError(`two disks use ${d.vdev}`); vdevs.add(d.devid); }
@@ -142,7 +144,7 @@ export class HostDaemon {
       name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: read(spec.kernel, "kernel"),
       ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
       onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
-      paused, disks,
+      paused, disks, vifs,
     });
   }
 
@@ -241,9 +243,27 @@ export class HostDaemon {
         const g = this.guest(a.domain);
         const disk = this.ts.disks(g.domid).find((d) => d.vdev === String(a.device) || String(d.devid) === String(a.device));
         if (!disk) throw new RequestError(`${g.name} has no disk '${String(a.device)}'`);
-        await this.ts.removeDisk(g.domid, disk.devid, a.force === true);
+        await this.ts.removeDevice("vbd", g.domid, disk.devid, a.force === true);
         return null;
       },
+      "network-attach": (a) => {
+        const g = this.guest(a.domain);
+        let v: VifSpec;
+        try { v = parseVifSpec(String(a.spec ?? "")); } catch (e) { throw new RequestError((e as Error).message); }
+        const used = new Set(this.ts.vifs(g.domid).map((x) => x.handle));
+        let handle = 0;
+        while (used.has(handle)) handle++;
+        this.ts.addVif(g.domid, handle, v);
+        return { handle, mac: v.mac };
+      },
+      "network-detach": async (a) => {
+        const g = this.guest(a.domain);
+        const vif = this.ts.vifs(g.domid).find((x) => String(x.handle) === String(a.device) || x.mac === String(a.device).toLowerCase());
+        if (!vif) throw new RequestError(`${g.name} has no network device '${String(a.device)}'`);
+        await this.ts.removeDevice("vif", g.domid, vif.handle, a.force === true);
+        return null;
+      },
+      "network-list": (a) => this.ts.vifs(this.guest(a.domain).domid),
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
       migrate: async (a) => {
         const g = this.guest(a.domain);
@@ -279,6 +299,7 @@ export class HostDaemon {
       dom0_foreign_pages: Number(xc.window.inUse() / 4096n),
       dom0_grant_mappings: this.ts.gnt.mapped,
       block_devices: this.ts.blkback.devices.size,
+      network_devices: this.ts.netback.vifs.size,
       xenstore_nodes: this.ts.xenstored.store.nodes.size,
       xenstore_connections: this.ts.xenstored.connections.size,
       console_daemons: this.ts.guests.size,

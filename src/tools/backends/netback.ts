@@ -1,0 +1,333 @@
+// netback: the network backend in the control domain, for Linux's
+// xen-netfront. The xenbus handshake of io/netif.h (InitWait with the
+// features, Connected once the frontend's TX and RX rings are mapped), one
+// queue, one event channel. TX: each packet's slots are copied out of the
+// ring before they are checked, its data copied out of the granted pages,
+// a checksum the guest left blank is completed, and the frame goes to the
+// vif's bridge. RX: frames from the bridge wait (bounded) for the guest's
+// buffers and are copied into them. A frontend that breaks the protocol is
+// disconnected; the bridge and its other ports carry on.
+
+import type { BackendEnv } from "./blkback.js";
+import type { GrantMapping } from "../xc/gnttab.js";
+import { GrantStatusError } from "../xc/gnttab.js";
+import type { Bridge, BridgePort, Bridges } from "../net/bridge.js";
+import { XenbusState } from "../../xen/public/io/xenbus.js";
+import {
+  NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
+  netif_tx_request, netif_rx_request,
+} from "../../xen/public/io/netif.js";
+import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
+import { completeChecksum } from "../net/checksum.js";
+
+const BACKEND_ROOT = "/local/domain/0/backend/vif";
+const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
+const MAX_FRAME = 65536;
+const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
+
+class Vif implements BridgePort {
+  readonly name: string;
+  private txMap: GrantMapping | null = null;
+  private rxMap: GrantMapping | null = null;
+  private port = -1;
+  private txCons = 0; private txRspPvt = 0;
+  private rxCons = 0; private rxRspPvt = 0;
+  private state: number = XenbusState.Initialising;
+  private readonly rxQueue: Uint8Array[] = [];
+  private bridge: Bridge | null = null;
+  private unwatch: (() => void)[] = [];
+  private readonly fe: string;
+  private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
+  private readonly slotView = new DataView(this.slot.buffer);
+  private readonly pkt = new Uint8Array(MAX_FRAME);
+  stats = { txPackets: 0, rxPackets: 0, txErrors: 0, rxDropped: 0 };
+
+  constructor(readonly env: BackendEnv, private readonly bridges: Bridges, readonly domid: number, readonly handle: number, readonly be: string) {
+    this.name = `vif${domid}.${handle}`;
+    this.fe = env.xs.read(`${be}/frontend`) ?? "";
+  }
+
+  start(): void {
+    const xs = this.env.xs;
+    if (!this.fe.startsWith(`/local/domain/${this.domid}/`)) { this.fatal(`frontend path '${this.fe}' is not in d${this.domid}'s tree`); return; }
+    xs.write(`${this.be}/feature-sg`, "1");
+    xs.write(`${this.be}/feature-rx-copy`, "1");
+    xs.write(`${this.be}/feature-rx-flip`, "0");
+    xs.write(`${this.be}/feature-gso-tcpv4`, "0");
+    xs.write(`${this.be}/feature-gso-tcpv6`, "0");
+    xs.write(`${this.be}/feature-ipv6-csum-offload`, "1");
+    xs.write(`${this.be}/hotplug-status`, "connected");
+    this.setState(XenbusState.InitWait);
+    this.unwatch.push(xs.watch(`${this.fe}/state`, () => this.frontendChanged()));
+    this.unwatch.push(xs.watch(`${this.be}/online`, () => { if (xs.read(`${this.be}/online`) === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing); }));
+  }
+
+  private setState(s: number): void {
+    this.state = s;
+    try { this.env.xs.write(`${this.be}/state`, String(s)); } catch { /* being removed */ }
+  }
+
+  private frontendChanged(): void {
+    const fs = this.env.xs.readInt(`${this.fe}/state`);
+    switch (fs) {
+      case XenbusState.Initialising:
+        if (this.state === XenbusState.Closed) this.setState(XenbusState.InitWait);
+        break;
+      case XenbusState.Initialised:
+      case XenbusState.Connected:
+        if (this.state === XenbusState.InitWait) this.connect();
+        break;
+      case XenbusState.Closing:
+        this.disconnect();
+        this.setState(XenbusState.Closing);
+        break;
+      case XenbusState.Closed:
+      case null:
+        this.disconnect();
+        if (this.state !== XenbusState.Closed) this.setState(XenbusState.Closed);
+        break;
+      default: break;
+    }
+  }
+
+  private connect(): void {
+    const xs = this.env.xs;
+    try {
+      if (xs.read(`${this.fe}/request-rx-copy`) !== "1") throw new Error("the frontend does not ask for receive copying (flipping is not offered)");
+      const nq = xs.readInt(`${this.fe}/multi-queue-num-queues`) ?? 1;
+      if (nq !== 1) throw new Error(`the frontend asks for ${nq} queues; one is offered`);
+      const int = (k: string): number => { const v = xs.readInt(`${this.fe}/${k}`); if (v === null) throw new Error(`${this.fe}/${k} is missing or not a number`); return v; };
+      const txRef = int("tx-ring-ref"), rxRef = int("rx-ring-ref");
+      const evt = xs.readInt(`${this.fe}/event-channel`) ?? xs.readInt(`${this.fe}/event-channel-tx`);
+      if (evt === null) throw new Error("no event channel");
+      this.txMap = this.env.gnt.map(this.domid, txRef, false);
+      this.rxMap = this.env.gnt.map(this.domid, rxRef, false);
+      this.port = this.env.evtchn.bindInterdomain(this.domid, evt, () => this.service());
+    } catch (e) {
+      this.fatal(`connecting: ${(e as Error).message}`);
+      return;
+    }
+    const tx = this.view(this.txMap!), rx = this.view(this.rxMap!);
+    this.txCons = this.txRspPvt = tx.getUint32(RING_HDR.rsp_prod, true);
+    this.rxCons = this.rxRspPvt = rx.getUint32(RING_HDR.rsp_prod, true);
+    this.bridge = this.bridges.get(this.env.xs.read(`${this.be}/bridge`) ?? "xenbr0");
+    this.bridge.join(this);
+    this.setState(XenbusState.Connected);
+    this.service();
+  }
+
+  private view(m: GrantMapping): DataView { return new DataView(m.page.buffer, m.page.byteOffset, 4096); }
+
+  fatal(why: string): void {
+    this.env.log(`netback ${this.name}: ${why}; disconnecting`);
+    try { this.env.xs.write(`${this.be}/error`, why); } catch { /* gone */ }
+    this.disconnect();
+    this.setState(XenbusState.Closing);
+  }
+
+  private disconnect(): void {
+    this.bridge?.leave(this);
+    this.bridge = null;
+    if (this.port >= 0) this.env.evtchn.close(this.port);
+    this.port = -1;
+    for (const m of [this.txMap, this.rxMap]) if (m) { try { this.env.gnt.unmap(m); } catch { /* gone */ } }
+    this.txMap = this.rxMap = null;
+    this.rxQueue.length = 0;
+  }
+
+  // Event from the frontend: packets to send, or buffers to fill.
+  private service(): void {
+    if (this.port < 0) return;
+    const notifyTx = this.doTx();
+    if (this.port < 0) return;
+    const notifyRx = this.doRx();
+    if ((notifyTx || notifyRx) && this.port >= 0) this.env.evtchn.notify(this.port);
+  }
+
+  private doTx(): boolean {
+    const m = this.txMap!;
+    const h = this.view(m);
+    for (;;) {
+      const prod = h.getUint32(RING_HDR.req_prod, true);
+      if (((prod - this.txCons) >>> 0) > TX_SIZE) { this.fatal(`the TX producer (${prod}) ran past the ring`); return false; }
+      while (this.txCons !== prod) {
+        const n = this.packet(h, prod);
+        if (n < 0) return false;
+      }
+      const old = h.getUint32(RING_HDR.rsp_prod, true);
+      h.setUint32(RING_HDR.rsp_prod, this.txRspPvt, true);
+      const notify = needNotify(old, this.txRspPvt, h.getUint32(RING_HDR.rsp_event, true));
+      if (h.getUint32(RING_HDR.req_prod, true) !== this.txCons) continue;
+      h.setUint32(RING_HDR.req_event, (this.txCons + 1) >>> 0, true);
+      if (h.getUint32(RING_HDR.req_prod, true) === this.txCons) return notify;
+    }
+  }
+
+  private readSlot(h: DataView, idx: number): void {
+    const o = RING_ENTRIES_OFFSET + (idx % TX_SIZE) * NETIF_TX_ENTRY;
+    for (let i = 0; i < NETIF_TX_ENTRY; i++) this.slot[i] = h.getUint8(o + i);
+  }
+  private txRespond(h: DataView, id: number, status: number): void {
+    const o = RING_ENTRIES_OFFSET + (this.txRspPvt % TX_SIZE) * NETIF_TX_ENTRY;
+    h.setUint16(o, id, true);
+    h.setInt16(o + 2, status, true);
+    this.txRspPvt = (this.txRspPvt + 1) >>> 0;
+  }
+
+  // One packet: its request slots (and any extra-info slots) from txCons,
+  // copied out first; then checked, gathered and sent. Returns the slots
+  // consumed, or -1 when the frontend was cut off.
+  private readonly sGref = new Uint32Array(XEN_NETBK_LEGACY_SLOTS_MAX);
+  private readonly sOff = new Uint16Array(XEN_NETBK_LEGACY_SLOTS_MAX);
+  private readonly sSize = new Uint16Array(XEN_NETBK_LEGACY_SLOTS_MAX);
+  private readonly sId = new Int32Array(XEN_NETBK_LEGACY_SLOTS_MAX); // -1: an extra-info slot
+  private packet(h: DataView, prod: number): number {
+    const F = netif_tx_request.fields, v = this.slotView;
+    let n = 0, flags0 = 0, more = true, extra = false;
+    while (more || extra) {
+      if (this.txCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
+      if (n >= XEN_NETBK_LEGACY_SLOTS_MAX) { this.fatal(`a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`); return -1; }
+      this.readSlot(h, this.txCons);
+      this.txCons = (this.txCons + 1) >>> 0;
+      if (extra) { // extra info (GSO, multicast): none is negotiated, so it is skipped
+        this.sId[n++] = -1;
+        extra = (this.slot[1] & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
+        continue;
+      }
+      const flags = v.getUint16(F.flags.offset, true);
+      if (n === 0) flags0 = flags;
+      this.sGref[n] = v.getUint32(F.gref.offset, true);
+      this.sOff[n] = v.getUint16(F.offset.offset, true);
+      this.sSize[n] = v.getUint16(F.size.offset, true);
+      this.sId[n++] = v.getUint16(F.id.offset, true);
+      more = (flags & NETTXF.more_data) !== 0;
+      extra = (flags & NETTXF.extra_info) !== 0;
+    }
+    // the first slot's size is the whole packet; its own share is what the others leave
+    const total = this.sSize[0];
+    let rest = 0;
+    for (let i = 1; i < n; i++) if (this.sId[i] >= 0) rest += this.sSize[i];
+    let status: number = NETIF_RSP.okay;
+    if (total < 14 || rest > total) status = NETIF_RSP.error;
+    let at = 0;
+    for (let i = 0; i < n && status === NETIF_RSP.okay; i++) {
+      if (this.sId[i] < 0) continue;
+      const size = i === 0 ? total - rest : this.sSize[i];
+      if (this.sOff[i] + size > 4096 || !this.copyIn(this.sGref[i], this.sOff[i], size, at)) status = NETIF_RSP.error;
+      at += size;
+    }
+    for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
+    if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
+    const frame = this.pkt.slice(0, total);
+    if (flags0 & NETTXF.csum_blank) completeChecksum(frame);
+    this.stats.txPackets++;
+    this.bridge?.send(this, frame);
+    return n;
+  }
+
+  private copyIn(gref: number, off: number, size: number, at: number): boolean {
+    if (size === 0) return true;
+    let m: GrantMapping;
+    try { m = this.env.gnt.map(this.domid, gref, true); } catch (e) {
+      if (e instanceof GrantStatusError) return false;
+      throw e;
+    }
+    try { this.pkt.set(m.page.subarray(off, off + size), at); } finally { this.env.gnt.unmap(m); }
+    return true;
+  }
+
+  // A frame from the bridge for this guest.
+  deliver(frame: Uint8Array): void {
+    if (this.port < 0) return;
+    if (this.rxQueue.length >= RX_QUEUE_MAX) { this.stats.rxDropped++; return; }
+    this.rxQueue.push(frame);
+    if (this.doRx() && this.port >= 0) this.env.evtchn.notify(this.port);
+  }
+
+  private doRx(): boolean {
+    const m = this.rxMap;
+    if (!m || !this.rxQueue.length) return false;
+    const h = this.view(m);
+    const prod = h.getUint32(RING_HDR.req_prod, true);
+    if (((prod - this.rxCons) >>> 0) > RX_SIZE) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
+    let sent = false;
+    while (this.rxQueue.length) {
+      const frame = this.rxQueue[0];
+      const need = Math.ceil(frame.length / 4096);
+      if (((prod - this.rxCons) >>> 0) < need) {
+        h.setUint32(RING_HDR.req_event, (this.rxCons + need) >>> 0, true); // wake us when there are buffers
+        break;
+      }
+      this.rxQueue.shift();
+      for (let k = 0, done = 0; k < need; k++) {
+        const o = RING_ENTRIES_OFFSET + (this.rxCons % RX_SIZE) * NETIF_RX_ENTRY;
+        const id = h.getUint16(o + netif_rx_request.fields.id.offset, true), gref = h.getUint32(o + netif_rx_request.fields.gref.offset, true);
+        this.rxCons = (this.rxCons + 1) >>> 0;
+        const n = Math.min(4096, frame.length - done);
+        let status: number = n;
+        try {
+          const g = this.env.gnt.map(this.domid, gref, false);
+          try { g.page.set(frame.subarray(done, done + n), 0); } finally { this.env.gnt.unmap(g); }
+        } catch (e) {
+          if (!(e instanceof GrantStatusError)) throw e;
+          status = NETIF_RSP.error;
+        }
+        const r = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
+        h.setUint16(r, id, true);
+        h.setUint16(r + 2, 0, true);
+        h.setUint16(r + 4, NETRXF.data_validated | (k + 1 < need ? NETRXF.more_data : 0), true);
+        h.setInt16(r + 6, status, true);
+        this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
+        done += n;
+      }
+      this.stats.rxPackets++;
+      sent = true;
+    }
+    if (!sent) return false;
+    const old = h.getUint32(RING_HDR.rsp_prod, true);
+    h.setUint32(RING_HDR.rsp_prod, this.rxRspPvt, true);
+    return needNotify(old, this.rxRspPvt, h.getUint32(RING_HDR.rsp_event, true));
+  }
+
+  destroy(): void {
+    for (const u of this.unwatch) u();
+    this.unwatch = [];
+    this.disconnect();
+  }
+  get connected(): boolean { return this.state === XenbusState.Connected; }
+}
+
+export class NetBack {
+  readonly vifs = new Map<string, Vif>();
+  private unwatch: (() => void) | null = null;
+  constructor(readonly env: BackendEnv, readonly bridges: Bridges) {}
+
+  start(): void { this.unwatch = this.env.xs.watch(BACKEND_ROOT, () => this.scan()); }
+
+  scan(): void {
+    const xs = this.env.xs;
+    const seen = new Set<string>();
+    for (const d of xs.directory(BACKEND_ROOT)) {
+      for (const v of xs.directory(`${BACKEND_ROOT}/${d}`)) {
+        const key = `${d}/${v}`;
+        seen.add(key);
+        const be = `${BACKEND_ROOT}/${key}`;
+        if (this.vifs.has(key) || xs.read(`${be}/frontend`) === null || !/^\d+$/.test(d) || !/^\d+$/.test(v)) continue;
+        const vif = new Vif(this.env, this.bridges, Number(d), Number(v), be);
+        this.vifs.set(key, vif);
+        vif.start();
+      }
+    }
+    for (const [key, vif] of this.vifs) if (!seen.has(key)) { vif.destroy(); this.vifs.delete(key); }
+  }
+
+  domainGone(domid: number): void {
+    for (const [key, vif] of this.vifs) if (vif.domid === domid) { vif.destroy(); this.vifs.delete(key); }
+  }
+
+  stop(): void {
+    this.unwatch?.();
+    for (const v of this.vifs.values()) v.destroy();
+    this.vifs.clear();
+  }
+}
