@@ -7,10 +7,8 @@
 // afterwards changes nothing; a frontend that breaks the ring protocol is
 // disconnected and the other devices carry on.
 
-import type { Xc } from "../xc/xc.js";
-import type { EventChannels } from "../xc/evtchn.js";
-import { GrantDevice, GrantMapping, GrantStatusError } from "../xc/gnttab.js";
-import type { XsClient } from "../xenstore/local_client.js";
+import { GrantMapping, GrantStatusError } from "../xc/gnttab.js";
+import { BackendDriver, BackendEnv, BackendDevice } from "./backend_driver.js";
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import {
   BLKIF_OP, BLKIF_RSP, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, SEGS_PER_INDIRECT_FRAME,
@@ -28,13 +26,6 @@ const BACKEND_ROOT = "/local/domain/0/backend/vbd";
 const PAGE = 4096;
 const SECTORS_PER_PAGE = PAGE / BLKIF_SECTOR;
 
-export interface BackendEnv {
-  xs: XsClient;
-  xc: Xc;
-  evtchn: EventChannels;
-  gnt: GrantDevice;
-  log(line: string): void;
-}
 
 export function openDiskImage(path: string, format: string, readonly: boolean): DiskImage {
   if (format === "raw") return new RawImage(path, readonly);
@@ -283,7 +274,7 @@ class BlkRing {
 }
 
 // ---- one virtual block device
-export class BlkDevice {
+export class BlkDevice implements BackendDevice {
   image: DiskImage | null = null;
   sectors = 0n;
   persistent = false;
@@ -433,42 +424,7 @@ export class BlkDevice {
   get xenbusState(): number { return this.state; }
 }
 
-// ---- the driver: one watch on the backend tree, a device per directory
-export class BlkBack {
-  readonly devices = new Map<string, BlkDevice>(); // "domid/devid"
-  private unwatch: (() => void) | null = null;
-
-  constructor(readonly env: BackendEnv) {}
-
-  start(): void {
-    this.unwatch = this.env.xs.watch(BACKEND_ROOT, () => this.scan());
-  }
-
-  scan(): void {
-    const xs = this.env.xs;
-    const seen = new Set<string>();
-    for (const d of xs.directory(BACKEND_ROOT)) {
-      for (const v of xs.directory(`${BACKEND_ROOT}/${d}`)) {
-        const key = `${d}/${v}`;
-        const be = `${BACKEND_ROOT}/${key}`;
-        seen.add(key);
-        if (this.devices.has(key) || xs.read(`${be}/frontend`) === null || !/^\d+$/.test(d) || !/^\d+$/.test(v)) continue;
-        const dev = new BlkDevice(this.env, Number(d), Number(v), be);
-        this.devices.set(key, dev);
-        dev.start();
-      }
-    }
-    for (const [key, dev] of this.devices) if (!seen.has(key)) { dev.destroy(); this.devices.delete(key); }
-  }
-
-  // Before a domain is destroyed: let go of its grants and event channels.
-  domainGone(domid: number): void {
-    for (const [key, dev] of this.devices) if (dev.domid === domid) { dev.destroy(); this.devices.delete(key); }
-  }
-
-  stop(): void {
-    this.unwatch?.();
-    for (const dev of this.devices.values()) dev.destroy();
-    this.devices.clear();
-  }
+// ---- the driver: a device per directory under the vbd backend tree
+export class BlkBack extends BackendDriver<BlkDevice> {
+  constructor(env: BackendEnv) { super(env, BACKEND_ROOT, (domid, devid, be) => new BlkDevice(env, domid, devid, be)); }
 }

@@ -8,7 +8,7 @@
 // buffers and are copied into them. A frontend that breaks the protocol is
 // disconnected; the bridge and its other ports carry on.
 
-import type { BackendEnv } from "./blkback.js";
+import { BackendDriver, BackendEnv, BackendDevice } from "./backend_driver.js";
 import type { GrantMapping } from "../xc/gnttab.js";
 import { GrantStatusError } from "../xc/gnttab.js";
 import type { Bridge, BridgePort, Bridges } from "../net/bridge.js";
@@ -25,7 +25,7 @@ const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
 const MAX_FRAME = 65536;
 const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
 
-class Vif implements BridgePort {
+class Vif implements BridgePort, BackendDevice {
   readonly name: string;
   private txMap: GrantMapping | null = null;
   private rxMap: GrantMapping | null = null;
@@ -297,37 +297,6 @@ class Vif implements BridgePort {
   get connected(): boolean { return this.state === XenbusState.Connected; }
 }
 
-export class NetBack {
-  readonly vifs = new Map<string, Vif>();
-  private unwatch: (() => void) | null = null;
-  constructor(readonly env: BackendEnv, readonly bridges: Bridges) {}
-
-  start(): void { this.unwatch = this.env.xs.watch(BACKEND_ROOT, () => this.scan()); }
-
-  scan(): void {
-    const xs = this.env.xs;
-    const seen = new Set<string>();
-    for (const d of xs.directory(BACKEND_ROOT)) {
-      for (const v of xs.directory(`${BACKEND_ROOT}/${d}`)) {
-        const key = `${d}/${v}`;
-        seen.add(key);
-        const be = `${BACKEND_ROOT}/${key}`;
-        if (this.vifs.has(key) || xs.read(`${be}/frontend`) === null || !/^\d+$/.test(d) || !/^\d+$/.test(v)) continue;
-        const vif = new Vif(this.env, this.bridges, Number(d), Number(v), be);
-        this.vifs.set(key, vif);
-        vif.start();
-      }
-    }
-    for (const [key, vif] of this.vifs) if (!seen.has(key)) { vif.destroy(); this.vifs.delete(key); }
-  }
-
-  domainGone(domid: number): void {
-    for (const [key, vif] of this.vifs) if (vif.domid === domid) { vif.destroy(); this.vifs.delete(key); }
-  }
-
-  stop(): void {
-    this.unwatch?.();
-    for (const v of this.vifs.values()) v.destroy();
-    this.vifs.clear();
-  }
+export class NetBack extends BackendDriver<Vif> {
+  constructor(env: BackendEnv, readonly bridges: Bridges) { super(env, BACKEND_ROOT, (domid, handle, be) => new Vif(env, bridges, domid, handle, be)); }
 }

@@ -299,7 +299,7 @@ export class HostDaemon {
       dom0_foreign_pages: Number(xc.window.inUse() / 4096n),
       dom0_grant_mappings: this.ts.gnt.mapped,
       block_devices: this.ts.blkback.devices.size,
-      network_devices: this.ts.netback.vifs.size,
+      network_devices: this.ts.netback.devices.size,
       xenstore_nodes: this.ts.xenstored.store.nodes.size,
       xenstore_connections: this.ts.xenstored.connections.size,
       console_daemons: this.ts.guests.size,
