@@ -16,12 +16,11 @@ import { Toolstack } from "../src/tools/toolstack.js";
 import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { guestImage } from "./helpers/guest_programs.js";
 import type { Domain } from "../src/xen/domain.js";
-import { GUEST_RAM0_BASE } from "../src/xen/public/arch_arm.js";
-import { GTF_permit_access } from "../src/xen/public/grant_table.js";
 import { BLKIF_OP, BLKIF_RSP, BLKIF_RING_ENTRY } from "../src/xen/public/io/blkif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize } from "../src/xen/public/io/ring.js";
 import { XenbusState } from "../src/xen/public/io/xenbus.js";
 import { startHost } from "./helpers/host.js";
+import { GuestPages, RAM_GFN } from "./helpers/guest_pages.js";
 import type { Host } from "../src/host/host.js";
 
 const RING_SIZE = ringSize(BLKIF_RING_ENTRY);
@@ -29,17 +28,16 @@ const DISK_BYTES = 1 << 20;
 
 // A frontend driven from outside the guest: its pages are written through
 // the hypervisor's view of its memory.
-class Frontend {
+class Frontend extends GuestPages {
   private readonly ringGfn: number;
   private readonly dataGfn: number;
   private reqProd = 0;
   private rspCons = 0;
   readonly port: number;
-  constructor(readonly h: Host, readonly ts: Toolstack, readonly d: Domain, devid: number) {
-    const ram = Number(GUEST_RAM0_BASE >> 12n);
-    this.ringGfn = ram + 64;
-    this.dataGfn = ram + 65;
-    d.gnttab.ensureFrames(1);
+  constructor(h: Host, readonly ts: Toolstack, d: Domain, devid: number) {
+    super(h, d);
+    this.ringGfn = RAM_GFN + 64;
+    this.dataGfn = RAM_GFN + 65;
     this.grant(8, this.ringGfn, false);
     this.grant(9, this.dataGfn, false);
     this.port = ts.dom0.xc.evtchnAllocUnbound(d.id, 0);
@@ -49,18 +47,7 @@ class Frontend {
     ts.xsWrite(`${fe}/protocol`, "arm-abi");
     ts.xsWrite(`${fe}/state`, String(XenbusState.Initialised));
   }
-  private mem(gfn: number): DataView {
-    const h = this.d.p2m.hostAddr(BigInt(gfn) << 12n, true);
-    return new DataView(this.h.hv.core.bytes.buffer, this.h.hv.core.bytes.byteOffset + h, 4096);
-  }
-  grant(ref: number, gfn: number, readonly: boolean): void {
-    const e = this.h.hv.frames.hostOf(this.d.gnttab.frames[0]) + ref * 8;
-    const dv = this.h.hv.core.view;
-    dv.setUint16(e + 2, 0, true); // domid: the backend's, Domain-0
-    dv.setUint32(e + 4, gfn, true);
-    dv.setUint16(e, GTF_permit_access | (readonly ? 4 : 0), true);
-  }
-  data(): Uint8Array { const v = this.mem(this.dataGfn); return new Uint8Array(v.buffer, v.byteOffset, 4096); }
+  data(): Uint8Array { return this.bytes(this.dataGfn); }
   // Queue a read/write of sectors [first,last] of the data page at `sector`.
   rw(id: number, op: number, sector: number, segs: { gref: number; first: number; last: number }[]): void {
     const r = this.mem(this.ringGfn);
@@ -137,7 +124,7 @@ test("blkback answers hostile frontends with errors, cuts off a broken ring, and
     assert.equal(r.get(17)?.status, BLKIF_RSP.eopnotsupp);
     // a request with 12 segments in an 11-slot request: nr_segments says 12
     bf.rw(19, BLKIF_OP.read, 0, Array.from({ length: 11 }, () => ({ gref: 9, first: 0, last: 0 })));
-    const ring = (bf as unknown as { mem(g: number): DataView }).mem(Number(GUEST_RAM0_BASE >> 12n) + 64);
+    const ring = bf.mem(RAM_GFN + 64);
     ring.setUint8(RING_ENTRIES_OFFSET + ((bf["reqProd"] - 1) % RING_SIZE) * BLKIF_RING_ENTRY + 1, 12);
     bf.push();
     await settle();
