@@ -36,7 +36,7 @@ test("data a guest flushed survives SIGKILL of the host process", async () => {
     await xentsOk(home, ["create", cfg]);
     const con = new CliConsole(home, "crashy");
     const s = new ConsoleSession(con);
-    await s.waitFor(/\/ # /, 240_000);
+    await s.waitForShell(240_000);
     const out = await s.run("mount -t ext4 /dev/xvda /mnt && dd if=/dev/urandom of=/mnt/kept bs=64k count=40 2>/dev/null && sync && sha256sum /mnt/kept", 120_000);
     const sum = /^([0-9a-f]{64})\s+\/mnt\/kept$/m.exec(out)?.[1];
     assert.ok(sum, out);

@@ -53,7 +53,7 @@ for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image 
       disks: [parseDiskSpec(`format=${format}, vdev=xvda, access=rw, target=${img}`)],
     });
     const s = new ConsoleSession(g);
-    await s.waitFor(/\/ # /, BOOT_MS);
+    await s.waitForShell(BOOT_MS);
     assert.equal((await s.run("cat /sys/block/xvda/size")).trim(), String((64 << 20) / 512));
     const dev = [...ts.blkback.devices.values()][0];
     assert.ok(dev.connected, "the backend is connected");

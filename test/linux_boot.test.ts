@@ -20,7 +20,7 @@ const newHost = (): TestHost => startHost(1024);
 async function bootShell(ts: Toolstack, name: string, vcpus: number): Promise<{ g: Guest; s: ConsoleSession }> {
   const g = ts.create({ name, memoryMiB: 256, vcpus, kernel, ramdisk, cmdline: "console=hvc0" });
   const s = new ConsoleSession(g);
-  await s.waitFor(/\/ # /, BOOT_MS);
+  await s.waitForShell(BOOT_MS);
   return { g, s };
 }
 

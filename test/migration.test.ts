@@ -52,7 +52,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   await xentsOk(homeA, ["create", cfg]);
   const ca = new CliConsole(homeA, "mover");
   const sa = new ConsoleSession(ca);
-  await sa.waitFor(/\/ # /, 240_000);
+  await sa.waitForShell(240_000);
   await sa.run("mount -t ext4 /dev/xvda /mnt && echo on-a > /mnt/where && sync");
   sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
   await sa.waitFor(/tick-3 \d+\r?\n/, 60_000);
@@ -146,7 +146,7 @@ test("migration between network namespaces over a veth pair; a link that drops m
     await xentsOk(hA, ["create", cfg]);
     const ca = new CliConsole(hA, "nsguest");
     const sa = new ConsoleSession(ca);
-    await sa.waitFor(/\/ # /, 240_000);
+    await sa.waitForShell(240_000);
     sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
     await sa.waitFor(/tick-2 \d+\r?\n/, 60_000);
     const portB = (await status(hB)).migrate_port!;

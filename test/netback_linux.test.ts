@@ -21,8 +21,8 @@ test("two domUs on xenbr0: addresses, ping both ways, a 2 MiB nc transfer with e
     const mk = (name: string, mac: string) => h.ts.create({ name, memoryMiB: 160, vcpus: 1, kernel, ramdisk, cmdline: "console=hvc0", vifs: [parseVifSpec(`mac=${mac}, bridge=xenbr0`)] });
     const a = mk("net-a", "00:16:3e:00:00:0a"), b = mk("net-b", "00:16:3e:00:00:0b");
     const sa = new ConsoleSession(a), sb = new ConsoleSession(b);
-    await sa.waitFor(/\/ # /, 300_000);
-    await sb.waitFor(/\/ # /, 300_000);
+    await sa.waitForShell(300_000);
+    await sb.waitForShell(300_000);
     for (const [s, ip] of [[sa, "10.0.0.1"], [sb, "10.0.0.2"]] as const) {
       const out = await s.run(`ip link set eth0 up && ip addr add ${ip}/24 dev eth0 && ip -o -4 addr show eth0`);
       assert.match(out, new RegExp(`inet ${ip.replace(/\./g, "\\.")}/24`));

@@ -35,7 +35,7 @@ test("a running Linux guest is saved on one host and restored on another, shell,
       cmdline: "console=hvc0", disks: [parseDiskSpec(`format=raw, vdev=xvda, access=rw, target=${img}`)],
     });
     const s = new ConsoleSession(g);
-    await s.waitFor(/\/ # /, 240_000);
+    await s.waitForShell(240_000);
     await s.run("X=$((6*7)); mount -t ext4 /dev/xvda /mnt && echo before > /mnt/f && sync");
     const sink = fileSink(stream);
     const { pages } = a.ts.save(g.domid, sink);

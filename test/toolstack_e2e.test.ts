@@ -107,7 +107,7 @@ test("xl.cfg → create → list → two consoles → mem-set balloons → shutd
 
   const c1 = new CliConsole(home, "e2e");
   const s1 = new ConsoleSession(c1);
-  await s1.waitFor(/\/ # /, BOOT_MS);
+  await s1.waitForShell(BOOT_MS);
   assert.equal((await s1.run("cat /sys/hypervisor/type")).trim(), "xen");
   assert.equal((await listTable()).get("e2e")!.vcpus, 2, "both vCPUs are online once Linux has brought up the secondary");
   assert.match(s1.out, /Booting Linux on physical CPU/, "the boot messages said before anyone attached are replayed");
@@ -184,7 +184,7 @@ test("destroy releases everything in every state: paused, mid-boot, running, cra
   await xentsOk(home, ["create", linuxCfg("running")]);
   const con = new CliConsole(home, "running");
   const s = new ConsoleSession(con);
-  await s.waitFor(/\/ # /, BOOT_MS);
+  await s.waitForShell(BOOT_MS);
   assert.equal((await s.run("echo up")).trim(), "up");
   // disk hotplug while it runs: attach, use, detach
   const img = join(home, "hot.img");

@@ -27,6 +27,9 @@ export class ConsoleSession {
       if (text.includes("\x1b[6n")) this.ep.send(new Uint8Array(Buffer.from("\x1b[1;1R")));
     });
   }
+  // The busybox shell's first prompt: after /init's banner, so that nothing
+  // printed earlier (a replayed history, a partial line) can be taken for it.
+  waitForShell(timeoutMs: number, from = 0): Promise<RegExpMatchArray> { return this.waitFor(/xents: busybox shell[\s\S]*\/ # /, timeoutMs, from); }
   type(text: string): void { this.ep.send(new Uint8Array(Buffer.from(text))); }
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const t0 = Date.now();
