@@ -305,6 +305,21 @@ export function xlCommands(): Record<string, Command> {
         return 0;
       });
     }),
+    simple("tap-attach", "join a host TAP device (created if missing) to a bridge", "xents tap-attach <bridge> <ifname>", async (argv) => {
+      need(argv, 2, "bridge and interface");
+      return withHost(async (c) => { await c.call("tap-attach", { bridge: argv[0], ifname: argv[1] }); return 0; });
+    }),
+    simple("tap-detach", "take a host TAP device off its bridge", "xents tap-detach <ifname>", async (argv) => {
+      need(argv, 1, "interface");
+      return withHost(async (c) => { await c.call("tap-detach", { ifname: argv[0] }); return 0; });
+    }),
+    simple("bridge-list", "list the host's bridges and their ports", "xents bridge-list", async () => withHost(async (c) => {
+      process.stdout.write("bridge           frames  flooded dropped ports\n");
+      for (const b of (await c.call("bridge-list", {})) as { name: string; ports: string[]; frames: number; flooded: number; dropped: number }[]) {
+        process.stdout.write(`${b.name.padEnd(16)} ${String(b.frames).padStart(7)} ${String(b.flooded).padStart(8)} ${String(b.dropped).padStart(7)} ${b.ports.join(" ")}\n`);
+      }
+      return 0;
+    })),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
       const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] })) as EvtchnStatus[];
       for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);

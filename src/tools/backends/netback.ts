@@ -33,6 +33,7 @@ class Vif implements BridgePort, BackendDevice {
   private txCons = 0; private txRspPvt = 0;
   private rxCons = 0; private rxRspPvt = 0;
   private state: number = XenbusState.Initialising;
+  private resumed = false;
   private readonly rxQueue: Uint8Array[] = [];
   private bridge: Bridge | null = null;
   private unwatch: (() => void)[] = [];
@@ -50,6 +51,10 @@ class Vif implements BridgePort, BackendDevice {
   start(): void {
     const xs = this.env.xs;
     if (!this.fe.startsWith(`/local/domain/${this.domid}/`)) { this.fatal(`frontend path '${this.fe}' is not in d${this.domid}'s tree`); return; }
+    // A frontend already connected before its backend exists was running
+    // elsewhere (restored, or migrated here) and will not announce itself:
+    // once connected we tell the switches where its MAC lives now.
+    this.resumed = xs.readInt(`${this.fe}/state`) === XenbusState.Connected;
     xs.write(`${this.be}/feature-sg`, "1");
     xs.write(`${this.be}/feature-rx-copy`, "1");
     xs.write(`${this.be}/feature-rx-flip`, "0");
@@ -113,7 +118,25 @@ class Vif implements BridgePort, BackendDevice {
     this.bridge = this.bridges.get(this.env.xs.read(`${this.be}/bridge`) ?? "xenbr0");
     this.bridge.join(this);
     this.setState(XenbusState.Connected);
+    if (this.resumed) this.announce();
     this.service();
+  }
+
+  // RARP broadcasts from the guest's MAC, as QEMU's announce-self sends
+  // after a migration: a few, spaced out, in case the first are lost.
+  private announce(): void {
+    const mac = (this.env.xs.read(`${this.be}/mac`) ?? "").split(":").map((x) => parseInt(x, 16));
+    if (mac.length !== 6 || mac.some((b) => !(b >= 0 && b <= 255))) return;
+    const f = new Uint8Array(60);
+    f.fill(0xff, 0, 6);
+    f.set(mac, 6);
+    f.set([0x80, 0x35, 0, 1, 0x08, 0x00, 6, 4, 0, 3], 12); // RARP: Ethernet/IPv4, reverse request
+    f.set(mac, 22);
+    f.set(mac, 32);
+    const bridge = this.bridge;
+    for (const ms of [0, 50, 150, 400]) {
+      setTimeout(() => { if (this.bridge === bridge && bridge) bridge.send(this, f.slice()); }, ms).unref();
+    }
   }
 
   private view(m: GrantMapping): DataView { return new DataView(m.page.buffer, m.page.byteOffset, 4096); }

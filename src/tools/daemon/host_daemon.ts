@@ -14,6 +14,7 @@ import { hostname } from "node:os";
 import type { HostFactory } from "../cmd_demo.js";
 import { HostPaths, ensureHome } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
+import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
 import { LineReader, Request, Reply, MAX_REQUEST_BYTES } from "./protocol.js";
 import type { DomainSpec } from "../xl_cfg.js";
@@ -38,6 +39,7 @@ export class HostDaemon {
   dom0!: Dom0;
   private run!: (done: () => boolean) => Promise<void>;
   private readonly handlers: Record<string, Handler>;
+  private readonly taps = new Map<string, TapPort>();
 
   constructor(readonly paths: HostPaths, private readonly factory: HostFactory, private readonly opts: DaemonOptions) {
     this.handlers = this.makeHandlers();
@@ -264,6 +266,27 @@ export class HostDaemon {
         return null;
       },
       "network-list": (a) => this.ts.vifs(this.guest(a.domain).domid),
+      "tap-attach": async (a) => {
+        const bridge = String(a.bridge ?? ""), ifname = String(a.ifname ?? "");
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(bridge)) throw new RequestError(`'${bridge}' is not a bridge name`);
+        if (this.taps.has(ifname)) throw new RequestError(`${ifname} is already attached to ${this.taps.get(ifname)!.bridge.name}`);
+        let port: TapPort;
+        try { port = await TapPort.open(this.ts.bridges.get(bridge), ifname, (l) => this.log(l)); } catch (e) {
+          if (e instanceof TapError) throw new RequestError(`cannot attach TAP device ${ifname}: ${e.message}`);
+          throw e;
+        }
+        this.taps.set(port.ifname, port);
+        this.log(`tap ${port.ifname} joined bridge ${bridge}`);
+        return { bridge, ifname: port.ifname };
+      },
+      "tap-detach": (a) => {
+        const port = this.taps.get(String(a.ifname));
+        if (!port) throw new RequestError(`no TAP device '${String(a.ifname)}' is attached`);
+        port.close();
+        this.taps.delete(port.ifname);
+        return null;
+      },
+      "bridge-list": () => this.ts.bridges.list().map((b) => ({ name: b.name, ports: [...b.ports].map((p) => p.name), ...b.stats })),
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
       migrate: async (a) => {
         const g = this.guest(a.domain);
@@ -367,6 +390,7 @@ export class HostDaemon {
     const deadline = Date.now() + 30_000;
     await this.run(() => guests.every((g) => g.state !== "running") || Date.now() > deadline);
     for (const g of [...this.ts.guests.values()]) this.ts.destroy(g.domid);
+    for (const t of this.taps.values()) t.close();
     await this.xsServer?.close();
     await this.migration?.close();
     await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
