@@ -8,7 +8,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -121,34 +121,59 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
 });
 
 // Two hosts in two network namespaces joined by a veth pair, as two
-// machines on a link; then the link goes down in the middle of a migration.
+// machines on a link, each with its xenbr0 on the link through a TAP
+// device; a client on the far side pings the guest while it moves, and its
+// replies carry on from the destination. Then the link goes down in the
+// middle of a migration.
 const canNetns = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0;
-test("migration between network namespaces over a veth pair; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root and ip netns" }, async (t) => {
+test("migration between network namespaces over a veth pair, pinged from the other side all through; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root and ip netns" }, async (t) => {
   const tag = process.pid.toString(36);
   const nsA = `xa-${tag}`, nsB = `xb-${tag}`, va = `xva${tag}`.slice(0, 15), vb = `xvb${tag}`.slice(0, 15);
   const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };
   const hA = join(root, "na"), hB = join(root, "nb");
+  let pinger: ChildProcess | null = null;
   try {
     ip("netns", "add", nsA); ip("netns", "add", nsB);
     ip("link", "add", va, "type", "veth", "peer", "name", vb);
     ip("link", "set", va, "netns", nsA); ip("link", "set", vb, "netns", nsB);
-    ip("-n", nsA, "addr", "add", "10.201.0.1/24", "dev", va); ip("-n", nsB, "addr", "add", "10.201.0.2/24", "dev", vb);
-    for (const [ns, dev] of [[nsA, va], [nsB, vb]]) { ip("-n", ns, "link", "set", "lo", "up"); ip("-n", ns, "link", "set", dev, "up"); }
+    // in each namespace a Linux bridge holds the host's address, its end of the link and (below) its TAP to xenbr0
+    for (const [ns, dev, addr] of [[nsA, va, "10.201.0.1/24"], [nsB, vb, "10.201.0.2/24"]]) {
+      ip("-n", ns, "link", "set", "lo", "up");
+      ip("-n", ns, "link", "add", "br0", "type", "bridge");
+      ip("-n", ns, "link", "set", dev, "master", "br0", "up");
+      ip("-n", ns, "addr", "add", addr, "dev", "br0");
+      ip("-n", ns, "link", "set", "br0", "up");
+    }
     // each daemon lives in its namespace; the CLI reaches it through its unix socket
     for (const [ns, h] of [[nsA, hA], [nsB, hB]]) {
       const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", "host", "start", "--memory", "512", "--migrate-port", "0"], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
     }
+    for (const [ns, h, tap] of [[nsA, hA, `xta${tag}`], [nsB, hB, `xtb${tag}`]]) {
+      await xentsOk(h, ["tap-attach", "xenbr0", tap.slice(0, 15)]);
+      ip("-n", ns, "link", "set", tap.slice(0, 15), "master", "br0", "up");
+    }
     copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
     copyFileSync(join(hB, "migrate.key"), join(hB, "peer.key"));
     const cfg = join(root, "ns.cfg");
-    writeFileSync(cfg, ['name = "nsguest"', "memory = 128", "vcpus = 1", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`, 'extra = "console=hvc0"', ""].join("\n"));
+    writeFileSync(cfg, ['name = "nsguest"', "memory = 128", "vcpus = 1", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`, 'extra = "console=hvc0"',
+      "vif = ['mac=00:16:3e:20:01:0a, bridge=xenbr0']", ""].join("\n"));
     await xentsOk(hA, ["create", cfg]);
     const ca = new CliConsole(hA, "nsguest");
     const sa = new ConsoleSession(ca);
     await sa.waitForShell(240_000);
+    await sa.run("ip link set eth0 up && ip addr add 10.201.0.10/24 dev eth0");
     sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
     await sa.waitFor(/tick-2 \d+\r?\n/, 60_000);
+    // a client on the other side pings the guest all through the move
+    pinger = spawn("ip", ["netns", "exec", nsB, "ping", "-n", "-i", "0.1", "-W", "1", "10.201.0.10"], { stdio: ["ignore", "pipe", "ignore"] });
+    let pings = "";
+    pinger.stdout!.on("data", (d: Buffer) => { pings += d.toString(); });
+    const replies = (): number[] => [...pings.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
+    const until = async (what: string, f: () => boolean, ms: number): Promise<void> => {
+      for (const t0 = Date.now(); !f();) { if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}\n${pings.slice(-500)}`); await new Promise((res) => setTimeout(res, 100)); }
+    };
+    await until("the guest answers pings at its source", () => replies().length >= 3, 30_000);
     const portB = (await status(hB)).migrate_port!;
     const r = await xentsCli(hA, ["migrate", "nsguest", `10.201.0.2:${portB}`], 300_000);
     assert.equal(r.code, 0, r.stderr);
@@ -158,6 +183,13 @@ test("migration between network namespaces over a veth pair; a link that drops m
     const cb = new CliConsole(hB, "nsguest");
     const sb = new ConsoleSession(cb);
     await sb.waitFor(/tick-\d+ \d+\r?\n[\s\S]*tick-\d+ \d+\r?\n/, 60_000);
+    const lastBefore = Math.max(...replies());
+    await until("the guest answers pings at its destination", () => replies().filter((n) => n > lastBefore).length >= 5, 30_000);
+    pinger.kill();
+    const seqs = replies();
+    let gap = 0;
+    for (let i = 1; i < seqs.length; i++) gap = Math.max(gap, seqs[i] - seqs[i - 1]);
+    t.diagnostic(`ping from the other side: ${seqs.length} replies, longest gap ${gap * 100} ms`);
 
     // back towards A, and the link drops while memory is on the wire
     const portA = (await status(hA)).migrate_port!;
@@ -173,6 +205,7 @@ test("migration between network namespaces over a veth pair; a link that drops m
     await xentsOk(hB, ["destroy", "nsguest"]);
     await cb.exited;
   } finally {
+    pinger?.kill();
     for (const h of [hA, hB]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
     for (const ns of [nsA, nsB]) spawnSync("ip", ["netns", "del", ns]);
   }
