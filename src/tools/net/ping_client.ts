@@ -1,0 +1,99 @@
+// A minimal IPv4 host on one or more bridges, for measuring what a network
+// client sees: it answers ARP for its own address, resolves its target's
+// MAC, sends ICMP echo requests and notes when each reply comes back. When
+// it joins several bridges it stands for a LAN that all of them reach (the
+// hosts of a migration), sending to all and hearing from all.
+
+import type { Bridge, BridgePort } from "./bridge.js";
+
+const ipBytes = (ip: string): number[] => {
+  const b = ip.split(".").map(Number);
+  if (b.length !== 4 || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`'${ip}' is not an IPv4 address`);
+  return b;
+};
+
+function ipChecksum(f: Uint8Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i += 2) sum += (f[i] << 8) | (i + 1 < to ? f[i + 1] : 0);
+  while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >>> 16);
+  return ~sum & 0xFFFF;
+}
+
+export class PingClient implements BridgePort {
+  readonly name = "ping-client";
+  private readonly bridges: Bridge[] = [];
+  private readonly ip: number[];
+  private readonly target: number[];
+  private targetMac: Uint8Array | null = null;
+  private seq = 0;
+  private readonly id = 0x7853;
+  readonly replies: { seq: number; at: number }[] = [];
+  sent = 0;
+
+  constructor(private readonly mac: Uint8Array, ip: string, target: string) {
+    this.ip = ipBytes(ip);
+    this.target = ipBytes(target);
+  }
+
+  attach(b: Bridge): void { this.bridges.push(b); b.join(this); }
+  detach(): void { for (const b of this.bridges) b.leave(this); this.bridges.length = 0; }
+
+  private send(f: Uint8Array): void { for (const b of this.bridges) b.send(this, f.slice()); }
+
+  private arp(op: 1 | 2, dstMac: Uint8Array | null, dstIp: number[]): void {
+    const f = new Uint8Array(60);
+    if (dstMac) f.set(dstMac, 0); else f.fill(0xff, 0, 6);
+    f.set(this.mac, 6);
+    f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, op], 12);
+    f.set(this.mac, 22);
+    f.set(this.ip, 28);
+    if (dstMac) f.set(dstMac, 32);
+    f.set(dstIp, 38);
+    this.send(f);
+  }
+
+  // One echo request (or, until the target's MAC is known, an ARP request).
+  ping(): void {
+    if (!this.targetMac) { this.arp(1, null, this.target); return; }
+    const f = new Uint8Array(14 + 20 + 8 + 32);
+    f.set(this.targetMac, 0);
+    f.set(this.mac, 6);
+    f[12] = 0x08; f[13] = 0x00;
+    const ip = 14;
+    f.set([0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 1, 0, 0], ip); // version/IHL, length 60, DF, TTL 64, ICMP
+    f.set(this.ip, ip + 12);
+    f.set(this.target, ip + 16);
+    const c = ipChecksum(f, ip, ip + 20);
+    f[ip + 10] = c >> 8; f[ip + 11] = c & 0xff;
+    const icmp = ip + 20, seq = this.seq++ & 0xffff;
+    f.set([8, 0, 0, 0, this.id >> 8, this.id & 0xff, seq >> 8, seq & 0xff], icmp);
+    const ic = ipChecksum(f, icmp, f.length);
+    f[icmp + 2] = ic >> 8; f[icmp + 3] = ic & 0xff;
+    this.sent++;
+    this.send(f);
+  }
+
+  deliver(f: Uint8Array): void {
+    if (f.length < 42) return;
+    const type = (f[12] << 8) | f[13];
+    const forMe = (at: number): boolean => f[at] === this.ip[0] && f[at + 1] === this.ip[1] && f[at + 2] === this.ip[2] && f[at + 3] === this.ip[3];
+    if (type === 0x0806 && forMe(38)) {
+      const op = (f[20] << 8) | f[21];
+      const senderIp = [...f.subarray(28, 32)];
+      if (op === 1) this.arp(2, f.slice(22, 28), senderIp);
+      if (senderIp.every((b, i) => b === this.target[i])) this.targetMac = f.slice(22, 28);
+      return;
+    }
+    if (type !== 0x0800 || f[14 + 9] !== 1 || !forMe(14 + 16)) return;
+    const icmp = 14 + (f[14] & 0xf) * 4;
+    if (f.length < icmp + 8 || f[icmp] !== 0 || ((f[icmp + 4] << 8) | f[icmp + 5]) !== this.id) return;
+    this.replies.push({ seq: (f[icmp + 6] << 8) | f[icmp + 7], at: performance.now() });
+  }
+
+  // The longest time between two consecutive replies.
+  longestGapMs(): number {
+    let gap = 0;
+    for (let i = 1; i < this.replies.length; i++) gap = Math.max(gap, this.replies[i].at - this.replies[i - 1].at);
+    return gap;
+  }
+}
