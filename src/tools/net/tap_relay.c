@@ -51,14 +51,19 @@ int main(int argc, char **argv) {
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   strncpy(ifr.ifr_name, argv[1], IFNAMSIZ - 1);
-  if (ioctl(tap, TUNSETIFF, &ifr) < 0) die(argv[1]);
+  if (ioctl(tap, TUNSETIFF, &ifr) < 0) {
+    if (errno == EINVAL) fprintf(stderr, "tap_relay: %s exists and is not a TAP device\n", argv[1]);
+    else if (errno == EBUSY) fprintf(stderr, "tap_relay: %s is held by another process\n", argv[1]);
+    else die(argv[1]);
+    return 1;
+  }
 
   /* bring the link up; the addresses and bridges around it are the host's business */
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s >= 0) {
     struct ifreq up;
     memset(&up, 0, sizeof up);
-    strncpy(up.ifr_name, ifr.ifr_name, IFNAMSIZ - 1);
+    memcpy(up.ifr_name, ifr.ifr_name, IFNAMSIZ);
     if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
       up.ifr_flags |= IFF_UP;
       if (ioctl(s, SIOCSIFFLAGS, &up) < 0) fprintf(stderr, "tap_relay: cannot bring %s up: %s\n", up.ifr_name, strerror(errno));
