@@ -51,10 +51,11 @@ class Vif implements BridgePort, BackendDevice {
   start(): void {
     const xs = this.env.xs;
     if (!this.fe.startsWith(`/local/domain/${this.domid}/`)) { this.fatal(`frontend path '${this.fe}' is not in d${this.domid}'s tree`); return; }
-    // A frontend already connected before its backend exists was running
-    // elsewhere (restored, or migrated here) and will not announce itself:
-    // once connected we tell the switches where its MAC lives now.
-    this.resumed = xs.readInt(`${this.fe}/state`) === XenbusState.Connected;
+    // A backend directory that already says Connected, before this device
+    // existed, came with a domain that was running elsewhere (restored, or
+    // migrated here); its kernel will not announce itself, so once
+    // connected we tell the switches where its MAC lives now.
+    this.resumed = xs.readInt(`${this.be}/state`) === XenbusState.Connected && xs.readInt(`${this.fe}/state`) === XenbusState.Connected;
     xs.write(`${this.be}/feature-sg`, "1");
     xs.write(`${this.be}/feature-rx-copy`, "1");
     xs.write(`${this.be}/feature-rx-flip`, "0");
