@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { xentsCli, xentsOk, CliConsole } from "./helpers/cli.js";
+import { initrdWithDirtier } from "../src/tools/bench_migrate.js";
 
 const root = mkdtempSync(join(tmpdir(), "xents-mig-"));
 const homeA = join(root, "a"), homeB = join(root, "b"), homeC = join(root, "c");
@@ -46,7 +47,9 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const fd = openSync(disk, "w"); ftruncateSync(fd, 32 << 20); closeSync(fd);
   execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", disk]);
   const cfg = join(root, "mover.cfg");
-  writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`,
+  const dirtierInitrd = join(root, "initrd-dirty.cpio.gz");
+  writeFileSync(dirtierInitrd, initrdWithDirtier(images.initrd));
+  writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${dirtierInitrd}"`,
     'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${disk}']`, ""].join("\n"));
   const freeA = (await status(homeA)).accounting;
   await xentsOk(homeA, ["create", cfg]);
@@ -56,6 +59,8 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   await sa.run("mount -t ext4 /dev/xvda /mnt && echo on-a > /mnt/where && sync");
   sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
   await sa.waitFor(/tick-3 \d+\r?\n/, 60_000);
+  // and a program that dirties 2000 pages a second and can check them all
+  await sa.run("/opt/dirty 2000 32 > /tmp/dirty.log &");
 
   // a host that does not hold the key gets nothing
   const badKey = join(root, "bad.key");
@@ -88,6 +93,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const stamp = (out: string): number[] => [...out.matchAll(/tick-\d+ (\d+)/g)].map((m) => Number(m[1]));
   assert.ok(stamp(sb.out)[0] >= stamp(sa.out).pop()!, "its clock did not go back");
   assert.equal(quiet(await sb.run("cat /mnt/where && echo on-b >> /mnt/where && sync && cat /mnt/where")), "on-a\non-a\non-b");
+  assert.match(quiet(await sb.run("kill -USR1 $(pidof dirty); sleep 1; grep CHECK /tmp/dirty.log")), /^CHECK ok 8192 pages$/, "every page the guest dirtied came across");
 
   // the destination dies in the middle: the guest stays where it is
   await xentsOk(homeC, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
@@ -113,6 +119,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const ca2 = new CliConsole(homeA, "mover");
   const sa2 = new ConsoleSession(ca2);
   assert.equal(quiet(await sa2.run("cat /mnt/where")), "on-a\non-b");
+  assert.equal(quiet(await sa2.run("kill -USR1 $(pidof dirty); sleep 1; grep -c 'CHECK ok' /tmp/dirty.log")), "2", "and again after the stop-and-copy home");
   await xentsOk(homeA, ["destroy", "mover"]);
   await ca2.exited;
   const fsck = spawnSync("e2fsck", ["-f", "-y", disk], { encoding: "utf8" });

@@ -1,7 +1,9 @@
 // `xents bench migrate`: live migration of a 256 MiB Debian domU between two
 // hosts (two machines in this process, TCP on loopback), idle and while a
 // program in the guest dirties memory at a set rate. Downtime is measured
-// from the source pausing the guest to the destination reporting it runs;
+// from the source pausing the guest to the destination unpausing it (one
+// clock, as both hosts share this process); the acknowledged downtime adds
+// the destination's RUNNING reaching the source;
 // the client gap is the longest time between two echo replies that a
 // client pinging the guest every 10 ms sees across the move (the client
 // stands on a LAN both hosts' xenbr0 reach); the console gap is the same
@@ -19,7 +21,7 @@ import { migrateOut, MigrationListener } from "./migration.js";
 import { parseVifSpec } from "./vif_spec.js";
 import { PingClient } from "./net/ping_client.js";
 
-export interface MigrateFigures { downtime_ms: number; client_gap_ms: number; console_gap_ms: number; pings_sent: number; pings_answered: number; total_s: number; pages_sent: number; rounds: number; dirty_pages_per_s: number; }
+export interface MigrateFigures { downtime_ms: number; acked_downtime_ms: number; client_gap_ms: number; console_gap_ms: number; pings_sent: number; pings_answered: number; total_s: number; pages_sent: number; rounds: number; dirty_pages_per_s: number; }
 export interface MigrateBenchResult { benchmark: "migrate"; memory_mib: number; idle: MigrateFigures; busy: MigrateFigures; }
 
 async function scenario(factory: HostFactory, memoryMiB: number, rate: number, initrd: Uint8Array, kernel: Uint8Array): Promise<MigrateFigures> {
@@ -58,11 +60,17 @@ async function scenario(factory: HostFactory, memoryMiB: number, rate: number, i
     const moved = ticks.length, answered = client.replies.length;
     await until(() => ticks.length > moved + 50 && client.replies.length > answered + 50, 60_000, "ticks and echo replies from the destination");
     clearInterval(pinger);
+    // the dirtier checks that every page it wrote came across as last written
+    const mark = out.length;
+    [...tsB.guests.values()][0]?.console.input(new Uint8Array(Buffer.from("kill -USR1 $(pidof dirty)\n")));
+    await until(() => /CHECK (ok|bad)/.test(out.slice(mark)), 30_000, "the dirtier's memory check");
+    const check = /CHECK [^\r\n]*/.exec(out.slice(mark))![0];
+    if (!check.startsWith("CHECK ok")) throw new Error(`the guest's memory differs after the migration: ${check}`);
     let gap = 0;
     for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]);
     for (const x of [...tsB.guests.values()]) tsB.destroy(x.domid);
     return {
-      downtime_ms: r.downtimeMs, client_gap_ms: Math.round(client.longestGapMs()), console_gap_ms: Math.round(gap), pings_sent: client.sent, pings_answered: client.replies.length,
+      downtime_ms: Math.round(listener.resumedAt - r.pausedAt), acked_downtime_ms: r.downtimeMs, client_gap_ms: Math.round(client.longestGapMs()), console_gap_ms: Math.round(gap), pings_sent: client.sent, pings_answered: client.replies.length,
       total_s: Math.round(r.totalMs) / 1000, pages_sent: r.pagesSent, rounds: r.rounds, dirty_pages_per_s: rate,
     };
   } finally {
@@ -73,12 +81,18 @@ async function scenario(factory: HostFactory, memoryMiB: number, rate: number, i
   }
 }
 
+// The guest's initramfs with /opt/dirty (bench/programs/dirty.c) added as a
+// second cpio member, as the kernel allows.
+export function initrdWithDirtier(initrd: string): Uint8Array {
+  const dirtier = buildAarch64("bench/programs/dirty.c", ["-O2", "-static"], "dirty");
+  const extra = gzipSync(cpioNewc([{ name: "opt", mode: S_IFDIR | 0o755 }, { name: "opt/dirty", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(dirtier)) }]));
+  return new Uint8Array(Buffer.concat([readFileSync(initrd), extra]));
+}
+
 export async function benchMigrate(factory: HostFactory, opts: { memoryMiB?: number; dirtyRate?: number } = {}): Promise<MigrateBenchResult> {
   const mem = opts.memoryMiB ?? 256;
   const img = fetchImages();
-  const dirtier = buildAarch64("bench/programs/dirty.c", ["-O2", "-static"], "dirty");
-  const extra = gzipSync(cpioNewc([{ name: "opt", mode: S_IFDIR | 0o755 }, { name: "opt/dirty", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(dirtier)) }]));
-  const initrd = new Uint8Array(Buffer.concat([readFileSync(img.initrd), extra]));
+  const initrd = initrdWithDirtier(img.initrd);
   const kernel = new Uint8Array(readFileSync(img.kernel));
   const idle = await scenario(factory, mem, 0, initrd, kernel);
   const busy = await scenario(factory, mem, opts.dirtyRate ?? 2000, initrd, kernel);

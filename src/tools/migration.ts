@@ -39,7 +39,9 @@ export interface MigrateOptions {
   progress?(p: MigrateProgress): void;
 }
 export interface MigrateProgress { phase: "precopy" | "stopcopy" | "commit"; round: number; pagesSent: number; totalPages: number; dirty: number; dirtyRatePps: number; bandwidthPps: number; expectedDowntimeMs: number; }
-export interface MigrateResult { rounds: number; pagesSent: number; totalMs: number; downtimeMs: number; destinationDomid: number; }
+// downtimeMs runs from the pause to the destination's RUNNING arriving;
+// pausedAt is the pause on this process's performance.now() clock.
+export interface MigrateResult { rounds: number; pagesSent: number; totalMs: number; downtimeMs: number; pausedAt: number; destinationDomid: number; }
 
 const hmac = (key: Uint8Array, what: string): string => createHmac("sha256", key).update(what).digest("hex");
 function sameHex(a: string, b: string): boolean {
@@ -208,7 +210,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     dbg("source copy destroyed");
     sock.end();
     ts.log(`d${domid} (${g.name}): migrated to ${host}:${port}, ${rounds} rounds, ${pagesSent} pages, downtime ${Math.round(tRun - tPause)} ms`);
-    return { rounds, pagesSent, totalMs: Math.round(performance.now() - t0), downtimeMs: Math.round(tRun - tPause), destinationDomid: Number(rm[1]) };
+    return { rounds, pagesSent, totalMs: Math.round(performance.now() - t0), downtimeMs: Math.round(tRun - tPause), pausedAt: tPause, destinationDomid: Number(rm[1]) };
   } catch (e) {
     if (!committed) {
       if (logDirty) { try { xc.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.OFF); } catch { /* the domain may be gone */ } }
@@ -223,6 +225,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
 export class MigrationListener {
   private server: Server | null = null;
   busy = false;
+  resumedAt = 0; // performance.now() when the last incoming domain was unpaused
   constructor(private readonly ts: Toolstack, private readonly key: Uint8Array) {}
 
   listen(port: number, host = "0.0.0.0"): Promise<number> {
@@ -274,6 +277,7 @@ export class MigrationListener {
       if (go !== "GO") { fail(`the source did not commit (${go ?? "connection lost"})`); return; }
       done = true;
       this.ts.dom0.xc.unpause(g.domid);
+      this.resumedAt = performance.now();
       sock.end("RUNNING\n");
       this.ts.log(`migration in: d${g.domid} (${g.name}) running`);
     } catch (e) {

@@ -21,12 +21,15 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
   const fa = d.svc.frames;
   const ram: [number, number][] = [];
   const xenMaps: DomainContext["xenMaps"] = [];
-  for (const gfn of [...d.p2m.entries.keys()].sort((a, b) => a - b)) {
-    const e = d.p2m.entries.get(gfn)!;
+  // RAM gfns in order, as runs: marked in a bitmap over their span rather
+  // than sorted, because this runs while a migrating guest is paused; a
+  // guest that scattered its RAM far apart gets the sort instead
+  let lo = Infinity, hi = -1, count = 0;
+  for (const [gfn, e] of d.p2m.entries) {
     if (e.type === "ram") {
-      const last = ram[ram.length - 1];
-      if (last && last[0] + last[1] === gfn) last[1]++;
-      else ram.push([gfn, 1]);
+      count++;
+      if (gfn < lo) lo = gfn;
+      if (gfn > hi) hi = gfn;
     } else if (e.type === "xen") {
       if (e.frame === d.sharedInfoFrame) xenMaps.push({ gfn, what: "shared_info", index: 0 });
       else {
@@ -36,6 +39,22 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
     }
     // foreign and grant mappings belong to the mapper's session and are not carried
   }
+  const run = (gfn: number): void => {
+    const last = ram[ram.length - 1];
+    if (last && last[0] + last[1] === gfn) last[1]++;
+    else ram.push([gfn, 1]);
+  };
+  if (count === 0) { /* nothing populated */ } else if (hi - lo + 1 <= Math.max(1 << 20, 4 * count)) {
+    const present = new Uint8Array(hi - lo + 1);
+    for (const [gfn, e] of d.p2m.entries) if (e.type === "ram") present[gfn - lo] = 1;
+    for (let i = 0; i < present.length; i++) if (present[i]) run(lo + i);
+  } else {
+    const gfns = new Float64Array(count);
+    let n = 0;
+    for (const [gfn, e] of d.p2m.entries) if (e.type === "ram") gfns[n++] = gfn;
+    for (const gfn of gfns.sort()) run(gfn);
+  }
+  xenMaps.sort((a, b) => a.gfn - b.gfn);
   const page = (f: number): Uint8Array => d.bytes.slice(fa.hostOf(f), fa.hostOf(f) + 4096);
   return {
     format: CONTEXT_FORMAT, version: CONTEXT_VERSION,

@@ -145,8 +145,11 @@ export class P2m {
     if (!e || !this.logDirty) return false;
     if (!this.dirty.has(gfn)) {
       this.dirty.add(gfn);
+      // Write access is only added: no TLB entry can hold it (the core keeps
+      // a separate write tag, left invalid while the page was protected), so
+      // nothing is flushed; a flush per first write made the guest crawl
+      // through the first pre-copy round.
       this.writeDesc(gfn, e);
-      this.onChange();
     }
     return true;
   }

@@ -289,17 +289,23 @@ export class Xc {
   }
 
   // The hypervisor's state of a paused domain (save/restore).
-  getHvmContext(domid: number): Uint8Array {
-    const size = new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, new StructBuf(xen_domctl_hvmcontext).bytes).u).num("size");
-    const len = BigInt(size);
-    const buf = this.bounce.alloc(len, 8n);
-    try {
-      const q = new StructBuf(xen_domctl_hvmcontext).set("size", size).set("buffer", buf);
-      const got = new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, q.bytes).u).num("size");
-      return this.mem.read(buf, got);
-    } finally {
-      this.bounce.release(buf, len);
-    }
+  // One call with a buffer that usually fits (the context is built anew on
+  // each call, and the guest is paused meanwhile); asking for the size
+  // first only when it does not.
+  getHvmContext(domid: number, guess = 128 << 10): Uint8Array {
+    const fetch = (size: number): Uint8Array => {
+      const len = BigInt(size);
+      const buf = this.bounce.alloc(len, 8n);
+      try {
+        const q = new StructBuf(xen_domctl_hvmcontext).set("size", size).set("buffer", buf);
+        const got = new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, q.bytes).u).num("size");
+        return this.mem.read(buf, got);
+      } finally {
+        this.bounce.release(buf, len);
+      }
+    };
+    try { return fetch(guess); } catch (e) { if (!(e instanceof XenError) || e.errno !== XEN_E.ENOSPC) throw e; }
+    return fetch(new StructBuf(xen_domctl_hvmcontext, this.domctl("gethvmcontext", DOMCTL.gethvmcontext, domid, new StructBuf(xen_domctl_hvmcontext).bytes).u).num("size"));
   }
   setHvmContext(domid: number, ctx: Uint8Array): void {
     const len = BigInt(ctx.length);
