@@ -62,6 +62,7 @@ export interface ToolstackEvents {
 }
 
 const DOM0: Caller = { domid: 0, privileged: true };
+const FORCE_GRACE_MS = 2_000; // how long a forced detach lets the guest close its end first
 
 export class Toolstack {
   readonly xenstored: Xenstored;
@@ -248,14 +249,19 @@ export class Toolstack {
   }
 
   // Hot-unplug: ask both ends to close, then remove the device. With
-  // `force`, the device goes even if the guest has not let go of it.
+  // `force`, the device goes even if the guest has not let go of it, but a
+  // guest that is alive still gets a moment to close first: a frontend
+  // whose backend vanishes under queued I/O waits for it for ever (Linux's
+  // del_gendisk waits for every request in flight), while one that closes
+  // itself fails that I/O at once.
   async removeDevice(kind: "vbd" | "vif", domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
     const be = `/local/domain/0/backend/${kind}/${domid}/${devid}`;
     const fe = this.xsRead(`${be}/frontend`);
     if (fe === null) throw new Error(`d${domid} has no ${kind} ${devid}`);
     this.xsWrite(`${be}/online`, "0");
     const t0 = Date.now();
-    while (!force && Date.now() - t0 < timeoutMs) {
+    const wait = force ? Math.min(timeoutMs, FORCE_GRACE_MS) : timeoutMs;
+    while (Date.now() - t0 < wait) {
       const fs = Number(this.xsRead(`${fe}/state`) ?? XenbusState.Closed);
       if (fs === XenbusState.Closed || fs === XenbusState.Unknown || fs === XenbusState.Initialising) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -267,6 +273,9 @@ export class Toolstack {
     }
     this.xsRm(be);
     this.xsRm(fe);
+    // The backend's watch fires on a later turn; a detach that has returned
+    // must have its grants unmapped and its ports closed already.
+    (kind === "vbd" ? this.blkback : this.netback).scan();
   }
 
   // ---- save and restore (save_stream.ts has the format)

@@ -362,6 +362,10 @@ export class EventChannels {
     if (!v) return;
     w |= 1 << EVTCHN_FIFO_LINKED;
     view.setUint32(h, w >>> 0, true);
+    // A queue whose tail is this (consumed, hence unlinked) port is empty:
+    // forget that tail, or the port would be linked to itself below, HEAD
+    // left stale and the event lost for good (event_fifo.c: old_q->tail = 0).
+    for (const fv of this.fifoVcpus) if (fv) for (let i = 0; i < fv.tails.length; i++) if (fv.tails[i] === port) fv.tails[i] = 0;
     const q = c.priority;
     let linked = false;
     const tail = v.tails[q];

@@ -329,7 +329,11 @@ export class BlkDevice implements BackendDevice {
   }
 
   private onlineChanged(): void {
-    if (this.env.xs.read(`${this.be}/online`) === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing);
+    const online = this.env.xs.read(`${this.be}/online`);
+    if (online === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing);
+    // a detach the guest did not answer was called off (the toolstack set
+    // online back): the rings were never let go, so the disk carries on
+    else if (online === "1" && this.state === XenbusState.Closing && this.rings.length > 0) this.setState(XenbusState.Connected);
   }
 
   private frontendChanged(): void {

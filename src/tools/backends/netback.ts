@@ -65,7 +65,14 @@ class Vif implements BridgePort, BackendDevice {
     xs.write(`${this.be}/hotplug-status`, "connected");
     this.setState(XenbusState.InitWait);
     this.unwatch.push(xs.watch(`${this.fe}/state`, () => this.frontendChanged()));
-    this.unwatch.push(xs.watch(`${this.be}/online`, () => { if (xs.read(`${this.be}/online`) === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing); }));
+    this.unwatch.push(xs.watch(`${this.be}/online`, () => this.onlineChanged()));
+  }
+
+  private onlineChanged(): void {
+    const online = this.env.xs.read(`${this.be}/online`);
+    if (online === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing);
+    // a detach the guest did not answer was called off: still connected, carry on
+    else if (online === "1" && this.state === XenbusState.Closing && this.port >= 0) this.setState(XenbusState.Connected);
   }
 
   private setState(s: number): void {
