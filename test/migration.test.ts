@@ -60,7 +60,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   sa.type("(i=0; while true; do i=$((i+1)); echo tick-$i $(date +%s); sleep 0.3; done) &\n");
   await sa.waitFor(/tick-3 \d+\r?\n/, 60_000);
   // and a program that dirties 2000 pages a second and can check them all
-  await sa.run("/opt/dirty 2000 32 > /tmp/dirty.log &");
+  await sa.run("(/opt/dirty 2000 32 > /tmp/dirty.log &)");
 
   // a host that does not hold the key gets nothing
   const badKey = join(root, "bad.key");
