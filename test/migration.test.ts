@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { xentsCli, xentsOk, CliConsole } from "./helpers/cli.js";
-import { initrdWithDirtier } from "../src/tools/bench_migrate.js";
+import { initrdWithPrograms } from "../src/tools/initrd_programs.js";
 
 const root = mkdtempSync(join(tmpdir(), "xents-mig-"));
 const homeA = join(root, "a"), homeB = join(root, "b"), homeC = join(root, "c");
@@ -48,7 +48,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", disk]);
   const cfg = join(root, "mover.cfg");
   const dirtierInitrd = join(root, "initrd-dirty.cpio.gz");
-  writeFileSync(dirtierInitrd, initrdWithDirtier(images.initrd));
+  writeFileSync(dirtierInitrd, initrdWithPrograms(images.initrd, ["bench/programs/dirty.c"]));
   writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${dirtierInitrd}"`,
     'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${disk}']`, ""].join("\n"));
   const freeA = (await status(homeA)).accounting;

@@ -8,13 +8,12 @@ import { readFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } fro
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import type { HostFactory } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { parseDiskSpec } from "./disk_spec.js";
-import { cpioNewc, S_IFREG, S_IFDIR } from "./cpio.js";
-import { buildAarch64, buildHost } from "./toolchain.js";
+import { initrdWithPrograms } from "./initrd_programs.js";
+import { buildHost } from "./toolchain.js";
 
 interface Figures { seq_read_mbps: number; seq_write_mbps: number; rand_read_iops: number; rand_write_iops: number; }
 export interface BlkBenchResult { benchmark: "blk"; format: string; span_mib: number; rand_ops: number; guest: Figures; host: Figures; guest_vs_host: Figures; }
@@ -40,7 +39,6 @@ function runs(bin: string, dev: string, span: number, ops: number): string[] {
 
 export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; ops?: number; format?: "raw" | "qcow2" } = {}): Promise<BlkBenchResult> {
   const span = opts.spanMiB ?? 64, ops = opts.ops ?? 2000, format = opts.format ?? "raw";
-  const guestBin = buildAarch64(SRC, ["-O2", "-static"], "blk_bench");
   const hostBin = buildHost(SRC, ["-O2"], "blk_bench");
   const dir = mkdtempSync(join(tmpdir(), "xents-bench-blk-"));
   try {
@@ -55,13 +53,11 @@ export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; o
     // host reference, on the same file
     const hostOut = runs(hostBin, raw, span, ops).map((c) => { const [b, ...a] = c.split(" "); return execFileSync(b, a, { encoding: "utf8" }); }).join("");
     // the guest: the stock initramfs plus a second archive with the program
-    const base = readFileSync(fetchImages().initrd);
-    const extra = gzipSync(cpioNewc([{ name: "opt", mode: S_IFDIR | 0o755 }, { name: "opt/blk_bench", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(guestBin)) }]));
-    const initrd = Buffer.concat([base, extra]);
+    const initrd = initrdWithPrograms(fetchImages().initrd, [SRC]);
     const h = factory.boot({ ramMiB: 512, deterministic: false });
     const ts = new Toolstack(h.dom0);
     const g = ts.create({
-      name: "bench-blk", memoryMiB: 192, vcpus: 1, kernel: new Uint8Array(readFileSync(fetchImages().kernel)), ramdisk: new Uint8Array(initrd),
+      name: "bench-blk", memoryMiB: 192, vcpus: 1, kernel: new Uint8Array(readFileSync(fetchImages().kernel)), ramdisk: initrd,
       cmdline: "console=hvc0", disks: [parseDiskSpec(`format=${format}, vdev=xvda, access=rw, target=${img}`)],
     });
     let out = "";

@@ -10,13 +10,11 @@
 // for the guest's 10 ms ticks on its console.
 
 import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import type { HostFactory, BootedHost } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
 import { Toolstack, Guest } from "./toolstack.js";
-import { cpioNewc, S_IFREG, S_IFDIR } from "./cpio.js";
-import { buildAarch64 } from "./toolchain.js";
+import { initrdWithPrograms } from "./initrd_programs.js";
 import { migrateOut, MigrationListener } from "./migration.js";
 import { parseVifSpec } from "./vif_spec.js";
 import { PingClient } from "./net/ping_client.js";
@@ -81,18 +79,10 @@ async function scenario(factory: HostFactory, memoryMiB: number, rate: number, i
   }
 }
 
-// The guest's initramfs with /opt/dirty (bench/programs/dirty.c) added as a
-// second cpio member, as the kernel allows.
-export function initrdWithDirtier(initrd: string): Uint8Array {
-  const dirtier = buildAarch64("bench/programs/dirty.c", ["-O2", "-static"], "dirty");
-  const extra = gzipSync(cpioNewc([{ name: "opt", mode: S_IFDIR | 0o755 }, { name: "opt/dirty", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(dirtier)) }]));
-  return new Uint8Array(Buffer.concat([readFileSync(initrd), extra]));
-}
-
 export async function benchMigrate(factory: HostFactory, opts: { memoryMiB?: number; dirtyRate?: number } = {}): Promise<MigrateBenchResult> {
   const mem = opts.memoryMiB ?? 256;
   const img = fetchImages();
-  const initrd = initrdWithDirtier(img.initrd);
+  const initrd = initrdWithPrograms(img.initrd, ["bench/programs/dirty.c"]);
   const kernel = new Uint8Array(readFileSync(img.kernel));
   const idle = await scenario(factory, mem, 0, initrd, kernel);
   const busy = await scenario(factory, mem, opts.dirtyRate ?? 2000, initrd, kernel);

@@ -1,6 +1,6 @@
 // `xents bench net`: TCP throughput between two Debian domUs on xenbr0
-// (busybox nc, 16 MiB from /dev/zero, timed from the command to the
-// receiver's end), and from a domU to a receiver on the host reached
+// (bench/programs/tcp_xfer.c, 16 MiB in 256 KiB writes, timed from the
+// command to the receiver's end), and from a domU to a receiver on the host reached
 // through a TAP device on xenbr0 (in a network namespace of its own, so the
 // host's own addresses are untouched; needs root), beside TCP over the
 // host's loopback measured in the same run.
@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { TapPort } from "./net/tap_port.js";
+import { initrdWithPrograms } from "./initrd_programs.js";
 import { createServer, connect } from "node:net";
 import type { HostFactory } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
@@ -45,7 +46,7 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
   let stop = false;
   const loop = h.run(() => stop);
   try {
-    const kernel = new Uint8Array(readFileSync(img.kernel)), ramdisk = new Uint8Array(readFileSync(img.initrd));
+    const kernel = new Uint8Array(readFileSync(img.kernel)), ramdisk = initrdWithPrograms(img.initrd, ["bench/programs/tcp_xfer.c"]);
     const out = new Map<number, string>();
     const mk = (name: string, mac: string): Guest => {
       const g = ts.create({ name, memoryMiB: 160, vcpus: 1, kernel, ramdisk, cmdline: "console=hvc0", vifs: [parseVifSpec(`mac=${mac}, bridge=xenbr0`)] });
@@ -66,13 +67,15 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
     await until(() => shell(a) && shell(b), 600_000, "the guests' shells");
     const type = (g: Guest, s: string): void => g.console.input(new Uint8Array(Buffer.from(s)));
     type(a, "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0\n");
-    type(b, "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; nc -l -p 5000 > /dev/null; echo GOT-$((40+2))\n");
+    type(b, "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; /opt/tcp_xfer recv 5000; echo GOT-$((40+2))\n");
     await new Promise((r) => setTimeout(r, 1000));
     const mark = out.get(a.domid)!.length;
-    type(a, `until dd if=/dev/zero bs=64k count=${mib * 16} 2>/dev/null | nc 10.0.0.2 5000; do sleep 1; done; echo SENT-$((40+2))\n`);
+    type(a, `until /opt/tcp_xfer send 10.0.0.2 5000 ${mib}; do sleep 1; done; echo SENT-$((40+2))\n`);
     const t0 = performance.now();
     await until(() => /SENT-42/.test(out.get(a.domid)!.slice(mark)) && /GOT-42/.test(out.get(b.domid)!), 600_000, "the transfer");
     const dt = (performance.now() - t0) / 1000;
+    const got = /RECV (\d+)/.exec(out.get(b.domid)!);
+    if (!got || Number(got[1]) !== mib << 20) throw new Error(`the receiving guest got ${got?.[1] ?? "nothing"} of ${mib << 20} bytes`);
     const domu = (mib * 1048576 * 8) / dt / 1e6;
     let toHost: number | null = null, note: string | undefined;
     if (process.getuid?.() !== 0 || spawnSync("ip", ["netns", "list"]).status !== 0) note = "needs root and ip netns for the TAP device";
@@ -114,7 +117,7 @@ async function domuToHost(ts: Toolstack, mib: number, type: (s: string) => void,
     const rx = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", receiver], { stdio: ["ignore", "pipe", "inherit"] });
     rx.stdout.on("data", (d: Buffer) => { text += d.toString(); });
     await until(() => text.includes("listening"), 30_000, "the host's receiver");
-    type(`until dd if=/dev/zero bs=64k count=${mib * 16} 2>/dev/null | nc 10.0.0.254 5001; do sleep 1; done; echo SENT2-$((40+2))\n`);
+    type(`until /opt/tcp_xfer send 10.0.0.254 5001 ${mib}; do sleep 1; done; echo SENT2-$((40+2))\n`);
     const t0 = performance.now();
     await until(() => /DONE \d+/.test(text), 600_000, "the transfer to the host");
     const dt = (performance.now() - t0) / 1000;
