@@ -1,7 +1,8 @@
 // A Debian domU reaches the host through a TAP device: xenbr0 is joined to
 // a host TAP device, which the test moves into a network namespace of its
 // own, onto a Linux bridge that holds the namespace's address and an HTTP
-// server. The guest fetches a page and the host pings the guest. Then the
+// server. The guest fetches a page, uploads it back (in GSO packets that
+// netback segments) and the host pings the guest. Then the
 // guest is saved on one host and restored on another, whose xenbr0 has its
 // own TAP on the same Linux bridge: the restored netback announces the
 // guest's MAC, so the Linux bridge learns where it went and the very first
@@ -34,6 +35,12 @@ http.createServer((req, res) => {
   if (req.url !== "/blob") { res.writeHead(404); res.end(); return; }
   res.writeHead(200, { "content-length": body.length }); res.end(body);
 }).listen(8080, "10.77.0.1", () => console.log("listening"));
+// uploads: the sha256 of each connection's bytes
+require("node:net").createServer((c) => {
+  const h = require("node:crypto").createHash("sha256"); let n = 0;
+  c.on("data", (d) => { h.update(d); n += d.length; });
+  c.on("end", () => console.log("UPLOAD " + n + " " + h.digest("hex")));
+}).listen(8081, "10.77.0.1");
 `;
 
 test("a domU fetches a page from an HTTP server in a host namespace through a TAP device, and again after a restore on another host", { skip: canTap ? false : "needs root, /dev/net/tun and ip netns" }, async () => {
@@ -65,8 +72,9 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     ip("-n", ns, "addr", "add", "10.77.0.1/24", "dev", "br0");
     ip("-n", ns, "link", "set", "br0", "up");
     server = spawn("ip", ["netns", "exec", ns, process.execPath, join(dir, "server.cjs"), join(dir, "blob")], { stdio: ["ignore", "pipe", "inherit"] });
+    let serverOut = "";
     const listening = new Promise<void>((res, rej) => {
-      server!.stdout!.on("data", (d: Buffer) => { if (d.toString().includes("listening")) res(); });
+      server!.stdout!.on("data", (d: Buffer) => { serverOut += d.toString(); if (d.toString().includes("listening")) res(); });
       server!.once("exit", (c) => rej(new Error(`the HTTP server exited (${c})`)));
     });
 
@@ -81,6 +89,15 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     const got = await s.run("wget -q -O /tmp/blob http://10.77.0.1:8080/blob && sha256sum /tmp/blob", 180_000);
     assert.match(got, new RegExp(`^${want}\\s+/tmp/blob`, "m"), `the page arrived intact:\n${got}`);
     assert.match(await inNs("ping", "-c", "2", "-W", "3", "10.77.0.2"), /2 received/, "the host reaches the guest");
+    // and back up: the guest's TCP goes out in 64 KiB GSO packets that netback
+    // cuts into frames, whose checksums the host's kernel verifies
+    await s.run("nc 10.77.0.1 8081 < /tmp/blob", 180_000);
+    const t1 = Date.now();
+    while (!/UPLOAD/.test(serverOut) && Date.now() - t1 < 30_000) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(/UPLOAD (\d+) ([0-9a-f]+)/.exec(serverOut)?.slice(1).join(" "), `${blob.length} ${want}`, "the upload arrived intact");
+    const vifA = [...a.ts.netback.devices.values()][0];
+    assert.equal(vifA.stats.txErrors, 0);
+    assert.ok(vifA.stats.txGso > 10, `the guest sent GSO packets: ${JSON.stringify(vifA.stats)}`);
     assert.ok(ta.stats.fromHost > 1400 && ta.stats.toHost > 20, `frames crossed the TAP device: ${JSON.stringify(ta.stats)}`);
     assert.match(await inNs("bridge", "fdb", "show", "br", "br0"), new RegExp(`${MAC} dev ${tapA} `), "the Linux bridge learned the guest behind host A's TAP");
 

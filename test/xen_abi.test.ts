@@ -13,7 +13,7 @@ import "../src/xen/public/event_channel.js";
 import "../src/xen/public/grant_table.js";
 import "../src/xen/public/domctl.js";
 import "../src/xen/public/io/blkif.js";
-import "../src/xen/public/io/netif.js";
+import { NETTXF, NETRXF, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XEN_NETIF_MAX_TX_SIZE } from "../src/xen/public/io/netif.js";
 
 // Fields named differently here than in C (nested members, union arms).
 const C_NAMES: Record<string, Record<string, string | null>> = {
@@ -27,9 +27,22 @@ const C_NAMES: Record<string, Record<string, string | null>> = {
   blkif_request_segment: {},
 };
 
-test("hypercall ABI layouts match the Xen 4.17 headers", () => {
+// Constants the backends speak by (non-negative ones: the values are read back as unsigned).
+const CONSTANTS: [string, number][] = [
+  ...Object.entries(NETTXF).map(([k, v]): [string, number] => [`NETTXF_${k}`, v]),
+  ...Object.entries(NETRXF).map(([k, v]): [string, number] => [`NETRXF_${k}`, v]),
+  ...Object.entries(XEN_NETIF_EXTRA_TYPE).map(([k, v]): [string, number] => [`XEN_NETIF_EXTRA_TYPE_${k}`, v]),
+  ...Object.entries(XEN_NETIF_GSO_TYPE).map(([k, v]): [string, number] => [`XEN_NETIF_GSO_TYPE_${k}`, v]),
+  ["XEN_NETIF_EXTRA_FLAG_MORE", XEN_NETIF_EXTRA_FLAG_MORE], ["XEN_NETIF_MAX_TX_SIZE", XEN_NETIF_MAX_TX_SIZE],
+];
+
+test("hypercall ABI layouts and constants match the Xen 4.17 headers", () => {
   const lines: string[] = [];
   const expected: [string, number][] = [];
+  for (const [name, v] of CONSTANTS) {
+    lines.push(`unsigned long const_${name} = ${name};`);
+    expected.push([`const_${name}`, v]);
+  }
   for (const l of ALL_LAYOUTS) {
     lines.push(`unsigned long sz_${l.name} = sizeof(struct ${l.name});`);
     expected.push([`sz_${l.name}`, l.size]);

@@ -3,8 +3,9 @@
 // features, Connected once the frontend's TX and RX rings are mapped), one
 // queue, one event channel. TX: each packet's slots are copied out of the
 // ring before they are checked, its data copied out of the granted pages,
-// a checksum the guest left blank is completed, and the frame goes to the
-// vif's bridge. RX: frames from the bridge wait (bounded) for the guest's
+// a checksum the guest left blank is completed (a GSO packet, offered for
+// TCP over IPv4 and IPv6, is cut into segments instead: tcp_segment.ts),
+// and the frames go to the vif's bridge. RX: frames from the bridge wait (bounded) for the guest's
 // buffers and are copied into them. A frontend that breaks the protocol is
 // disconnected; the bridge and its other ports carry on.
 
@@ -14,11 +15,12 @@ import { GrantStatusError } from "../xc/gnttab.js";
 import type { Bridge, BridgePort, Bridges } from "../net/bridge.js";
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import {
-  NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
+  NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
   netif_tx_request, netif_rx_request,
 } from "../../xen/public/io/netif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
 import { completeChecksum } from "../net/checksum.js";
+import { segmentTcp } from "../net/tcp_segment.js";
 
 const BACKEND_ROOT = "/local/domain/0/backend/vif";
 const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
@@ -41,7 +43,7 @@ class Vif implements BridgePort, BackendDevice {
   private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
   private readonly slotView = new DataView(this.slot.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
-  stats = { txPackets: 0, rxPackets: 0, txErrors: 0, rxDropped: 0 };
+  stats = { txPackets: 0, txGso: 0, rxPackets: 0, txErrors: 0, rxDropped: 0 };
 
   constructor(readonly env: BackendEnv, private readonly bridges: Bridges, readonly domid: number, readonly handle: number, readonly be: string) {
     this.name = `vif${domid}.${handle}`;
@@ -59,8 +61,8 @@ class Vif implements BridgePort, BackendDevice {
     xs.write(`${this.be}/feature-sg`, "1");
     xs.write(`${this.be}/feature-rx-copy`, "1");
     xs.write(`${this.be}/feature-rx-flip`, "0");
-    xs.write(`${this.be}/feature-gso-tcpv4`, "0");
-    xs.write(`${this.be}/feature-gso-tcpv6`, "0");
+    xs.write(`${this.be}/feature-gso-tcpv4`, "1");
+    xs.write(`${this.be}/feature-gso-tcpv6`, "1");
     xs.write(`${this.be}/feature-ipv6-csum-offload`, "1");
     xs.write(`${this.be}/hotplug-status`, "connected");
     this.setState(XenbusState.InitWait);
@@ -214,14 +216,15 @@ class Vif implements BridgePort, BackendDevice {
   private readonly sId = new Int32Array(XEN_NETBK_LEGACY_SLOTS_MAX); // -1: an extra-info slot
   private packet(h: DataView, prod: number): number {
     const F = netif_tx_request.fields, v = this.slotView;
-    let n = 0, flags0 = 0, more = true, extra = false;
+    let n = 0, flags0 = 0, more = true, extra = false, gsoSize = 0, gsoType: number = XEN_NETIF_GSO_TYPE.NONE;
     while (more || extra) {
       if (this.txCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
       if (n >= XEN_NETBK_LEGACY_SLOTS_MAX) { this.fatal(`a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`); return -1; }
       this.readSlot(h, this.txCons);
       this.txCons = (this.txCons + 1) >>> 0;
-      if (extra) { // extra info (GSO, multicast): none is negotiated, so it is skipped
+      if (extra) { // extra info: GSO is used, the rest (multicast, hash) is not negotiated and is skipped
         this.sId[n++] = -1;
+        if (this.slot[0] === XEN_NETIF_EXTRA_TYPE.GSO) { gsoSize = v.getUint16(2, true); gsoType = this.slot[4]; }
         extra = (this.slot[1] & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
         continue;
       }
@@ -240,6 +243,8 @@ class Vif implements BridgePort, BackendDevice {
     for (let i = 1; i < n; i++) if (this.sId[i] >= 0) rest += this.sSize[i];
     let status: number = NETIF_RSP.okay;
     if (total < 14 || rest > total) status = NETIF_RSP.error;
+    // a GSO packet names its segment size and a type we offered
+    if (gsoType !== XEN_NETIF_GSO_TYPE.NONE && (gsoSize < 1 || (gsoType !== XEN_NETIF_GSO_TYPE.TCPV4 && gsoType !== XEN_NETIF_GSO_TYPE.TCPV6))) status = NETIF_RSP.error;
     let at = 0;
     for (let i = 0; i < n && status === NETIF_RSP.okay; i++) {
       if (this.sId[i] < 0) continue;
@@ -249,12 +254,20 @@ class Vif implements BridgePort, BackendDevice {
     }
     for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
     if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
+    this.stats.txPackets++;
+    if (gsoType !== XEN_NETIF_GSO_TYPE.NONE) {
+      // segments for the bridge; each gets its checksums computed whole
+      this.stats.txGso++;
+      if (segmentTcp(this.pkt.subarray(0, total), gsoSize, this.forward) < 0) this.stats.txErrors++;
+      return n;
+    }
     const frame = this.pkt.slice(0, total);
     if (flags0 & NETTXF.csum_blank) completeChecksum(frame);
-    this.stats.txPackets++;
     this.bridge?.send(this, frame);
     return n;
   }
+
+  private readonly forward = (frame: Uint8Array): void => { this.bridge?.send(this, frame); };
 
   private copyIn(gref: number, off: number, size: number, at: number): boolean {
     if (size === 0) return true;

@@ -8,6 +8,8 @@ export const NETTXF = { csum_blank: 1, data_validated: 2, more_data: 4, extra_in
 export const NETRXF = { data_validated: 1, csum_blank: 2, more_data: 4, extra_info: 8, gso_prefix: 16 } as const;
 export const NETIF_RSP = { dropped: -2, error: -1, okay: 0, null: 1 } as const;
 export const XEN_NETIF_EXTRA_FLAG_MORE = 1;
+export const XEN_NETIF_EXTRA_TYPE = { NONE: 0, GSO: 1, MCAST_ADD: 2, MCAST_DEL: 3, HASH: 4 } as const;
+export const XEN_NETIF_GSO_TYPE = { NONE: 0, TCPV4: 1, TCPV6: 2 } as const;
 export const XEN_NETIF_MAX_TX_SIZE = 0xFFFF;
 export const XEN_NETBK_LEGACY_SLOTS_MAX = 18; // the most slots one packet may take (netback's limit)
 
