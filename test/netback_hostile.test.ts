@@ -2,7 +2,8 @@
 // paused domains on xenbr0: it grants their ring and buffer pages, posts RX
 // buffers and queues TX packets by writing their memory, and signals their
 // event channels. Bad grants, runt frames and slots that overrun their page
-// get error responses; a good frame from the bad guest still reaches the
+// get error responses, as do GSO packets with a bad type, size or payload;
+// a good frame from the bad guest still reaches the
 // good one intact; a packet chained past the slot limit gets the bad
 // frontend cut off, and the good one keeps sending.
 
@@ -15,7 +16,7 @@ import { parseVifSpec } from "../src/tools/vif_spec.js";
 import type { Toolstack } from "../src/tools/toolstack.js";
 import type { Host } from "../src/host/host.js";
 import type { Domain } from "../src/xen/domain.js";
-import { NETTXF, NETIF_RSP, NETIF_TX_ENTRY, NETIF_RX_ENTRY } from "../src/xen/public/io/netif.js";
+import { NETTXF, NETIF_RSP, NETIF_TX_ENTRY, NETIF_RX_ENTRY, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE } from "../src/xen/public/io/netif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize } from "../src/xen/public/io/ring.js";
 import { XenbusState } from "../src/xen/public/io/xenbus.js";
 
@@ -44,6 +45,13 @@ class NetFront extends GuestPages {
   tx(id: number, gref: number, offset: number, size: number, flags = 0): void {
     const r = this.mem(TX_GFN), o = RING_ENTRIES_OFFSET + (this.txProd % TX) * NETIF_TX_ENTRY;
     r.setUint32(o, gref, true); r.setUint16(o + 4, offset, true); r.setUint16(o + 6, flags, true); r.setUint16(o + 8, id, true); r.setUint16(o + 10, size, true);
+    this.txProd++;
+  }
+  // An extra-info slot (after a slot flagged extra_info): GSO of `gsoType` with segment size `size`.
+  gsoExtra(size: number, gsoType: number): void {
+    const r = this.mem(TX_GFN), o = RING_ENTRIES_OFFSET + (this.txProd % TX) * NETIF_TX_ENTRY;
+    for (let i = 0; i < NETIF_TX_ENTRY; i++) r.setUint8(o + i, 0);
+    r.setUint8(o, XEN_NETIF_EXTRA_TYPE.GSO); r.setUint16(o + 2, size, true); r.setUint8(o + 4, gsoType);
     this.txProd++;
   }
   push(): void { this.mem(TX_GFN).setUint32(RING_HDR.req_prod, this.txProd, true); this.d.evtchn.send(this.port); }
@@ -97,6 +105,16 @@ test("netback answers hostile netfronts with errors, cuts off a runaway packet, 
     assert.equal(r.get(2), NETIF_RSP.error);
     assert.equal(r.get(3), NETIF_RSP.error);
     assert.equal(r.get(4), NETIF_RSP.okay);
+    // GSO packets that lie: an unknown type, a zero segment size, a payload that is not TCP
+    for (const [id, size, type] of [[5, 1448, 9], [6, 0, XEN_NETIF_GSO_TYPE.TCPV4], [7, 1448, XEN_NETIF_GSO_TYPE.TCPV4]]) {
+      bad.tx(id, 20, 200, 100, NETTXF.extra_info | NETTXF.csum_blank);
+      bad.gsoExtra(size, type);
+    }
+    bad.push();
+    await settle();
+    const g = bad.txResponses();
+    for (const id of [5, 6, 7]) assert.equal(g.get(id), NETIF_RSP.error, `GSO packet ${id} is refused`);
+    assert.equal(g.get(0), NETIF_RSP.null, "its extra-info slots are answered as such");
     const got = good.rxResponses();
     assert.equal(got.length, 1, "only the good frame was forwarded");
     assert.equal(got[0].status, 100);

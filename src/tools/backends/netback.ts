@@ -4,15 +4,17 @@
 // queue, one event channel. TX: each packet's slots are copied out of the
 // ring before they are checked, its data copied out of the granted pages,
 // a checksum the guest left blank is completed (a GSO packet, offered for
-// TCP over IPv4 and IPv6, is cut into segments instead: tcp_segment.ts),
-// and the frames go to the vif's bridge. RX: frames from the bridge wait (bounded) for the guest's
-// buffers and are copied into them. A frontend that breaks the protocol is
-// disconnected; the bridge and its other ports carry on.
+// TCP over IPv4 and IPv6, goes on whole with its segment size), and the
+// frames go to the vif's bridge. RX: frames from the bridge wait (bounded)
+// for the guest's buffers and are copied into them; a GSO packet whole,
+// with its extra info, when the frontend takes GSO, else cut into
+// segments. A frontend that breaks the protocol is disconnected; the
+// bridge and its other ports carry on.
 
 import { BackendDriver, BackendEnv, BackendDevice } from "./backend_driver.js";
 import type { GrantMapping } from "../xc/gnttab.js";
 import { GrantStatusError } from "../xc/gnttab.js";
-import type { Bridge, BridgePort, Bridges } from "../net/bridge.js";
+import type { Bridge, BridgePort, Bridges, Gso } from "../net/bridge.js";
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import {
   NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
@@ -20,7 +22,7 @@ import {
 } from "../../xen/public/io/netif.js";
 import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
 import { completeChecksum } from "../net/checksum.js";
-import { segmentTcp } from "../net/tcp_segment.js";
+import { segmentTcp, tcpSuperPacket } from "../net/tcp_segment.js";
 
 const BACKEND_ROOT = "/local/domain/0/backend/vif";
 const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
@@ -37,6 +39,8 @@ class Vif implements BridgePort, BackendDevice {
   private state: number = XenbusState.Initialising;
   private resumed = false;
   private readonly rxQueue: Uint8Array[] = [];
+  private readonly rxGsoQueue: (Gso | null)[] = [];
+  private rxGsoV4 = false; private rxGsoV6 = false; // the frontend takes super-packets
   private bridge: Bridge | null = null;
   private unwatch: (() => void)[] = [];
   private readonly fe: string;
@@ -117,6 +121,8 @@ class Vif implements BridgePort, BackendDevice {
       if (evt === null) throw new Error("no event channel");
       this.txMap = this.env.gnt.map(this.domid, txRef, false);
       this.rxMap = this.env.gnt.map(this.domid, rxRef, false);
+      this.rxGsoV4 = xs.read(`${this.fe}/feature-gso-tcpv4`) === "1";
+      this.rxGsoV6 = xs.read(`${this.fe}/feature-gso-tcpv6`) === "1";
       this.port = this.env.evtchn.bindInterdomain(this.domid, evt, () => this.service());
     } catch (e) {
       this.fatal(`connecting: ${(e as Error).message}`);
@@ -166,6 +172,7 @@ class Vif implements BridgePort, BackendDevice {
     for (const m of [this.txMap, this.rxMap]) if (m) { try { this.env.gnt.unmap(m); } catch { /* gone */ } }
     this.txMap = this.rxMap = null;
     this.rxQueue.length = 0;
+    this.rxGsoQueue.length = 0;
   }
 
   // Event from the frontend: packets to send, or buffers to fill.
@@ -210,20 +217,27 @@ class Vif implements BridgePort, BackendDevice {
   // One packet: its request slots (and any extra-info slots) from txCons,
   // copied out first; then checked, gathered and sent. Returns the slots
   // consumed, or -1 when the frontend was cut off.
-  private readonly sGref = new Uint32Array(XEN_NETBK_LEGACY_SLOTS_MAX);
-  private readonly sOff = new Uint16Array(XEN_NETBK_LEGACY_SLOTS_MAX);
-  private readonly sSize = new Uint16Array(XEN_NETBK_LEGACY_SLOTS_MAX);
-  private readonly sId = new Int32Array(XEN_NETBK_LEGACY_SLOTS_MAX); // -1: an extra-info slot
+  // data slots are limited as Linux's netback limits them; extra-info slots
+  // (one per type at most) come on top
+  private static readonly SLOTS = XEN_NETBK_LEGACY_SLOTS_MAX + XEN_NETIF_EXTRA_TYPE.HASH;
+  private readonly sGref = new Uint32Array(Vif.SLOTS);
+  private readonly sOff = new Uint16Array(Vif.SLOTS);
+  private readonly sSize = new Uint16Array(Vif.SLOTS);
+  private readonly sId = new Int32Array(Vif.SLOTS); // -1: an extra-info slot
   private packet(h: DataView, prod: number): number {
     const F = netif_tx_request.fields, v = this.slotView;
-    let n = 0, flags0 = 0, more = true, extra = false, gsoSize = 0, gsoType: number = XEN_NETIF_GSO_TYPE.NONE;
+    let n = 0, extras = 0, flags0 = 0, more = true, extra = false, gsoSize = 0, gsoType: number = XEN_NETIF_GSO_TYPE.NONE;
     while (more || extra) {
       if (this.txCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
-      if (n >= XEN_NETBK_LEGACY_SLOTS_MAX) { this.fatal(`a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`); return -1; }
+      if (extra ? extras >= XEN_NETIF_EXTRA_TYPE.HASH : n - extras >= XEN_NETBK_LEGACY_SLOTS_MAX) {
+        this.fatal(extra ? "a packet has too many extra-info slots" : `a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`);
+        return -1;
+      }
       this.readSlot(h, this.txCons);
       this.txCons = (this.txCons + 1) >>> 0;
       if (extra) { // extra info: GSO is used, the rest (multicast, hash) is not negotiated and is skipped
         this.sId[n++] = -1;
+        extras++;
         if (this.slot[0] === XEN_NETIF_EXTRA_TYPE.GSO) { gsoSize = v.getUint16(2, true); gsoType = this.slot[4]; }
         extra = (this.slot[1] & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
         continue;
@@ -252,13 +266,16 @@ class Vif implements BridgePort, BackendDevice {
       if (this.sOff[i] + size > 4096 || !this.copyIn(this.sGref[i], this.sOff[i], size, at)) status = NETIF_RSP.error;
       at += size;
     }
+    // a super-packet must be TCP of the kind it claims, or it is refused before anyone sees it
+    const v6 = gsoType === XEN_NETIF_GSO_TYPE.TCPV6;
+    if (status === NETIF_RSP.okay && gsoType !== XEN_NETIF_GSO_TYPE.NONE && tcpSuperPacket(this.pkt.subarray(0, total)) !== (v6 ? "v6" : "v4")) status = NETIF_RSP.error;
     for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
     if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
     this.stats.txPackets++;
     if (gsoType !== XEN_NETIF_GSO_TYPE.NONE) {
-      // segments for the bridge; each gets its checksums computed whole
+      // whole to the bridge, whose ports take it or cut it up
       this.stats.txGso++;
-      if (segmentTcp(this.pkt.subarray(0, total), gsoSize, this.forward) < 0) this.stats.txErrors++;
+      this.bridge?.send(this, this.pkt.slice(0, total), { size: gsoSize, v6 });
       return n;
     }
     const frame = this.pkt.slice(0, total);
@@ -266,8 +283,6 @@ class Vif implements BridgePort, BackendDevice {
     this.bridge?.send(this, frame);
     return n;
   }
-
-  private readonly forward = (frame: Uint8Array): void => { this.bridge?.send(this, frame); };
 
   private copyIn(gref: number, off: number, size: number, at: number): boolean {
     if (size === 0) return true;
@@ -280,13 +295,20 @@ class Vif implements BridgePort, BackendDevice {
     return true;
   }
 
-  // A frame from the bridge for this guest.
-  deliver(frame: Uint8Array): void {
+  // A frame from the bridge for this guest. A super-packet goes in whole
+  // to a frontend that takes GSO of its kind, cut up for one that does not.
+  deliver(frame: Uint8Array, gso?: Gso): void {
     if (this.port < 0) return;
-    if (this.rxQueue.length >= RX_QUEUE_MAX) { this.stats.rxDropped++; return; }
-    this.rxQueue.push(frame);
+    if (gso && !(gso.v6 ? this.rxGsoV6 : this.rxGsoV4)) segmentTcp(frame, gso.size, this.queueFrame);
+    else this.queue(frame, gso);
     if (this.doRx() && this.port >= 0) this.env.evtchn.notify(this.port);
   }
+  private queue(frame: Uint8Array, gso?: Gso): void {
+    if (this.rxQueue.length >= RX_QUEUE_MAX) { this.stats.rxDropped++; return; }
+    this.rxQueue.push(frame);
+    this.rxGsoQueue.push(gso ?? null);
+  }
+  private readonly queueFrame = (frame: Uint8Array): void => this.queue(frame);
 
   private doRx(): boolean {
     const m = this.rxMap;
@@ -296,14 +318,18 @@ class Vif implements BridgePort, BackendDevice {
     if (((prod - this.rxCons) >>> 0) > RX_SIZE) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
     let sent = false;
     while (this.rxQueue.length) {
-      const frame = this.rxQueue[0];
-      const need = Math.ceil(frame.length / 4096);
+      const frame = this.rxQueue[0], gso = this.rxGsoQueue[0];
+      const slots = Math.ceil(frame.length / 4096);
+      const need = slots + (gso ? 1 : 0); // a super-packet's extra-info response takes a buffer's slot
       if (((prod - this.rxCons) >>> 0) < need) {
         h.setUint32(RING_HDR.req_event, (this.rxCons + need) >>> 0, true); // wake us when there are buffers
         break;
       }
       this.rxQueue.shift();
-      for (let k = 0, done = 0; k < need; k++) {
+      this.rxGsoQueue.shift();
+      // a super-packet's TCP checksum is partial, as its sender left it: csum_blank
+      const csum = gso ? NETRXF.csum_blank | NETRXF.data_validated : NETRXF.data_validated;
+      for (let k = 0, done = 0; k < slots; k++) {
         const o = RING_ENTRIES_OFFSET + (this.rxCons % RX_SIZE) * NETIF_RX_ENTRY;
         const id = h.getUint16(o + netif_rx_request.fields.id.offset, true), gref = h.getUint32(o + netif_rx_request.fields.gref.offset, true);
         this.rxCons = (this.rxCons + 1) >>> 0;
@@ -319,10 +345,22 @@ class Vif implements BridgePort, BackendDevice {
         const r = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
         h.setUint16(r, id, true);
         h.setUint16(r + 2, 0, true);
-        h.setUint16(r + 4, NETRXF.data_validated | (k + 1 < need ? NETRXF.more_data : 0), true);
+        h.setUint16(r + 4, csum | (k + 1 < slots ? NETRXF.more_data : 0) | (k === 0 && gso ? NETRXF.extra_info : 0), true);
         h.setInt16(r + 6, status, true);
         this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
         done += n;
+        if (k === 0 && gso) {
+          // the GSO extra info, in the next response slot; its request's buffer goes back unused
+          this.rxCons = (this.rxCons + 1) >>> 0;
+          const x = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
+          h.setUint8(x, XEN_NETIF_EXTRA_TYPE.GSO);
+          h.setUint8(x + 1, 0);
+          h.setUint16(x + 2, gso.size, true);
+          h.setUint8(x + 4, gso.v6 ? XEN_NETIF_GSO_TYPE.TCPV6 : XEN_NETIF_GSO_TYPE.TCPV4);
+          h.setUint8(x + 5, 0);
+          h.setUint16(x + 6, 0, true);
+          this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
+        }
       }
       this.stats.rxPackets++;
       sent = true;

@@ -4,9 +4,15 @@
 // is unknown, broadcast or multicast. A frame never goes back where it came
 // from. Learned addresses age out after five minutes.
 
+// A frame that is a TCP super-packet (GSO): `size` is its segment size.
+// Its TCP checksum is partial (the pseudo-header's sum), as the sending
+// guest left it; a port that cannot take it whole cuts it up
+// (tcp_segment.ts), which computes every checksum.
+export interface Gso { readonly size: number; readonly v6: boolean; }
+
 export interface BridgePort {
   readonly name: string;
-  deliver(frame: Uint8Array): void;
+  deliver(frame: Uint8Array, gso?: Gso): void;
 }
 
 const AGE_MS = 300_000;
@@ -25,7 +31,7 @@ export class Bridge {
   }
 
   // A frame from `from`: learn its source, forward it.
-  send(from: BridgePort, frame: Uint8Array): void {
+  send(from: BridgePort, frame: Uint8Array, gso?: Gso): void {
     if (frame.length < 14) { this.stats.dropped++; return; }
     this.stats.frames++;
     const now = Date.now();
@@ -33,11 +39,11 @@ export class Bridge {
     if ((frame[6] & 1) === 0) this.fdb.set(src, { port: from, seen: now });
     const dst = this.fdb.get(macKey(frame, 0));
     if ((frame[0] & 1) === 0 && dst && now - dst.seen < AGE_MS && this.ports.has(dst.port)) {
-      if (dst.port !== from) dst.port.deliver(frame);
+      if (dst.port !== from) dst.port.deliver(frame, gso);
       return;
     }
     this.stats.flooded++;
-    for (const p of this.ports) if (p !== from) p.deliver(frame);
+    for (const p of this.ports) if (p !== from) p.deliver(frame, gso);
   }
 }
 

@@ -6,7 +6,8 @@
 
 import { spawn, ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import type { Bridge, BridgePort } from "./bridge.js";
+import type { Bridge, BridgePort, Gso } from "./bridge.js";
+import { segmentTcp } from "./tcp_segment.js";
 import { buildHost } from "../toolchain.js";
 
 const MAX_FRAME = 65535;
@@ -57,7 +58,11 @@ export class TapPort implements BridgePort {
     });
   }
 
-  deliver(frame: Uint8Array): void {
+  private readonly writeFrame = (frame: Uint8Array): void => this.deliver(frame);
+
+  deliver(frame: Uint8Array, gso?: Gso): void {
+    // the device takes ordinary frames (no virtio-net header): super-packets are cut up here
+    if (gso) { if (segmentTcp(frame, gso.size, this.writeFrame) < 0) this.stats.dropped++; return; }
     if (this.closed || frame.length > MAX_FRAME) { this.stats.dropped++; return; }
     if (this.child.stdin.writableLength > QUEUE_LIMIT) { this.stats.dropped++; return; }
     this.header.writeUInt16BE(frame.length, 0);

@@ -18,26 +18,43 @@ function sum16(f: Uint8Array, from: number, to: number, sum: number): number {
   return fold(sum);
 }
 
-// Returns the number of frames emitted, or -1 when `f` is not a TCP segment
-// this code can cut (the caller drops it and says so).
-export function segmentTcp(f: Uint8Array, mss: number, emit: (frame: Uint8Array) => void): number {
+// Where a frame's headers are, if it is TCP over IPv4 or IPv6 with lengths
+// that agree with each other and with the frame (results in `at`, so that
+// nothing is allocated per frame).
+const at = { l3: 0, l4: 0, hdr: 0, end: 0, v6: false };
+function parse(f: Uint8Array): boolean {
+  if (f.length < 14) return false;
   let l3 = 14;
   let type = (f[12] << 8) | f[13];
   if (type === 0x8100 && f.length >= 18) { type = (f[16] << 8) | f[17]; l3 = 18; }
   let l4: number, end: number;
   const v6 = type === 0x86DD;
   if (type === 0x0800 && f.length >= l3 + 20) {
-    if (f[l3 + 9] !== 6) return -1;
+    if (f[l3 + 9] !== 6 || (f[l3] >> 4) !== 4 || (f[l3] & 0xF) < 5) return false;
     l4 = l3 + (f[l3] & 0xF) * 4;
     end = l3 + ((f[l3 + 2] << 8) | f[l3 + 3]);
   } else if (v6 && f.length >= l3 + 40) {
-    if (f[l3 + 6] !== 6) return -1;
+    if (f[l3 + 6] !== 6) return false;
     l4 = l3 + 40;
     end = l4 + ((f[l3 + 4] << 8) | f[l3 + 5]);
-  } else return -1;
-  if (l4 + 20 > f.length || end > f.length || end < l4 + 20) return -1;
+  } else return false;
+  if (l4 + 20 > f.length || end > f.length || end < l4 + 20) return false;
   const hdr = l4 + (f[l4 + 12] >> 4) * 4;
-  if (hdr < l4 + 20 || hdr > end || mss < 1) return -1;
+  if (hdr < l4 + 20 || hdr > end) return false;
+  at.l3 = l3; at.l4 = l4; at.hdr = hdr; at.end = end; at.v6 = v6;
+  return true;
+}
+
+// "v4" or "v6" for a TCP frame netback may pass on as a super-packet, else null.
+export function tcpSuperPacket(f: Uint8Array): "v4" | "v6" | null {
+  return parse(f) ? (at.v6 ? "v6" : "v4") : null;
+}
+
+// Returns the number of frames emitted, or -1 when `f` is not a TCP segment
+// this code can cut (the caller drops it and says so).
+export function segmentTcp(f: Uint8Array, mss: number, emit: (frame: Uint8Array) => void): number {
+  if (mss < 1 || !parse(f)) return -1;
+  const { l3, l4, hdr, end, v6 } = at;
   const seq0 = ((f[l4 + 4] << 24) | (f[l4 + 5] << 16) | (f[l4 + 6] << 8) | f[l4 + 7]) >>> 0;
   const id0 = (f[l3 + 4] << 8) | f[l3 + 5];
   const flags = f[l4 + 13];
