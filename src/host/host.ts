@@ -33,6 +33,7 @@ export class Host {
     for (let i = 0; i < DOM0_RAM_BYTES / 4096; i++) if (!d.populate(first + i)) throw new Error("no memory for dom0");
     d.pauseCount = 0;
     this.hv.upcallHandler = (dom) => { if (dom === this.dom0) this.upcall?.(); };
+    this.hv.onRunnable = () => this.wakeIdle?.();
     const hv = this.hv;
     this.privcmd = {
       domid: 0,
@@ -64,7 +65,12 @@ export class Host {
         const now = this.hv.clock.now();
         ms = Math.max(0, Math.min(50, Number((r.idleUntil - now) * 16n / 1_000_000n)));
       }
-      await new Promise<void>((res) => setTimeout(res, ms));
+      // an event for a blocked vCPU (a packet, a console key, an unpause) ends the sleep at once
+      await new Promise<void>((res) => {
+        const t = setTimeout(() => { this.wakeIdle = null; res(); }, ms);
+        this.wakeIdle = () => { clearTimeout(t); this.wakeIdle = null; res(); };
+      });
     }
   }
+  private wakeIdle: (() => void) | null = null;
 }

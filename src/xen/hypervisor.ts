@@ -42,6 +42,9 @@ export class Hypervisor implements PsciHost {
   events: HypervisorEvents = {};
   private nextVmid = 1;
   private yieldRequested = false;
+  // Told whenever a vCPU becomes runnable: the host's loop, which may be
+  // sleeping until the next timer, runs it now instead.
+  onRunnable: (() => void) | null = null;
   private readonly upcalls = new Set<Domain>();
   upcallHandler: ((d: Domain) => void) | null = null;
   readonly consoleLog: string[] = []; // lines of the hypervisor's own console (console_io, warnings)
@@ -180,6 +183,7 @@ export class Hypervisor implements PsciHost {
   }
 
   setRunstate(v: Vcpu, state: number): void {
+    if (state === RUNSTATE.runnable && v.runstate !== RUNSTATE.running) this.onRunnable?.();
     const nowNs = Clock.toNs(this.clock.now());
     if (v.runstate !== state) {
       v.runstateTime[v.runstate] += nowNs - v.runstateEntry;
