@@ -2,7 +2,8 @@
 // paused domains on xenbr0: it grants their ring and buffer pages, posts RX
 // buffers and queues TX packets by writing their memory, and signals their
 // event channels. Bad grants, runt frames and slots that overrun their page
-// get error responses, as do GSO packets with a bad type, size or payload;
+// get error responses, as do GSO packets with a bad type, a segment size
+// of 0 or 1, or a payload that is not TCP of the kind they claim;
 // a good frame from the bad guest still reaches the
 // good one intact; a packet chained past the slot limit gets the bad
 // frontend cut off, and the good one keeps sending.
@@ -106,14 +107,22 @@ test("netback answers hostile netfronts with errors, cuts off a runaway packet, 
     assert.equal(r.get(3), NETIF_RSP.error);
     assert.equal(r.get(4), NETIF_RSP.okay);
     // GSO packets that lie: an unknown type, a zero segment size, a payload that is not TCP
-    for (const [id, size, type] of [[5, 1448, 9], [6, 0, XEN_NETIF_GSO_TYPE.TCPV4], [7, 1448, XEN_NETIF_GSO_TYPE.TCPV4]]) {
-      bad.tx(id, 20, 200, 100, NETTXF.extra_info | NETTXF.csum_blank);
+    const tcp = new Uint8Array(14 + 20 + 20 + 200); // broadcast, IPv4, TCP, 200 bytes of data
+    tcp.set(frame.subarray(0, 12), 0);
+    tcp.set([0x08, 0x00, 0x45, 0, 0, 240, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1], 12);
+    tcp.set([0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0x10, 0], 34);
+    bad.bytes(BUF_GFN).set(tcp, 1024);
+    for (const [id, size, type, payload] of [
+      [5, 1448, 9, tcp], [6, 0, XEN_NETIF_GSO_TYPE.TCPV4, tcp], [8, 1, XEN_NETIF_GSO_TYPE.TCPV4, tcp], // a TCP packet, but a bad type or size
+      [7, 1448, XEN_NETIF_GSO_TYPE.TCPV4, frame], [9, 1448, XEN_NETIF_GSO_TYPE.TCPV6, tcp], // good GSO fields, but not TCP of that kind
+    ] as const) {
+      bad.tx(id, 20, payload === tcp ? 1024 : 200, payload.length, NETTXF.extra_info | NETTXF.csum_blank);
       bad.gsoExtra(size, type);
     }
     bad.push();
     await settle();
     const g = bad.txResponses();
-    for (const id of [5, 6, 7]) assert.equal(g.get(id), NETIF_RSP.error, `GSO packet ${id} is refused`);
+    for (const id of [5, 6, 7, 8, 9]) assert.equal(g.get(id), NETIF_RSP.error, `GSO packet ${id} is refused`);
     assert.equal(g.get(0), NETIF_RSP.null, "its extra-info slots are answered as such");
     const got = good.rxResponses();
     assert.equal(got.length, 1, "only the good frame was forwarded");

@@ -26,6 +26,7 @@ import { segmentTcp, tcpSuperPacket } from "../net/tcp_segment.js";
 
 const BACKEND_ROOT = "/local/domain/0/backend/vif";
 const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
+const MIN_GSO_SIZE = 48;
 const MAX_FRAME = 65536;
 const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
 
@@ -257,8 +258,10 @@ class Vif implements BridgePort, BackendDevice {
     for (let i = 1; i < n; i++) if (this.sId[i] >= 0) rest += this.sSize[i];
     let status: number = NETIF_RSP.okay;
     if (total < 14 || rest > total) status = NETIF_RSP.error;
-    // a GSO packet names its segment size and a type we offered
-    if (gsoType !== XEN_NETIF_GSO_TYPE.NONE && (gsoSize < 1 || (gsoType !== XEN_NETIF_GSO_TYPE.TCPV4 && gsoType !== XEN_NETIF_GSO_TYPE.TCPV6))) status = NETIF_RSP.error;
+    // a GSO packet names a type we offered and a segment size no smaller
+    // than Linux's least (tcp_min_snd_mss), which bounds how many frames
+    // one packet can turn into
+    if (gsoType !== XEN_NETIF_GSO_TYPE.NONE && (gsoSize < MIN_GSO_SIZE || (gsoType !== XEN_NETIF_GSO_TYPE.TCPV4 && gsoType !== XEN_NETIF_GSO_TYPE.TCPV6))) status = NETIF_RSP.error;
     let at = 0;
     for (let i = 0; i < n && status === NETIF_RSP.okay; i++) {
       if (this.sId[i] < 0) continue;
