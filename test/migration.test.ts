@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
+import { canMakeNetworks } from "./helpers/netns.js";
 import { xentsCli, xentsOk, CliConsole } from "./helpers/cli.js";
 import { initrdWithPrograms } from "../src/tools/initrd_programs.js";
 
@@ -132,8 +133,8 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
 // device; a client on the far side pings the guest while it moves, and its
 // replies carry on from the destination. Then the link goes down in the
 // middle of a migration.
-const canNetns = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0;
-test("migration between network namespaces over a veth pair, pinged from the other side all through; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root and ip netns" }, async (t) => {
+const canNetns = canMakeNetworks();
+test("migration between network namespaces over a veth pair, pinged from the other side all through; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
   const tag = process.pid.toString(36);
   const nsA = `xa-${tag}`, nsB = `xb-${tag}`, va = `xva${tag}`.slice(0, 15), vb = `xvb${tag}`.slice(0, 15);
   const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };

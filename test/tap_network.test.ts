@@ -21,11 +21,12 @@ import { parseVifSpec } from "../src/tools/vif_spec.js";
 import { fileSink, fileSource } from "../src/tools/save_stream.js";
 import { TapPort } from "../src/tools/net/tap_port.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
+import { canMakeNetworks } from "./helpers/netns.js";
 import { startHost, TestHost } from "./helpers/host.js";
 
 const images = fetchImages();
 const execFileP = promisify(execFile);
-const canTap = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0;
+const canTap = canMakeNetworks();
 const MAC = "00:16:3e:77:00:02";
 
 const SERVER = `
