@@ -17,19 +17,13 @@ import { fetchImages } from "../src/tools/images.js";
 import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { startHost } from "./helpers/host.js";
+import { until } from "./helpers/until.js";
 
 const BOOT_MS = 240_000;
 const images = fetchImages();
 const kernel = new Uint8Array(readFileSync(images.kernel));
 const ramdisk = new Uint8Array(readFileSync(images.initrd));
 
-async function until(what: string, f: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image through blkfront/blkback: write, sync, reboot, read back; e2fsck and debugfs agree`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-blk-"));

@@ -35,6 +35,7 @@ import { parseDiskSpec } from "../src/tools/disk_spec.js";
 import { parseVifSpec } from "../src/tools/vif_spec.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { startHost } from "./helpers/host.js";
+import { until } from "./helpers/until.js";
 import { PingResponder } from "./helpers/net_responder.js";
 
 const BOOT_MS = 300_000;
@@ -42,13 +43,6 @@ const images = fetchImages();
 const kernel = new Uint8Array(readFileSync(images.kernel));
 const ramdisk = new Uint8Array(readFileSync(images.initrd));
 
-async function until(what: string, f: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // A background job in the guest's shell; `& true` keeps the line one command list.
 const bg = (cmd: string): string => `(${cmd}) </dev/null >/dev/null 2>&1 & true`;
