@@ -147,8 +147,8 @@ export class P2m {
       this.dirty.add(gfn);
       // Write access is only added: no TLB entry can hold it (the core keeps
       // a separate write tag, left invalid while the page was protected), so
-      // nothing is flushed; a flush per first write made the guest crawl
-      // through the first pre-copy round.
+      // nothing is flushed; a flush per first write cost every vCPU its
+      // whole TLB each time.
       this.writeDesc(gfn, e);
     }
     return true;
