@@ -36,7 +36,7 @@ import { parseVifSpec } from "../src/tools/vif_spec.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { startHost } from "./helpers/host.js";
 import { until } from "./helpers/until.js";
-import { PingResponder } from "./helpers/net_responder.js";
+import { PingClient } from "../src/tools/net/ping_client.js";
 
 const BOOT_MS = 300_000;
 const images = fetchImages();
@@ -73,8 +73,8 @@ test("detaching a disk or a vif while I/O runs ends cleanly on both sides (Linux
     const evtch = (): number => dom0.xc.listEvtchn(0).length;
     const ev0 = evtch();
     const br = ts.bridges.get("xenbr0");
-    const resp = new PingResponder(br, "02:00:00:00:00:01", "10.9.0.1");
-    br.join(resp);
+    const resp = new PingClient(new Uint8Array([2, 0, 0, 0, 0, 1]), "10.9.0.1");
+    resp.attach(br);
 
     const g = ts.create({
       name: "hotplug", memoryMiB: 176, vcpus: 1, kernel, ramdisk, cmdline: "console=hvc0",
@@ -235,7 +235,7 @@ test("detaching a disk or a vif while I/O runs ends cleanly on both sides (Linux
     assert.equal(ts.gnt.mapped, 0, "no grant stays mapped");
     assert.equal(evtch(), ev0, "no event channel is left");
     assert.equal(host.hv.frames.freeCount, free0, "every frame is back");
-    br.leave(resp);
+    resp.detach();
     assert.equal(br.ports.size, 0, "the bridge has no port left");
 
     execFileSync("e2fsck", ["-f", "-n", imgA], { stdio: "pipe" }); // exit 0: clean

@@ -4,6 +4,16 @@
 // including it, folded and inverted, is the checksum. IPv4 and IPv6 (no
 // extension headers) over Ethernet, with or without one VLAN tag.
 
+// The Internet checksum's ones' complement sum of f[from, to) (an odd last
+// byte padded with zero), added to `sum` and folded to 16 bits; the
+// checksum is its complement.
+export function onesSum(f: Uint8Array, from: number, to: number, sum = 0): number {
+  for (let i = from; i + 1 < to; i += 2) sum += (f[i] << 8) | f[i + 1];
+  if ((to - from) & 1) sum += f[to - 1] << 8;
+  while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >>> 16);
+  return sum;
+}
+
 export function completeChecksum(f: Uint8Array): boolean {
   let l3 = 14;
   let type = (f[12] << 8) | f[13];
@@ -20,11 +30,7 @@ export function completeChecksum(f: Uint8Array): boolean {
   } else return false;
   const at = proto === 6 ? l4 + 16 : proto === 17 ? l4 + 6 : -1;
   if (at < 0 || at + 2 > end) return false;
-  let sum = 0;
-  for (let i = l4; i + 1 < end; i += 2) sum += (f[i] << 8) | f[i + 1];
-  if ((end - l4) & 1) sum += f[end - 1] << 8;
-  while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >>> 16);
-  let c = ~sum & 0xFFFF;
+  let c = ~onesSum(f, l4, end) & 0xFFFF;
   if (c === 0 && proto === 17) c = 0xFFFF;
   f[at] = c >> 8;
   f[at + 1] = c & 0xFF;

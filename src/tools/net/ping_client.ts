@@ -1,10 +1,14 @@
 // A minimal IPv4 host on one or more bridges, for measuring what a network
-// client sees: it answers ARP for its own address, resolves its target's
-// MAC, sends ICMP echo requests and notes when each reply comes back. When
-// it joins several bridges it stands for a LAN that all of them reach (the
-// hosts of a migration), sending to all and hearing from all.
+// client sees and for giving a guest someone to ping: it answers ARP and
+// ICMP echo requests for its own address, resolves its target's MAC, sends
+// echo requests and notes when each reply comes back. When it joins
+// several bridges it stands for a LAN that all of them reach (the hosts of
+// a migration), sending to all and hearing from all. What it sends in
+// answer goes out on a later turn, as from a real wire, never from inside
+// the sender's own transmit path.
 
 import type { Bridge, BridgePort } from "./bridge.js";
+import { onesSum } from "./checksum.js";
 
 const ipBytes = (ip: string): number[] => {
   const b = ip.split(".").map(Number);
@@ -12,11 +16,11 @@ const ipBytes = (ip: string): number[] => {
   return b;
 };
 
-function ipChecksum(f: Uint8Array, from: number, to: number): number {
-  let sum = 0;
-  for (let i = from; i < to; i += 2) sum += (f[i] << 8) | (i + 1 < to ? f[i + 1] : 0);
-  while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >>> 16);
-  return ~sum & 0xFFFF;
+// Writes the checksum of f[from, to) at f[at].
+function putChecksum(f: Uint8Array, from: number, to: number, at: number): void {
+  f[at] = 0; f[at + 1] = 0;
+  const c = ~onesSum(f, from, to) & 0xFFFF;
+  f[at] = c >> 8; f[at + 1] = c & 0xFF;
 }
 
 export class PingClient implements BridgePort {
@@ -29,16 +33,19 @@ export class PingClient implements BridgePort {
   private readonly id = 0x7853;
   readonly replies: { seq: number; at: number }[] = [];
   sent = 0;
+  stats = { arpReplies: 0, echoReplies: 0 };
 
-  constructor(private readonly mac: Uint8Array, ip: string, target: string) {
+  // `target`: whom ping() pings; a host that only answers needs none.
+  constructor(private readonly mac: Uint8Array, ip: string, target?: string) {
     this.ip = ipBytes(ip);
-    this.target = ipBytes(target);
+    this.target = target === undefined ? [] : ipBytes(target);
   }
 
   attach(b: Bridge): void { this.bridges.push(b); b.join(this); }
   detach(): void { for (const b of this.bridges) b.leave(this); this.bridges.length = 0; }
 
   private send(f: Uint8Array): void { for (const b of this.bridges) b.send(this, f.slice()); }
+  private answer(f: Uint8Array): void { setImmediate(() => this.send(f)); }
 
   private arp(op: 1 | 2, dstMac: Uint8Array | null, dstIp: number[]): void {
     const f = new Uint8Array(60);
@@ -49,11 +56,12 @@ export class PingClient implements BridgePort {
     f.set(this.ip, 28);
     if (dstMac) f.set(dstMac, 32);
     f.set(dstIp, 38);
-    this.send(f);
+    if (op === 2) { this.stats.arpReplies++; this.answer(f); } else this.send(f);
   }
 
   // One echo request (or, until the target's MAC is known, an ARP request).
   ping(): void {
+    if (this.target.length !== 4) throw new Error("this host was given no target to ping");
     if (!this.targetMac) { this.arp(1, null, this.target); return; }
     const f = new Uint8Array(14 + 20 + 8 + 32);
     f.set(this.targetMac, 0);
@@ -63,12 +71,10 @@ export class PingClient implements BridgePort {
     f.set([0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 1, 0, 0], ip); // version/IHL, length 60, DF, TTL 64, ICMP
     f.set(this.ip, ip + 12);
     f.set(this.target, ip + 16);
-    const c = ipChecksum(f, ip, ip + 20);
-    f[ip + 10] = c >> 8; f[ip + 11] = c & 0xff;
+    putChecksum(f, ip, ip + 20, ip + 10);
     const icmp = ip + 20, seq = this.seq++ & 0xffff;
     f.set([8, 0, 0, 0, this.id >> 8, this.id & 0xff, seq >> 8, seq & 0xff], icmp);
-    const ic = ipChecksum(f, icmp, f.length);
-    f[icmp + 2] = ic >> 8; f[icmp + 3] = ic & 0xff;
+    putChecksum(f, icmp, f.length, icmp + 2);
     this.sent++;
     this.send(f);
   }
@@ -81,12 +87,25 @@ export class PingClient implements BridgePort {
       const op = (f[20] << 8) | f[21];
       const senderIp = [...f.subarray(28, 32)];
       if (op === 1) this.arp(2, f.slice(22, 28), senderIp);
-      if (senderIp.every((b, i) => b === this.target[i])) this.targetMac = f.slice(22, 28);
+      if (this.target.length === 4 && senderIp.every((b, i) => b === this.target[i])) this.targetMac = f.slice(22, 28);
       return;
     }
     if (type !== 0x0800 || f[14 + 9] !== 1 || !forMe(14 + 16)) return;
-    const icmp = 14 + (f[14] & 0xf) * 4;
-    if (f.length < icmp + 8 || f[icmp] !== 0 || ((f[icmp + 4] << 8) | f[icmp + 5]) !== this.id) return;
+    const ihl = (f[14] & 0xf) * 4, total = (f[16] << 8) | f[17], icmp = 14 + ihl;
+    if (ihl < 20 || total < ihl + 8 || 14 + total > f.length) return;
+    if (f[icmp] === 8) { // an echo request: the same back, addresses swapped
+      const r = f.slice(0, 14 + total);
+      r.set(f.subarray(6, 12), 0); r.set(this.mac, 6);
+      r.set(this.ip, 26); r.set(f.subarray(26, 30), 30);
+      r[22] = 64;
+      putChecksum(r, 14, icmp, 24);
+      r[icmp] = 0;
+      putChecksum(r, icmp, r.length, icmp + 2);
+      this.stats.echoReplies++;
+      this.answer(r);
+      return;
+    }
+    if (f[icmp] !== 0 || ((f[icmp + 4] << 8) | f[icmp + 5]) !== this.id) return;
     this.replies.push({ seq: (f[icmp + 6] << 8) | f[icmp + 7], at: performance.now() });
   }
 

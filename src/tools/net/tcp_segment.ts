@@ -7,16 +7,7 @@
 // first) and checksums, as Linux's tcp_gso_segment makes them. IPv4 and
 // IPv6 (no extension headers) over Ethernet, with or without a VLAN tag.
 
-function fold(sum: number): number {
-  while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >>> 16);
-  return sum;
-}
-
-function sum16(f: Uint8Array, from: number, to: number, sum: number): number {
-  for (let i = from; i + 1 < to; i += 2) sum += (f[i] << 8) | f[i + 1];
-  if ((to - from) & 1) sum += f[to - 1] << 8;
-  return fold(sum);
-}
+import { onesSum } from "./checksum.js";
 
 // Where a frame's headers are, if it is TCP over IPv4 or IPv6 with lengths
 // that agree with each other and with the frame (results in `at`, so that
@@ -59,7 +50,7 @@ export function segmentTcp(f: Uint8Array, mss: number, emit: (frame: Uint8Array)
   const id0 = (f[l3 + 4] << 8) | f[l3 + 5];
   const flags = f[l4 + 13];
   // the addresses' share of the pseudo-header, the same for every segment
-  const addrSum = v6 ? sum16(f, l3 + 8, l3 + 40, 0) : sum16(f, l3 + 12, l3 + 20, 0);
+  const addrSum = v6 ? onesSum(f, l3 + 8, l3 + 40, 0) : onesSum(f, l3 + 12, l3 + 20, 0);
   let n = 0;
   for (let off = hdr; off < end || off === hdr; off += mss) {
     const len = Math.min(mss, end - off);
@@ -74,7 +65,7 @@ export function segmentTcp(f: Uint8Array, mss: number, emit: (frame: Uint8Array)
       s[l3 + 2] = tot >> 8; s[l3 + 3] = tot & 0xFF;
       s[l3 + 4] = id >> 8; s[l3 + 5] = id & 0xFF;
       s[l3 + 10] = 0; s[l3 + 11] = 0;
-      const c = ~sum16(s, l3, l4, 0) & 0xFFFF;
+      const c = ~onesSum(s, l3, l4, 0) & 0xFFFF;
       s[l3 + 10] = c >> 8; s[l3 + 11] = c & 0xFF;
     }
     const seq = (seq0 + (off - hdr)) >>> 0;
@@ -82,7 +73,7 @@ export function segmentTcp(f: Uint8Array, mss: number, emit: (frame: Uint8Array)
     const last = off + mss >= end;
     s[l4 + 13] = flags & ~(last ? 0 : 0x09) & ~(n === 0 ? 0 : 0x80);
     s[l4 + 16] = 0; s[l4 + 17] = 0;
-    const c = ~sum16(s, l4, s.length, addrSum + 6 + l4len) & 0xFFFF;
+    const c = ~onesSum(s, l4, s.length, addrSum + 6 + l4len) & 0xFFFF;
     s[l4 + 16] = c >> 8; s[l4 + 17] = c & 0xFF;
     emit(s);
     n++;
