@@ -1,17 +1,20 @@
 // A hostile guest (random hypercalls and arguments, unmapped IPAs, garbage
 // to the GIC) beside a well-behaved one: the hostile guest gets error codes
-// or is crashed, the other keeps running, and afterwards every frame, event
-// channel and grant mapping is accounted for.
+// or is crashed, the other keeps running, the memory audit finds nothing
+// after any hypercall, and afterwards every frame, event channel and grant
+// mapping is accounted for.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Host } from "../src/host/host.js";
 import { Dom0 } from "../src/tools/dom0.js";
 import { buildDomain } from "../src/tools/domain_builder.js";
 import { guestImage } from "./helpers/guest_programs.js";
+import { auditMemory } from "../src/xen/audit.js";
 
 for (const seed of ["0x9E3779B97F4A7C15ul", "0x0123456789ABCDEFul", "0xDEADBEEFCAFEF00Dul"])
 test(`a hostile guest cannot hurt the hypervisor or its neighbour (seed ${seed})`, async () => {
-  const host = new Host({ ramBytes: 256 << 20, deterministic: true, log: () => {} });
+  const log: string[] = [];
+  const host = new Host({ ramBytes: 96 << 20, deterministic: true, audit: true, log: (l) => log.push(l) });
   const dom0 = new Dom0(host.privcmd);
   const hv = host.hv;
   const freeBefore = hv.frames.freeCount;
@@ -22,7 +25,7 @@ test(`a hostile guest cannot hurt the hypervisor or its neighbour (seed ${seed})
   hv.events.onConsoleWrite = (d, t) => out.set(d.id, (out.get(d.id) ?? "") + t);
 
   const steady = buildDomain(dom0.xc, { name: "steady", memoryMiB: 16, vcpus: 1, kernel: guestImage("steady", { ROUNDS: 20 }), cmdline: "" });
-  const hostile = buildDomain(dom0.xc, { name: "hostile", memoryMiB: 16, vcpus: 1, kernel: guestImage("hostile", { ITERATIONS: 20000, SEED: seed }), cmdline: "" });
+  const hostile = buildDomain(dom0.xc, { name: "hostile", memoryMiB: 16, vcpus: 1, kernel: guestImage("hostile", { ITERATIONS: 4000, SEED: seed }), cmdline: "" });
   dom0.xc.unpause(hostile.domid);
   dom0.xc.unpause(steady.domid);
   const ds = hv.domains.get(steady.domid)!, dh = hv.domains.get(hostile.domid)!;
@@ -42,8 +45,12 @@ test(`a hostile guest cannot hurt the hypervisor or its neighbour (seed ${seed})
     assert.ok(calls > 1000 && errors > calls / 2, `calls ${calls} errors ${errors}`);
     assert.ok(Number(/hostile: exceptions (\d+)/.exec(h)?.[1]) > 100, "unmapped accesses came back as aborts");
   }
+  assert.ok(hv.stats.audits > 500, `audited after every hypercall (${hv.stats.audits})`);
+  assert.deepEqual(hv.auditFindings, [], log.filter((l) => l.startsWith("AUDIT")).join("\n"));
+  assert.equal(hv.stats.internalErrors, 0, log.filter((l) => l.startsWith("BUG")).join("\n"));
   dom0.xc.destroyDomain(hostile.domid);
   dom0.xc.destroyDomain(steady.domid);
+  assert.deepEqual(auditMemory(hv), []);
   assert.equal(dom0Tables(), tablesBefore, "Domain-0's stage-2 tables shrank back");
   assert.equal(hv.frames.freeCount, freeBefore, "every frame returned to the allocator");
   assert.equal(hv.domains.get(0)!.evtchn.inUse(), dom0Ports, "no event channel left bound in dom0");

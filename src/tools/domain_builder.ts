@@ -62,6 +62,13 @@ export function parseArm64Image(k: Uint8Array): ImageHeader {
 
 const align = (v: bigint, a: bigint): bigint => (v + a - 1n) & ~(a - 1n);
 
+// The stage-2 table pool libxl 4.17 gives an Arm guest (its default
+// shadow_memkb): 1 MiB per vCPU, a page per MiB of RAM, and 128 MiB's worth
+// for regions beyond RAM. KiB.
+export function pagingMemoryKiB(maxmemKiB: number, vcpus: number): bigint {
+  return BigInt(4 * (256 * vcpus + Math.floor(maxmemKiB / 1024) + 128));
+}
+
 export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   if (!Number.isInteger(cfg.memoryMiB) || cfg.memoryMiB < 16) throw new BuildError("memory must be at least 16 MiB");
   if (!Number.isInteger(cfg.vcpus) || cfg.vcpus < 1 || cfg.vcpus > 128) throw new BuildError("vcpus must be between 1 and 128");
@@ -88,6 +95,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
 
   const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle });
   try {
+    xc.setPagingMempool(domid, pagingMemoryKiB(cfg.memoryMiB * 1024, cfg.vcpus) * 1024n);
     xc.maxVcpus(domid, cfg.vcpus);
     const memKiB = Number(mem / 1024n);
     xc.maxMem(domid, BigInt(memKiB + 1024 + NR_MAGIC_PAGES * 4));

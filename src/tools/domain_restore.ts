@@ -7,6 +7,7 @@
 
 import type { Toolstack, GuestConfig, Guest } from "./toolstack.js";
 import type { BuiltDomain } from "./domain_builder.js";
+import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
 
 export interface SavedDomain {
@@ -84,6 +85,7 @@ export class RestoreSession {
     } catch (e) {
       throw new Error(`cannot recreate domain ${sv.built.domid}: ${(e as Error).message} (is the id in use on this host?)`);
     }
+    xc.setPagingMempool(this.domid, pagingMemoryKiB(Number(sv.maxPages) * 4, sv.config.vcpus) * 1024n);
     xc.maxVcpus(this.domid, sv.config.vcpus);
     xc.maxMem(this.domid, BigInt(sv.maxPages) * 4n);
   }

@@ -13,7 +13,8 @@ import { Xenstored, Transport } from "./xenstore/xenstored.js";
 import { DomainRing } from "./xenstore/domain_ring.js";
 import { Caller } from "./xenstore/store.js";
 import { VIRQ } from "../xen/public/event_channel.js";
-import { SHUTDOWN_NAMES } from "../xen/public/xen.js";
+import { SHUTDOWN_NAMES, XEN_E } from "../xen/public/xen.js";
+import { XenError } from "./xc/xc.js";
 import { XS } from "../xen/public/io/xs_wire.js";
 import { XenbusState } from "../xen/public/io/xenbus.js";
 import type { DiskSpec } from "./disk_spec.js";
@@ -148,7 +149,7 @@ export class Toolstack {
       if (!previous) this.events.onGuestCreated?.(g);
       return g;
     } catch (e) {
-      try { this.dom0.xc.destroyDomain(domid); } catch { /* gone */ }
+      this.hvDestroy(domid); // logged; the creation's own error is what the user sees
       this.xsRm(`/local/domain/${domid}`);
       throw e;
     }
@@ -353,7 +354,7 @@ export class Toolstack {
     this.netback.domainGone(domid);
     this.guests.get(domid)?.console.end();
     this.guests.delete(domid);
-    try { this.dom0.xc.destroyDomain(domid); } catch { /* gone */ }
+    this.hvDestroy(domid); // logged; the restore's own error is what the user sees
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
     this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
@@ -396,13 +397,31 @@ export class Toolstack {
     }
     this.blkback.domainGone(domid); // backends let go of its grants and ports first
     this.netback.domainGone(domid);
-    try { this.dom0.xc.destroyDomain(domid); } catch { /* already gone */ }
+    const failure = this.hvDestroy(domid);
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
     this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
     if (g) this.xsRm(`/vm/${g.uuid}`);
     this.xenstored.domainGone(domid, true);
     this.guests.delete(domid);
+    if (failure) throw failure;
+  }
+
+  // The hypervisor's destroydomain: a domain already gone is fine; any other
+  // failure is returned (after the rest of the cleanup, the caller reports it).
+  private hvDestroy(domid: number): Error | null {
+    try { this.dom0.xc.destroyDomain(domid); } catch (e) {
+      if (e instanceof XenError && e.errno === XEN_E.ESRCH) return null;
+      this.log(`d${domid}: destroy: ${(e as Error).message}`);
+      return e as Error;
+    }
+    return null;
+  }
+
+  // For destroys nobody asked for (on_poweroff and friends): a failure is
+  // logged, never thrown into the event loop.
+  private destroyLogged(domid: number, restarting = false): boolean {
+    try { this.destroy(domid, restarting); return true; } catch { return false; }
   }
 
   // VIRQ_DOM_EXC: some domain shut down or died.
@@ -410,7 +429,7 @@ export class Toolstack {
     const infos = new Map(this.dom0.xc.listDomains().map((i) => [i.domid, i]));
     for (const g of [...this.guests.values()]) {
       const info = infos.get(g.domid);
-      if (!info) { if (g.state !== "destroyed") this.destroy(g.domid); continue; }
+      if (!info) { if (g.state !== "destroyed") this.destroyLogged(g.domid); continue; }
       if (info.shutdown && g.state === "running") {
         g.state = "shutdown";
         g.console.service(); // the last words of the guest
@@ -421,11 +440,10 @@ export class Toolstack {
           ?? (reason === "reboot" ? "restart" : "destroy");
         this.log(`d${g.domid} (${g.name}): shutdown (${reason}): ${action}`);
         this.events.onGuestExit?.(g, reason, action);
-        if (action === "destroy") this.destroy(g.domid);
+        if (action === "destroy") this.destroyLogged(g.domid);
         else if (action === "restart") {
           const cfg = g.config;
-          this.destroy(g.domid, true);
-          this.create(cfg, g);
+          if (this.destroyLogged(g.domid, true)) this.create(cfg, g);
         }
       }
     }

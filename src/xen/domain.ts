@@ -6,15 +6,15 @@
 import type { Core } from "../cpu/cpu.js";
 import { SR } from "../cpu/cpu.js";
 import type { FrameAllocator } from "./frames.js";
-import { OWNER_XEN, OutOfFrames } from "./frames.js";
-import { P2m, P2mEntry, VTCR_VALUE } from "./p2m.js";
+import { OWNER_XEN, OutOfFrames, KIND_RAM, KIND_SHARED } from "./frames.js";
+import { P2m, VTCR_VALUE, P2M_MAX_GFN } from "./p2m.js";
 import { Vcpu } from "./vcpu.js";
 import { Vgic } from "./vgic.js";
 import { MmioBus } from "./mmio.js";
 import { EventChannels, EventHost } from "./event_channel.js";
-import { GrantTable, GrantDomain } from "./grant_table.js";
+import { GrantTable, GrantDomain, DEFAULT_MAX_MAPTRACK_FRAMES } from "./grant_table.js";
 import type { Vpl011 } from "./vpl011.js";
-import { shared_info, vcpu_info, HVM_NR_PARAMS } from "./public/xen.js";
+import { shared_info, vcpu_info, HVM_NR_PARAMS, XEN_E } from "./public/xen.js";
 import {
   GUEST_GICD_BASE, GUEST_GICV3_GICD_SIZE, GUEST_GICV3_GICR0_BASE, GUEST_GICV3_GICR0_SIZE, GUEST_EVTCHN_PPI,
   GUEST_TIMER_VIRT_PPI,
@@ -30,6 +30,7 @@ export interface DomainConfig {
   maxVcpus: number;
   maxEvtchnPort: number;
   maxGrantFrames: number;
+  maxMaptrackFrames?: number;
   nrSpis: number;
   handle: Uint8Array; // 16-byte UUID
   cpuless?: boolean; // the control domain in TypeScript: events go to a callback, not a vCPU
@@ -83,11 +84,11 @@ export class Domain implements EventHost, GrantDomain {
     this.handle = cfg.handle;
     this.bytes = svc.core.bytes;
     this.view = svc.core.view;
-    this.p2m = new P2m(svc.frames, vmid, () => this.flushTlbs());
-    this.sharedInfoFrame = svc.frames.alloc(OWNER_XEN);
+    this.p2m = new P2m(svc.frames, cfg.id, vmid, () => this.flushTlbs(), !cfg.privileged);
+    this.sharedInfoFrame = svc.frames.alloc(OWNER_XEN, KIND_SHARED);
     this.initSharedInfo();
     this.evtchn = new EventChannels(this, cfg.maxEvtchnPort);
-    this.gnttab = new GrantTable(svc.frames, cfg.maxGrantFrames);
+    this.gnttab = new GrantTable(svc.frames, cfg.maxGrantFrames, cfg.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
     this.vgic = new Vgic(cfg.nrSpis, { kick: (v) => svc.kick(this, v) });
     this.mmio.add({
       name: "gicd", base: GUEST_GICD_BASE, size: GUEST_GICV3_GICD_SIZE,
@@ -156,34 +157,70 @@ export class Domain implements EventHost, GrantDomain {
     if (this.p2m.get(gfn)) return true; // already there: Xen leaves it
     if (BigInt(this.totPages()) >= this.maxPages) return false;
     let f: number;
-    try { f = this.svc.frames.alloc(this.id); } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
-    this.p2m.set(gfn, { frame: f, type: "ram" });
+    try { f = this.svc.frames.alloc(this.id, KIND_RAM); } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
+    if (this.p2m.set(gfn, { frame: f, type: "ram" }) < 0) { this.svc.frames.free(f); return false; }
     return true;
   }
 
-  // Remove whatever is at gfn, releasing the domain's own page or the
-  // reference on someone else's.
-  unmapGfn(gfn: number): boolean {
-    const e = this.p2m.remove(gfn);
-    if (!e) return false;
-    this.releaseEntry(e);
-    return true;
+  // Remove whatever is at gfn (remove_from_physmap, or to make room): the
+  // domain's own page is given up, a foreign mapping's reference dropped, a
+  // shared page unmapped. A grant mapping is only ever removed by
+  // GNTTABOP_unmap_grant_ref, with its maptrack entry: -EBUSY here.
+  removeGfn(gfn: number): number {
+    const e = this.p2m.get(gfn);
+    if (!e) return -XEN_E.ENOENT;
+    if (e.type === "grant" || e.type === "grant_ro") return -XEN_E.EBUSY;
+    this.p2m.remove(gfn);
+    if (e.type === "ram") this.svc.frames.free(e.frame);
+    else if (e.type === "xen") {
+      this.sharedGfns.delete(e.frame);
+      if (this.sharedInfoGfn === BigInt(gfn)) this.sharedInfoGfn = null;
+    }
+    return 0;
   }
 
-  // Teardown: every mapping at once (see P2m.takeAll).
+  // Map a hypervisor page (shared_info, a grant-table frame) at gfn. As
+  // Xen 4.17 on Arm: a page already mapped elsewhere must be unmapped first
+  // (-EBUSY); mapping it again where it is changes nothing.
+  mapXenFrame(gfn: number, frame: number): number {
+    const at = this.sharedGfns.get(frame);
+    if (at === gfn) return 0;
+    if (at !== undefined) return -XEN_E.EBUSY;
+    if (this.p2m.get(gfn)) { const r = this.removeGfn(gfn); if (r < 0) return r; }
+    const r = this.p2m.set(gfn, { frame, type: "xen" });
+    if (r < 0) return r;
+    this.sharedGfns.set(frame, gfn);
+    if (frame === this.sharedInfoFrame) this.sharedInfoGfn = BigInt(gfn);
+    return 0;
+  }
+  // Where each hypervisor page of this domain is mapped (frame -> gfn).
+  readonly sharedGfns = new Map<number, number>();
+
+  // Teardown: every mapping at once; the domain's own pages are given up.
   unmapAll(): void {
-    for (const e of this.p2m.takeAll()) this.releaseEntry(e);
-  }
-  private releaseEntry(e: P2mEntry): void {
-    if (e.type === "ram" || e.type === "ram_ro") this.svc.frames.free(e.frame);
-    else if (e.type === "foreign" || e.type === "grant" || e.type === "grant_ro") this.svc.frames.put(e.frame);
+    const own = new Set<number>();
+    for (const e of this.p2m.entries.values()) if (e.type === "ram") own.add(e.frame);
+    this.p2m.removeAll();
+    this.sharedGfns.clear();
+    this.sharedInfoGfn = null;
+    for (const f of own) this.svc.frames.free(f);
   }
 
-  // Map a hypervisor-owned page (shared_info, a grant-table frame) at gfn.
-  mapXenFrame(gfn: number, frame: number): void {
-    this.unmapGfn(gfn);
-    this.p2m.set(gfn, { frame, type: "xen" });
+  // A page of the domain's own RAM the hypervisor keeps using across calls
+  // (FIFO control block and event arrays, vcpu_info): it is pinned with a
+  // reference, so it stays this frame even if the guest gives the gfn up.
+  // Returns the frame, or -1 if gfn is not the domain's own RAM.
+  pinPage(gfn: bigint): number {
+    if (gfn < 0n || gfn >= BigInt(P2M_MAX_GFN)) return -1;
+    const e = this.p2m.get(Number(gfn));
+    if (!e || e.type !== "ram") return -1;
+    if (!this.svc.frames.get(e.frame)) return -1;
+    this.pins++;
+    return e.frame;
   }
+  unpinPage(frame: number): void { this.pins--; this.svc.frames.put(frame); }
+  pins = 0; // pinned references held (the audit counts them)
+  frameHost(frame: number): number { return this.svc.frames.hostOf(frame); }
 
   gfnHost(gfn: bigint, write: boolean): number {
     return this.p2m.hostAddr(gfn << 12n, write);
@@ -194,10 +231,7 @@ export class Domain implements EventHost, GrantDomain {
   vcpuInfoHost(vcpu: number): number {
     const v = this.vcpus[vcpu];
     if (!v) return -1;
-    if (v.vcpuInfo) {
-      const h = this.gfnHost(v.vcpuInfo.gfn, true);
-      return h < 0 ? -1 : h + v.vcpuInfo.offset;
-    }
+    if (v.vcpuInfo) return this.svc.frames.hostOf(v.vcpuInfo.frame) + v.vcpuInfo.offset;
     return vcpu === 0 ? this.sharedInfoHost() : -1; // the legacy slot
   }
   upcallPending(vcpu: number): boolean {

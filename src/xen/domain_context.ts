@@ -103,9 +103,12 @@ export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bi
     if (!Number.isInteger(m.gfn) || m.gfn < 0 || m.gfn >= 2 ** 28) throw new ContextError(`gfn ${m.gfn} is outside the guest's address space`);
     const frame = m.what === "shared_info" ? d.sharedInfoFrame : d.gnttab.frames[m.index];
     if (frame === undefined) throw new ContextError(`no grant frame ${m.index}`);
-    d.mapXenFrame(m.gfn, frame);
-    if (m.what === "shared_info") d.sharedInfoGfn = BigInt(m.gfn);
+    const r = d.mapXenFrame(m.gfn, frame);
+    if (r < 0) throw new ContextError(`${m.what} ${m.index} cannot be mapped at gfn 0x${m.gfn.toString(16)} (${r})`);
   }
+  // Nothing maps this domain's grants on this host yet: no entry is in use
+  // (the saved table may say otherwise for mappings its old backends held).
+  d.gnttab.clearInUseFlags();
   d.createVcpus(c.vcpus.length);
   c.vcpus.forEach((s, i) => {
     const v = d.vcpus[i];
@@ -121,8 +124,12 @@ export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bi
     v.block = s.block;
     v.pollPorts = [...s.pollPorts];
     v.pollDeadline = s.pollIn === "0" ? 0n : counterNow + BigInt(s.pollIn);
-    if (s.vcpuInfo && !(s.vcpuInfo.offset >= 0 && s.vcpuInfo.offset <= 4096 - vcpu_info.size)) throw new ContextError(`vCPU ${i}: vcpu_info offset out of range`);
-    v.vcpuInfo = s.vcpuInfo ? { gfn: BigInt(s.vcpuInfo.gfn), offset: s.vcpuInfo.offset } : null;
+    if (s.vcpuInfo && !(Number.isInteger(s.vcpuInfo.offset) && s.vcpuInfo.offset >= 0 && s.vcpuInfo.offset <= 4096 - vcpu_info.size)) throw new ContextError(`vCPU ${i}: vcpu_info offset out of range`);
+    if (s.vcpuInfo) {
+      const frame = d.pinPage(BigInt(s.vcpuInfo.gfn));
+      if (frame < 0) throw new ContextError(`vCPU ${i}: vcpu_info gfn ${s.vcpuInfo.gfn} is not the domain's RAM`);
+      v.vcpuInfo = { gfn: BigInt(s.vcpuInfo.gfn), offset: s.vcpuInfo.offset, frame };
+    }
     v.runstateVa = s.runstateVa === null ? null : BigInt(s.runstateVa);
     v.runstate = s.online ? (s.block === "none" ? RUNSTATE.runnable : RUNSTATE.blocked) : RUNSTATE.offline;
   });

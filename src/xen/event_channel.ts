@@ -31,14 +31,18 @@ export interface EventHost {
   nrVcpus(): number;
   sharedInfoHost(): number; // wasm offset of shared_info
   vcpuInfoHost(vcpu: number): number; // wasm offset of the vCPU's vcpu_info, or -1
-  gfnHost(gfn: bigint, write: boolean): number; // wasm offset of a guest frame, or -1
+  // Pin a page of the domain's own RAM the event code keeps writing to
+  // (FIFO control blocks and event arrays): its frame, or -1.
+  pinPage(gfn: bigint): number;
+  unpinPage(frame: number): void;
+  frameHost(frame: number): number; // wasm offset of a frame
   markEventsPending(vcpu: number): void; // set evtchn_upcall_pending and raise the upcall
   lookupDomain(domid: number): EventHost | undefined;
   eventChannels(): EventChannels;
   portPending(port: number): void; // for SCHEDOP_poll waiters
 }
 
-interface FifoVcpu { controlHost: number; controlGfn: bigint; controlOffset: number; heads: number[]; tails: number[]; }
+interface FifoVcpu { controlFrame: number; controlHost: number; controlGfn: bigint; controlOffset: number; heads: number[]; tails: number[]; }
 
 // What save/restore carries of a domain's event channels: the ports, and the
 // FIFO ABI's registrations by guest frame (the pages themselves are guest memory).
@@ -56,6 +60,7 @@ export class EventChannels {
   abi: "2l" | "fifo" = "2l";
   private fifoVcpus: (FifoVcpu | undefined)[] = [];
   private fifoArrays: number[] = []; // host offsets of event array pages
+  private fifoArrayFrames: number[] = []; // their frames, pinned
   private fifoArrayGfns: bigint[] = [];
   readonly virqPorts: number[][] = []; // [vcpu][virq] -> port
 
@@ -87,7 +92,8 @@ export class EventChannels {
       if (c.state === "virq" && !(c.virq >= 0 && c.virq < NR_VIRQS)) return `port ${p}: no VIRQ ${c.virq}`;
       if (!(c.remoteDom >= 0 && c.remoteDom <= 0x7FFF)) return `port ${p}: bad remote domain`;
     }
-    this.abi = s.abi;
+    if (s.fifo.length > this.host.nrVcpus()) return `FIFO state for ${s.fifo.length} vCPUs`;
+    if (s.arrayGfns.length * EVTCHN_FIFO_EVENT_WORDS_PER_PAGE > EVTCHN_FIFO_NR_CHANNELS) return `${s.arrayGfns.length} FIFO event array pages`;
     this.ports.length = 0;
     for (const c of s.ports) this.ports.push({ ...c });
     this.virqPorts.length = 0;
@@ -95,20 +101,21 @@ export class EventChannels {
       const c = this.ports[p];
       if (c.state === "virq") (this.virqPorts[c.notifyVcpu] ??= [])[c.virq] = p;
     }
-    this.fifoVcpus = [];
+    this.teardownFifo();
+    this.abi = s.abi;
     for (let v = 0; v < s.fifo.length; v++) {
       const f = s.fifo[v];
       if (!f) continue;
-      const h = this.host.gfnHost(BigInt(f.controlGfn), true);
-      if (h < 0) return `FIFO control block of vCPU ${v} is not in the domain's memory`;
-      this.fifoVcpus[v] = { controlHost: h + f.controlOffset, controlGfn: BigInt(f.controlGfn), controlOffset: f.controlOffset, heads: [...f.heads], tails: [...f.tails] };
+      if (!(Number.isInteger(f.controlOffset) && f.controlOffset >= 0 && f.controlOffset <= 4096 - evtchn_fifo_control_block.size)) return `FIFO control block of vCPU ${v}: bad offset`;
+      const frame = this.host.pinPage(BigInt(f.controlGfn));
+      if (frame < 0) return `FIFO control block of vCPU ${v} is not in the domain's memory`;
+      this.fifoVcpus[v] = { controlFrame: frame, controlHost: this.host.frameHost(frame) + f.controlOffset, controlGfn: BigInt(f.controlGfn), controlOffset: f.controlOffset, heads: [...f.heads], tails: [...f.tails] };
     }
-    this.fifoArrays = [];
-    this.fifoArrayGfns = [];
     for (const g of s.arrayGfns) {
-      const h = this.host.gfnHost(BigInt(g), true);
-      if (h < 0) return "a FIFO event array page is not in the domain's memory";
-      this.fifoArrays.push(h);
+      const frame = this.host.pinPage(BigInt(g));
+      if (frame < 0) return "a FIFO event array page is not in the domain's memory";
+      this.fifoArrays.push(this.host.frameHost(frame));
+      this.fifoArrayFrames.push(frame);
       this.fifoArrayGfns.push(BigInt(g));
     }
     this.pendingCarry = [...s.pendingCarry];
@@ -210,6 +217,31 @@ export class EventChannels {
 
   closeAll(): void { for (let p = 1; p < this.ports.length; p++) if (this.valid(p)) this.close(p); }
 
+  // EVTCHNOP_reset: every port closed and, as Xen's evtchn_reset, back to
+  // the 2-level ABI with the FIFO pages let go.
+  reset(): void {
+    this.closeAll();
+    this.teardownFifo();
+  }
+  // The FIFO ABI's pages are unpinned (reset, teardown).
+  teardownFifo(): void {
+    for (const f of this.fifoVcpus) if (f) this.host.unpinPage(f.controlFrame);
+    for (const f of this.fifoArrayFrames) this.host.unpinPage(f);
+    this.fifoVcpus = [];
+    this.fifoArrays = [];
+    this.fifoArrayFrames = [];
+    this.fifoArrayGfns = [];
+    this.pendingCarry = [];
+    this.abi = "2l";
+  }
+  // For the audit: the frames this table holds pinned.
+  pinnedFrames(): number[] {
+    const out: number[] = [];
+    for (const f of this.fifoVcpus) if (f) out.push(f.controlFrame);
+    out.push(...this.fifoArrayFrames);
+    return out;
+  }
+
   send(port: number): number {
     const c = this.get(port);
     if (!c) return -E.EINVAL;
@@ -310,11 +342,11 @@ export class EventChannels {
     if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
     if (offset & 7 || offset > 4096 - evtchn_fifo_control_block.size) return -E.EINVAL;
     if (this.fifoVcpus[vcpu]) return -E.EINVAL;
-    const h = this.host.gfnHost(controlGfn, true);
-    if (h < 0) return -E.EINVAL;
-    const controlHost = h + offset;
+    const frame = this.host.pinPage(controlGfn);
+    if (frame < 0) return -E.EINVAL;
+    const controlHost = this.host.frameHost(frame) + offset;
     this.host.bytes.fill(0, controlHost, controlHost + evtchn_fifo_control_block.size);
-    this.fifoVcpus[vcpu] = { controlHost, controlGfn, controlOffset: offset, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
+    this.fifoVcpus[vcpu] = { controlFrame: frame, controlHost, controlGfn, controlOffset: offset, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
     if (this.abi === "2l") this.switchToFifo();
     return 0;
   }
@@ -331,9 +363,10 @@ export class EventChannels {
   expandArray(arrayGfn: bigint): number {
     if (this.abi !== "fifo") return -E.EINVAL;
     if ((this.fifoArrays.length + 1) * EVTCHN_FIFO_EVENT_WORDS_PER_PAGE > EVTCHN_FIFO_NR_CHANNELS) return -E.ENOSPC;
-    const h = this.host.gfnHost(arrayGfn, true);
-    if (h < 0) return -E.EINVAL;
-    this.fifoArrays.push(h);
+    const frame = this.host.pinPage(arrayGfn);
+    if (frame < 0) return -E.EINVAL;
+    this.fifoArrays.push(this.host.frameHost(frame));
+    this.fifoArrayFrames.push(frame);
     this.fifoArrayGfns.push(arrayGfn);
     // events that were pending before the switch are raised once their words exist
     const carry = this.pendingCarry;

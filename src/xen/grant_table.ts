@@ -1,17 +1,30 @@
 // Grant tables (v1): the granting domain's shared table of entries, in
 // hypervisor-owned frames the guest maps at GUEST_GNTTAB_BASE, and the
 // mapping side: map/unmap of another domain's granted frame into the
-// caller's p2m (tracked by handle), and grant copy.
+// caller's p2m (tracked by handle in the caller's maptrack), and grant copy.
+//
+// Every mapping holds two frame references: the p2m entry's and the
+// maptrack entry's (Xen's grant mapping holds a page reference too). A
+// grant entry in the p2m is removed only by unmap_grant_ref or the
+// mapper's teardown, together with its maptrack entry, so the two always
+// match one to one. Counts follow xen/common/grant_table.c: a grant pinned
+// by one domain cannot be mapped by another at the same time, and each
+// kind of pin refuses more mappings once it reaches 128.
 
 import {
   GNTST, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_readonly, GNTMAP_host_map,
+  GNTMAP_device_map, GNTMAP_application_map, GNTMAP_contains_pte,
   GNTCOPY_source_gref, GNTCOPY_dest_gref, GRANT_ENTRIES_V1_PER_FRAME, grant_entry_v1,
 } from "./public/grant_table.js";
 import type { FrameAllocator } from "./frames.js";
-import { OWNER_XEN } from "./frames.js";
+import { OWNER_XEN, KIND_SHARED, OutOfFrames } from "./frames.js";
 import type { P2m } from "./p2m.js";
+import { P2M_MAX_GFN } from "./p2m.js";
 
 export const DEFAULT_MAX_GRANT_FRAMES = 64;
+export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024; // Xen's gnttab_max_maptrack_frames
+const MAPTRACK_PER_FRAME = 4096 / 8; // sizeof(struct grant_mapping)
+const PIN_LIMIT = 0x80; // a pin counter with bit 7 set takes no more (GNTPIN_incr2oflow_mask)
 
 export interface GrantDomain {
   readonly id: number;
@@ -20,28 +33,44 @@ export interface GrantDomain {
   readonly gnttab: GrantTable;
 }
 
-interface Mapping { granter: number; ref: number; gfn: number; frame: number; readonly: boolean; }
-interface Active { readers: number; writers: number; }
+// One mapping this domain made. The granter's table is held as an object,
+// not a domain id, so that a later domain given the same id is never
+// touched by this mapping's unmap.
+export interface Mapping { granter: GrantTable; granterId: number; ref: number; gfn: number; frame: number; readonly: boolean; }
+// A grant of ours that is mapped: by whom, which frame (fixed while pinned,
+// as Xen's act->mfn), and how many mappings of each kind.
+interface Active { mapper: number; frame: number; readers: number; writers: number; }
 
 const FLAGS = grant_entry_v1.fields.flags.offset, DOMID = grant_entry_v1.fields.domid.offset, FRAME = grant_entry_v1.fields.frame.offset;
 
 export class GrantTable {
   readonly frames: number[] = []; // hypervisor-owned table frames
   private readonly maptrack = new Map<number, Mapping>(); // handle -> mapping (made by this domain)
+  private readonly freeHandles: number[] = [];
   private nextHandle = 1;
   private readonly active = new Map<number, Active>(); // ref -> mappings of our grants held by others
+  private dead = false;
+  readonly maxMappings: number;
 
-  constructor(private readonly fa: FrameAllocator, readonly maxFrames: number) {}
+  constructor(private readonly fa: FrameAllocator, readonly maxFrames: number, readonly maxMaptrackFrames = DEFAULT_MAX_MAPTRACK_FRAMES) {
+    this.maxMappings = maxMaptrackFrames * MAPTRACK_PER_FRAME;
+  }
 
   nrFrames(): number { return this.frames.length; }
   nrEntries(): number { return this.frames.length * GRANT_ENTRIES_V1_PER_FRAME; }
   mappings(): number { return this.maptrack.size; }
   activeRefs(): number { return this.active.size; }
+  // For the audit.
+  allMappings(): IterableIterator<Mapping> { return this.maptrack.values(); }
+  activeOf(ref: number): Readonly<Active> | undefined { return this.active.get(ref); }
+  activeEntries(): IterableIterator<[number, Active]> { return this.active.entries(); }
 
   // Grow the table to at least n frames (the guest maps frame idx at some gfn).
   ensureFrames(n: number): boolean {
-    if (n > this.maxFrames) return false;
-    while (this.frames.length < n) this.frames.push(this.fa.alloc(OWNER_XEN));
+    if (n > this.maxFrames || this.dead) return false;
+    try {
+      while (this.frames.length < n) this.frames.push(this.fa.alloc(OWNER_XEN, KIND_SHARED));
+    } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
     return true;
   }
 
@@ -49,7 +78,7 @@ export class GrantTable {
     return this.fa.hostOf(this.frames[Math.floor(ref / GRANT_ENTRIES_V1_PER_FRAME)]) + (ref % GRANT_ENTRIES_V1_PER_FRAME) * 8;
   }
   entry(ref: number): { flags: number; domid: number; frame: number } | undefined {
-    if (ref < 0 || ref >= this.nrEntries()) return undefined;
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrEntries()) return undefined;
     const h = this.entryHost(ref);
     const dv = this.fa.core.view;
     return { flags: dv.getUint16(h + FLAGS, true), domid: dv.getUint16(h + DOMID, true), frame: dv.getUint32(h + FRAME, true) };
@@ -60,65 +89,92 @@ export class GrantTable {
     dv.setUint16(h, (dv.getUint16(h, true) | set) & ~clear, true);
   }
 
+  // After a restore: no grant of this table is mapped here, whatever the
+  // saved entries' GTF_reading/GTF_writing say.
+  clearInUseFlags(): void {
+    for (let ref = 0; ref < this.nrEntries(); ref++) if (!this.active.has(ref)) this.setFlagBits(ref, 0, GTF_reading | GTF_writing);
+  }
+
   // Checks that `ref` grants `grantee` access (write access if needed) and
-  // returns the machine frame, or a GNTST error.
+  // returns the machine frame, or a GNTST error. A grant that is mapped
+  // stays on the frame it was first mapped with.
   resolve(granter: GrantDomain, ref: number, grantee: number, write: boolean): number | { err: number } {
     const e = this.entry(ref);
     if (!e) return { err: GNTST.bad_gntref };
-    if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== grantee) return { err: GNTST.permission_denied };
-    if (write && (e.flags & GTF_readonly)) return { err: GNTST.permission_denied };
+    if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== grantee) return { err: GNTST.general_error };
+    if (write && (e.flags & GTF_readonly)) return { err: GNTST.general_error };
+    const a = this.active.get(ref);
+    if (a) return a.mapper === grantee ? a.frame : { err: GNTST.general_error };
     const p = granter.p2m.get(e.frame);
-    if (!p || (p.type !== "ram" && p.type !== "ram_ro")) return { err: GNTST.bad_page };
+    if (!p || p.type !== "ram") return { err: GNTST.bad_page };
     return p.frame;
   }
 
   // GNTTABOP_map_grant_ref, by the domain owning this table's maptrack.
   map(self: GrantDomain, granter: GrantDomain | undefined, ref: number, flags: number, hostAddr: bigint): { status: number; handle: number } {
-    if (!granter) return { status: GNTST.bad_domain, handle: 0 };
-    if (!(flags & GNTMAP_host_map)) return { status: GNTST.general_error, handle: 0 };
-    if (hostAddr & 0xFFFn) return { status: GNTST.bad_virt_addr, handle: 0 };
+    const fail = (status: number): { status: number; handle: number } => ({ status, handle: 0 });
+    if (!(flags & (GNTMAP_host_map | GNTMAP_device_map))) return fail(GNTST.bad_gntref);
+    if (flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)) return fail(GNTST.general_error); // no device mappings for a translated guest
+    if (!granter) return fail(GNTST.bad_domain);
+    if (this.maptrack.size >= this.maxMappings) return fail(GNTST.no_space);
+    const gt = granter.gnttab;
+    if (!Number.isInteger(ref) || ref < 0 || ref >= gt.nrEntries()) return fail(GNTST.bad_gntref);
     const ro = (flags & GNTMAP_readonly) !== 0;
-    const r = granter.gnttab.resolve(granter, ref, self.id, !ro);
-    if (typeof r !== "number") return { status: r.err, handle: 0 };
-    const gfn = Number(hostAddr >> 12n);
-    if (self.p2m.get(gfn)) return { status: GNTST.bad_virt_addr, handle: 0 };
-    this.fa.get(r);
-    self.p2m.set(gfn, { frame: r, type: ro ? "grant_ro" : "grant" });
-    granter.gnttab.noteActive(ref, ro, +1);
-    const handle = this.nextHandle++;
-    this.maptrack.set(handle, { granter: granter.id, ref, gfn, frame: r, readonly: ro });
+    const a = gt.active.get(ref);
+    if (a && (a.mapper !== self.id || (ro ? a.readers : a.writers) >= PIN_LIMIT)) return fail(GNTST.general_error);
+    const r = gt.resolve(granter, ref, self.id, !ro);
+    if (typeof r !== "number") return fail(r.err);
+    const gfn = Number(hostAddr >> 12n); // the offset within the page is ignored, as Xen does
+    if (hostAddr >> 12n >= BigInt(P2M_MAX_GFN)) return fail(GNTST.general_error);
+    if (self.p2m.get(gfn)) return fail(GNTST.bad_virt_addr); // xents refuses to replace what is there (Xen would)
+    if (self.p2m.set(gfn, { frame: r, type: ro ? "grant_ro" : "grant" }) < 0) return fail(GNTST.general_error);
+    if (!this.fa.get(r)) { self.p2m.remove(gfn); return fail(GNTST.general_error); }
+    gt.noteActive(ref, self.id, r, ro, +1);
+    const handle = this.freeHandles.pop() ?? this.nextHandle++;
+    this.maptrack.set(handle, { granter: gt, granterId: granter.id, ref, gfn, frame: r, readonly: ro });
     return { status: GNTST.okay, handle };
   }
 
-  private noteActive(ref: number, ro: boolean, delta: number): void {
-    const a = this.active.get(ref) ?? { readers: 0, writers: 0 };
+  private noteActive(ref: number, mapper: number, frame: number, ro: boolean, delta: number): void {
+    if (this.dead) return;
+    const a = this.active.get(ref) ?? { mapper, frame, readers: 0, writers: 0 };
     if (ro) a.readers += delta; else a.writers += delta;
-    if (a.readers + a.writers === 0) { this.active.delete(ref); if (ref < this.nrEntries()) this.setFlagBits(ref, 0, GTF_reading | GTF_writing); return; }
+    const inTable = ref < this.nrEntries();
+    if (a.readers + a.writers === 0) {
+      this.active.delete(ref);
+      if (inTable) this.setFlagBits(ref, 0, GTF_reading | GTF_writing);
+      return;
+    }
     this.active.set(ref, a);
-    if (ref < this.nrEntries()) this.setFlagBits(ref, GTF_reading | (a.writers ? GTF_writing : 0), a.writers ? 0 : GTF_writing);
+    if (inTable) this.setFlagBits(ref, GTF_reading | (a.writers ? GTF_writing : 0), a.writers ? 0 : GTF_writing);
   }
 
-  unmap(self: GrantDomain, lookup: (id: number) => GrantDomain | undefined, hostAddr: bigint, handle: number): number {
+  // GNTTABOP_unmap_grant_ref. host_addr 0 means wherever the handle maps.
+  unmap(self: GrantDomain, hostAddr: bigint, handle: number): number {
     const m = this.maptrack.get(handle);
     if (!m) return GNTST.bad_handle;
-    if (hostAddr !== 0n && Number(hostAddr >> 12n) !== m.gfn) return GNTST.bad_virt_addr;
+    if (hostAddr !== 0n && hostAddr >> 12n !== BigInt(m.gfn)) return GNTST.general_error;
     this.maptrack.delete(handle);
+    this.freeHandles.push(handle);
     self.p2m.remove(m.gfn);
     this.fa.put(m.frame);
-    lookup(m.granter)?.gnttab.noteActive(m.ref, m.readonly, -1);
+    m.granter.noteActive(m.ref, self.id, m.frame, m.readonly, -1);
     return GNTST.okay;
   }
 
-  unmapAll(self: GrantDomain, lookup: (id: number) => GrantDomain | undefined): void {
-    for (const h of [...this.maptrack.keys()]) this.unmap(self, lookup, 0n, h);
+  unmapAll(self: GrantDomain): void {
+    for (const h of [...this.maptrack.keys()]) this.unmap(self, 0n, h);
   }
 
-  // The table's own frames go back when the domain dies (mapped grants keep
-  // their frames alive through the frame reference counts).
+  // The table's own frames go back when the domain dies (they were
+  // unmapped from its p2m first). Mappings others hold of our grants keep
+  // their frames through their own references; their unmaps no longer
+  // touch this table.
   destroy(): void {
     for (const f of this.frames) this.fa.free(f);
     this.frames.length = 0;
     this.active.clear();
+    this.dead = true;
   }
 }
 
@@ -133,9 +189,11 @@ export function grantCopy(fa: FrameAllocator, caller: GrantDomain, lookup: (id: 
     const d = lookup(domid);
     if (!d) return { err: GNTST.bad_domain };
     if (isGref) return d.gnttab.resolve(d, Number(u & 0xFFFFFFFFn), caller.id, write);
-    if (d.id !== caller.id && !caller.privileged) return { err: GNTST.permission_denied };
+    if (d.id !== caller.id) return { err: GNTST.permission_denied }; // only one's own frames by number, as Xen
+
+    if (u >= BigInt(P2M_MAX_GFN)) return { err: GNTST.bad_page };
     const e = d.p2m.get(Number(u));
-    if (!e || (write && (e.type === "ram_ro" || e.type === "grant_ro"))) return { err: GNTST.bad_page };
+    if (!e || (e.type !== "ram" && e.type !== "xen")) return { err: GNTST.bad_page }; // own pages only, as Xen's get_paged_frame
     return e.frame;
   };
   const src = side(op.srcU, op.srcDom, (op.flags & GNTCOPY_source_gref) !== 0, false);
@@ -149,4 +207,3 @@ export function grantCopy(fa: FrameAllocator, caller: GrantDomain, lookup: (id: 
   else if (dd) { const e = dd.gnttab.entry(Number(op.dstU & 0xFFFFFFFFn)); if (e) dd.p2m.markDirty(e.frame); }
   return GNTST.okay;
 }
-

@@ -5,20 +5,25 @@
 
 import { Core, Exit, ExitReason, EXIT_NAMES, SR } from "../cpu/cpu.js";
 import { Clock } from "../hw/clock.js";
-import { FrameAllocator } from "./frames.js";
+import { FrameAllocator, OutOfFrames } from "./frames.js";
+import { P2M_POOL_INITIAL_PAGES } from "./p2m.js";
 import { Domain, DomainConfig } from "./domain.js";
 import type { Vcpu } from "./vcpu.js";
 import { CreditScheduler } from "./scheduler.js";
 import { emulateMmio } from "./mmio.js";
 import { smccc, PsciHost } from "./vpsci.js";
-import { dispatchHypercall } from "./hypercall/dispatch.js";
-import { XEN_HYPERCALL_TAG, SHUTDOWN, SHUTDOWN_NAMES, RUNSTATE, DOMID_FIRST_RESERVED } from "./public/xen.js";
+import { dispatchHypercall, hasHypercallHandler } from "./hypercall/dispatch.js";
+import { auditMemory } from "./audit.js";
+import { XEN_HYPERCALL_TAG, SHUTDOWN, SHUTDOWN_NAMES, RUNSTATE, DOMID_FIRST_RESERVED, XEN_E } from "./public/xen.js";
 import { VIRQ } from "./public/event_channel.js";
 
 export interface HypervisorOptions {
   ramBytes: number; // machine RAM
   deterministic?: boolean; // guest time from retired instructions
   log?: (line: string) => void; // the hypervisor's console
+  // Debug: run the memory audit (audit.ts) after every hypercall and log
+  // what it finds (XENTS_AUDIT=1 for a host; the hostile tests turn it on).
+  audit?: boolean;
 }
 
 export interface HypervisorEvents {
@@ -48,7 +53,9 @@ export class Hypervisor implements PsciHost {
   private readonly upcalls = new Set<Domain>();
   upcallHandler: ((d: Domain) => void) | null = null;
   readonly consoleLog: string[] = []; // lines of the hypervisor's own console (console_io, warnings)
-  stats = { slices: 0, hypercalls: 0, mmio: 0, exits: new Map<string, number>() };
+  stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, exits: new Map<string, number>() };
+  readonly auditEachCall: boolean;
+  auditFindings: string[] = []; // the first failed audit's findings
 
   constructor(opts: HypervisorOptions) {
     this.core = new Core({ ramBase: 0x80000000n, ramSize: opts.ramBytes });
@@ -56,6 +63,19 @@ export class Hypervisor implements PsciHost {
     this.clock = new Clock({ deterministic: opts.deterministic });
     this.log = opts.log ?? ((l) => process.stderr.write(`(XEN) ${l}\n`));
     this.sched = new CreditScheduler(() => this.domains.values());
+    this.auditEachCall = opts.audit ?? false;
+  }
+
+  // The audit after a hypercall (debug option): findings are logged, the
+  // first set kept for tests.
+  private auditAfter(d: Domain, nr: number): void {
+    if (!hasHypercallHandler(nr)) return; // -ENOSYS changed nothing
+    this.stats.audits++;
+    const found = auditMemory(this);
+    if (!found.length) return;
+    this.stats.auditFailures++;
+    if (!this.auditFindings.length) this.auditFindings = found;
+    for (const f of found.slice(0, 8)) this.log(`AUDIT after d${d.id} hypercall ${nr}: ${f}`);
   }
 
   // ---- domains
@@ -73,6 +93,8 @@ export class Hypervisor implements PsciHost {
 
   createDomain(cfg: DomainConfig): Domain {
     if (this.domains.has(cfg.id)) throw new Error(`domain ${cfg.id} exists`);
+    // stage-2 roots, shared_info, the first pool pages: all there or nothing taken
+    if (this.frames.freeCount < 3 + P2M_POOL_INITIAL_PAGES) throw new OutOfFrames("no memory for a new domain");
     const vmid = this.nextVmid++ & 0xFF || this.nextVmid++;
     const d = new Domain(cfg, {
       core: this.core,
@@ -100,22 +122,44 @@ export class Hypervisor implements PsciHost {
     this.shutdown(d, SHUTDOWN.crash);
   }
 
-  // Tear a domain down completely: every frame it owns or maps goes back.
-  destroy(d: Domain): void {
-    if (!this.domains.has(d.id)) return;
+  // Tear a domain down completely: every frame it owns or maps goes back,
+  // or waits (unowned) for the last mapping of it elsewhere to go. Each
+  // step runs even if an earlier one failed; a failure is a hypervisor bug,
+  // logged and counted, and the domain is removed all the same. Returns
+  // false if any step failed.
+  destroy(d: Domain): boolean {
+    if (!this.domains.has(d.id)) return true;
     d.dying = true;
-    d.evtchn.closeAll();
-    d.gnttab.unmapAll(d, (id) => this.domains.get(id));
-    d.unmapAll();
-    for (const f of d.unmappedFrames.splice(0)) this.frames.free(f);
-    d.gnttab.destroy();
-    d.p2m.destroy();
-    this.frames.free(d.sharedInfoFrame);
-    for (const v of d.vcpus) this.core.destroyVcpu(v.state);
+    const steps: [string, () => void][] = [
+      ["event channels", () => { d.evtchn.closeAll(); d.evtchn.teardownFifo(); }],
+      ["vcpu_info", () => { for (const v of d.vcpus) if (v.vcpuInfo) { const f = v.vcpuInfo.frame; v.vcpuInfo = null; d.unpinPage(f); } }],
+      ["grant mappings", () => d.gnttab.unmapAll(d)],
+      ["guest memory", () => d.unmapAll()],
+      ["unmapped pages", () => { for (const f of d.unmappedFrames.splice(0)) this.frames.free(f); }],
+      ["grant table", () => d.gnttab.destroy()],
+      ["stage-2 tables", () => d.p2m.destroy()],
+      ["shared_info", () => this.frames.free(d.sharedInfoFrame)],
+      ["vCPUs", () => { for (const v of d.vcpus) this.core.destroyVcpu(v.state); }],
+    ];
+    let ok = true;
+    for (const [what, step] of steps) {
+      try { step(); } catch (e) { ok = false; this.internalError(`d${d.id}: teardown of ${what}`, e); }
+    }
     this.domains.delete(d.id);
     this.upcalls.delete(d);
     this.domains.get(0)?.evtchn.raiseVirq(VIRQ.DOM_EXC);
     this.events.onDestroyed?.(d);
+    return ok;
+  }
+
+  // An exception inside the hypervisor is a bug, never a guest's right: it
+  // is logged with its stack and counted (host status shows the count), and
+  // the caller decides whose fault it becomes (the calling guest is crashed;
+  // the control domain gets an error code).
+  internalError(where: string, e: unknown): void {
+    this.stats.internalErrors++;
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    this.log(`BUG: ${where}: ${text.split("\n").slice(0, 6).join(" | ")}`);
   }
 
   pause(d: Domain): void { d.pauseCount++; }
@@ -244,7 +288,12 @@ export class Hypervisor implements PsciHost {
     v.cpuTimeNs += Clock.toNs((n * this.clock.scale) >> 16n);
     this.sched.charge(v, Number(n));
     d.vgic.sync(v.id);
-    this.handleExit(d, v, exit);
+    try {
+      this.handleExit(d, v, exit);
+    } catch (e) {
+      this.internalError(`d${d.id} vCPU ${v.id}: handling exit ${EXIT_NAMES[exit] ?? exit}`, e);
+      this.crash(d, "hypervisor error while handling its exit");
+    }
     if (v.runstate === RUNSTATE.running) this.setRunstate(v, d.shutdown ? RUNSTATE.offline : RUNSTATE.runnable);
   }
 
@@ -260,8 +309,10 @@ export class Hypervisor implements PsciHost {
         if (imm === XEN_HYPERCALL_TAG) {
           this.stats.hypercalls++;
           const args = [st.x(0), st.x(1), st.x(2), st.x(3), st.x(4)];
-          const r = dispatchHypercall(this, d, v, Number(st.x(16)), args);
+          const nr = Number(st.x(16));
+          const r = dispatchHypercall(this, d, v, nr, args);
           if (r !== null) st.setX(0, BigInt.asUintN(64, r));
+          if (this.auditEachCall) this.auditAfter(d, nr);
         } else if (imm === 0) smccc(this, d, v);
         else this.injectUndef(v, 4n); // Xen: unknown HVC immediate is UNDEFINED
         return;
@@ -344,8 +395,14 @@ export class Hypervisor implements PsciHost {
   // ---- the control domain's hypercall entry (privcmd)
   privcmd(d: Domain, nr: number, args: bigint[]): bigint {
     const v = d.vcpus[0];
-    const r = dispatchHypercall(this, d, v, nr, args);
-    return r ?? 0n;
+    try {
+      return dispatchHypercall(this, d, v, nr, args) ?? 0n;
+    } catch (e) {
+      this.internalError(`d${d.id}: hypercall ${nr}`, e);
+      return BigInt(-XEN_E.EIO);
+    } finally {
+      if (this.auditEachCall) this.auditAfter(d, nr);
+    }
   }
 
   yieldPending(): boolean { return this.yieldRequested; }

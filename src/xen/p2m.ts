@@ -2,17 +2,27 @@
 // stage-2 tables (4 KiB granule, 40-bit IPA, start level 1 with two
 // concatenated root tables) that the core walks, plus a map beside them for
 // the hypervisor's lookups. Entries carry a type that says where the frame
-// came from, so teardown knows what to free and what to drop a reference on.
+// came from; every entry holds a reference on its frame (frames.ts), so a
+// frame can never be freed while a stage-2 table still points at it.
+//
+// Tables come from the domain's p2m pool, as on Xen since XSA-409: the
+// toolstack sizes it (XEN_DOMCTL_set_paging_mempool_size), so what a guest
+// can make the hypervisor allocate for its tables is bounded. The control
+// domain's tables come from the heap without a limit, as Xen's hardware
+// domain's do.
 
-import { FrameAllocator, OWNER_XEN } from "./frames.js";
+import { FrameAllocator, FrameError, OutOfFrames, OWNER_XEN, KIND_P2M, KIND_RAM, KIND_SHARED } from "./frames.js";
+import { XEN_E } from "./public/xen.js";
 
 export const P2M_IPA_BITS = 40;
+export const P2M_MAX_GFN = 2 ** (P2M_IPA_BITS - 12);
 // VTCR_EL2: T0SZ = 64 - 40, SL0 = 1 (start at level 1), 4 KiB granule
 export const VTCR_VALUE = BigInt(64 - P2M_IPA_BITS) | (1n << 6n);
+// What Xen puts in a new domain's pool before the toolstack sizes it.
+export const P2M_POOL_INITIAL_PAGES = 16;
 
 export type P2mType =
   | "ram" // the domain's own memory
-  | "ram_ro" // the domain's own memory, write-protected (log-dirty)
   | "foreign" // another domain's frame mapped by a privileged domain
   | "grant" // another domain's frame mapped through its grant table
   | "grant_ro"
@@ -20,13 +30,18 @@ export type P2mType =
 
 export interface P2mEntry { frame: number; type: P2mType; }
 
-const S2_VALID_PAGE = 3n;
-const S2_AF = 1n << 10n;
+export const S2_VALID_PAGE = 3n;
+export const S2_AF = 1n << 10n;
 const S2_SH_INNER = 3n << 8n;
-const S2_RD = 1n << 6n;
-const S2_WR = 1n << 7n;
+export const S2_RD = 1n << 6n;
+export const S2_WR = 1n << 7n;
 const S2_MEMATTR_NORMAL_WB = 0xFn << 2n;
-const S2_XN = 1n << 54n;
+export const S2_XN = 1n << 54n;
+export const S2_OA_MASK = 0x0000FFFFFFFFF000n;
+
+const ATTRS_LO = Number(S2_VALID_PAGE | S2_AF | S2_SH_INNER | S2_MEMATTR_NORMAL_WB | S2_RD);
+
+export function writableType(t: P2mType): boolean { return t !== "grant_ro"; }
 
 export class P2m {
   readonly root: number; // first of two contiguous frames
@@ -35,36 +50,80 @@ export class P2m {
   logDirty = false;
   readonly dirty = new Set<number>(); // gfns written since the last clean
   private readonly view: DataView;
+  private readonly pool: number[] = []; // free table frames of a limited pool
+  private poolTotal = 0; // frames in the pool, free or in use (limited pools)
 
-  constructor(readonly frames: FrameAllocator, readonly vmid: number, private readonly onChange: () => void) {
-    this.root = frames.allocContiguous(OWNER_XEN, 2, 2);
+  constructor(readonly frames: FrameAllocator, readonly domid: number, readonly vmid: number,
+    private readonly onChange: () => void, readonly limited: boolean) {
+    this.root = frames.allocContiguous(OWNER_XEN, KIND_P2M, 2, 2);
     this.tables.set(this.root, 0).set(this.root + 1, 0);
     this.view = frames.core.view;
+    if (limited) this.setPoolPages(P2M_POOL_INITIAL_PAGES);
   }
 
   vttbr(): bigint { return this.frames.paOf(this.root) | (BigInt(this.vmid & 0xFF) << 48n); }
+
+  // ---- the pool
+  poolPages(): number { return this.limited ? this.poolTotal : this.tables.size - 2; }
+  // Grow or shrink a limited pool to n pages; -ENOMEM when the host has no
+  // more memory or the tables in use do not leave that many to give back.
+  setPoolPages(n: number): number {
+    if (!this.limited) return 0;
+    while (this.poolTotal < n) {
+      try { this.pool.push(this.frames.alloc(OWNER_XEN, KIND_P2M)); } catch (e) { if (e instanceof OutOfFrames) return -XEN_E.ENOMEM; throw e; }
+      this.poolTotal++;
+    }
+    while (this.poolTotal > n) {
+      const f = this.pool.pop();
+      if (f === undefined) return -XEN_E.ENOMEM;
+      this.frames.free(f);
+      this.poolTotal--;
+    }
+    return 0;
+  }
+  private newTable(): number {
+    const t = this.limited ? this.pool.pop()! : this.frames.alloc(OWNER_XEN, KIND_P2M);
+    this.tables.set(t, 0);
+    return t;
+  }
+  private dropTable(t: number): void {
+    this.tables.delete(t);
+    if (this.limited) this.pool.push(t); // empty: every descriptor was cleared before its count reached 0
+    else this.frames.free(t);
+  }
+  // Tables a new entry at gfn would need (0, 1 or 2).
+  private tablesNeeded(gfn: number): number {
+    const l1 = Math.floor(gfn / 2 ** 18) & 1023;
+    const d1 = this.view.getBigUint64(this.frames.hostOf(this.root) + l1 * 8, true);
+    if ((d1 & 3n) !== 3n) return 2;
+    const l2 = this.frames.frameOf((d1 & S2_OA_MASK) >> 12n);
+    const d2 = this.view.getBigUint64(this.frames.hostOf(l2) + (Math.floor(gfn / 512) & 511) * 8, true);
+    return (d2 & 3n) !== 3n ? 1 : 0;
+  }
 
   // The walk to a level-3 descriptor; the tables it passed through are left
   // in pathOff/pathTable so that writeDesc can keep their use counts.
   private readonly pathOff = [0, 0, 0]; // descriptor offsets at levels 1..3
   private readonly pathTable = [0, 0]; // level-2 and level-3 table frames
+  private pathRoot = 0; // the root frame the walk started in
 
   private descAddr(gfn: number, create: boolean): number {
     // level 1: IPA bits 39:30 (10 bits over the two root frames)
     const l1 = Math.floor(gfn / 2 ** 18) & 1023;
     let off = this.frames.hostOf(this.root) + l1 * 8;
     this.pathOff[0] = off;
+    this.pathRoot = this.root + (l1 >> 9);
     for (let level = 2; level <= 3; level++) {
       let d = this.view.getBigUint64(off, true);
       if ((d & 3n) !== 3n) {
         if (!create) return -1;
-        const t = this.frames.alloc(OWNER_XEN);
-        this.tables.set(t, 0);
-        if (level === 3) this.tables.set(this.pathTable[0], this.tables.get(this.pathTable[0])! + 1);
+        const t = this.newTable();
+        const parent = level === 3 ? this.pathTable[0] : this.pathRoot;
+        this.tables.set(parent, this.tables.get(parent)! + 1);
         d = this.frames.paOf(t) | 3n;
         this.view.setBigUint64(off, d, true);
       }
-      const table = this.frames.frameOf((d & 0x0000FFFFFFFFF000n) >> 12n);
+      const table = this.frames.frameOf((d & S2_OA_MASK) >> 12n);
       this.pathTable[level - 2] = table;
       const idx = level === 2 ? Math.floor(gfn / 512) & 511 : gfn & 511;
       off = this.frames.hostOf(table) + idx * 8;
@@ -73,16 +132,30 @@ export class P2m {
     return off;
   }
 
+  // The stage-2 descriptor an entry gets (log-dirty takes write access away
+  // from RAM pages not yet written since the last clean).
+  descriptorFor(gfn: number, e: P2mEntry): bigint {
+    let d = this.frames.paOf(e.frame) | S2_VALID_PAGE | S2_AF | S2_SH_INNER | S2_MEMATTR_NORMAL_WB | S2_RD;
+    if (this.writable(gfn, e)) d |= S2_WR;
+    if (e.type !== "ram") d |= S2_XN;
+    return d;
+  }
+
+  // The attribute bits of descriptorFor() as 32-bit halves (the audit's fast path).
+  descriptorAttrs(gfn: number, e: P2mEntry): { lo: number; hi: number } {
+    this.attrs.lo = ATTRS_LO | (this.writable(gfn, e) ? Number(S2_WR) : 0);
+    this.attrs.hi = e.type !== "ram" ? Number(S2_XN >> 32n) : 0;
+    return this.attrs;
+  }
+  private writable(gfn: number, e: P2mEntry): boolean {
+    return writableType(e.type) && !(e.type === "ram" && this.logDirty && !this.dirty.has(gfn));
+  }
+  private readonly attrs = { lo: 0, hi: 0 };
+
   private writeDesc(gfn: number, e: P2mEntry | undefined): void {
     const off = this.descAddr(gfn, e !== undefined);
     if (off < 0) return;
-    let d = 0n;
-    if (e) {
-      d = this.frames.paOf(e.frame) | S2_VALID_PAGE | S2_AF | S2_SH_INNER | S2_MEMATTR_NORMAL_WB | S2_RD;
-      const writable = e.type === "ram" || e.type === "foreign" || e.type === "grant" || e.type === "xen";
-      if (writable && !(this.logDirty && !this.dirty.has(gfn))) d |= S2_WR;
-      if (e.type !== "ram" && e.type !== "ram_ro") d |= S2_XN;
-    }
+    const d = e ? this.descriptorFor(gfn, e) : 0n;
     const was = this.view.getBigUint64(off, true) !== 0n;
     this.view.setBigUint64(off, d, true);
     const l3 = this.pathTable[1];
@@ -91,32 +164,45 @@ export class P2m {
   }
 
   // One fewer live descriptor in the table at `level`+1 (a level-3 table is
-  // released at level 2): an empty table goes back to the allocator and its
+  // released at level 2): an empty table goes back to the pool and its
   // parent descriptor is cleared, so tables never outlive what they map. The
   // caller's onChange() flushes the stage-2 TLB.
   private release(table: number, parentLevel: number): void {
     const n = this.tables.get(table)! - 1;
     if (n > 0) { this.tables.set(table, n); return; }
-    this.tables.delete(table);
     this.view.setBigUint64(this.pathOff[parentLevel - 1], 0n, true);
-    this.frames.free(table);
+    this.dropTable(table);
     if (parentLevel === 2) this.release(this.pathTable[0], 1);
+    else this.tables.set(this.pathRoot, this.tables.get(this.pathRoot)! - 1); // roots stay
   }
 
-  set(gfn: number, e: P2mEntry): void {
-    if (gfn < 0 || gfn >= 2 ** (P2M_IPA_BITS - 12)) throw new RangeError(`gfn 0x${gfn.toString(16)} beyond the IPA space`);
+  // Map gfn (which must be empty) to a frame, taking a reference on it.
+  // Returns 0, -EINVAL for a gfn outside the IPA space, or -ENOMEM when the
+  // pool has no table for it.
+  set(gfn: number, e: P2mEntry): number {
+    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= P2M_MAX_GFN) return -XEN_E.EINVAL;
+    if (this.entries.has(gfn)) throw new FrameError(`d${this.domid}: gfn 0x${gfn.toString(16)} is already mapped`);
+    const kind = this.frames.kindOf(e.frame);
+    if (kind !== (e.type === "xen" ? KIND_SHARED : KIND_RAM)) throw new FrameError(`d${this.domid}: a ${e.type} mapping of a frame of kind ${kind}`);
+    if (e.type === "ram" && this.frames.ownerOf(e.frame) !== this.domid) throw new FrameError(`d${this.domid}: RAM frame ${e.frame} belongs to ${this.frames.ownerOf(e.frame)}`);
+    const need = this.tablesNeeded(gfn);
+    if (need > (this.limited ? this.pool.length : this.frames.freeCount)) return -XEN_E.ENOMEM;
+    if (!this.frames.get(e.frame)) return -XEN_E.ENOMEM;
     this.entries.set(gfn, e);
     this.writeDesc(gfn, e);
     this.onChange();
+    return 0;
   }
 
-  // Removes the mapping and returns what was there (the caller frees or drops references).
+  // Removes the mapping, drops its reference and returns what was there.
   remove(gfn: number): P2mEntry | undefined {
     const e = this.entries.get(gfn);
     if (!e) return undefined;
     this.entries.delete(gfn);
+    if (this.dirty.delete(gfn)) { /* a page that is gone is not dirty */ }
     this.writeDesc(gfn, undefined);
     this.onChange();
+    this.frames.put(e.frame);
     return e;
   }
 
@@ -127,7 +213,7 @@ export class P2m {
     const gfn = Number(ipa >> 12n);
     const e = this.entries.get(gfn);
     if (!e) return -1;
-    if (write && (e.type === "ram_ro" || e.type === "grant_ro")) return -1;
+    if (write && !writableType(e.type)) return -1;
     if (write && this.logDirty) this.markDirty(gfn);
     return this.frames.hostOf(e.frame) + Number(ipa & 0xFFFn);
   }
@@ -149,7 +235,7 @@ export class P2m {
       // a separate write tag, left invalid while the page was protected), so
       // nothing is flushed; a flush per first write cost every vCPU its
       // whole TLB each time.
-      this.writeDesc(gfn, e);
+      if (e.type === "ram") this.writeDesc(gfn, e);
     }
     return true;
   }
@@ -157,26 +243,33 @@ export class P2m {
   cleanDirty(): number[] {
     const d = [...this.dirty];
     this.dirty.clear();
-    for (const gfn of d) { const e = this.entries.get(gfn); if (e) this.writeDesc(gfn, e); }
+    for (const gfn of d) { const e = this.entries.get(gfn); if (e && e.type === "ram") this.writeDesc(gfn, e); }
     if (d.length) this.onChange();
     return d;
   }
 
   // Domain teardown: every entry goes at once, without rewriting the
-  // descriptors of tables that are about to be freed. Returns the entries so
-  // that the caller can drop what they held; destroy() frees the tables.
-  takeAll(): P2mEntry[] {
+  // descriptors of tables that are about to be freed; each entry's frame
+  // reference is dropped. destroy() then frees the tables.
+  removeAll(): void {
     const all = [...this.entries.values()];
     this.entries.clear();
     this.dirty.clear();
-    this.onChange(); // nothing may translate through the tables any more (destroy() frees and zeroes them)
-    return all;
+    this.onChange(); // nothing may translate through the tables any more
+    for (const e of all) this.frames.put(e.frame);
   }
 
-  // Frees the tables (the entries must have been removed by the domain teardown).
+  // Frees the tables and the pool (the entries must be gone: removeAll()).
   destroy(): void {
+    if (this.entries.size) throw new FrameError(`d${this.domid}: p2m destroyed with ${this.entries.size} entries`);
     for (const t of this.tables.keys()) this.frames.free(t);
     this.tables.clear();
+    for (const f of this.pool.splice(0)) this.frames.free(f);
+    this.poolTotal = 0;
   }
+  // Table frames in use, roots included.
   tableFrames(): number { return this.tables.size; }
+  // For the audit: every table frame in use with its count of live descriptors.
+  tableCounts(): ReadonlyMap<number, number> { return this.tables; }
+  poolFreeFrames(): readonly number[] { return this.pool; }
 }

@@ -13,7 +13,7 @@ export class Vcpu {
   block: BlockReason = "none";
   pollPorts: number[] = [];
   pollDeadline = 0n; // counter value, 0 = none
-  vcpuInfo: { gfn: bigint; offset: number } | null = null;
+  vcpuInfo: { gfn: bigint; offset: number; frame: number } | null = null; // the frame is pinned while registered
   runstateVa: bigint | null = null;
   runstate: number = RUNSTATE.offline;
   runstateEntry = 0n; // ns

@@ -9,7 +9,7 @@ import { join } from "node:path";
 const dir = "test/programs/hostile";
 
 export function guestImage(main: string, defines: Record<string, string | number> = {}): Uint8Array {
-  const srcs = [join(dir, "start.S"), join(dir, `${main}.c`), join(dir, "image.ld")];
+  const srcs = [join(dir, "start.S"), join(dir, `${main}.c`), join(dir, "image.ld"), join(dir, "xen.h")];
   const defs = Object.entries(defines).map(([k, v]) => `-D${k}=${v}`);
   const h = createHash("sha256");
   for (const s of srcs) h.update(readFileSync(s));

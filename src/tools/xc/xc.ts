@@ -12,7 +12,7 @@ import {
 } from "../../xen/public/xen.js";
 import {
   DOMCTL, SYSCTL, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION, xen_domctl, DOMCTL_U, xen_sysctl,
-  SYSCTL_U, xen_domctl_createdomain, xen_arch_domainconfig, xen_domctl_getdomaininfo, xen_domctl_max_mem,
+  SYSCTL_U, xen_domctl_createdomain, xen_domctl_paging_mempool, xen_arch_domainconfig, xen_domctl_getdomaininfo, xen_domctl_max_mem,
   xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist, XEN_DOMCTL_CDF,
   XEN_DOMINF, XEN_DOMINF_shutdownshift, xen_domctl_getvcpuinfo, xen_domctl_scheduler_op, xen_domctl_sched_credit2,
   XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, xen_domctl_vuart_op, XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011,
@@ -109,6 +109,13 @@ export class Xc {
     return this.domctl("createdomain", DOMCTL.createdomain, o.domid ?? 0, c.bytes).domid;
   }
   destroyDomain(domid: number): void { this.domctl("destroydomain", DOMCTL.destroydomain, domid); }
+  // The pool the hypervisor takes the domain's stage-2 tables from.
+  setPagingMempool(domid: number, bytes: bigint): void {
+    this.domctl("set_paging_mempool_size", DOMCTL.set_paging_mempool_size, domid, new StructBuf(xen_domctl_paging_mempool).set("size", bytes).bytes);
+  }
+  pagingMempool(domid: number): bigint {
+    return new StructBuf(xen_domctl_paging_mempool, this.domctl("get_paging_mempool_size", DOMCTL.get_paging_mempool_size, domid).u).get("size");
+  }
   pause(domid: number): void { this.domctl("pausedomain", DOMCTL.pausedomain, domid); }
   unpause(domid: number): void { this.domctl("unpausedomain", DOMCTL.unpausedomain, domid); }
   maxMem(domid: number, kib: bigint): void {

@@ -54,6 +54,10 @@ const handlers: Record<number, Handler> = {
   [HYPERVISOR.multicall]: multicall,
 };
 
+// Whether a hypercall number reaches a handler at all (others are -ENOSYS
+// and change nothing).
+export function hasHypercallHandler(nr: number): boolean { return handlers[nr] !== undefined; }
+
 export function dispatchHypercall(hv: Hypervisor, d: Domain, v: Vcpu, nr: number, args: bigint[]): bigint | null {
   const h = handlers[nr];
   if (!h) return neg(XEN_E.ENOSYS);

@@ -9,14 +9,15 @@ import {
   xen_domctl_getdomaininfo, xen_domctl_max_mem, xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_domctl_getvcpuinfo,
   xen_domctl_scheduler_op, xen_domctl_sched_credit2, xen_domctl_shadow_op, xen_domctl_settimeoffset, XEN_DOMINF,
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, XEN_DOMCTL_SHADOW_OP, xen_domctl_vuart_op,
-  XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext,
+  XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext, xen_domctl_paging_mempool,
 } from "../public/domctl.js";
 import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
 import type { DomainContext } from "../public/domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
 import { SR } from "../../cpu/cpu.js";
 import type { Domain } from "../domain.js";
-import { DEFAULT_MAX_GRANT_FRAMES } from "../grant_table.js";
+import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES } from "../grant_table.js";
+import { OutOfFrames } from "../frames.js";
 import { Vpl011 } from "../vpl011.js";
 import { GUEST_VPL011_SPI } from "../public/arch_arm.js";
 
@@ -39,8 +40,17 @@ export const domctl: Handler = (c, a) => {
   switch (cmd) {
     case DOMCTL.destroydomain:
       if (t === c.d) return neg(XEN_E.EINVAL);
-      c.hv.destroy(t);
-      return 0n;
+      return c.hv.destroy(t) ? 0n : neg(XEN_E.EIO); // the domain is gone either way; EIO says the hypervisor logged a bug
+    case DOMCTL.get_paging_mempool_size: {
+      const s = new StructBuf(xen_domctl_paging_mempool, u);
+      s.set("size", BigInt(t.p2m.poolPages()) << 12n);
+      return put(s);
+    }
+    case DOMCTL.set_paging_mempool_size: {
+      const size = new StructBuf(xen_domctl_paging_mempool, u).get("size");
+      if (size & 0xFFFn || size >> 12n > 0xFFFFFFFFn) return neg(XEN_E.EINVAL);
+      return BigInt(t.p2m.setPoolPages(Number(size >> 12n)));
+    }
     case DOMCTL.pausedomain:
       if (t === c.d) return neg(XEN_E.EINVAL);
       c.hv.pause(t);
@@ -166,11 +176,19 @@ function createDomain(c: HypercallContext, op: StructBuf<string>, va: bigint): b
   const gic = arch.num("gic_version");
   if (gic !== XEN_DOMCTL_CONFIG_GIC.NATIVE && gic !== XEN_DOMCTL_CONFIG_GIC.V3) return neg(XEN_E.EOPNOTSUPP);
   const nrSpis = Math.min(Math.max(arch.num("nr_spis"), 32), 960);
-  const grantFrames = cfg.num("max_grant_frames");
-  const d = c.hv.createDomain({
-    id, privileged: false, maxVcpus, maxEvtchnPort: cfg.num("max_evtchn_port") || 1023,
-    maxGrantFrames: grantFrames > 0 ? grantFrames : DEFAULT_MAX_GRANT_FRAMES, nrSpis, handle: cfg.sub("handle").slice(),
-  });
+  const grantFrames = cfg.num("max_grant_frames"), maptrackFrames = cfg.num("max_maptrack_frames");
+  let d: Domain;
+  try {
+    d = c.hv.createDomain({
+      id, privileged: false, maxVcpus, maxEvtchnPort: cfg.num("max_evtchn_port") || 1023,
+      maxGrantFrames: grantFrames > 0 ? grantFrames : DEFAULT_MAX_GRANT_FRAMES,
+      maxMaptrackFrames: maptrackFrames >= 0 ? maptrackFrames : DEFAULT_MAX_MAPTRACK_FRAMES,
+      nrSpis, handle: cfg.sub("handle").slice(),
+    });
+  } catch (e) {
+    if (e instanceof OutOfFrames) return neg(XEN_E.ENOMEM);
+    throw e;
+  }
   arch.set("gic_version", XEN_DOMCTL_CONFIG_GIC.V3).set("nr_spis", nrSpis);
   cfg.sub("arch").set(arch.bytes);
   op.set("domain", d.id);

@@ -89,7 +89,7 @@ export const eventChannelOp: Handler = (c, a) => {
       if (!s) return neg(XEN_E.EFAULT);
       const t = targetDomain(c, s.num("dom"));
       if ("err" in t) return neg(t.err);
-      t.evtchn.closeAll();
+      t.evtchn.reset();
       return 0n;
     }
     case EVTCHNOP.init_control: {

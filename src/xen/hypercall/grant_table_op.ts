@@ -80,7 +80,7 @@ export const grantTableOp: Handler = (c, a) => {
         const va = uop + BigInt(i * gnttab_unmap_grant_ref.size);
         const u = c.g.readStruct(va, gnttab_unmap_grant_ref);
         if (!u) return neg(XEN_E.EFAULT);
-        u.set("status", c.d.gnttab.unmap(c.d, lookup, u.get("host_addr"), u.num("handle")));
+        u.set("status", c.d.gnttab.unmap(c.d, u.get("host_addr"), u.num("handle")));
         if (!c.g.writeStruct(va, u)) return neg(XEN_E.EFAULT);
       }
       return 0n;

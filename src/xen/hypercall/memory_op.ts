@@ -8,11 +8,11 @@ import {
   XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
   xen_remove_from_physmap, XENMAPIDX_grant_table_status,
 } from "../public/xen.js";
-import { OutOfFrames } from "../frames.js";
-import { P2M_IPA_BITS } from "../p2m.js";
+import { KIND_RAM } from "../frames.js";
+import { P2M_MAX_GFN } from "../p2m.js";
 
 const neg = (e: number): bigint => BigInt(-e);
-const MAX_GFN = 2 ** (P2M_IPA_BITS - 12);
+const MAX_GFN = P2M_MAX_GFN;
 const MAX_ORDER = 9; // 2 MiB extents at most
 
 export const memoryOp: Handler = (c, a) => {
@@ -41,7 +41,7 @@ export const memoryOp: Handler = (c, a) => {
       if ("err" in t) return neg(t.err);
       const gfn = r.get("gpfn");
       if (gfn >= BigInt(MAX_GFN)) return neg(XEN_E.EINVAL);
-      return t.unmapGfn(Number(gfn)) ? 0n : neg(XEN_E.ENOENT);
+      return BigInt(t.removeGfn(Number(gfn)));
     }
     default: return neg(XEN_E.ENOSYS);
   }
@@ -63,10 +63,8 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint): bigint {
     if (cmd === XENMEM.increase_reservation) {
       // Pages given to the domain without a guest-physical address (auto-translated guests
       // use populate_physmap); they are counted and freed with the domain.
-      try {
-        if (BigInt(t.totPages() + per) > t.maxPages) break;
-        for (let i = 0; i < per; i++) t.unmappedFrames.push(c.hv.frames.alloc(t.id));
-      } catch (e) { if (e instanceof OutOfFrames) break; throw e; }
+      if (BigInt(t.totPages() + per) > t.maxPages || c.hv.frames.freeCount < per) break;
+      for (let i = 0; i < per; i++) t.unmappedFrames.push(c.hv.frames.alloc(t.id, KIND_RAM));
       continue;
     }
     const gfn = c.g.u64(list + BigInt(done * 8));
@@ -76,11 +74,7 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint): bigint {
     for (let i = 0; i < per && ok; i++) {
       const g = Number(gfn) + i;
       if (cmd === XENMEM.populate_physmap) ok = t.populate(g);
-      else {
-        const e = t.p2m.get(g);
-        if (!e || (e.type !== "ram" && e.type !== "ram_ro")) { ok = false; break; }
-        t.unmapGfn(g);
-      }
+      else ok = t.p2m.get(g)?.type === "ram" && t.removeGfn(g) === 0; // only the domain's own pages go back
     }
     if (!ok) break;
   }
@@ -98,27 +92,13 @@ function addToPhysmap(c: HypercallContext, arg: bigint): bigint {
   switch (x.num("space")) {
     case XENMAPSPACE.shared_info:
       if (idx !== 0n) return neg(XEN_E.EINVAL);
-      if (t.sharedInfoGfn !== null && t.sharedInfoGfn !== gpfn) t.p2m.remove(Number(t.sharedInfoGfn));
-      t.mapXenFrame(Number(gpfn), t.sharedInfoFrame);
-      t.sharedInfoGfn = gpfn;
-      return 0n;
+      return BigInt(t.mapXenFrame(Number(gpfn), t.sharedInfoFrame));
     case XENMAPSPACE.grant_table: {
       if (idx & XENMAPIDX_grant_table_status) return neg(XEN_E.EINVAL); // v2 only
-      const i = Number(idx);
-      if (!t.gnttab.ensureFrames(i + 1)) return neg(XEN_E.EINVAL);
-      // an earlier mapping of the same frame elsewhere goes away
-      for (const [g, e] of t.p2m.entries) if (e.type === "xen" && e.frame === t.gnttab.frames[i] && g !== Number(gpfn)) t.p2m.remove(g);
-      t.mapXenFrame(Number(gpfn), t.gnttab.frames[i]);
-      return 0n;
+      if (idx >= BigInt(t.gnttab.maxFrames) || !t.gnttab.ensureFrames(Number(idx) + 1)) return neg(XEN_E.EINVAL);
+      return BigInt(t.mapXenFrame(Number(gpfn), t.gnttab.frames[Number(idx)]));
     }
-    case XENMAPSPACE.gmfn: {
-      const from = t.p2m.get(Number(idx));
-      if (!from || from.type !== "ram") return neg(XEN_E.EINVAL);
-      t.p2m.remove(Number(idx));
-      t.unmapGfn(Number(gpfn));
-      t.p2m.set(Number(gpfn), from);
-      return 0n;
-    }
+    case XENMAPSPACE.gmfn: return neg(XEN_E.ENOSYS); // not on Arm (xenmem_add_to_physmap_one)
     case XENMAPSPACE.gmfn_foreign: return neg(XEN_E.EINVAL); // only through add_to_physmap_batch
     case XENMAPSPACE.dev_mmio: return neg(XEN_E.EPERM);
     default: return neg(XEN_E.EINVAL);
@@ -142,13 +122,11 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
     const gpfn = c.g.u64(gpfns + BigInt(i * 8));
     if (idx === null || gpfn === null) return neg(XEN_E.EFAULT);
     let err = 0;
-    const e = src.p2m.get(Number(idx));
-    if (!e || (e.type !== "ram" && e.type !== "ram_ro")) err = -XEN_E.EINVAL;
-    else if (gpfn >= BigInt(MAX_GFN)) err = -XEN_E.EINVAL;
+    const e = idx < BigInt(MAX_GFN) ? src.p2m.get(Number(idx)) : undefined;
+    if (!e || e.type !== "ram" || src === t || gpfn >= BigInt(MAX_GFN)) err = -XEN_E.EINVAL;
     else {
-      t.unmapGfn(Number(gpfn));
-      c.hv.frames.get(e.frame);
-      t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
+      if (t.p2m.get(Number(gpfn))) err = t.removeGfn(Number(gpfn));
+      if (err === 0) err = t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
     }
     const eb = new Uint8Array(4);
     new DataView(eb.buffer).setInt32(0, err, true);

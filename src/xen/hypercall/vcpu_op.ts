@@ -21,13 +21,13 @@ export const vcpuOp: Handler = (c, a) => {
       if (t.vcpuInfo) return neg(XEN_E.EINVAL);
       if (t !== c.v && t.online) return neg(XEN_E.EINVAL);
       const gfn = r.get("mfn");
-      const h = c.d.gfnHost(gfn, true);
-      if (h < 0) return neg(XEN_E.EINVAL);
-      const dst = h + offset;
+      const frame = c.d.pinPage(gfn); // held until the domain dies, as Xen's map_vcpu_info
+      if (frame < 0) return neg(XEN_E.EINVAL);
+      const dst = c.d.frameHost(frame) + offset;
       const old = c.d.vcpuInfoHost(id);
       if (old >= 0) c.d.bytes.copyWithin(dst, old, old + vcpu_info.size);
       else c.d.bytes.fill(0, dst, dst + vcpu_info.size);
-      t.vcpuInfo = { gfn, offset };
+      t.vcpuInfo = { gfn, offset, frame };
       // as Xen: every selector bit set and one (possibly spurious) upcall
       c.d.view.setBigUint64(dst + SEL, 0xFFFFFFFFFFFFFFFFn, true);
       c.d.bytes[dst] = 0;

@@ -11,6 +11,7 @@ export const DOMCTL = {
   shadow_op: 10, max_mem: 11, setvcpucontext: 12, getvcpucontext: 13, getvcpuinfo: 14, max_vcpus: 15,
   scheduler_op: 16, setdomainhandle: 17, settimeoffset: 24, getvcpuaffinity: 25, resumedomain: 27,
   gethvmcontext: 33, sethvmcontext: 34, set_target: 46, vuart_op: 81,
+  get_paging_mempool_size: 85, set_paging_mempool_size: 86,
 } as const;
 
 export const XEN_DOMCTL_CDF = { hvm: 1 << 0, hap: 1 << 1, s3_integrity: 1 << 2, oos_off: 1 << 3, xs_domain: 1 << 4, iommu: 1 << 5, nested_virt: 1 << 6, vpmu: 1 << 7 } as const;
@@ -57,6 +58,7 @@ export const xen_domctl_sched_credit2 = registered(struct("xen_domctl_sched_cred
 export const xen_domctl_shadow_op = registered(struct("xen_domctl_shadow_op", 40, {
   op: [0, "u32"], mode: [4, "u32"], mb: [8, "u32"], dirty_bitmap: [16, "u64"], pages: [24, "u64"], stats: [32, "bytes", 8],
 }));
+export const xen_domctl_paging_mempool = registered(struct("xen_domctl_paging_mempool", 8, { size: [0, "u64"] }));
 export const xen_domctl_settimeoffset = registered(struct("xen_domctl_settimeoffset", 8, { time_offset_seconds: [0, "i64"] }));
 
 export const SYSCTL = { readconsole: 1, physinfo: 3, getdomaininfolist: 6 } as const;

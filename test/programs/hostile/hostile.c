@@ -1,8 +1,7 @@
 /* A hostile Xen guest: random hypercalls with random arguments, accesses to
  * unmapped guest-physical addresses, and garbage written to the GIC. The
  * hypervisor must answer with error codes or crash this guest only. */
-typedef unsigned long u64;
-typedef unsigned int u32;
+#include "xen.h"
 
 volatile u64 exceptions_taken;
 static u64 seed;
@@ -10,29 +9,6 @@ static u64 seed;
 static u64 rnd(void) {
   seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
   return seed;
-}
-
-static long hypercall(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4) {
-  register u64 x16 __asm__("x16") = nr;
-  register u64 x0 __asm__("x0") = a0;
-  register u64 x1 __asm__("x1") = a1;
-  register u64 x2 __asm__("x2") = a2;
-  register u64 x3 __asm__("x3") = a3;
-  register u64 x4 __asm__("x4") = a4;
-  __asm__ volatile("hvc #0xea1" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4) : "r"(x16) : "memory");
-  return (long)x0;
-}
-
-static u64 slen(const char *s) { u64 n = 0; while (s[n]) n++; return n; }
-static void puts_(const char *s) { hypercall(18, 0, slen(s), (u64)s, 0, 0); }
-static void put_num(const char *label, u64 v) {
-  char b[64]; int i = 0;
-  while (label[i]) { b[i] = label[i]; i++; }
-  char d[24]; int n = 0;
-  do { d[n++] = '0' + v % 10; v /= 10; } while (v);
-  while (n) b[i++] = d[--n];
-  b[i++] = '\n'; b[i] = 0;
-  puts_(b);
 }
 
 static u64 scratch[1024];
@@ -78,7 +54,5 @@ int main(void) {
   put_num("hostile: errors ", errors);
   put_num("hostile: exceptions ", exceptions_taken);
   puts_("hostile: done\n");
-  u32 reason = 0;
-  hypercall(29, 2, (u64)&reason, 0, 0, 0);                    /* SCHEDOP_shutdown(poweroff) */
-  for (;;) {}
+  poweroff();
 }
