@@ -12,6 +12,9 @@ import { xlCommands } from "./tools/cmd_xl.js";
 import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
 import { Dom0 } from "./tools/dom0.js";
+import { fuzzCommand } from "./tools/cmd_fuzz.js";
+import { fuzzMemory } from "./host/fuzz/memory_fuzzer.js";
+import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = {
   boot(opts) {
@@ -35,6 +38,12 @@ export const commands: Record<string, Command> = {
   images: imagesCommand,
   "run-user": runUserCommand,
   bench: benchCommand(hostFactory),
+  fuzz: fuzzCommand({
+    memory: {
+      summary: "sequences of memory, grant, event-channel and vCPU-page calls across four domains, audited after every call",
+      run: (o) => fuzzMemory({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+  }),
 };
 
 export function main(argv: string[]): Promise<number> { return runCli(argv, commands); }

@@ -125,10 +125,10 @@ export class PlayedGuest {
     return { rc: r.rc, status: r.out.num("status") << 16 >> 16 };
   }
   // GNTTABOP_copy of len bytes; each side a gref of `dom` or a gfn of our own.
-  grantCopy(src: { gref?: number; gfn?: number; dom: number }, dst: { gref?: number; gfn?: number; dom: number }, len: number): number {
+  grantCopy(src: { gref?: number; gfn?: number; dom: number }, dst: { gref?: number; gfn?: number; dom: number }, len: number, offset = 0): number {
     const r = this.callStruct(HYPERVISOR.grant_table_op, BigInt(GNTTABOP.copy), gnttab_copy, (s) => {
-      s.set("src_u", BigInt(src.gref ?? src.gfn ?? 0)).set("src_domid", src.dom).set("src_offset", 0)
-        .set("dst_u", BigInt(dst.gref ?? dst.gfn ?? 0)).set("dst_domid", dst.dom).set("dst_offset", 0).set("len", len)
+      s.set("src_u", BigInt(src.gref ?? src.gfn ?? 0)).set("src_domid", src.dom).set("src_offset", offset)
+        .set("dst_u", BigInt(dst.gref ?? dst.gfn ?? 0)).set("dst_domid", dst.dom).set("dst_offset", offset).set("len", len)
         .set("flags", (src.gref !== undefined ? GNTCOPY_source_gref : 0) | (dst.gref !== undefined ? GNTCOPY_dest_gref : 0));
     });
     return r.out.num("status") << 16 >> 16;
