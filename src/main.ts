@@ -18,7 +18,8 @@ import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = {
   boot(opts) {
-    const host = new Host({ ramBytes: opts.ramMiB << 20, deterministic: opts.deterministic, log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
+    // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
+    const host = new Host({ ramBytes: opts.ramMiB << 20, deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
     const dom0 = new Dom0(host.privcmd);
     return {
       dom0,

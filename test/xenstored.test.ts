@@ -148,7 +148,7 @@ test("xenstored: quotas and hostile input", () => {
   assert.equal(g.call(XS.TRANSACTION_START, "\0"), "ERR:ENOSPC");
   let created = 0;
   for (let i = 0; i < QUOTA.nodesPerDomain + 5; i++) if (g.call(XS.WRITE, `n/${i}\0v`) === "OK\0") created++;
-  assert.ok(created < QUOTA.nodesPerDomain, `created ${created}`);
+  assert.equal(created, QUOTA.nodesPerDomain - 2, "up to the quota exactly (it owns its home and n)");
   assert.equal(g.call(XS.WRITE, "n/extra\0v"), "ERR:ENOSPC");
   assert.equal(g.call(99, "\0"), "ERR:ENOSYS");
   assert.equal(g.call(XS.INTRODUCE, "7\x0012\x003\0"), "ERR:EACCES");
@@ -158,6 +158,85 @@ test("xenstored: quotas and hostile input", () => {
   xs.input(g.conn, new Uint8Array(h));
   assert.match(g.closed(), /exceeds/);
   assert.equal(dom0.call(XS.READ, "/local/domain/6/n/1\0"), "v");
+});
+
+test("xenstored: only the owner changes permissions, and never the owner; at most 5 entries from a guest", () => {
+  const logs: string[] = [];
+  const xs = new Xenstored({ introduce() {}, release() {}, log: (l) => logs.push(l) });
+  const dom0 = client(xs, 0, true);
+  for (const d of [3, 4]) { dom0.call(XS.MKDIR, `/local/domain/${d}\0`); dom0.call(XS.SET_PERMS, `/local/domain/${d}\0n${d}\0`); }
+  const victim = client(xs, 3), attacker = client(xs, 4);
+  assert.equal(victim.call(XS.WRITE, "data\0secret"), "OK\0");
+  assert.equal(victim.call(XS.SET_PERMS, "data\0n3\0b4\0"), "OK\0", "the owner shares its node");
+  assert.equal(attacker.call(XS.WRITE, "/local/domain/3/data\0changed"), "OK\0", "which the other may write");
+  assert.equal(attacker.call(XS.SET_PERMS, "/local/domain/3/data\0n4\0"), "ERR:EACCES", "but not take");
+  assert.equal(attacker.call(XS.SET_PERMS, "/local/domain/3/data\0n3\0b4\0r5\0"), "ERR:EACCES", "nor change its permissions");
+  assert.equal(victim.call(XS.GET_PERMS, "data\0"), "n3\0b4\0");
+  xs.domainGone(4, true);
+  assert.equal(victim.call(XS.READ, "data\0"), "changed", "the node stays when the other domain goes");
+  assert.equal(victim.call(XS.SET_PERMS, "data\0n3\0r1\0r2\0r5\0r6\0r7\0"), "ERR:ENOSPC", "6 entries: over the quota");
+  assert.equal(victim.call(XS.SET_PERMS, "data\0" + Array.from({ length: 800 }, (_, i) => `r${i + 10}\0`).join("")), "ERR:ENOSPC");
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/3/data\0n3\0" + Array.from({ length: 20 }, (_, i) => `r${i + 10}\0`).join("")), "OK\0", "Domain-0 has no such quota");
+  assert.equal(victim.call(XS.SET_PERMS, "data\0n3\0"), "OK\0");
+  // control messages are Domain-0's; what it prints stays one line
+  assert.equal(victim.call(XS.CONTROL, "print\0forged\n(XEN) line\0"), "ERR:EACCES");
+  assert.equal(dom0.call(XS.CONTROL, "print\0two\nlines\0"), "OK\0");
+  assert.deepEqual(logs.filter((l) => l.includes("two")), ["d0: two\\x0alines"]);
+});
+
+test("xenstored: watches fire only for nodes the watcher may read (or whose parent it may), @introduce/@releaseDomain only for Domain-0 unless it allows", () => {
+  const xs = new Xenstored({ introduce() {}, release() {}, log() {} });
+  const dom0 = client(xs, 0, true);
+  for (const d of [3, 5]) { dom0.call(XS.MKDIR, `/local/domain/${d}\0`); dom0.call(XS.SET_PERMS, `/local/domain/${d}\0n${d}\0`); }
+  const victim = client(xs, 3), spy = client(xs, 5);
+  victim.call(XS.WRITE, "private/a\0x");
+  victim.call(XS.WRITE, "private/b/c\0y");
+  for (const w of ["/\0all\0", "/local/domain/3\0v\0", "/local/domain/3/private/b/c\0c\0", "@releaseDomain\0r\0", "@introduceDomain\0i\0"]) spy.send(XS.WATCH, w);
+  const events = (): string[] => spy.got.filter((m) => m.type === XS.WATCH_EVENT).map((m) => m.payload.split("\0")[0]);
+  spy.got.length = 0;
+  victim.call(XS.WRITE, "private/a\0z");
+  victim.call(XS.RM, "private\0");
+  xs.domainGone(9, false);
+  assert.deepEqual(events(), [], "nothing of domain 3's nodes, nor of other domains' lives, reaches domain 5");
+  // a node domain 5 may read, removed: it hears of it
+  victim.call(XS.WRITE, "shared\0s");
+  victim.call(XS.SET_PERMS, "shared\0n3\0r5\0");
+  spy.got.length = 0;
+  victim.call(XS.RM, "shared\0");
+  assert.ok(events().includes("/local/domain/3/shared"), events().join(","));
+  // Domain-0 lets domain 5 see @releaseDomain
+  assert.equal(spy.call(XS.SET_PERMS, "@releaseDomain\0n5\0"), "ERR:EACCES");
+  assert.equal(dom0.call(XS.SET_PERMS, "@releaseDomain\0n0\0r5\0"), "OK\0");
+  assert.equal(dom0.call(XS.GET_PERMS, "@releaseDomain\0"), "n0\0r5\0");
+  spy.got.length = 0;
+  xs.domainGone(10, false);
+  assert.deepEqual(events(), ["@releaseDomain"]);
+});
+
+test("xenstored: errors say no more than the caller may know; replies stay within 4096 bytes; transactions keep the node quota", () => {
+  const xs = new Xenstored({ introduce() {}, release() {}, log() {} });
+  const dom0 = client(xs, 0, true);
+  for (const d of [3, 5]) { dom0.call(XS.MKDIR, `/local/domain/${d}\0`); dom0.call(XS.SET_PERMS, `/local/domain/${d}\0n${d}\0`); }
+  const g = client(xs, 5);
+  assert.equal(g.call(XS.READ, "/local/domain/3/nothing\0"), "ERR:EACCES", "under another domain: EACCES, as Xen");
+  assert.equal(g.call(XS.READ, "/local/domain/3/a/b\0"), "ERR:EACCES");
+  assert.equal(g.call(XS.RM, "/local/domain/3/nothing\0"), "ERR:EACCES");
+  assert.equal(g.call(XS.READ, "nothing\0"), "ERR:ENOENT", "in its own tree: ENOENT");
+  // a directory listing over 4096 bytes: E2BIG, as Xen's send_reply
+  for (let i = 0; i < 120; i++) dom0.call(XS.WRITE, `/big/${"n".repeat(40)}${i}\0`);
+  assert.equal(dom0.call(XS.DIRECTORY, "/big\0"), "ERR:E2BIG");
+  assert.ok(dom0.call(XS.DIRECTORY_PART, "/big\0" + "0\0").length <= 4096);
+  // eight transactions, each under the quota alone, cannot add up beyond it
+  for (let k = 0; k < 8; k++) g.call(XS.MKDIR, `t${k}\0`); // separate parents: the transactions do not conflict
+  const txs = Array.from({ length: 8 }, () => Number(g.call(XS.TRANSACTION_START, "\0").replace(/\0$/, "")));
+  txs.forEach((tx, k) => {
+    for (let i = 0; i < QUOTA.nodesPerDomain / 2; i++) assert.equal(g.call(XS.WRITE, `t${k}/${i}\0v`, tx), "OK\0");
+  });
+  for (const t of g.conn.txs.values()) assert.ok(t.store.changedNodes() <= QUOTA.nodesPerDomain / 2 + 1, "a transaction holds what it changed, not a copy of the store");
+  const results = txs.map((tx) => g.call(XS.TRANSACTION_END, "T\0", tx));
+  assert.equal(results.filter((r) => r === "OK\0").length, 1, results.join(","));
+  assert.ok(results.slice(1).every((r) => r === "ERR:ENOSPC"), results.join(","));
+  assert.ok(xs.store.countOwned(5) <= QUOTA.nodesPerDomain, `${xs.store.countOwned(5)} nodes`);
 });
 
 test("xenstored: Debian's xenstore-utils work against the socket", async () => {

@@ -9,6 +9,7 @@ import type { EventChannels } from "./xc/evtchn.js";
 import { XENCONS } from "../xen/public/io/console.js";
 
 export const CONSOLE_HISTORY_BYTES = 1 << 20; // kept while nobody is attached (oldest bytes dropped first)
+export const CONSOLE_INPUT_BACKLOG = 64 << 10; // keyboard input the guest has not taken yet; more is dropped
 
 export type ConsoleListener = (data: Uint8Array) => void;
 
@@ -21,6 +22,7 @@ export class GuestConsole {
   private ring: ForeignMapping | null = null;
   private port = -1;
   dropped = 0;
+  inputDropped = 0;
   // The console of the incarnation that replaced this domain on a restart:
   // keyboard input typed at an old handle goes there.
   successor: GuestConsole | null = null;
@@ -52,6 +54,8 @@ export class GuestConsole {
   input(data: Uint8Array, uart?: (d: Uint8Array) => number): void {
     if (this.successor) { this.successor.input(data, uart); return; }
     if (uart) { const n = uart(data); data = data.subarray(n); }
+    const room = Math.max(0, CONSOLE_INPUT_BACKLOG - this.pendingInput.length);
+    if (data.length > room) { this.inputDropped += data.length - room; data = data.subarray(0, room); }
     for (const b of data) this.pendingInput.push(b);
     this.service();
   }

@@ -11,7 +11,6 @@ import { buildDomain, BuildConfig, BuiltDomain } from "./domain_builder.js";
 import { GuestConsole } from "./console_backend.js";
 import { Xenstored, Transport } from "./xenstore/xenstored.js";
 import { DomainRing } from "./xenstore/domain_ring.js";
-import { Caller } from "./xenstore/store.js";
 import { VIRQ } from "../xen/public/event_channel.js";
 import { SHUTDOWN_NAMES, XEN_E } from "../xen/public/xen.js";
 import { XenError } from "./xc/xc.js";
@@ -62,7 +61,6 @@ export interface ToolstackEvents {
   onGuestCreated?(g: Guest): void;
 }
 
-const DOM0: Caller = { domid: 0, privileged: true };
 const FORCE_GRACE_MS = 2_000; // how long a forced detach lets the guest close its end first
 
 export class Toolstack {
@@ -102,21 +100,13 @@ export class Toolstack {
 
   // ---- xenstore access for the toolstack itself (as dom0, privileged)
   xsWrite(path: string, value: string, perms?: string[]): void {
-    const s = this.xenstored.store;
-    if (s.get(path)) s.setValue(path, new Uint8Array(Buffer.from(value)));
-    else s.create(path, DOM0, new Uint8Array(Buffer.from(value)));
-    if (perms) s.setPerms(path, perms.map((p) => ({ access: p[0] as "n" | "r" | "w" | "b", domid: Number(p.slice(1)) })));
-    this.xenstored.fire([{ path, removed: false }]);
+    this.xenstored.writeLocal(path, new Uint8Array(Buffer.from(value)), perms?.map((p) => ({ access: p[0] as "n" | "r" | "w" | "b", domid: Number(p.slice(1)) })));
   }
   xsRead(path: string): string | null {
     const n = this.xenstored.store.get(path);
     return n ? Buffer.from(n.value).toString("utf8") : null;
   }
-  xsRm(path: string): void {
-    if (!this.xenstored.store.get(path)) return;
-    this.xenstored.store.remove(path);
-    this.xenstored.fire([{ path, removed: true }]);
-  }
+  xsRm(path: string): void { this.xenstored.removeLocal(path); }
 
   // `previous`: the incarnation this one restarts; whoever listened to its
   // console (terminals, the log) follows the new one.

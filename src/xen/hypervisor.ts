@@ -14,6 +14,7 @@ import { emulateMmio } from "./mmio.js";
 import { smccc, PsciHost } from "./vpsci.js";
 import { dispatchHypercall, hasHypercallHandler } from "./hypercall/dispatch.js";
 import { auditMemory } from "./audit.js";
+import { ConsoleRing } from "./console_ring.js";
 import { XEN_HYPERCALL_TAG, SHUTDOWN, SHUTDOWN_NAMES, RUNSTATE, DOMID_FIRST_RESERVED, XEN_E } from "./public/xen.js";
 import { VIRQ } from "./public/event_channel.js";
 
@@ -52,7 +53,7 @@ export class Hypervisor implements PsciHost {
   onRunnable: (() => void) | null = null;
   private readonly upcalls = new Set<Domain>();
   upcallHandler: ((d: Domain) => void) | null = null;
-  readonly consoleLog: string[] = []; // lines of the hypervisor's own console (console_io, warnings)
+  readonly conring = new ConsoleRing(); // what `xl dmesg` shows: the hypervisor's messages and guests' console_io
   stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, exits: new Map<string, number>() };
   readonly auditEachCall: boolean;
   auditFindings: string[] = []; // the first failed audit's findings
@@ -61,7 +62,8 @@ export class Hypervisor implements PsciHost {
     this.core = new Core({ ramBase: 0x80000000n, ramSize: opts.ramBytes });
     this.frames = new FrameAllocator(this.core);
     this.clock = new Clock({ deterministic: opts.deterministic });
-    this.log = opts.log ?? ((l) => process.stderr.write(`(XEN) ${l}\n`));
+    const out = opts.log ?? ((l: string) => process.stderr.write(`(XEN) ${l}\n`));
+    this.log = (l) => { this.conring.writeLine(`(XEN) ${l}`); out(l); };
     this.sched = new CreditScheduler(() => this.domains.values());
     this.auditEachCall = opts.audit ?? false;
   }

@@ -3,7 +3,7 @@
 // the console daemon, and answers the CLI on a unix control socket.
 
 import { createServer, Server, Socket } from "node:net";
-import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants } from "node:fs";
+import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants, statSync, renameSync } from "node:fs";
 import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
 import { parseVifSpec, VifSpec } from "../vif_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
@@ -17,6 +17,9 @@ import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
 import { LineReader, Request, Reply, MAX_REQUEST_BYTES } from "./protocol.js";
+
+export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
+const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
 import type { DomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
@@ -85,7 +88,15 @@ export class HostDaemon {
 
   private attachLog(g: Guest): void {
     const file = join(this.paths.logs, `console-${g.name}.log`);
-    g.console.listeners.add((d) => { try { appendFileSync(file, d); } catch { /* disk full: the in-memory history still has it */ } });
+    let size = existsSync(file) ? statSync(file).size : 0;
+    g.console.listeners.add((d) => {
+      try {
+        // one older generation is kept, so a guest that never stops talking fills no disk
+        if (size + d.length > CONSOLE_LOG_MAX_BYTES) { renameSync(file, file + ".1"); size = 0; }
+        appendFileSync(file, d);
+        size += d.length;
+      } catch { /* disk full: the in-memory history still has it */ }
+    });
   }
 
   private accept(sock: Socket): void {
@@ -323,7 +334,7 @@ export class HostDaemon {
       dom0_grant_mappings: this.ts.gnt.mapped,
       block_devices: this.ts.blkback.devices.size,
       network_devices: this.ts.netback.devices.size,
-      xenstore_nodes: this.ts.xenstored.store.nodes.size,
+      xenstore_nodes: this.ts.xenstored.store.size(),
       xenstore_connections: this.ts.xenstored.connections.size,
       console_daemons: this.ts.guests.size,
     };
@@ -361,7 +372,9 @@ export class HostDaemon {
     const history = g.console.historyText();
     // after the JSON reply, raw bytes: first what was said while nobody listened
     setImmediate(() => { if (history.length && !sock.destroyed) sock.write(history); });
-    const out = (d: Uint8Array): void => { if (!sock.destroyed) sock.write(d); };
+    // A client that stops reading loses output (as a serial line would)
+    // rather than growing the daemon's socket buffer without a bound.
+    const out = (d: Uint8Array): void => { if (!sock.destroyed && sock.writableLength < CONSOLE_CLIENT_BACKLOG) sock.write(d); };
     g.console.listeners.add(out);
     sock.removeAllListeners("data");
     sock.on("data", (d: Buffer | string) => g.console.input(new Uint8Array(typeof d === "string" ? Buffer.from(d) : d)));

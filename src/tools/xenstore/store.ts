@@ -64,24 +64,30 @@ export function canAccess(n: Node, c: Caller, want: "r" | "w"): boolean {
 }
 
 export class Store {
-  nodes = new Map<string, Node>();
+  protected readonly nodes = new Map<string, Node>();
   private gen = 1;
 
-  constructor() {
-    this.nodes.set("/", { value: new Uint8Array(0), perms: [{ domid: 0, access: "n" }], children: new Set(), generation: 0 });
+  constructor(empty = false) {
+    if (!empty) this.nodes.set("/", { value: new Uint8Array(0), perms: [{ domid: 0, access: "n" }], children: new Set(), generation: 0 });
   }
 
   nextGeneration(): number { return ++this.gen; }
 
-  clone(): Store {
-    const s = new Store();
-    s.gen = this.gen;
-    s.nodes = new Map();
-    for (const [p, n] of this.nodes) s.nodes.set(p, { value: n.value, perms: n.perms.map((x) => ({ ...x })), children: new Set(n.children), generation: n.generation });
-    return s;
-  }
-
   get(path: string): Node | undefined { return this.nodes.get(path); }
+  // A node this store may change in place (a transaction copies it first).
+  protected mutable(path: string): Node | undefined { return this.nodes.get(path); }
+  protected put(path: string, n: Node): void { this.nodes.set(path, n); }
+  protected drop(path: string): void { this.nodes.delete(path); }
+  entries(): IterableIterator<[string, Node]> { return this.nodes.entries(); }
+  size(): number { return this.nodes.size; }
+
+  // A committed transaction's changes (TxStore.changes()), each node a new generation.
+  commit(changes: ReadonlyMap<string, Node | null>): void {
+    for (const [p, n] of changes) {
+      if (n) this.nodes.set(p, { ...copyNode(n), generation: this.nextGeneration() });
+      else this.nodes.delete(p);
+    }
+  }
 
   // Nodes owned by a domain (quota accounting).
   countOwned(domid: number): number {
@@ -95,55 +101,95 @@ export class Store {
   // Creates the node and any missing parents. Returns the paths created.
   create(path: string, c: Caller, value?: Uint8Array): string[] {
     const created: string[] = [];
-    const make = (p: string): Node => {
-      const existing = this.nodes.get(p);
-      if (existing) return existing;
-      const par = make(parent(p));
+    const make = (p: string): void => {
+      if (this.get(p)) return;
+      make(parent(p));
+      const par = this.mutable(parent(p))!;
       if (!canAccess(par, c, "w")) throw new XsError("EACCES");
       const perms = par.perms.map((x) => ({ ...x }));
       if (!c.privileged) perms[0] = { ...perms[0], domid: c.domid };
-      const n: Node = { value: new Uint8Array(0), perms, children: new Set(), generation: this.nextGeneration() };
-      this.nodes.set(p, n);
+      this.put(p, { value: new Uint8Array(0), perms, children: new Set(), generation: this.nextGeneration() });
       par.children.add(leaf(p));
       this.touch(par);
       created.push(p);
-      return n;
     };
-    const n = make(path);
-    if (value !== undefined) { n.value = value; this.touch(n); }
+    make(path);
+    if (value !== undefined) { const n = this.mutable(path)!; n.value = value; this.touch(n); }
     return created;
   }
 
   // Removes a node and its subtree; returns the removed paths (deepest first).
   remove(path: string): string[] {
-    const n = this.nodes.get(path);
+    const n = this.get(path);
     if (!n || path === "/") return [];
     const removed: string[] = [];
     const walk = (p: string, node: Node): void => {
       for (const ch of node.children) {
         const cp = p === "/" ? `/${ch}` : `${p}/${ch}`;
-        const cn = this.nodes.get(cp);
+        const cn = this.get(cp);
         if (cn) walk(cp, cn);
       }
-      this.nodes.delete(p);
+      this.drop(p);
       removed.push(p);
     };
     walk(path, n);
-    const par = this.nodes.get(parent(path));
+    const par = this.mutable(parent(path));
     if (par) { par.children.delete(leaf(path)); this.touch(par); }
     return removed;
   }
 
   setValue(path: string, value: Uint8Array): void {
-    const n = this.nodes.get(path);
+    const n = this.mutable(path);
     if (!n) throw new XsError("ENOENT");
     n.value = value;
     this.touch(n);
   }
   setPerms(path: string, perms: Perm[]): void {
-    const n = this.nodes.get(path);
+    const n = this.mutable(path);
     if (!n) throw new XsError("ENOENT");
     n.perms = perms;
     this.touch(n);
   }
+}
+
+const copyNode = (n: Node): Node => ({ value: n.value, perms: n.perms.map((x) => ({ ...x })), children: new Set(n.children), generation: n.generation });
+
+// A transaction's view: the store beneath with this transaction's changes
+// laid over it. Only what the transaction changes is copied (a removed node
+// is kept as null), so an open transaction costs what it wrote, never a copy
+// of the whole store.
+export class TxStore extends Store {
+  private readonly overlay = new Map<string, Node | null>();
+
+  constructor(readonly base: Store) { super(true); }
+
+  override get(path: string): Node | undefined {
+    const o = this.overlay.get(path);
+    if (o !== undefined) return o ?? undefined;
+    return this.base.get(path);
+  }
+  protected override mutable(path: string): Node | undefined {
+    const o = this.overlay.get(path);
+    if (o !== undefined) return o ?? undefined;
+    const b = this.base.get(path);
+    if (!b) return undefined;
+    const c = copyNode(b);
+    this.overlay.set(path, c);
+    return c;
+  }
+  protected override put(path: string, n: Node): void { this.overlay.set(path, n); }
+  protected override drop(path: string): void { this.overlay.set(path, null); }
+  override nextGeneration(): number { return this.base.nextGeneration(); }
+
+  override countOwned(domid: number): number {
+    let n = this.base.countOwned(domid);
+    for (const [p, o] of this.overlay) {
+      if (this.base.get(p)?.perms[0].domid === domid) n--;
+      if (o?.perms[0].domid === domid) n++;
+    }
+    return n;
+  }
+  // What the transaction changed: path -> the node, or null if removed.
+  changes(): ReadonlyMap<string, Node | null> { return this.overlay; }
+  changedNodes(): number { return this.overlay.size; }
 }

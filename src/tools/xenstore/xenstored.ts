@@ -3,7 +3,7 @@
 // permissions, quotas, watches (including @introduceDomain and
 // @releaseDomain) and transactions that detect conflicting commits.
 
-import { Store, XsError, Caller, canAccess, validPath, parent, parsePerm, permString, Perm } from "./store.js";
+import { Store, TxStore, XsError, Caller, canAccess, validPath, parent, parsePerm, permString, Perm, Node } from "./store.js";
 import { XS, XS_NAMES, XSD_SOCKMSG_SIZE, XENSTORE_PAYLOAD_MAX } from "../../xen/public/io/xs_wire.js";
 
 export const QUOTA = {
@@ -12,6 +12,7 @@ export const QUOTA = {
   watchesPerDomain: 128,
   transactionsPerDomain: 10,
   outputQueueBytes: 256 * 1024, // a client that does not read its replies is cut off beyond this
+  permsPerNode: 5, // quota-nb-perms-per-node of Xen 4.17's xenstored
 };
 
 export interface Transport {
@@ -20,8 +21,15 @@ export interface Transport {
 }
 
 interface Watch { path: string; abs: string; token: string; relative: boolean; }
-interface Tx { id: number; store: Store; startGens: Map<string, number>; accessed: Set<string>; changes: Change[]; }
-interface Change { path: string; removed: boolean; }
+// An open transaction: its view of the store, the generation of every node
+// it looked at when it first did (a commit conflicts if any has changed
+// since), and the watch events it will fire on commit.
+interface Tx { id: number; store: TxStore; seen: Map<string, number | undefined>; changes: Change[]; }
+// A change that fires watches, with what the permission check needs once
+// the node may be gone (xenstored_watch.c: the node or its parent must be
+// readable by the watcher, old permissions count too). `exact`: only
+// watches on this very path (the nodes below a removed node).
+interface Change { path: string; exact: boolean; perms: Perm[] | null; parentPerms: Perm[] | null; oldPerms?: Perm[]; }
 
 export class Connection {
   readonly watches: Watch[] = [];
@@ -71,6 +79,10 @@ export interface XenstoredHost {
 }
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
+// Control characters (a newline above all) never reach the host's log from a client.
+const printable = (s: string): string => s.replace(/[\x00-\x1F\x7F]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+const canRead = (perms: Perm[], who: Caller): boolean => canAccess({ value: new Uint8Array(0), perms, children: new Set(), generation: 0 }, who, "r");
+const isOwner = (perms: Perm[], who: Caller): boolean => who.privileged || perms[0].domid === who.domid || perms[0].domid === who.target;
 const OK = enc("OK\0");
 
 function frame(type: number, reqId: number, txId: number, payload: Uint8Array): Uint8Array {
@@ -79,6 +91,20 @@ function frame(type: number, reqId: number, txId: number, payload: Uint8Array): 
   dv.setUint32(0, type, true); dv.setUint32(4, reqId, true); dv.setUint32(8, txId, true); dv.setUint32(12, payload.length, true);
   m.set(payload, XSD_SOCKMSG_SIZE);
   return m;
+}
+
+// The watch events a removal gives: every node of the subtree, the top one
+// for watches on it or above, the others for watches on them exactly, each
+// with the permissions it had (xenstored_core.c delnode_sub).
+function removalChanges(store: Store, path: string): Change[] {
+  const out: Change[] = [];
+  const walk = (p: string, node: Node, parentPerms: Perm[] | null): void => {
+    out.push({ path: p, exact: p !== path, perms: node.perms, parentPerms });
+    for (const ch of node.children) { const cn = store.get(`${p}/${ch}`); if (cn) walk(`${p}/${ch}`, cn, node.perms); }
+  };
+  const n = store.get(path);
+  if (n) walk(path, n, store.get(parent(path))?.perms ?? null);
+  return out;
 }
 
 // Split a payload into its nul-terminated strings; the last piece (after the final nul) is returned as `rest`.
@@ -97,6 +123,10 @@ export class Xenstored {
   readonly domains = new Map<number, Connection>(); // introduced domains
   private nextTx = 1;
   private releasedReported = new Set<number>();
+  // @introduceDomain and @releaseDomain: who may see their events (dom0 may change it)
+  private readonly specialPerms = new Map<string, Perm[]>([
+    ["@introduceDomain", [{ domid: 0, access: "n" }]], ["@releaseDomain", [{ domid: 0, access: "n" }]],
+  ]);
   stats = { requests: 0, errors: 0, watchEvents: 0 };
 
   constructor(private readonly host: XenstoredHost) {
@@ -122,7 +152,9 @@ export class Xenstored {
   }
 
   private reply(c: Connection, type: number, reqId: number, txId: number, payload: Uint8Array): void {
-    if (!c.dead) c.transport.send(frame(type, reqId, txId, payload));
+    if (c.dead) return;
+    if (payload.length > XENSTORE_PAYLOAD_MAX) { this.error(c, reqId, txId, "E2BIG"); return; } // as Xen's send_reply
+    c.transport.send(frame(type, reqId, txId, payload));
   }
   private error(c: Connection, reqId: number, txId: number, code: string): void {
     this.stats.errors++;
@@ -169,13 +201,13 @@ export class Xenstored {
     const arg = (i: number): string => { if (parts[i] === undefined) throw new XsError("EINVAL"); return parts[i]; };
     const tx = type === XS.TRANSACTION_START || type === XS.WATCH || type === XS.UNWATCH ? null : this.txOf(c, txId);
     const store = tx ? tx.store : this.store;
-    const touch = (path: string): void => { if (tx) tx.accessed.add(path); };
+    const touch = (path: string): void => { if (tx && !tx.seen.has(path)) tx.seen.set(path, this.store.get(path)?.generation); };
     const changed = (ch: Change[]): void => { if (tx) tx.changes.push(...ch); else this.fire(ch); };
     const who = c.caller();
     const readable = (path: string): ReturnType<Store["get"]> => {
       touch(path);
       const n = store.get(path);
-      if (!n) throw new XsError("ENOENT");
+      if (!n) throw this.missing(store, who, path);
       if (!canAccess(n, who, "r")) throw new XsError("EACCES");
       return n;
     };
@@ -206,6 +238,8 @@ export class Xenstored {
         return new Uint8Array(Buffer.concat([Buffer.from(gen), chunk, Buffer.from(end)]));
       }
       case XS.GET_PERMS: {
+        const sp = this.specialPerms.get(arg(0));
+        if (sp) return enc(sp.map((p) => permString(p) + "\0").join(""));
         const n = readable(this.abs(c, arg(0)))!;
         return enc(n.perms.map((p) => permString(p) + "\0").join(""));
       }
@@ -231,30 +265,42 @@ export class Xenstored {
         touch(path);
         const n = store.get(path);
         if (!n) {
-          if (!store.get(parent(path))) throw new XsError("ENOENT");
-          return OK;
+          const err = this.missing(store, who, path);
+          if (err.code === "ENOENT" && store.get(parent(path))) return OK; // already gone, the parent is there: fine
+          throw err;
         }
         const par = store.get(parent(path))!;
         if (!canAccess(n, who, "w") || !canAccess(par, who, "w")) throw new XsError("EACCES");
         touch(parent(path));
+        // watches fire for every node removed, seen with the permissions it had
+        const gone = removalChanges(store, path);
         const removed = store.remove(path);
         for (const p of removed) touch(p);
-        changed([{ path, removed: true }]);
+        changed(gone);
         return OK;
       }
       case XS.SET_PERMS: {
-        const path = this.abs(c, arg(0));
-        touch(path);
-        const n = store.get(path);
-        if (!n) throw new XsError("ENOENT");
-        if (!canAccess(n, who, "w")) throw new XsError("EACCES");
         const perms: Perm[] = [];
         for (const s of parts.slice(1)) { const p = parsePerm(s); if (!p) throw new XsError("EINVAL"); perms.push(p); }
         if (perms.length === 0) throw new XsError("EINVAL");
-        // an unprivileged owner may not give the node away
-        if (!c.privileged && perms[0].domid !== n.perms[0].domid && perms[0].domid !== c.domid) throw new XsError("EPERM");
+        if (!c.privileged && perms.length > QUOTA.permsPerNode) throw new XsError("ENOSPC");
+        const special = this.specialPerms.get(arg(0));
+        if (special) {
+          if (!c.privileged && !isOwner(special, who)) throw new XsError("EACCES");
+          this.specialPerms.set(arg(0), perms);
+          return OK;
+        }
+        const path = this.abs(c, arg(0));
+        touch(path);
+        const n = store.get(path);
+        if (!n) throw this.missing(store, who, path);
+        // only the owner (or a privileged domain) changes permissions, and an
+        // unprivileged owner cannot give the node away (xenstored_core.c do_set_perms)
+        if (!canAccess(n, who, "w") || !isOwner(n.perms, who)) throw new XsError("EACCES");
+        if (!c.privileged && perms[0].domid !== n.perms[0].domid) throw new XsError("EPERM");
+        const old = n.perms;
         store.setPerms(path, perms);
-        changed([{ path, removed: false }]);
+        changed([{ ...this.changeAt(store, path), oldPerms: old }]);
         return OK;
       }
       case XS.WATCH: {
@@ -278,9 +324,7 @@ export class Xenstored {
         if (txId !== 0) throw new XsError("EINVAL");
         if (!c.privileged && c.txs.size >= QUOTA.transactionsPerDomain) throw new XsError("ENOSPC");
         const id = this.nextTx++ >>> 0 || this.nextTx++;
-        const startGens = new Map<string, number>();
-        for (const [p, n] of this.store.nodes) startGens.set(p, n.generation);
-        c.txs.set(id, { id, store: this.store.clone(), startGens, accessed: new Set(), changes: [] });
+        c.txs.set(id, { id, store: new TxStore(this.store), seen: new Map(), changes: [] });
         return enc(`${id}\0`);
       }
       case XS.TRANSACTION_END: {
@@ -290,15 +334,11 @@ export class Xenstored {
         if (commit === "F") return OK;
         if (commit !== "T") throw new XsError("EINVAL");
         // conflict: a node this transaction looked at changed since it started
-        for (const p of tx.accessed) {
-          const now = this.store.get(p)?.generation;
-          if (now !== tx.startGens.get(p)) throw new XsError("EAGAIN");
-        }
-        for (const p of tx.accessed) {
-          const n = tx.store.get(p);
-          if (n) this.store.nodes.set(p, { ...n, children: new Set(n.children), perms: n.perms.map((x) => ({ ...x })), generation: this.store.nextGeneration() });
-          else this.store.nodes.delete(p);
-        }
+        for (const [p, gen] of tx.seen) if (this.store.get(p)?.generation !== gen) throw new XsError("EAGAIN");
+        // the node quota holds for what the store would be after the commit
+        // (parallel transactions each under it must not add up beyond it)
+        if (!c.privileged && tx.store.countOwned(c.domid) > QUOTA.nodesPerDomain) throw new XsError("ENOSPC");
+        this.store.commit(tx.store.changes());
         this.fire(tx.changes);
         return OK;
       }
@@ -322,7 +362,7 @@ export class Xenstored {
           return conn;
         });
         this.releasedReported.delete(d);
-        this.fire([{ path: "@introduceDomain", removed: false }]);
+        this.fire([this.special("@introduceDomain")]);
         return OK;
       }
       case XS.RELEASE: {
@@ -352,9 +392,10 @@ export class Xenstored {
         c.txs.clear();
         return OK;
       case XS.CONTROL: {
+        if (!c.privileged) throw new XsError("EACCES"); // as Xen's do_control
         const cmd = parts[0] ?? "";
         if (cmd === "help") return enc("check\nhelp\nlog\nprint\n\0");
-        if (cmd === "print") { this.host.log(`${c.name}: ${parts[1] ?? ""}`); return OK; }
+        if (cmd === "print") { this.host.log(`${c.name}: ${printable(parts[1] ?? "")}`); return OK; }
         if (cmd === "check" || cmd === "log") return OK;
         throw new XsError("EINVAL");
       }
@@ -371,7 +412,7 @@ export class Xenstored {
     if (existing) {
       if (!canAccess(existing, who, "w")) throw new XsError("EACCES");
       if (value !== undefined) store.setValue(path, value);
-      changed([{ path, removed: false }]);
+      changed([this.changeAt(store, path)]);
       return;
     }
     // creation: quota on nodes owned by the creator
@@ -383,7 +424,7 @@ export class Xenstored {
     for (let p = parent(path); ; p = parent(p)) { touch(p); if (store.get(p) || p === "/") break; }
     const created = store.create(path, who, value);
     for (const p of created) touch(p);
-    changed([{ path, removed: false }, ...created.filter((p) => p !== path).map((p) => ({ path: p, removed: false }))]);
+    changed([path, ...created.filter((p) => p !== path)].map((p) => this.changeAt(store, p)));
   }
 
   // ---- watches
@@ -392,22 +433,62 @@ export class Xenstored {
     return path === watchAbs || watchAbs === "/" || path.startsWith(watchAbs + "/");
   }
 
+  // The toolstack's own writes and removals (as Domain-0, in-process), with
+  // the same watch events a request would give.
+  writeLocal(path: string, value: Uint8Array, perms?: Perm[]): void {
+    const s = this.store;
+    const old = s.get(path)?.perms;
+    const created = s.get(path) ? [] : s.create(path, { domid: 0, privileged: true }, value);
+    if (!created.length) s.setValue(path, value);
+    if (perms) s.setPerms(path, perms);
+    this.fire([{ ...this.changeAt(s, path), oldPerms: old }, ...created.filter((p) => p !== path).map((p) => this.changeAt(s, p))]);
+  }
+  removeLocal(path: string): void {
+    if (!this.store.get(path) || path === "/") return;
+    const gone = removalChanges(this.store, path);
+    this.store.remove(path);
+    this.fire(gone);
+  }
+
+  // A change of a node that is there, with its parent's permissions.
+  private changeAt(store: Store, path: string): Change {
+    return { path, exact: false, perms: store.get(path)?.perms ?? null, parentPerms: store.get(parent(path))?.perms ?? null };
+  }
+  private special(path: string): Change { return { path, exact: true, perms: null, parentPerms: null }; }
+
+  // A missing node: ENOENT only if the caller may read the nearest node
+  // above it, EACCES otherwise (xenstored_core.c errno_from_parents), so
+  // that nobody learns what exists where they may not look.
+  private missing(store: Store, who: Caller, path: string): XsError {
+    let p = path;
+    for (;;) {
+      p = parent(p);
+      const n = store.get(p);
+      if (n) return new XsError(canAccess(n, who, "r") ? "ENOENT" : "EACCES");
+      if (p === "/") return new XsError("ENOENT");
+    }
+  }
+
+  private permitted(c: Connection, ch: Change): boolean {
+    const sp = this.specialPerms.get(ch.path);
+    if (sp) return canRead(sp, c.caller());
+    const who = c.caller();
+    if (ch.oldPerms && canRead(ch.oldPerms, who)) return true;
+    if (ch.perms && canRead(ch.perms, who)) return true;
+    return ch.parentPerms !== null && canRead(ch.parentPerms, who);
+  }
+
   fire(changes: Change[]): void {
     for (const c of this.connections) {
       if (c.dead) continue;
       for (const w of c.watches) {
         const sent = new Set<string>();
         for (const ch of changes) {
-          let ev: string | null = null;
-          if (this.matches(w.abs, ch.path)) ev = ch.path;
-          else if (ch.removed && !w.abs.startsWith("@") && w.abs.startsWith(ch.path + "/")) ev = w.abs;
-          if (ev === null || sent.has(ev)) continue;
-          if (!ev.startsWith("@")) {
-            const n = this.store.get(ev);
-            if (n && !canAccess(n, c.caller(), "r")) continue;
-          }
-          sent.add(ev);
-          this.sendEvent(c, w, ev);
+          if (sent.has(ch.path)) continue;
+          if (ch.exact ? w.abs !== ch.path : !this.matches(w.abs, ch.path)) continue;
+          if (!this.permitted(c, ch)) continue;
+          sent.add(ch.path);
+          this.sendEvent(c, w, ch.path);
         }
       }
     }
@@ -425,7 +506,7 @@ export class Xenstored {
   domainGone(domid: number, destroyed: boolean): void {
     if (!this.releasedReported.has(domid)) {
       this.releasedReported.add(domid);
-      this.fire([{ path: "@releaseDomain", removed: false }]);
+      this.fire([this.special("@releaseDomain")]);
     }
     if (destroyed && this.domains.has(domid)) this.releaseDomain(domid);
   }
@@ -436,10 +517,10 @@ export class Xenstored {
     if (conn) this.disconnect(conn);
     this.host.release(domid);
     // nodes the domain still owns go with it (XSA-419)
-    const owned = [...this.store.nodes.entries()].filter(([p, n]) => n.perms[0].domid === domid && p !== "/").map(([p]) => p);
+    const owned = [...this.store.entries()].filter(([p, n]) => n.perms[0].domid === domid && p !== "/").map(([p]) => p);
     owned.sort((a, b) => b.length - a.length);
     for (const p of owned) if (this.store.get(p)) this.store.remove(p);
-    this.fire([{ path: "@releaseDomain", removed: false }]);
+    this.fire([this.special("@releaseDomain")]);
   }
 
   describe(type: number): string { return XS_NAMES[type] ?? `type ${type}`; }

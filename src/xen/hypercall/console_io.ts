@@ -1,21 +1,30 @@
 // console_io(cmd, count, buffer): writes to the hypervisor's console (any
-// domain, for earlycon=xenboot debugging); reads for the control domain.
+// domain, for earlycon=xenboot debugging: a written choice, Debian's release
+// Xen refuses domUs); reads for the control domain. As Xen's
+// guest_console_write, a domain's output is gathered in a small line buffer
+// that is flushed at a newline or when full, so nothing a guest writes can
+// grow without a bound; lines go to the bounded console ring.
 
 import type { Handler } from "./dispatch.js";
 import { CONSOLEIO_write, CONSOLEIO_read, XEN_E } from "../public/xen.js";
 
+export const DOMAIN_PBUF_SIZE = 200; // xen/include/xen/sched.h
+const MAX_WRITE = 1 << 16;
+
 export const consoleIo: Handler = (c, a) => {
   const cmd = Number(a[0]), count = Number(a[1] & 0xFFFFFFFFn);
   if (cmd === CONSOLEIO_write) {
-    if (count > 1 << 16) return BigInt(-XEN_E.EINVAL);
+    if (count > MAX_WRITE) return BigInt(-XEN_E.EINVAL);
     const b = c.g.read(a[2], count);
     if (!b) return BigInt(-XEN_E.EFAULT);
+    const buf = c.d.console;
     for (const byte of b) {
-      if (byte === 10) {
-        const line = Buffer.from(c.d.console.splice(0)).toString("utf8");
-        c.hv.consoleLog.push(`(d${c.d.id}) ${line}`);
+      if (byte !== 10 && byte !== 13) buf.push(byte);
+      if (byte === 10 || buf.length >= DOMAIN_PBUF_SIZE - 1) {
+        const line = Buffer.from(buf.splice(0)).toString("utf8");
+        c.hv.conring.writeLine(`(d${c.d.id}) ${line}`);
         c.hv.events.onConsoleWrite?.(c.d, line + "\n");
-      } else if (byte !== 13) c.d.console.push(byte);
+      }
     }
     return 0n;
   }

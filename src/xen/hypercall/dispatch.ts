@@ -24,7 +24,22 @@ export interface HypercallContext {
   d: Domain;
   v: Vcpu;
   g: GuestAccess;
+  nested?: boolean; // inside a multicall: no continuations
 }
+
+// Xen's hypercall_create_continuation on Arm: a long call goes back to the
+// guest with its arguments moved on and its PC on the HVC again, so it is
+// done in pieces with the scheduler running between them and no guest can
+// hold the host in one hypercall. Only a vCPU that runs can continue; the
+// control domain's calls (privcmd) and nested calls run to the end.
+export function canContinue(c: HypercallContext): boolean { return !c.nested && !c.d.cfg.cpuless; }
+export function continuation(c: HypercallContext, args: bigint[]): null {
+  const st = c.v.state;
+  args.forEach((a, i) => st.setX(i, BigInt.asUintN(64, a)));
+  st.pc = st.pc - 4n;
+  return null;
+}
+const MULTICALL_BATCH = 64; // entries per piece
 
 export type Handler = (c: HypercallContext, a: bigint[]) => bigint | null;
 
@@ -67,7 +82,9 @@ export function dispatchHypercall(hv: Hypervisor, d: Domain, v: Vcpu, nr: number
 // multicall(entries, nr): each entry { op, result, args[6] }; nested multicalls are refused.
 function multicall(c: HypercallContext, a: bigint[]): bigint | null {
   const base = a[0], n = Number(a[1] & 0xFFFFFFFFn);
+  const inner: HypercallContext = { ...c, nested: true };
   for (let i = 0; i < n; i++) {
+    if (i === MULTICALL_BATCH && canContinue(c)) return continuation(c, [base + BigInt(i * multicall_entry.size), BigInt(n - i)]);
     const va = base + BigInt(i * multicall_entry.size);
     const e = c.g.readStruct(va, multicall_entry);
     if (!e) return neg(XEN_E.EFAULT);
@@ -77,7 +94,7 @@ function multicall(c: HypercallContext, a: bigint[]): bigint | null {
     const args = [0, 1, 2, 3, 4].map((k) => dv.getBigUint64(k * 8, true));
     let r: bigint;
     if (op === HYPERVISOR.multicall) r = neg(XEN_E.EINVAL);
-    else r = (handlers[op] ? handlers[op](c, args) : neg(XEN_E.ENOSYS)) ?? 0n;
+    else r = (handlers[op] ? handlers[op](inner, args) : neg(XEN_E.ENOSYS)) ?? 0n;
     const out = new StructBuf(multicall_entry, e.bytes).set("result", r);
     if (!c.g.writeStruct(va, out)) return neg(XEN_E.EFAULT);
     if (c.d.shutdown) return null;

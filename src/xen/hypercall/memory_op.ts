@@ -3,7 +3,7 @@
 // privileged domain, removal), and the reservation queries.
 
 import type { Handler, HypercallContext } from "./dispatch.js";
-import { targetDomain } from "./dispatch.js";
+import { targetDomain, canContinue, continuation } from "./dispatch.js";
 import {
   XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
   xen_remove_from_physmap, XENMAPIDX_grant_table_status,
@@ -20,7 +20,7 @@ export const memoryOp: Handler = (c, a) => {
   const arg = a[1];
   switch (cmd) {
     case XENMEM.populate_physmap: case XENMEM.increase_reservation: case XENMEM.decrease_reservation:
-      return reservation(c, cmd, arg);
+      return reservation(c, cmd, arg, a[0] >> MEMOP_EXTENT_SHIFT);
     case XENMEM.current_reservation: case XENMEM.maximum_reservation: case XENMEM.maximum_gpfn: {
       const b = c.g.read(arg, 2);
       if (!b) return neg(XEN_E.EFAULT);
@@ -47,7 +47,11 @@ export const memoryOp: Handler = (c, a) => {
   }
 };
 
-function reservation(c: HypercallContext, cmd: number, arg: bigint): bigint {
+// Extents done per piece before a continuation (start_extent in the command's upper bits, as Xen's).
+const MEMOP_EXTENT_SHIFT = 6n;
+const EXTENTS_PER_PIECE = 4096;
+
+function reservation(c: HypercallContext, cmd: number, arg: bigint, startExtent: bigint): bigint | null {
   const r = c.g.readStruct(arg, xen_memory_reservation);
   if (!r) return neg(XEN_E.EFAULT);
   const t = targetDomain(c, r.num("domid"));
@@ -58,8 +62,11 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint): bigint {
   if (n > 1n << 20n) return neg(XEN_E.EINVAL);
   const list = r.get("extent_start");
   const per = 1 << order;
-  let done = 0;
+  if (startExtent >= n) return startExtent;
+  const first = Number(startExtent);
+  let done = first;
   for (; done < Number(n); done++) {
+    if (done - first === EXTENTS_PER_PIECE && canContinue(c)) return continuation(c, [BigInt(cmd) | (BigInt(done) << MEMOP_EXTENT_SHIFT), arg]);
     if (cmd === XENMEM.increase_reservation) {
       // Pages given to the domain without a guest-physical address (auto-translated guests
       // use populate_physmap); they are counted and freed with the domain.

@@ -40,12 +40,9 @@ export const sysctl: Handler = (c, a) => {
     }
     case SYSCTL.readconsole: {
       const s = new StructBuf(xen_sysctl_readconsole, u);
-      const text = Buffer.from(c.hv.consoleLog.join("\n") + (c.hv.consoleLog.length ? "\n" : ""));
-      const start = s.num("incremental") ? Math.min(s.num("index"), text.length) : 0;
-      const n = Math.min(s.num("count"), text.length - start);
-      if (n > 0 && !c.g.write(s.get("buffer"), text.subarray(start, start + n))) return neg(XEN_E.EFAULT);
-      s.set("count", n).set("index", start + n);
-      if (s.num("clear")) c.hv.consoleLog.length = 0;
+      const r = c.hv.conring.read(s.num("count"), s.num("index"), s.num("incremental") !== 0, s.num("clear") !== 0);
+      if (r.bytes.length && !c.g.write(s.get("buffer"), r.bytes)) return neg(XEN_E.EFAULT);
+      s.set("count", r.bytes.length).set("index", r.index);
       return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
     }
     default: return neg(XEN_E.ENOSYS);
