@@ -26,6 +26,7 @@ export const hostFactory: HostFactory = {
       run: (done) => host.run(done),
       setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
       instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
+      health: () => ({ internal_errors: host.hv.stats.internalErrors, audits: host.hv.stats.audits, audit_failures: host.hv.stats.auditFailures }),
     };
   },
 };

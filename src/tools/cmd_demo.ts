@@ -14,13 +14,19 @@ export interface HostFactory {
 }
 
 // What a booted host offers the tools: its control domain, the run loop, and
-// two taps that only the machine can provide (UART bytes, retired instructions).
+// taps that only the machine can provide (UART bytes, retired instructions,
+// the hypervisor's own health counters).
 export interface BootedHost {
   dom0: Dom0;
   run(done: () => boolean): Promise<void>;
   setVuartSink(f: (domid: number, b: number) => void): void;
   instructions(domid: number): number;
+  health(): HypervisorHealth;
 }
+
+// Bugs the hypervisor caught in itself (each is logged with BUG: in xl
+// dmesg) and, when XENTS_AUDIT=1, the memory audits run and failed.
+export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; }
 
 const spec: ArgSpec = {
   kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",

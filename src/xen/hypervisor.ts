@@ -66,6 +66,7 @@ export class Hypervisor implements PsciHost {
     this.log = (l) => { this.conring.writeLine(`(XEN) ${l}`); out(l); };
     this.sched = new CreditScheduler(() => this.domains.values());
     this.auditEachCall = opts.audit ?? false;
+    if (this.auditEachCall) this.log("memory audit after every hypercall: on (a debug option: slow)");
   }
 
   // The audit after a hypercall (debug option): findings are logged, the

@@ -11,7 +11,7 @@ import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js"
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { hostname } from "node:os";
-import type { HostFactory } from "../cmd_demo.js";
+import type { HostFactory, HypervisorHealth } from "../cmd_demo.js";
 import { HostPaths, ensureHome } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
@@ -41,6 +41,7 @@ export class HostDaemon {
   ts!: Toolstack;
   dom0!: Dom0;
   private run!: (done: () => boolean) => Promise<void>;
+  private health!: () => HypervisorHealth;
   private readonly handlers: Record<string, Handler>;
   private readonly taps = new Map<string, TapPort>();
 
@@ -62,6 +63,7 @@ export class HostDaemon {
     const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false });
     this.dom0 = h.dom0;
     this.run = h.run;
+    this.health = h.health;
     this.ts = new Toolstack(h.dom0, (l) => this.log(l));
     h.setVuartSink((domid, b) => this.ts.guests.get(domid)?.console.emit(new Uint8Array([b])));
     this.ts.events.onGuestCreated = (g) => this.attachLog(g);
@@ -167,7 +169,7 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
-        accounting: this.accounting(), migrate_port: this.migratePort,
+        accounting: this.accounting(), hypervisor: this.health(), migrate_port: this.migratePort,
       }),
       list: () => this.listDomains(),
       lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
