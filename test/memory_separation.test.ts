@@ -9,7 +9,15 @@ import { PlayedGuest, RAM0_GFN } from "../src/host/fuzz/played_guest.js";
 import { auditMemory } from "../src/xen/audit.js";
 import { KIND_RAM, OWNER_NONE, OWNER_FREE } from "../src/xen/frames.js";
 import { XENMAPSPACE, XEN_E, HYPERVISOR } from "../src/xen/public/xen.js";
-import { GNTST, GNTTABOP } from "../src/xen/public/grant_table.js";
+import { GNTST, GNTTABOP, GTF_reading, GTF_writing, GTF_permit_access } from "../src/xen/public/grant_table.js";
+import { saveDomainContext, restoreDomainContext, ContextError } from "../src/xen/domain_context.js";
+import type { DomainContext } from "../src/xen/public/domain_context.js";
+import { Host } from "../src/host/host.js";
+import { Dom0 } from "../src/tools/dom0.js";
+import { Toolstack } from "../src/tools/toolstack.js";
+import { buildDomain } from "../src/tools/domain_builder.js";
+import { XenError } from "../src/tools/xc/xc.js";
+import { guestImage } from "./helpers/guest_programs.js";
 import { GUEST_GNTTAB_BASE } from "../src/xen/public/arch_arm.js";
 import { Exit } from "../src/cpu/cpu.js";
 import { S2_OA_MASK } from "../src/xen/p2m.js";
@@ -330,4 +338,74 @@ test("an exception inside a hypercall handler crashes the calling guest only, an
   d0.d.gnttab.map = () => { throw new Error("injected fault"); };
   assert.equal(hv.privcmd(d0.d, HYPERVISOR.grant_table_op, [BigInt(GNTTABOP.map_grant_ref), d0.scratch, 1n, 0n, 0n]), BigInt(-XEN_E.EIO));
   assert.equal(hv.stats.internalErrors, 2);
+});
+
+test("save and restore carry grant-table frames, FIFO pages and vcpu_info as pinned frames of the new domain, and no stale in-use grant flags", () => {
+  const m = machine(96);
+  const { hv } = m;
+  const freeBefore = hv.frames.freeCount;
+  const a = guest(hv, 1), b = guest(hv, 2);
+  a.setGrant(GNT_GFN, 1, b.d.id, RAM0_GFN + 6);
+  const r = b.mapGrant(a.d.id, 1, BigInt(RAM0_GFN + 300));
+  assert.equal(r.status, GNTST.okay);
+  assert.equal(a.initControl(RAM0_GFN + 20), 0n);
+  assert.equal(a.expandArray(RAM0_GFN + 21), 0n);
+  assert.equal(a.registerVcpuInfo(RAM0_GFN + 22, 128), 0n);
+  const flags = (g: PlayedGuest): number => g.d.gnttab.entry(1)!.flags;
+  assert.equal(flags(a) & (GTF_reading | GTF_writing), GTF_reading | GTF_writing, "mapped: in use");
+  const ctx = JSON.parse(JSON.stringify(saveDomainContext(a.d, hv.clock.now()))) as DomainContext;
+  // the copy: a fresh domain with the same RAM, as restore builds it
+  const a2 = PlayedGuest.create(hv, { id: 3, pages: 64, maxPages: 128 });
+  restoreDomainContext(a2.d, ctx, hv.clock.now());
+  assert.equal(flags(a2), GTF_permit_access, "nothing maps the copy's grants yet");
+  assert.equal(a2.d.pins, 3, "control block, event array and vcpu_info pinned");
+  assert.equal(a2.d.vcpus[0].vcpuInfo?.gfn, BigInt(RAM0_GFN + 22));
+  m.audit();
+  assert.equal(b.mapGrant(a2.d.id, 1, BigInt(RAM0_GFN + 301)).status, GNTST.okay, "the copy's grants work");
+  m.audit();
+  for (const d of [b.d, a.d, a2.d]) assert.ok(hv.destroy(d));
+  m.audit();
+  assert.equal(hv.frames.freeCount, freeBefore);
+});
+
+test("a context naming a vcpu_info page outside the guest's RAM is refused; what was pinned goes with the domain", () => {
+  const m = machine();
+  const { hv } = m;
+  const freeBefore = hv.frames.freeCount;
+  const a = guest(hv, 1);
+  assert.equal(a.registerVcpuInfo(RAM0_GFN + 22, 0), 0n);
+  assert.equal(a.initControl(RAM0_GFN + 20), 0n);
+  const ctx = JSON.parse(JSON.stringify(saveDomainContext(a.d, hv.clock.now()))) as DomainContext;
+  ctx.vcpus[0].vcpuInfo!.gfn = String(RAM0_GFN + 5000);
+  const a2 = PlayedGuest.create(hv, { id: 3, pages: 64, maxPages: 128 });
+  assert.throws(() => restoreDomainContext(a2.d, ctx, hv.clock.now()), ContextError);
+  assert.ok(hv.destroy(a2.d) && hv.destroy(a.d));
+  m.audit();
+  assert.equal(hv.frames.freeCount, freeBefore);
+});
+
+test("a teardown that fails inside the hypervisor still removes the domain, and the toolstack reports it instead of swallowing it", () => {
+  const log: string[] = [];
+  const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: (l) => log.push(l) });
+  const dom0 = new Dom0(host.privcmd);
+  const ts = new Toolstack(dom0, () => {});
+  const built = buildDomain(dom0.xc, { name: "victim-of-a-bug", memoryMiB: 16, vcpus: 1, kernel: guestImage("steady", { ROUNDS: 1 }), cmdline: "" });
+  const d = host.hv.domains.get(built.domid)!;
+  d.gnttab.destroy = () => { throw new Error("injected teardown fault"); };
+  assert.throws(() => ts.destroy(built.domid), (e: Error) => e instanceof XenError && e.errno === XEN_E.EIO);
+  assert.ok(!host.hv.domains.has(built.domid), "the domain is gone");
+  assert.equal(host.hv.stats.internalErrors, 1);
+  assert.ok(log.some((l) => l.includes("teardown of grant table") && l.includes("injected teardown fault")), log.join("\n"));
+  assert.throws(() => dom0.xc.destroyDomain(built.domid), (e: Error) => e instanceof XenError && e.errno === XEN_E.ESRCH);
+  ts.destroy(built.domid); // already gone: nothing to report
+});
+
+test("frames freed again and again wait for scrubbing once each: a guest cycling pages cannot grow the list", () => {
+  const m = machine(16);
+  const fa = m.hv.frames;
+  for (let i = 0; i < 200_000; i++) fa.free(fa.alloc(7, KIND_RAM));
+  assert.ok(fa.scrub(0) <= fa.nframes, `${fa.scrub(0)} frames waiting`);
+  const f = fa.alloc(7, KIND_RAM);
+  assert.ok(fa.core.bytes.subarray(fa.hostOf(f), fa.hostOf(f) + 4096).every((b) => b === 0));
+  fa.free(f);
 });

@@ -98,7 +98,8 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     assert.equal(/UPLOAD (\d+) ([0-9a-f]+)/.exec(serverOut)?.slice(1).join(" "), `${blob.length} ${want}`, "the upload arrived intact");
     const vifA = [...a.ts.netback.devices.values()][0];
     assert.equal(vifA.stats.txErrors, 0);
-    assert.ok(vifA.stats.txGso > 10, `the guest sent GSO packets: ${JSON.stringify(vifA.stats)}`);
+    // how many of its segments Linux sends as super-packets depends on its congestion window (3 to 30 seen here)
+    assert.ok(vifA.stats.txGso > 0, `the guest sent GSO packets: ${JSON.stringify(vifA.stats)}`);
     assert.ok(ta.stats.fromHost > 1400 && ta.stats.toHost > 20, `frames crossed the TAP device: ${JSON.stringify(ta.stats)}`);
     assert.match(await inNs("bridge", "fdb", "show", "br", "br0"), new RegExp(`${MAC} dev ${tapA} `), "the Linux bridge learned the guest behind host A's TAP");
 

@@ -13,7 +13,8 @@ export interface FuzzVerdict {
   host_exceptions: number;
   audit_failures: number;
   leaks: number;
-  accounting_baseline: boolean;
+  accounting_ok: boolean;
+  distinct_results: string[];
 }
 
 export interface FuzzTarget {
@@ -24,7 +25,7 @@ export interface FuzzTarget {
 export const DEFAULT_FUZZ_ITERATIONS = 2000;
 
 export function fuzzClean(r: FuzzVerdict): boolean {
-  return r.host_exceptions === 0 && r.audit_failures === 0 && r.leaks === 0 && r.accounting_baseline;
+  return r.host_exceptions === 0 && r.audit_failures === 0 && r.leaks === 0 && r.accounting_ok;
 }
 
 export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
@@ -50,7 +51,7 @@ export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
       if (a.json) process.stdout.write(JSON.stringify({ ...r, clean }) + "\n");
       else {
         process.stdout.write(`fuzz ${name}: seed ${r.seed}, ${r.iterations} iterations: ${clean ? "clean" : "FOUND PROBLEMS"}\n`);
-        process.stdout.write(`  host exceptions ${r.host_exceptions}, audit failures ${r.audit_failures}, leaks ${r.leaks}, accounting back at baseline: ${r.accounting_baseline}\n`);
+        process.stdout.write(`  host exceptions ${r.host_exceptions}, audit failures ${r.audit_failures}, leaks ${r.leaks}, accounting back at baseline: ${r.accounting_ok}\n`);
         if (!clean) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       }
       return clean ? 0 : 1;

@@ -45,6 +45,7 @@ export function auditMemory(hv: AuditSubject): string[] {
   };
 
   for (let f = 0; f < n; f++) if (fa.isAllocated(f)) found[f]++;
+  const ramSeen = new Uint8Array(n); // a domain's own page is at one gfn
 
   const tableOwner = new Map<number, number>(); // table frame -> domain
   for (const d of hv.domains.values()) {
@@ -110,6 +111,7 @@ export function auditMemory(hv: AuditSubject): string[] {
           switch (e.type) {
             case "ram":
               if (kind !== KIND_RAM || fa.ownerOf(f) !== d.id) bad(`${gname(d.id, gfn)}: RAM frame ${f} belongs to ${fa.ownerOf(f)}`);
+              if (ramSeen[f]++) bad(`${gname(d.id, gfn)}: RAM frame ${f} is mapped as RAM at another gfn too`);
               break;
             case "grant": case "grant_ro": {
               grantLeaves++;

@@ -198,8 +198,8 @@ export class Domain implements EventHost, GrantDomain {
 
   // Teardown: every mapping at once; the domain's own pages are given up.
   unmapAll(): void {
-    const own = new Set<number>();
-    for (const e of this.p2m.entries.values()) if (e.type === "ram") own.add(e.frame);
+    const own: number[] = []; // a RAM frame of its own is at one gfn only: no path maps it twice
+    for (const e of this.p2m.entries.values()) if (e.type === "ram") own.push(e.frame);
     this.p2m.removeAll();
     this.sharedGfns.clear();
     this.sharedInfoGfn = null;
@@ -222,9 +222,6 @@ export class Domain implements EventHost, GrantDomain {
   pins = 0; // pinned references held (the audit counts them)
   frameHost(frame: number): number { return this.svc.frames.hostOf(frame); }
 
-  gfnHost(gfn: bigint, write: boolean): number {
-    return this.p2m.hostAddr(gfn << 12n, write);
-  }
 
   // ---- event delivery (EventHost)
   sharedInfoHost(): number { return this.svc.frames.hostOf(this.sharedInfoFrame); }

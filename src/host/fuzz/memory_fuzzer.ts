@@ -39,8 +39,9 @@ export interface MemoryFuzzReport {
   first_audit_failure: { iteration: number; op: string; findings: string[] } | null;
   leaks: number;
   leak_examples: string[];
-  accounting_baseline: boolean;
+  accounting_ok: boolean; // every frame back once every domain is destroyed
   frames_lost: number;
+  distinct_results: string[]; // "op result" pairs seen (an errno, a GNTST status, extents done/asked)
   ops: Record<string, { calls: number; ok: number }>;
   seconds: number;
 }
@@ -61,7 +62,7 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
   const freeAtStart = hv.frames.freeCount;
   const r: MemoryFuzzReport = {
     target: "memory", seed: o.seed, iterations: o.iterations, hypercalls: 0, errors: 0, host_exceptions: 0, exception_messages: [],
-    audits: 0, audit_failures: 0, first_audit_failure: null, leaks: 0, leak_examples: [], accounting_baseline: false, frames_lost: 0, ops: {}, seconds: 0,
+    audits: 0, audit_failures: 0, first_audit_failure: null, leaks: 0, leak_examples: [], accounting_ok: false, frames_lost: 0, distinct_results: [], ops: {}, seconds: 0,
   };
   const leak = (what: string): void => { r.leaks++; if (r.leak_examples.length < 5) r.leak_examples.push(what); };
 
@@ -121,53 +122,61 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
     const mine = offers.filter((f) => f.to === to);
     return mine.length && rng.chance(0.8) ? rng.pick(mine) : { granter: anyDomid(), ref: rng.int(16), ro: rng.chance(0.5) };
   };
-  type Op = (g: PlayedGuest) => boolean; // true: the call succeeded
+  // What a call gave: whether it succeeded, and its result as reported in distinct_results.
+  interface Result { ok: boolean; code: string }
+  const rc = (v: bigint | number): Result => ({ ok: Number(v) === 0, code: String(v) });
+  const count = (done: bigint, n: number): Result => ({ ok: done > 0n, code: `${done}/${n}` });
+  const SKIPPED: Result = { ok: false, code: "skipped" }, DONE: Result = { ok: true, code: "done" };
+  type Op = (g: PlayedGuest) => Result;
   const ops: [string, number, Op][] = [
     ["populate", 10, (g) => {
       const gs = Array.from({ length: 1 + rng.int(3) }, gfn);
       const empty = new Set(gs.filter((x) => !g.d.p2m.get(x))); // populating a present page leaves it as it is
-      const n = Number(g.reservation("populate", gs));
-      for (const x of gs.slice(0, Math.max(0, n))) if (empty.delete(x) && g.d.p2m.get(x)?.type === "ram") stamp(g, x);
-      return n > 0;
+      const n = g.reservation("populate", gs);
+      for (const x of gs.slice(0, Math.max(0, Number(n)))) if (empty.delete(x) && g.d.p2m.get(x)?.type === "ram") stamp(g, x);
+      return count(n, gs.length);
     }],
-    ["decrease", 10, (g) => g.reservation("decrease", Array.from({ length: 1 + rng.int(3) }, gfn).filter((x) => x !== RAM0_GFN)) > 0n],
-    ["remove_from_physmap", 7, (g) => { const x = gfn(); return x !== RAM0_GFN && g.removeFromPhysmap(x, rng.chance(0.8) ? DOMID_SELF : anyDomid()) === 0n; }],
+    ["decrease", 10, (g) => {
+      const gs = Array.from({ length: 1 + rng.int(3) }, gfn).filter((x) => x !== RAM0_GFN);
+      return count(g.reservation("decrease", gs), gs.length);
+    }],
+    ["remove_from_physmap", 7, (g) => { const x = gfn(); return x === RAM0_GFN ? SKIPPED : rc(g.removeFromPhysmap(x, rng.chance(0.8) ? DOMID_SELF : anyDomid())); }],
     ["add_to_physmap", 6, (g) => {
       const space = rng.pick([XENMAPSPACE.shared_info, XENMAPSPACE.grant_table, XENMAPSPACE.grant_table, XENMAPSPACE.gmfn]);
       const x = gfn();
-      return x !== RAM0_GFN && g.addToPhysmap(space, BigInt(rng.int(6)), x, rng.chance(0.9) ? DOMID_SELF : anyDomid()) === 0n;
+      return x === RAM0_GFN ? SKIPPED : rc(g.addToPhysmap(space, BigInt(rng.int(6)), x, rng.chance(0.9) ? DOMID_SELF : anyDomid()));
     }],
     ["map_foreign", 6, (g) => {
       const d0 = rng.chance(0.7) ? guests.get(0)! : g;
       const x = gfn();
-      const [rc, err] = x !== RAM0_GFN ? d0.mapForeign(anyDomid(), gfn(), x) : [-1n, -1];
-      const ok = rc === 0n && err === 0;
-      if (ok && !d0.d.privileged) leak(`d${d0.d.id} made a foreign mapping`);
-      return ok;
+      if (x === RAM0_GFN) return SKIPPED;
+      const [r, err] = d0.mapForeign(anyDomid(), gfn(), x);
+      if (r === 0n && err === 0 && !d0.d.privileged) leak(`d${d0.d.id} made a foreign mapping`);
+      return r === 0n ? rc(err) : rc(r);
     }],
     ["set_grant", 9, (g) => {
       const at = g.d.sharedGfns.get(g.d.gnttab.frames[0]);
-      if (at === undefined) return false;
+      if (at === undefined) return SKIPPED;
       const ref = rng.int(16);
-      if (rng.chance(0.2)) { g.clearGrant(at, ref); return true; }
+      if (rng.chance(0.2)) { g.clearGrant(at, ref); return DONE; }
       const to = rng.chance(0.8) ? rng.pick(ids) : anyDomid();
       const ro = rng.chance(0.3);
       g.setGrant(at, ref, to, rng.chance(0.8) ? RAM0_GFN + 1 + rng.int(GUEST_PAGES - 1) : gfn(), ro);
       for (let i = offers.length - 1; i >= 0; i--) if (offers[i].granter === g.d.id && offers[i].ref === ref) offers.splice(i, 1);
       offers.push({ granter: g.d.id, ref, to, ro });
       if (offers.length > 64) offers.shift();
-      return true;
+      return DONE;
     }],
     ["map_grant", 12, (g) => {
       const x = rng.chance(0.6) ? hole() : gfn();
-      if (x === RAM0_GFN) return false;
+      if (x === RAM0_GFN) return SKIPPED;
       const offer = offered(g.d.id);
       const ro = rng.chance(0.9) ? offer.ro : rng.chance(0.5);
       const allowed = grantAllows(offer.granter, offer.ref, g.d.id, !ro);
       const m = g.mapGrant(offer.granter, offer.ref, BigInt(x), ro);
       if (m.status === GNTST.okay) held.get(g.d.id)!.push({ handle: m.handle, gfn: x });
       if (m.status === GNTST.okay && !allowed) leak(`d${g.d.id} mapped grant ${offer.ref} of d${offer.granter}${ro ? "" : " writable"}, which was not granted to it`);
-      return m.status === GNTST.okay;
+      return rc(m.status);
     }],
     ["unmap_grant", 4, (g) => {
       const hs = held.get(g.d.id)!;
@@ -176,9 +185,9 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
         const h = hs[i];
         const st = g.unmapGrant(h.handle, rng.chance(0.9) ? BigInt(h.gfn) : BigInt(gfn())).status;
         if (st === GNTST.okay) hs.splice(i, 1);
-        return st === GNTST.okay;
+        return rc(st);
       }
-      return g.unmapGrant(rng.int(1024), BigInt(gfn())).status === GNTST.okay;
+      return rc(g.unmapGrant(rng.int(1024), BigInt(gfn())).status);
     }],
     ["grant_copy", 4, (g) => {
       const side = (): { gref?: number; gfn?: number; dom: number } => {
@@ -189,20 +198,20 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
       const allows = (x: { gref?: number; dom: number }, write: boolean): boolean =>
         x.gref !== undefined ? grantAllows(x.dom, x.gref, g.d.id, write) : x.dom === DOMID_SELF || x.dom === g.d.id;
       const allowed = allows(src, false) && allows(dst, true);
-      const ok = g.grantCopy(src, dst, 1 + rng.int(4096 - 64), 64) === GNTST.okay; // past the stamps
-      if (ok && !allowed) leak(`d${g.d.id} copied across domains without a grant (${JSON.stringify([src, dst])})`);
-      return ok;
+      const st = g.grantCopy(src, dst, 1 + rng.int(4096 - 64), 64); // past the stamps
+      if (st === GNTST.okay && !allowed) leak(`d${g.d.id} copied across domains without a grant (${JSON.stringify([src, dst])})`);
+      return rc(st);
     }],
-    ["init_control", 2, (g) => g.initControl(gfn(), rng.chance(0.8) ? 0 : rng.int(4096)) === 0n],
-    ["expand_array", 2, (g) => g.expandArray(gfn()) === 0n],
-    ["evtchn_reset", 1, (g) => g.evtchnReset() === 0n],
-    ["register_vcpu_info", 1, (g) => g.registerVcpuInfo(gfn(), rng.chance(0.8) ? 64 * rng.int(60) : rng.int(4096)) === 0n],
-    ["set_pool", 1, (g) => g.d.p2m.setPoolPages(4 + rng.int(44)) === 0],
+    ["init_control", 2, (g) => rc(g.initControl(gfn(), rng.chance(0.8) ? 0 : rng.int(4096)))],
+    ["expand_array", 2, (g) => rc(g.expandArray(gfn()))],
+    ["evtchn_reset", 1, (g) => rc(g.evtchnReset())],
+    ["register_vcpu_info", 1, (g) => rc(g.registerVcpuInfo(gfn(), rng.chance(0.8) ? 64 * rng.int(60) : rng.int(4096)))],
+    ["set_pool", 1, (g) => rc(g.d.p2m.setPoolPages(4 + rng.int(44)))],
     ["destroy_recreate", 0.3, (g) => {
-      if (g.d.id === 0) return false; // others keep their handles of its grants, to unmap later
+      if (g.d.id === 0) return SKIPPED; // others keep their handles of its grants, to unmap later
       if (!hv.destroy(g.d)) throw new Error(`destroy of d${g.d.id} reported a failure`);
       create(g.d.id);
-      return true;
+      return DONE;
     }],
   ];
   const total = ops.reduce((s, [, w]) => s + w, 0);
@@ -212,6 +221,7 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
     return ops[ops.length - 1];
   };
   const every = o.auditEvery ?? 1;
+  const distinct = new Set<string>();
 
   for (let it = 0; it < o.iterations; it++) {
     const [name, , op] = pickOp();
@@ -221,8 +231,10 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
     stat.calls++;
     const before = hv.stats.internalErrors;
     try {
-      if (op(g)) stat.ok++;
+      const res = op(g);
+      if (res.ok) stat.ok++;
       else r.errors++;
+      distinct.add(`${name} ${res.code}`);
     } catch (e) {
       r.host_exceptions++;
       if (r.exception_messages.length < 5) r.exception_messages.push(`iteration ${it} ${name} by d${g.d.id}: ${(e as Error).stack?.split("\n").slice(0, 3).join(" | ")}`);
@@ -243,7 +255,8 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
   const final = auditMemory(hv);
   if (final.length) { r.audit_failures++; r.first_audit_failure ??= { iteration: o.iterations, op: "teardown", findings: final.slice(0, 10) }; }
   r.frames_lost = freeAtStart - hv.frames.freeCount;
-  r.accounting_baseline = r.frames_lost === 0 && hv.domains.size === 0;
+  r.accounting_ok = r.frames_lost === 0 && hv.domains.size === 0;
+  r.distinct_results = [...distinct].sort();
   r.hypercalls = countCalls(r);
   r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
   return r;
