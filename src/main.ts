@@ -7,6 +7,7 @@ import { benchCommand } from "./tools/cmd_bench.js";
 import { imagesCommand } from "./tools/cmd_images.js";
 import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
 import { Host } from "./host/host.js";
+import { MAX_RAM_MIB } from "./cpu/cpu.js";
 import { hostCommand } from "./tools/cmd_host.js";
 import { xlCommands } from "./tools/cmd_xl.js";
 import { fileURLToPath } from "node:url";
@@ -17,9 +18,10 @@ import { fuzzMemory } from "./host/fuzz/memory_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = {
+  maxRamMiB: MAX_RAM_MIB,
   boot(opts) {
     // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
-    const host = new Host({ ramBytes: opts.ramMiB << 20, deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
+    const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
     const dom0 = new Dom0(host.privcmd);
     return {
       dom0,

@@ -239,6 +239,23 @@ test("xenstored: errors say no more than the caller may know; replies stay withi
   assert.ok(xs.store.countOwned(5) <= QUOTA.nodesPerDomain, `${xs.store.countOwned(5)} nodes`);
 });
 
+test("xenstored: a restored domain gets its watches back (its kernel does not register them again), bad ones refused", () => {
+  let transport: ((t: import("../src/tools/xenstore/xenstored.js").Transport) => Connection) | null = null;
+  const xs = new Xenstored({ introduce(_d, _g, _p, conn) { transport = conn; }, release() {}, log() {} });
+  const dom0 = client(xs, 0, true);
+  const got: string[] = [];
+  assert.equal(dom0.call(XS.INTRODUCE, "7\x00123\x001\0"), "OK\0");
+  transport!({ send(m) { got.push(Buffer.from(m.subarray(16)).toString("latin1")); }, close() {} });
+  dom0.call(XS.MKDIR, "/local/domain/7/control\0");
+  dom0.call(XS.SET_PERMS, "/local/domain/7\0n7\0");
+  const refused = xs.restoreWatches(7, [{ path: "control/shutdown", token: "T" }, { path: "bad//path", token: "x" }, { path: "control/shutdown", token: "T" }]);
+  assert.equal(refused, 2);
+  assert.deepEqual(xs.watchesOf(7), [{ path: "control/shutdown", token: "T" }]);
+  assert.deepEqual(got, [], "no initial event");
+  dom0.call(XS.WRITE, "/local/domain/7/control/shutdown\0poweroff");
+  assert.deepEqual(got, ["control/shutdown\0T\0"]);
+});
+
 test("xenstored: Debian's xenstore-utils work against the socket", async () => {
   const xs = new Xenstored({ introduce() {}, release() {}, log() {} });
   const dir = mkdtempSync(join(tmpdir(), "xents-xs-"));

@@ -45,6 +45,9 @@ export const UNDEF_CLASS_NAMES = [
 const VCPU_AREA = 0x100000;
 const VCPU_AREA_END = 0x4000000;
 const RAM_HOST = 0x4000000;
+const MEMORY_LIMIT = 0xFFFF0000; // the largest WebAssembly memory (65535 pages of 64 KiB)
+// The most machine RAM one core can have: what the 4 GiB WebAssembly memory holds after the vCPU area.
+export const MAX_RAM_MIB = Math.floor((MEMORY_LIMIT - RAM_HOST) / (1 << 20));
 const PAGE = 65536;
 
 export interface CoreExports {
@@ -101,7 +104,7 @@ export class Core {
   constructor(opts: CoreOptions) {
     if (opts.ramSize % PAGE !== 0 || opts.ramSize <= 0) throw new Error("ramSize must be a positive multiple of 64 KiB");
     const total = RAM_HOST + opts.ramSize;
-    if (total > 0xFFFF0000) throw new Error(`ramSize ${opts.ramSize} does not fit in a 4 GiB WebAssembly memory`);
+    if (total > MEMORY_LIMIT) throw new Error(`${opts.ramSize / (1 << 20)} MiB of RAM do not fit in a 4 GiB WebAssembly memory (at most ${MAX_RAM_MIB} MiB)`);
     this.memory = new WebAssembly.Memory({ initial: total / PAGE, maximum: total / PAGE });
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {

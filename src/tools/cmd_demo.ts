@@ -7,10 +7,21 @@ import type { Command } from "./cli.js";
 import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { Dom0 } from "./dom0.js";
-import { parseArgs, ArgSpec } from "./args.js";
+import { parseArgs, ArgSpec, UsageError } from "./args.js";
 
 export interface HostFactory {
+  readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
   boot(opts: { ramMiB: number; deterministic: boolean }): BootedHost;
+}
+
+export const MIN_HOST_MIB = 64; // Domain-0's 32 MiB and the hypervisor's own pages
+
+// A host memory size as given on the command line, checked against the machine's limits.
+export function checkHostMemory(factory: HostFactory, mib: number, option: string): number {
+  if (mib < MIN_HOST_MIB || mib > factory.maxRamMiB) {
+    throw new UsageError(`${option} ${mib}: a host has ${MIN_HOST_MIB} to ${factory.maxRamMiB} MiB of machine memory (the core's RAM lives in one 4 GiB WebAssembly memory)`);
+  }
+  return mib;
 }
 
 // What a booted host offers the tools: its control domain, the run loop, and
@@ -48,7 +59,8 @@ export function demoCommand(host: HostFactory): Command {
       }
       const memory = (a.memory as number | undefined) ?? 256;
       const vcpus = (a.vcpus as number | undefined) ?? 1;
-      const h = host.boot({ ramMiB: (a["host-memory"] as number | undefined) ?? Math.max(512, memory + 128), deterministic: a.deterministic === true });
+      const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? Math.max(512, memory + 128), "--host-memory");
+      const h = host.boot({ ramMiB, deterministic: a.deterministic === true });
       const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
       const g = ts.create({
         name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),
@@ -66,7 +78,7 @@ export function demoCommand(host: HostFactory): Command {
       let detached = false;
       if (tty) stdin.setRawMode(true);
       stdin.on("data", (d: Buffer) => {
-        if (tty && d.includes(0x1D)) { detached = true; return; } // Ctrl-]
+        if ((tty && d.includes(0x1D)) || (d.length === 1 && d[0] === 0x1D)) { detached = true; return; } // Ctrl-], as xl console
         current.console.input(new Uint8Array(d));
       });
       stdin.resume();

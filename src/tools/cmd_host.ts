@@ -4,6 +4,9 @@ import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
+import { checkHostMemory } from "./cmd_demo.js";
+
+export const DEFAULT_HOST_MIB = 2048;
 import { HostDaemon } from "./daemon/host_daemon.js";
 import { HostClient } from "./daemon/client.js";
 import { hostPaths, ensureHome } from "./home.js";
@@ -18,7 +21,7 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
       const paths = hostPaths();
       if (sub === "start") {
         const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "migrate-port": "int" });
-        const ramMiB = (a.memory as number | undefined) ?? 2048;
+        const ramMiB = checkHostMemory(factory, (a.memory as number | undefined) ?? DEFAULT_HOST_MIB, "--memory");
         if (a.foreground) {
           const d = new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, migratePort: a["migrate-port"] as number | undefined });
           await d.start();

@@ -52,19 +52,26 @@ export function loadConfig(file: string, overrides: string[]): DomainSpec {
   return { ...spec, kernel: abs(spec.kernel), ramdisk: abs(spec.ramdisk) };
 }
 
+const CTRL_RIGHT_BRACKET = 0x1D;
+
 async function attachConsole(c: HostClient, domain: string): Promise<number> {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   const con = await c.console(domain, (d) => process.stdout.write(d));
   if (tty) stdin.setRawMode(true);
+  // As xl console: Ctrl-] read on its own detaches (a terminal in raw mode
+  // or a pipe alike), and so does the end of the input.
   const onData = (d: Buffer): void => {
-    if (tty && d.includes(0x1D)) { con.close(); return; } // Ctrl-]
+    if ((tty && d.includes(CTRL_RIGHT_BRACKET)) || (d.length === 1 && d[0] === CTRL_RIGHT_BRACKET)) { con.close(); return; }
     con.send(new Uint8Array(d));
   };
+  const onEnd = (): void => con.close();
   stdin.on("data", onData);
+  stdin.once("end", onEnd);
   stdin.resume();
   await con.closed;
   stdin.off("data", onData);
+  stdin.off("end", onEnd);
   if (tty) stdin.setRawMode(false);
   stdin.pause();
   return 0;

@@ -5,7 +5,7 @@
 // any order, XENSTORE, END. The domain is created under its old id at the
 // first record that needs it, and torn down again by abort().
 
-import type { Toolstack, GuestConfig, Guest } from "./toolstack.js";
+import type { Toolstack, GuestConfig, Guest, SavedXenstore } from "./toolstack.js";
 import type { BuiltDomain } from "./domain_builder.js";
 import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
@@ -23,7 +23,7 @@ export class RestoreSession {
   private kernel: Uint8Array | null = null;
   private ramdisk: Uint8Array | undefined;
   private ctx: Uint8Array | null = null;
-  private nodes: { path: string; value: string; perms: string[] }[] | null = null;
+  private xenstore: SavedXenstore | null = null;
   private domid = -1;
   private readonly populated = new Set<bigint>();
   pagesReceived = 0;
@@ -62,7 +62,7 @@ export class RestoreSession {
       case REC.RAMDISK: this.ramdisk = payload; this.phase = "body"; return false;
       case REC.PAGES: this.pages(payload); this.phase = "body"; return false;
       case REC.CONTEXT: this.create(); this.ctx = payload; this.phase = "body"; return false;
-      case REC.XENSTORE: this.nodes = json("XENSTORE"); this.phase = "end"; return false;
+      case REC.XENSTORE: this.xenstore = checkXenstore(json("XENSTORE")); this.phase = "end"; return false;
       case REC.END: {
         if (payload.length !== 8 || Number(new DataView(payload.buffer, payload.byteOffset, 8).getBigUint64(0, true)) !== this.pagesReceived) {
           throw new StreamError("the END record does not match the pages received");
@@ -109,10 +109,12 @@ export class RestoreSession {
     const sv = this.sv!;
     const xc = this.ts.dom0.xc;
     xc.setHvmContext(this.domid, this.ctx!);
-    for (const n of this.nodes ?? []) this.ts.xsWrite(n.path, Buffer.from(n.value, "base64").toString("utf8"), n.perms);
+    for (const n of this.xenstore?.nodes ?? []) this.ts.xsWrite(n.path, Buffer.from(n.value, "base64").toString("utf8"), n.perms);
     const b = sv.built;
     const built: BuiltDomain = { domid: this.domid, storePort: b.storePort, consolePort: b.consolePort, storeGfn: BigInt(b.storeGfn), consoleGfn: BigInt(b.consoleGfn), memoryKiB: b.memoryKiB, dtb: new Uint8Array(0) };
     const g = this.ts.adopt(this.domid, sv.name, sv.uuid, { ...sv.config, kernel: this.kernel!, ramdisk: this.ramdisk }, built, paused);
+    const refused = this.ts.xenstored.restoreWatches(this.domid, this.xenstore?.watches ?? []);
+    if (refused) this.ts.log(`d${this.domid} (${sv.name}): ${refused} saved xenstore watches refused`);
     this.ts.log(`d${this.domid} (${sv.name}): restored, ${this.pagesReceived} pages received`);
     return g;
   }
@@ -123,4 +125,21 @@ export class RestoreSession {
   }
 
   get domainId(): number { return this.domid; }
+}
+
+// The XENSTORE record: { nodes, watches }, or (streams before watches were
+// carried) the list of nodes alone. Every field is checked.
+function checkXenstore(v: unknown): SavedXenstore {
+  const rec = Array.isArray(v) ? { nodes: v, watches: [] } : v;
+  if (typeof rec !== "object" || rec === null) throw new StreamError("the XENSTORE record is not an object");
+  const { nodes, watches } = rec as { nodes?: unknown; watches?: unknown };
+  const str = (x: unknown): x is string => typeof x === "string";
+  if (!Array.isArray(nodes) || !nodes.every((n: unknown) => typeof n === "object" && n !== null && str((n as { path?: unknown }).path)
+    && str((n as { value?: unknown }).value) && Array.isArray((n as { perms?: unknown }).perms) && ((n as { perms: unknown[] }).perms).every((p) => str(p) && /^[nrwb]\d{1,5}$/.test(p)))) {
+    throw new StreamError("the XENSTORE record's nodes are malformed");
+  }
+  if (!Array.isArray(watches) || !watches.every((w: unknown) => typeof w === "object" && w !== null && str((w as { path?: unknown }).path) && str((w as { token?: unknown }).token))) {
+    throw new StreamError("the XENSTORE record's watches are malformed");
+  }
+  return { nodes: nodes as SavedXenstore["nodes"], watches: watches as SavedXenstore["watches"] };
 }

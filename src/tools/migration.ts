@@ -188,7 +188,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const dbg = process.env.XENTS_MIGRATE_DEBUG ? (what: string): void => { process.stderr.write(`migrate: ${what} at +${Math.round(performance.now() - tPause)} ms\n`); } : (): void => {};
     dbg("final pages sent");
     w.record(REC.CONTEXT, xc.getHvmContext(domid));
-    w.json(REC.XENSTORE, ts.xsDump(ts.xenstoreRoots(g)));
+    w.json(REC.XENSTORE, ts.xenstoreState(g));
     const end = new Uint8Array(8);
     new DataView(end.buffer).setBigUint64(0, BigInt(pagesSent), true);
     w.record(REC.END, end);

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Dom0 } from "./dom0.js";
 import { buildDomain, BuildConfig, BuiltDomain } from "./domain_builder.js";
 import { GuestConsole } from "./console_backend.js";
-import { Xenstored, Transport } from "./xenstore/xenstored.js";
+import { Xenstored, Transport, SavedWatch } from "./xenstore/xenstored.js";
 import { DomainRing } from "./xenstore/domain_ring.js";
 import { VIRQ } from "../xen/public/event_channel.js";
 import { SHUTDOWN_NAMES, XEN_E } from "../xen/public/xen.js";
@@ -55,6 +55,8 @@ export interface Guest {
 export interface DiskInfo {
   vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
 }
+
+export interface SavedXenstore { nodes: { path: string; value: string; perms: string[] }[]; watches: SavedWatch[]; }
 
 export interface ToolstackEvents {
   onGuestExit?(g: Guest, reason: string, action: ExitAction): void;
@@ -293,7 +295,7 @@ export class Toolstack {
           pages += n;
         }
       }
-      w.json(REC.XENSTORE, this.xsDump(this.xenstoreRoots(g)));
+      w.json(REC.XENSTORE, this.xenstoreState(g));
       const end = new Uint8Array(8);
       new DataView(end.buffer).setBigUint64(0, BigInt(pages), true);
       w.record(REC.END, end);
@@ -355,6 +357,12 @@ export class Toolstack {
   // Where a domain's state lives in xenstore (its tree, its /vm entry, its backends).
   xenstoreRoots(g: Guest): string[] {
     return [`/local/domain/${g.domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${g.domid}`, `/local/domain/0/backend/vif/${g.domid}`];
+  }
+
+  // What a saved domain's xenstore is: its nodes with their permissions, and
+  // the watches its connection holds.
+  xenstoreState(g: Guest): SavedXenstore {
+    return { nodes: this.xsDump(this.xenstoreRoots(g)), watches: this.xenstored.watchesOf(g.domid) };
   }
 
   xsDump(roots: string[]): { path: string; value: string; perms: string[] }[] {

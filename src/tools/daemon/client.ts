@@ -22,7 +22,9 @@ export class HostClient {
         const line = this.buf.subarray(0, i).toString("utf8");
         this.buf = this.buf.subarray(i + 1);
         if (!line.trim()) continue;
-        const r = JSON.parse(line) as Reply;
+        let r: Reply;
+        try { r = JSON.parse(line) as Reply; } catch { r = { id: 0, ok: false, error: `the host sent a malformed reply: ${line.slice(0, 80)}` }; }
+        if (r.id === 0) { for (const w of this.waiting.values()) w.res(r); this.waiting.clear(); continue; } // no id: it concerns every request
         const w = this.waiting.get(r.id);
         this.waiting.delete(r.id);
         if (w?.raw && r.ok) this.raw = w.raw; // the console stream follows its reply

@@ -16,7 +16,7 @@ import { HostPaths, ensureHome } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
-import { LineReader, Request, Reply, MAX_REQUEST_BYTES } from "./protocol.js";
+import { LineReader, Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
 
 export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
 const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
@@ -101,36 +101,40 @@ export class HostDaemon {
     });
   }
 
+  // Every line a client sends gets one reply line, whatever it holds; no
+  // message can take the host down (issue 12).
   private accept(sock: Socket): void {
     let streaming = false;
-    let pending = 0;
+    const send = (reply: Reply): void => {
+      if (sock.destroyed) return;
+      let text: string;
+      try { text = JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)); } catch (e) { text = JSON.stringify({ id: reply.id, ok: false, error: `the reply could not be encoded: ${(e as Error).message}` }); }
+      sock.write(text + "\n");
+    };
     const reader = new LineReader((line) => {
-      let req: Request;
-      try { req = JSON.parse(line) as Request; } catch { sock.end(JSON.stringify({ id: 0, ok: false, error: "malformed request" }) + "\n"); return; }
-      void this.dispatch(req, sock).then((reply) => {
-        if (sock.destroyed) return;
-        sock.write(JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)) + "\n");
+      if (streaming) return;
+      const req = parseRequest(line);
+      if ("error" in req) { send({ id: req.id, ok: false, error: req.error }); return; }
+      this.dispatch(req, sock).then((reply) => {
+        send(reply);
         if (reply.ok && req.cmd === "console") streaming = true;
-      });
-    });
+      }, (e: unknown) => send({ id: req.id, ok: false, error: String(e) }));
+    }, MAX_REQUEST_BYTES);
     sock.setEncoding("utf8");
     sock.on("data", (chunk: string) => {
       if (streaming) return; // console input is handled by the console hook
-      pending += chunk.length;
-      if (pending > MAX_REQUEST_BYTES) { sock.destroy(); return; }
-      reader.feed(chunk);
+      if (!reader.feed(chunk)) { send({ id: 0, ok: false, error: `a request line longer than ${MAX_REQUEST_BYTES} bytes` }); sock.destroy(); }
     });
     sock.on("error", () => sock.destroy());
   }
 
   private async dispatch(req: Request, sock: Socket): Promise<Reply> {
-    const id = typeof req.id === "number" ? req.id : 0;
-    const h = typeof req.cmd === "string" ? this.handlers[req.cmd] : undefined;
-    if (!h) return { id, ok: false, error: `unknown command '${String(req.cmd)}'` };
+    const h = Object.hasOwn(this.handlers, req.cmd) ? this.handlers[req.cmd] : undefined;
+    if (!h) return { id: req.id, ok: false, error: `unknown command '${req.cmd}'` };
     try {
-      return { id, ok: true, result: await h(req.args ?? {}, sock) };
+      return { id: req.id, ok: true, result: await h(req.args, sock) };
     } catch (e) {
-      return { id, ok: false, error: e instanceof Error ? e.message : String(e) };
+      return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }
 

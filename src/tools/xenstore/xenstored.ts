@@ -21,6 +21,7 @@ export interface Transport {
 }
 
 interface Watch { path: string; abs: string; token: string; relative: boolean; }
+export interface SavedWatch { path: string; token: string; }
 // An open transaction: its view of the store, the generation of every node
 // it looked at when it first did (a commit conflicts if any has changed
 // since), and the watch events it will fire on commit.
@@ -448,6 +449,27 @@ export class Xenstored {
     const gone = removalChanges(this.store, path);
     this.store.remove(path);
     this.fire(gone);
+  }
+
+  // A domain's watches as it registered them, for save and migration: the
+  // guest does not register them again after a transparent restore.
+  watchesOf(domid: number): SavedWatch[] {
+    return (this.domains.get(domid)?.watches ?? []).map((w) => ({ path: w.path, token: w.token }));
+  }
+  // Gives a restored domain's connection its watches back (no initial
+  // events: nothing changed for the guest). Returns how many were refused
+  // (bad path, over the quota, duplicates).
+  restoreWatches(domid: number, watches: SavedWatch[]): number {
+    const c = this.domains.get(domid);
+    if (!c) return watches.length;
+    let refused = 0;
+    for (const w of watches) {
+      let abs: string;
+      try { abs = this.abs(c, w.path); } catch { refused++; continue; }
+      if (c.watches.length >= QUOTA.watchesPerDomain || c.watches.some((x) => x.abs === abs && x.token === w.token)) { refused++; continue; }
+      c.watches.push({ path: w.path, abs, token: w.token, relative: !w.path.startsWith("/") && !w.path.startsWith("@") });
+    }
+    return refused;
   }
 
   // A change of a node that is there, with its parent's permissions.

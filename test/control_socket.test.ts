@@ -1,0 +1,70 @@
+// The host's control socket against bad clients (issue 12): every malformed
+// line gets an error reply, oversized lines and idle or half-open
+// connections cost the host nothing, a thousand clients at once are all
+// answered, and the host stays up throughout.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { connect, Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { xentsOk, xentsCli } from "./helpers/cli.js";
+
+const home = mkdtempSync(join(tmpdir(), "xents-ctl-"));
+const sockPath = join(home, "control.sock");
+
+before(async () => { await xentsOk(home, ["host", "start", "--memory", "128"], 60_000); });
+after(async () => { await xentsCli(home, ["host", "stop"], 60_000); rmSync(home, { recursive: true, force: true }); });
+
+function open(): Promise<Socket> {
+  return new Promise((res, rej) => { const s = connect(sockPath); s.once("connect", () => res(s)); s.once("error", rej); });
+}
+// Sends lines, collects reply lines until `n` arrived (or the socket closed).
+async function exchange(lines: string[], n: number): Promise<{ replies: { id: number; ok: boolean; error?: string }[]; closed: boolean }> {
+  const s = await open();
+  const replies: { id: number; ok: boolean; error?: string }[] = [];
+  let buf = "", closed = false;
+  await new Promise<void>((res) => {
+    const t = setTimeout(res, 10_000);
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => {
+      buf += d;
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) { replies.push(JSON.parse(buf.slice(0, i)) as { id: number; ok: boolean }); buf = buf.slice(i + 1); }
+      if (replies.length >= n) { clearTimeout(t); res(); }
+    });
+    s.on("close", () => { closed = true; clearTimeout(t); res(); });
+    s.on("error", () => { /* the host may cut us off */ });
+    for (const l of lines) s.write(l);
+  });
+  s.destroy();
+  return { replies, closed };
+}
+
+test("every malformed request gets an error reply, and the host keeps answering", async () => {
+  const bad = ["null", "[]", "42", "\"list\"", "{}", "{\"cmd\":5}", "{\"id\":1,\"cmd\":\"list\",\"args\":\"x\"}", "{\"id\":2,\"cmd\":\"__proto__\"}",
+    "{\"id\":3,\"cmd\":\"constructor\"}", "{\"id\":4,\"cmd\":\"destroy\",\"args\":{\"domain\":{\"x\":1}}}", "{\"id\":5,\"cmd\":\"mem-set\",\"args\":{\"domain\":null,\"mib\":-1}}",
+    "{not json", "\u0000\u0001\u0002", "{\"id\":1e400,\"cmd\":\"list\"}"];
+  const r = await exchange(bad.map((l) => l + "\n"), bad.length);
+  assert.equal(r.replies.length, bad.length, JSON.stringify(r.replies));
+  for (const [i, rep] of r.replies.entries()) {
+    if (bad[i].includes("\"cmd\":\"list\"") && !bad[i].includes("args")) continue; // a huge id is just 0: list works
+    assert.equal(rep.ok, false, `${bad[i]} -> ${JSON.stringify(rep)}`);
+    assert.ok(rep.error && rep.error.length > 3, JSON.stringify(rep));
+  }
+  assert.match(await xentsOk(home, ["list"]), /Domain-0/);
+});
+
+test("a line over 1 MiB ends that connection only; idle and half-open connections cost nothing; a thousand clients are answered", async () => {
+  const big = await exchange(["{\"cmd\":\"list\",\"args\":{\"x\":\"" + "a".repeat(1100 << 10)], 2); // wait for the close
+  assert.ok(big.closed);
+  assert.match(big.replies[0]?.error ?? "", /longer than/);
+  const idle = await Promise.all(Array.from({ length: 50 }, () => open()));
+  const half = await Promise.all(Array.from({ length: 50 }, async () => { const s = await open(); s.write("{\"id\":1,\"cmd\":\"li"); return s; }));
+  const many = await Promise.all(Array.from({ length: 1000 }, (_, i) => exchange([`{"id":${i + 1},"cmd":"list"}\n`], 1)));
+  assert.ok(many.every((m, i) => m.replies[0]?.id === i + 1 && m.replies[0].ok), "every client got its own answer");
+  for (const s of [...idle, ...half]) s.destroy();
+  const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { domains: number; hypervisor: { internal_errors: number } };
+  assert.equal(st.domains, 1);
+  assert.equal(st.hypervisor.internal_errors, 0);
+});
