@@ -195,8 +195,10 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
         return { gfn: gfn(), dom: rng.chance(0.8) ? DOMID_SELF : anyDomid() };
       };
       const src = side(), dst = side();
-      const allows = (x: { gref?: number; dom: number }, write: boolean): boolean =>
-        x.gref !== undefined ? grantAllows(x.dom, x.gref, g.d.id, write) : x.dom === DOMID_SELF || x.dom === g.d.id;
+      const allows = (x: { gref?: number; dom: number }, write: boolean): boolean => {
+        const dom = x.dom === DOMID_SELF ? g.d.id : x.dom; // a gref of DOMID_SELF is one of our own grants (to ourselves)
+        return x.gref !== undefined ? grantAllows(dom, x.gref, g.d.id, write) : dom === g.d.id;
+      };
       const allowed = allows(src, false) && allows(dst, true);
       const st = g.grantCopy(src, dst, 1 + rng.int(4096 - 64), 64); // past the stamps
       if (st === GNTST.okay && !allowed) leak(`d${g.d.id} copied across domains without a grant (${JSON.stringify([src, dst])})`);
