@@ -1,7 +1,7 @@
 // The CLI's side of the control socket.
 
 import { connect, Socket } from "node:net";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { HostPaths } from "../home.js";
 import type { Reply } from "./protocol.js";
 
@@ -43,7 +43,7 @@ export class HostClient {
       if (!existsSync(paths.control)) { rej(new NoHost(`no xents host is running in ${paths.home} (start one with: xents host start)`)); return; }
       const s = connect(paths.control);
       s.once("connect", () => res(new HostClient(s)));
-      s.once("error", (e) => rej(new NoHost(`cannot reach the host in ${paths.home}: ${e.message}`)));
+      s.once("error", (e) => rej(new NoHost(gone(paths) ?? `cannot reach the host in ${paths.home}: ${e.message}`)));
     });
   }
 
@@ -65,4 +65,20 @@ export class HostClient {
   }
 
   close(): void { this.sock.end(); }
+}
+
+// A host that died without cleaning up (SIGKILL, a crash) leaves its pid
+// file and sockets: say so plainly.
+function gone(paths: HostPaths): string | null {
+  let pid = 0;
+  try { pid = Number(readFileSync(paths.pidfile, "utf8")); } catch { return null; }
+  if (!pid || processAlive(pid)) return null;
+  return `the host in ${paths.home} is gone: its process (pid ${pid}) is not running (killed or crashed); its guests went with it. Start it again with: xents host start`;
+}
+
+// Whether a process runs: a zombie (dead, not yet reaped by whoever adopted
+// it) does not.
+export function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  try { return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return true; }
 }

@@ -17,6 +17,7 @@ import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
 import { LineReader, Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
+import { processAlive } from "./client.js";
 
 export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
 const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
@@ -58,7 +59,7 @@ export class HostDaemon {
     ensureHome(this.paths);
     if (existsSync(this.paths.pidfile)) {
       const pid = Number(readFileSync(this.paths.pidfile, "utf8"));
-      if (pid && pid !== process.pid && alive(pid)) throw new Error(`a host is already running in ${this.paths.home} (pid ${pid})`);
+      if (pid && pid !== process.pid && processAlive(pid)) throw new Error(`a host is already running in ${this.paths.home} (pid ${pid})`);
     }
     const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false });
     this.dom0 = h.dom0;
@@ -447,6 +448,4 @@ function simpleAction(a: string): "destroy" | "restart" | "preserve" {
   return "destroy";
 }
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
+
