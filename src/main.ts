@@ -8,6 +8,7 @@ import { imagesCommand } from "./tools/cmd_images.js";
 import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
 import { Host } from "./host/host.js";
 import { MAX_RAM_MIB } from "./cpu/cpu.js";
+import { auditMemory } from "./xen/audit.js";
 import { hostCommand } from "./tools/cmd_host.js";
 import { xlCommands } from "./tools/cmd_xl.js";
 import { fileURLToPath } from "node:url";
@@ -28,7 +29,7 @@ export const hostFactory: HostFactory = {
       run: (done) => host.run(done),
       setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
       instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
-      health: () => ({ internal_errors: host.hv.stats.internalErrors, audits: host.hv.stats.audits, audit_failures: host.hv.stats.auditFailures }),
+      health: () => ({ internal_errors: host.hv.stats.internalErrors, audits: host.hv.stats.audits, audit_failures: host.hv.stats.auditFailures, audit_now: auditMemory(host.hv) }),
     };
   },
 };

@@ -29,7 +29,8 @@ test("XENTS_AUDIT=1 xents host start: every hypercall audited, a guest's life fi
     assert.match(dmesg, /memory audit after every hypercall: on/);
     assert.match(dmesg, /\(d\d+\) steady: 3 /, dmesg);
     assert.doesNotMatch(dmesg, /AUDIT|BUG/);
-    const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { hypervisor: { audits: number; audit_failures: number; internal_errors: number } };
+    const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { hypervisor: { audits: number; audit_failures: number; internal_errors: number; audit_now: string[] } };
+    assert.deepEqual(st.hypervisor.audit_now, []);
     assert.ok(st.hypervisor.audits > 50, `${st.hypervisor.audits} audits`);
     assert.equal(st.hypervisor.audit_failures, 0);
     assert.equal(st.hypervisor.internal_errors, 0);

@@ -62,5 +62,6 @@ for (const name of programs) {
     const image = new Uint8Array(readFileSync(buildBareMetal(name)));
     const r = await runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
     assert.equal(r.console, expected(name), `${name} under xents printed something else (stopped: ${r.reason})`);
+    assert.equal(r.reason, "poweroff", `${name}: PSCI SYSTEM_OFF powered the domain off (it did not hang to the instruction limit)`);
   });
 }

@@ -2,12 +2,12 @@
 // registers, NZCV and FPSR under random FPCR settings.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, seedFromEnv } from "./diff/rng.js";
+import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase, Gen } from "./diff/gen_int.js";
 import { genFpArith, genFp1, genFpCompare, genFpConvert } from "./diff/gen_fp.js";
 
-const N = Number(process.env.XENTS_DIFF_CASES ?? 2000);
+const N = caseCount("XENTS_DIFF_CASES", 2000);
 
 function classTest(name: string, gen: Gen, count = N): void {
   test(`differential vs qemu: ${name} (${count} cases)`, () => {

@@ -1,11 +1,11 @@
 // Differential conformance of the integer classes against qemu-aarch64.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, seedFromEnv } from "./diff/rng.js";
+import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase, genDpImm, genDpReg, genLdSt, genExcl, genBranch, Gen } from "./diff/gen_int.js";
 
-const N = Number(process.env.XENTS_DIFF_CASES ?? 2000);
+const N = caseCount("XENTS_DIFF_CASES", 2000);
 
 function classTest(name: string, gen: Gen, maxSteps = 3, count = N): void {
   test(`differential vs qemu: ${name} (${count} cases)`, () => {

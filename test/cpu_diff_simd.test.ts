@@ -2,12 +2,12 @@
 // structure loads/stores and the crypto extension against qemu-aarch64.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, seedFromEnv } from "./diff/rng.js";
+import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
 import { differential, DiffCase } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
 import { Gen, genThreeSame, genThreeDiff, genIndexed, genMisc, genAcross, genCopy, genModImm, genPermute, genShiftImm, genLdStSimd, genCrypto } from "./diff/gen_simd.js";
 
-const N = Number(process.env.XENTS_DIFF_CASES ?? 3000);
+const N = caseCount("XENTS_DIFF_CASES", 3000);
 
 function groupTest(name: string, gen: Gen, maxSteps = 3, count = N): void {
   test(`differential vs qemu: ${name} (${count} cases)`, () => {

@@ -1,17 +1,17 @@
 // Decode accuracy of the AdvSIMD and SIMD structure load/store space: random
 // instruction words, with qemu-aarch64 (cortex-a57) as the oracle for which
 // are allocated. xents must raise UNDEFINED exactly for the words QEMU
-// rejects (floating-point opcodes excepted: their hooks live in fpvec.ts),
-// and every allocated word must then produce QEMU's results.
+// rejects, floating point included (nothing is excused), and every
+// allocated word must then produce QEMU's results.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Core, Exit, CTRL_EXC_TO_HOST, SR } from "../src/cpu/cpu.js";
-import { Rng, seedFromEnv } from "./diff/rng.js";
+import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
 import { differential, disassemble, DiffCase, scratchAddr } from "./diff/harness.js";
 import { baseCase } from "./diff/gen_int.js";
 import { qemuIllegal } from "./diff/sigill.js";
 
-const N = Number(process.env.XENTS_DECODE_CASES ?? 20000);
+const N = caseCount("XENTS_DECODE_CASES", 20000);
 const RAM_BASE = 0x40000000n;
 
 function isLdSt(w: number): boolean { return ((w >>> 0) & 0xBE000000) === 0x0C000000; }
@@ -47,15 +47,6 @@ function xentsUndefined(words: number[]): (boolean | string)[] {
   });
 }
 
-// Floating-point opcodes whose hooks are not this code's; FMOV (vector,
-// immediate) is a bit pattern and is implemented here.
-function isFpHook(dis: string): boolean {
-  const m = /^(?:[0-9a-f]{8}\s+)?(\S+)\s*(.*)$/.exec(dis);
-  const mn = m?.[1] ?? "", ops = m?.[2] ?? "";
-  if (mn === "fmov" && ops.startsWith("v") && ops.includes("#")) return false;
-  return /^(f|scvtf|ucvtf)/.test(mn);
-}
-
 test(`decode fuzz vs qemu: UNDEFINED exactly where QEMU says so, then equal results (${N} words)`, (t) => {
   const seed = seedFromEnv();
   const rng = new Rng(seed ^ 0x5151n);
@@ -76,11 +67,10 @@ test(`decode fuzz vs qemu: UNDEFINED exactly where QEMU says so, then equal resu
     const d = dis.get(i) ?? "?";
     if (typeof x === "string") { mismatches.push(`0x${w.toString(16)} ${d}: xents ${x}`); return; }
     if (qIll[i] === x) { if (!x) legal.push(i); return; }
-    if (!qIll[i] && x && isFpHook(d)) return;
     mismatches.push(`0x${w.toString(16)} ${d}: qemu ${qIll[i] ? "UNDEFINED" : "executes"}, xents ${x ? "UNDEFINED" : "executes"}`);
   });
-  const fpSkipped = words.length - legal.length - qIll.filter((b) => b).length;
-  t.diagnostic(`${legal.length} allocated words compared, ${qIll.filter((b) => b).length} UNDEFINED in both, ${fpSkipped} floating-point words left to fpvec.ts`);
+  t.diagnostic(`${legal.length} allocated words compared, ${qIll.filter((b) => b).length} UNDEFINED in both`);
+  assert.equal(legal.length + qIll.filter((b) => b).length, words.length, "every word compared");
   assert.deepEqual(mismatches.slice(0, 20), [], `seed ${seed}: ${mismatches.length} decode mismatches`);
 
   // Results of every allocated word (one per case, registers random).

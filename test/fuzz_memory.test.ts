@@ -1,5 +1,5 @@
 // The stateful memory fuzzer (src/host/fuzz/memory_fuzzer.ts): a short run
-// in the suite, seeded from XENTS_FUZZ_SEED when set (the seed is printed),
+// in the suite, seeded from XENTS_SEED when set (the seed is printed),
 // and the `xents fuzz memory` command with its defaults. Long runs are the
 // command's job (README).
 import { test } from "node:test";
@@ -9,11 +9,11 @@ import { fuzzMemory } from "../src/host/fuzz/memory_fuzzer.js";
 import { parseSeed } from "../src/host/fuzz/rng.js";
 import { XENTS_BIN } from "./helpers/cli.js";
 
-const seed = parseSeed(process.env.XENTS_FUZZ_SEED);
+const seed = parseSeed(process.env.XENTS_SEED ?? process.env.XENTS_FUZZ_SEED);
 const iterations = Number(process.env.XENTS_FUZZ_ITERATIONS ?? 3000);
 
 test(`memory fuzzer: ${iterations} calls in sequence across four domains, audited after each (seed ${seed})`, () => {
-  process.stderr.write(`memory fuzzer seed ${seed} (XENTS_FUZZ_SEED=${seed} replays it)\n`);
+  process.stderr.write(`memory fuzzer seed ${seed} (XENTS_SEED=${seed} replays it)\n`);
   assert.ok(Number.isInteger(iterations) && iterations > 0, "XENTS_FUZZ_ITERATIONS must be at least 1");
   const r = fuzzMemory({ iterations, seed });
   assert.deepEqual(r.exception_messages, [], "no exception reached the fuzzer");

@@ -54,6 +54,10 @@ async function assertNothingLeft(what: string, name: string): Promise<void> {
   const rows = await listRows();
   assert.ok(!rows.some((r) => r.name === name), `${what}: ${name} is still listed`);
   assert.deepEqual(await accounting(), baseline, `${what}: the host's books differ from before the domain existed`);
+  // and, not trusting the books: every stage-2 walked, every frame recounted
+  const hv = (JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { hypervisor: { audit_now: string[]; internal_errors: number } }).hypervisor;
+  assert.deepEqual(hv.audit_now, [], `${what}: the memory audit`);
+  assert.equal(hv.internal_errors, 0);
   assert.equal(await xentsOk(home, ["lsevtchn"]), baselineEvtchn, `${what}: Domain-0's event channels differ`);
 }
 function linuxCfg(name: string, extra: string[] = []): string {

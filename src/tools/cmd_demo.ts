@@ -36,8 +36,10 @@ export interface BootedHost {
 }
 
 // Bugs the hypervisor caught in itself (each is logged with BUG: in xl
-// dmesg) and, when XENTS_AUDIT=1, the memory audits run and failed.
-export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; }
+// dmesg), when XENTS_AUDIT=1 the memory audits run and failed, and what a
+// memory audit run now finds (an independent leak check: it walks every
+// domain's stage-2 and the free list rather than trusting counters).
+export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; audit_now: string[]; }
 
 const spec: ArgSpec = {
   kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",

@@ -63,7 +63,7 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
         const s = (await c.call("status")) as Record<string, unknown>;
         c.close();
         if (a.json) process.stdout.write(JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)) + "\n");
-        else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(18)} ${String(v)}\n`);
+        else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(18)} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}\n`);
         return 0;
       }
       throw new UsageError(`unknown host command '${sub ?? ""}'`);

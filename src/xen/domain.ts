@@ -74,6 +74,7 @@ export class Domain implements EventHost, GrantDomain {
   cap = 0;
   vmAssist = 0n;
   logDirtyFaults = 0;
+  hypercalls = 0; // made by its vCPUs
   readonly unmappedFrames: number[] = []; // increase_reservation pages not in the p2m
   readonly console: number[] = []; // console_io output not yet flushed as a line
 

@@ -311,6 +311,7 @@ export class Hypervisor implements PsciHost {
         const imm = Number(st.exitEsr & 0xFFFFn);
         if (imm === XEN_HYPERCALL_TAG) {
           this.stats.hypercalls++;
+          d.hypercalls++;
           const args = [st.x(0), st.x(1), st.x(2), st.x(3), st.x(4)];
           const nr = Number(st.x(16));
           const r = dispatchHypercall(this, d, v, nr, args);

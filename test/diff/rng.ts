@@ -28,8 +28,21 @@ export class Rng {
   }
 }
 
+// The run's seed: XENTS_SEED (or the older name) when set, else a fresh one;
+// printed either way, so that a failure can be replayed.
 export function seedFromEnv(name = "XENTS_DIFF_SEED"): bigint {
-  const s = process.env[name];
-  if (s) return BigInt(s);
-  return BigInt(Date.now()) ^ BigInt(process.pid) << 20n;
+  const s = process.env.XENTS_SEED ?? process.env[name];
+  let seed: bigint;
+  try { seed = s ? BigInt(s) : BigInt(Date.now()) ^ BigInt(process.pid) << 20n; } catch { throw new Error(`XENTS_SEED=${s} is not an integer`); }
+  process.stderr.write(`seed ${seed} (XENTS_SEED=${seed} replays it)\n`);
+  return seed;
+}
+
+// How many cases a randomised test runs: from the environment when set;
+// 0 (or anything but a positive whole number) is an error, never a pass.
+export function caseCount(name: string, dflt: number): number {
+  const v = process.env[name];
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${v}: a test needs at least one case`);
+  return n;
 }
