@@ -7,7 +7,7 @@ import { XEN_E } from "./public/xen.js";
 import {
   EVTCHNSTAT, EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING, EVTCHN_FIFO_MASKED,
   EVTCHN_FIFO_LINKED, EVTCHN_FIFO_BUSY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_MAX_QUEUES, EVTCHN_FIFO_PRIORITY_DEFAULT,
-  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, NR_VIRQS, evtchn_fifo_control_block,
+  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, NR_VIRQS, VIRQ, evtchn_fifo_control_block,
 } from "./public/event_channel.js";
 import { shared_info, vcpu_info } from "./public/xen.js";
 import type { SavedEventChannels } from "./public/domain_context.js";
@@ -55,6 +55,14 @@ const SEL_OFF = vcpu_info.fields.evtchn_pending_sel.offset;
 const READY_OFF = evtchn_fifo_control_block.fields.ready.offset;
 const HEAD_OFF = evtchn_fifo_control_block.fields.head.offset;
 
+// VIRQs of the domain as a whole (xen/common/event_channel.c virq_is_global:
+// all but TIMER, DEBUG, XENOPROF and XENPMU, which are per vCPU and stay
+// where bound): bound on vCPU 0, delivered to whichever vCPU bind_vcpu chose.
+const PER_VCPU_VIRQS = new Set<number>([VIRQ.TIMER, VIRQ.DEBUG, VIRQ.XENOPROF, VIRQ.XENPMU]);
+const GLOBAL_VIRQS = { has: (virq: number): boolean => !PER_VCPU_VIRQS.has(virq) };
+// The vCPU whose table holds a VIRQ port.
+const virqVcpu = (c: Channel): number => (GLOBAL_VIRQS.has(c.virq) ? 0 : c.notifyVcpu);
+
 export class EventChannels {
   readonly ports: Channel[] = [];
   abi: "2l" | "fifo" = "2l";
@@ -99,7 +107,7 @@ export class EventChannels {
     this.virqPorts.length = 0;
     for (let p = 1; p < this.ports.length; p++) {
       const c = this.ports[p];
-      if (c.state === "virq") (this.virqPorts[c.notifyVcpu] ??= [])[c.virq] = p;
+      if (c.state === "virq") (this.virqPorts[virqVcpu(c)] ??= [])[c.virq] = p;
     }
     this.teardownFifo();
     this.abi = s.abi;
@@ -182,6 +190,7 @@ export class EventChannels {
 
   bindVirq(virq: number, vcpu: number): number {
     if (virq < 0 || virq >= NR_VIRQS) return -E.EINVAL;
+    if (GLOBAL_VIRQS.has(virq) && vcpu !== 0) return -E.EINVAL; // as Xen: a global VIRQ is bound on vCPU 0 (bind_vcpu moves it)
     if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
     this.virqPorts[vcpu] ??= [];
     if (this.virqPorts[vcpu][virq]) return -E.EEXIST;
@@ -210,7 +219,7 @@ export class EventChannels {
         Object.assign(rc, { state: "unbound", remoteDom: this.host.id, remotePort: 0 });
       }
     }
-    if (c.state === "virq") this.virqPorts[c.notifyVcpu][c.virq] = 0;
+    if (c.state === "virq") this.virqPorts[virqVcpu(c)][c.virq] = 0;
     this.ports[port] = this.blank("free");
     return 0;
   }
@@ -258,7 +267,7 @@ export class EventChannels {
   }
 
   raiseVirq(virq: number, vcpu = 0): void {
-    const p = this.virqPorts[vcpu]?.[virq];
+    const p = this.virqPorts[GLOBAL_VIRQS.has(virq) ? 0 : vcpu]?.[virq];
     if (p) this.setPending(p);
   }
 
@@ -266,7 +275,8 @@ export class EventChannels {
     const c = this.get(port);
     if (!c) return -E.EINVAL;
     if (vcpu < 0 || vcpu >= this.host.nrVcpus()) return -E.ENOENT;
-    if (c.state !== "interdomain" && c.state !== "unbound" && !(c.state === "virq" && c.virq >= 0)) return -E.EINVAL;
+    // a per-vCPU VIRQ stays where it is bound (Xen's evtchn_bind_vcpu)
+    if (c.state !== "interdomain" && c.state !== "unbound" && !(c.state === "virq" && GLOBAL_VIRQS.has(c.virq))) return -E.EINVAL;
     c.notifyVcpu = vcpu;
     return 0;
   }

@@ -26,6 +26,7 @@ export interface PlayedGuestOptions {
   id: number;
   privileged?: boolean;
   pages: number; // RAM populated from GUEST_RAM0_BASE
+  vcpus?: number;
   maxPages?: number;
   poolPages?: number; // stage-2 table pool
   maxGrantFrames?: number;
@@ -41,20 +42,22 @@ export class PlayedGuest {
 
   static create(hv: Hypervisor, o: PlayedGuestOptions): PlayedGuest {
     const d = hv.createDomain({
-      id: o.id, privileged: o.privileged ?? false, maxVcpus: 1, maxEvtchnPort: 1023,
+      id: o.id, privileged: o.privileged ?? false, maxVcpus: o.vcpus ?? 1, maxEvtchnPort: 1023,
       maxGrantFrames: o.maxGrantFrames ?? 4, maxMaptrackFrames: o.maxMaptrackFrames, nrSpis: 32, handle: new Uint8Array(16),
     });
-    d.createVcpus(1);
+    d.createVcpus(o.vcpus ?? 1);
     d.maxPages = BigInt(o.maxPages ?? o.pages);
     if (d.p2m.setPoolPages(o.poolPages ?? 64) < 0) throw new Error("no memory for the stage-2 pool");
     for (let i = 0; i < o.pages; i++) if (!d.populate(RAM0_GFN + i)) throw new Error(`d${o.id}: no memory for page ${i}`);
     return new PlayedGuest(hv, d);
   }
 
-  // A raw hypercall; the result as a signed number.
-  call(nr: number, ...args: bigint[]): bigint {
+  // A raw hypercall by vCPU 0; the result as a signed number.
+  call(nr: number, ...args: bigint[]): bigint { return this.callOn(0, nr, ...args); }
+  // The same by another vCPU (as two vCPUs racing would interleave).
+  callOn(vcpu: number, nr: number, ...args: bigint[]): bigint {
     while (args.length < 5) args.push(0n);
-    const r = dispatchHypercall(this.hv, this.d, this.d.vcpus[0], nr, args) ?? 0n;
+    const r = dispatchHypercall(this.hv, this.d, this.d.vcpus[vcpu], nr, args) ?? 0n;
     return BigInt.asIntN(64, r);
   }
 
@@ -173,6 +176,16 @@ export class PlayedGuest {
       i += n;
     }
   }
+  // A write that may find the page gone (a fuzzed guest gives pages back):
+  // false then, as a store to a hole would fault.
+  tryWrite(ipa: bigint, data: Uint8Array): boolean {
+    for (let i = 0; i < data.length; i += 4096 - Number((ipa + BigInt(i)) & 0xFFFn)) {
+      if (this.d.p2m.hostAddr(ipa + BigInt(i), true) < 0) return false;
+    }
+    this.write(ipa, data);
+    return true;
+  }
+
   // A page of guest-physical memory as the guest sees it, or null if unmapped.
   page(gfn: number): Uint8Array | null {
     const h = this.d.p2m.hostAddr(BigInt(gfn) << 12n, false);
