@@ -17,6 +17,7 @@ import { Dom0 } from "./tools/dom0.js";
 import { fuzzCommand } from "./tools/cmd_fuzz.js";
 import { fuzzMemory } from "./host/fuzz/memory_fuzzer.js";
 import { fuzzHypercalls } from "./host/fuzz/hypercall_fuzzer.js";
+import { fuzzXenstore } from "./host/fuzz/xenstore_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = {
@@ -48,6 +49,10 @@ export const commands: Record<string, Command> = {
     memory: {
       summary: "sequences of memory, grant, event-channel and vCPU-page calls across four domains, audited after every call",
       run: (o) => fuzzMemory({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    xenstore: {
+      summary: "random and mutated xs_wire messages over a guest's ring and xenstored's socket, beside a victim's canary nodes",
+      run: (o) => fuzzXenstore({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     hypercalls: {
       summary: "random and mutated calls of every hypercall and sub-op from a two-vCPU guest beside a victim, audited after every call",

@@ -256,6 +256,19 @@ test("xenstored: a restored domain gets its watches back (its kernel does not re
   assert.deepEqual(got, ["control/shutdown\0T\0"]);
 });
 
+test("xenstored: what the xenstore fuzzer found: an INTRODUCE of nothing, and a node named like a special path, from Domain-0", () => {
+  const logs: string[] = [];
+  const xs = new Xenstored({ introduce() { throw new Error("foreign map of d7 failed: EINVAL"); }, release() {}, log: (l) => logs.push(l) });
+  const dom0 = client(xs, 0, true);
+  assert.equal(dom0.call(XS.INTRODUCE, "7\x00123\x001\0"), "ERR:EINVAL", "the ring cannot be mapped: EINVAL, not an exception through the socket");
+  assert.equal(dom0.call(XS.INTRODUCE, "7\x000x1f\x001\0"), "ERR:EINVAL", "a gfn that is no number");
+  assert.ok(logs.some((l) => l.includes("INTRODUCE of d7 refused")));
+  assert.equal(dom0.call(XS.WRITE, "@introduceDomain\0x"), "ERR:EINVAL");
+  assert.equal(dom0.call(XS.MKDIR, "@releaseDomain\0"), "ERR:EINVAL");
+  assert.equal(dom0.call(XS.DIRECTORY, "/\0"), "local\0vm\0tool\0", "no node named @...");
+  assert.equal(xs.stats.bugs, 0);
+});
+
 test("xenstored: Debian's xenstore-utils work against the socket", async () => {
   const xs = new Xenstored({ introduce() {}, release() {}, log() {} });
   const dir = mkdtempSync(join(tmpdir(), "xents-xs-"));

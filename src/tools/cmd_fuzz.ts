@@ -19,7 +19,7 @@ export interface FuzzVerdict {
 
 export interface FuzzTarget {
   summary: string;
-  run(o: { iterations: number; seed: number | undefined }): FuzzVerdict;
+  run(o: { iterations: number; seed: number | undefined }): FuzzVerdict | Promise<FuzzVerdict>;
 }
 
 export const DEFAULT_FUZZ_ITERATIONS = 2000;
@@ -33,7 +33,7 @@ export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
   return {
     summary: `run a fuzzer against the hypervisor (${names}); exit 1 if it finds anything`,
     usage: `xents fuzz <${names}> [--iterations N] [--seed S] [--json]`,
-    run(argv) {
+    async run(argv) {
       const a = parseArgs(argv, { iterations: "int", seed: "string", json: "bool" });
       const name = a._[0];
       const t = name ? targets[name] : undefined;
@@ -46,7 +46,7 @@ export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
         seed = Number(seedText);
         if (!Number.isInteger(seed) || seed < 0 || seed > 0xFFFFFFFF) throw new UsageError(`--seed wants a 32-bit unsigned integer, not '${seedText}'`);
       }
-      const r = t.run({ iterations, seed });
+      const r = await t.run({ iterations, seed });
       const clean = fuzzClean(r);
       if (a.json) process.stdout.write(JSON.stringify({ ...r, clean }) + "\n");
       else {

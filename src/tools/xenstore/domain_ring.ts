@@ -22,7 +22,9 @@ export class DomainRing implements Transport {
 
   constructor(xc: Xc, private readonly evtchn: EventChannels, readonly domid: number, gfn: bigint, remotePort: number) {
     this.map = xc.mapForeign(domid, [gfn]);
-    this.port = evtchn.bindInterdomain(domid, remotePort, () => this.service());
+    try {
+      this.port = evtchn.bindInterdomain(domid, remotePort, () => this.service());
+    } catch (e) { this.map.unmap(); throw e; }
   }
 
   private dv(): DataView { const p = this.map.page(0); return new DataView(p.buffer, p.byteOffset, 4096); }

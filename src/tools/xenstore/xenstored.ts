@@ -128,7 +128,7 @@ export class Xenstored {
   private readonly specialPerms = new Map<string, Perm[]>([
     ["@introduceDomain", [{ domid: 0, access: "n" }]], ["@releaseDomain", [{ domid: 0, access: "n" }]],
   ]);
-  stats = { requests: 0, errors: 0, watchEvents: 0 };
+  stats = { requests: 0, errors: 0, watchEvents: 0, bugs: 0 };
 
   constructor(private readonly host: XenstoredHost) {
     // the tree every Xen host starts with
@@ -163,8 +163,11 @@ export class Xenstored {
   }
 
   // Absolute path of a request path (relative ones only for domains).
-  private abs(c: Connection, p: string): string {
-    if (p.startsWith("@")) return p;
+  // Special paths (@introduceDomain, @releaseDomain) only where a watch is
+  // set or removed; anywhere else they name no node (EINVAL, as Xen's
+  // is_valid_nodename), so no client can create one.
+  private abs(c: Connection, p: string, special = false): string {
+    if (p.startsWith("@")) { if (special) return p; throw new XsError("EINVAL"); }
     const a = p.startsWith("/") ? p : (c.isDomain ? `${c.home()}/${p}` : "");
     if (!a || !validPath(a)) throw new XsError("EINVAL");
     return a;
@@ -178,8 +181,11 @@ export class Xenstored {
       this.reply(c, type, reqId, type === XS.TRANSACTION_START ? 0 : txId, out);
       if (type === XS.WATCH) this.initialWatchEvent(c);
     } catch (e) {
-      if (e instanceof XsError) this.error(c, reqId, txId, e.code);
-      else throw e;
+      if (e instanceof XsError) { this.error(c, reqId, txId, e.code); return; }
+      // a bug of xenstored's, never a reason for the host to go down: logged, and the client told
+      this.stats.bugs++;
+      this.host.log(`xenstored: BUG handling ${this.describe(type)} from ${c.name}: ${(e as Error).stack?.split("\n").slice(0, 4).join(" | ") ?? String(e)}`);
+      this.error(c, reqId, txId, "EIO");
     }
   }
 
@@ -306,7 +312,7 @@ export class Xenstored {
       }
       case XS.WATCH: {
         const path = arg(0), token = arg(1);
-        const abs = this.abs(c, path);
+        const abs = this.abs(c, path, true);
         if (!c.privileged && c.watches.length >= QUOTA.watchesPerDomain) throw new XsError("E2BIG");
         if (c.watches.some((w) => w.abs === abs && w.token === token)) throw new XsError("EEXIST");
         const w: Watch = { path, abs, token, relative: !path.startsWith("/") && !path.startsWith("@") };
@@ -315,7 +321,7 @@ export class Xenstored {
         return OK;
       }
       case XS.UNWATCH: {
-        const abs = this.abs(c, arg(0)), token = arg(1);
+        const abs = this.abs(c, arg(0), true), token = arg(1);
         const i = c.watches.findIndex((w) => w.abs === abs && w.token === token);
         if (i < 0) throw new XsError("ENOENT");
         c.watches.splice(i, 1);
@@ -354,14 +360,20 @@ export class Xenstored {
       }
       case XS.INTRODUCE: {
         if (!c.privileged) throw new XsError("EACCES");
-        const d = Number(arg(0)), gfn = BigInt(arg(1)), port = Number(arg(2));
-        if (!Number.isInteger(d) || d <= 0 || d >= 0x7FF0) throw new XsError("EINVAL");
+        const d = Number(arg(0)), port = Number(arg(2));
+        if (!/^\d{1,20}$/.test(arg(1)) || !Number.isInteger(d) || d <= 0 || d >= 0x7FF0 || !Number.isInteger(port) || port < 0) throw new XsError("EINVAL");
         if (this.domains.has(d)) return OK; // already talking to it
-        this.host.introduce(d, BigInt.asUintN(64, gfn), port, (t) => {
-          const conn = this.connect(d, false, true, t, `domain ${d}`);
-          this.domains.set(d, conn);
-          return conn;
-        });
+        try {
+          this.host.introduce(d, BigInt.asUintN(64, BigInt(arg(1))), port, (t) => {
+            const conn = this.connect(d, false, true, t, `domain ${d}`);
+            this.domains.set(d, conn);
+            return conn;
+          });
+        } catch (e) {
+          // no such domain, no such page or port: as Xen's do_introduce, EINVAL
+          this.host.log(`xenstored: INTRODUCE of d${d} refused: ${(e as Error).message}`);
+          throw new XsError("EINVAL");
+        }
         this.releasedReported.delete(d);
         this.fire([this.special("@introduceDomain")]);
         return OK;
@@ -465,7 +477,7 @@ export class Xenstored {
     let refused = 0;
     for (const w of watches) {
       let abs: string;
-      try { abs = this.abs(c, w.path); } catch { refused++; continue; }
+      try { abs = this.abs(c, w.path, true); } catch { refused++; continue; }
       if (c.watches.length >= QUOTA.watchesPerDomain || c.watches.some((x) => x.abs === abs && x.token === w.token)) { refused++; continue; }
       c.watches.push({ path: w.path, abs, token: w.token, relative: !w.path.startsWith("/") && !w.path.startsWith("@") });
     }
