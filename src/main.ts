@@ -6,35 +6,19 @@ import { runUserCommand } from "./tools/cmd_run_user.js";
 import { benchCommand } from "./tools/cmd_bench.js";
 import { imagesCommand } from "./tools/cmd_images.js";
 import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
-import { Host } from "./host/host.js";
-import { MAX_RAM_MIB } from "./cpu/cpu.js";
-import { auditMemory } from "./xen/audit.js";
+import { makeHostFactory } from "./host/host_factory.js";
 import { hostCommand } from "./tools/cmd_host.js";
 import { xlCommands } from "./tools/cmd_xl.js";
 import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
-import { Dom0 } from "./tools/dom0.js";
 import { fuzzCommand } from "./tools/cmd_fuzz.js";
 import { fuzzMemory } from "./host/fuzz/memory_fuzzer.js";
 import { fuzzHypercalls } from "./host/fuzz/hypercall_fuzzer.js";
 import { fuzzXenstore } from "./host/fuzz/xenstore_fuzzer.js";
+import { fuzzControl } from "./host/fuzz/control_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
-export const hostFactory: HostFactory = {
-  maxRamMiB: MAX_RAM_MIB,
-  boot(opts) {
-    // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
-    const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log: (l) => process.stderr.write(`(XEN) ${l}\n`) });
-    const dom0 = new Dom0(host.privcmd);
-    return {
-      dom0,
-      run: (done) => host.run(done),
-      setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
-      instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
-      health: () => ({ internal_errors: host.hv.stats.internalErrors, audits: host.hv.stats.audits, audit_failures: host.hv.stats.auditFailures, audit_now: auditMemory(host.hv) }),
-    };
-  },
-};
+export const hostFactory: HostFactory = makeHostFactory();
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), "../../bin/xents.js");
 
@@ -53,6 +37,11 @@ export const commands: Record<string, Command> = {
     xenstore: {
       summary: "random and mutated xs_wire messages over a guest's ring and xenstored's socket, beside a victim's canary nodes",
       run: (o) => fuzzXenstore({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    control: {
+      summary: "random and mutated requests on a host daemon's control socket, beside a guest it never names",
+      defaultIterations: 200, // each may build or save a guest
+      run: (o) => fuzzControl({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     hypercalls: {
       summary: "random and mutated calls of every hypercall and sub-op from a two-vCPU guest beside a victim, audited after every call",

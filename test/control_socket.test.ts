@@ -55,6 +55,15 @@ test("every malformed request gets an error reply, and the host keeps answering"
   assert.match(await xentsOk(home, ["list"]), /Domain-0/);
 });
 
+test("create with a configuration of the wrong shape is refused by name, not with a TypeError (found by the control fuzzer)", async () => {
+  const specs = [undefined, null, 5, [], {}, { name: "x", type: "pvh", memory: 16, maxmem: 16, vcpus: 1, maxvcpus: 1, cmdline: "", disks: [], vifs: "no", onPoweroff: "destroy", onReboot: "destroy", onCrash: "destroy", vuart: false }];
+  const r = await exchange(specs.map((spec, i) => JSON.stringify({ id: i + 1, cmd: "create", args: { spec } }) + "\n"), specs.length);
+  for (const rep of r.replies) assert.match(rep.error ?? "", /^the domain configuration/, JSON.stringify(rep));
+  assert.match(r.replies.at(-1)!.error!, /'vifs' is not a list of strings/);
+  const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { daemon_bugs: number };
+  assert.equal(st.daemon_bugs, 0);
+});
+
 test("a line over 1 MiB ends that connection only; idle and half-open connections cost nothing; a thousand clients are answered", async () => {
   const big = await exchange(["{\"cmd\":\"list\",\"args\":{\"x\":\"" + "a".repeat(1100 << 10)], 2); // wait for the close
   assert.ok(big.closed);

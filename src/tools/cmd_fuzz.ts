@@ -19,6 +19,7 @@ export interface FuzzVerdict {
 
 export interface FuzzTarget {
   summary: string;
+  defaultIterations?: number; // DEFAULT_FUZZ_ITERATIONS unless the target's iterations are costly
   run(o: { iterations: number; seed: number | undefined }): FuzzVerdict | Promise<FuzzVerdict>;
 }
 
@@ -38,7 +39,7 @@ export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
       const name = a._[0];
       const t = name ? targets[name] : undefined;
       if (!t) throw new UsageError(`unknown fuzz target '${name ?? ""}' (have: ${Object.keys(targets).join(", ")})`);
-      const iterations = (a.iterations as number | undefined) ?? DEFAULT_FUZZ_ITERATIONS;
+      const iterations = (a.iterations as number | undefined) ?? t.defaultIterations ?? DEFAULT_FUZZ_ITERATIONS;
       if (iterations < 1) throw new UsageError("--iterations must be at least 1");
       const seedText = a.seed as string | undefined;
       let seed: number | undefined;

@@ -127,6 +127,26 @@ const ACTIONS = new Set(["destroy", "restart", "preserve", "rename-restart", "co
 
 export interface ParsedConfig { spec: DomainSpec; warnings: string[]; }
 
+// A DomainSpec that came over a socket (the CLI parsed the xl.cfg; the host
+// trusts nothing it is sent): every field checked, or an error naming it.
+export function checkDomainSpec(v: unknown): DomainSpec {
+  const bad = (what: string): never => { throw new Error(`the domain configuration's ${what}`); };
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("the domain configuration is not an object");
+  const o = v as Record<string, unknown>;
+  const str = (k: string, optional = false): void => { if (!(optional && o[k] === undefined) && typeof o[k] !== "string") bad(`'${k}' is not a string`); };
+  const int = (k: string, min: number, max: number): void => { const x = o[k]; if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max) bad(`'${k}' is not a whole number from ${min} to ${max}`); };
+  const strings = (k: string): void => { const x = o[k]; if (!Array.isArray(x) || x.length > 64 || !x.every((e) => typeof e === "string")) bad(`'${k}' is not a list of strings`); };
+  const action = (k: string): void => { if (typeof o[k] !== "string" || !ACTIONS.has(o[k] as string)) bad(`'${k}' is not an action`); };
+  str("name"); if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.name as string)) bad("name is not 1 to 64 letters, digits, '.', '_' or '-'");
+  if (o.type !== "pvh") bad("type is not \"pvh\"");
+  int("memory", 1, 1 << 20); int("maxmem", 1, 1 << 20); int("vcpus", 1, 128); int("maxvcpus", 1, 128);
+  str("cpus", true); str("kernel", true); str("ramdisk", true); str("cmdline");
+  strings("disks"); strings("vifs");
+  action("onPoweroff"); action("onReboot"); action("onCrash");
+  if (typeof o.vuart !== "boolean") bad("'vuart' is not true or false");
+  return o as unknown as DomainSpec;
+}
+
 export function domainSpec(entries: CfgEntry[], file = "<config>"): ParsedConfig {
   const warnings: string[] = [];
   const seen = new Map<string, CfgEntry>();

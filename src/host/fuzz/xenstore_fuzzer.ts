@@ -17,6 +17,7 @@ import { Toolstack, Guest } from "../../tools/toolstack.js";
 import { XenstoreSocketServer } from "../../tools/xenstore/socket_server.js";
 import { PlayedGuest } from "./played_guest.js";
 import { FuzzRng } from "./rng.js";
+import { idleImage } from "./idle_image.js";
 import { XS, XS_NAMES, XSRING, XENSTORE_RING_SIZE, XSD_SOCKMSG_SIZE } from "../../xen/public/io/xs_wire.js";
 import { HYPERVISOR } from "../../xen/public/xen.js";
 import { EVTCHNOP, evtchn_send } from "../../xen/public/event_channel.js";
@@ -43,16 +44,6 @@ export interface XenstoreFuzzReport {
 
 const CANARY = "canary-7f3e91";
 const BATCH = 32;
-
-// A guest kernel that never runs: the header of an arm64 Image and a branch to itself.
-function idleImage(): Uint8Array {
-  const k = new Uint8Array(4096);
-  const dv = new DataView(k.buffer);
-  dv.setUint32(0, 0x14000000, true); // b .
-  dv.setBigUint64(16, 4096n, true); // image_size
-  dv.setUint32(56, 0x644d5241, true); // "ARM\x64"
-  return k;
-}
 
 export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzzReport> {
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");

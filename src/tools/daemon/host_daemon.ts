@@ -22,6 +22,7 @@ import { processAlive } from "./client.js";
 export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
 const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
 import type { DomainSpec } from "../xl_cfg.js";
+import { checkDomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
@@ -43,6 +44,7 @@ export class HostDaemon {
   dom0!: Dom0;
   private run!: (done: () => boolean) => Promise<void>;
   private health!: () => HypervisorHealth;
+  readonly stats = { bugs: 0 }; // requests that ended in an exception the daemon did not mean
   private readonly handlers: Record<string, Handler>;
   private readonly taps = new Map<string, TapPort>();
 
@@ -135,6 +137,12 @@ export class HostDaemon {
     try {
       return { id: req.id, ok: true, result: await h(req.args, sock) };
     } catch (e) {
+      // a TypeError and its kin mean the daemon trusted something it should
+      // have checked: a bug, logged and counted, though the client only sees an error
+      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) {
+        this.stats.bugs++;
+        this.log(`BUG: ${req.cmd}: ${e.stack?.split("\n").slice(0, 4).join(" | ")}`);
+      }
       return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }
@@ -174,12 +182,14 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
-        accounting: this.accounting(), hypervisor: this.health(), migrate_port: this.migratePort,
+        accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort,
       }),
       list: () => this.listDomains(),
       lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
       create: (a) => {
-        const g = this.createFromSpec(a.spec as DomainSpec, a.paused === true);
+        let spec: DomainSpec;
+        try { spec = checkDomainSpec(a.spec); } catch (e) { throw new RequestError((e as Error).message); }
+        const g = this.createFromSpec(spec, a.paused === true);
         return { domid: g.domid, name: g.name };
       },
       destroy: (a) => { const g = this.guest(a.domain); this.ts.destroy(g.domid); return null; },
@@ -317,12 +327,13 @@ export class HostDaemon {
       "migrate-status": () => this.progress,
       save: (a) => {
         const g = this.guest(a.domain);
-        const sink = fileSink(String(a.file));
+        const sink = fileSink(text(a, "file"));
         try { return this.ts.save(g.domid, sink, a.keepRunning === true); } finally { sink.close(); }
       },
       restore: (a) => {
         let src;
-        try { src = fileSource(String(a.file)); } catch (e) { throw new RequestError(`cannot read ${String(a.file)}: ${(e as Error).message}`); }
+        const file = text(a, "file");
+        try { src = fileSource(file); } catch (e) { throw new RequestError(`cannot read ${file}: ${(e as Error).message}`); }
         try { const g = this.ts.restore(src, a.paused === true); return { domid: g.domid, name: g.name }; } finally { src.close(); }
       },
       stop: () => { this.stopping = true; return null; },
@@ -440,6 +451,13 @@ function migrationKey(path: string, create: boolean): Uint8Array {
   const k = readFileSync(path);
   if (k.length < 16) throw new RequestError(`the migration key in ${path} is too short (16 bytes at least)`);
   return new Uint8Array(k);
+}
+
+// A request argument that must be text (a path, a host name).
+function text(a: Record<string, unknown>, k: string): string {
+  const v = a[k];
+  if (typeof v !== "string" || v === "") throw new RequestError(`'${k}' must be given as text`);
+  return v;
 }
 
 function simpleAction(a: string): "destroy" | "restart" | "preserve" {
