@@ -16,6 +16,7 @@ import { fuzzMemory } from "./host/fuzz/memory_fuzzer.js";
 import { fuzzHypercalls } from "./host/fuzz/hypercall_fuzzer.js";
 import { fuzzXenstore } from "./host/fuzz/xenstore_fuzzer.js";
 import { fuzzControl } from "./host/fuzz/control_fuzzer.js";
+import { fuzzStreams } from "./host/fuzz/stream_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
@@ -42,6 +43,11 @@ export const commands: Record<string, Command> = {
       summary: "random and mutated requests on a host daemon's control socket, beside a guest it never names",
       defaultIterations: 200, // each may build or save a guest
       run: (o) => fuzzControl({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    streams: {
+      summary: "damaged copies of a real save stream (cut, bit-flipped, records dropped, doubled, swapped, JSON fields replaced) restored; nothing may be left behind",
+      defaultIterations: 100, // each restores a 16 MiB guest
+      run: (o) => fuzzStreams({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     hypercalls: {
       summary: "random and mutated calls of every hypercall and sub-op from a two-vCPU guest beside a victim, audited after every call",

@@ -9,6 +9,7 @@ import type { Toolstack, GuestConfig, Guest, SavedXenstore } from "./toolstack.j
 import type { BuiltDomain } from "./domain_builder.js";
 import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
+import { vdevNumber } from "./disk_spec.js";
 
 export interface SavedDomain {
   name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
@@ -49,10 +50,7 @@ export class RestoreSession {
     };
     switch (type) {
       case REC.DOMAIN: {
-        const sv = json<SavedDomain>("DOMAIN");
-        if (typeof sv?.name !== "string" || typeof sv.uuid !== "string" || typeof sv.built?.domid !== "number" || typeof sv.config?.vcpus !== "number" || typeof sv.maxPages !== "string") {
-          throw new StreamError("the DOMAIN record is incomplete");
-        }
+        const sv = checkSavedDomain(json<unknown>("DOMAIN"));
         if ([...this.ts.guests.values()].some((x) => x.name === sv.name && x.state !== "destroyed")) throw new Error(`a domain named '${sv.name}' already exists`);
         this.sv = sv;
         this.phase = "kernel";
@@ -142,4 +140,43 @@ function checkXenstore(v: unknown): SavedXenstore {
     throw new StreamError("the XENSTORE record's watches are malformed");
   }
   return { nodes: nodes as SavedXenstore["nodes"], watches: watches as SavedXenstore["watches"] };
+}
+
+// The DOMAIN record, every field checked before anything is built from it.
+function checkSavedDomain(v: unknown): SavedDomain {
+  const bad = (what: string): never => { throw new StreamError(`the DOMAIN record's ${what}`); };
+  const obj = (x: unknown, what: string): Record<string, unknown> => (typeof x === "object" && x !== null && !Array.isArray(x) ? x as Record<string, unknown> : bad(`${what} is not an object`));
+  const o = obj(v, "content");
+  const int = (x: unknown, what: string, min: number, max: number): void => { if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max) bad(`${what} is not a whole number from ${min} to ${max}`); };
+  const decimal = (x: unknown, what: string): void => { if (typeof x !== "string" || !/^\d{1,19}$/.test(x)) bad(`${what} is not a decimal number`); };
+  if (typeof o.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(o.name)) bad("name is not a domain name");
+  if (typeof o.uuid !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(o.uuid)) bad("uuid is not a UUID");
+  decimal(o.maxPages, "maxPages");
+  const b = obj(o.built, "built");
+  int(b.domid, "domid", 1, 0x7FEF); int(b.storePort, "store port", 1, 1 << 17); int(b.consolePort, "console port", 1, 1 << 17);
+  decimal(b.storeGfn, "store gfn"); decimal(b.consoleGfn, "console gfn"); int(b.memoryKiB, "memoryKiB", 1, 2 ** 40);
+  const c = obj(o.config, "config");
+  if (typeof c.name !== "string") bad("config name is not text");
+  int(c.memoryMiB, "memory", 16, 1 << 20); int(c.vcpus, "vcpus", 1, 128);
+  if (typeof c.cmdline !== "string") bad("command line is not text");
+  for (const k of ["vuart", "paused"]) if (c[k] !== undefined && typeof c[k] !== "boolean") bad(`${k} is not true or false`);
+  for (const k of ["onPoweroff", "onReboot", "onCrash"]) if (c[k] !== undefined && !["destroy", "restart", "preserve"].includes(c[k] as string)) bad(`${k} is not an action`);
+  if (c.backendDomid !== undefined) int(c.backendDomid, "backend domain", 0, 0x7FEF);
+  if (c.handle !== undefined) bad("config carries a handle"); // the uuid is the handle
+  const disks = c.disks ?? [], vifs = c.vifs ?? [];
+  if (!Array.isArray(disks) || disks.length > 64) bad("disks are not a list");
+  for (const d of disks as unknown[]) {
+    const x = obj(d, "disk");
+    if (typeof x.target !== "string" || !x.target || !["raw", "qcow2"].includes(x.format as string) || typeof x.vdev !== "string"
+      || typeof x.readonly !== "boolean" || typeof x.discard !== "boolean" || !["disk", "cdrom"].includes(x.devtype as string)) bad("disk is malformed");
+    let devid = -1;
+    try { devid = vdevNumber(x.vdev as string); } catch { bad(`disk vdev ${String(x.vdev)} is not a device name`); }
+    if (x.devid !== devid) bad("disk's device id does not match its vdev");
+  }
+  if (!Array.isArray(vifs) || vifs.length > 64) bad("vifs are not a list");
+  for (const f of vifs as unknown[]) {
+    const x = obj(f, "vif");
+    if (typeof x.mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(x.mac) || typeof x.bridge !== "string" || !/^[A-Za-z0-9_.-]{1,15}$/.test(x.bridge)) bad("vif is malformed");
+  }
+  return v as SavedDomain;
 }
