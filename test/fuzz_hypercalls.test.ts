@@ -23,8 +23,8 @@ test(`hypercall fuzzer: ${iterations} calls, audited after each (seed ${seed})`,
   assert.ok(r.accounting_ok, `${r.frames_lost} frames lost`);
   assert.equal(r.hypercalls, iterations);
   // it reaches the handlers: each of these succeeds sometimes
-  for (const ok of ["memory_op:populate_physmap 1", "grant_table_op:setup_table 0", "event_channel_op:alloc_unbound 0", "sched_op:yield 0", "xen_version:version"]) {
-    assert.ok(r.distinct_results.some((d) => d.startsWith(ok)), `never: ${ok}`);
+  for (const ok of [/^memory_op:populate_physmap [1-9]/, /^grant_table_op:setup_table 0/, /^event_channel_op:alloc_unbound 0/, /^sched_op:yield 0/, /^xen_version:version /]) {
+    assert.ok(r.distinct_results.some((d) => ok.test(d)), `never: ${ok}`);
   }
   assert.ok(r.distinct_results.length > 150, `${r.distinct_results.length} distinct results`);
 });

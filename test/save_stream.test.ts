@@ -59,3 +59,19 @@ test("a stream whose XENSTORE record is the bare list of nodes (before watches w
   const g = ts.restore(source(old), true);
   assert.equal(ts.xsRead(`/local/domain/${g.domid}/name`), "s");
 });
+
+test("a XENSTORE record naming nodes outside the domain's own directories is refused (the stream fuzzer's finding), and Domain-0's stay as they were", () => {
+  const { ts, host, bytes } = saved();
+  const free = host.hv.frames.freeCount, nodes = ts.xenstored.store.size();
+  for (const path of ["/local/domain/0/name", "/vm", "/local/domain/99/secret", "/tool/x", "/local/domain/0/backend/vbd/99/0"]) {
+    const bad = rewrite(bytes, REC.XENSTORE, (v) => {
+      const x = v as unknown as { nodes: { path: string; value: string; perms: string[] }[] };
+      x.nodes.push({ path, value: Buffer.from("forged").toString("base64"), perms: ["n0"] });
+      return x;
+    });
+    assert.throws(() => ts.restore(source(bad)), (e: Error) => e instanceof StreamError && /outside the domain's own directories/.test(e.message), path);
+    assert.equal(ts.xsRead("/local/domain/0/name"), "Domain-0");
+    assert.equal(host.hv.frames.freeCount, free);
+    assert.equal(ts.xenstored.store.size(), nodes, `${path}: nothing written`);
+  }
+});

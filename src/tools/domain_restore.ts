@@ -10,6 +10,7 @@ import type { BuiltDomain } from "./domain_builder.js";
 import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
 import { vdevNumber } from "./disk_spec.js";
+import { validPath } from "./xenstore/store.js";
 
 export interface SavedDomain {
   name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
@@ -106,6 +107,12 @@ export class RestoreSession {
     if (this.phase !== "done") throw new StreamError("the stream is not complete");
     const sv = this.sv!;
     const xc = this.ts.dom0.xc;
+    // the saved nodes go back only where this domain's own lie: a stream
+    // cannot write elsewhere in the store (Domain-0's, another guest's)
+    const roots = this.ts.xenstoreRootsOf(this.domid, sv.uuid);
+    const own = (p: string): boolean => roots.some((r) => p === r || p.startsWith(r + "/"));
+    const stray = (this.xenstore?.nodes ?? []).find((n) => !own(n.path) || !validPath(n.path));
+    if (stray) throw new StreamError(`the XENSTORE record has a node outside the domain's own directories: ${stray.path.slice(0, 100)}`);
     xc.setHvmContext(this.domid, this.ctx!);
     for (const n of this.xenstore?.nodes ?? []) this.ts.xsWrite(n.path, Buffer.from(n.value, "base64").toString("utf8"), n.perms);
     const b = sv.built;

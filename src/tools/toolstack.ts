@@ -355,8 +355,9 @@ export class Toolstack {
   }
 
   // Where a domain's state lives in xenstore (its tree, its /vm entry, its backends).
-  xenstoreRoots(g: Guest): string[] {
-    return [`/local/domain/${g.domid}`, `/vm/${g.uuid}`, `/local/domain/0/backend/vbd/${g.domid}`, `/local/domain/0/backend/vif/${g.domid}`];
+  xenstoreRoots(g: Guest): string[] { return this.xenstoreRootsOf(g.domid, g.uuid); }
+  xenstoreRootsOf(domid: number, uuid: string): string[] {
+    return [`/local/domain/${domid}`, `/vm/${uuid}`, `/local/domain/0/backend/vbd/${domid}`, `/local/domain/0/backend/vif/${domid}`];
   }
 
   // What a saved domain's xenstore is: its nodes with their permissions, and

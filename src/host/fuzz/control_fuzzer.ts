@@ -16,24 +16,16 @@ import { HostDaemon } from "../../tools/daemon/host_daemon.js";
 import { hostPaths } from "../../tools/home.js";
 import { makeHostFactory } from "../host_factory.js";
 import { FuzzRng } from "./rng.js";
+import { FuzzTally, FuzzFigures } from "./tally.js";
 import { idleImage } from "./idle_image.js";
 
 export interface ControlFuzzOptions { iterations: number; seed: number }
 
-export interface ControlFuzzReport {
+// host_exceptions: daemon bugs (an exception it did not mean) and requests left unanswered
+export interface ControlFuzzReport extends FuzzFigures {
   target: "control";
-  seed: number;
-  iterations: number;
   requests: number;
   replies: number;
-  host_exceptions: number; // daemon bugs (an exception it did not mean) and requests left unanswered
-  exception_messages: string[];
-  audit_failures: number;
-  leaks: number;
-  leak_examples: string[];
-  accounting_ok: boolean;
-  distinct_results: string[];
-  seconds: number;
 }
 
 const COMMANDS = ["status", "list", "lsevtchn", "create", "destroy", "shutdown", "pause", "unpause", "console", "info", "dmesg", "uptime",
@@ -43,14 +35,9 @@ const ARG_NAMES = ["domain", "name", "mib", "vcpus", "file", "spec", "paused", "
   "force", "host", "port", "live", "keyFile", "newName", "count", "id", "target"];
 
 export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzReport> {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");
-  const t0 = performance.now();
+  const tally = new FuzzTally<ControlFuzzReport>("control", o, { requests: 0, replies: 0 });
+  const r = tally.r;
   const rng = new FuzzRng(o.seed);
-  const r: ControlFuzzReport = {
-    target: "control", seed: o.seed, iterations: o.iterations, requests: 0, replies: 0, host_exceptions: 0, exception_messages: [],
-    audit_failures: 0, leaks: 0, leak_examples: [], accounting_ok: false, distinct_results: [], seconds: 0,
-  };
-  const distinct = new Set<string>();
   const home = mkdtempSync(join(tmpdir(), "xents-fuzz-ctl-"));
   const paths = hostPaths(home);
   const daemonLog: string[] = [];
@@ -85,7 +72,7 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
     const s = conn.sock;
     r.requests++;
     const reply = new Promise<string | null>((res) => {
-      const t = setTimeout(() => { r.host_exceptions++; if (r.exception_messages.length < 5) r.exception_messages.push(`no reply within 30 s to ${line.slice(0, 80)}`); res(null); }, 30_000);
+      const t = setTimeout(() => { tally.exception("a request", `no reply within 30 s to ${line.slice(0, 80)}`); res(null); }, 30_000);
       waiting.push((l) => { clearTimeout(t); res(l); });
     });
     s.write(line + "\n");
@@ -145,7 +132,7 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
   const checkVictim = async (): Promise<void> => {
     const l = await call("list", {});
     const row = (l?.result as { id: number; state: string }[] | undefined)?.find((d) => d.id === victimId);
-    if (!row) { r.leaks++; if (r.leak_examples.length < 5) r.leak_examples.push("the victim is gone"); }
+    if (!row) tally.leak("the victim is gone");
   };
 
   for (let it = 0; it < o.iterations; it++) {
@@ -166,8 +153,8 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
       let rep: { ok?: boolean; error?: string } = {};
       try { rep = JSON.parse(reply) as typeof rep; } catch { rep = { error: "a reply that is no JSON" }; r.host_exceptions++; }
       const what = rep.ok ? "ok" : (rep.error ?? "?").replace(/\d+/g, "N").replace(/'[^']*'/g, "'…'").slice(0, 50);
-      if (distinct.size < 3000) distinct.add(`${label} -> ${what}`);
-    } else if (distinct.size < 3000) distinct.add(`${label} -> connection closed`);
+      tally.result(`${label} -> ${what}`);
+    } else tally.result(`${label} -> connection closed`);
     if ((it + 1) % 32 === 0) await checkVictim();
     // the fuzzer's guests are few (renamed or restored ones included): one too many, and one goes
     if ((it + 1) % 8 === 0) {
@@ -180,15 +167,13 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
   const after = await call("status", {}) as { result: { accounting: Record<string, number>; hypervisor: { audit_now: string[]; internal_errors: number } } };
   const a0 = before.result.accounting, a1 = after.result.accounting;
   r.accounting_ok = JSON.stringify(a0) === JSON.stringify(a1);
-  if (!r.accounting_ok) r.exception_messages.push(`accounting before ${JSON.stringify(a0)} after ${JSON.stringify(a1)}`);
+  if (!r.accounting_ok) tally.note(`accounting before ${JSON.stringify(a0)} after ${JSON.stringify(a1)}`);
   r.audit_failures = after.result.hypervisor.audit_now.length ? 1 : 0;
   r.host_exceptions += daemon.stats.bugs + after.result.hypervisor.internal_errors;
-  r.exception_messages.push(...daemonLog);
+  for (const l of daemonLog) tally.note(l);
   await call("stop", {});
   conn.sock?.destroy();
   await serving;
   rmSync(home, { recursive: true, force: true });
-  r.distinct_results = [...distinct].sort();
-  r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-  return r;
+  return tally.finish();
 }

@@ -12,6 +12,7 @@ import { Hypervisor } from "../../xen/hypervisor.js";
 import { auditMemory } from "../../xen/audit.js";
 import { PlayedGuest, RAM0_GFN } from "./played_guest.js";
 import { FuzzRng } from "./rng.js";
+import { FuzzTally, FuzzFigures } from "./tally.js";
 import { StructBuf, Layout } from "../../xen/public/layout.js";
 import * as X from "../../xen/public/xen.js";
 import * as G from "../../xen/public/grant_table.js";
@@ -20,23 +21,13 @@ import { GUEST_GNTTAB_BASE } from "../../xen/public/arch_arm.js";
 
 export interface HypercallFuzzOptions { iterations: number; seed: number; auditEvery?: number }
 
-export interface HypercallFuzzReport {
+export interface HypercallFuzzReport extends FuzzFigures {
   target: "hypercalls";
-  seed: number;
-  iterations: number;
   hypercalls: number;
-  host_exceptions: number;
-  exception_messages: string[];
   audits: number;
-  audit_failures: number;
   first_audit_failure: { iteration: number; call: string; findings: string[] } | null;
-  leaks: number;
-  leak_examples: string[];
   incarnations: number; // times the attacker shut itself down and was made again
-  accounting_ok: boolean;
   frames_lost: number;
-  distinct_results: string[];
-  seconds: number;
 }
 
 const ATTACKER = 1, VICTIM = 2;
@@ -44,7 +35,6 @@ const PAGES = 48;
 const GNT_GFN = Number(GUEST_GNTTAB_BASE >> 12n);
 const CANARY_FIRST = RAM0_GFN + 8, CANARY_PAGES = 16;
 const BATCH = 64;
-const MAX_DISTINCT = 4000;
 
 // The argument struct of each sub-op (others get random bytes).
 const MEMORY: Record<number, Layout> = {
@@ -75,22 +65,14 @@ const name = (table: Record<string, number>, v: number): string => Object.entrie
 const HC_NAMES = X.HYPERVISOR as unknown as Record<string, number>;
 
 export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");
-  const t0 = performance.now();
+  const tally = new FuzzTally<HypercallFuzzReport>("hypercalls", o, { hypercalls: 0, audits: 0, first_audit_failure: null, incarnations: 0, frames_lost: 0 });
+  const r = tally.r;
   const rng = new FuzzRng(o.seed);
   const bugs: string[] = []; // the hypervisor's own BUG lines (an exception it caught in itself)
   const hv = new Hypervisor({ ramBytes: 64 << 20, deterministic: true, log: (l) => { if (l.startsWith("BUG") && bugs.length < 5) bugs.push(l); } });
   const freeAtStart = hv.frames.freeCount;
-  const r: HypercallFuzzReport = {
-    target: "hypercalls", seed: o.seed, iterations: o.iterations, hypercalls: 0, host_exceptions: 0, exception_messages: [],
-    audits: 0, audit_failures: 0, first_audit_failure: null, leaks: 0, leak_examples: [], incarnations: 0,
-    accounting_ok: false, frames_lost: 0, distinct_results: [], seconds: 0,
-  };
-  const leak = (what: string): void => { r.leaks++; if (r.leak_examples.length < 5) r.leak_examples.push(what); };
-  const exception = (where: string, e: unknown): void => {
-    r.host_exceptions++;
-    if (r.exception_messages.length < 5) r.exception_messages.push(`${where}: ${(e as Error).stack?.split("\n").slice(0, 3).join(" | ") ?? String(e)}`);
-  };
+  const leak = (what: string): void => tally.leak(what);
+  const exception = (where: string, e: unknown): void => tally.exception(where, e);
 
   const d0 = PlayedGuest.create(hv, { id: 0, privileged: true, pages: 16 });
   const victim = PlayedGuest.create(hv, { id: VICTIM, pages: 32, maxPages: 32 });
@@ -233,7 +215,6 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
     }
   };
 
-  const distinct = new Set<string>();
   const snapshot = victim.d.p2m.entries.size;
   const checkVictim = (): void => {
     for (let p = 0; p < CANARY_PAGES; p++) {
@@ -257,7 +238,7 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
       rc = attacker.callOn(it & 1, nr, ...args);
       r.hypercalls++;
     } catch (e) { exception(`iteration ${it} ${label}`, e); rc = -9999n; }
-    if (distinct.size < MAX_DISTINCT) distinct.add(`${label} ${rc < -4096n || rc > 4096n ? "big" : rc}`);
+    tally.result(`${label} ${rc < -4096n || rc > 4096n ? "big" : rc}`);
     if ((it + 1) % (o.auditEvery ?? 1) === 0) {
       r.audits++;
       const found = auditMemory(hv);
@@ -280,8 +261,6 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
   r.frames_lost = freeAtStart - hv.frames.freeCount;
   r.accounting_ok = r.frames_lost === 0 && hv.domains.size === 0;
   r.host_exceptions += hv.stats.internalErrors;
-  r.exception_messages.push(...bugs);
-  r.distinct_results = [...distinct].sort();
-  r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-  return r;
+  for (const b of bugs) tally.note(b);
+  return tally.finish();
 }

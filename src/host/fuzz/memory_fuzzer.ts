@@ -15,6 +15,7 @@ import { Hypervisor } from "../../xen/hypervisor.js";
 import { auditMemory } from "../../xen/audit.js";
 import { PlayedGuest, RAM0_GFN } from "./played_guest.js";
 import { FuzzRng } from "./rng.js";
+import { FuzzTally, FuzzFigures } from "./tally.js";
 import { XENMAPSPACE, DOMID_SELF } from "../../xen/public/xen.js";
 import { GNTST, GTF_type_mask, GTF_permit_access, GTF_readonly } from "../../xen/public/grant_table.js";
 import { GUEST_GNTTAB_BASE } from "../../xen/public/arch_arm.js";
@@ -26,24 +27,16 @@ export interface MemoryFuzzOptions {
   hostMiB?: number;
 }
 
-export interface MemoryFuzzReport {
+// accounting_ok: every frame back once every domain is destroyed;
+// distinct_results: "op result" pairs seen (an errno, a GNTST status, extents done/asked)
+export interface MemoryFuzzReport extends FuzzFigures {
   target: "memory";
-  seed: number;
-  iterations: number;
   hypercalls: number;
   errors: number; // calls that returned an error code (expected: most fuzzing is refused)
-  host_exceptions: number;
-  exception_messages: string[];
   audits: number;
-  audit_failures: number;
   first_audit_failure: { iteration: number; op: string; findings: string[] } | null;
-  leaks: number;
-  leak_examples: string[];
-  accounting_ok: boolean; // every frame back once every domain is destroyed
   frames_lost: number;
-  distinct_results: string[]; // "op result" pairs seen (an errno, a GNTST status, extents done/asked)
   ops: Record<string, { calls: number; ok: number }>;
-  seconds: number;
 }
 
 const GNT_GFN = Number(GUEST_GNTTAB_BASE >> 12n);
@@ -54,17 +47,13 @@ const GUEST_PAGES = 48;
 interface Held { handle: number; gfn: number; }
 
 export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");
-  const t0 = performance.now();
+  const tally = new FuzzTally<MemoryFuzzReport>("memory", o, { hypercalls: 0, errors: 0, audits: 0, first_audit_failure: null, frames_lost: 0, ops: {} });
+  const r = tally.r;
   const rng = new FuzzRng(o.seed);
   const log: string[] = [];
   const hv = new Hypervisor({ ramBytes: (o.hostMiB ?? 64) << 20, deterministic: true, log: (l) => { if (log.length < 100) log.push(l); } });
   const freeAtStart = hv.frames.freeCount;
-  const r: MemoryFuzzReport = {
-    target: "memory", seed: o.seed, iterations: o.iterations, hypercalls: 0, errors: 0, host_exceptions: 0, exception_messages: [],
-    audits: 0, audit_failures: 0, first_audit_failure: null, leaks: 0, leak_examples: [], accounting_ok: false, frames_lost: 0, distinct_results: [], ops: {}, seconds: 0,
-  };
-  const leak = (what: string): void => { r.leaks++; if (r.leak_examples.length < 5) r.leak_examples.push(what); };
+  const leak = (what: string): void => tally.leak(what);
 
   const guests = new Map<number, PlayedGuest>();
   const offers: { granter: number; ref: number; to: number; ro: boolean }[] = []; // grants set up lately, for mappers to find
@@ -223,7 +212,6 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
     return ops[ops.length - 1];
   };
   const every = o.auditEvery ?? 1;
-  const distinct = new Set<string>();
 
   for (let it = 0; it < o.iterations; it++) {
     const [name, , op] = pickOp();
@@ -236,11 +224,8 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
       const res = op(g);
       if (res.ok) stat.ok++;
       else r.errors++;
-      distinct.add(`${name} ${res.code}`);
-    } catch (e) {
-      r.host_exceptions++;
-      if (r.exception_messages.length < 5) r.exception_messages.push(`iteration ${it} ${name} by d${g.d.id}: ${(e as Error).stack?.split("\n").slice(0, 3).join(" | ")}`);
-    }
+      tally.result(`${name} ${res.code}`);
+    } catch (e) { tally.exception(`iteration ${it} ${name} by d${g.d.id}`, e); }
     if (hv.stats.internalErrors !== before) r.host_exceptions += hv.stats.internalErrors - before;
     if ((it + 1) % every === 0) {
       r.audits++;
@@ -258,10 +243,8 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
   if (final.length) { r.audit_failures++; r.first_audit_failure ??= { iteration: o.iterations, op: "teardown", findings: final.slice(0, 10) }; }
   r.frames_lost = freeAtStart - hv.frames.freeCount;
   r.accounting_ok = r.frames_lost === 0 && hv.domains.size === 0;
-  r.distinct_results = [...distinct].sort();
   r.hypercalls = countCalls(r);
-  r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-  return r;
+  return tally.finish();
 }
 
 // Each op but the bookkeeping ones is one hypercall.

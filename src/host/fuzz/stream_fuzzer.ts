@@ -16,24 +16,17 @@ import { Toolstack } from "../../tools/toolstack.js";
 import { StreamError, StreamSource, REC, REC_NAMES } from "../../tools/save_stream.js";
 import { auditMemory } from "../../xen/audit.js";
 import { FuzzRng } from "./rng.js";
+import { FuzzTally, FuzzFigures } from "./tally.js";
 import { idleImage } from "./idle_image.js";
 
 export interface StreamFuzzOptions { iterations: number; seed: number }
 
-export interface StreamFuzzReport {
+// host_exceptions: exceptions the restore path did not mean (TypeError and
+// kin); leaks: things left behind by a refused or destroyed restore
+export interface StreamFuzzReport extends FuzzFigures {
   target: "streams";
-  seed: number;
-  iterations: number;
   restored: number; // damaged copies that still restored (then destroyed)
   refused: number;
-  host_exceptions: number; // exceptions the restore path did not mean (TypeError and kin)
-  exception_messages: string[];
-  audit_failures: number;
-  leaks: number; // things left behind by a refused or destroyed restore
-  leak_examples: string[];
-  accounting_ok: boolean;
-  distinct_results: string[];
-  seconds: number;
 }
 
 interface Rec { type: number; payload: Uint8Array; crc: number }
@@ -64,14 +57,9 @@ const memorySource = (b: Uint8Array): StreamSource => {
 };
 
 export function fuzzStreams(o: StreamFuzzOptions): StreamFuzzReport {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");
-  const t0 = performance.now();
+  const tally = new FuzzTally<StreamFuzzReport>("streams", o, { restored: 0, refused: 0 });
+  const r = tally.r;
   const rng = new FuzzRng(o.seed);
-  const r: StreamFuzzReport = {
-    target: "streams", seed: o.seed, iterations: o.iterations, restored: 0, refused: 0, host_exceptions: 0, exception_messages: [],
-    audit_failures: 0, leaks: 0, leak_examples: [], accounting_ok: false, distinct_results: [], seconds: 0,
-  };
-  const distinct = new Set<string>();
   const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
   const dom0 = new Dom0(host.privcmd);
   const ts = new Toolstack(dom0);
@@ -173,18 +161,14 @@ export function fuzzStreams(o: StreamFuzzOptions): StreamFuzzReport {
       ts.destroy(restored.domid);
     } catch (e) {
       const err = e as Error;
-      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) {
-        r.host_exceptions++;
-        if (r.exception_messages.length < 5) r.exception_messages.push(`${d.how}: ${err.stack?.split("\n").slice(0, 4).join(" | ")}`);
-      }
+      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) tally.exception(d.how, e);
       r.refused++;
       result = `${e instanceof StreamError ? "" : `${err.constructor.name}: `}${err.message.replace(/\d+/g, "N").slice(0, 60)}`;
     }
-    if (distinct.size < 3000) distinct.add(`${d.how} -> ${result}`);
+    tally.result(`${d.how} -> ${result}`);
     const now = books();
     if (now !== baseline) {
-      r.leaks++;
-      if (r.leak_examples.length < 5) r.leak_examples.push(`${d.how} (${result}) left ${now} (before ${baseline})`);
+      tally.leak(`${d.how} (${result}) left ${now} (before ${baseline})`);
       for (const guest of [...ts.guests.values()]) { try { ts.destroy(guest.domid); } catch { /* counted already */ } }
     }
     if ((it + 1) % 16 === 0) {
@@ -194,7 +178,5 @@ export function fuzzStreams(o: StreamFuzzOptions): StreamFuzzReport {
   }
   r.accounting_ok = books() === baseline && auditMemory(hv).length === 0;
   r.host_exceptions += hv.stats.internalErrors + ts.xenstored.stats.bugs;
-  r.distinct_results = [...distinct].sort();
-  r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-  return r;
+  return tally.finish();
 }

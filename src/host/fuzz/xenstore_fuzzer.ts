@@ -17,6 +17,7 @@ import { Toolstack, Guest } from "../../tools/toolstack.js";
 import { XenstoreSocketServer } from "../../tools/xenstore/socket_server.js";
 import { PlayedGuest } from "./played_guest.js";
 import { FuzzRng } from "./rng.js";
+import { FuzzTally, FuzzFigures } from "./tally.js";
 import { idleImage } from "./idle_image.js";
 import { XS, XS_NAMES, XSRING, XENSTORE_RING_SIZE, XSD_SOCKMSG_SIZE } from "../../xen/public/io/xs_wire.js";
 import { HYPERVISOR } from "../../xen/public/xen.js";
@@ -24,41 +25,24 @@ import { EVTCHNOP, evtchn_send } from "../../xen/public/event_channel.js";
 
 export interface XenstoreFuzzOptions { iterations: number; seed: number }
 
-export interface XenstoreFuzzReport {
+// (audit_failures stays 0: xenstore has no memory audit)
+export interface XenstoreFuzzReport extends FuzzFigures {
   target: "xenstore";
-  seed: number;
-  iterations: number;
   messages: number; // over the ring and the socket
   socket_messages: number;
   replies: number;
   ring_cutoffs: number; // times xenstored cut the attacker's ring off (then it was made again)
-  host_exceptions: number;
-  exception_messages: string[];
-  audit_failures: number; // (kept for the common verdict: xenstore has no memory audit)
-  leaks: number;
-  leak_examples: string[];
-  accounting_ok: boolean;
-  distinct_results: string[];
-  seconds: number;
 }
 
 const CANARY = "canary-7f3e91";
 const BATCH = 32;
 
 export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzzReport> {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new Error("the fuzzer needs at least 1 iteration");
-  const t0 = performance.now();
+  const tally = new FuzzTally<XenstoreFuzzReport>("xenstore", o, { messages: 0, socket_messages: 0, replies: 0, ring_cutoffs: 0 });
+  const r = tally.r;
   const rng = new FuzzRng(o.seed);
-  const r: XenstoreFuzzReport = {
-    target: "xenstore", seed: o.seed, iterations: o.iterations, messages: 0, socket_messages: 0, replies: 0, ring_cutoffs: 0,
-    host_exceptions: 0, exception_messages: [], audit_failures: 0, leaks: 0, leak_examples: [], accounting_ok: false, distinct_results: [], seconds: 0,
-  };
-  const exception = (where: string, e: unknown): void => {
-    r.host_exceptions++;
-    if (r.exception_messages.length < 5) r.exception_messages.push(`${where}: ${(e as Error).stack?.split("\n").slice(0, 3).join(" | ") ?? String(e)}`);
-  };
-  const leak = (what: string): void => { r.leaks++; if (r.leak_examples.length < 5) r.leak_examples.push(what); };
-  const distinct = new Set<string>();
+  const exception = (where: string, e: unknown): void => tally.exception(where, e);
+  const leak = (what: string): void => tally.leak(what);
 
   const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
   const dom0 = new Dom0(host.privcmd);
@@ -115,7 +99,7 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
         r.replies++;
         if (payload.includes(CANARY)) leak(`a canary's value reached the attacker over the ${how}: ${label}`);
         if (type !== XS.WATCH_EVENT && /canary/.test(payload) && how === "ring") leak(`a private node's name reached the attacker: ${label}`);
-        if (type !== XS.WATCH_EVENT && distinct.size < 3000) distinct.add(`${how} ${label} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
+        if (type !== XS.WATCH_EVENT) tally.result(`${how} ${label} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
       }
     };
   };
@@ -214,8 +198,8 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
     label = m.label;
     try {
       if (!bySocket) {
-        if (rng.chance(0.005)) { ring.dv.setUint32(XSRING.req_prod, rng.u32(), true); kick(); distinct.add("ring: corrupt index"); }
-        else if (!sendRing(m.bytes)) distinct.add(`ring ${m.label}: cut off`);
+        if (rng.chance(0.005)) { ring.dv.setUint32(XSRING.req_prod, rng.u32(), true); kick(); tally.result("ring: corrupt index"); }
+        else if (!sendRing(m.bytes)) tally.result(`ring ${m.label}: cut off`);
         r.messages++;
         const conn = ts.xenstored.domains.get(a.domid);
         if (ring.dv.getUint32(XSRING.error, true) || !conn || conn.dead) {
@@ -254,12 +238,10 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
   ts.xsRm("/fuzz-socket");
   // both guests gone: every node and connection they brought went with them
   r.accounting_ok = ts.xenstored.store.size() === baseline.nodes && ts.xenstored.connections.size === baseline.connections;
-  if (!r.accounting_ok) r.exception_messages.push(`left: ${[...ts.xenstored.store.entries()].map(([p]) => p).filter((p) => !beforePaths.includes(p)).join(" ")}`);
-  if (!r.accounting_ok) r.exception_messages.push(`xenstore: ${ts.xenstored.store.size()} nodes (${baseline.nodes} before), ${ts.xenstored.connections.size} connections (${baseline.connections} before)`);
+  if (!r.accounting_ok) tally.note(`left: ${[...ts.xenstored.store.entries()].map(([p]) => p).filter((p) => !beforePaths.includes(p)).join(" ")}`);
+  if (!r.accounting_ok) tally.note(`xenstore: ${ts.xenstored.store.size()} nodes (${baseline.nodes} before), ${ts.xenstored.connections.size} connections (${baseline.connections} before)`);
   await server.close();
   rmSync(dir, { recursive: true, force: true });
   r.host_exceptions += host.hv.stats.internalErrors + ts.xenstored.stats.bugs;
-  r.distinct_results = [...distinct].sort();
-  r.seconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-  return r;
+  return tally.finish();
 }
