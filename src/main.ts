@@ -17,6 +17,7 @@ import { fuzzHypercalls } from "./host/fuzz/hypercall_fuzzer.js";
 import { fuzzXenstore } from "./host/fuzz/xenstore_fuzzer.js";
 import { fuzzControl } from "./host/fuzz/control_fuzzer.js";
 import { fuzzStreams } from "./host/fuzz/stream_fuzzer.js";
+import { fuzzQcow2 } from "./host/fuzz/qcow2_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
@@ -48,6 +49,10 @@ export const commands: Record<string, Command> = {
       summary: "damaged copies of a real save stream (cut, bit-flipped, records dropped, doubled, swapped, JSON fields replaced) restored; nothing may be left behind",
       defaultIterations: 100, // each restores a 16 MiB guest
       run: (o) => fuzzStreams({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    qcow2: {
+      summary: "damaged copies of a real qcow2 image (header, L1/L2, refcounts, extensions, backing files, truncation) opened, read, written and discarded",
+      run: (o) => fuzzQcow2({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     hypercalls: {
       summary: "random and mutated calls of every hypercall and sub-op from a two-vCPU guest beside a victim, audited after every call",

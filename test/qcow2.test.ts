@@ -143,3 +143,40 @@ test("qcow2: what is not a usable qcow2 image is refused with a reason", () => {
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test("qcow2: what the qcow2 fuzzer found is refused as a corrupt or unusable image, never an exception of another kind", { skip: haveQemuImg ? false : "qemu-img not installed" }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "xents-qcow2-"));
+  try {
+    const base = join(dir, "base.qcow2");
+    qemuImg("create", "-q", "-f", "qcow2", base, "4M");
+    const w = new Qcow2Image(base, false);
+    w.write(0, new Uint8Array(65536).fill(7));
+    w.close();
+    const orig = readFileSync(base);
+    const variant = (edit: (b: Buffer) => void): string => {
+      const p = join(dir, "v.qcow2");
+      const b = Buffer.from(orig);
+      edit(b);
+      writeFileSync(p, b);
+      return p;
+    };
+    const refused = (p: string, use: (img: Qcow2Image) => void, re: RegExp, ro = false): void => {
+      assert.throws(() => { const img = new Qcow2Image(p, ro); try { use(img); } finally { img.close(); } }, (e: Error) => e instanceof DiskImageError && re.test(e.message), String(re));
+    };
+    // a backing file that is the image itself: a loop, not endless recursion
+    const self = variant((b) => { b.write("v.qcow2", 1024); b.writeBigUInt64BE(1024n, 8); b.writeUInt32BE(7, 16); });
+    refused(self, () => {}, /an image of its own chain \(a loop\)/, true);
+    // refcount_order that shifts past 64 bits
+    refused(variant((b) => b.writeUInt32BE(0xFFFFFFFF, 96)), () => {}, /refcount_order 4294967295 out of range/);
+    // an L2 table, a data cluster and a refcount block the tables put beyond the file
+    const l1 = Number(orig.readBigUInt64BE(40)), rt = Number(orig.readBigUInt64BE(48));
+    refused(variant((b) => b.writeBigUInt64BE((1n << 63n) | (1n << 40n), l1)), (img) => img.read(0, new Uint8Array(512)), /corrupt: an L2 table at \d+ lies outside the file/);
+    const l2 = Number(orig.readBigUInt64BE(l1) & 0x00FFFFFFFFFFFE00n);
+    refused(variant((b) => b.writeBigUInt64BE((1n << 63n) | (1n << 50n), l2)), (img) => img.read(0, new Uint8Array(512)), /corrupt: a data cluster/);
+    refused(variant((b) => b.writeBigUInt64BE(1n << 61n, rt)), (img) => img.write(3 << 20, new Uint8Array(512)), /corrupt: a refcount block/);
+    // a backing file name longer than qcow2 allows
+    refused(variant((b) => { b.writeBigUInt64BE(1024n, 8); b.writeUInt32BE(0xFFFFFFFF, 16); }), () => {}, /backing file name .* out of bounds/, true);
+    // discard on a read-only image
+    refused(base, (img) => img.discard(0, 65536), /is read-only/, true);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

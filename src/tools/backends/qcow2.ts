@@ -7,7 +7,7 @@
 // an external data file, extended L2 entries or a dirty/corrupt flag are
 // refused with an explanation rather than half supported.
 
-import { openSync, closeSync, fstatSync, readSync, writeSync, fdatasyncSync, constants } from "node:fs";
+import { openSync, closeSync, fstatSync, readSync, writeSync, fdatasyncSync, realpathSync, constants } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { DiskImage, DiskImageError, RawImage } from "./raw_image.js";
@@ -37,7 +37,9 @@ export class Qcow2Image implements DiskImage {
   private readonly version: number;
   private readonly cbuf: Uint8Array; // one cluster of scratch
 
-  constructor(readonly path: string, readonly readonly: boolean) {
+  // `chain`: the images above this one, when it is a backing file (a
+  // chain is at most MAX_BACKING_DEPTH deep and never loops).
+  constructor(readonly path: string, readonly readonly: boolean, chain: readonly string[] = []) {
     try { this.fd = openSync(path, readonly ? constants.O_RDONLY : constants.O_RDWR); } catch (e) {
       throw new DiskImageError(`cannot open disk image ${path}: ${(e as Error).message}`);
     }
@@ -67,8 +69,9 @@ export class Qcow2Image implements DiskImage {
         for (let b = 0; b < 64; b++) {
           if ((incompat >> BigInt(b)) & 1n) throw new DiskImageError(`${path}: incompatible feature '${INCOMPAT_NAMES[b] ?? `bit ${b}`}' is not supported${b === 0 ? " (repair it with qemu-img check -r all)" : ""}`);
         }
-        this.refcountBits = 1 << h.readUInt32BE(96);
-        if (this.refcountBits > 64) throw new DiskImageError(`${path}: refcount_order out of range`);
+        const order = h.readUInt32BE(96);
+        if (order > 6) throw new DiskImageError(`${path}: refcount_order ${order} out of range (0 to 6)`);
+        this.refcountBits = 1 << order;
         headerLength = h.readUInt32BE(100);
       }
       const need = Math.ceil(this.bytes / (this.clusterSize * this.l2Entries));
@@ -86,17 +89,21 @@ export class Qcow2Image implements DiskImage {
         if (readSync(this.fd, eh, 0, 8, off) < 8) break;
         const type = eh.readUInt32BE(0), len = eh.readUInt32BE(4);
         if (type === EXT_END) break;
+        // header extensions live in the first cluster (qcow2.txt)
+        if (off + 8 + len > this.clusterSize) throw new DiskImageError(`${path}: a header extension runs past the first cluster`);
         if (type === EXT_BACKING_FORMAT) { const b = Buffer.alloc(len); readSync(this.fd, b, 0, len, off + 8); backingFormat = b.toString("utf8"); }
         off += 8 + Math.ceil(len / 8) * 8;
-        if (off > this.clusterSize) break;
       }
       const bOff = Number(h.readBigUInt64BE(8)), bLen = h.readUInt32BE(16);
       if (bOff !== 0 && bLen > 0) {
+        // the name is at most 1023 bytes and lies in the first cluster (qcow2.txt)
+        if (bLen > 1023 || bOff + bLen > this.clusterSize) throw new DiskImageError(`${path}: the backing file name (${bLen} bytes at ${bOff}) is out of bounds`);
         const b = Buffer.alloc(bLen);
         readSync(this.fd, b, 0, bLen, bOff);
         const name = b.toString("utf8");
+        if (name.includes("\0")) throw new DiskImageError(`${path}: the backing file name has a NUL byte`);
         const bpath = isAbsolute(name) ? name : resolve(dirname(path), name);
-        this.backing = openBacking(bpath, backingFormat);
+        this.backing = openBacking(bpath, backingFormat, [...chain, path]);
       } else this.backing = null;
       this.fileEnd = Math.ceil(fstatSync(this.fd).size / this.clusterSize) * this.clusterSize;
     } catch (e) {
@@ -118,7 +125,16 @@ export class Qcow2Image implements DiskImage {
     writeSync(this.fd, b, 0, 8, off);
   }
 
+  // A metadata or data cluster's offset from a table in the file: cluster
+  // aligned and inside the file, or the image is corrupt (QEMU would mark it
+  // so); never a read or write somewhere else.
+  private cluster(off: number, what: string): number {
+    if (off % this.clusterSize !== 0 || off + this.clusterSize > this.fileEnd) throw new DiskImageError(`${this.path} is corrupt: ${what} at ${off} lies outside the file or is unaligned`);
+    return off;
+  }
+
   private l2(offset: number): BigUint64Array {
+    this.cluster(offset, "an L2 table");
     let t = this.l2Cache.get(offset);
     if (!t) {
       t = this.readTable(offset, this.l2Entries);
@@ -159,6 +175,7 @@ export class Qcow2Image implements DiskImage {
       } else out.fill(0);
       return;
     }
+    this.cluster(Number(host), "a data cluster");
     for (let done = 0; done < out.length;) {
       const r = readSync(this.fd, out, done, out.length - done, Number(host) + inC + done);
       if (r === 0) { out.fill(0, done); return; }
@@ -171,6 +188,7 @@ export class Qcow2Image implements DiskImage {
     const off = Number(e & ((1n << BigInt(x)) - 1n));
     const sectors = Number((e >> BigInt(x)) & ((1n << BigInt(62 - x)) - 1n)) + 1;
     const len = sectors * 512 - (off & 511);
+    if (len <= 0 || len > 2 * this.clusterSize || off + len > this.fileEnd) throw new DiskImageError(`${this.path} is corrupt: a compressed cluster at ${off} (${len} bytes) lies outside the file`);
     const comp = Buffer.alloc(len);
     readSync(this.fd, comp, 0, len, off);
     const raw = inflateRawSync(comp, { finishFlush: 2 /* Z_SYNC_FLUSH: trailing sector padding */ });
@@ -210,6 +228,7 @@ export class Qcow2Image implements DiskImage {
     const t = this.l2(l2off);
     const e = t[l2i];
     const host = Number(e & OFFSET_MASK);
+    if (host !== 0 && !(e & COMPRESSED)) this.cluster(host, "a data cluster");
     if (host !== 0 && (e & COPIED) && !(e & COMPRESSED)) {
       if (e & ZERO) { // preallocated zero cluster: zero it, then it holds data
         if (!whole) writeSync(this.fd, new Uint8Array(this.clusterSize), 0, this.clusterSize, host);
@@ -245,7 +264,7 @@ export class Qcow2Image implements DiskImage {
     const ti = Math.floor(c / perBlock);
     if (ti >= this.refcountTable.length) throw new DiskImageError(`${this.path}: the refcount table is full (the image would need to grow it)`);
     const block = Number(this.refcountTable[ti] & ~0x1FFn);
-    return block === 0 ? null : { block, index: c % perBlock };
+    return block === 0 ? null : { block: this.cluster(block, "a refcount block"), index: c % perBlock };
   }
 
   private setRefcount(hostOff: number, v: number): void {
@@ -290,6 +309,7 @@ export class Qcow2Image implements DiskImage {
   // Whole clusters become zero clusters (v3) or are written with zeros (v2,
   // where an unallocated cluster would show the backing file instead).
   discard(offset: number, length: number): void {
+    if (this.readonly) throw new DiskImageError(`${this.path} is read-only`);
     const end = Math.min(offset + length, this.bytes);
     const z = new Uint8Array(Math.min(this.clusterSize, 1 << 20));
     for (let pos = offset; pos < end;) {
@@ -317,9 +337,15 @@ export class Qcow2Image implements DiskImage {
   }
 }
 
-function openBacking(path: string, format: string | null): DiskImage {
+const MAX_BACKING_DEPTH = 16;
+
+function openBacking(path: string, format: string | null, chain: readonly string[]): DiskImage {
+  let real: string;
+  try { real = realpathSync(path); } catch (e) { throw new DiskImageError(`cannot open backing file ${path}: ${(e as Error).message}`); }
+  if (chain.some((p) => { try { return realpathSync(p) === real; } catch { return false; } })) throw new DiskImageError(`backing file ${path} is an image of its own chain (a loop)`);
+  if (chain.length >= MAX_BACKING_DEPTH) throw new DiskImageError(`the backing chain of ${chain[0]} is deeper than ${MAX_BACKING_DEPTH}`);
   const fmt = format ?? sniff(path);
-  if (fmt === "qcow2") return new Qcow2Image(path, true);
+  if (fmt === "qcow2") return new Qcow2Image(path, true, chain);
   if (fmt === "raw") return new RawImage(path, true);
   throw new DiskImageError(`backing file ${path} has format '${fmt}', which is not supported`);
 }
@@ -328,8 +354,9 @@ function sniff(path: string): string {
   let fd: number;
   try { fd = openSync(path, constants.O_RDONLY); } catch (e) { throw new DiskImageError(`cannot open backing file ${path}: ${(e as Error).message}`); }
   try {
+    if (!fstatSync(fd).isFile() && !fstatSync(fd).isBlockDevice()) throw new DiskImageError(`backing file ${path} is not a file or block device`);
     const b = Buffer.alloc(4);
-    readSync(fd, b, 0, 4, 0);
+    try { readSync(fd, b, 0, 4, 0); } catch (e) { throw new DiskImageError(`cannot read backing file ${path}: ${(e as Error).message}`); }
     return b.readUInt32BE(0) === MAGIC ? "qcow2" : "raw";
   } finally { closeSync(fd); }
 }
