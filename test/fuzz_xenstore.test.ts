@@ -3,17 +3,12 @@
 // its defaults. Long runs are the command's job.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fuzzXenstore } from "../src/host/fuzz/xenstore_fuzzer.js";
-import { parseSeed } from "../src/host/fuzz/rng.js";
-import { XENTS_BIN } from "./helpers/cli.js";
+import { fuzzRun, fuzzCliDefaults } from "./helpers/fuzz.js";
 
-const seed = parseSeed(process.env.XENTS_SEED);
-const iterations = Number(process.env.XENTS_FUZZ_ITERATIONS ?? 5000);
+const { seed, iterations } = fuzzRun("xenstore", 5000);
 
 test(`xenstore fuzzer: ${iterations} messages over a guest ring and the socket (seed ${seed})`, async () => {
-  process.stderr.write(`xenstore fuzzer seed ${seed} (XENTS_SEED=${seed} replays it)\n`);
-  assert.ok(Number.isInteger(iterations) && iterations > 0, "XENTS_FUZZ_ITERATIONS must be at least 1");
   const r = await fuzzXenstore({ iterations, seed });
   assert.deepEqual(r.exception_messages, []);
   assert.equal(r.host_exceptions, 0);
@@ -29,10 +24,5 @@ test(`xenstore fuzzer: ${iterations} messages over a guest ring and the socket (
 });
 
 test("xents fuzz xenstore --json with its defaults: clean, exit 0", () => {
-  const r = spawnSync(process.execPath, [XENTS_BIN, "fuzz", "xenstore", "--json"], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-  const j = JSON.parse(r.stdout) as { clean: boolean; target: string; iterations: number; accounting_ok: boolean };
-  assert.equal(j.target, "xenstore");
-  assert.equal(j.clean, true);
-  assert.equal(j.iterations, 2000);
+  fuzzCliDefaults("xenstore", 2000);
 });
