@@ -18,6 +18,7 @@ import { fuzzXenstore } from "./host/fuzz/xenstore_fuzzer.js";
 import { fuzzControl } from "./host/fuzz/control_fuzzer.js";
 import { fuzzStreams } from "./host/fuzz/stream_fuzzer.js";
 import { fuzzQcow2 } from "./host/fuzz/qcow2_fuzzer.js";
+import { fuzzRings } from "./host/fuzz/ring_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
@@ -53,6 +54,10 @@ export const commands: Record<string, Command> = {
     qcow2: {
       summary: "damaged copies of a real qcow2 image (header, L1/L2, refcounts, extensions, backing files, truncation) opened, read, written and discarded",
       run: (o) => fuzzQcow2({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    rings: {
+      summary: "a hostile blkfront and netfront played against blkback and netback (requests, indexes, grants, handshakes), answers checked, beside a victim doing checked I/O",
+      run: (o) => fuzzRings({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     hypercalls: {
       summary: "random and mutated calls of every hypercall and sub-op from a two-vCPU guest beside a victim, audited after every call",

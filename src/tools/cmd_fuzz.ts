@@ -15,6 +15,7 @@ export interface FuzzVerdict {
   leaks: number;
   accounting_ok: boolean;
   distinct_results: string[];
+  wrong_answers?: number; // answers checked against what a correct implementation must give
 }
 
 export interface FuzzTarget {
@@ -26,7 +27,7 @@ export interface FuzzTarget {
 export const DEFAULT_FUZZ_ITERATIONS = 2000;
 
 export function fuzzClean(r: FuzzVerdict): boolean {
-  return r.host_exceptions === 0 && r.audit_failures === 0 && r.leaks === 0 && r.accounting_ok;
+  return r.host_exceptions === 0 && r.audit_failures === 0 && r.leaks === 0 && r.accounting_ok && (r.wrong_answers ?? 0) === 0;
 }
 
 export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
@@ -52,7 +53,7 @@ export function fuzzCommand(targets: Record<string, FuzzTarget>): Command {
       if (a.json) process.stdout.write(JSON.stringify({ ...r, clean }) + "\n");
       else {
         process.stdout.write(`fuzz ${name}: seed ${r.seed}, ${r.iterations} iterations: ${clean ? "clean" : "FOUND PROBLEMS"}\n`);
-        process.stdout.write(`  host exceptions ${r.host_exceptions}, audit failures ${r.audit_failures}, leaks ${r.leaks}, accounting back at baseline: ${r.accounting_ok}\n`);
+        process.stdout.write(`  host exceptions ${r.host_exceptions}, audit failures ${r.audit_failures}, leaks ${r.leaks}, accounting back at baseline: ${r.accounting_ok}${r.wrong_answers === undefined ? "" : `, wrong answers ${r.wrong_answers}`}\n`);
         if (!clean) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       }
       return clean ? 0 : 1;
