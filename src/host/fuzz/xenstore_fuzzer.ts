@@ -15,13 +15,11 @@ import { Host } from "../host.js";
 import { Dom0 } from "../../tools/dom0.js";
 import { Toolstack, Guest } from "../../tools/toolstack.js";
 import { XenstoreSocketServer } from "../../tools/xenstore/socket_server.js";
-import { PlayedGuest } from "./played_guest.js";
 import { FuzzRng } from "./rng.js";
 import { FuzzTally, FuzzFigures } from "./tally.js";
 import { idleImage } from "./idle_image.js";
-import { XS, XS_NAMES, XSRING, XENSTORE_RING_SIZE, XSD_SOCKMSG_SIZE } from "../../xen/public/io/xs_wire.js";
-import { HYPERVISOR } from "../../xen/public/xen.js";
-import { EVTCHNOP, evtchn_send } from "../../xen/public/event_channel.js";
+import { XS, XS_NAMES, XSD_SOCKMSG_SIZE } from "../../xen/public/io/xs_wire.js";
+import { PlayedXenstoreRing, XsMessage } from "./played_xenstore.js";
 
 export interface XenstoreFuzzOptions { iterations: number; seed: number }
 
@@ -61,65 +59,32 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
 
   // The attacker: a paused guest whose ring the fuzzer drives as its kernel would.
   let a = guest("attacker");
-  let ring = ringOf(a);
-  function ringOf(g: Guest): { page: Uint8Array; dv: DataView; port: bigint; played: PlayedGuest; out: Uint8Array[] } {
-    const d = host.hv.domains.get(g.domid)!;
-    const h = d.p2m.hostAddr(g.built.storeGfn << 12n, true);
-    const page = host.hv.core.bytes.subarray(h, h + 4096);
-    return { page, dv: new DataView(page.buffer, page.byteOffset, 4096), port: BigInt(g.built.storePort), played: new PlayedGuest(host.hv, d), out: [] };
-  }
-  const kick = (): void => {
-    ring.played.callStruct(HYPERVISOR.event_channel_op, BigInt(EVTCHNOP.send), evtchn_send, (s) => s.set("port", ring.port), 1n, 4000);
-    host.hv.runFor(1); // Domain-0's upcall: the ring is serviced
-  };
-  // as the guest: take whatever xenstored wrote to the response ring
-  const readReplies = (): void => {
-    const { dv, page } = ring;
-    const c = dv.getUint32(XSRING.rsp_cons, true), p = dv.getUint32(XSRING.rsp_prod, true);
-    const n = Math.min((p - c) >>> 0, XENSTORE_RING_SIZE);
-    if (!n) return;
-    const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = page[XSRING.rsp + ((c + i) & (XENSTORE_RING_SIZE - 1))];
-    dv.setUint32(XSRING.rsp_cons, p, true);
-    fromRing(bytes);
-  };
+  const ringOf = (g: Guest): PlayedXenstoreRing =>
+    new PlayedXenstoreRing(host.hv, host.hv.domains.get(g.domid)!, g.built.storeGfn, g.built.storePort, (m) => fromRing(m));
   // What the attacker is sent, frame by frame: no canary value in anything,
   // no private node's name in any reply (a watch event may name a path the
   // attacker itself watched; xenstored fires once at registration).
   let label = "";
-  const parser = (how: string): ((bytes: Uint8Array) => void) => {
+  const seen = (how: string, type: number, payload: string): void => {
+    r.replies++;
+    if (payload.includes(CANARY)) leak(`a canary's value reached the attacker over the ${how}: ${label}`);
+    if (type !== XS.WATCH_EVENT && /canary/.test(payload) && how === "ring") leak(`a private node's name reached the attacker: ${label}`);
+    if (type !== XS.WATCH_EVENT) tally.result(`${how} ${label} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
+  };
+  const fromRing = (m: XsMessage): void => seen("ring", m.type, m.payload.toString("latin1"));
+  let ring = ringOf(a);
+  // the socket's byte stream, split into messages
+  const socketParser = (): ((bytes: Uint8Array) => void) => {
     let buf = Buffer.alloc(0);
     return (bytes) => {
       buf = Buffer.concat([buf, bytes]);
       while (buf.length >= XSD_SOCKMSG_SIZE) {
         const len = buf.readUInt32LE(12);
         if (buf.length < XSD_SOCKMSG_SIZE + len) break;
-        const type = buf.readUInt32LE(0), payload = buf.subarray(XSD_SOCKMSG_SIZE, XSD_SOCKMSG_SIZE + len).toString("latin1");
+        seen("socket", buf.readUInt32LE(0), buf.subarray(XSD_SOCKMSG_SIZE, XSD_SOCKMSG_SIZE + len).toString("latin1"));
         buf = buf.subarray(XSD_SOCKMSG_SIZE + len);
-        r.replies++;
-        if (payload.includes(CANARY)) leak(`a canary's value reached the attacker over the ${how}: ${label}`);
-        if (type !== XS.WATCH_EVENT && /canary/.test(payload) && how === "ring") leak(`a private node's name reached the attacker: ${label}`);
-        if (type !== XS.WATCH_EVENT) tally.result(`${how} ${label} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
       }
     };
-  };
-  let fromRing = parser("ring");
-  // as the guest: put a message in the request ring, a piece at a time as room allows
-  const sendRing = (msg: Uint8Array): boolean => {
-    let off = 0;
-    for (let spins = 0; off < msg.length && spins < 64; spins++) {
-      const { dv, page } = ring;
-      const c = dv.getUint32(XSRING.req_cons, true), p = dv.getUint32(XSRING.req_prod, true);
-      const room = XENSTORE_RING_SIZE - ((p - c) >>> 0);
-      const n = Math.min(room, msg.length - off);
-      for (let i = 0; i < n; i++) page[XSRING.req + ((p + i) & (XENSTORE_RING_SIZE - 1))] = msg[off + i];
-      dv.setUint32(XSRING.req_prod, (p + n) >>> 0, true);
-      off += n;
-      kick();
-      readReplies();
-      if (dv.getUint32(XSRING.error, true)) return false; // cut off
-    }
-    return true;
   };
 
   // ---- messages
@@ -198,23 +163,22 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
     label = m.label;
     try {
       if (!bySocket) {
-        if (rng.chance(0.005)) { ring.dv.setUint32(XSRING.req_prod, rng.u32(), true); kick(); tally.result("ring: corrupt index"); }
-        else if (!sendRing(m.bytes)) tally.result(`ring ${m.label}: cut off`);
+        if (rng.chance(0.005)) { ring.setHeader("req_prod", rng.u32()); ring.kick(); tally.result("ring: corrupt index"); }
+        else if (!ring.send(m.bytes)) tally.result(`ring ${m.label}: cut off`);
         r.messages++;
         const conn = ts.xenstored.domains.get(a.domid);
-        if (ring.dv.getUint32(XSRING.error, true) || !conn || conn.dead) {
+        if (ring.cutOff || !conn || conn.dead) {
           // xenstored gave up on this ring: the guest is done for; make another
           r.ring_cutoffs++;
           ts.destroy(a.domid);
           a = guest("attacker");
           ring = ringOf(a);
-          fromRing = parser("ring");
           txs.length = 0;
         }
       } else {
         if (!sock) {
           const s = await openSocket();
-          const fromSocket = parser("socket");
+          const fromSocket = socketParser();
           s.on("data", (d: Buffer) => fromSocket(new Uint8Array(d)));
           s.on("error", () => { /* the server may cut us off */ });
           s.on("close", () => { if (sock === s) sock = null; });

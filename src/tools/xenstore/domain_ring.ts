@@ -1,15 +1,15 @@
 // A guest's xenstore connection: the xenstore_domain_interface page (two
 // 1 KiB byte rings) mapped from the guest, and its event channel. Requests
 // are streamed out of req[]; replies and watch events go into rsp[] as the
-// guest makes room. Index corruption cuts the connection off.
+// guest makes room. Index corruption, or a message over the protocol's
+// limit, cuts the connection off and says why in the ring's error field,
+// as Xen's xenstored does.
 
 import type { Xc, ForeignMapping } from "../xc/xc.js";
 import type { EventChannels } from "../xc/evtchn.js";
 import type { Transport } from "./xenstored.js";
 import { QUOTA } from "./xenstored.js";
-import { XSRING, XENSTORE_RING_SIZE } from "../../xen/public/io/xs_wire.js";
-
-const XENSTORE_ERROR_RINGIDX = 2;
+import { XSRING, XENSTORE_RING_SIZE, XENSTORE_ERROR } from "../../xen/public/io/xs_wire.js";
 
 export class DomainRing implements Transport {
   private readonly map: ForeignMapping;
@@ -37,12 +37,7 @@ export class DomainRing implements Transport {
     this.service();
   }
 
-  private fail(reason: string): void {
-    if (this.closed) return;
-    this.dv().setUint32(XSRING.error, XENSTORE_ERROR_RINGIDX, true);
-    this.onDead(reason);
-    this.close(reason);
-  }
+  private fail(reason: string): void { this.close(reason, XENSTORE_ERROR.RINGIDX); }
 
   service(): void {
     if (this.closed) return;
@@ -81,8 +76,13 @@ export class DomainRing implements Transport {
     if (notify) this.evtchn.notify(this.port);
   }
 
-  close(_reason: string): void {
+  close(reason: string, error?: number): void {
     if (this.closed) return;
+    // cut off for breaking the protocol: the guest can tell from its page
+    if (error !== undefined) {
+      this.dv().setUint32(XSRING.error, error, true);
+      this.onDead(reason);
+    }
     this.closed = true;
     this.evtchn.close(this.port);
     this.map.unmap();

@@ -4,7 +4,7 @@
 // @releaseDomain) and transactions that detect conflicting commits.
 
 import { Store, TxStore, XsError, Caller, canAccess, validPath, parent, parsePerm, permString, Perm, Node } from "./store.js";
-import { XS, XS_NAMES, XSD_SOCKMSG_SIZE, XENSTORE_PAYLOAD_MAX } from "../../xen/public/io/xs_wire.js";
+import { XS, XS_NAMES, XSD_SOCKMSG_SIZE, XENSTORE_PAYLOAD_MAX, XENSTORE_ERROR } from "../../xen/public/io/xs_wire.js";
 
 export const QUOTA = {
   nodesPerDomain: 1000,
@@ -17,7 +17,8 @@ export const QUOTA = {
 
 export interface Transport {
   send(msg: Uint8Array): void; // one framed message
-  close(reason: string): void;
+  // error: the ring's error field, for a client that broke the protocol (XENSTORE_ERROR)
+  close(reason: string, error?: number): void;
 }
 
 interface Watch { path: string; abs: string; token: string; relative: boolean; }
@@ -52,7 +53,7 @@ export class Connection {
     while (b.length - off >= XSD_SOCKMSG_SIZE) {
       const dv = new DataView(b.buffer, b.byteOffset + off, XSD_SOCKMSG_SIZE);
       const len = dv.getUint32(12, true);
-      if (len > XENSTORE_PAYLOAD_MAX) { this.kill(`payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`); return; }
+      if (len > XENSTORE_PAYLOAD_MAX) { this.kill(`payload of ${len} bytes exceeds ${XENSTORE_PAYLOAD_MAX}`, XENSTORE_ERROR.PROTO); return; }
       if (b.length - off < XSD_SOCKMSG_SIZE + len) break;
       const type = dv.getUint32(0, true), reqId = dv.getUint32(4, true), txId = dv.getUint32(8, true);
       const payload = b.slice(off + XSD_SOCKMSG_SIZE, off + XSD_SOCKMSG_SIZE + len);
@@ -63,12 +64,12 @@ export class Connection {
     this.buf = b.slice(off);
   }
 
-  kill(reason: string): void {
+  kill(reason: string, error?: number): void {
     if (this.dead) return;
     this.dead = true;
     this.watches.length = 0;
     this.txs.clear();
-    this.transport.close(reason);
+    this.transport.close(reason, error);
   }
 }
 

@@ -21,6 +21,8 @@ export const XSRING = {
 } as const;
 export const XENSTORE_SERVER_FEATURE_RECONNECTION = 1, XENSTORE_SERVER_FEATURE_ERROR = 2;
 export const XENSTORE_CONNECTED = 0, XENSTORE_RECONNECT = 1;
+// what xenstored writes to the ring's error field when it stops serving it
+export const XENSTORE_ERROR = { NONE: 0, COMM: 1, RINGIDX: 2, PROTO: 3 } as const;
 
 // The error names the protocol carries, with their errno values (xsd_errors[])
 export const XSD_ERRORS: [string, number][] = [
