@@ -46,7 +46,10 @@ function resolveKernelPackage(): string {
 }
 
 // Download (once) and unpack a Debian package; returns its unpacked root.
-export function debianPackage(pkg: string, arch = "arm64"): string {
+// With `log`, the download speaks on stderr as it goes (apt's own lines:
+// the package and its size, then the bytes fetched, the time and the rate;
+// its progress bar when stderr is a terminal), and the steps are logged.
+export function debianPackage(pkg: string, arch = "arm64", log?: (s: string) => void): string {
   const base = join(cacheDir(), "debs");
   mkdirSync(base, { recursive: true });
   const root = join(base, `${pkg}_${arch}`);
@@ -55,20 +58,27 @@ export function debianPackage(pkg: string, arch = "arm64"): string {
   const tmp = join(base, `.dl-${pkg}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const r = spawnSync("apt-get", ["download", "-qq", `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8" });
+  log?.(`fetching the Debian package ${pkg}:${arch}`);
+  // apt's progress goes to our stderr (stdout stays clean for pipes); its errors are kept for the message
+  const download = (): ReturnType<typeof spawnSync> => log
+    ? spawnSync("apt-get", ["download", ...(process.stderr.isTTY ? [] : ["-q"]), `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8", stdio: ["ignore", 2, "pipe"] })
+    : spawnSync("apt-get", ["download", "-qq", `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8" });
+  const r = download();
   if (r.error || r.status !== 0) {
-    let detail = (r.stderr || r.error?.message || "").trim();
+    let detail = (String(r.stderr ?? "") || r.error?.message || "").trim();
     if (/Unable to locate package/.test(detail)) {
+      log?.("apt-get update (the package lists do not know it)");
       const upd = spawnSync("apt-get", ["update", "-qq"], { encoding: "utf8" });
-      const again = upd.status === 0 ? spawnSync("apt-get", ["download", "-qq", `${pkg}:${arch}`], { cwd: tmp, encoding: "utf8" }) : upd;
+      const again = upd.status === 0 ? download() : upd;
       if (again.status === 0) detail = "";
-      else detail = (again.stderr || "").trim() || detail;
+      else detail = String(again.stderr ?? "").trim() || detail;
     }
     if (detail) throw new ImageError(`could not fetch the Debian package ${pkg}:${arch}: ${detail.split("\n").slice(-2).join(" / ")}`);
   }
   const deb = readdirSync(tmp).find((f) => f.endsWith(".deb"));
   if (!deb) throw new ImageError(`apt-get download of ${pkg}:${arch} produced no .deb`);
   rmSync(root, { recursive: true, force: true });
+  log?.(`unpacking ${deb} (${mib(statSync(join(tmp, deb)).size)})`);
   sh("dpkg-deb", ["-x", join(tmp, deb), root], `unpacking ${deb}`);
   writeFileSync(join(root, ".complete"), deb + "\n");
   rmSync(tmp, { recursive: true, force: true });
@@ -79,6 +89,8 @@ export function debianPackage(pkg: string, arch = "arm64"): string {
 export function busyboxBinary(): string {
   return join(debianPackage("busybox-static"), "bin", "busybox");
 }
+
+function mib(bytes: number): string { return `${(bytes / 1048576).toFixed(1)} MiB`; }
 
 // ---- kernel modules: .modinfo "depends=" from the ELF section
 function modinfo(ko: Uint8Array): Map<string, string[]> {
@@ -186,9 +198,9 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
     const g = JSON.parse(readFileSync(stamp, "utf8")) as GuestImages;
     if (existsSync(g.kernel) && existsSync(g.initrd)) return g;
   }
-  log(`fetching ${kpkg} and busybox-static for arm64`);
-  const kroot = debianPackage(kpkg);
-  const bbroot = debianPackage("busybox-static");
+  log(`building the guest images from ${kpkg} and busybox-static (arm64) into ${dir}`);
+  const kroot = debianPackage(kpkg, "arm64", log);
+  const bbroot = debianPackage("busybox-static", "arm64", log);
   const bootDir = join(kroot, "boot");
   const vmlinuz = readdirSync(bootDir).find((f) => f.startsWith("vmlinuz-"));
   if (!vmlinuz) throw new ImageError(`${kpkg} has no /boot/vmlinuz-*`);
@@ -203,11 +215,13 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   entries.push({ name: "etc/profile", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(PROFILE)) });
   entries.push({ name: "etc/modules.load", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(mods.map((m) => m.name).join("\n") + "\n")) });
   for (const m of mods) entries.push({ name: `lib/modules/${m.name}.ko`, mode: S_IFREG | 0o644, data: new Uint8Array(readFileSync(m.path)) });
+  log(`building the initramfs: busybox, /init, ${mods.length} modules (${mods.map((m) => m.name).join(" ")})`);
   const initrd = join(dir, `initrd-${version}-${recipe}.cpio.gz`);
   writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
   renameSync(initrd + ".tmp", initrd);
   const kernel = join(dir, `vmlinuz-${version}`);
   writeFileSync(kernel, readFileSync(join(bootDir, vmlinuz)));
+  log(`wrote ${kernel} (${mib(statSync(kernel).size)}) and ${initrd} (${mib(statSync(initrd).size)})`);
   const g: GuestImages = { kernel, initrd, kernelVersion: version, modules: mods.map((m) => m.name) };
   writeFileSync(stamp, JSON.stringify(g, null, 1));
   return g;
