@@ -11,7 +11,7 @@ import { benchNet } from "./bench_net.js";
 
 function benches(factory: HostFactory): Record<string, (args: string[]) => Promise<object> | object> {
   return {
-    cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400)),
+    cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400), Number(valueOf(args, "--runs") ?? 3)),
     blk: (args) => benchBlk(factory, { spanMiB: Number(valueOf(args, "--span") ?? 64), ops: Number(valueOf(args, "--ops") ?? 2000), format: valueOf(args, "--format") === "qcow2" ? "qcow2" : "raw" }),
     migrate: (args) => benchMigrate(factory, { memoryMiB: Number(valueOf(args, "--memory") ?? 256), dirtyRate: Number(valueOf(args, "--dirty-rate") ?? 2000) }),
     net: (args) => benchNet(factory, { mib: Number(valueOf(args, "--mib") ?? 16) }),
@@ -27,7 +27,7 @@ function valueOf(args: string[], name: string): string | undefined {
 export function benchCommand(factory: HostFactory): Command {
   return {
   summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, net)",
-  usage: "xents bench <cpu|boot|blk|migrate|net> [--json] [--iterations N] [--vcpus N] [--memory MiB] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s] [--mib N]",
+  usage: "xents bench <cpu|boot|blk|migrate|net> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s] [--mib N]",
   async run(args) {
     const what = args[0];
     const table = benches(factory);
