@@ -158,6 +158,28 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
     return rng.chance(0.95) ? va : pointer();
   };
 
+  // A quarter of the calls that give a guest memory, grant frames or ports are
+  // written as a kernel writes them, so that the fuzz reaches the paths
+  // behind success (allocation, p2m growth, frame lists), not only the
+  // argument checks; mutation alone rarely gets all of a struct right.
+  const wellFormedReservation = (cmd: number): bigint => {
+    const n = 1 + rng.int(4);
+    const s = new StructBuf(X.xen_memory_reservation).set("extent_start", attacker.scratch + 1024n).set("nr_extents", n)
+      .set("extent_order", 0).set("mem_flags", 0).set("domid", X.DOMID_SELF);
+    const list = new DataView(new ArrayBuffer(8 * n));
+    // populate: gfns beyond the guest's RAM, often free; decrease: in it
+    const base = cmd === X.XENMEM.decrease_reservation ? RAM0_GFN + 1 : RAM0_GFN + PAGES;
+    for (let i = 0; i < n; i++) list.setBigUint64(8 * i, BigInt(base + rng.int(64)), true);
+    attacker.tryWrite(attacker.scratch, s.bytes);
+    attacker.tryWrite(attacker.scratch + 1024n, new Uint8Array(list.buffer));
+    return attacker.scratch;
+  };
+  const wellFormedSetupTable = (): bigint => {
+    const s = new StructBuf(G.gnttab_setup_table).set("dom", X.DOMID_SELF).set("nr_frames", 1 + rng.int(4)).set("frame_list", attacker.scratch + 1024n);
+    attacker.tryWrite(attacker.scratch, s.bytes);
+    return attacker.scratch;
+  };
+
   // One hypercall as the attacker might make it: [label, nr, args].
   const call = (): [string, number, bigint[]] => {
     const pick = rng.int(100);
@@ -169,14 +191,20 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
       case X.HYPERVISOR.memory_op: {
         const cmd = sub(X.XENMEM);
         const extent = rng.chance(0.9) ? 0n : BigInt(rng.int(1 << 20));
+        if (MEMORY[cmd] === X.xen_memory_reservation && rng.chance(0.25)) return [`${label}:${name(X.XENMEM, cmd)}`, nr, [BigInt(cmd), wellFormedReservation(cmd)]];
         return [`${label}:${name(X.XENMEM, cmd)}`, nr, [BigInt(cmd) | (extent << 6n), structs(MEMORY[cmd], 1)]];
       }
       case X.HYPERVISOR.grant_table_op: {
         const cmd = sub(G.GNTTABOP), n = count();
+        if (cmd === G.GNTTABOP.setup_table && rng.chance(0.25)) return [`${label}:setup_table`, nr, [BigInt(cmd), wellFormedSetupTable(), 1n]];
         return [`${label}:${name(G.GNTTABOP, cmd)}`, nr, [BigInt(cmd), structs(GRANT[cmd], n), BigInt(n)]];
       }
       case X.HYPERVISOR.event_channel_op: {
         const cmd = sub(E.EVTCHNOP);
+        if (cmd === E.EVTCHNOP.alloc_unbound && rng.chance(0.25)) {
+          attacker.tryWrite(attacker.scratch, new StructBuf(E.evtchn_alloc_unbound).set("dom", X.DOMID_SELF).set("remote_dom", rng.pick([0, VICTIM, ATTACKER])).bytes);
+          return [`${label}:alloc_unbound`, nr, [BigInt(cmd), attacker.scratch]];
+        }
         return [`${label}:${name(E.EVTCHNOP, cmd)}`, nr, [BigInt(cmd), structs(EVTCHN[cmd], 1)]];
       }
       case X.HYPERVISOR.sched_op: {
