@@ -64,6 +64,15 @@ test("create with a configuration of the wrong shape is refused by name, not wit
   assert.equal(st.daemon_bugs, 0);
 });
 
+test("files are named absolutely: a save, restore or key file relative to the daemon's directory is refused (the control fuzzer left a save named 'undefined' in the checkout)", async () => {
+  const reqs = [{ cmd: "save", args: { domain: "nosuch", file: "../escaped.save" } }, { cmd: "save", args: { domain: "nosuch", file: "here.save" } },
+    { cmd: "restore", args: { file: "guest.save" } }, { cmd: "migrate", args: { domain: "nosuch", host: "127.0.0.1", port: 1, keyFile: "migrate.key" } },
+    { cmd: "save", args: { domain: "nosuch" } }];
+  const r = await exchange(reqs.map((q, i) => JSON.stringify({ id: i + 1, ...q }) + "\n"), reqs.length);
+  assert.equal(r.replies.length, reqs.length);
+  for (const rep of r.replies) assert.match(rep.error ?? "", rep.id === 5 ? /'file' must be given as text/ : /must be an absolute path/, JSON.stringify(rep));
+});
+
 test("a line over 1 MiB ends that connection only; idle and half-open connections cost nothing; a thousand clients are answered", async () => {
   const big = await exchange(["{\"cmd\":\"list\",\"args\":{\"x\":\"" + "a".repeat(1100 << 10)], 2); // wait for the close
   assert.ok(big.closed);

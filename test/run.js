@@ -1,6 +1,6 @@
 // Runs the compiled test files with Node's test runner. Test files are the
 // compiled dist/test/**/*.test.js; XENTS_TEST_FILTER narrows them by substring.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -15,5 +15,18 @@ function walk(dir) {
 }
 const filter = process.env.XENTS_TEST_FILTER ?? "";
 const files = walk("dist/test").filter((f) => f.includes(filter)).sort();
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
+// TAP on stdout as always; the spec reporter's account of failures (the
+// assertion, its message, the stack) is written aside and printed last, so
+// the end of a long CI log says why a test failed, not only that it did.
+const spec = join("dist", "test-failures.log");
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2",
+  "--test-reporter=tap", "--test-reporter-destination=stdout",
+  "--test-reporter=spec", `--test-reporter-destination=${spec}`, ...files], { stdio: "inherit" });
+if (r.status !== 0) {
+  try {
+    const text = readFileSync(spec, "utf8");
+    const at = text.lastIndexOf("failing tests:");
+    if (at >= 0) process.stdout.write(`\n# why the failing tests failed (spec reporter):\n${text.slice(at).split("\n").map((l) => `# ${l}`).join("\n")}\n`);
+  } catch { /* the spec log is a convenience; TAP above is the record */ }
+}
 process.exit(r.status ?? 1);

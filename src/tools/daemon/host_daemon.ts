@@ -9,7 +9,7 @@ import { parseVifSpec, VifSpec } from "../vif_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
 import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { join, isAbsolute } from "node:path";
 import { hostname } from "node:os";
 import type { HostFactory, HypervisorHealth } from "../cmd_demo.js";
 import { HostPaths, ensureHome } from "../home.js";
@@ -317,8 +317,9 @@ export class HostDaemon {
       "bridge-list": () => this.ts.bridges.list().map((b) => ({ name: b.name, ports: [...b.ports].map((p) => p.name), ...b.stats })),
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
       migrate: async (a) => {
+        const keyFile = a.keyFile === undefined ? this.paths.migrateKey : absolutePath(a, "keyFile");
         const g = this.guest(a.domain);
-        const key = migrationKey(typeof a.keyFile === "string" ? a.keyFile : this.paths.migrateKey, false);
+        const key = migrationKey(keyFile, false);
         this.progress = null;
         try {
           return await migrateOut(this.ts, g.domid, String(a.host), Number(a.port), { live: a.live !== false, key, progress: (p) => { this.progress = p; } });
@@ -326,13 +327,14 @@ export class HostDaemon {
       },
       "migrate-status": () => this.progress,
       save: (a) => {
+        const file = absolutePath(a, "file");
         const g = this.guest(a.domain);
-        const sink = fileSink(text(a, "file"));
+        const sink = fileSink(file);
         try { return this.ts.save(g.domid, sink, a.keepRunning === true); } finally { sink.close(); }
       },
       restore: (a) => {
         let src;
-        const file = text(a, "file");
+        const file = absolutePath(a, "file");
         try { src = fileSource(file); } catch (e) { throw new RequestError(`cannot read ${file}: ${(e as Error).message}`); }
         try { const g = this.ts.restore(src, a.paused === true); return { domid: g.domid, name: g.name }; } finally { src.close(); }
       },
@@ -457,6 +459,15 @@ function migrationKey(path: string, create: boolean): Uint8Array {
 function text(a: Record<string, unknown>, k: string): string {
   const v = a[k];
   if (typeof v !== "string" || v === "") throw new RequestError(`'${k}' must be given as text`);
+  return v;
+}
+
+// The daemon's working directory is nobody's business: a client names files
+// absolutely (the CLI resolves them against its own directory), so a save
+// cannot land beside the daemon or climb out of it with "../".
+function absolutePath(a: Record<string, unknown>, k: string): string {
+  const v = text(a, k);
+  if (!isAbsolute(v)) throw new RequestError(`'${k}' must be an absolute path, not '${v.slice(0, 200)}'`);
   return v;
 }
 
