@@ -399,6 +399,15 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
   // Data written through a ref that is, or may still be held as, a ring
   // page or an entry of any content may land in any ring: no ring's
   // answers can be checked until it is made afresh.
+  // The attacker writing a page of its own that is a ring (an indirect
+  // descriptor page or a TCP packet put where a ring ref points) scribbles on
+  // that ring itself, requests not yet read included.
+  const ringPage = (gfn: number): boolean => gfn < DATA || gfn >= VICTIM_RX;
+  const scribbled = (gfn: number): void => {
+    if (!ringPage(gfn)) return;
+    for (const b of a.blk) b.trusted = false;
+    a.net.trusted = false;
+  };
   const untrustIfUnknown = (grefs: number[]): void => {
     const ringish = (g: number): boolean => { const kd = a.kinds[g]; return kd.k === "raw" || ((kd.k === "rw" || kd.k === "ro") && (kd.gfn < DATA || kd.gfn >= VICTIM_RX)); };
     if (!grefs.some((g) => g < 512 && refClass(g) === "unknown" && (ringish(g) || a.wild.has(g)))) return;
@@ -448,6 +457,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
           const desc = new Uint8Array(4096), ddv = new DataView(desc.buffer);
           segs.slice(0, 512).forEach((s, i) => { ddv.setUint32(i * 8, s.gref, true); desc[i * 8 + 4] = s.first; desc[i * 8 + 5] = s.last; });
           descKnown = a.g.tryWrite(BigInt(RAM0_GFN + kd.gfn) << 12n, desc) && kd.gfn >= INDIRECT && kd.gfn < INDIRECT + NINDIRECT;
+          scribbled(kd.gfn);
           // an earlier request of this batch whose descriptors were there now reads these
           const earlier = descFor.get(kd.gfn);
           if (earlier) { earlier.expect = null; earlier.check = undefined; }
@@ -512,7 +522,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     for (const x of rsps) byId.set(x.getBigUint64(0, true), x);
     for (const p of pending) {
       const x = byId.get(p.id);
-      if (!x) { if (pending.filter((q2) => q2.id === p.id).length === 1) wrong(`disk ${v}: request ${p.id} was not answered`); continue; }
+      if (!x) { if (pending.filter((q2) => q2.id === p.id).length === 1) wrong(`disk ${v}: request ${p.id} was not answered (answers: ${rsps.map((y) => `${y.getBigUint64(0, true)}:${y.getUint8(8)}:${y.getInt16(10, true)}`).join(" ")}; asked: ${pending.map((q2) => `${q2.id}:${q2.op}`).join(" ")})`); continue; }
       if (p.expect === null) continue;
       r.checked_answers++;
       const op = x.getUint8(8), st = x.getInt16(10, true);
@@ -680,6 +690,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     dv.setUint16(t, 1234); dv.setUint16(t + 2, 80); p[t + 12] = 0x50; p[t + 13] = 0x18;
     const off2 = Math.min(off, 4096 - Math.min(p.length, 4096));
     a.g.tryWrite((BigInt(RAM0_GFN + kd.gfn) << 12n) + BigInt(off2), p.subarray(0, 4096 - off2));
+    scribbled(kd.gfn);
     s.size = Math.min(p.length, 65535);
   };
   const netRx = (): void => {

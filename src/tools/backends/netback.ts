@@ -48,7 +48,7 @@ class Vif implements BridgePort, BackendDevice {
   private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
   private readonly slotView = new DataView(this.slot.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
-  stats = { txPackets: 0, txGso: 0, rxPackets: 0, txErrors: 0, rxDropped: 0 };
+  stats = { txPackets: 0, txBytes: 0, txGso: 0, rxPackets: 0, rxBytes: 0, txErrors: 0, rxDropped: 0 };
 
   constructor(readonly env: BackendEnv, private readonly bridges: Bridges, readonly domid: number, readonly handle: number, readonly be: string) {
     this.name = `vif${domid}.${handle}`;
@@ -275,6 +275,7 @@ class Vif implements BridgePort, BackendDevice {
     for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
     if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
     this.stats.txPackets++;
+    this.stats.txBytes += total;
     if (gsoType !== XEN_NETIF_GSO_TYPE.NONE) {
       // whole to the bridge, whose ports take it or cut it up
       this.stats.txGso++;
@@ -366,6 +367,7 @@ class Vif implements BridgePort, BackendDevice {
         }
       }
       this.stats.rxPackets++;
+      this.stats.rxBytes += frame.length;
       sent = true;
     }
     if (!sent) return false;
