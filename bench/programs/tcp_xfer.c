@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
       if (n == 0) break;
       total += n;
     }
-    printf("RECV %lld %.0f\n", total, now_ms() - t0);
+    printf("RECV %lld %.3f\n", total, now_ms() - t0);
     return 0;
   }
   if (argc == 5 && !strcmp(argv[1], "send")) {
@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     }
     shutdown(s, SHUT_WR);
     while (read(s, buf, BUF) > 0) {} /* until the receiver has it all and closes */
-    printf("SENT %lld %.0f\n", total, now_ms() - t0);
+    printf("SENT %lld %.3f\n", total, now_ms() - t0);
     return 0;
   }
   return usage();
