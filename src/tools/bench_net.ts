@@ -9,7 +9,7 @@
 
 import { readFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "./net/free_port.js";
 import { TapPort } from "./net/tap_port.js";
 import { initrdWithPrograms } from "./initrd_programs.js";
 import type { HostFactory } from "./cmd_demo.js";
@@ -36,10 +36,6 @@ function received(text: string, mib: number, where: string): { bytes: number; mb
   const m = /RECV (\d+) ([\d.]+)/.exec(text);
   if (!m || Number(m[1]) !== mib << 20) throw new Error(`${where} received ${m?.[1] ?? "nothing"} of ${mib << 20} bytes`);
   return { bytes: Number(m[1]), mbps: (Number(m[1]) * 8) / (Math.max(0.001, Number(m[2])) / 1000) / 1e6 };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const a = s.address(); s.close(() => res(typeof a === "object" && a ? a.port : 0)); }); });
 }
 
 // tcp_xfer on the host's loopback, receiver and sender as two processes.

@@ -161,7 +161,10 @@ export function resolveModules(modDir: string, wanted: string[]): { name: string
 export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4", "crc32c_generic"]; // ext4 needs a crc32c (a softdep, not in depends=)
 
 // /init prepares the system and hands over to busybox init, which keeps a
-// shell on hvc0 and performs poweroff/reboot (and reaps orphans) as PID 1.
+// shell on the console and performs poweroff/reboot (and reaps orphans) as
+// PID 1. The console is hvc0 as a Xen guest; the same initramfs under QEMU's
+// -M virt (the benchmarks' reference) has ttyAMA0 instead, so the shell's
+// line of the inittab is written for whichever exists.
 export const INIT_SCRIPT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /mnt /root
 /bin/busybox --install -s
@@ -169,12 +172,14 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 while read -r m; do [ -n "$m" ] && insmod "/lib/modules/$m.ko" 2>/dev/null; done < /etc/modules.load
-echo "xents: busybox shell on hvc0 (poweroff to stop)"
+tty=hvc0; [ -e /dev/hvc0 ] || tty=ttyAMA0
+echo "$tty::respawn:-/bin/sh" > /etc/inittab.tty
+cat /etc/inittab.tty /etc/inittab.rest > /etc/inittab
+echo "xents: busybox shell on $tty (poweroff to stop)"
 exec /sbin/init
 `;
 
-export const INITTAB = `hvc0::respawn:-/bin/sh
-::ctrlaltdel:/sbin/reboot
+export const INITTAB = `::ctrlaltdel:/sbin/reboot
 ::shutdown:/bin/umount -a -r
 `;
 
@@ -211,7 +216,7 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   for (const d of ["bin", "dev", "etc", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt"]) entries.push({ name: d, mode: S_IFDIR | 0o755 });
   entries.push({ name: "bin/busybox", mode: S_IFREG | 0o755, data: new Uint8Array(readFileSync(join(bbroot, "bin", "busybox"))) });
   entries.push({ name: "init", mode: S_IFREG | 0o755, data: new Uint8Array(Buffer.from(INIT_SCRIPT)) });
-  entries.push({ name: "etc/inittab", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(INITTAB)) });
+  entries.push({ name: "etc/inittab.rest", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(INITTAB)) });
   entries.push({ name: "etc/profile", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(PROFILE)) });
   entries.push({ name: "etc/modules.load", mode: S_IFREG | 0o644, data: new Uint8Array(Buffer.from(mods.map((m) => m.name).join("\n") + "\n")) });
   for (const m of mods) entries.push({ name: `lib/modules/${m.name}.ko`, mode: S_IFREG | 0o644, data: new Uint8Array(readFileSync(m.path)) });
