@@ -12,30 +12,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, closeSync, openSync, ftruncateSync, writeFileSync, existsSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync, existsSync, copyFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { xentsOk, CliConsole } from "./helpers/cli.js";
-
-// A file system on a loop device (needs root): where the guest's disk image lives.
-function loopFs(dir: string, mib: number): { mnt: string; backing: string; done: () => void } | string {
-  if (process.getuid?.() !== 0) return "needs root for a loop device";
-  const backing = join(dir, "hostdisk.img"), mnt = join(dir, "mnt");
-  const fd = openSync(backing, "w");
-  ftruncateSync(fd, mib << 20);
-  closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", backing]);
-  const lo = spawnSync("losetup", ["-f", "--show", backing], { encoding: "utf8" });
-  if (lo.status !== 0) return `no loop device: ${lo.stderr.trim()}`;
-  const dev = lo.stdout.trim();
-  mkdirSync(mnt);
-  const m = spawnSync("mount", ["-t", "ext4", dev, mnt], { encoding: "utf8" });
-  if (m.status !== 0) { spawnSync("losetup", ["-d", dev]); return `cannot mount a loop device: ${m.stderr.trim()}`; }
-  return { mnt, backing, done: () => { spawnSync("umount", [mnt]); spawnSync("losetup", ["-d", dev]); } };
-}
+import { loopFs } from "./helpers/loop_fs.js";
 
 const home = mkdtempSync(join(tmpdir(), "xents-crash-"));
 const fs = loopFs(home, 96);

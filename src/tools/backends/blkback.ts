@@ -190,9 +190,14 @@ class BlkRing {
         return;
       }
       case BLKIF_OP.flush_diskcache: {
-        if (!dev.image) { this.respond(id, op, BLKIF_RSP.error); return; }
+        // Once a flush has failed, no later one may say okay: Linux reports a
+        // failed write-back to fsync once and then forgets it, so a later
+        // fdatasync can succeed although writes acknowledged before the
+        // failure never reached the disk.
+        if (!dev.image || dev.flushFailed) { this.respond(id, op, BLKIF_RSP.error); return; }
         try { dev.image.flush(); this.stats.flushes++; this.respond(id, op, BLKIF_RSP.okay); } catch (e) {
-          dev.env.log(`blkback d${dev.domid}/${dev.devid}: flush failed: ${(e as Error).message}`);
+          dev.flushFailed = true;
+          dev.env.log(`blkback d${dev.domid}/${dev.devid}: flush failed: ${(e as Error).message}; every later flush of this device fails too`);
           this.respond(id, op, BLKIF_RSP.error);
         }
         return;
@@ -276,6 +281,7 @@ class BlkRing {
 // ---- one virtual block device
 export class BlkDevice implements BackendDevice {
   image: DiskImage | null = null;
+  flushFailed = false; // sticky until the device is made again (see the flush op)
   sectors = 0n;
   persistent = false;
   discard = false;
