@@ -1,5 +1,6 @@
 // Live migration between two xents hosts (two daemons, two XENTS_HOMEs,
-// TCP on loopback), driven through the CLI. A Debian domU prints a counter
+// TCP on loopback), driven through the CLI. A 2-vCPU Debian domU under
+// load (a page dirtier and test/programs/user/smp_stress.c) prints a counter
 // from a shell loop while it moves; on the destination the counter carries
 // on, its disk (a path both hosts share) still works, and the source has
 // let go of everything. Faults: a host without the right key is refused
@@ -49,7 +50,7 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", disk]);
   const cfg = join(root, "mover.cfg");
   const dirtierInitrd = join(root, "initrd-dirty.cpio.gz");
-  writeFileSync(dirtierInitrd, initrdWithPrograms(images.initrd, ["bench/programs/dirty.c"]));
+  writeFileSync(dirtierInitrd, initrdWithPrograms(images.initrd, ["bench/programs/dirty.c", "test/programs/user/smp_stress.c"]));
   writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${dirtierInitrd}"`,
     'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${disk}']`, ""].join("\n"));
   const freeA = (await status(homeA)).accounting;
@@ -62,6 +63,8 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   await sa.waitFor(/tick-3 \d+\r?\n/, 60_000);
   // and a program that dirties 2000 pages a second and can check them all
   await sa.run("(/opt/dirty 2000 32 > /tmp/dirty.log &)");
+  // and the SMP stress on both vCPUs, checking its atomics and TLB shootdowns across the move
+  sa.type("(/opt/smp_stress 45 2 > /tmp/smp.log 2>&1; echo exit=$? >> /tmp/smp.log) &\n");
 
   // a host that does not hold the key gets nothing
   const badKey = join(root, "bad.key");
@@ -95,6 +98,13 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   assert.ok(stamp(sb.out)[0] >= stamp(sa.out).pop()!, "its clock did not go back");
   assert.equal(quiet(await sb.run("cat /mnt/where && echo on-b >> /mnt/where && sync && cat /mnt/where")), "on-a\non-a\non-b");
   assert.match(quiet(await sb.run("kill -USR1 $(pidof dirty); sleep 1; grep CHECK /tmp/dirty.log")), /^CHECK ok 8192 pages$/, "every page the guest dirtied came across");
+  let smp = "";
+  for (let i = 0; i < 90 && !/exit=\d/.test(smp); i++) {
+    await new Promise((res) => setTimeout(res, 2000));
+    smp = quiet(await sb.run("cat /tmp/smp.log", 30_000));
+  }
+  t.diagnostic(smp);
+  assert.match(smp, /^SMP ok threads=2 .* stale=0 cpus=2\s*\nexit=0$/m, "the 2-vCPU stress that ran across the move checks out");
 
   // the destination dies in the middle: the guest stays where it is
   await xentsOk(homeC, ["host", "start", "--memory", "512", "--migrate-port", "0"], 60_000);
