@@ -5,6 +5,10 @@
 //   writes it was told are done are all there, before and after a FLUSH
 //   and after the file system is mounted again; the host and the device
 //   stay up, and writes work again once there is room;
+// - the image file removed and made unreadable under a working disk: the
+//   backend's open file works on (Linux keeps an unlinked open file), so
+//   reads, writes and flushes succeed and nothing is lost until the disk is
+//   detached;
 // - the file system goes away under the backend (EXT4_IOC_SHUTDOWN: every
 //   read, write and fsync now fails with EIO): errors to the guest, never
 //   an okay, and no exception in the host;
@@ -14,7 +18,7 @@
 //   forgets it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, openSync, closeSync, ftruncateSync, readFileSync, writeFileSync, unlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, openSync, closeSync, ftruncateSync, readFileSync, writeFileSync, unlinkSync, chmodSync } from "node:fs";
 import { execFileSync, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -119,7 +123,7 @@ test("a full file system: I/O errors for what does not fit, everything acknowled
   unlinkSync(image);
 });
 
-test("the file system gone under a working disk: errors to the guest for writes and flushes, no exception in the host", { skip: typeof fs === "string" ? fs : false }, async () => {
+test("the image removed under a working disk (I/O goes on), then its file system gone: errors to the guest for writes and flushes, no exception in the host", { skip: typeof fs === "string" ? fs : false }, async () => {
   const { mnt } = fs as LoopFs;
   const shutdown = buildHost("test/programs/host/ext4_shutdown.c", ["-O2"], "ext4_shutdown");
   const image = join(mnt, "gone.img");
@@ -128,6 +132,15 @@ test("the file system gone under a working disk: errors to the guest for writes 
   const data = randomBytes(4096);
   assert.equal(w.io(BLKIF_OP.write, 8, data).status, BLKIF_RSP.okay);
   assert.equal(w.io(BLKIF_OP.write, 4000, data).status, BLKIF_RSP.okay); // not yet written back
+  // the image's name removed, and its mode made unreadable: the backend's open file goes on, as any open file on Linux
+  chmodSync(image, 0);
+  unlinkSync(image);
+  assert.equal(w.io(BLKIF_OP.write, 24, data).status, BLKIF_RSP.okay);
+  const back = w.io(BLKIF_OP.read, 24);
+  assert.equal(back.status, BLKIF_RSP.okay);
+  assert.ok(Buffer.from(back.data).equals(data), "a removed image still holds what was written");
+  assert.equal(w.io(BLKIF_OP.flush_diskcache, 0).status, BLKIF_RSP.okay);
+  // then the file system itself goes away
   execFileSync(shutdown, [mnt]);
   const results: number[] = [];
   results.push(w.io(BLKIF_OP.flush_diskcache, 0).status);
