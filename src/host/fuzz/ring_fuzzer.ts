@@ -87,7 +87,8 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
   });
   const r = tally.r;
   const rng = new FuzzRng(o.seed);
-  const wrong = (what: string): void => { r.wrong_answers++; tally.note(`wrong answer: ${what}`); };
+  let iteration = 0; // named in findings, so that a run can be cut short just after one to study it
+  const wrong = (what: string): void => { r.wrong_answers++; tally.note(`wrong answer at iteration ${iteration}: ${what}`); };
   // a backend's exception that escaped into a watch callback would take a real host down
   const uncaught = (e: unknown): void => tally.exception("uncaught", e);
   process.on("uncaughtException", uncaught);
@@ -253,13 +254,14 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     guest: Guest; g: PlayedGuest; grants: GrantEntries;
     kinds: Kind[]; // per grant ref, what the fuzzer wrote there
     wild: Set<number>; // refs that were ever entries of any content
-    // per disk: whether it negotiated persistent grants, the refs it may
-    // still hold mapped (persistent), the refs changed since it connected
-    blk: { f: PlayedBlkFront; persistent: boolean; held: Set<number>; dirty: Set<number>; trusted: boolean }[];
+    // per disk: whether it negotiated persistent grants, and the refs it
+    // may still hold mapped (persistent)
+    blk: { f: PlayedBlkFront; persistent: boolean; held: Set<number>; trusted: boolean }[];
     net: { f: PlayedNetFront; trusted: boolean; rxOutstanding: number };
   }
   let a: Attacker;
   const makeAttacker = async (): Promise<Attacker> => {
+    stalePins.clear(); // a new guest: its predecessor's mappings went with it
     const guest = ts.create({ name: "attacker", memoryMiB: 16, vcpus: 1, kernel, cmdline: "", paused: true,
       disks: DISKS.map((d) => parseDiskSpec(`${img(d.format === "qcow2" ? "attacker.qcow2" : d.readonly ? "attacker-ro.img" : "attacker-rw.img")},${d.format},${d.vdev},${d.readonly ? "r" : "rw"}`)),
       vifs: [parseVifSpec(`mac=${mac(ATTACKER_MAC)}, bridge=xenbr0`)] });
@@ -268,7 +270,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     const kinds: Kind[] = Array.from({ length: 512 }, () => ({ k: "none" }));
     const at: Attacker = {
       guest, g, grants, kinds, wild: new Set<number>(),
-      blk: DISKS.map((d, v) => ({ f: new PlayedBlkFront(g, ts, grants, d.devid, RAM0_GFN + BLK_RING(v), BLK_RING(v)), persistent: false, held: new Set<number>(), dirty: new Set<number>(), trusted: false })),
+      blk: DISKS.map((d, v) => ({ f: new PlayedBlkFront(g, ts, grants, d.devid, RAM0_GFN + BLK_RING(v), BLK_RING(v)), persistent: false, held: new Set<number>(), trusted: false })),
       net: { f: new PlayedNetFront(g, ts, grants, 0, RAM0_GFN + NET_TX, NET_TX, RAM0_GFN + NET_RX, NET_RX), trusted: false, rxOutstanding: 0 },
     };
     a = at;
@@ -284,13 +286,20 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     a.grants.grant(ref, RAM0_GFN + off, k === "ro");
     a.kinds[ref] = { k, gfn: off };
   };
-  const touched = (ref: number): void => { for (const b of a.blk) b.dirty.add(ref); };
+  // A ref whose grant entry or page changed while some disk held it mapped
+  // persistently: the entry stays pinned to the frame it had, and every
+  // mapping made while any disk still holds it gets that frame too (Xen maps
+  // a pinned entry again without reading it). It stays unknown until no
+  // disk holds it any more, whichever disk reconnected in between.
+  const stalePins = new Set<number>();
+  const heldAnywhere = (ref: number): boolean => a.blk.some((b) => b.persistent && b.held.has(ref));
+  const touched = (ref: number): void => { if (heldAnywhere(ref)) stalePins.add(ref); };
   // What mapping ref would give Domain-0 now. A ref changed while a disk
   // with persistent grants may hold it mapped is unknown: the grant stays
   // pinned as it was, and Xen maps a pinned entry again without reading it.
   const refClass = (ref: number): RefClass => {
     if (ref >= NEVER_GRANTED) return "bad";
-    if (a.blk.some((b) => b.persistent && b.held.has(ref) && b.dirty.has(ref))) return "unknown";
+    if (stalePins.has(ref)) return "unknown";
     const kd = a.kinds[ref];
     if (kd.k === "raw") return "unknown";
     if (kd.k === "none") return "bad";
@@ -321,8 +330,8 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     await settle();
     r.reconnects++;
     b.persistent = ts.xsRead(`${b.f.fe}/feature-persistent`) === "1";
-    b.dirty.clear();
     b.held.clear();
+    for (const ref of stalePins) if (!heldAnywhere(ref)) stalePins.delete(ref);
     for (let i = 0; i < 64; i++) if (i < queues << order) a.kinds[BLK_RING(v) + i] = { k: "rw", gfn: BLK_RING(v) + i };
     const st = b.f.backendState();
     b.trusted = !tampered && (fresh || b.trusted) && st === XenbusState.Connected;
@@ -464,6 +473,8 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
         }
         if (iop === BLKIF_OP.write) for (const s of segs.slice(0, 3)) fillPage(s.gref);
         if (iop === BLKIF_OP.read) untrustIfUnknown(segs.slice(0, 256).map((s) => s.gref));
+        // descriptors the fuzzer did not write (a data page, a stale one) name any refs, rings' included
+        if (iop === BLKIF_OP.read && !descKnown && refClass(ind) !== "bad") { for (const x of a.blk) x.trusted = false; a.net.trusted = false; }
         if (b.persistent) for (const s of segs.slice(0, 256)) b.held.add(s.gref);
         const respOp = iop === BLKIF_OP.read || iop === BLKIF_OP.write ? iop : BLKIF_OP.indirect;
         let expect: number | null;
@@ -749,6 +760,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
   ];
   const weight = actions.reduce((t, [w]) => t + w, 0);
   for (let it = 0; it < o.iterations; it++) {
+    iteration = it;
     try {
       // a cut-off device is reconnected (a frontend would, after its guest's next boot)
       // (and one whose answers can no longer be checked is made afresh now and then)
