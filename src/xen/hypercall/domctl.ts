@@ -10,6 +10,7 @@ import {
   xen_domctl_scheduler_op, xen_domctl_sched_credit2, xen_domctl_shadow_op, xen_domctl_settimeoffset, XEN_DOMINF,
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, XEN_DOMCTL_SHADOW_OP, xen_domctl_vuart_op,
   XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext, xen_domctl_paging_mempool,
+  xen_domctl_address_size, xen_domctl_cacheflush,
 } from "../public/domctl.js";
 import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
 import type { DomainContext } from "../public/domain_context.js";
@@ -50,6 +51,15 @@ export const domctl: Handler = (c, a) => {
       const size = new StructBuf(xen_domctl_paging_mempool, u).get("size");
       if (size & 0xFFFn || size >> 12n > 0xFFFFFFFFn) return neg(XEN_E.EINVAL);
       return BigInt(t.p2m.setPoolPages(Number(size >> 12n)));
+    }
+    // Guests are AArch64 only: the core has no AArch32 EL1, as a CPU without
+    // it (Xen answers EINVAL for 32 there too)
+    case DOMCTL.set_address_size: return new StructBuf(xen_domctl_address_size, u).num("size") === 64 ? 0n : neg(XEN_E.EINVAL);
+    // The emulated machine has no caches to clean; the range is checked as Xen does (at most 2^18 pages, no wrap)
+    case DOMCTL.cacheflush: {
+      const f = new StructBuf(xen_domctl_cacheflush, u);
+      const start = f.get("start_pfn"), n = f.get("nr_pfns");
+      return n > 1n << 18n || start + n > 0xFFFFFFFFFFFFFFFFn ? neg(XEN_E.EINVAL) : 0n;
     }
     case DOMCTL.pausedomain:
       if (t === c.d) return neg(XEN_E.EINVAL);

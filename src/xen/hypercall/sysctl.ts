@@ -5,8 +5,11 @@ import { StructBuf } from "../public/layout.js";
 import { XEN_E } from "../public/xen.js";
 import {
   SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist,
-  xen_domctl_getdomaininfo, XEN_SYSCTL_PHYSCAP_hvm, XEN_SYSCTL_PHYSCAP_hap, xen_sysctl_readconsole,
+  xen_domctl_getdomaininfo, XEN_SYSCTL_PHYSCAP_hvm, XEN_SYSCTL_PHYSCAP_hap, XEN_SYSCTL_PHYSCAP_gnttab_v1, xen_sysctl_readconsole,
+  xen_sysctl_sched_id, xen_sysctl_numainfo, xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP,
+  XEN_SCHEDULER_CREDIT2,
 } from "../public/domctl.js";
+import type { HypercallContext } from "./dispatch.js";
 import { domainInfo } from "./domctl.js";
 
 const neg = (e: number): bigint => BigInt(-e);
@@ -23,7 +26,7 @@ export const sysctl: Handler = (c, a) => {
     case SYSCTL.physinfo: {
       const s = new StructBuf(xen_sysctl_physinfo);
       s.set("threads_per_core", 1).set("cores_per_socket", 1).set("nr_cpus", 1).set("max_cpu_id", 0).set("nr_nodes", 1)
-        .set("cpu_khz", 100_000).set("capabilities", XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap)
+        .set("cpu_khz", 100_000).set("capabilities", XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v1)
         .set("total_pages", c.hv.frames.nframes).set("free_pages", c.hv.frames.freeCount);
       return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
     }
@@ -45,6 +48,66 @@ export const sysctl: Handler = (c, a) => {
       s.set("count", r.bytes.length).set("index", r.index);
       return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
     }
+    case SYSCTL.sched_id: {
+      const s = new StructBuf(xen_sysctl_sched_id).set("sched_id", XEN_SCHEDULER_CREDIT2);
+      return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
+    }
+    case SYSCTL.numainfo: return numainfo(c, new StructBuf(xen_sysctl_numainfo, u), uva);
+    case SYSCTL.cpupool_op: return cpupoolOp(c, new StructBuf(xen_sysctl_cpupool_op, u), uva);
     default: return neg(XEN_E.ENOSYS);
   }
 };
+
+// One NUMA node holding all machine memory, at Arm's fixed distance (20),
+// as Xen 4.17 on Arm reports it. With neither array given it only says how
+// many nodes there are; otherwise it fills at most as many as the caller
+// has room for and says how many it filled.
+const NODE_DISTANCE = 20;
+function numainfo(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_numainfo.fields>, uva: bigint): bigint {
+  const meminfo = s.get("meminfo"), distance = s.get("distance");
+  let nodes = 1;
+  if (meminfo !== 0n || distance !== 0n) {
+    nodes = Math.min(nodes, s.num("num_nodes"));
+    for (let i = 0; i < nodes; i++) {
+      if (meminfo !== 0n) {
+        const m = new StructBuf(xen_sysctl_meminfo).set("memsize", BigInt(c.hv.frames.nframes) << 12n).set("memfree", BigInt(c.hv.frames.freeCount) << 12n);
+        if (!c.g.write(meminfo + BigInt(i * xen_sysctl_meminfo.size), m.bytes)) return neg(XEN_E.EFAULT);
+      }
+      if (distance !== 0n) {
+        const row = new DataView(new ArrayBuffer(4 * nodes));
+        for (let j = 0; j < nodes; j++) row.setUint32(4 * j, NODE_DISTANCE, true);
+        if (!c.g.write(distance + BigInt(4 * i * nodes), new Uint8Array(row.buffer))) return neg(XEN_E.EFAULT);
+      }
+    }
+  }
+  if (s.num("num_nodes") !== nodes) { s.set("num_nodes", nodes); if (!c.g.write(uva, s.bytes)) return neg(XEN_E.EFAULT); }
+  return 0n;
+}
+
+// One cpupool (id 0, credit2) with the host's one physical CPU and every
+// domain in it; no free CPUs. Pools cannot be made, destroyed or changed:
+// there is nothing to divide.
+function cpupoolOp(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_cpupool_op.fields>, uva: bigint): bigint {
+  const map = new StructBuf(xenctl_bitmap, s.sub("cpumap"));
+  // as Xen's bitmap_to_xenctl_bitmap: the caller's nr_bits decide how many bytes it gets, zero-filled past ours
+  const putMap = (cpus: number): boolean => {
+    const bytes = new Uint8Array(Math.ceil(map.num("nr_bits") / 8));
+    if (bytes.length) bytes[0] = cpus & 0xFF;
+    return bytes.length === 0 || c.g.write(map.get("bitmap"), bytes);
+  };
+  switch (s.num("op")) {
+    case XEN_SYSCTL_CPUPOOL_OP.INFO:
+      if (s.num("cpupool_id") > 0) return neg(XEN_E.ENOENT); // the next pool at or after the id: only 0 exists
+      s.set("cpupool_id", 0).set("sched_id", XEN_SCHEDULER_CREDIT2).set("n_dom", c.hv.domains.size);
+      if (!putMap(1)) return neg(XEN_E.EFAULT);
+      break;
+    case XEN_SYSCTL_CPUPOOL_OP.FREEINFO:
+      if (!putMap(0)) return neg(XEN_E.EFAULT);
+      break;
+    case XEN_SYSCTL_CPUPOOL_OP.CREATE: case XEN_SYSCTL_CPUPOOL_OP.DESTROY: case XEN_SYSCTL_CPUPOOL_OP.ADDCPU:
+    case XEN_SYSCTL_CPUPOOL_OP.RMCPU: case XEN_SYSCTL_CPUPOOL_OP.MOVEDOMAIN:
+      return neg(XEN_E.EOPNOTSUPP);
+    default: return neg(XEN_E.ENOSYS);
+  }
+  return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
+}

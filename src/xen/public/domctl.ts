@@ -10,7 +10,7 @@ export const DOMCTL = {
   createdomain: 1, destroydomain: 2, pausedomain: 3, unpausedomain: 4, getdomaininfo: 5, setvcpuaffinity: 9,
   shadow_op: 10, max_mem: 11, setvcpucontext: 12, getvcpucontext: 13, getvcpuinfo: 14, max_vcpus: 15,
   scheduler_op: 16, setdomainhandle: 17, settimeoffset: 24, getvcpuaffinity: 25, resumedomain: 27,
-  gethvmcontext: 33, sethvmcontext: 34, set_target: 46, vuart_op: 81,
+  gethvmcontext: 33, sethvmcontext: 34, set_address_size: 35, set_target: 46, cacheflush: 71, vuart_op: 81,
   get_paging_mempool_size: 85, set_paging_mempool_size: 86,
 } as const;
 
@@ -59,9 +59,11 @@ export const xen_domctl_shadow_op = registered(struct("xen_domctl_shadow_op", 40
   op: [0, "u32"], mode: [4, "u32"], mb: [8, "u32"], dirty_bitmap: [16, "u64"], pages: [24, "u64"], stats: [32, "bytes", 8],
 }));
 export const xen_domctl_paging_mempool = registered(struct("xen_domctl_paging_mempool", 8, { size: [0, "u64"] }));
+export const xen_domctl_address_size = registered(struct("xen_domctl_address_size", 4, { size: [0, "u32"] }));
+export const xen_domctl_cacheflush = registered(struct("xen_domctl_cacheflush", 16, { start_pfn: [0, "u64"], nr_pfns: [8, "u64"] }));
 export const xen_domctl_settimeoffset = registered(struct("xen_domctl_settimeoffset", 8, { time_offset_seconds: [0, "i64"] }));
 
-export const SYSCTL = { readconsole: 1, physinfo: 3, getdomaininfolist: 6 } as const;
+export const SYSCTL = { readconsole: 1, physinfo: 3, sched_id: 4, getdomaininfolist: 6, numainfo: 17, cpupool_op: 18 } as const;
 export const xen_sysctl = registered(struct("xen_sysctl", 136, { cmd: [0, "u32"], interface_version: [4, "u32"], u: [8, "bytes", 128] }));
 export const SYSCTL_U = 8;
 export const xen_sysctl_physinfo = registered(struct("xen_sysctl_physinfo", 112, {
@@ -69,7 +71,15 @@ export const xen_sysctl_physinfo = registered(struct("xen_sysctl_physinfo", 112,
   nr_nodes: [16, "u32"], max_node_id: [20, "u32"], cpu_khz: [24, "u32"], capabilities: [28, "u32"],
   total_pages: [40, "u64"], free_pages: [48, "u64"], scrub_pages: [56, "u64"], hw_cap: [80, "bytes", 32],
 }));
-export const XEN_SYSCTL_PHYSCAP_hvm = 1, XEN_SYSCTL_PHYSCAP_hap = 1 << 3;
+export const XEN_SYSCTL_PHYSCAP_hvm = 1, XEN_SYSCTL_PHYSCAP_hap = 1 << 3, XEN_SYSCTL_PHYSCAP_gnttab_v1 = 1 << 8;
+export const xen_sysctl_sched_id = registered(struct("xen_sysctl_sched_id", 4, { sched_id: [0, "u32"] }));
+export const xen_sysctl_numainfo = registered(struct("xen_sysctl_numainfo", 24, { num_nodes: [0, "u32"], meminfo: [8, "u64"], distance: [16, "u64"] }));
+export const xen_sysctl_meminfo = registered(struct("xen_sysctl_meminfo", 16, { memsize: [0, "u64"], memfree: [8, "u64"] }));
+export const xenctl_bitmap = registered(struct("xenctl_bitmap", 16, { bitmap: [0, "u64"], nr_bits: [8, "u32"] }));
+export const xen_sysctl_cpupool_op = registered(struct("xen_sysctl_cpupool_op", 40, {
+  op: [0, "u32"], cpupool_id: [4, "u32"], sched_id: [8, "u32"], domid: [12, "u32"], cpu: [16, "u32"], n_dom: [20, "u32"], cpumap: [24, "bytes", 16],
+}));
+export const XEN_SYSCTL_CPUPOOL_OP = { CREATE: 1, DESTROY: 2, INFO: 3, ADDCPU: 4, RMCPU: 5, MOVEDOMAIN: 6, FREEINFO: 7 } as const;
 export const xen_sysctl_getdomaininfolist = registered(struct("xen_sysctl_getdomaininfolist", 24, {
   first_domain: [0, "u16"], max_domains: [4, "u32"], buffer: [8, "u64"], num_domains: [16, "u32"],
 }));

@@ -1,0 +1,112 @@
+// The host queries Debian's xl and libxl make before and around `xl create`
+// and in `xl info` (issue 13's gap table): sysctl sched_id, numainfo and
+// cpupool_op INFO/FREEINFO, physinfo's grant-table capability, and domctl
+// set_address_size and cacheflush, answered as Xen 4.17 on Arm answers them
+// (xen/common/sysctl.c, sched/cpupool.c, arch/arm/domctl.c, arm64/domctl.c):
+// one node, one pool with the one physical CPU, AArch64 guests only.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Hypervisor } from "../src/xen/hypervisor.js";
+import { PlayedGuest, RAM0_GFN } from "../src/host/fuzz/played_guest.js";
+import { StructBuf } from "../src/xen/public/layout.js";
+import { HYPERVISOR, XEN_E } from "../src/xen/public/xen.js";
+import {
+  SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_sched_id, xen_sysctl_numainfo,
+  xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP, XEN_SYSCTL_PHYSCAP_gnttab_v1, XEN_SCHEDULER_CREDIT2,
+  DOMCTL, DOMCTL_U, XEN_DOMCTL_INTERFACE_VERSION, xen_domctl, xen_domctl_address_size, xen_domctl_cacheflush,
+} from "../src/xen/public/domctl.js";
+
+function setup(): { hv: Hypervisor; d0: PlayedGuest; domU: PlayedGuest } {
+  const hv = new Hypervisor({ ramBytes: 32 << 20, deterministic: true, log: () => {} });
+  const d0 = PlayedGuest.create(hv, { id: 0, privileged: true, pages: 16 });
+  const domU = PlayedGuest.create(hv, { id: 1, pages: 16 });
+  return { hv, d0, domU };
+}
+// A sysctl with `union` in its union; the result and the union afterwards.
+function sysctl(g: PlayedGuest, cmd: number, union: Uint8Array): { rc: bigint; u: Uint8Array } {
+  const op = new StructBuf(xen_sysctl).set("cmd", cmd).set("interface_version", XEN_SYSCTL_INTERFACE_VERSION);
+  op.bytes.set(union, SYSCTL_U);
+  g.write(g.scratch, op.bytes);
+  const rc = g.call(HYPERVISOR.sysctl, g.scratch);
+  return { rc, u: g.read(g.scratch + BigInt(SYSCTL_U), 128) };
+}
+function domctl(g: PlayedGuest, cmd: number, domid: number, union: Uint8Array): bigint {
+  const op = new StructBuf(xen_domctl).set("cmd", cmd).set("interface_version", XEN_DOMCTL_INTERFACE_VERSION).set("domain", domid);
+  op.bytes.set(union, DOMCTL_U);
+  g.write(g.scratch, op.bytes);
+  return g.call(HYPERVISOR.domctl, g.scratch);
+}
+const BUF = BigInt(RAM0_GFN + 4) << 12n; // arrays the calls fill
+
+test("sysctl sched_id and physinfo: credit2, and grant tables v1 offered (libxl picks the grant version from it)", () => {
+  const { d0, domU } = setup();
+  const r = sysctl(d0, SYSCTL.sched_id, new Uint8Array(4));
+  assert.equal(r.rc, 0n);
+  assert.equal(new StructBuf(xen_sysctl_sched_id, r.u).num("sched_id"), XEN_SCHEDULER_CREDIT2);
+  const p = sysctl(d0, SYSCTL.physinfo, new Uint8Array(xen_sysctl_physinfo.size));
+  assert.equal(p.rc, 0n);
+  assert.ok(new StructBuf(xen_sysctl_physinfo, p.u).num("capabilities") & XEN_SYSCTL_PHYSCAP_gnttab_v1);
+  assert.equal(sysctl(domU, SYSCTL.sched_id, new Uint8Array(4)).rc, BigInt(-XEN_E.EPERM));
+});
+
+test("sysctl numainfo: the count alone, then one node with all memory and distance 20, never more than the caller has room for", () => {
+  const { hv, d0 } = setup();
+  // no arrays: how many nodes
+  let r = sysctl(d0, SYSCTL.numainfo, new StructBuf(xen_sysctl_numainfo).set("num_nodes", 0).bytes);
+  assert.equal(r.rc, 0n);
+  assert.equal(new StructBuf(xen_sysctl_numainfo, r.u).num("num_nodes"), 1);
+  // arrays with room for 4: one filled
+  d0.write(BUF, new Uint8Array(256).fill(0xEE));
+  r = sysctl(d0, SYSCTL.numainfo, new StructBuf(xen_sysctl_numainfo).set("num_nodes", 4).set("meminfo", BUF).set("distance", BUF + 128n).bytes);
+  assert.equal(r.rc, 0n);
+  assert.equal(new StructBuf(xen_sysctl_numainfo, r.u).num("num_nodes"), 1);
+  const m = new StructBuf(xen_sysctl_meminfo, d0.read(BUF, 16));
+  assert.equal(m.get("memsize"), BigInt(hv.frames.nframes) << 12n);
+  assert.equal(m.get("memfree"), BigInt(hv.frames.freeCount) << 12n);
+  assert.deepEqual([...d0.read(BUF + 128n, 8)], [20, 0, 0, 0, 0xEE, 0xEE, 0xEE, 0xEE], "one distance, nothing past it");
+  assert.deepEqual([...d0.read(BUF + 16n, 4)], [0xEE, 0xEE, 0xEE, 0xEE], "one meminfo, nothing past it");
+  // room for none: none filled, and it says so
+  d0.write(BUF, new Uint8Array(32).fill(0xEE));
+  r = sysctl(d0, SYSCTL.numainfo, new StructBuf(xen_sysctl_numainfo).set("num_nodes", 0).set("meminfo", BUF).bytes);
+  assert.equal(new StructBuf(xen_sysctl_numainfo, r.u).num("num_nodes"), 0);
+  assert.deepEqual([...d0.read(BUF, 4)], [0xEE, 0xEE, 0xEE, 0xEE]);
+  // a wild array: EFAULT
+  assert.equal(sysctl(d0, SYSCTL.numainfo, new StructBuf(xen_sysctl_numainfo).set("num_nodes", 1).set("meminfo", 0xDEAD0000n).bytes).rc, BigInt(-XEN_E.EFAULT));
+});
+
+test("sysctl cpupool_op: pool 0 (credit2, every domain, CPU 0) is the next at or after 0 and none after it; no free CPUs; pools cannot be changed", () => {
+  const { hv, d0 } = setup();
+  const pool = (op: number, id: number, nrBits: number): { rc: bigint; s: StructBuf<keyof typeof xen_sysctl_cpupool_op.fields>; map: number[] } => {
+    d0.write(BUF, new Uint8Array(8).fill(0xEE));
+    const s = new StructBuf(xen_sysctl_cpupool_op).set("op", op).set("cpupool_id", id);
+    s.sub("cpumap").set(new StructBuf(xenctl_bitmap).set("bitmap", BUF).set("nr_bits", nrBits).bytes);
+    const r = sysctl(d0, SYSCTL.cpupool_op, s.bytes);
+    return { rc: r.rc, s: new StructBuf(xen_sysctl_cpupool_op, r.u), map: [...d0.read(BUF, 8)] };
+  };
+  const info = pool(XEN_SYSCTL_CPUPOOL_OP.INFO, 0, 16);
+  assert.equal(info.rc, 0n);
+  assert.equal(info.s.num("cpupool_id"), 0);
+  assert.equal(info.s.num("sched_id"), XEN_SCHEDULER_CREDIT2);
+  assert.equal(info.s.num("n_dom"), hv.domains.size);
+  assert.deepEqual(info.map, [1, 0, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE], "CPU 0, zeros to the caller's 16 bits, nothing past");
+  assert.equal(pool(XEN_SYSCTL_CPUPOOL_OP.INFO, 1, 16).rc, BigInt(-XEN_E.ENOENT), "libxl's walk of the pools ends");
+  const free = pool(XEN_SYSCTL_CPUPOOL_OP.FREEINFO, 0, 8);
+  assert.equal(free.rc, 0n);
+  assert.deepEqual(free.map.slice(0, 2), [0, 0xEE]);
+  assert.equal(pool(XEN_SYSCTL_CPUPOOL_OP.CREATE, 0, 8).rc, BigInt(-XEN_E.EOPNOTSUPP));
+  assert.equal(pool(99, 0, 8).rc, BigInt(-XEN_E.ENOSYS));
+});
+
+test("domctl set_address_size 64 and cacheflush succeed; a 32-bit guest and an oversized or wrapping flush are EINVAL", () => {
+  const { d0 } = setup();
+  const size = (n: number): bigint => domctl(d0, DOMCTL.set_address_size, 1, new StructBuf(xen_domctl_address_size).set("size", n).bytes);
+  assert.equal(size(64), 0n);
+  assert.equal(size(32), BigInt(-XEN_E.EINVAL));
+  assert.equal(size(48), BigInt(-XEN_E.EINVAL));
+  const flush = (start: bigint, n: bigint): bigint => domctl(d0, DOMCTL.cacheflush, 1, new StructBuf(xen_domctl_cacheflush).set("start_pfn", start).set("nr_pfns", n).bytes);
+  assert.equal(flush(BigInt(RAM0_GFN), 16n), 0n);
+  assert.equal(flush(0n, 1n << 18n), 0n);
+  assert.equal(flush(0n, (1n << 18n) + 1n), BigInt(-XEN_E.EINVAL));
+  assert.equal(flush((1n << 64n) - 2n, 4n), BigInt(-XEN_E.EINVAL));
+  assert.equal(domctl(d0, DOMCTL.cacheflush, 77, new Uint8Array(16)), BigInt(-XEN_E.ESRCH));
+});
