@@ -2,7 +2,8 @@
 // and in `xl info` (issue 13's gap table): sysctl sched_id, numainfo and
 // cpupool_op INFO/FREEINFO, physinfo's grant-table capability, and domctl
 // set_address_size and cacheflush, answered as Xen 4.17 on Arm answers them
-// (xen/common/sysctl.c, sched/cpupool.c, arch/arm/domctl.c, arm64/domctl.c):
+// (xen/common/sysctl.c, sched/cpupool.c, arch/arm/domctl.c, arm64/domctl.c),
+// and domctl getdomaininfo's walk to the next domain (xen/common/domctl.c):
 // one node, one pool with the one physical CPU, AArch64 guests only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,7 @@ import { HYPERVISOR, XEN_E } from "../src/xen/public/xen.js";
 import {
   SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_sched_id, xen_sysctl_numainfo,
   xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP, XEN_SYSCTL_PHYSCAP_gnttab_v1, XEN_SCHEDULER_CREDIT2,
-  DOMCTL, DOMCTL_U, XEN_DOMCTL_INTERFACE_VERSION, xen_domctl, xen_domctl_address_size, xen_domctl_cacheflush,
+  DOMCTL, DOMCTL_U, XEN_DOMCTL_INTERFACE_VERSION, xen_domctl, xen_domctl_address_size, xen_domctl_cacheflush, xen_domctl_getdomaininfo,
 } from "../src/xen/public/domctl.js";
 
 function setup(): { hv: Hypervisor; d0: PlayedGuest; domU: PlayedGuest } {
@@ -109,4 +110,20 @@ test("domctl set_address_size 64 and cacheflush succeed; a 32-bit guest and an o
   assert.equal(flush(0n, (1n << 18n) + 1n), BigInt(-XEN_E.EINVAL));
   assert.equal(flush((1n << 64n) - 2n, 4n), BigInt(-XEN_E.EINVAL));
   assert.equal(domctl(d0, DOMCTL.cacheflush, 77, new Uint8Array(16)), BigInt(-XEN_E.ESRCH));
+});
+
+test("domctl getdomaininfo answers for the first domain at or after the id and says which (xenconsoled walks past gaps this way)", () => {
+  const { d0 } = setup();
+  PlayedGuest.create(d0.hv, { id: 5, pages: 4 });
+  const info = (id: number): { rc: bigint; domain: number; infoDomain: number } => {
+    const op = new StructBuf(xen_domctl).set("cmd", DOMCTL.getdomaininfo).set("interface_version", XEN_DOMCTL_INTERFACE_VERSION).set("domain", id);
+    d0.write(d0.scratch, op.bytes);
+    const rc = d0.call(HYPERVISOR.domctl, d0.scratch);
+    const out = new StructBuf(xen_domctl, d0.read(d0.scratch, xen_domctl.size));
+    return { rc, domain: out.num("domain"), infoDomain: new StructBuf(xen_domctl_getdomaininfo, out.bytes.subarray(DOMCTL_U)).num("domain") };
+  };
+  assert.deepEqual(info(1), { rc: 0n, domain: 1, infoDomain: 1 });
+  assert.deepEqual(info(2), { rc: 0n, domain: 5, infoDomain: 5 }, "the gap is walked over");
+  assert.equal(info(6).rc, BigInt(-XEN_E.ESRCH));
+  assert.equal(info(0x7FF0).rc, BigInt(-XEN_E.EINVAL), "DOMID_SELF and other reserved ids");
 });

@@ -125,8 +125,12 @@ export class Xc {
     this.domctl("max_vcpus", DOMCTL.max_vcpus, domid, new StructBuf(xen_domctl_max_vcpus).set("max", n).bytes);
   }
 
+  // Xen answers for the first domain at or after `domid`; libxc's callers
+  // check the id they got, and so does this.
   domainInfo(domid: number): DomainInfo {
-    return parseDomainInfo(this.domctl("getdomaininfo", DOMCTL.getdomaininfo, domid).u);
+    const r = this.domctl("getdomaininfo", DOMCTL.getdomaininfo, domid);
+    if (r.domid !== domid) throw new XenError("getdomaininfo", XEN_E.ESRCH);
+    return parseDomainInfo(r.u);
   }
   listDomains(): DomainInfo[] {
     const max = 256;

@@ -35,6 +35,7 @@ export const domctl: Handler = (c, a) => {
   const domid = op.num("domain");
   const cmd = op.num("cmd");
   if (cmd === DOMCTL.createdomain) return createDomain(c, op, va);
+  if (cmd === DOMCTL.getdomaininfo) return getDomainInfo(c, op, va);
   const t = c.hv.domains.get(domid);
   if (!t) return neg(XEN_E.ESRCH);
   const put = <F extends string>(s: StructBuf<F>): bigint => (c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT));
@@ -69,7 +70,6 @@ export const domctl: Handler = (c, a) => {
       if (t === c.d) return neg(XEN_E.EINVAL);
       c.hv.unpause(t);
       return 0n;
-    case DOMCTL.getdomaininfo: return put(domainInfo(c, t));
     case DOMCTL.max_mem: {
       const s = new StructBuf(xen_domctl_max_mem, u);
       t.maxPages = s.get("max_memkb") / 4n;
@@ -173,6 +173,22 @@ export const domctl: Handler = (c, a) => {
     default: return neg(XEN_E.ENOSYS);
   }
 };
+
+// getdomaininfo answers for the first domain whose id is at least the one
+// asked for, and says which in the op's domain field (xen/common/domctl.c):
+// xenconsoled and libxc walk the domains this way, so a gap in the ids
+// must not end the walk. A reserved id is EINVAL; nothing at or after it,
+// ESRCH.
+function getDomainInfo(c: HypercallContext, op: StructBuf<keyof typeof xen_domctl.fields>, va: bigint): bigint {
+  const want = op.num("domain");
+  if (!c.hv.domains.has(want) && want >= DOMID_FIRST_RESERVED) return neg(XEN_E.EINVAL);
+  let id = -1;
+  for (const k of c.hv.domains.keys()) if (k >= want && (id < 0 || k < id)) id = k;
+  if (id < 0) return neg(XEN_E.ESRCH);
+  op.set("domain", id);
+  op.bytes.set(domainInfo(c, c.hv.domains.get(id)!).bytes, DOMCTL_U);
+  return c.g.write(va, op.bytes) ? 0n : neg(XEN_E.EFAULT);
+}
 
 function createDomain(c: HypercallContext, op: StructBuf<string>, va: bigint): bigint {
   const cfg = new StructBuf(xen_domctl_createdomain, op.bytes.subarray(DOMCTL_U));
