@@ -14,6 +14,7 @@ import { emulateMmio } from "./mmio.js";
 import { smccc, PsciHost } from "./vpsci.js";
 import { dispatchHypercall, hasHypercallHandler } from "./hypercall/dispatch.js";
 import { auditMemory } from "./audit.js";
+import { SerialRx } from "./serial_rx.js";
 import { ConsoleRing } from "./console_ring.js";
 import { XEN_HYPERCALL_TAG, SHUTDOWN, SHUTDOWN_NAMES, RUNSTATE, DOMID_FIRST_RESERVED, XEN_E } from "./public/xen.js";
 import { VIRQ } from "./public/event_channel.js";
@@ -53,6 +54,7 @@ export class Hypervisor implements PsciHost {
   onRunnable: (() => void) | null = null;
   private readonly upcalls = new Set<Domain>();
   upcallHandler: ((d: Domain) => void) | null = null;
+  readonly serialRx = new SerialRx(); // console input for Domain-0 (CONSOLEIO_read)
   readonly conring = new ConsoleRing(); // what `xl dmesg` shows: the hypervisor's messages and guests' console_io
   stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, exits: new Map<string, number>() };
   readonly auditEachCall: boolean;
@@ -165,6 +167,14 @@ export class Hypervisor implements PsciHost {
     this.log(`BUG: ${where}: ${text.split("\n").slice(0, 6).join(" | ")}`);
   }
 
+  // Characters typed on the host's console for Domain-0: kept while the
+  // ring has room, and VIRQ_CONSOLE raised for each either way (Xen's
+  // __serial_rx).
+  consoleInput(bytes: Uint8Array): number {
+    const kept = this.serialRx.push(bytes);
+    if (bytes.length) this.domains.get(0)?.evtchn.raiseVirq(VIRQ.CONSOLE);
+    return kept;
+  }
   pause(d: Domain): void { d.pauseCount++; }
   unpause(d: Domain): void {
     if (d.pauseCount > 0) d.pauseCount--;

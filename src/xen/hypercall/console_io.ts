@@ -1,6 +1,7 @@
 // console_io(cmd, count, buffer): writes to the hypervisor's console (any
 // domain, for earlycon=xenboot debugging: a written choice, Debian's release
-// Xen refuses domUs); reads for the control domain. As Xen's
+// Xen refuses domUs); reads, of what was typed on the host's console
+// (serial_rx.ts), for the control domain alone. As Xen's
 // guest_console_write, a domain's output is gathered in a small line buffer
 // that is flushed at a newline or when full, so nothing a guest writes can
 // grow without a bound; lines go to the bounded console ring.
@@ -28,6 +29,13 @@ export const consoleIo: Handler = (c, a) => {
     }
     return 0n;
   }
-  if (cmd === CONSOLEIO_read) return c.d.privileged ? 0n : BigInt(-XEN_E.EPERM);
+  if (cmd === CONSOLEIO_read) {
+    if (!c.d.privileged) return BigInt(-XEN_E.EPERM);
+    if (count > 0x7FFFFFFF) return BigInt(-XEN_E.E2BIG); // the result is a count or an error, never both
+    const b = c.hv.serialRx.peek(count);
+    if (b.length && !c.g.write(a[2], b)) return BigInt(-XEN_E.EFAULT);
+    c.hv.serialRx.consume(b.length);
+    return BigInt(b.length);
+  }
   return BigInt(-XEN_E.EINVAL);
 };
