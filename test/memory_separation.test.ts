@@ -109,6 +109,20 @@ test("one grant mapping removed behind the grant table's back: refused, and unma
   assert.equal(m.hv.stats.internalErrors, 0);
 });
 
+test("a grant map says the frame's machine address in dev_bus_addr, as Xen does, and leaves it alone when it fails", () => {
+  const m = machine();
+  const a = guest(m.hv, 1), b = guest(m.hv, 2);
+  a.setGrant(GNT_GFN, 4, b.d.id, RAM0_GFN + 6);
+  const r = b.mapGrant(a.d.id, 4, BigInt(RAM0_GFN + 300));
+  assert.equal(r.status, GNTST.okay);
+  assert.equal(r.devBusAddr, m.hv.frames.paOf(a.d.p2m.get(RAM0_GFN + 6)!.frame));
+  const bad = b.mapGrant(a.d.id, 9, BigInt(RAM0_GFN + 301));
+  assert.notEqual(bad.status, GNTST.okay);
+  assert.equal(bad.devBusAddr, 0xBADn);
+  assert.equal(b.unmapGrant(r.handle, BigInt(RAM0_GFN + 300)).status, GNTST.okay);
+  m.audit();
+});
+
 test("a grant mapped beyond the IPA space gets GNTST_general_error, not a host exception", () => {
   const m = machine();
   const a = guest(m.hv, 1);

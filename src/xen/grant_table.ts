@@ -111,8 +111,8 @@ export class GrantTable {
   }
 
   // GNTTABOP_map_grant_ref, by the domain owning this table's maptrack.
-  map(self: GrantDomain, granter: GrantDomain | undefined, ref: number, flags: number, hostAddr: bigint): { status: number; handle: number } {
-    const fail = (status: number): { status: number; handle: number } => ({ status, handle: 0 });
+  map(self: GrantDomain, granter: GrantDomain | undefined, ref: number, flags: number, hostAddr: bigint): { status: number; handle: number; frame: number } {
+    const fail = (status: number): { status: number; handle: number; frame: number } => ({ status, handle: 0, frame: -1 });
     if (!(flags & (GNTMAP_host_map | GNTMAP_device_map))) return fail(GNTST.bad_gntref);
     if (flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)) return fail(GNTST.general_error); // no device mappings for a translated guest
     if (!granter) return fail(GNTST.bad_domain);
@@ -132,7 +132,7 @@ export class GrantTable {
     gt.noteActive(ref, self.id, r, ro, +1);
     const handle = this.freeHandles.pop() ?? this.nextHandle++;
     this.maptrack.set(handle, { granter: gt, granterId: granter.id, ref, gfn, frame: r, readonly: ro });
-    return { status: GNTST.okay, handle };
+    return { status: GNTST.okay, handle, frame: r };
   }
 
   private noteActive(ref: number, mapper: number, frame: number, ro: boolean, delta: number): void {

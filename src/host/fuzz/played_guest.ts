@@ -117,10 +117,10 @@ export class PlayedGuest {
     this.write((BigInt(gntGfn) << 12n) + BigInt((ref % 512) * 8), b);
   }
   clearGrant(gntGfn: number, ref: number): void { this.write((BigInt(gntGfn) << 12n) + BigInt((ref % 512) * 8), new Uint8Array(8)); }
-  mapGrant(dom: number, ref: number, hostGfn: bigint, readonly = false): { status: number; handle: number; rc: bigint } {
+  mapGrant(dom: number, ref: number, hostGfn: bigint, readonly = false): { status: number; handle: number; rc: bigint; devBusAddr: bigint } {
     const r = this.callStruct(HYPERVISOR.grant_table_op, BigInt(GNTTABOP.map_grant_ref), gnttab_map_grant_ref,
-      (s) => s.set("host_addr", hostGfn << 12n).set("flags", GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0)).set("ref", ref).set("dom", dom));
-    return { rc: r.rc, status: r.out.num("status") << 16 >> 16, handle: r.out.num("handle") };
+      (s) => s.set("host_addr", hostGfn << 12n).set("flags", GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0)).set("ref", ref).set("dom", dom).set("dev_bus_addr", 0xBADn));
+    return { rc: r.rc, status: r.out.num("status") << 16 >> 16, handle: r.out.num("handle"), devBusAddr: r.out.get("dev_bus_addr") };
   }
   unmapGrant(handle: number, hostGfn: bigint): { status: number; rc: bigint } {
     const r = this.callStruct(HYPERVISOR.grant_table_op, BigInt(GNTTABOP.unmap_grant_ref), gnttab_unmap_grant_ref,

@@ -70,7 +70,9 @@ export const grantTableOp: Handler = (c, a) => {
         if (!m) return neg(XEN_E.EFAULT);
         const granter = c.hv.domains.get(m.num("dom"));
         const r = c.d.gnttab.map(c.d, granter, m.num("ref"), m.num("flags"), m.get("host_addr"));
-        m.set("status", r.status).set("handle", r.handle).set("dev_bus_addr", 0);
+        // on success the frame's machine address, as Xen gives it (Linux keeps it in its p2m, arch/arm/xen/p2m.c)
+        m.set("status", r.status).set("handle", r.handle);
+        if (r.frame >= 0) m.set("dev_bus_addr", c.hv.frames.paOf(r.frame));
         if (!c.g.writeStruct(va, m)) return neg(XEN_E.EFAULT);
       }
       return 0n;
