@@ -78,3 +78,20 @@ test("populate_physmap and decrease_reservation of 10,000 extents continue with 
   runCall(hv, g, code);
   assert.equal(st.x(0), 20_000n);
 });
+
+test("extent orders as Xen's max_order: 2 MiB for a guest, 1 GiB for the control domain; beyond that nothing is done and 0 said, not an error", () => {
+  const hv = new Hypervisor({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
+  const d0 = PlayedGuest.create(hv, { id: 0, privileged: true, pages: 16 });
+  const u = PlayedGuest.create(hv, { id: 1, pages: 16, maxPages: 16 + 2048 });
+  const base = RAM0_GFN + 1024; // 4 MiB aligned
+  assert.equal(u.reservation("populate", [base], 0x7FF0, 10), 0n, "a guest's 4 MiB extent: none done");
+  assert.equal(u.reservation("populate", [base], 0x7FF0, 9), 1n, "a guest's 2 MiB extent");
+  assert.equal(u.d.totPages(), 16 + 512);
+  assert.equal(d0.reservation("populate", [base + 1024], 1, 10), 1n, "the control domain builds a guest with 4 MiB extents");
+  assert.equal(u.d.totPages(), 16 + 512 + 1024);
+  assert.equal(d0.reservation("populate", [base + 2048], 1, 19), 0n, "past 1 GiB: none done");
+  assert.equal(d0.reservation("populate", [base + 2049], 1, 10), 0n, "a misaligned extent: none done");
+  assert.equal(d0.reservation("decrease", [base + 1024], 1, 10), 1n);
+  assert.equal(u.d.totPages(), 16 + 512);
+  assert.deepEqual(auditMemory(hv), []);
+});

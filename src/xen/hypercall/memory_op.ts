@@ -13,7 +13,11 @@ import { P2M_MAX_GFN } from "../p2m.js";
 
 const neg = (e: number): bigint => BigInt(-e);
 const MAX_GFN = P2M_MAX_GFN;
-const MAX_ORDER = 9; // 2 MiB extents at most
+// The largest extent a caller may ask for (Xen's max_order(current)): 2 MiB
+// for a domU, 1 GiB for the control domain (CONFIG_CTLDOM_MAX_ORDER = Arm's
+// PAGEALLOC_MAX_ORDER, 18), which libxc's Arm builder tries first for a
+// domU's RAM before falling back to 2 MiB and 4 KiB extents.
+const DOMU_MAX_ORDER = 9, CTLDOM_MAX_ORDER = 18;
 
 export const memoryOp: Handler = (c, a) => {
   const cmd = Number(a[0] & 0x3Fn);
@@ -47,9 +51,9 @@ export const memoryOp: Handler = (c, a) => {
   }
 };
 
-// Extents done per piece before a continuation (start_extent in the command's upper bits, as Xen's).
+// Pages done per piece before a continuation, at an extent's end (start_extent in the command's upper bits, as Xen's).
 const MEMOP_EXTENT_SHIFT = 6n;
-const EXTENTS_PER_PIECE = 4096;
+const PAGES_PER_PIECE = 4096;
 
 function reservation(c: HypercallContext, cmd: number, arg: bigint, startExtent: bigint): bigint | null {
   const r = c.g.readStruct(arg, xen_memory_reservation);
@@ -57,16 +61,17 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint, startExtent:
   const t = targetDomain(c, r.num("domid"));
   if ("err" in t) return neg(t.err);
   const order = r.num("extent_order");
-  if (order > MAX_ORDER) return neg(XEN_E.EINVAL);
   const n = r.get("nr_extents");
-  if (n > 1n << 20n) return neg(XEN_E.EINVAL);
+  // as Xen: too large an extent or count does nothing and says so (0 done), not an error
+  if (order > (c.d.privileged ? CTLDOM_MAX_ORDER : DOMU_MAX_ORDER)) return startExtent;
+  if (n > BigInt(0xFFFFFFFF >>> Number(MEMOP_EXTENT_SHIFT))) return startExtent;
   const list = r.get("extent_start");
   const per = 1 << order;
   if (startExtent >= n) return startExtent;
   const first = Number(startExtent);
-  let done = first;
-  for (; done < Number(n); done++) {
-    if (done - first === EXTENTS_PER_PIECE && canContinue(c)) return continuation(c, [BigInt(cmd) | (BigInt(done) << MEMOP_EXTENT_SHIFT), arg]);
+  let done = first, pages = 0;
+  for (; done < Number(n); done++, pages += per) {
+    if (pages >= PAGES_PER_PIECE && canContinue(c)) return continuation(c, [BigInt(cmd) | (BigInt(done) << MEMOP_EXTENT_SHIFT), arg]);
     if (cmd === XENMEM.increase_reservation) {
       // Pages given to the domain without a guest-physical address (auto-translated guests
       // use populate_physmap); they are counted and freed with the domain.
@@ -77,6 +82,8 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint, startExtent:
     const gfn = c.g.u64(list + BigInt(done * 8));
     if (gfn === null) return done > 0 ? BigInt(done) : neg(XEN_E.EFAULT);
     if (gfn + BigInt(per) > BigInt(MAX_GFN) || (gfn & BigInt(per - 1)) !== 0n) break;
+    // an extent is all or nothing, as Xen allocates it in one piece
+    if (cmd === XENMEM.populate_physmap && (BigInt(t.totPages() + per) > t.maxPages || c.hv.frames.freeCount < per)) break;
     let ok = true;
     for (let i = 0; i < per && ok; i++) {
       const g = Number(gfn) + i;
