@@ -94,6 +94,10 @@ test("sysctl cpupool_op: pool 0 (credit2, every domain, CPU 0) is the next at or
   const free = pool(XEN_SYSCTL_CPUPOOL_OP.FREEINFO, 0, 8);
   assert.equal(free.rc, 0n);
   assert.deepEqual(free.map.slice(0, 2), [0, 0xEE]);
+  // a map longer than the caller's memory: zeros up to where its memory ends, then EFAULT
+  const huge = pool(XEN_SYSCTL_CPUPOOL_OP.INFO, 0, 0xFFFFFFFF);
+  assert.equal(huge.rc, BigInt(-XEN_E.EFAULT));
+  assert.deepEqual(huge.map.slice(0, 3), [1, 0, 0]);
   assert.equal(pool(XEN_SYSCTL_CPUPOOL_OP.CREATE, 0, 8).rc, BigInt(-XEN_E.EOPNOTSUPP));
   assert.equal(pool(99, 0, 8).rc, BigInt(-XEN_E.ENOSYS));
 });

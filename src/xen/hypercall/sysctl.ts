@@ -89,11 +89,16 @@ function numainfo(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_numa
 // there is nothing to divide.
 function cpupoolOp(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_cpupool_op.fields>, uva: bigint): bigint {
   const map = new StructBuf(xenctl_bitmap, s.sub("cpumap"));
-  // as Xen's bitmap_to_xenctl_bitmap: the caller's nr_bits decide how many bytes it gets, zero-filled past ours
+  // as Xen's bitmap_to_xenctl_bitmap: the caller's nr_bits decide how many bytes it gets, zero-filled past ours;
+  // written a page at a time, so that nr_bits of 2^32 costs no 512 MiB buffer and stops at the first fault
   const putMap = (cpus: number): boolean => {
-    const bytes = new Uint8Array(Math.ceil(map.num("nr_bits") / 8));
-    if (bytes.length) bytes[0] = cpus & 0xFF;
-    return bytes.length === 0 || c.g.write(map.get("bitmap"), bytes);
+    const total = Math.ceil(map.num("nr_bits") / 8);
+    for (let off = 0; off < total; off += 4096) {
+      const chunk = new Uint8Array(Math.min(4096, total - off));
+      if (off === 0) chunk[0] = cpus & 0xFF;
+      if (!c.g.write(map.get("bitmap") + BigInt(off), chunk)) return false;
+    }
+    return true;
   };
   switch (s.num("op")) {
     case XEN_SYSCTL_CPUPOOL_OP.INFO:
