@@ -35,6 +35,7 @@ import { Bridge } from "./net/bridge.js";
 import { BridgeLink } from "./net/bridge_link.js";
 import { freePort } from "./net/free_port.js";
 import { QmpClient } from "./qmp.js";
+import { until } from "./until.js";
 
 export interface MigrateFigures { downtime_ms: number; acked_downtime_ms: number; client_gap_ms: number; console_gap_ms: number; pings_sent: number; pings_answered: number; total_s: number; pages_sent: number; rounds: number; dirty_pages_per_s: number; }
 export interface QemuMigrateFigures { downtime_ms: number; total_ms: number; setup_ms: number; transferred_bytes: number; dirty_sync_count: number; console_gap_ms: number; dirty_pages_per_s: number; }
@@ -43,10 +44,6 @@ export interface MigrateBenchResult {
   qemu: { version: string; idle: QemuMigrateFigures; busy: QemuMigrateFigures };
 }
 
-const until = async (f: () => boolean, ms: number, what: string): Promise<void> => {
-  const t0 = performance.now();
-  while (!f()) { if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`); await new Promise((r) => setTimeout(r, 20)); }
-};
 const TICK = /^T \d+\r?$/gm;
 const longestGap = (ticks: number[]): number => { let gap = 0; for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]); return gap; };
 

@@ -17,6 +17,7 @@ import { fetchImages } from "./images.js";
 import { Toolstack, Guest } from "./toolstack.js";
 import { parseVifSpec } from "./vif_spec.js";
 import { buildHost } from "./toolchain.js";
+import { until } from "./until.js";
 
 export interface NetBenchResult {
   benchmark: "net"; mib: number; program: string;
@@ -25,11 +26,7 @@ export interface NetBenchResult {
 }
 
 const SRC = "bench/programs/tcp_xfer.c";
-const UNTIL = (f: () => boolean, ms: number, what: string): Promise<void> => new Promise((res, rej) => {
-  const t0 = performance.now();
-  const tick = (): void => { if (f()) res(); else if (performance.now() - t0 > ms) rej(new Error(`timed out: ${what}`)); else setTimeout(tick, 20); };
-  tick();
-});
+
 
 // The receiver's own line: "RECV <bytes> <ms>", checked for the whole stream.
 function received(text: string, mib: number, where: string): { bytes: number; mbps: number } {
@@ -47,7 +44,7 @@ async function loopbackMbps(bin: string, mib: number): Promise<number> {
   const exited = new Promise<void>((res) => rx.on("close", () => res()));
   try {
     // the receiver is listening once a connect succeeds; tcp_xfer send fails fast until then
-    await UNTIL(() => spawnSync(bin, ["send", "127.0.0.1", String(port), String(mib)]).status === 0, 30_000, "the loopback transfer");
+    await until(() => spawnSync(bin, ["send", "127.0.0.1", String(port), String(mib)]).status === 0, 30_000, "the loopback transfer");
     await exited;
   } finally { rx.kill(); }
   return received(text, mib, "the host's loopback receiver").mbps;
@@ -80,7 +77,7 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
     };
     const a = mk("bench-a", "00:16:3e:00:01:01"), b = mk("bench-b", "00:16:3e:00:01:02");
     const shell = (g: Guest): boolean => { const o = out.get(g.domid)!; const i = o.indexOf("xents: busybox shell"); return i >= 0 && o.indexOf("/ # ", i) >= 0; };
-    await UNTIL(() => shell(a) && shell(b), 600_000, "the guests' shells");
+    await until(() => shell(a) && shell(b), 600_000, "the guests' shells");
     const type = (g: Guest, s: string): void => g.console.input(new Uint8Array(Buffer.from(s)));
     type(a, "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0\n");
     type(b, "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; /opt/tcp_xfer recv 5000; echo GOT-$((40+2))\n");
@@ -88,7 +85,7 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
     const mark = out.get(a.domid)!.length;
     type(a, `until /opt/tcp_xfer send 10.0.0.2 5000 ${mib}; do sleep 1; done; echo SENT-$((40+2))\n`);
     const t0 = performance.now();
-    await UNTIL(() => /SENT-42/.test(out.get(a.domid)!.slice(mark)) && /GOT-42/.test(out.get(b.domid)!), 600_000, "the transfer");
+    await until(() => /SENT-42/.test(out.get(a.domid)!.slice(mark)) && /GOT-42/.test(out.get(b.domid)!), 600_000, "the transfer");
     wall = ((mib << 20) * 8) / ((performance.now() - t0) / 1000) / 1e6;
     domu = received(out.get(b.domid)!, mib, "the receiving guest");
     if (process.getuid?.() !== 0 || spawnSync("ip", ["netns", "list"]).status !== 0) note = "needs root and ip netns for the TAP device";
@@ -131,8 +128,8 @@ async function domuToHost(ts: Toolstack, bin: string, mib: number, type: (s: str
     rx.on("close", () => { done = true; });
     // the sender retries until the receiver listens
     type(`until /opt/tcp_xfer send 10.0.0.254 5001 ${mib}; do sleep 1; done; echo SENT2-$((40+2))\n`);
-    await UNTIL(() => done, 600_000, "the transfer to the host");
-    await UNTIL(sent, 60_000, "the sender's end");
+    await until(() => done, 600_000, "the transfer to the host");
+    await until(sent, 60_000, "the sender's end");
     return received(text, mib, "the host's receiver behind the TAP").mbps;
   } finally {
     tap.close();
