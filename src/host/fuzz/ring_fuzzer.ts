@@ -297,13 +297,14 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
   // What mapping ref would give Domain-0 now. A ref changed while a disk
   // with persistent grants may hold it mapped is unknown: the grant stays
   // pinned as it was, and Xen maps a pinned entry again without reading it.
+  const ringPage = (gfn: number): boolean => gfn < DATA || gfn >= VICTIM_RX; // rings and the victim's pages, not data
   const refClass = (ref: number): RefClass => {
     if (ref >= NEVER_GRANTED) return "bad";
     if (stalePins.has(ref)) return "unknown";
     const kd = a.kinds[ref];
     if (kd.k === "raw") return "unknown";
     if (kd.k === "none") return "bad";
-    if (kd.gfn < DATA || kd.gfn >= VICTIM_RX) return "unknown"; // a ring page: using it corrupts the ring
+    if (ringPage(kd.gfn)) return "unknown"; // a ring page: using it corrupts the ring
     if (!a.g.page(RAM0_GFN + kd.gfn)) return "bad"; // given back
     return kd.k === "rw" ? "good" : "ro";
   };
@@ -405,23 +406,21 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     }
     return unknown ? null : BLKIF_RSP.okay;
   };
-  // Data written through a ref that is, or may still be held as, a ring
-  // page or an entry of any content may land in any ring: no ring's
-  // answers can be checked until it is made afresh.
-  // The attacker writing a page of its own that is a ring (an indirect
-  // descriptor page or a TCP packet put where a ring ref points) scribbles on
-  // that ring itself, requests not yet read included.
-  const ringPage = (gfn: number): boolean => gfn < DATA || gfn >= VICTIM_RX;
-  const scribbled = (gfn: number): void => {
-    if (!ringPage(gfn)) return;
+  // Until a ring is made afresh its answers cannot be checked once anything
+  // may have landed in it; the attacker's own rings all count as one here.
+  const untrustAll = (): void => {
     for (const b of a.blk) b.trusted = false;
     a.net.trusted = false;
   };
+  // The attacker writing a page of its own that is a ring (an indirect
+  // descriptor page or a TCP packet put where a ring ref points) scribbles on
+  // that ring itself, requests not yet read included.
+  const scribbled = (gfn: number): void => { if (ringPage(gfn)) untrustAll(); };
+  // Data written through a ref that is, or may still be held as, a ring
+  // page or an entry of any content may land in any ring.
   const untrustIfUnknown = (grefs: number[]): void => {
-    const ringish = (g: number): boolean => { const kd = a.kinds[g]; return kd.k === "raw" || ((kd.k === "rw" || kd.k === "ro") && (kd.gfn < DATA || kd.gfn >= VICTIM_RX)); };
-    if (!grefs.some((g) => g < 512 && refClass(g) === "unknown" && (ringish(g) || a.wild.has(g)))) return;
-    for (const b of a.blk) b.trusted = false;
-    a.net.trusted = false;
+    const ringish = (g: number): boolean => { const kd = a.kinds[g]; return kd.k === "raw" || ((kd.k === "rw" || kd.k === "ro") && ringPage(kd.gfn)); };
+    if (grefs.some((g) => g < 512 && refClass(g) === "unknown" && (ringish(g) || a.wild.has(g)))) untrustAll();
   };
   let nextId = 1n;
   const blkRequests = (v: number): void => {
@@ -474,7 +473,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
         if (iop === BLKIF_OP.write) for (const s of segs.slice(0, 3)) fillPage(s.gref);
         if (iop === BLKIF_OP.read) untrustIfUnknown(segs.slice(0, 256).map((s) => s.gref));
         // descriptors the fuzzer did not write (a data page, a stale one) name any refs, rings' included
-        if (iop === BLKIF_OP.read && !descKnown && refClass(ind) !== "bad") { for (const x of a.blk) x.trusted = false; a.net.trusted = false; }
+        if (iop === BLKIF_OP.read && !descKnown && refClass(ind) !== "bad") untrustAll();
         if (b.persistent) for (const s of segs.slice(0, 256)) b.held.add(s.gref);
         const respOp = iop === BLKIF_OP.read || iop === BLKIF_OP.write ? iop : BLKIF_OP.indirect;
         let expect: number | null;
