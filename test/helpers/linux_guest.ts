@@ -29,7 +29,20 @@ export class ConsoleSession {
   }
   // The busybox shell's first prompt: after /init's banner, so that nothing
   // printed earlier (a replayed history, a partial line) can be taken for it.
-  waitForShell(timeoutMs: number, from = 0): Promise<RegExpMatchArray> { return this.waitFor(/xents: busybox shell[\s\S]*\/ # /, timeoutMs, from); }
+  // Once it is there, the kernel's console messages are turned down to
+  // emergencies only (`dmesg -n 1`; dmesg still has them all): a printk
+  // that lands in the middle of a command's output, as "EXT4-fs mounted" or
+  // "psci: CPU3 killed" do, would otherwise split the markers run() reads
+  // between, and a loaded machine makes that likely.
+  async waitForShell(timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
+    const m = await this.waitFor(/xents: busybox shell[\s\S]*\/ # /, timeoutMs, from);
+    const tag = `Q${Math.random().toString(36).slice(2, 8)}`;
+    const at = this.out.length;
+    this.type(`dmesg -n 1; echo ${tag}-Q\n`);
+    // the echoed command line has "echo " before the tag; the output does not
+    await this.waitFor(new RegExp(`(?<!echo )${tag}-Q\\r?\\n`), 60_000, at);
+    return m;
+  }
   type(text: string): void { this.ep.send(new Uint8Array(Buffer.from(text))); }
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const t0 = Date.now();
