@@ -9,7 +9,8 @@ import { PlayedGuest } from "../src/host/fuzz/played_guest.js";
 import { HYPERVISOR, CONSOLEIO_write } from "../src/xen/public/xen.js";
 import { CONRING_SIZE } from "../src/xen/console_ring.js";
 import { DOMAIN_PBUF_SIZE } from "../src/xen/hypercall/console_io.js";
-import { GuestConsole, CONSOLE_INPUT_BACKLOG } from "../src/tools/console_backend.js";
+import { GuestConsole } from "../src/tools/console_backend.js";
+import { CONSOLE_INPUT_BACKLOG } from "../src/tools/console_history.js";
 
 test("console_io: 64 MiB without a newline and 100,000 lines keep the hypervisor's buffers bounded; xl dmesg reads the newest", () => {
   const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });

@@ -1,6 +1,7 @@
 // The architecture's rules, checked on the import graph: cpu/ imports nothing
 // above it; tools/ reaches xen/ only through the hypercall ABI module
-// (src/xen/public); xen/ does not import tools/ or host/.
+// (src/xen/public); xen/ does not import tools/ or host/; lib/ (formats
+// shared by every layer) imports only the ABI.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -47,6 +48,16 @@ test("layering: xen/ does not import tools/, host/ or linux_user/", () => {
   const bad: string[] = [];
   for (const f of files(join(root, "xen"))) {
     for (const i of imports(f)) if (/^(tools|host|linux_user)\//.test(i)) bad.push(`${relative(root, f)} -> ${i}`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+// lib/ holds formats every layer writes alike (the device tree, the arm64
+// Image header): it may name the guest ABI's constants and nothing else.
+test("layering: lib/ imports only lib/ and the guest ABI", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "lib"))) {
+    for (const i of imports(f)) if (!i.startsWith("lib/") && !i.startsWith("xen/public/")) bad.push(`${relative(root, f)} -> ${i}`);
   }
   assert.deepEqual(bad, []);
 });

@@ -7,6 +7,7 @@ import { Hypervisor, HypervisorOptions } from "../xen/hypervisor.js";
 import type { Domain } from "../xen/domain.js";
 import type { Privcmd } from "../tools/xc/privcmd.js";
 import { GUEST_RAM0_BASE } from "../xen/public/arch_arm.js";
+import { RunLoop } from "./run_loop.js";
 
 export const DOM0_RAM_BYTES = 32 << 20;
 export const DOM0_WINDOW_BASE = 0x10_0000_0000n; // 64 GiB: foreign and grant mappings
@@ -19,6 +20,7 @@ export class Host {
   readonly dom0: Domain;
   readonly privcmd: Privcmd;
   private upcall: (() => void) | null = null;
+  private readonly loop: RunLoop;
 
   constructor(opts: HostOptions) {
     this.hv = new Hypervisor(opts);
@@ -33,7 +35,7 @@ export class Host {
     for (let i = 0; i < DOM0_RAM_BYTES / 4096; i++) if (!d.populate(first + i)) throw new Error("no memory for dom0");
     d.pauseCount = 0;
     this.hv.upcallHandler = (dom) => { if (dom === this.dom0) this.upcall?.(); };
-    this.hv.onRunnable = () => this.wakeIdle?.();
+    this.loop = new RunLoop(this.hv);
     const hv = this.hv;
     this.privcmd = {
       domid: 0,
@@ -52,25 +54,6 @@ export class Host {
     };
   }
 
-  // Drive the hypervisor until `done()` is true. Yields to Node's event loop
-  // between bursts so that I/O (console input, sockets, timers) is served.
-  async run(done: () => boolean, burstMs = 20): Promise<void> {
-    while (!done()) {
-      const r = this.hv.runFor(burstMs);
-      if (done()) break;
-      if (r.ran) { await new Promise<void>((res) => setImmediate(res)); continue; }
-      // idle: sleep until the next timer deadline (or a little, to let I/O arrive)
-      let ms = 10;
-      if (r.idleUntil !== null) {
-        const now = this.hv.clock.now();
-        ms = Math.max(0, Math.min(50, Number((r.idleUntil - now) * 16n / 1_000_000n)));
-      }
-      // an event for a blocked vCPU (a packet, a console key, an unpause) ends the sleep at once
-      await new Promise<void>((res) => {
-        const t = setTimeout(() => { this.wakeIdle = null; res(); }, ms);
-        this.wakeIdle = () => { clearTimeout(t); this.wakeIdle = null; res(); };
-      });
-    }
-  }
-  private wakeIdle: (() => void) | null = null;
+  // Drive the hypervisor until `done()` is true (run_loop.ts).
+  run(done: () => boolean, burstMs = 20): Promise<void> { return this.loop.run(done, burstMs); }
 }

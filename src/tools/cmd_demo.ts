@@ -12,6 +12,34 @@ import { parseArgs, ArgSpec, UsageError } from "./args.js";
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
   boot(opts: { ramMiB: number; deterministic: boolean }): BootedHost;
+  // A host whose Domain-0 is a Linux kernel the hypervisor builds.
+  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config }): BootedLinuxHost;
+}
+
+export interface LinuxDom0Config {
+  kernel: Uint8Array; // arm64 Image
+  initrd?: Uint8Array;
+  cmdline: string;
+  memMiB: number; // dom0_mem
+  vcpus: number; // dom0_max_vcpus
+}
+
+// A domain as the hypervisor sees it (a Linux Domain-0 keeps the names).
+export interface MachineDomain { id: number; pages: number; maxPages: number; vcpus: number; onlineVcpus: number; state: string; cpuTimeNs: number; }
+
+// What a host with a Linux Domain-0 offers the host process: its serial
+// line (dom0's hvc0), the run loop, and the machine's own view of memory
+// and domains; everything else is done by the toolstack inside dom0.
+export interface BootedLinuxHost {
+  run(done: () => boolean): Promise<void>;
+  halted(): boolean; // Domain-0 powered the machine off
+  restarts(): number; // Domain-0 rebooted (or crashed) and was built again
+  serial(out: (bytes: Uint8Array) => void, pull: (max: number) => Uint8Array): void;
+  inputReady(): void; // keys are queued: take what fits now
+  domains(): MachineDomain[];
+  memory(): { totalMiB: number; freeMiB: number; nrCpus: number };
+  dmesg(clear: boolean): string;
+  health(): HypervisorHealth;
 }
 
 export const MIN_HOST_MIB = 64; // Domain-0's 32 MiB and the hypervisor's own pages

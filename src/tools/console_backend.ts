@@ -7,27 +7,16 @@
 import type { Xc, ForeignMapping } from "./xc/xc.js";
 import type { EventChannels } from "./xc/evtchn.js";
 import { XENCONS } from "../xen/public/io/console.js";
+import { ConsoleHistory } from "./console_history.js";
 
-export const CONSOLE_HISTORY_BYTES = 1 << 20; // kept while nobody is attached (oldest bytes dropped first)
-export const CONSOLE_INPUT_BACKLOG = 64 << 10; // keyboard input the guest has not taken yet; more is dropped
-
-export type ConsoleListener = (data: Uint8Array) => void;
-
-export class GuestConsole {
-  readonly listeners = new Set<ConsoleListener>();
-  readonly endListeners = new Set<() => void>(); // the domain is gone for good
-  private history: Uint8Array[] = [];
-  private historyBytes = 0;
-  private pendingInput: number[] = [];
+export class GuestConsole extends ConsoleHistory {
   private ring: ForeignMapping | null = null;
   private port = -1;
-  dropped = 0;
-  inputDropped = 0;
   // The console of the incarnation that replaced this domain on a restart:
   // keyboard input typed at an old handle goes there.
   successor: GuestConsole | null = null;
 
-  constructor(readonly domid: number, private readonly xc: Xc, private readonly evtchn: EventChannels) {}
+  constructor(readonly domid: number, private readonly xc: Xc, private readonly evtchn: EventChannels) { super(); }
 
   connect(gfn: bigint, remotePort: number): void {
     this.ring = this.xc.mapForeign(this.domid, [gfn]);
@@ -35,29 +24,12 @@ export class GuestConsole {
     this.service();
   }
 
-  // Output from the guest (ring or UART)
-  emit(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.history.push(data);
-    this.historyBytes += data.length;
-    while (this.historyBytes > CONSOLE_HISTORY_BYTES && this.history.length > 1) {
-      const old = this.history.shift()!;
-      this.historyBytes -= old.length;
-      this.dropped += old.length;
-    }
-    for (const l of this.listeners) l(data);
-  }
-
-  historyText(): Uint8Array { return Buffer.concat(this.history); }
-
-  // Keyboard input for the guest
-  input(data: Uint8Array, uart?: (d: Uint8Array) => number): void {
+  // Keyboard input for the guest (an emulated UART, when there is one,
+  // takes what it can first)
+  override input(data: Uint8Array, uart?: (d: Uint8Array) => number): void {
     if (this.successor) { this.successor.input(data, uart); return; }
     if (uart) { const n = uart(data); data = data.subarray(n); }
-    const room = Math.max(0, CONSOLE_INPUT_BACKLOG - this.pendingInput.length);
-    if (data.length > room) { this.inputDropped += data.length - room; data = data.subarray(0, room); }
-    for (const b of data) this.pendingInput.push(b);
-    this.service();
+    super.input(data);
   }
 
   service(): void {
@@ -94,11 +66,9 @@ export class GuestConsole {
   }
 
   // The domain is gone: detach everyone.
-  end(): void {
+  override end(): void {
     this.close();
-    for (const l of this.endListeners) l();
-    this.endListeners.clear();
-    this.listeners.clear();
+    super.end();
   }
 
   close(): void {

@@ -5,14 +5,11 @@
 // vCPU 0's entry state.
 
 import type { Xc } from "./xc/xc.js";
-import { FdtBuilder } from "./fdt.js";
-import { randomBytes } from "node:crypto";
+import { parseArm64Image as parseImage, placeBootImages, BootImageError, DTB_RESERVE } from "../lib/arm64_image.js";
+import { makeDomainDeviceTree } from "../lib/domain_dt.js";
 import {
-  GUEST_RAM0_BASE, GUEST_RAM0_SIZE, GUEST_RAM1_BASE, GUEST_RAM1_SIZE, GUEST_GICD_BASE, GUEST_GICV3_GICD_SIZE,
-  GUEST_GICV3_GICR0_BASE, GUEST_GICV3_GICR0_SIZE, GUEST_GNTTAB_BASE, GUEST_GNTTAB_SIZE, GUEST_PL011_BASE,
-  GUEST_PL011_SIZE, GUEST_PHANDLE_GIC, GUEST_TIMER_PHYS_S_PPI, GUEST_TIMER_PHYS_NS_PPI, GUEST_TIMER_VIRT_PPI,
-  GUEST_EVTCHN_PPI, GUEST_VPL011_SPI, PSR_GUEST64_INIT, SCTLR_GUEST_INIT, MAGIC_CONSOLE_PFN, MAGIC_XENSTORE_PFN,
-  MAGIC_VUART_PFN, NR_MAGIC_PAGES, GUEST_MAGIC_BASE,
+  GUEST_RAM0_BASE, GUEST_RAM0_SIZE, GUEST_RAM1_BASE, GUEST_RAM1_SIZE, GUEST_EVTCHN_PPI, PSR_GUEST64_INIT,
+  SCTLR_GUEST_INIT, MAGIC_CONSOLE_PFN, MAGIC_XENSTORE_PFN, MAGIC_VUART_PFN, NR_MAGIC_PAGES, GUEST_MAGIC_BASE,
 } from "../xen/public/arch_arm.js";
 import { HVM_PARAM } from "../xen/public/xen.js";
 
@@ -41,26 +38,13 @@ export interface BuiltDomain {
 export class BuildError extends Error {}
 
 const MiB = 1n << 20n;
-const PAGE = 4096n;
-const IMAGE_MAGIC = 0x644d5241; // "ARM\x64"
 
-export interface ImageHeader { textOffset: bigint; imageSize: bigint; }
-
-export function parseArm64Image(k: Uint8Array): ImageHeader {
-  if (k.length < 64) throw new BuildError("kernel is too small to be an arm64 Image");
-  const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
-  if (dv.getUint32(56, true) !== IMAGE_MAGIC) {
-    if (k[0] === 0x1f && k[1] === 0x8b) throw new BuildError("kernel is gzip-compressed: give the uncompressed arm64 Image");
-    throw new BuildError("kernel is not an arm64 Image (no ARM\\x64 magic at offset 56)");
+export function parseArm64Image(k: Uint8Array): ReturnType<typeof parseImage> {
+  try { return parseImage(k); } catch (e) {
+    if (e instanceof BootImageError) throw new BuildError(e.message);
+    throw e;
   }
-  let textOffset = dv.getBigUint64(8, true);
-  let imageSize = dv.getBigUint64(16, true);
-  if (imageSize === 0n) { textOffset = 0x80000n; imageSize = BigInt(k.length); } // pre-3.17 header
-  if (imageSize < BigInt(k.length)) imageSize = BigInt(k.length);
-  return { textOffset, imageSize };
 }
-
-const align = (v: bigint, a: bigint): bigint => (v + a - 1n) & ~(a - 1n);
 
 // The stage-2 table pool libxl 4.17 gives an Arm guest (its default
 // shadow_memkb): 1 MiB per vCPU, a page per MiB of RAM, and 128 MiB's worth
@@ -79,19 +63,12 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   const bank1 = mem - bank0;
   if (bank1 > GUEST_RAM1_SIZE) throw new BuildError("memory too large");
 
-  // Layout: kernel at RAM base + text_offset; DTB and initrd at 128 MiB if they fit, else as high as possible.
-  const kernStart = GUEST_RAM0_BASE + hdr.textOffset;
-  const kernEnd = kernStart + hdr.imageSize;
-  const dtbReserve = 2n * MiB;
-  const rdSize = align(BigInt(cfg.ramdisk?.length ?? 0), PAGE);
-  const modSize = dtbReserve + rdSize;
-  const ramEnd = GUEST_RAM0_BASE + bank0;
-  let modBase: bigint;
-  if (ramEnd >= GUEST_RAM0_BASE + 128n * MiB + modSize && kernEnd < GUEST_RAM0_BASE + 128n * MiB) modBase = GUEST_RAM0_BASE + 128n * MiB;
-  else if (ramEnd - modSize > kernEnd) modBase = (ramEnd - modSize) & ~(2n * MiB - 1n);
-  else throw new BuildError(`kernel (${hdr.imageSize} bytes) and initrd (${rdSize} bytes) do not fit in ${cfg.memoryMiB} MiB`);
-  const dtbAddr = modBase;
-  const rdAddr = modBase + dtbReserve;
+  let layout;
+  try { layout = placeBootImages(GUEST_RAM0_BASE, bank0, hdr, cfg.ramdisk?.length ?? 0); } catch (e) {
+    if (e instanceof BootImageError) throw new BuildError(e.message);
+    throw e;
+  }
+  const { kernel: kernStart, dtb: dtbAddr, initrd: rdAddr } = layout;
 
   const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle });
   try {
@@ -106,7 +83,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
     if (xc.populatePhysmap(domid, magic) !== magic.length) throw new BuildError("could not populate the magic pages");
 
     const dtb = makeDeviceTree(cfg, bank0, bank1, cfg.ramdisk ? [rdAddr, rdAddr + BigInt(cfg.ramdisk.length)] : null);
-    if (BigInt(dtb.length) > dtbReserve) throw new BuildError("device tree too large");
+    if (BigInt(dtb.length) > DTB_RESERVE) throw new BuildError("device tree too large");
     writeGuest(xc, domid, kernStart, cfg.kernel);
     writeGuest(xc, domid, dtbAddr, dtb);
     if (cfg.ramdisk) writeGuest(xc, domid, rdAddr, cfg.ramdisk);
@@ -161,62 +138,8 @@ export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: Uint8Array)
 
 // The device tree libxl builds for an Arm domU (tools/libs/light/libxl_arm.c).
 export function makeDeviceTree(cfg: BuildConfig, bank0: bigint, bank1: bigint, initrd: [bigint, bigint] | null): Uint8Array {
-  const f = new FdtBuilder();
-  const irq = (type: number, num: number, flags: number): number[] => [type, num, flags];
-  f.beginNode("");
-  f.str("model", "XENVM-4.17").str("compatible", "xen,xenvm-4.17", "xen,xenvm");
-  f.u32("interrupt-parent", GUEST_PHANDLE_GIC).u32("#address-cells", 2).u32("#size-cells", 2);
-
-  f.beginNode("chosen");
-  f.str("bootargs", cfg.cmdline);
-  // Entropy for the guest's RNG, as QEMU and boot loaders give it. On
-  // hardware Linux gathers it from interrupt and timer jitter; on an
-  // emulated CPU there is too little, its crng never becomes ready, and
-  // every get_random call then re-extracts the input pool (blake2s): we
-  // measured 35-50% of a guest's time there during a TCP transfer.
-  f.prop("rng-seed", new Uint8Array(randomBytes(64)));
-  if (initrd) f.u64("linux,initrd-start", initrd[0]).u64("linux,initrd-end", initrd[1]);
-  f.endNode();
-
-  f.beginNode("cpus").u32("#address-cells", 1).u32("#size-cells", 0);
-  for (let i = 0; i < cfg.vcpus; i++) {
-    const aff = (i & 0xF) | (((i >> 4) & 0xFF) << 8);
-    f.beginNode(`cpu@${aff.toString(16)}`).str("device_type", "cpu").str("compatible", "arm,armv8")
-      .str("enable-method", "psci").u32("reg", aff).endNode();
-  }
-  f.endNode();
-
-  f.beginNode("psci").str("compatible", "arm,psci-1.0", "arm,psci-0.2", "arm,psci").str("method", "hvc")
-    .u32("cpu_off", 1).u32("cpu_on", 2).endNode();
-
-  f.beginNode(`memory@${GUEST_RAM0_BASE.toString(16)}`).str("device_type", "memory").reg("reg", [GUEST_RAM0_BASE, bank0]).endNode();
-  if (bank1 > 0n) f.beginNode(`memory@${GUEST_RAM1_BASE.toString(16)}`).str("device_type", "memory").reg("reg", [GUEST_RAM1_BASE, bank1]).endNode();
-
-  f.beginNode(`interrupt-controller@${GUEST_GICD_BASE.toString(16)}`).str("compatible", "arm,gic-v3")
-    .u32("#interrupt-cells", 3).u32("#address-cells", 0).empty("interrupt-controller")
-    .reg("reg", [GUEST_GICD_BASE, GUEST_GICV3_GICD_SIZE], [GUEST_GICV3_GICR0_BASE, GUEST_GICV3_GICR0_SIZE])
-    .u32("phandle", GUEST_PHANDLE_GIC).u32("linux,phandle", GUEST_PHANDLE_GIC).endNode();
-
-  const ppi = (intid: number): number[] => irq(1, intid - 16, 0xF08);
-  f.beginNode("timer").str("compatible", "arm,armv8-timer")
-    .u32("interrupts", ...ppi(GUEST_TIMER_PHYS_S_PPI), ...ppi(GUEST_TIMER_PHYS_NS_PPI), ...ppi(GUEST_TIMER_VIRT_PPI))
-    .u32("interrupt-parent", GUEST_PHANDLE_GIC).endNode();
-
-  // grant table space, then the extended regions: unpopulated guest-physical space in each bank
-  const regs: [bigint, bigint][] = [[GUEST_GNTTAB_BASE, GUEST_GNTTAB_SIZE]];
-  const ext0 = align(GUEST_RAM0_BASE + bank0, 2n * MiB);
-  if (GUEST_RAM0_BASE + GUEST_RAM0_SIZE - ext0 >= 64n * MiB) regs.push([ext0, GUEST_RAM0_BASE + GUEST_RAM0_SIZE - ext0]);
-  const ext1 = align(GUEST_RAM1_BASE + bank1, 2n * MiB);
-  const ipaEnd = 1n << 40n;
-  if (ipaEnd - ext1 >= 64n * MiB) regs.push([ext1, ipaEnd - ext1]);
-  f.beginNode("hypervisor").str("compatible", "xen,xen-4.17", "xen,xen").reg("reg", ...regs)
-    .u32("interrupts", ...ppi(GUEST_EVTCHN_PPI)).u32("interrupt-parent", GUEST_PHANDLE_GIC).endNode();
-
-  if (cfg.vuart) {
-    f.beginNode("sbsa-pl011").str("compatible", "arm,sbsa-uart").reg("reg", [GUEST_PL011_BASE, GUEST_PL011_SIZE])
-      .u32("interrupts", 0, GUEST_VPL011_SPI - 32, 0xF04).u32("interrupt-parent", GUEST_PHANDLE_GIC)
-      .u32("current-speed", 115200).endNode();
-  }
-  f.endNode();
-  return f.finish();
+  return makeDomainDeviceTree({
+    model: "XENVM-4.17", compatible: ["xen,xenvm-4.17", "xen,xenvm"], bootargs: cfg.cmdline, vcpus: cfg.vcpus,
+    bank0, bank1, initrd, vuart: cfg.vuart,
+  });
 }

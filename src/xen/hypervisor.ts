@@ -33,6 +33,7 @@ export interface HypervisorEvents {
   onDestroyed?(d: Domain): void;
   onConsoleWrite?(d: Domain, text: string): void; // console_io from a guest
   onVuartOutput?(d: Domain, byte: number): void; // the vpl011 transmitted a byte
+  onSerialOutput?(bytes: Uint8Array): void; // the hardware domain's console_io, raw (its hvc0)
 }
 
 const SLICE_INSTRUCTIONS = 500_000n;

@@ -138,7 +138,15 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
   for (let it = 0; it < o.iterations; it++) {
     let label: string;
     let reply: string | null;
-    if (rng.chance(0.85)) {
+    if (it % 50 === 25) {
+      // a well-formed create now and then, so that whatever the seed guests
+      // are made (and then mutated calls meet them); a name in use is freed first
+      const have = await domains();
+      let name = names.find((n) => !have.some((d) => d.name === n));
+      if (!name) { name = rng.pick(names); await request(JSON.stringify({ id: it + 1, cmd: "destroy", args: { domain: name } })); }
+      label = "create";
+      reply = await request(JSON.stringify({ id: it + 1, cmd: "create", args: { spec: spec(name), paused: true } }));
+    } else if (rng.chance(0.85)) {
       const cmd = rng.chance(0.95) ? rng.pick(COMMANDS) : rng.pick(["nosuch", "", "STATUS", "stop ", "toString", "hasOwnProperty"]);
       label = cmd;
       reply = await request(JSON.stringify({ id: it + 1, cmd, args: args(cmd) }));

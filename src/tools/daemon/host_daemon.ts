@@ -2,8 +2,7 @@
 // the control domain, runs the toolstack, xenstored (ring and socket) and
 // the console daemon, and answers the CLI on a unix control socket.
 
-import { createServer, Server, Socket } from "node:net";
-import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, accessSync, constants, statSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, appendFileSync, accessSync, constants } from "node:fs";
 import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
 import { parseVifSpec, VifSpec } from "../vif_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
@@ -12,15 +11,13 @@ import { randomBytes } from "node:crypto";
 import { join, isAbsolute } from "node:path";
 import { hostname } from "node:os";
 import type { HostFactory, HypervisorHealth } from "../cmd_demo.js";
-import { HostPaths, ensureHome } from "../home.js";
+import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
-import { LineReader, Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
-import { processAlive } from "./client.js";
+import { ControlServer, Handler, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
 
 export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
-const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
 import type { DomainSpec } from "../xl_cfg.js";
 import { checkDomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
@@ -28,12 +25,10 @@ import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xe
 
 export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; }
 
-type Handler = (args: Record<string, unknown>, sock: Socket) => unknown | Promise<unknown>;
-
-export class RequestError extends Error {}
+export { RequestError };
 
 export class HostDaemon {
-  private server: Server | null = null;
+  private readonly control: ControlServer;
   private xsServer: XenstoreSocketServer | null = null;
   private migration: MigrationListener | null = null;
   migratePort: number | null = null;
@@ -44,13 +39,13 @@ export class HostDaemon {
   dom0!: Dom0;
   private run!: (done: () => boolean) => Promise<void>;
   private health!: () => HypervisorHealth;
-  readonly stats = { bugs: 0 }; // requests that ended in an exception the daemon did not mean
-  private readonly handlers: Record<string, Handler>;
   private readonly taps = new Map<string, TapPort>();
 
   constructor(readonly paths: HostPaths, private readonly factory: HostFactory, private readonly opts: DaemonOptions) {
-    this.handlers = this.makeHandlers();
+    this.control = new ControlServer(paths, (l) => this.log(l));
+    this.control.handlers = this.makeHandlers();
   }
+  get stats(): { bugs: number } { return this.control.stats; }
 
   log(line: string): void {
     const l = `${new Date().toISOString()} ${line}\n`;
@@ -58,11 +53,7 @@ export class HostDaemon {
   }
 
   async start(): Promise<void> {
-    ensureHome(this.paths);
-    if (existsSync(this.paths.pidfile)) {
-      const pid = Number(readFileSync(this.paths.pidfile, "utf8"));
-      if (pid && pid !== process.pid && processAlive(pid)) throw new Error(`a host is already running in ${this.paths.home} (pid ${pid})`);
-    }
+    ControlServer.claimHome(this.paths);
     const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false });
     this.dom0 = h.dom0;
     this.run = h.run;
@@ -72,16 +63,12 @@ export class HostDaemon {
     this.ts.events.onGuestCreated = (g) => this.attachLog(g);
     this.xsServer = new XenstoreSocketServer(this.ts.xenstored, this.paths.xenstored);
     await this.xsServer.listen();
-    if (existsSync(this.paths.control)) unlinkSync(this.paths.control);
-    this.server = createServer((s) => this.accept(s));
-    await new Promise<void>((res, rej) => { this.server!.once("error", rej); this.server!.listen(this.paths.control, () => res()); });
-    chmodSync(this.paths.control, 0o600);
     if (this.opts.migratePort !== undefined) {
       this.migration = new MigrationListener(this.ts, migrationKey(this.paths.migrateKey, true));
       this.migratePort = await this.migration.listen(this.opts.migratePort);
       this.log(`listening for migrations on port ${this.migratePort} (key ${this.paths.migrateKey})`);
     }
-    writeFileSync(this.paths.pidfile, String(process.pid));
+    await this.control.listen();
     this.log(`host started: ${this.opts.ramMiB} MiB, control ${this.paths.control}`);
   }
 
@@ -91,61 +78,7 @@ export class HostDaemon {
     await this.shutdownEverything();
   }
 
-  private attachLog(g: Guest): void {
-    const file = join(this.paths.logs, `console-${g.name}.log`);
-    let size = existsSync(file) ? statSync(file).size : 0;
-    g.console.listeners.add((d) => {
-      try {
-        // one older generation is kept, so a guest that never stops talking fills no disk
-        if (size + d.length > CONSOLE_LOG_MAX_BYTES) { renameSync(file, file + ".1"); size = 0; }
-        appendFileSync(file, d);
-        size += d.length;
-      } catch { /* disk full: the in-memory history still has it */ }
-    });
-  }
-
-  // Every line a client sends gets one reply line, whatever it holds; no
-  // message can take the host down (issue 12).
-  private accept(sock: Socket): void {
-    let streaming = false;
-    const send = (reply: Reply): void => {
-      if (sock.destroyed) return;
-      let text: string;
-      try { text = JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)); } catch (e) { text = JSON.stringify({ id: reply.id, ok: false, error: `the reply could not be encoded: ${(e as Error).message}` }); }
-      sock.write(text + "\n");
-    };
-    const reader = new LineReader((line) => {
-      if (streaming) return;
-      const req = parseRequest(line);
-      if ("error" in req) { send({ id: req.id, ok: false, error: req.error }); return; }
-      this.dispatch(req, sock).then((reply) => {
-        send(reply);
-        if (reply.ok && req.cmd === "console") streaming = true;
-      }, (e: unknown) => send({ id: req.id, ok: false, error: String(e) }));
-    }, MAX_REQUEST_BYTES);
-    sock.setEncoding("utf8");
-    sock.on("data", (chunk: string) => {
-      if (streaming) return; // console input is handled by the console hook
-      if (!reader.feed(chunk)) { send({ id: 0, ok: false, error: `a request line longer than ${MAX_REQUEST_BYTES} bytes` }); sock.destroy(); }
-    });
-    sock.on("error", () => sock.destroy());
-  }
-
-  private async dispatch(req: Request, sock: Socket): Promise<Reply> {
-    const h = Object.hasOwn(this.handlers, req.cmd) ? this.handlers[req.cmd] : undefined;
-    if (!h) return { id: req.id, ok: false, error: `unknown command '${req.cmd}'` };
-    try {
-      return { id: req.id, ok: true, result: await h(req.args, sock) };
-    } catch (e) {
-      // a TypeError and its kin mean the daemon trusted something it should
-      // have checked: a bug, logged and counted, though the client only sees an error
-      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) {
-        this.stats.bugs++;
-        this.log(`BUG: ${req.cmd}: ${e.stack?.split("\n").slice(0, 4).join(" | ")}`);
-      }
-      return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
-    }
-  }
+  private attachLog(g: Guest): void { logConsoleTo(g.console, join(this.paths.logs, `console-${g.name}.log`), CONSOLE_LOG_MAX_BYTES); }
 
   // A domain by id or name.
   guest(ref: unknown): Guest {
@@ -201,7 +134,7 @@ export class HostDaemon {
       },
       pause: (a) => { this.dom0.xc.pause(this.guest(a.domain).domid); return null; },
       unpause: (a) => { this.dom0.xc.unpause(this.guest(a.domain).domid); return null; },
-      console: (a, sock) => { this.attachConsole(this.guest(a.domain), sock); return null; },
+      console: (a, sock) => { attachConsole(this.guest(a.domain).console, sock); return null; },
       info: () => {
         const p = this.dom0.xc.physinfo();
         return {
@@ -388,23 +321,6 @@ export class HostDaemon {
     return out;
   }
 
-  private attachConsole(g: Guest, sock: Socket): void {
-    const history = g.console.historyText();
-    // after the JSON reply, raw bytes: first what was said while nobody listened
-    setImmediate(() => { if (history.length && !sock.destroyed) sock.write(history); });
-    // A client that stops reading loses output (as a serial line would)
-    // rather than growing the daemon's socket buffer without a bound.
-    const out = (d: Uint8Array): void => { if (!sock.destroyed && sock.writableLength < CONSOLE_CLIENT_BACKLOG) sock.write(d); };
-    g.console.listeners.add(out);
-    sock.removeAllListeners("data");
-    sock.on("data", (d: Buffer | string) => g.console.input(new Uint8Array(typeof d === "string" ? Buffer.from(d) : d)));
-    const ended = (): void => { setTimeout(() => sock.end(), 50); }; // let the last words reach the client first
-    const bye = (): void => { g.console.listeners.delete(out); g.console.endListeners.delete(ended); };
-    g.console.endListeners.add(ended);
-    sock.on("close", bye);
-    sock.on("error", bye);
-  }
-
   private waitGone(g: Guest, timeoutS: number): Promise<void> {
     return new Promise((res, rej) => {
       const t0 = Date.now();
@@ -426,8 +342,7 @@ export class HostDaemon {
     for (const t of this.taps.values()) t.close();
     await this.xsServer?.close();
     await this.migration?.close();
-    await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
-    for (const p of [this.paths.control, this.paths.pidfile]) if (existsSync(p)) unlinkSync(p);
+    await this.control.close();
     this.log("host stopped");
   }
 }

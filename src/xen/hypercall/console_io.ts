@@ -1,6 +1,6 @@
 // console_io(cmd, count, buffer): writes to the hypervisor's console (any
 // domain, for earlycon=xenboot debugging: a written choice, Debian's release
-// Xen refuses domUs); reads, of what was typed on the host's console
+// Xen refuses domUs; a Linux Domain-0's hvc0 writes here); reads, of what was typed on the host's console
 // (serial_rx.ts), for the control domain alone. As Xen's
 // guest_console_write, a domain's output is gathered in a small line buffer
 // that is flushed at a newline or when full, so nothing a guest writes can
@@ -18,6 +18,10 @@ export const consoleIo: Handler = (c, a) => {
     if (count > MAX_WRITE) return BigInt(-XEN_E.EINVAL);
     const b = c.g.read(a[2], count);
     if (!b) return BigInt(-XEN_E.EFAULT);
+    // The hardware domain's output goes to the serial line as it is, for
+    // it may be interactive (a shell's prompt has no newline): Xen's
+    // guest_console_write does the same, and keeps it out of the ring.
+    if (c.d.id === 0) { c.hv.events.onSerialOutput?.(b); return 0n; }
     const buf = c.d.console;
     for (const byte of b) {
       if (byte !== 10 && byte !== 13) buf.push(byte);
