@@ -29,7 +29,8 @@ export class LinuxDom0Host {
   serialIn: (max: number) => Uint8Array = () => new Uint8Array(0);
 
   constructor(private readonly opts: LinuxHostOptions) {
-    this.hv = new Hypervisor(opts);
+    const c = opts.dom0;
+    this.hv = new Hypervisor({ ...opts, commandline: `console=dtuart dom0_mem=${c.memMiB}M,max:${c.memMiB}M dom0_max_vcpus=${c.vcpus}` });
     this.loop = new RunLoop(this.hv);
     this.hv.events.onSerialOutput = (b) => this.serialOut(b);
     this.hv.events.onShutdown = (d, reason) => {

@@ -10,7 +10,7 @@ export const DEFAULT_HOST_MIB = 2048;
 import { HostDaemon } from "./daemon/host_daemon.js";
 import { LinuxHostDaemon } from "./daemon/linux_host_daemon.js";
 import type { LinuxDom0Config } from "./cmd_demo.js";
-import { fetchImages } from "./images.js";
+import { fetchDom0Images } from "./dom0_image.js";
 import { readFileSync } from "node:fs";
 import { HostClient } from "./daemon/client.js";
 import { hostPaths, ensureHome } from "./home.js";
@@ -87,8 +87,9 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
 export const DEFAULT_DOM0_MIB = 512; // Xen's own default without dom0_mem=
 const DOM0_HOST_RESERVE_MIB = 64; // the hypervisor's own pages: stage-2 tables, grant and event structures
 
-// A Linux Domain-0 as the options describe it: Debian's kernel and
-// initramfs unless others are named.
+// A Linux Domain-0 as the options describe it: Debian's kernel and the
+// Domain-0 file system built from Debian's Xen packages (dom0_image.ts)
+// unless others are named.
 function linuxDom0Config(a: Record<string, unknown>, ramMiB: number): LinuxDom0Config {
   const memMiB = (a["dom0-mem"] as number | undefined) ?? Math.min(DEFAULT_DOM0_MIB, ramMiB - DOM0_HOST_RESERVE_MIB);
   if (memMiB < 64 || memMiB > ramMiB - DOM0_HOST_RESERVE_MIB) throw new UsageError(`--dom0-mem ${memMiB}: Domain-0 needs 64 MiB at least, and at most the host's memory less ${DOM0_HOST_RESERVE_MIB} MiB (${ramMiB - DOM0_HOST_RESERVE_MIB})`);
@@ -96,7 +97,7 @@ function linuxDom0Config(a: Record<string, unknown>, ramMiB: number): LinuxDom0C
   if (vcpus < 1 || vcpus > 8) throw new UsageError(`--dom0-vcpus ${vcpus}: 1 to 8`);
   let kernelPath = a["dom0-kernel"] as string | undefined, ramdiskPath = a["dom0-ramdisk"] as string | undefined;
   if (!kernelPath || !ramdiskPath) {
-    const g = fetchImages((s) => process.stderr.write(`xents: ${s}\n`));
+    const g = fetchDom0Images((s) => process.stderr.write(`xents: ${s}\n`));
     kernelPath ??= g.kernel;
     ramdiskPath ??= g.initrd;
   }

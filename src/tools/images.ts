@@ -38,11 +38,22 @@ function ensureArm64Arch(): void {
 }
 
 // The concrete package a metapackage like linux-image-arm64 depends on.
-function resolveKernelPackage(): string {
+export function resolveKernelPackage(): string {
   const out = sh("apt-cache", ["depends", "linux-image-arm64:arm64"], "resolving linux-image-arm64");
   const m = /Depends:\s+(linux-image-\d[^\s:]*)/.exec(out);
   if (!m) throw new ImageError("could not find the kernel package linux-image-arm64 depends on (is the arm64 architecture enabled and apt-get update done?)");
   return m[1];
+}
+
+// Debian's arm64 kernel package unpacked: its Image (Debian's arm64
+// vmlinuz is the uncompressed Image), version and module tree.
+export function debianKernel(kpkg: string, log?: (s: string) => void): { image: string; version: string; modDir: string } {
+  const kroot = debianPackage(kpkg, "arm64", log);
+  const bootDir = join(kroot, "boot");
+  const vmlinuz = readdirSync(bootDir).find((f) => f.startsWith("vmlinuz-"));
+  if (!vmlinuz) throw new ImageError(`${kpkg} has no /boot/vmlinuz-*`);
+  const version = vmlinuz.slice("vmlinuz-".length);
+  return { image: join(bootDir, vmlinuz), version, modDir: join(kroot, "lib", "modules", version) };
 }
 
 // Download (once) and unpack a Debian package; returns its unpacked root.
@@ -90,7 +101,7 @@ export function busyboxBinary(): string {
   return join(debianPackage("busybox-static"), "bin", "busybox");
 }
 
-function mib(bytes: number): string { return `${(bytes / 1048576).toFixed(1)} MiB`; }
+export function mib(bytes: number): string { return `${(bytes / 1048576).toFixed(1)} MiB`; }
 
 // ---- kernel modules: .modinfo "depends=" from the ELF section
 function modinfo(ko: Uint8Array): Map<string, string[]> {
@@ -204,13 +215,8 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
     if (existsSync(g.kernel) && existsSync(g.initrd)) return g;
   }
   log(`building the guest images from ${kpkg} and busybox-static (arm64) into ${dir}`);
-  const kroot = debianPackage(kpkg, "arm64", log);
+  const { image, version, modDir } = debianKernel(kpkg, log);
   const bbroot = debianPackage("busybox-static", "arm64", log);
-  const bootDir = join(kroot, "boot");
-  const vmlinuz = readdirSync(bootDir).find((f) => f.startsWith("vmlinuz-"));
-  if (!vmlinuz) throw new ImageError(`${kpkg} has no /boot/vmlinuz-*`);
-  const version = vmlinuz.slice("vmlinuz-".length);
-  const modDir = join(kroot, "lib", "modules", version);
   const mods = resolveModules(modDir, INITRAMFS_MODULES);
   const entries: CpioEntry[] = [];
   for (const d of ["bin", "dev", "etc", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt"]) entries.push({ name: d, mode: S_IFDIR | 0o755 });
@@ -225,7 +231,7 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
   renameSync(initrd + ".tmp", initrd);
   const kernel = join(dir, `vmlinuz-${version}`);
-  writeFileSync(kernel, readFileSync(join(bootDir, vmlinuz)));
+  writeFileSync(kernel, readFileSync(image));
   log(`wrote ${kernel} (${mib(statSync(kernel).size)}) and ${initrd} (${mib(statSync(initrd).size)})`);
   const g: GuestImages = { kernel, initrd, kernelVersion: version, modules: mods.map((m) => m.name) };
   writeFileSync(stamp, JSON.stringify(g, null, 1));

@@ -8,8 +8,9 @@
 // - every stage-2 table is a p2m frame of that domain, reached once;
 // - every leaf maps machine RAM of kind RAM or SHARED, never a table;
 // - a RAM leaf is the domain's own frame, a grant leaf has a live maptrack
-//   entry for that gfn and frame, a foreign leaf is in a privileged domain,
-//   a shared leaf is the domain's own shared_info or grant-table frame;
+//   entry for that gfn and frame, a foreign leaf is in a privileged domain
+//   and maps another's RAM or grant-table frame (or one its dead owner
+//   left), a shared leaf is the domain's own shared_info or grant-table frame;
 // - the descriptor says exactly what the p2m's map says (frame, access);
 // - every frame's reference count equals the references found, free
 //   frames are on the free list once and nowhere else, and each owner's
@@ -48,6 +49,8 @@ export function auditMemory(hv: AuditSubject): string[] {
   const ramSeen = new Uint8Array(n); // a domain's own page is at one gfn
 
   const tableOwner = new Map<number, number>(); // table frame -> domain
+  const grantFrameOf = new Map<number, number>(); // grant-table frame -> its domain
+  for (const d of hv.domains.values()) for (const f of d.gnttab.frames) grantFrameOf.set(f, d.id);
   for (const d of hv.domains.values()) {
     const p2m = d.p2m;
     const tables = p2m.tableCounts();
@@ -122,7 +125,11 @@ export function auditMemory(hv: AuditSubject): string[] {
             }
             case "foreign":
               if (!d.privileged) bad(`${gname(d.id, gfn)}: a foreign mapping in an unprivileged domain`);
-              if (kind !== KIND_RAM) bad(`${gname(d.id, gfn)}: a foreign mapping of a ${KIND_NAMES[kind]} frame`);
+              // another domain's RAM, or (acquire_resource) another domain's grant-table frame, kept after that domain died
+              if (kind === KIND_SHARED) {
+                const of = grantFrameOf.get(f);
+                if (of === d.id || (of === undefined && fa.ownerOf(f) !== OWNER_NONE)) bad(`${gname(d.id, gfn)}: a foreign mapping of shared frame ${f}, which is no other domain's grant table`);
+              } else if (kind !== KIND_RAM) bad(`${gname(d.id, gfn)}: a foreign mapping of a ${KIND_NAMES[kind]} frame`);
               break;
             case "xen":
               if (!shared.has(f) || d.sharedGfns.get(f) !== gfn) bad(`${gname(d.id, gfn)}: shared frame ${f} is not this domain's, or not known at this gfn`);

@@ -26,6 +26,9 @@ export interface HypervisorOptions {
   // Debug: run the memory audit (audit.ts) after every hypercall and log
   // what it finds (XENTS_AUDIT=1 for a host; the hostile tests turn it on).
   audit?: boolean;
+  // Xen's own command line (XENVER_commandline), as a boot loader gave it;
+  // xl reads dom0_mem= there to decide whether to balloon Domain-0 down.
+  commandline?: string;
 }
 
 export interface HypervisorEvents {
@@ -59,6 +62,7 @@ export class Hypervisor implements PsciHost {
   readonly conring = new ConsoleRing(); // what `xl dmesg` shows: the hypervisor's messages and guests' console_io
   stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, exits: new Map<string, number>() };
   readonly auditEachCall: boolean;
+  readonly commandline: string;
   auditFindings: string[] = []; // the first failed audit's findings
 
   constructor(opts: HypervisorOptions) {
@@ -69,6 +73,7 @@ export class Hypervisor implements PsciHost {
     this.log = (l) => { this.conring.writeLine(`(XEN) ${l}`); out(l); };
     this.sched = new CreditScheduler(() => this.domains.values());
     this.auditEachCall = opts.audit ?? false;
+    this.commandline = opts.commandline ?? "console=dtuart";
     if (this.auditEachCall) this.log("memory audit after every hypercall: on (a debug option: slow)");
   }
 

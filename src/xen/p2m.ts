@@ -183,7 +183,8 @@ export class P2m {
     if (!Number.isInteger(gfn) || gfn < 0 || gfn >= P2M_MAX_GFN) return -XEN_E.EINVAL;
     if (this.entries.has(gfn)) throw new FrameError(`d${this.domid}: gfn 0x${gfn.toString(16)} is already mapped`);
     const kind = this.frames.kindOf(e.frame);
-    if (kind !== (e.type === "xen" ? KIND_SHARED : KIND_RAM)) throw new FrameError(`d${this.domid}: a ${e.type} mapping of a frame of kind ${kind}`);
+    // a foreign entry may also be another domain's grant-table frame (acquire_resource)
+    if (kind !== (e.type === "xen" ? KIND_SHARED : KIND_RAM) && !(e.type === "foreign" && kind === KIND_SHARED)) throw new FrameError(`d${this.domid}: a ${e.type} mapping of a frame of kind ${kind}`);
     if (e.type === "ram" && this.frames.ownerOf(e.frame) !== this.domid) throw new FrameError(`d${this.domid}: RAM frame ${e.frame} belongs to ${this.frames.ownerOf(e.frame)}`);
     const need = this.tablesNeeded(gfn);
     if (need > (this.limited ? this.pool.length : this.frames.freeCount)) return -XEN_E.ENOMEM;

@@ -41,6 +41,7 @@ const MEMORY: Record<number, Layout> = {
   [X.XENMEM.increase_reservation]: X.xen_memory_reservation, [X.XENMEM.decrease_reservation]: X.xen_memory_reservation,
   [X.XENMEM.populate_physmap]: X.xen_memory_reservation, [X.XENMEM.add_to_physmap]: X.xen_add_to_physmap,
   [X.XENMEM.add_to_physmap_batch]: X.xen_add_to_physmap_batch, [X.XENMEM.remove_from_physmap]: X.xen_remove_from_physmap,
+  [X.XENMEM.acquire_resource]: X.xen_mem_acquire_resource,
 };
 const GRANT: Record<number, Layout> = {
   [G.GNTTABOP.map_grant_ref]: G.gnttab_map_grant_ref, [G.GNTTABOP.unmap_grant_ref]: G.gnttab_unmap_grant_ref,

@@ -143,6 +143,15 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
       if (r === 0n && err === 0 && !d0.d.privileged) leak(`d${d0.d.id} made a foreign mapping`);
       return r === 0n ? rc(err) : rc(r);
     }],
+    ["acquire_resource", 3, (g) => {
+      // mostly the privileged domain mapping a guest's grant-table frames; the guests' own tries must fail
+      const d0 = rng.chance(0.7) ? guests.get(0)! : g;
+      const gs = Array.from({ length: 1 + rng.int(2) }, () => (rng.chance(0.7) ? hole() : gfn()));
+      if (gs.includes(RAM0_GFN)) return SKIPPED;
+      const r = d0.acquireResource(anyDomid(), BigInt(rng.int(6)), gs.length, rng.chance(0.9) ? gs : null);
+      if (r.rc === 0n && !d0.d.privileged) leak(`d${d0.d.id} acquired another domain's grant table`);
+      return rc(r.rc);
+    }],
     ["set_grant", 9, (g) => {
       const at = g.d.sharedGfns.get(g.d.gnttab.frames[0]);
       if (at === undefined) return SKIPPED;

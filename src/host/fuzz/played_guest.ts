@@ -12,7 +12,7 @@ import { StructBuf, Layout } from "../../xen/public/layout.js";
 import { GUEST_RAM0_BASE } from "../../xen/public/arch_arm.js";
 import {
   HYPERVISOR, XENMEM, XENMAPSPACE, DOMID_SELF, VCPUOP, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
-  xen_remove_from_physmap, vcpu_register_vcpu_info,
+  xen_remove_from_physmap, vcpu_register_vcpu_info, xen_mem_acquire_resource, XENMEM_resource, XENMEM_resource_grant_table_id,
 } from "../../xen/public/xen.js";
 import {
   GNTTABOP, GNTMAP_host_map, GNTMAP_readonly, GTF_permit_access, GTF_readonly, gnttab_map_grant_ref, gnttab_unmap_grant_ref,
@@ -106,6 +106,17 @@ export class PlayedGuest {
       (s) => s.set("domid", DOMID_SELF).set("space", XENMAPSPACE.gmfn_foreign).set("size", 1).set("u", from)
         .set("idxs", base).set("gpfns", base + 8n).set("errs", base + 16n)).rc;
     return [rc, new DataView(this.read(base + 16n, 4).buffer).getInt32(0, true)];
+  }
+  // XENMEM_acquire_resource of `domid`'s grant table frames [frame, frame+nr)
+  // at `gfns` (null: the size query). Returns the result and nr_frames after.
+  acquireResource(domid: number, frame: bigint, nr: number, gfns: number[] | null, fill?: (s: StructBuf<keyof typeof xen_mem_acquire_resource.fields>) => void): { rc: bigint; nrFrames: number } {
+    const list = gfns ? this.list(gfns) : 0n;
+    const r = this.callStruct(HYPERVISOR.memory_op, BigInt(XENMEM.acquire_resource), xen_mem_acquire_resource, (s) => {
+      s.set("domid", domid).set("type", XENMEM_resource.grant_table).set("id", XENMEM_resource_grant_table_id.shared)
+        .set("nr_frames", nr).set("frame", frame).set("frame_list", list);
+      fill?.(s);
+    });
+    return { rc: r.rc, nrFrames: r.out.num("nr_frames") };
   }
   // Grant entry `ref` of this domain's table, whose frame idx is mapped at gntGfn.
   setGrant(gntGfn: number, ref: number, domid: number, gfn: number, readonly = false): void {

@@ -6,7 +6,8 @@ import type { Handler, HypercallContext } from "./dispatch.js";
 import { targetDomain, canContinue, continuation } from "./dispatch.js";
 import {
   XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
-  xen_remove_from_physmap, XENMAPIDX_grant_table_status,
+  xen_remove_from_physmap, XENMAPIDX_grant_table_status, xen_mem_acquire_resource, XENMEM_resource,
+  XENMEM_resource_grant_table_id,
 } from "../public/xen.js";
 import { KIND_RAM } from "../frames.js";
 import { P2M_MAX_GFN } from "../p2m.js";
@@ -38,6 +39,7 @@ export const memoryOp: Handler = (c, a) => {
     }
     case XENMEM.add_to_physmap: return addToPhysmap(c, arg);
     case XENMEM.add_to_physmap_batch: return addToPhysmapBatch(c, arg);
+    case XENMEM.acquire_resource: return acquireResource(c, arg, a[0] >> MEMOP_EXTENT_SHIFT);
     case XENMEM.remove_from_physmap: {
       const r = c.g.readStruct(arg, xen_remove_from_physmap);
       if (!r) return neg(XEN_E.EFAULT);
@@ -145,6 +147,55 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
     const eb = new Uint8Array(4);
     new DataView(eb.buffer).setInt32(0, err, true);
     if (!c.g.write(errs + BigInt(i * 4), eb)) return neg(XEN_E.EFAULT);
+  }
+  return 0n;
+}
+
+// XENMEM_acquire_resource (Xen 4.17 common/memory.c): a privileged caller
+// maps another domain's resource; the only one on Arm is the grant table's
+// shared frames (libxc's xc_dom_gnttab_seed writes the console and
+// xenstore entries through it before the guest runs). A size query (no
+// frame list, nr_frames 0) answers max_grant_frames. Otherwise the table
+// grows to cover the frames asked for and, the caller being
+// auto-translated, each lands at the gfn the caller names as a foreign
+// entry holding a reference, so a frame outlives its table while mapped.
+// Status frames exist only with grant tables v2, which xents does not offer.
+const ACQUIRE_CHUNK = 32;
+function acquireResource(c: HypercallContext, arg: bigint, startExtent: bigint): bigint {
+  const x = c.g.readStruct(arg, xen_mem_acquire_resource);
+  if (!x) return neg(XEN_E.EFAULT);
+  if (x.num("pad") !== 0) return neg(XEN_E.EINVAL);
+  const frame = x.get("frame"), nr = x.num("nr_frames");
+  if (frame >> 32n || (frame + BigInt(nr)) >> 32n) return neg(XEN_E.EINVAL);
+  const domid = x.num("domid");
+  if (domid === 0x7FF0 || domid === c.d.id) return neg(XEN_E.EPERM); // a remote domain only
+  const t = c.hv.domains.get(domid);
+  if (!t) return neg(XEN_E.ESRCH);
+  if (!c.d.privileged) return neg(XEN_E.EPERM); // XSM_DM_PRIV
+  if (x.num("type") !== XENMEM_resource.grant_table) return neg(XEN_E.EOPNOTSUPP);
+  const max = x.num("id") === XENMEM_resource_grant_table_id.shared ? t.gnttab.maxFrames : 0; // status: v2 only
+  if (max === 0) return neg(XEN_E.EINVAL);
+  const list = x.get("frame_list");
+  if (list === 0n) {
+    if (nr !== 0 || startExtent !== 0n) return neg(XEN_E.EINVAL);
+    x.set("nr_frames", max);
+    return c.g.writeStruct(arg, x) ? 0n : neg(XEN_E.EFAULT);
+  }
+  if (startExtent >= BigInt(nr) || nr > (0xFFFFFFFF >>> Number(MEMOP_EXTENT_SHIFT))) return neg(XEN_E.EINVAL);
+  let first = Number(frame) + Number(startExtent);
+  for (let done = Number(startExtent); done < nr;) {
+    const todo = Math.min(ACQUIRE_CHUNK, nr - done);
+    if (!t.gnttab.ensureFrames(first + todo)) return neg(XEN_E.EINVAL); // beyond max_grant_frames, or no memory to grow
+    for (let i = 0; i < todo; i++) {
+      const gfn = c.g.u64(list + BigInt((done + i) * 8));
+      if (gfn === null) return neg(XEN_E.EFAULT);
+      let rc = gfn < BigInt(MAX_GFN) ? 0 : -XEN_E.EINVAL;
+      if (rc === 0 && c.d.p2m.get(Number(gfn))) rc = c.d.removeGfn(Number(gfn));
+      if (rc === 0) rc = c.d.p2m.set(Number(gfn), { frame: t.gnttab.frames[first + i], type: "foreign" });
+      if (rc < 0) return neg(i ? XEN_E.EIO : -rc); // as Xen: after the first of a batch, EIO
+    }
+    done += todo;
+    first += todo;
   }
   return 0n;
 }

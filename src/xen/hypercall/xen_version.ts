@@ -41,7 +41,7 @@ export const xenVersion: Handler = (c, a) => {
     case XENVER.guest_handle: return out(c.d.handle);
     case XENVER.commandline:
       if (!c.d.privileged) return BigInt(-XEN_E.EPERM);
-      return out(str("console=dtuart", 1024));
+      return out(str(c.hv.commandline, 1024));
     case XENVER.build_id:
       return c.d.privileged ? BigInt(-XEN_E.ENODATA) : BigInt(-XEN_E.EPERM);
     default: return BigInt(-XEN_E.ENOSYS);

@@ -102,6 +102,13 @@ export const xen_add_to_physmap = registered(struct("xen_add_to_physmap", 24, {
 export const xen_add_to_physmap_batch = registered(struct("xen_add_to_physmap_batch", 32, {
   domid: [0, "u16"], space: [2, "u16"], size: [4, "u16"], u: [6, "u16"], idxs: [8, "u64"], gpfns: [16, "u64"], errs: [24, "u64"],
 }));
+// XENMEM_acquire_resource: a tools domain maps another domain's resource
+// (its grant table, for xc_dom_gnttab_seed) at gfns it names.
+export const XENMEM_resource = { ioreq_server: 0, grant_table: 1, vmtrace_buf: 2 } as const;
+export const XENMEM_resource_grant_table_id = { shared: 0, status: 1 } as const;
+export const xen_mem_acquire_resource = registered(struct("xen_mem_acquire_resource", 32, {
+  domid: [0, "u16"], type: [2, "u16"], id: [4, "u32"], nr_frames: [8, "u32"], pad: [12, "u32"], frame: [16, "u64"], frame_list: [24, "u64"],
+}));
 export const xen_remove_from_physmap = registered(struct("xen_remove_from_physmap", 16, { domid: [0, "u16"], gpfn: [8, "u64"] }));
 
 // hvm/params.h, hvm/hvm_op.h
