@@ -34,6 +34,7 @@ test("a Linux Domain-0 boots as Xen's initial domain, takes typed input on hvc0,
   await xentsOk(home, start, 60_000);
   const c = new CliConsole(home, consoleCmd[1]);
   const s = new ConsoleSession(c);
+  s.shellReady = /xents-dom0: Xen daemons up[\s\S]*dom0:\/# /;
   await s.waitForShell(BOOT_MS);
 
   // the initial domain: XENFEAT_dom0 (bit 11) among the features, one vCPU, dom0_mem's 512 MiB (the defaults)
@@ -44,6 +45,13 @@ test("a Linux Domain-0 boots as Xen's initial domain, takes typed input on hvc0,
   const memKiB = Number(/MemTotal:\s+(\d+)/.exec(await s.run("cat /proc/meminfo"))?.[1]);
   assert.ok(memKiB > 400 * 1024 && memKiB <= 512 * 1024, `MemTotal ${memKiB} kB`);
   assert.match(await s.run("dmesg | grep -i 'xen'"), /Xen 4\.17 support found/);
+
+  // Debian's own toolstack answers in it, from the hypervisor's replies
+  const info = await s.run("xl info");
+  assert.match(info, /^xen_version\s+: 4\.17/m);
+  assert.match(info, /^xen_commandline\s+: .*dom0_mem=512M/m);
+  assert.match(await s.run("xl list"), /^Domain-0\s+0\s+5\d\d\s+1\s+r/m);
+  assert.equal((await s.run("cat /proc/xen/capabilities")).trim(), "control_d");
 
   // a line much longer than the receive ring arrives whole
   const long = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ");
@@ -66,7 +74,7 @@ test("a Linux Domain-0 boots as Xen's initial domain, takes typed input on hvc0,
   // reboot: every domain goes and Domain-0 is built again; the console stays attached
   const mark = s.out.length;
   s.type("reboot -f\n");
-  await s.waitFor(/Booting Linux[\s\S]*xents: busybox shell[\s\S]*\/ # /, BOOT_MS, mark);
+  await s.waitFor(/Booting Linux[\s\S]*xents-dom0: Xen daemons up[\s\S]*dom0:\/# /, BOOT_MS, mark);
   await s.waitForShell(BOOT_MS, mark);
   assert.equal((await s.run("echo again")).trim(), "again");
   const st2 = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as Record<string, unknown>;

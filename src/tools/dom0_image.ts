@@ -3,8 +3,8 @@
 // a Debian Xen host has them: xen-utils-4.17 (xl, libxl's helpers, the C
 // xenstored, xenconsoled, xen-init-dom0), xen-utils-common (the hotplug
 // scripts, xl.conf, the version wrappers), xenstore-utils, the libxen*
-// libraries and what they link against, bash for the hotplug scripts,
-// busybox for everything else, and the kernel's Xen backend modules. Its
+// libraries and what they link against, bash and flock for the hotplug
+// scripts, busybox for everything else, and the kernel's Xen backend modules. Its
 // /init starts the Xen daemons as Debian's /etc/init.d/xen does, makes
 // xenbr0, and leaves a root shell on hvc0. Debian's guest kernel, the guest
 // initramfs and an example domU configuration (/etc/xen/domu.cfg, with a
@@ -23,6 +23,10 @@ export const DOM0_PACKAGES = [
   "libxenforeignmemory1", "libxengnttab1", "libxentoollog1", "libxentoolcore1", "libxendevicemodel1", "libxenhypfs1",
   "libyajl2", "libfdt1", "libuuid1", "zlib1g", "libc6", "libgcc-s1", "bash", "libtinfo6",
 ];
+
+// Single files from packages Domain-0 needs only a little of: flock, which
+// the hotplug scripts' locking.sh calls and busybox lacks.
+export const DOM0_PICKS: Record<string, string[]> = { "util-linux": ["usr/bin/flock"] };
 
 // xenfs and the device drivers libxenctrl and friends open, the backends,
 // and what the block and vif-bridge hotplug scripts use (loop, bridge);
@@ -59,6 +63,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
+# what udev would add: locking.sh stats /dev/stdin
+ln -sfn /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin; ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=755 tmpfs /run && ln -sfn /run /var/run
 while read -r m; do [ -n "$m" ] && insmod "/lib/modules/$m.ko" 2>/dev/null; done < /etc/modules.load
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -126,7 +132,7 @@ export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images
   const dir = join(cacheDir(), "images");
   const kpkg = resolveKernelPackage();
   const recipe = createHash("sha256").update(DOM0_INIT).update(DOM0_PROFILE).update(DOMU_CFG).update(INITTAB)
-    .update(DOM0_PACKAGES.join(",")).update(DOM0_MODULES.join(",")).update(SKIP.map(String).join(",")).update(readFileSync(guest.initrd)).digest("hex").slice(0, 12);
+    .update(DOM0_PACKAGES.join(",")).update(JSON.stringify(DOM0_PICKS)).update(DOM0_MODULES.join(",")).update(SKIP.map(String).join(",")).update(readFileSync(guest.initrd)).digest("hex").slice(0, 12);
   const stamp = join(dir, `dom0-${kpkg}-${recipe}.json`);
   if (existsSync(stamp)) {
     const g = JSON.parse(readFileSync(stamp, "utf8")) as Dom0Images;
@@ -137,6 +143,10 @@ export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images
   const mods = resolveModules(modDir, DOM0_MODULES);
   const files = new Map<string, CpioEntry>();
   for (const pkg of DOM0_PACKAGES) packageEntries(debianPackage(pkg, "arm64", log), files);
+  for (const [pkg, picks] of Object.entries(DOM0_PICKS)) {
+    const root = debianPackage(pkg, "arm64", log);
+    for (const f of picks) files.set(f, { name: f, mode: S_IFREG | (statSync(join(root, f)).mode & 0o777), data: new Uint8Array(readFileSync(join(root, f))) });
+  }
   const add = (name: string, data: Uint8Array | string, mode = 0o644): void => {
     files.set(name, { name, mode: S_IFREG | mode, data: typeof data === "string" ? new Uint8Array(Buffer.from(data)) : data });
   };

@@ -34,8 +34,10 @@ export class ConsoleSession {
   // that lands in the middle of a command's output, as "EXT4-fs mounted" or
   // "psci: CPU3 killed" do, would otherwise split the markers run() reads
   // between, and a loaded machine makes that likely.
+  // (A Linux Domain-0's file system says when the Xen daemons are up.)
+  shellReady = /xents: busybox shell[\s\S]*\/ # /;
   async waitForShell(timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
-    const m = await this.waitFor(/xents: busybox shell[\s\S]*\/ # /, timeoutMs, from);
+    const m = await this.waitFor(this.shellReady, timeoutMs, from);
     const tag = `Q${Math.random().toString(36).slice(2, 8)}`;
     const at = this.out.length;
     this.type(`dmesg -n 1; echo ${tag}-Q\n`);
