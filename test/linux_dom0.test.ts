@@ -5,6 +5,7 @@
 // 128-byte receive ring), and the machine follows it: reboot builds it
 // again, poweroff stops the host.
 import { test, after } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -94,4 +95,16 @@ test("a Linux Domain-0 boots as Xen's initial domain, takes typed input on hvc0,
   await xentsOk(home, start, 60_000);
   await xentsOk(home, stop, 60_000);
   assert.ok(!existsSync(join(home, "host.pid")));
+});
+
+test("`xents demo --dom0 linux`: Domain-0's serial line on stdin and stdout, Debian's xl in it, and the demo ends when Domain-0 powers off", async () => {
+  assert.match(readFileSync("README.md", "utf8"), /`npx xents demo --dom0 linux`/);
+  const p = spawn(process.execPath, ["bin/xents.js", "demo", "--dom0", "linux"], { env: { ...process.env, XENTS_HOME: join(root, "demo") }, stdio: ["pipe", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((res) => p.on("close", (code) => res(code)));
+  const s = new ConsoleSession({ name: "demo", send: (d) => { p.stdin.write(d); }, listen: (l) => p.stdout.on("data", (d: Buffer) => l(new Uint8Array(d))) });
+  s.shellReady = /xents-dom0: Xen daemons up[\s\S]*dom0:\/# /;
+  await s.waitForShell(BOOT_MS);
+  assert.match(await s.run("xl list"), /^Domain-0\s+0\s/m);
+  s.type("poweroff -f\n");
+  assert.equal(await exited, 0);
 });

@@ -15,6 +15,7 @@ import {
   SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_sched_id, xen_sysctl_numainfo,
   xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP, XEN_SYSCTL_PHYSCAP_gnttab_v1, XEN_SCHEDULER_CREDIT2,
   DOMCTL, DOMCTL_U, XEN_DOMCTL_INTERFACE_VERSION, xen_domctl, xen_domctl_address_size, xen_domctl_cacheflush, xen_domctl_getdomaininfo,
+  xen_sysctl_cputopoinfo, xen_sysctl_cputopo, xen_domctl_vcpuaffinity, xen_domctl_nodeaffinity, XEN_VCPUAFFINITY_HARD, XEN_VCPUAFFINITY_SOFT,
 } from "../src/xen/public/domctl.js";
 
 function setup(): { hv: Hypervisor; d0: PlayedGuest; domU: PlayedGuest } {
@@ -130,4 +131,53 @@ test("domctl getdomaininfo answers for the first domain at or after the id and s
   assert.deepEqual(info(2), { rc: 0n, domain: 5, infoDomain: 5 }, "the gap is walked over");
   assert.equal(info(6).rc, BigInt(-XEN_E.ESRCH));
   assert.equal(info(0x7FF0).rc, BigInt(-XEN_E.EINVAL), "DOMID_SELF and other reserved ids");
+});
+
+test("sysctl cputopoinfo: one CPU (core 0, socket 0, node 0), the count alone without a buffer (libxl_get_cpu_topology)", () => {
+  const { d0, domU } = setup();
+  let r = sysctl(d0, SYSCTL.cputopoinfo, new StructBuf(xen_sysctl_cputopoinfo).set("num_cpus", 0).bytes);
+  assert.equal(r.rc, 0n);
+  assert.equal(new StructBuf(xen_sysctl_cputopoinfo, r.u).num("num_cpus"), 1);
+  d0.write(BUF, new Uint8Array(64).fill(0xEE));
+  r = sysctl(d0, SYSCTL.cputopoinfo, new StructBuf(xen_sysctl_cputopoinfo).set("num_cpus", 4).set("cputopo", BUF).bytes);
+  assert.equal(r.rc, 0n);
+  assert.equal(new StructBuf(xen_sysctl_cputopoinfo, r.u).num("num_cpus"), 1, "told how many it filled");
+  const t = new StructBuf(xen_sysctl_cputopo, d0.read(BUF, 12));
+  assert.deepEqual([t.num("core"), t.num("socket"), t.num("node")], [0, 0, 0]);
+  assert.equal(d0.read(BUF + 12n, 1)[0], 0xEE, "nothing past the one CPU");
+  assert.equal(sysctl(d0, SYSCTL.cputopoinfo, new StructBuf(xen_sysctl_cputopoinfo).set("num_cpus", 1).set("cputopo", 0xDEAD0000n).bytes).rc, BigInt(-XEN_E.EFAULT));
+  assert.equal(sysctl(domU, SYSCTL.cputopoinfo, new Uint8Array(16)).rc, BigInt(-XEN_E.EPERM));
+});
+
+test("domctl vcpu and node affinity as libxl's build sets them: CPU 0 and node 0 must be in the maps; soft affinity kept; what is used reported back", () => {
+  const { d0, domU } = setup();
+  const MAP_A = BUF, MAP_B = BUF + 64n;
+  const aff = (cmd: number, vcpu: number, flags: number, hard: number, soft: number, nrBits = 8, target = 1): { rc: bigint; hard: number; soft: number } => {
+    d0.write(MAP_A, new Uint8Array([hard, 0xFF])); d0.write(MAP_B, new Uint8Array([soft, 0xFF]));
+    const a = new StructBuf(xen_domctl_vcpuaffinity).set("vcpu", vcpu).set("flags", flags);
+    a.sub("cpumap_hard").set(new StructBuf(xenctl_bitmap).set("bitmap", MAP_A).set("nr_bits", nrBits).bytes);
+    a.sub("cpumap_soft").set(new StructBuf(xenctl_bitmap).set("bitmap", MAP_B).set("nr_bits", nrBits).bytes);
+    const rc = domctl(d0, cmd, target, a.bytes);
+    return { rc, hard: d0.read(MAP_A, 1)[0], soft: d0.read(MAP_B, 1)[0] };
+  };
+  const both = XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT;
+  assert.deepEqual(aff(DOMCTL.setvcpuaffinity, 0, both, 0xFF, 0xFF), { rc: 0n, hard: 1, soft: 1 }, "all CPUs: what is used is CPU 0");
+  assert.equal(aff(DOMCTL.setvcpuaffinity, 0, XEN_VCPUAFFINITY_HARD, 0x02, 0).rc, BigInt(-XEN_E.EINVAL), "a hard map without CPU 0");
+  assert.deepEqual(aff(DOMCTL.setvcpuaffinity, 0, XEN_VCPUAFFINITY_SOFT, 0, 0x02), { rc: 0n, hard: 0, soft: 0 }, "a soft map without CPU 0 is kept, and reported empty");
+  assert.deepEqual(aff(DOMCTL.getvcpuaffinity, 0, both, 0x55, 0x55), { rc: 0n, hard: 1, soft: 0 });
+  assert.equal(aff(DOMCTL.setvcpuaffinity, 0, 0, 1, 1).rc, BigInt(-XEN_E.EINVAL), "no flags");
+  assert.equal(aff(DOMCTL.setvcpuaffinity, 5, both, 1, 1).rc, BigInt(-XEN_E.EINVAL), "no such vCPU");
+  assert.equal(aff(DOMCTL.setvcpuaffinity, 0, both, 1, 1, 0).rc, BigInt(-XEN_E.EINVAL), "nr_bits 0: an empty hard map...");
+  assert.equal(aff(DOMCTL.setvcpuaffinity, 0, XEN_VCPUAFFINITY_SOFT, 1, 1, 0).rc, 0n, "...but an empty soft map is fine...");
+  assert.equal(d0.read(MAP_B + 1n, 1)[0], 0xFF, "...and nothing is written past the caller's bits");
+  const node = (cmd: number, bits: number, target = 1): { rc: bigint; map: number } => {
+    d0.write(MAP_A, new Uint8Array([bits]));
+    const n = new StructBuf(xen_domctl_nodeaffinity);
+    n.sub("nodemap").set(new StructBuf(xenctl_bitmap).set("bitmap", MAP_A).set("nr_bits", 64).bytes);
+    return { rc: domctl(d0, cmd, target, n.bytes), map: d0.read(MAP_A, 1)[0] };
+  };
+  assert.equal(node(DOMCTL.setnodeaffinity, 1).rc, 0n);
+  assert.equal(node(DOMCTL.setnodeaffinity, 2).rc, BigInt(-XEN_E.EINVAL), "a map without node 0 is disjoint from the host");
+  assert.deepEqual(node(DOMCTL.getnodeaffinity, 0xF0), { rc: 0n, map: 1 });
+  assert.equal(domctl(domU, DOMCTL.setnodeaffinity, 1, new Uint8Array(16)), BigInt(-XEN_E.EPERM));
 });

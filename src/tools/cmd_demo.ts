@@ -8,6 +8,9 @@ import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { Dom0 } from "./dom0.js";
 import { parseArgs, ArgSpec, UsageError } from "./args.js";
+import type { LinuxDom0Config } from "./linux_dom0_options.js";
+import { DOM0_OPTIONS, dom0Kind, linuxDom0Config } from "./linux_dom0_options.js";
+import { SerialConsole } from "./serial_console.js";
 
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
@@ -16,13 +19,6 @@ export interface HostFactory {
   bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config }): BootedLinuxHost;
 }
 
-export interface LinuxDom0Config {
-  kernel: Uint8Array; // arm64 Image
-  initrd?: Uint8Array;
-  cmdline: string;
-  memMiB: number; // dom0_mem
-  vcpus: number; // dom0_max_vcpus
-}
 
 // A domain as the hypervisor sees it (a Linux Domain-0 keeps the names).
 export interface MachineDomain { id: number; pages: number; maxPages: number; vcpus: number; onlineVcpus: number; state: string; cpuTimeNs: number; }
@@ -71,15 +67,51 @@ export interface HypervisorHealth { internal_errors: number; audits: number; aud
 
 const spec: ArgSpec = {
   kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",
-  deterministic: "bool", "host-memory": "int",
+  deterministic: "bool", "host-memory": "int", ...DOM0_OPTIONS,
 };
+const DOMU_OPTIONS = ["kernel", "ramdisk", "cmdline", "memory", "vcpus", "vuart"];
+
+// Keys typed on this terminal (or read from the pipe stdin is) go to
+// `input`; Ctrl-] detaches, as xl console, unless `escape` is false.
+// Returns whether it was used and how to let go of the terminal.
+function attachStdin(input: (d: Uint8Array) => void, escape = true): { detached: () => boolean; release: () => void } {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  let detached = false;
+  if (tty) stdin.setRawMode(true);
+  stdin.on("data", (d: Buffer) => {
+    if (escape && ((tty && d.includes(0x1D)) || (d.length === 1 && d[0] === 0x1D))) { detached = true; return; } // Ctrl-], as xl console
+    input(new Uint8Array(d));
+  });
+  stdin.resume();
+  return { detached: () => detached, release: () => { if (tty) stdin.setRawMode(false); stdin.pause(); } };
+}
+
+// `demo --dom0 linux`: the machine with a Linux Domain-0 and its serial
+// line on this terminal; it ends when Domain-0 powers the machine off.
+// Every key goes to Domain-0, Ctrl-] included: `xl console` in it needs
+// that one to come back from a domU.
+async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Promise<number> {
+  for (const o of DOMU_OPTIONS) if (a[o] !== undefined) throw new UsageError(`--${o} describes the demo's domU; with --dom0 linux, domUs are made by xl in Domain-0 (/etc/xen/domu.cfg)`);
+  const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? 1024, "--host-memory");
+  const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0: linuxDom0Config(a, ramMiB) });
+  const serial = new SerialConsole(() => h.inputReady());
+  h.serial((b) => serial.emit(b), (max) => serial.take(max));
+  serial.listeners.add((d) => { process.stdout.write(d); });
+  const io = attachStdin((d) => serial.input(d), false);
+  await h.run(() => io.detached() || h.halted());
+  io.release();
+  process.stderr.write("\nxents: Domain-0 powered the machine off\n");
+  return 0;
+}
 
 export function demoCommand(host: HostFactory): Command {
   return {
     summary: "boot a host with dom0 and a Debian Linux guest, console attached",
-    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic]",
+    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic] | demo --dom0 linux [--dom0-mem MiB] [--dom0-vcpus N] [--host-memory MiB]",
     async run(argv) {
       const a = parseArgs(argv, spec);
+      if (dom0Kind(a) === "linux") return demoLinuxDom0(host, a);
       let kernelPath = a.kernel as string | undefined;
       let ramdiskPath = a.ramdisk as string | undefined;
       if (!kernelPath) {
@@ -103,21 +135,12 @@ export function demoCommand(host: HostFactory): Command {
       ts.events.onGuestCreated = (ng) => { current = ng; };
       const out = (d: Uint8Array): void => { process.stdout.write(d); };
       g.console.listeners.add(out);
-      const stdin = process.stdin;
-      const tty = stdin.isTTY === true;
-      let detached = false;
-      if (tty) stdin.setRawMode(true);
-      stdin.on("data", (d: Buffer) => {
-        if ((tty && d.includes(0x1D)) || (d.length === 1 && d[0] === 0x1D)) { detached = true; return; } // Ctrl-], as xl console
-        current.console.input(new Uint8Array(d));
-      });
-      stdin.resume();
+      const io = attachStdin((d) => current.console.input(d));
       let exitReason = "";
       ts.events.onGuestExit = (eg, reason, action) => { if (action !== "restart") exitReason = reason; void eg; };
-      await h.run(() => detached || exitReason !== "" || current.state === "destroyed");
-      if (tty) stdin.setRawMode(false);
-      stdin.pause();
-      if (detached) { process.stderr.write("\nxents: detached; destroying the guest\n"); ts.destroy(current.domid); return 0; }
+      await h.run(() => io.detached() || exitReason !== "" || current.state === "destroyed");
+      io.release();
+      if (io.detached()) { process.stderr.write("\nxents: detached; destroying the guest\n"); ts.destroy(current.domid); return 0; }
       process.stderr.write(`\nxents: guest ${exitReason || "stopped"}\n`);
       return exitReason === "poweroff" ? 0 : 1;
     },

@@ -9,9 +9,7 @@ import { checkHostMemory } from "./cmd_demo.js";
 export const DEFAULT_HOST_MIB = 2048;
 import { HostDaemon } from "./daemon/host_daemon.js";
 import { LinuxHostDaemon } from "./daemon/linux_host_daemon.js";
-import type { LinuxDom0Config } from "./cmd_demo.js";
-import { fetchDom0Images } from "./dom0_image.js";
-import { readFileSync } from "node:fs";
+import { linuxDom0Config, dom0Kind, DOM0_OPTIONS } from "./linux_dom0_options.js";
 import { HostClient } from "./daemon/client.js";
 import { hostPaths, ensureHome } from "./home.js";
 import { parseArgs, UsageError } from "./args.js";
@@ -24,14 +22,9 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
       const [sub, ...rest] = argv;
       const paths = hostPaths();
       if (sub === "start") {
-        const a = parseArgs(rest, {
-          foreground: "bool", memory: "int", deterministic: "bool", "migrate-port": "int", dom0: "string", "dom0-mem": "int",
-          "dom0-vcpus": "int", "dom0-kernel": "string", "dom0-ramdisk": "string", "dom0-cmdline": "string",
-        });
+        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "migrate-port": "int", ...DOM0_OPTIONS });
         const ramMiB = checkHostMemory(factory, (a.memory as number | undefined) ?? DEFAULT_HOST_MIB, "--memory");
-        const kind = (a.dom0 as string | undefined) ?? "xents";
-        if (kind !== "xents" && kind !== "linux") throw new UsageError(`--dom0 ${kind}: a host's Domain-0 is 'xents' (the TypeScript tools, the default) or 'linux'`);
-        if (kind === "xents") for (const o of ["dom0-mem", "dom0-vcpus", "dom0-kernel", "dom0-ramdisk", "dom0-cmdline"]) if (a[o] !== undefined) throw new UsageError(`--${o} is for --dom0 linux`);
+        const kind = dom0Kind(a);
         if (kind === "linux" && a["migrate-port"] !== undefined) throw new UsageError("--migrate-port: with --dom0 linux, migration is xl's (xl migrate in Domain-0)");
         if (a.foreground) {
           const d = kind === "linux"
@@ -82,27 +75,4 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
       throw new UsageError(`unknown host command '${sub ?? ""}'`);
     },
   };
-}
-
-export const DEFAULT_DOM0_MIB = 512; // Xen's own default without dom0_mem=
-const DOM0_HOST_RESERVE_MIB = 64; // the hypervisor's own pages: stage-2 tables, grant and event structures
-
-// A Linux Domain-0 as the options describe it: Debian's kernel and the
-// Domain-0 file system built from Debian's Xen packages (dom0_image.ts)
-// unless others are named.
-function linuxDom0Config(a: Record<string, unknown>, ramMiB: number): LinuxDom0Config {
-  const memMiB = (a["dom0-mem"] as number | undefined) ?? Math.min(DEFAULT_DOM0_MIB, ramMiB - DOM0_HOST_RESERVE_MIB);
-  if (memMiB < 64 || memMiB > ramMiB - DOM0_HOST_RESERVE_MIB) throw new UsageError(`--dom0-mem ${memMiB}: Domain-0 needs 64 MiB at least, and at most the host's memory less ${DOM0_HOST_RESERVE_MIB} MiB (${ramMiB - DOM0_HOST_RESERVE_MIB})`);
-  const vcpus = (a["dom0-vcpus"] as number | undefined) ?? 1;
-  if (vcpus < 1 || vcpus > 8) throw new UsageError(`--dom0-vcpus ${vcpus}: 1 to 8`);
-  let kernelPath = a["dom0-kernel"] as string | undefined, ramdiskPath = a["dom0-ramdisk"] as string | undefined;
-  if (!kernelPath || !ramdiskPath) {
-    const g = fetchDom0Images((s) => process.stderr.write(`xents: ${s}\n`));
-    kernelPath ??= g.kernel;
-    ramdiskPath ??= g.initrd;
-  }
-  const read = (p: string, what: string): Uint8Array => {
-    try { return new Uint8Array(readFileSync(p)); } catch (e) { throw new UsageError(`cannot read the Domain-0 ${what} ${p}: ${(e as Error).message}`); }
-  };
-  return { kernel: read(kernelPath, "kernel"), initrd: read(ramdiskPath, "ramdisk"), cmdline: (a["dom0-cmdline"] as string | undefined) ?? "console=hvc0", memMiB, vcpus };
 }

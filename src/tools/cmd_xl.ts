@@ -54,15 +54,26 @@ export function loadConfig(file: string, overrides: string[]): DomainSpec {
 
 const CTRL_RIGHT_BRACKET = 0x1D;
 
-async function attachConsole(c: HostClient, domain: string): Promise<number> {
+// The detach character as `-e` names it: ^X (a control character), one
+// character, or "none" (only the end of the input detaches). A Linux
+// Domain-0's `xl console` wants a Ctrl-] of its own to come back from a
+// domU, so its host's console takes another (xents console -e ^A 0).
+function escapeChar(v: string | undefined): number | null {
+  if (v === "none") return null;
+  if (v !== undefined && /^\^[@-_a-z]$/i.test(v)) return v.toUpperCase().charCodeAt(1) & 0x1F;
+  if (v !== undefined && v.length === 1) return v.charCodeAt(0);
+  throw new UsageError(`-e ${v ?? ""}: the detach character is ^X, one character, or none`);
+}
+
+async function attachConsole(c: HostClient, domain: string, escape: number | null = CTRL_RIGHT_BRACKET): Promise<number> {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   const con = await c.console(domain, (d) => process.stdout.write(d));
   if (tty) stdin.setRawMode(true);
-  // As xl console: Ctrl-] read on its own detaches (a terminal in raw mode
-  // or a pipe alike), and so does the end of the input.
+  // As xl console: Ctrl-] (or the -e character) read on its own detaches
+  // (a terminal in raw mode or a pipe alike), and so does the end of the input.
   const onData = (d: Buffer): void => {
-    if ((tty && d.includes(CTRL_RIGHT_BRACKET)) || (d.length === 1 && d[0] === CTRL_RIGHT_BRACKET)) { con.close(); return; }
+    if (escape !== null && ((tty && d.includes(escape)) || (d.length === 1 && d[0] === escape))) { con.close(); return; }
     con.send(new Uint8Array(d));
   };
   const onEnd = (): void => con.close();
@@ -144,10 +155,13 @@ export function xlCommands(): Record<string, Command> {
       need(argv, 1, "domain");
       return withHost(async (c) => { await c.call("unpause", { domain: argv[0] }); return 0; });
     }),
-    simple("console", "attach to a domain's console (Ctrl-] detaches)", "xents console <domain>", async (argv) => {
+    simple("console", "attach to a domain's console (Ctrl-] detaches)", "xents console [-e ^X|none] <domain>", async (argv) => {
+      let escape: number | null = CTRL_RIGHT_BRACKET;
+      const e = argv.indexOf("-e");
+      if (e >= 0) { escape = escapeChar(argv[e + 1]); argv = [...argv.slice(0, e), ...argv.slice(e + 2)]; }
       const { rest } = flags(argv, "t");
       need(rest, 1, "domain");
-      return withHost((c) => attachConsole(c, rest[0]));
+      return withHost((c) => attachConsole(c, rest[0], escape));
     }),
     simple("info", "host information", "xents info", async () => withHost(async (c) => {
       const info = (await c.call("info")) as Record<string, unknown>;

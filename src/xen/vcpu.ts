@@ -21,6 +21,7 @@ export class Vcpu {
   credit = 0;
   lastRun = 0; // scheduling tick of the last slice
   cpuTimeNs = 0n;
+  softAffinity = 1; // CPU map (one CPU): where the scheduler would rather run it
   instructions = 0n;
   gic!: VgicCpu;
 

@@ -29,8 +29,8 @@ export async function xentsOk(home: string, args: string[], timeoutMs?: number):
 export class CliConsole implements ConsoleEndpoint {
   readonly proc: ChildProcess;
   readonly exited: Promise<number | null>;
-  constructor(home: string, readonly name: string) {
-    this.proc = spawn(process.execPath, [XENTS_BIN, "console", name], { env: { ...process.env, XENTS_HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
+  constructor(home: string, readonly name: string, options: string[] = []) {
+    this.proc = spawn(process.execPath, [XENTS_BIN, "console", ...options, name], { env: { ...process.env, XENTS_HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
     this.exited = new Promise((res) => this.proc.on("close", (code) => res(code)));
   }
   send(data: Uint8Array): void { if (this.proc.stdin && !this.proc.stdin.destroyed) this.proc.stdin.write(data); }

@@ -8,7 +8,8 @@
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostname } from "node:os";
-import type { HostFactory, BootedLinuxHost, LinuxDom0Config } from "../cmd_demo.js";
+import type { HostFactory, BootedLinuxHost } from "../cmd_demo.js";
+import type { LinuxDom0Config } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { SerialConsole } from "../serial_console.js";
 import { ControlServer, Handler, RequestError, attachConsole, logConsoleTo } from "./control_server.js";

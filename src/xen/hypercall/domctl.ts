@@ -10,8 +10,10 @@ import {
   xen_domctl_scheduler_op, xen_domctl_sched_credit2, xen_domctl_shadow_op, xen_domctl_settimeoffset, XEN_DOMINF,
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP, XEN_DOMCTL_SHADOW_OP, xen_domctl_vuart_op,
   XEN_DOMCTL_VUART_OP_INIT, XEN_DOMCTL_VUART_TYPE_VPL011, xen_domctl_hvmcontext, xen_domctl_paging_mempool,
-  xen_domctl_address_size, xen_domctl_cacheflush,
+  xen_domctl_address_size, xen_domctl_cacheflush, xen_domctl_vcpuaffinity, xen_domctl_nodeaffinity, xenctl_bitmap,
+  XEN_VCPUAFFINITY_HARD, XEN_VCPUAFFINITY_SOFT,
 } from "../public/domctl.js";
+import { readBitmap, writeBitmap } from "./xenctl_bitmap.js";
 import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
 import type { DomainContext } from "../public/domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
@@ -62,6 +64,15 @@ export const domctl: Handler = (c, a) => {
       const start = f.get("start_pfn"), n = f.get("nr_pfns");
       return n > 1n << 18n || start + n > 0xFFFFFFFFFFFFFFFFn ? neg(XEN_E.EINVAL) : 0n;
     }
+    case DOMCTL.setvcpuaffinity: case DOMCTL.getvcpuaffinity: return vcpuAffinity(c, t, cmd, new StructBuf(xen_domctl_vcpuaffinity, u));
+    // One node (0) exists, so a map that has it is the full map: Xen's "reset to automatic" (domain_set_node_affinity)
+    case DOMCTL.setnodeaffinity: {
+      const bits = readBitmap(c, new StructBuf(xenctl_bitmap, new StructBuf(xen_domctl_nodeaffinity, u).sub("nodemap")), 1);
+      if (bits === null) return neg(XEN_E.EFAULT);
+      return bits & 1 ? 0n : neg(XEN_E.EINVAL);
+    }
+    case DOMCTL.getnodeaffinity:
+      return writeBitmap(c, new StructBuf(xenctl_bitmap, new StructBuf(xen_domctl_nodeaffinity, u).sub("nodemap")), 1) ? 0n : neg(XEN_E.EFAULT);
     case DOMCTL.pausedomain:
       if (t === c.d) return neg(XEN_E.EINVAL);
       c.hv.pause(t);
@@ -297,5 +308,37 @@ function hvmContext(c: HypercallContext, t: Domain, set: boolean, s: StructBuf<"
     }
     throw e;
   }
+  return 0n;
+}
+
+// A vCPU's hard and soft CPU affinity (Xen's vcpu_affinity_domctl) on a
+// one-CPU host: hard affinity must include CPU 0 (a map disjoint from the
+// pool is EINVAL) and so stays {0}; soft affinity is kept as given. A set
+// reports back what the scheduler will use: hard ∩ online, soft ∩ online
+// ∩ hard.
+function vcpuAffinity(c: HypercallContext, t: Domain, cmd: number, a: StructBuf<keyof typeof xen_domctl_vcpuaffinity.fields>): bigint {
+  const n = a.num("vcpu"), flags = a.num("flags");
+  if (n >= t.maxVcpus) return neg(XEN_E.EINVAL);
+  const v = t.vcpus[n];
+  if (!v) return neg(XEN_E.ESRCH);
+  const hard = new StructBuf(xenctl_bitmap, a.sub("cpumap_hard")), soft = new StructBuf(xenctl_bitmap, a.sub("cpumap_soft"));
+  const hardAsked = (flags & XEN_VCPUAFFINITY_HARD) !== 0, softAsked = (flags & XEN_VCPUAFFINITY_SOFT) !== 0;
+  if ((!hardAsked && !softAsked) || (hardAsked && hard.get("bitmap") === 0n) || (softAsked && soft.get("bitmap") === 0n)) return neg(XEN_E.EINVAL);
+  if (cmd === DOMCTL.setvcpuaffinity) {
+    if (hardAsked) {
+      const bits = readBitmap(c, hard, 1);
+      if (bits === null) return neg(XEN_E.EFAULT);
+      if (!(bits & 1)) return neg(XEN_E.EINVAL);
+    }
+    let softBits = v.softAffinity;
+    if (softAsked) {
+      const bits = readBitmap(c, soft, 1);
+      if (bits === null) return neg(XEN_E.EFAULT);
+      softBits = bits;
+    }
+    v.softAffinity = softBits;
+  }
+  if (hardAsked && !writeBitmap(c, hard, 1)) return neg(XEN_E.EFAULT);
+  if (softAsked && !writeBitmap(c, soft, v.softAffinity)) return neg(XEN_E.EFAULT);
   return 0n;
 }

@@ -7,10 +7,11 @@ import {
   SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist,
   xen_domctl_getdomaininfo, XEN_SYSCTL_PHYSCAP_hvm, XEN_SYSCTL_PHYSCAP_hap, XEN_SYSCTL_PHYSCAP_gnttab_v1, xen_sysctl_readconsole,
   xen_sysctl_sched_id, xen_sysctl_numainfo, xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP,
-  XEN_SCHEDULER_CREDIT2,
+  XEN_SCHEDULER_CREDIT2, xen_sysctl_cputopoinfo, xen_sysctl_cputopo,
 } from "../public/domctl.js";
 import type { HypercallContext } from "./dispatch.js";
 import { domainInfo } from "./domctl.js";
+import { writeBitmap } from "./xenctl_bitmap.js";
 
 const neg = (e: number): bigint => BigInt(-e);
 
@@ -28,6 +29,19 @@ export const sysctl: Handler = (c, a) => {
       s.set("threads_per_core", 1).set("cores_per_socket", 1).set("nr_cpus", 1).set("max_cpu_id", 0).set("nr_nodes", 1)
         .set("cpu_khz", 100_000).set("capabilities", XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v1)
         .set("total_pages", c.hv.frames.nframes).set("free_pages", c.hv.frames.freeCount);
+      return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
+    }
+    // One CPU: core 0 of socket 0 on node 0. Without a buffer, how many CPUs there are.
+    case SYSCTL.cputopoinfo: {
+      const s = new StructBuf(xen_sysctl_cputopoinfo, u);
+      const buf = s.get("cputopo");
+      let n = 1;
+      if (buf !== 0n) {
+        n = Math.min(1, s.num("num_cpus"));
+        for (let i = 0; i < n; i++) if (!c.g.write(buf + BigInt(i * xen_sysctl_cputopo.size), new StructBuf(xen_sysctl_cputopo).bytes)) return neg(XEN_E.EFAULT);
+      }
+      if (s.num("num_cpus") === n) return 0n;
+      s.set("num_cpus", n);
       return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
     }
     case SYSCTL.getdomaininfolist: {
@@ -89,17 +103,7 @@ function numainfo(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_numa
 // there is nothing to divide.
 function cpupoolOp(c: HypercallContext, s: StructBuf<keyof typeof xen_sysctl_cpupool_op.fields>, uva: bigint): bigint {
   const map = new StructBuf(xenctl_bitmap, s.sub("cpumap"));
-  // as Xen's bitmap_to_xenctl_bitmap: the caller's nr_bits decide how many bytes it gets, zero-filled past ours;
-  // written a page at a time, so that nr_bits of 2^32 costs no 512 MiB buffer and stops at the first fault
-  const putMap = (cpus: number): boolean => {
-    const total = Math.ceil(map.num("nr_bits") / 8);
-    for (let off = 0; off < total; off += 4096) {
-      const chunk = new Uint8Array(Math.min(4096, total - off));
-      if (off === 0) chunk[0] = cpus & 0xFF;
-      if (!c.g.write(map.get("bitmap") + BigInt(off), chunk)) return false;
-    }
-    return true;
-  };
+  const putMap = (cpus: number): boolean => writeBitmap(c, map, cpus);
   switch (s.num("op")) {
     case XEN_SYSCTL_CPUPOOL_OP.INFO:
       if (s.num("cpupool_id") > 0) return neg(XEN_E.ENOENT); // the next pool at or after the id: only 0 exists

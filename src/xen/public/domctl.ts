@@ -11,7 +11,7 @@ export const DOMCTL = {
   shadow_op: 10, max_mem: 11, setvcpucontext: 12, getvcpucontext: 13, getvcpuinfo: 14, max_vcpus: 15,
   scheduler_op: 16, setdomainhandle: 17, settimeoffset: 24, getvcpuaffinity: 25, resumedomain: 27,
   gethvmcontext: 33, sethvmcontext: 34, set_address_size: 35, set_target: 46, cacheflush: 71, vuart_op: 81,
-  get_paging_mempool_size: 85, set_paging_mempool_size: 86,
+  get_paging_mempool_size: 85, set_paging_mempool_size: 86, setnodeaffinity: 68, getnodeaffinity: 69,
 } as const;
 
 export const XEN_DOMCTL_CDF = { hvm: 1 << 0, hap: 1 << 1, s3_integrity: 1 << 2, oos_off: 1 << 3, xs_domain: 1 << 4, iommu: 1 << 5, nested_virt: 1 << 6, vpmu: 1 << 7 } as const;
@@ -63,7 +63,7 @@ export const xen_domctl_address_size = registered(struct("xen_domctl_address_siz
 export const xen_domctl_cacheflush = registered(struct("xen_domctl_cacheflush", 16, { start_pfn: [0, "u64"], nr_pfns: [8, "u64"] }));
 export const xen_domctl_settimeoffset = registered(struct("xen_domctl_settimeoffset", 8, { time_offset_seconds: [0, "i64"] }));
 
-export const SYSCTL = { readconsole: 1, physinfo: 3, sched_id: 4, getdomaininfolist: 6, numainfo: 17, cpupool_op: 18 } as const;
+export const SYSCTL = { readconsole: 1, physinfo: 3, sched_id: 4, getdomaininfolist: 6, cputopoinfo: 16, numainfo: 17, cpupool_op: 18 } as const;
 export const xen_sysctl = registered(struct("xen_sysctl", 136, { cmd: [0, "u32"], interface_version: [4, "u32"], u: [8, "bytes", 128] }));
 export const SYSCTL_U = 8;
 export const xen_sysctl_physinfo = registered(struct("xen_sysctl_physinfo", 112, {
@@ -76,6 +76,13 @@ export const xen_sysctl_sched_id = registered(struct("xen_sysctl_sched_id", 4, {
 export const xen_sysctl_numainfo = registered(struct("xen_sysctl_numainfo", 24, { num_nodes: [0, "u32"], meminfo: [8, "u64"], distance: [16, "u64"] }));
 export const xen_sysctl_meminfo = registered(struct("xen_sysctl_meminfo", 16, { memsize: [0, "u64"], memfree: [8, "u64"] }));
 export const xenctl_bitmap = registered(struct("xenctl_bitmap", 16, { bitmap: [0, "u64"], nr_bits: [8, "u32"] }));
+export const xen_sysctl_cputopoinfo = registered(struct("xen_sysctl_cputopoinfo", 16, { num_cpus: [0, "u32"], cputopo: [8, "u64"] }));
+export const xen_sysctl_cputopo = registered(struct("xen_sysctl_cputopo", 12, { core: [0, "u32"], socket: [4, "u32"], node: [8, "u32"] }));
+export const xen_domctl_vcpuaffinity = registered(struct("xen_domctl_vcpuaffinity", 40, {
+  vcpu: [0, "u32"], flags: [4, "u32"], cpumap_hard: [8, "bytes", 16], cpumap_soft: [24, "bytes", 16],
+}));
+export const XEN_VCPUAFFINITY_HARD = 1 << 0, XEN_VCPUAFFINITY_SOFT = 1 << 1, XEN_VCPUAFFINITY_FORCE = 1 << 2;
+export const xen_domctl_nodeaffinity = registered(struct("xen_domctl_nodeaffinity", 16, { nodemap: [0, "bytes", 16] }));
 export const xen_sysctl_cpupool_op = registered(struct("xen_sysctl_cpupool_op", 40, {
   op: [0, "u32"], cpupool_id: [4, "u32"], sched_id: [8, "u32"], domid: [12, "u32"], cpu: [16, "u32"], n_dom: [20, "u32"], cpumap: [24, "bytes", 16],
 }));
