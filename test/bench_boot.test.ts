@@ -15,3 +15,18 @@ test("xents bench boot --json: the same kernel and initramfs to the shell on xen
   assert.ok((j.instructions as number) > 100e6, `${j.instructions} instructions`);
   assert.ok(Math.abs((j.ratio as number) - (j.xents_s as number) / (j.qemu_s as number)) < 0.01);
 });
+
+test("xents bench boot --dom0 linux --json: the same Domain-0 and domU on xents and on the real Xen 4.17 under QEMU, and xl info alike", () => {
+  const r = spawnSync(process.execPath, [XENTS_BIN, "bench", "boot", "--dom0", "linux", "--json"], { encoding: "utf8", timeout: 1_200_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(j.benchmark, "boot");
+  assert.equal(j.dom0, "linux");
+  assert.equal(j.dom0_mem_mib, 512);
+  for (const k of ["dom0_s", "domu_s", "real_xen_dom0_s", "real_xen_domu_s", "ratio"]) assert.ok((j[k] as number) > 0, `${k} = ${String(j[k])}`);
+  const total = (j.dom0_s as number) + (j.domu_s as number), real = (j.real_xen_dom0_s as number) + (j.real_xen_domu_s as number);
+  assert.ok(Math.abs((j.ratio as number) - total / real) < 0.01);
+  // xl info in Domain-0 shows the fields the real Xen shows, with the same values where the host does not decide them
+  assert.deepEqual(j.xl_info_missing, []);
+  assert.deepEqual(j.xl_info_differ, {});
+});
