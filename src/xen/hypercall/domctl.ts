@@ -330,13 +330,11 @@ function vcpuAffinity(c: HypercallContext, t: Domain, cmd: number, a: StructBuf<
       if (bits === null) return neg(XEN_E.EFAULT);
       if (!(bits & 1)) return neg(XEN_E.EINVAL);
     }
-    let softBits = v.softAffinity;
     if (softAsked) {
       const bits = readBitmap(c, soft, 1);
       if (bits === null) return neg(XEN_E.EFAULT);
-      softBits = bits;
+      v.softAffinity = bits;
     }
-    v.softAffinity = softBits;
   }
   if (hardAsked && !writeBitmap(c, hard, 1)) return neg(XEN_E.EFAULT);
   if (softAsked && !writeBitmap(c, soft, v.softAffinity)) return neg(XEN_E.EFAULT);
