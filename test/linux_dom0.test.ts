@@ -67,6 +67,9 @@ test("a Linux Domain-0 boots as Xen's initial domain, takes typed input on hvc0,
   const create = await xentsCli(home, ["create", cfg]);
   assert.notEqual(create.code, 0);
   assert.match(create.stderr, /Domain-0 on this host is Linux|use xl in it/);
+  const other = await xentsCli(home, ["console", "1"]);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /xl console 1/, "a domU's console is xl's, in Domain-0");
   assert.match(await xentsOk(home, ["dmesg"]), /LOADING DOMAIN 0/);
   const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as Record<string, unknown>;
   assert.equal(st.dom0, "linux");

@@ -35,7 +35,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         serial: (out, pull) => { host.serialOut = out; host.serialIn = pull; },
         inputReady: () => host.pumpInput(),
         domains: () => [...hv.domains.values()].sort((a, b) => a.id - b.id).map((d): MachineDomain => ({
-          id: d.id, pages: d.totPages(), maxPages: Number(d.maxPages), vcpus: d.vcpus.length, onlineVcpus: d.onlineVcpus(),
+          id: d.id, pages: d.totPages(), onlineVcpus: d.onlineVcpus(),
           state: [d.vcpus.some((v) => v.runstate === 0) ? "r" : "-", d.vcpus.every((v) => !v.online || v.blocked()) ? "b" : "-", d.paused() ? "p" : "-",
             d.shutdown ? "s" : "-", d.shutdown?.reason === 3 ? "c" : "-", d.dying ? "d" : "-"].join(""),
           cpuTimeNs: Number(d.vcpus.reduce((t, v) => t + v.cpuTimeNs, 0n)),

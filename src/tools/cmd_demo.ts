@@ -21,7 +21,7 @@ export interface HostFactory {
 
 
 // A domain as the hypervisor sees it (a Linux Domain-0 keeps the names).
-export interface MachineDomain { id: number; pages: number; maxPages: number; vcpus: number; onlineVcpus: number; state: string; cpuTimeNs: number; }
+export interface MachineDomain { id: number; pages: number; onlineVcpus: number; state: string; cpuTimeNs: number; }
 
 // What a host with a Linux Domain-0 offers the host process: its serial
 // line (dom0's hvc0), the run loop, and the machine's own view of memory
@@ -99,7 +99,7 @@ async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Pro
   h.serial((b) => serial.emit(b), (max) => serial.take(max));
   serial.listeners.add((d) => { process.stdout.write(d); });
   const io = attachStdin((d) => serial.input(d), false);
-  await h.run(() => io.detached() || h.halted());
+  await h.run(() => h.halted());
   io.release();
   process.stderr.write("\nxents: Domain-0 powered the machine off\n");
   return 0;
