@@ -12,7 +12,7 @@
 // from the first boot.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, readdirSync, lstatSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, renameSync, readdirSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { cpioNewc, CpioEntry, S_IFDIR, S_IFREG, S_IFLNK } from "./cpio.js";
@@ -169,7 +169,6 @@ export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images
   renameSync(initrd + ".tmp", initrd);
   log(`wrote ${initrd} (${mib(statSync(initrd).size)})`);
   const g: Dom0Images = { kernel: guest.kernel, initrd, kernelVersion: version, packages: DOM0_PACKAGES, modules: mods.map((m) => m.name) };
-  mkdirSync(dir, { recursive: true });
   writeFileSync(stamp, JSON.stringify(g, null, 1));
   return g;
 }
