@@ -1,7 +1,7 @@
 // The architecture's rules, checked on the import graph: cpu/ imports nothing
 // above it; tools/ reaches xen/ only through the hypercall ABI module
 // (src/xen/public); xen/ does not import tools/ or host/; lib/ (formats
-// shared by every layer) imports only the ABI.
+// shared by every layer) imports only the ABI; hw/ imports only hw/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -59,5 +59,13 @@ test("layering: lib/ imports only lib/ and the guest ABI", () => {
   for (const f of files(join(root, "lib"))) {
     for (const i of imports(f)) if (!i.startsWith("lib/") && !i.startsWith("xen/public/")) bad.push(`${relative(root, f)} -> ${i}`);
   }
+  assert.deepEqual(bad, []);
+});
+
+// hw/ is the machine: its devices see memory only through the DMA space
+// their owner gives them, and know nothing of Xen or of the tools.
+test("layering: hw/ imports only hw/", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "hw"))) for (const i of imports(f)) if (!i.startsWith("hw/")) bad.push(`${relative(root, f)} -> ${i}`);
   assert.deepEqual(bad, []);
 });

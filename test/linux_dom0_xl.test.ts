@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { xentsOk, xentsCli, CliConsole } from "./helpers/cli.js";
+import { enterDomU, leaveDomU } from "./helpers/xl_console.js";
 
 const root = mkdtempSync(join(tmpdir(), "xents-dom0xl-"));
 const home = join(root, "home");
@@ -37,28 +38,8 @@ test("xl in a Linux Domain-0 creates a domU whose disk and network work, reboots
   assert.match(await s.run("losetup -a"), /domu\.img/, "the block script put the disk on a loop device");
   assert.match(await s.run("ls /sys/class/net/xenbr0/brif"), /vif1\.0/, "vif-bridge put the vif on xenbr0");
 
-  // into the domU's console, as a Xen user would (Ctrl-] comes back)
-  const enter = async (): Promise<void> => {
-    const mark = s.out.length;
-    s.type("xl console domu\n");
-    s.type("\n");
-    await s.waitFor(/\/ # /, BOOT_MS, mark);
-  };
-  // xenconsole detaches on a Ctrl-] read alone: typed once the console is
-  // quiet (the session's answer to the shell's cursor query must not share
-  // its read), and again if the first shared one all the same
-  const quiet = async (): Promise<void> => {
-    for (let n = -1; n !== s.out.length;) { n = s.out.length; await new Promise((r) => setTimeout(r, 700)); }
-  };
-  const leave = async (): Promise<void> => {
-    const mark = s.out.length;
-    for (let i = 0; i < 3; i++) {
-      await quiet();
-      s.type("\x1d");
-      try { await s.waitFor(/dom0:\/# /, 10_000, mark); return; } catch { /* once more */ }
-    }
-    await s.waitFor(/dom0:\/# /, 10_000, mark);
-  };
+  const enter = (): Promise<void> => enterDomU(s, "domu", BOOT_MS);
+  const leave = (): Promise<void> => leaveDomU(s);
   await enter();
   await s.run("dmesg -n 1");
   assert.equal((await s.run("cat /sys/hypervisor/type")).trim(), "xen");

@@ -2,7 +2,11 @@
 // kernel side put together (host.ts), with the taps only the machine can
 // give (UART bytes, retired instructions, the hypervisor's health).
 
-import type { HostFactory, MachineDomain, HypervisorHealth } from "../tools/cmd_demo.js";
+import type { HostFactory, MachineDomain, HypervisorHealth, MachineDeviceInfo } from "../tools/cmd_demo.js";
+import { VirtioMmioDevice } from "../hw/virtio_mmio.js";
+import { VirtioBlk } from "../hw/virtio_blk.js";
+import { VirtioNet } from "../hw/virtio_net.js";
+import { TapPort } from "../tools/net/tap_port.js";
 import { Host } from "./host.js";
 import { LinuxDom0Host } from "./linux_dom0_host.js";
 import type { Hypervisor } from "../xen/hypervisor.js";
@@ -26,7 +30,9 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
       };
     },
     bootLinux(opts) {
-      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0: opts.dom0 });
+      const { disks, tap, ...dom0 } = opts.dom0;
+      void tap; // cabled by attachTap, once the caller can wait for it
+      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks });
       const hv = host.hv;
       return {
         run: (done) => host.run(done),
@@ -43,6 +49,12 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         memory: () => ({ totalMiB: hv.frames.nframes >> 8, freeMiB: hv.frames.freeCount >> 8, nrCpus: 1 }),
         dmesg: (clear) => { const t = hv.conring.text(); if (clear) hv.conring.read(hv.conring.size, 0, false, true); return t; },
         health: () => health(hv),
+        devices: () => hv.devices.list().map((dev): MachineDeviceInfo => {
+          const a = hv.devices.assignment(dev.name);
+          const extra = dev instanceof VirtioBlk ? dev.blk : dev instanceof VirtioNet ? dev.net : {};
+          return { name: dev.name, kind: dev.kind, owner: a ? a.domain.id : null, stats: { ...(dev instanceof VirtioMmioDevice ? dev.stats : {}), ...extra, dma_faults: a?.dma.faults ?? 0 } };
+        }),
+        attachTap: async (ifname) => { await TapPort.open(host.wire, ifname, log); },
       };
     },
   };

@@ -4,6 +4,12 @@
 // only gives it the machine's serial line: dom0's console_io output out,
 // keys in through the hypervisor's receive ring (VIRQ_CONSOLE).
 //
+// The machine has the devices Domain-0 drives with Linux's own drivers:
+// virtio-mmio disks backed by host image files (vda, vdb, …) and a
+// virtio-mmio NIC (eth0) cabled to the machine's wire, a bridge that a host
+// TAP device can join. The hypervisor owns them and assigns them to
+// Domain-0 at every build (device_assign.ts).
+//
 // When the hardware domain shuts down the machine follows, as Xen's
 // hwdom_shutdown does: poweroff halts it; reboot, a crash or the watchdog
 // restarts it (every domain is destroyed and Domain-0 built again).
@@ -14,8 +20,38 @@ import { constructDom0, Dom0Config } from "../xen/dom0_build.js";
 import { SERIAL_RX_SIZE } from "../xen/serial_rx.js";
 import { SHUTDOWN } from "../xen/public/xen.js";
 import { RunLoop } from "./run_loop.js";
+import { VirtioBlk } from "../hw/virtio_blk.js";
+import { VirtioNet } from "../hw/virtio_net.js";
+import { Bridge, BridgePort, Gso } from "../tools/net/bridge.js";
+import { segmentTcp } from "../tools/net/tcp_segment.js";
+import { openDiskImage } from "../tools/backends/blkback.js";
+import type { DiskImage } from "../tools/backends/raw_image.js";
 
-export interface LinuxHostOptions extends HypervisorOptions { dom0: Dom0Config; }
+import type { MachineDisk } from "../tools/linux_dom0_options.js";
+export interface LinuxHostOptions extends HypervisorOptions {
+  dom0: Dom0Config;
+  disks?: MachineDisk[]; // Domain-0's vda, vdb, …
+  nic?: boolean; // a NIC (eth0) on the machine's wire; default yes
+}
+
+// The NIC's MAC: locally administered, "xnts".
+export const MACHINE_NIC_MAC = new Uint8Array([0x02, 0x78, 0x6e, 0x74, 0x73, 0x01]);
+
+// The NIC's end of the machine's wire.
+class NicPort implements BridgePort {
+  readonly name: string;
+  private readonly take = (f: Uint8Array): void => this.nic.receive(f);
+  constructor(private readonly nic: VirtioNet, readonly wire: Bridge) {
+    this.name = nic.name;
+    nic.onTransmit = (f) => wire.send(this, f);
+    wire.join(this);
+  }
+  deliver(frame: Uint8Array, gso?: Gso): void {
+    // the NIC takes plain frames (no offloads): super-packets are cut up here
+    if (gso) { if (segmentTcp(frame, gso.size, this.take) < 0) this.nic.net.dropped++; return; }
+    this.nic.receive(frame);
+  }
+}
 
 export class LinuxDom0Host {
   readonly hv: Hypervisor;
@@ -27,19 +63,57 @@ export class LinuxDom0Host {
   // the machine's serial line: what dom0 writes, and a source of typed keys
   serialOut: (bytes: Uint8Array) => void = () => {};
   serialIn: (max: number) => Uint8Array = () => new Uint8Array(0);
+  // the machine's wire: the NIC's port, and whatever else is cabled to it (a TAP)
+  readonly wire = new Bridge("wire0");
+  readonly disks: VirtioBlk[] = [];
+  readonly nic: VirtioNet | null = null;
+  private readonly images: DiskImage[] = [];
+  private readonly dom0Config: Dom0Config;
 
-  constructor(private readonly opts: LinuxHostOptions) {
+  constructor(opts: LinuxHostOptions) {
     const c = opts.dom0;
     this.hv = new Hypervisor({ ...opts, commandline: `console=dtuart dom0_mem=${c.memMiB}M,max:${c.memMiB}M dom0_max_vcpus=${c.vcpus}` });
     this.loop = new RunLoop(this.hv);
+    // the machine's devices, all for Domain-0
+    const names: string[] = [];
+    try {
+      (opts.disks ?? []).forEach((disk, i) => {
+        const img = openDiskImage(disk.path, disk.format, disk.readonly);
+        this.images.push(img);
+        const name = `vd${String.fromCharCode(97 + i)}`;
+        const dev = new VirtioBlk(name, img, `xents-${name}`);
+        this.hv.devices.add(dev);
+        this.disks.push(dev);
+        names.push(name);
+      });
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    if (opts.nic ?? true) {
+      const nic = new VirtioNet("eth0", MACHINE_NIC_MAC);
+      this.hv.devices.add(nic);
+      new NicPort(nic, this.wire);
+      this.nic = nic;
+      names.push("eth0");
+    }
+    this.dom0Config = { ...c, devices: [...(c.devices ?? []), ...names] };
     this.hv.events.onSerialOutput = (b) => this.serialOut(b);
     this.hv.events.onShutdown = (d, reason) => {
       if (d.id !== 0) return;
       this.reset = reason === SHUTDOWN.poweroff ? "halt" : "restart";
       this.hv.log(reason === SHUTDOWN.poweroff ? "Hardware Dom0 halted: halting machine" : `Hardware Dom0 shutdown (reason ${reason}): rebooting machine`);
     };
-    this.dom0 = constructDom0(this.hv, opts.dom0);
+    try {
+      this.dom0 = constructDom0(this.hv, this.dom0Config);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
+
+  // The disks' image files closed (the machine is gone).
+  close(): void { for (const img of this.images.splice(0)) img.close(); }
 
   // Typed keys, as many as the receive ring has room for.
   pumpInput(): void {
@@ -63,8 +137,8 @@ export class LinuxDom0Host {
     this.reset = null;
     const all = [...this.hv.domains.values()].sort((a, b) => b.id - a.id); // domUs first, dom0 last
     for (const d of all) this.hv.destroy(d);
-    if (what === "halt") { this.halted = true; return; }
+    if (what === "halt") { this.halted = true; this.close(); return; }
     this.restarts++;
-    this.dom0 = constructDom0(this.hv, this.opts.dom0);
+    this.dom0 = constructDom0(this.hv, this.dom0Config);
   }
 }

@@ -1,10 +1,12 @@
 // The device tree an Arm Xen domain boots with: /chosen, the vCPUs with
 // PSCI, its memory banks, the GICv3 and timer Xen emulates for it, the
 // /hypervisor node (grant-table space, extended regions, the event-channel
-// PPI) and, if asked, the SBSA UART. libxl writes this for a domU
-// (tools/libs/light/libxl_arm.c); Xen writes its equivalent for Domain-0
-// (xen/arch/arm/domain_build.c), which on xents differs only in the root's
-// model and /chosen, as xents gives Domain-0 no host devices of its own.
+// PPI), if asked the SBSA UART, and the domain's virtio-mmio devices.
+// libxl writes this for a domU (tools/libs/light/libxl_arm.c); Xen writes
+// its equivalent for Domain-0 (xen/arch/arm/domain_build.c), which on xents
+// differs in the root's model and /chosen, and in that the machine's
+// devices Domain-0 drives are virtio-mmio ones, described as libxl
+// describes a domain's.
 
 import { randomBytes } from "node:crypto";
 import { FdtBuilder } from "./fdt.js";
@@ -27,6 +29,8 @@ export interface DomainDtConfig {
   bank1: bigint; // bytes at GUEST_RAM1_BASE
   initrd: [bigint, bigint] | null; // start, end
   vuart?: boolean;
+  // virtio-mmio devices, as libxl describes a domain's (make_virtio_mmio_node)
+  virtio?: { base: bigint; size: bigint; spi: number }[];
 }
 
 export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
@@ -84,6 +88,11 @@ export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
     f.beginNode("sbsa-pl011").str("compatible", "arm,sbsa-uart").reg("reg", [GUEST_PL011_BASE, GUEST_PL011_SIZE])
       .u32("interrupts", 0, GUEST_VPL011_SPI - 32, 0xF04).u32("interrupt-parent", GUEST_PHANDLE_GIC)
       .u32("current-speed", 115200).endNode();
+  }
+  for (const v of cfg.virtio ?? []) {
+    // level-high: the line stays up until InterruptACK clears the status (virtio-mmio 4.2.2)
+    f.beginNode(`virtio_mmio@${v.base.toString(16)}`).str("compatible", "virtio,mmio").reg("reg", [v.base, v.size])
+      .u32("interrupts", 0, v.spi - 32, 4).u32("interrupt-parent", GUEST_PHANDLE_GIC).empty("dma-coherent").endNode();
   }
   f.endNode();
   return f.finish();

@@ -1,7 +1,7 @@
 // Option parsing for the CLI: --name value, --name=value and boolean flags,
 // with a clear error for anything unknown or malformed.
 
-export type ArgType = "string" | "int" | "bool";
+export type ArgType = "string" | "int" | "bool" | "list"; // list: the option may repeat
 export type ArgSpec = Record<string, ArgType>;
 export interface Parsed { [name: string]: string | number | boolean | string[] | undefined; _: string[]; }
 
@@ -22,7 +22,8 @@ export function parseArgs(argv: string[], spec: ArgSpec): Parsed {
     if (type === "int") {
       if (!/^\d+$/.test(v)) throw new UsageError(`--${name} wants a whole number, not '${v}'`);
       out[name] = Number(v);
-    } else out[name] = v;
+    } else if (type === "list") out[name] = [...((out[name] as string[] | undefined) ?? []), v];
+    else out[name] = v;
   }
   return out;
 }

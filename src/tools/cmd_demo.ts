@@ -36,7 +36,12 @@ export interface BootedLinuxHost {
   memory(): { totalMiB: number; freeMiB: number; nrCpus: number };
   dmesg(clear: boolean): string;
   health(): HypervisorHealth;
+  devices(): MachineDeviceInfo[];
+  attachTap(ifname: string): Promise<void>; // cables the machine's NIC to a host TAP device
 }
+
+// A device of the machine, its owner and its counters.
+export interface MachineDeviceInfo { name: string; kind: string; owner: number | null; stats: Record<string, number>; }
 
 export const MIN_HOST_MIB = 64; // Domain-0's 32 MiB and the hypervisor's own pages
 
@@ -94,7 +99,9 @@ function attachStdin(input: (d: Uint8Array) => void, escape = true): { detached:
 async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Promise<number> {
   for (const o of DOMU_OPTIONS) if (a[o] !== undefined) throw new UsageError(`--${o} describes the demo's domU; with --dom0 linux, domUs are made by xl in Domain-0 (/etc/xen/domu.cfg)`);
   const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? 1024, "--host-memory");
-  const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0: linuxDom0Config(a, ramMiB) });
+  const dom0 = linuxDom0Config(a, ramMiB);
+  const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0 });
+  if (dom0.tap) await h.attachTap(dom0.tap);
   const serial = new SerialConsole(() => h.inputReady());
   h.serial((b) => serial.emit(b), (max) => serial.take(max));
   serial.listeners.add((d) => { process.stdout.write(d); });

@@ -33,7 +33,7 @@ export const DOM0_PICKS: Record<string, string[]> = { "util-linux": ["usr/bin/fl
 // ext4 to look inside a domU's disk image.
 export const DOM0_MODULES = [
   "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "xen-privcmd", "xen-blkback", "xen-netback", "loop", "bridge",
-  "ext4", "crc32c_generic",
+  "ext4", "crc32c_generic", "virtio_mmio", "virtio_blk", "virtio_net",
 ];
 
 // What a dom0 in RAM does without: documentation, locales, python (pygrub
@@ -79,6 +79,8 @@ t=0; while [ $t -lt 30 ] && ! xenstore-read -s / >/dev/null 2>&1; do t=$((t+1));
 /usr/lib/xen-4.17/bin/xen-init-dom0 >/dev/null || say "xen-init-dom0 failed"
 /usr/lib/xen-4.17/bin/xenconsoled --pid-file /run/xenconsoled.pid || say "xenconsoled failed"
 brctl addbr xenbr0 && ip link set xenbr0 up && ip addr add 192.168.100.1/24 dev xenbr0
+# the machine's NIC (virtio-net, when the host has one) joins xenbr0, as a Xen host's eth0 does: domUs reach the wire
+[ -e /sys/class/net/eth0 ] && ip link set eth0 up && brctl addif xenbr0 eth0
 ip link set lo up
 [ -e /${GUEST_DIR}/domu.img ] || dd if=/dev/zero of=/${GUEST_DIR}/domu.img bs=1M seek=64 count=0 2>/dev/null
 echo "hvc0::respawn:-/bin/sh" > /etc/inittab.tty

@@ -2,10 +2,14 @@
 // `demo --dom0 linux`) and the configuration they give the hypervisor's
 // Domain-0 builder.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { ArgSpec } from "./args.js";
 import { UsageError } from "./args.js";
 import { fetchDom0Images } from "./dom0_image.js";
+
+// A disk of the machine (Domain-0's vda, vdb, …): a host image file.
+export interface MachineDisk { path: string; format: "raw" | "qcow2"; readonly: boolean; }
 
 export interface LinuxDom0Config {
   kernel: Uint8Array; // arm64 Image
@@ -13,18 +17,31 @@ export interface LinuxDom0Config {
   cmdline: string;
   memMiB: number; // dom0_mem
   vcpus: number; // dom0_max_vcpus
+  disks: MachineDisk[];
+  tap?: string; // host TAP device cabled to the machine's NIC
 }
 
 export const DOM0_OPTIONS: ArgSpec = {
   dom0: "string", "dom0-mem": "int", "dom0-vcpus": "int", "dom0-kernel": "string", "dom0-ramdisk": "string", "dom0-cmdline": "string",
+  "dom0-disk": "list", "dom0-tap": "string",
 };
+const LINUX_ONLY = ["dom0-mem", "dom0-vcpus", "dom0-kernel", "dom0-ramdisk", "dom0-cmdline", "dom0-disk", "dom0-tap"];
+
+// --dom0-disk [qcow2:|raw:]PATH[,ro]
+export function parseMachineDisk(spec: string): MachineDisk {
+  const m = /^(?:(raw|qcow2):)?(.+?)(,ro)?$/.exec(spec);
+  if (!m || !m[2]) throw new UsageError(`--dom0-disk ${spec}: a disk is [raw:|qcow2:]PATH[,ro]`);
+  const path = resolve(m[2]);
+  if (!existsSync(path)) throw new UsageError(`--dom0-disk ${spec}: ${path} does not exist`);
+  return { path, format: (m[1] as "raw" | "qcow2" | undefined) ?? "raw", readonly: m[3] !== undefined };
+}
 
 // 'xents' (the TypeScript Domain-0, the default) or 'linux'; the dom0-*
 // options only with the latter.
 export function dom0Kind(a: Record<string, unknown>): "xents" | "linux" {
   const kind = (a.dom0 as string | undefined) ?? "xents";
   if (kind !== "xents" && kind !== "linux") throw new UsageError(`--dom0 ${kind}: a host's Domain-0 is 'xents' (the TypeScript tools, the default) or 'linux'`);
-  if (kind === "xents") for (const o of ["dom0-mem", "dom0-vcpus", "dom0-kernel", "dom0-ramdisk", "dom0-cmdline"]) if (a[o] !== undefined) throw new UsageError(`--${o} is for --dom0 linux`);
+  if (kind === "xents") for (const o of LINUX_ONLY) if (a[o] !== undefined) throw new UsageError(`--${o} is for --dom0 linux`);
   return kind;
 }
 
@@ -48,5 +65,9 @@ export function linuxDom0Config(a: Record<string, unknown>, ramMiB: number): Lin
   const read = (p: string, what: string): Uint8Array => {
     try { return new Uint8Array(readFileSync(p)); } catch (e) { throw new UsageError(`cannot read the Domain-0 ${what} ${p}: ${(e as Error).message}`); }
   };
-  return { kernel: read(kernelPath, "kernel"), initrd: read(ramdiskPath, "ramdisk"), cmdline: (a["dom0-cmdline"] as string | undefined) ?? "console=hvc0", memMiB, vcpus };
+  const disks = ((a["dom0-disk"] as string[] | undefined) ?? []).map(parseMachineDisk);
+  if (disks.length > 10) throw new UsageError("--dom0-disk: at most 10 disks (the machine's NIC takes the eleventh virtio slot)");
+  const tap = a["dom0-tap"] as string | undefined;
+  if (tap !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(tap)) throw new UsageError(`--dom0-tap ${tap}: an interface name is 1-15 letters, digits, '_', '.', '-'`);
+  return { kernel: read(kernelPath, "kernel"), initrd: read(ramdiskPath, "ramdisk"), cmdline: (a["dom0-cmdline"] as string | undefined) ?? "console=hvc0", memMiB, vcpus, disks, tap };
 }

@@ -8,9 +8,11 @@
 //
 // Where xents differs from Xen, by choice: Domain-0 is not mapped 1:1
 // (xents reports XENFEAT_not_direct_mapped, so Linux does DMA on IPAs and
-// needs no swiotlb-xen) and gets no host devices (the machine has none to
-// give yet); its RAM and device tree therefore follow the guest layout of
-// public/arch-arm.h, as a domU's do.
+// needs no swiotlb-xen: its devices' DMA goes through its stage-2, see
+// device_assign.ts); its RAM and device tree therefore follow the guest
+// layout of public/arch-arm.h, as a domU's do, and the machine's devices it
+// drives (virtio-mmio disks and NICs) sit where libxl puts a domain's
+// virtio devices.
 
 import type { Hypervisor } from "./hypervisor.js";
 import type { Domain } from "./domain.js";
@@ -20,7 +22,8 @@ import { DEFAULT_MAX_MAPTRACK_FRAMES } from "./grant_table.js";
 import { HVM_PARAM } from "./public/xen.js";
 import {
   GUEST_RAM0_BASE, GUEST_RAM0_SIZE, GUEST_RAM1_BASE, GUEST_RAM1_SIZE, GUEST_EVTCHN_PPI, GUEST_MAX_VCPUS,
-  PSR_GUEST64_INIT, SCTLR_GUEST_INIT,
+  PSR_GUEST64_INIT, SCTLR_GUEST_INIT, GUEST_VIRTIO_MMIO_BASE, GUEST_VIRTIO_MMIO_SIZE, GUEST_VIRTIO_MMIO_SPI_FIRST,
+  GUEST_VIRTIO_MMIO_SPI_LAST,
 } from "./public/arch_arm.js";
 import { parseArm64Image, placeBootImages, DTB_RESERVE, BootImageError } from "../lib/arm64_image.js";
 import { makeDomainDeviceTree } from "../lib/domain_dt.js";
@@ -30,7 +33,7 @@ export const DOM0_DEFAULT_MIB = 512; // Xen's default when no dom0_mem= is given
 // size of Xen's text, which on arm64 is larger.
 export const DOM0_GRANT_FRAMES = 64;
 const EVTCHN_FIFO_MAX_PORT = (1 << 17) - 1; // max_evtchn_port = -1: everything FIFO can name
-const DOM0_NR_SPIS = 32; // no host devices, so no host interrupt lines to pass through
+const DOM0_NR_SPIS = 32; // SPIs 32-63: the virtio-mmio lines (33-43) and room to spare
 
 export interface Dom0Config {
   kernel: Uint8Array; // arm64 Image
@@ -38,6 +41,7 @@ export interface Dom0Config {
   cmdline: string; // Xen's dom0 bootargs (xen,dom0-bootargs)
   memMiB: number; // dom0_mem
   vcpus: number; // dom0_max_vcpus
+  devices?: string[]; // the machine's devices Domain-0 drives (hv.devices names), in slot order
 }
 
 export class Dom0BuildError extends Error {}
@@ -71,7 +75,8 @@ export function constructDom0(hv: Hypervisor, cfg: Dom0Config): Domain {
     d.maxPages = BigInt(pages);
     populate(d, GUEST_RAM0_BASE, bank0);
     populate(d, GUEST_RAM1_BASE, bank1);
-    const dtb = makeDomainDeviceTree({
+    const virtio = assignDevices(hv, d, cfg.devices ?? []);
+    const dtb = makeDomainDeviceTree({ virtio,
       model: "xents", compatible: ["xents,virt"], bootargs: cfg.cmdline, vcpus: cfg.vcpus, bank0, bank1,
       initrd: cfg.initrd ? [layout.initrd, layout.initrd + BigInt(cfg.initrd.length)] : null,
     });
@@ -98,6 +103,21 @@ export function constructDom0(hv: Hypervisor, cfg: Dom0Config): Domain {
     hv.destroy(d);
     throw e;
   }
+}
+
+// Each device in its own slot of the virtio-mmio window, one SPI each, as
+// libxl lays out a domain's virtio devices.
+const SLOT = 0x200n;
+function assignDevices(hv: Hypervisor, d: Domain, names: string[]): { base: bigint; size: bigint; spi: number }[] {
+  const slots = Math.min(Number(GUEST_VIRTIO_MMIO_SIZE / SLOT), GUEST_VIRTIO_MMIO_SPI_LAST - GUEST_VIRTIO_MMIO_SPI_FIRST + 1);
+  if (names.length > slots) throw new Dom0BuildError(`Domain-0 can take at most ${slots} devices`);
+  return names.map((name, i) => {
+    const dev = hv.devices.get(name);
+    if (!dev) throw new Dom0BuildError(`the machine has no device named ${name}`);
+    if (BigInt(dev.mmioSize) > SLOT) throw new Dom0BuildError(`${name}'s registers do not fit a slot`);
+    const a = hv.devices.assign(name, d, GUEST_VIRTIO_MMIO_BASE + BigInt(i) * SLOT, GUEST_VIRTIO_MMIO_SPI_FIRST + i);
+    return { base: a.base, size: SLOT, spi: a.spi };
+  });
 }
 
 function populate(d: Domain, base: bigint, bytes: bigint): void {

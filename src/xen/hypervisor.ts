@@ -4,6 +4,7 @@
 // offers the control domain its hypercall entry (privcmd).
 
 import { Core, Exit, ExitReason, EXIT_NAMES, SR } from "../cpu/cpu.js";
+import { MachineDevices } from "./device_assign.js";
 import { Clock } from "../hw/clock.js";
 import { FrameAllocator, OutOfFrames } from "./frames.js";
 import { P2M_POOL_INITIAL_PAGES } from "./p2m.js";
@@ -48,6 +49,7 @@ export class Hypervisor implements PsciHost {
   readonly frames: FrameAllocator;
   readonly clock: Clock;
   readonly domains = new Map<number, Domain>();
+  readonly devices = new MachineDevices(this); // the machine's devices and their owners
   readonly sched: CreditScheduler;
   readonly log: (line: string) => void;
   events: HypervisorEvents = {};
@@ -142,6 +144,7 @@ export class Hypervisor implements PsciHost {
     if (!this.domains.has(d.id)) return true;
     d.dying = true;
     const steps: [string, () => void][] = [
+      ["assigned devices", () => this.devices.releaseAll(d)], // stopped before the memory they DMA to goes
       ["event channels", () => { d.evtchn.closeAll(); d.evtchn.teardownFifo(); }],
       ["vcpu_info", () => { for (const v of d.vcpus) if (v.vcpuInfo) { const f = v.vcpuInfo.frame; v.vcpuInfo = null; d.unpinPage(f); } }],
       ["grant mappings", () => d.gnttab.unmapAll(d)],

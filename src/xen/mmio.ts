@@ -19,6 +19,7 @@ export class MmioBus {
     }
     this.regions.push(r);
   }
+  remove(r: MmioRegion): void { this.regions = this.regions.filter((o) => o !== r); }
   find(ipa: bigint): MmioRegion | undefined {
     for (const r of this.regions) if (ipa >= r.base && ipa < r.base + r.size) return r;
     return undefined;

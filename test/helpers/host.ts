@@ -7,8 +7,12 @@ import { Toolstack } from "../../src/tools/toolstack.js";
 
 export interface TestHost { host: Host; dom0: Dom0; ts: Toolstack; done(): Promise<void>; }
 
+// The hypervisor's log stays quiet but for what a failing test needs to be
+// understood: a crashed domain, an internal error, a DMA fault.
+const WORTH_SEEING = /crash|internal error|DMA fault|needs a reset/i;
+
 export function startHost(ramMiB: number): TestHost {
-  const host = new Host({ ramBytes: ramMiB << 20, log: () => {} });
+  const host = new Host({ ramBytes: ramMiB << 20, log: (l) => { if (WORTH_SEEING.test(l)) process.stderr.write(`(XEN) ${l}\n`); } });
   const dom0 = new Dom0(host.privcmd);
   const ts = new Toolstack(dom0);
   let stop = false;

@@ -48,6 +48,7 @@ export class LinuxHostDaemon {
     logConsoleTo(this.serial, join(this.paths.logs, "console-Domain-0.log"), CONSOLE_LOG_MAX_BYTES);
     this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0 });
     this.machine.serial((b) => this.serial.emit(b), (max) => this.serial.take(max));
+    if (this.opts.dom0.tap) await this.machine.attachTap(this.opts.dom0.tap);
     await this.control.listen();
     this.log(`host started: ${this.opts.ramMiB} MiB, Domain-0 Linux with ${this.opts.dom0.memMiB} MiB and ${this.opts.dom0.vcpus} vCPU(s), control ${this.paths.control}`);
   }
@@ -68,7 +69,7 @@ export class LinuxHostDaemon {
           pid: process.pid, home: this.paths.home, control_socket: this.paths.control, dom0: "linux",
           uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.machine.domains().length,
           total_memory_mib: m.totalMiB, free_memory_mib: m.freeMiB, nr_cpus: m.nrCpus, machine_restarts: this.machine.restarts(),
-          hypervisor: this.machine.health(), daemon_bugs: this.stats.bugs,
+          hypervisor: this.machine.health(), daemon_bugs: this.stats.bugs, devices: this.machine.devices(),
         };
       },
       list: () => this.machine.domains().map((d) => ({

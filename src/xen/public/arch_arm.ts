@@ -48,3 +48,9 @@ export const vcpu_guest_context = registered(struct("vcpu_guest_context", 352, {
   flags: [0, "u32"], user_regs: [8, "bytes", 312], sctlr: [320, "u64"], ttbcr: [328, "u64"], ttbr0: [336, "u64"], ttbr1: [344, "u64"],
 }));
 export const VGCF_online = 1 << 0;
+
+// virtio-mmio devices (libxl places each VIRTIO_MMIO_DEV_SIZE apart from the base, one SPI each)
+export const GUEST_VIRTIO_MMIO_BASE = 0x02000000n;
+export const GUEST_VIRTIO_MMIO_SIZE = 0x00100000n;
+export const GUEST_VIRTIO_MMIO_SPI_FIRST = 33;
+export const GUEST_VIRTIO_MMIO_SPI_LAST = 43;

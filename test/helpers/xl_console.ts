@@ -1,0 +1,31 @@
+// Into and out of a domU's console with Debian's `xl console`, typed at a
+// Linux Domain-0's shell as a Xen user would (Ctrl-] comes back).
+
+import type { ConsoleSession } from "./linux_guest.js";
+
+export const DOM0_PROMPT = /dom0:\/# /;
+
+export async function enterDomU(s: ConsoleSession, domain: string, timeoutMs: number): Promise<void> {
+  const mark = s.out.length;
+  s.type(`xl console ${domain}\n`);
+  s.type("\n");
+  await s.waitFor(/\/ # /, timeoutMs, mark);
+}
+
+// Until the console has printed nothing for a while.
+async function quiet(s: ConsoleSession): Promise<void> {
+  for (let n = -1; n !== s.out.length;) { n = s.out.length; await new Promise((r) => setTimeout(r, 700)); }
+}
+
+// xenconsole detaches on a Ctrl-] read alone: typed once the console is
+// quiet (the session's answer to the shell's cursor query must not share
+// its read), and again if the first shared one all the same.
+export async function leaveDomU(s: ConsoleSession): Promise<void> {
+  const mark = s.out.length;
+  for (let i = 0; i < 3; i++) {
+    await quiet(s);
+    s.type("\x1d");
+    try { await s.waitFor(DOM0_PROMPT, 10_000, mark); return; } catch { /* once more */ }
+  }
+  await s.waitFor(DOM0_PROMPT, 10_000, mark);
+}
