@@ -115,7 +115,7 @@ async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Pro
 export function demoCommand(host: HostFactory): Command {
   return {
     summary: "boot a host with dom0 and a Debian Linux guest, console attached",
-    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic] | demo --dom0 linux [--dom0-mem MiB] [--dom0-vcpus N] [--host-memory MiB]",
+    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic] | demo --dom0 linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME] [--host-memory MiB]",
     async run(argv) {
       const a = parseArgs(argv, spec);
       if (dom0Kind(a) === "linux") return demoLinuxDom0(host, a);

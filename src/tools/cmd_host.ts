@@ -17,7 +17,7 @@ import { parseArgs, UsageError } from "./args.js";
 export function hostCommand(factory: HostFactory, entry: string): Command {
   return {
     summary: "start, stop or inspect this host (XENTS_HOME selects it)",
-    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--migrate-port N] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...']] | host stop | host status [--json]",
+    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--migrate-port N] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...'] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME]] | host stop | host status [--json]",
     async run(argv) {
       const [sub, ...rest] = argv;
       const paths = hostPaths();

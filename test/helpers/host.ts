@@ -4,6 +4,8 @@
 import { Host } from "../../src/host/host.js";
 import { Dom0 } from "../../src/tools/dom0.js";
 import { Toolstack } from "../../src/tools/toolstack.js";
+import type { Hypervisor } from "../../src/xen/hypervisor.js";
+import { ConsoleSession } from "./linux_guest.js";
 
 export interface TestHost { host: Host; dom0: Dom0; ts: Toolstack; done(): Promise<void>; }
 
@@ -17,5 +19,24 @@ export function startHost(ramMiB: number): TestHost {
   const ts = new Toolstack(dom0);
   let stop = false;
   const loop = host.run(() => stop);
-  return { host, dom0, ts, done: async () => { stop = true; await loop; } };
+  // a console that times out says what the hypervisor thinks of every domain
+  const diag = (): string => describeDomains(host.hv);
+  ConsoleSession.diagnostics.add(diag);
+  return { host, dom0, ts, done: async () => { stop = true; ConsoleSession.diagnostics.delete(diag); await loop; } };
+}
+
+// Each domain's state as the scheduler sees it: enough to tell a guest
+// that hangs (blocked with no wake-up coming) from one that is slow.
+export function describeDomains(hv: Hypervisor): string {
+  const now = hv.clock.now();
+  const lines = [`hypervisor: counter ${now}, ${hv.stats.internalErrors} internal errors, ${hv.stats.slices} slices`];
+  for (const d of hv.domains.values()) {
+    const flags = [d.paused() ? "paused" : "", d.shutdown ? `shutdown(${d.shutdown.reason})` : "", d.dying ? "dying" : ""].filter(Boolean).join(" ");
+    lines.push(`d${d.id}${flags ? ` ${flags}` : ""}: upcall pending ${d.vcpus.map((_, i) => d.upcallPending(i)).join(",")}`);
+    for (const v of d.vcpus) {
+      const t = d.timerDeadline(v);
+      lines.push(`  vcpu${v.id}: online ${v.online} runstate ${v.runstate} block ${v.block} pc 0x${v.state.pc.toString(16)} instructions ${v.instructions} timer ${t === null ? "off" : `${t - now} ticks ahead`} irq-deliverable ${v.state.irqPending()}`);
+    }
+  }
+  return lines.join("\n");
 }

@@ -16,6 +16,8 @@ export function guestEndpoint(g: Guest): ConsoleEndpoint {
 }
 
 export class ConsoleSession {
+  // Whoever can say more when a session times out (the hosts of the test).
+  static readonly diagnostics = new Set<() => string>();
   out = "";
   private readonly ep: ConsoleEndpoint;
   constructor(target: Guest | ConsoleEndpoint) {
@@ -51,7 +53,10 @@ export class ConsoleSession {
     for (;;) {
       const m = this.out.slice(from).match(re);
       if (m) return m;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${re} on ${this.ep.name}; last output:\n${this.out.slice(-1500)}`);
+      if (Date.now() - t0 > timeoutMs) {
+        const more = [...ConsoleSession.diagnostics].map((f) => { try { return f(); } catch (e) { return String(e); } }).join("\n");
+        throw new Error(`timed out waiting for ${re} on ${this.ep.name}; last output:\n${this.out.slice(-1500)}${more ? `\n${more}` : ""}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
