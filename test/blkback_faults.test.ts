@@ -15,7 +15,8 @@
 // - a FLUSH that failed once (a transient write-back error, injected) is
 //   never followed by one that says okay, since what it should have made
 //   durable may be gone (Linux reports a failed write-back once, then
-//   forgets it).
+//   forgets it);
+// - a forced detach answers what the frontend had already queued.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, openSync, closeSync, ftruncateSync, readFileSync, writeFileSync, unlinkSync, chmodSync } from "node:fs";
@@ -39,7 +40,10 @@ const RING = 64, DATA = 100; // guest page offsets (from RAM0_GFN); grant refs t
 const settle = async (): Promise<void> => { for (let i = 0; i < 8; i++) await new Promise((res) => setImmediate(res)); };
 
 // One guest with one disk whose frontend this test plays.
-async function guestWithDisk(image: string): Promise<{ host: Host; ts: Toolstack; io: (op: number, sector: number, data?: Uint8Array) => { status: number; data: Uint8Array }; logs: string[]; destroy: () => void }> {
+async function guestWithDisk(image: string): Promise<{
+  host: Host; ts: Toolstack; io: (op: number, sector: number, data?: Uint8Array) => { status: number; data: Uint8Array }; logs: string[]; destroy: () => void;
+  parts: { g: PlayedGuest; f: PlayedBlkFront; ts: Toolstack; domid: number };
+}> {
   const logs: string[] = [];
   const host = new Host({ ramBytes: 64 << 20, deterministic: true, log: () => {} });
   const ts = new Toolstack(new Dom0(host.privcmd), (l) => logs.push(l));
@@ -68,7 +72,7 @@ async function guestWithDisk(image: string): Promise<{ host: Host; ts: Toolstack
     assert.equal(rsp.length, 1, "every request is answered");
     return { status: rsp[0].getInt16(10, true), data: g.page(RAM0_GFN + DATA)!.slice() };
   };
-  return { host, ts, io, logs, destroy: () => ts.destroy(guest.domid) };
+  return { host, ts, io, logs, destroy: () => ts.destroy(guest.domid), parts: { g, f, ts, domid: guest.domid } };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "xents-blk-faults-"));
@@ -180,4 +184,33 @@ test("a flush that failed once is never followed by one that says okay (the host
     assert.equal(w.io(BLKIF_OP.flush_diskcache, 0).status, BLKIF_RSP.error);
     w.destroy();
   } finally { rmSync(d, { recursive: true, force: true }); }
+});
+
+test("a forced detach answers the requests already on the ring (their event not yet delivered): blkfront waits for them for ever otherwise", async () => {
+  const dir2 = mkdtempSync(join(tmpdir(), "xents-blk-force-"));
+  try {
+    const img = join(dir2, "d.img");
+    const fd = openSync(img, "w");
+    ftruncateSync(fd, 1 << 20);
+    closeSync(fd);
+    const w = await guestWithDisk(img);
+    const { g, f, ts, domid } = w.parts;
+    // a write, queued and published, its notification still in flight
+    const req = new Uint8Array(112), dv = new DataView(req.buffer);
+    req[0] = BLKIF_OP.write; req[1] = 1;
+    dv.setBigUint64(8, 77n, true); dv.setBigUint64(16, 8n, true);
+    dv.setUint32(24, DATA, true); req[28] = 0; req[29] = 7;
+    g.write(BigInt(RAM0_GFN + DATA) << 12n, new Uint8Array(4096).fill(0x3C));
+    const ring = f.rings[0];
+    ring.put(req); ring.publish();
+    await ts.removeDevice("vbd", domid, 51712, true, 100);
+    const rsp = ring.take(16);
+    assert.equal(rsp.length, 1, "the queued request was answered before the ring was let go");
+    assert.equal(rsp[0].getBigUint64(0, true), 77n);
+    assert.equal(rsp[0].getInt16(10, true), BLKIF_RSP.okay);
+    assert.equal(readFileSync(img)[8 * 512], 0x3C, "and done");
+    w.destroy();
+  } finally {
+    rmSync(dir2, { recursive: true, force: true });
+  }
 });

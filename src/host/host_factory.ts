@@ -2,7 +2,8 @@
 // kernel side put together (host.ts), with the taps only the machine can
 // give (UART bytes, retired instructions, the hypervisor's health).
 
-import type { HostFactory, MachineDomain, HypervisorHealth, MachineDeviceInfo } from "../tools/cmd_demo.js";
+import type { HostFactory, MachineDomain, HypervisorHealth, MachineDeviceInfo, CoreProfile } from "../tools/cmd_demo.js";
+import { SR } from "../cpu/cpu.js";
 import { VirtioMmioDevice } from "../hw/virtio_mmio.js";
 import { VirtioBlk } from "../hw/virtio_blk.js";
 import { VirtioNet } from "../hw/virtio_net.js";
@@ -27,6 +28,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         setVuartSink: (f) => { host.hv.events.onVuartOutput = (d, b) => f(d.id, b); },
         instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
         health: () => health(host.hv),
+        profile: () => profile(host.hv),
       };
     },
     bootLinux(opts) {
@@ -58,6 +60,19 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
       };
     },
   };
+}
+
+function profile(hv: Hypervisor): CoreProfile {
+  let instructions = 0, tlbMisses = 0, tlbFlushes = 0, tlbFullFlushes = 0;
+  for (const d of hv.domains.values()) {
+    for (const v of d.vcpus) {
+      instructions += Number(v.instructions);
+      tlbMisses += Number(v.state.sys(SR.TLB_MISSES));
+      tlbFlushes += Number(v.state.sys(SR.TLB_FLUSHES));
+      tlbFullFlushes += Number(v.state.sys(SR.TLB_FULL_FLUSHES));
+    }
+  }
+  return { instructions, tlbMisses, tlbFlushes, tlbFullFlushes, exits: Object.fromEntries(hv.stats.exits), coreS: hv.stats.coreMs / 1000 };
 }
 
 function health(hv: Hypervisor): HypervisorHealth {

@@ -62,7 +62,12 @@ export interface BootedHost {
   setVuartSink(f: (domid: number, b: number) => void): void;
   instructions(domid: number): number;
   health(): HypervisorHealth;
+  profile(): CoreProfile;
 }
+
+// Where a run's time went (for the benchmarks): the core's own counters
+// summed over every vCPU, exits by kind, and time inside the core.
+export interface CoreProfile { instructions: number; tlbMisses: number; tlbFlushes: number; tlbFullFlushes: number; exits: Record<string, number>; coreS: number; }
 
 // Bugs the hypervisor caught in itself (each is logged with BUG: in xl
 // dmesg), when XENTS_AUDIT=1 the memory audits run and failed, and what a

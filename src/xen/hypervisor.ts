@@ -62,7 +62,7 @@ export class Hypervisor implements PsciHost {
   upcallHandler: ((d: Domain) => void) | null = null;
   readonly serialRx = new SerialRx(); // console input for Domain-0 (CONSOLEIO_read)
   readonly conring = new ConsoleRing(); // what `xl dmesg` shows: the hypervisor's messages and guests' console_io
-  stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, exits: new Map<string, number>() };
+  stats = { slices: 0, hypercalls: 0, mmio: 0, internalErrors: 0, audits: 0, auditFailures: 0, coreMs: 0, exits: new Map<string, number>() };
   readonly auditEachCall: boolean;
   readonly commandline: string;
   auditFindings: string[] = []; // the first failed audit's findings
@@ -305,7 +305,9 @@ export class Hypervisor implements PsciHost {
     const exit = st.run(SLICE_INSTRUCTIONS, base, this.clock.scale);
     const n = st.instret - before;
     this.clock.ran(base, n);
-    this.clock.observe(Number(n), (performance.now() - h0) / 1000);
+    const coreMs = performance.now() - h0;
+    this.stats.coreMs += coreMs; // time in the core, against the rest of the host's
+    this.clock.observe(Number(n), coreMs / 1000);
     v.instructions += n;
     v.cpuTimeNs += Clock.toNs((n * this.clock.scale) >> 16n);
     this.sched.charge(v, Number(n));

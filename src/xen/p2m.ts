@@ -191,7 +191,8 @@ export class P2m {
     if (!this.frames.get(e.frame)) return -XEN_E.ENOMEM;
     this.entries.set(gfn, e);
     this.writeDesc(gfn, e);
-    this.onChange();
+    // no TLB flush: the gfn was empty, and the core caches only translations
+    // that succeeded (as hardware may not cache a translation fault either)
     return 0;
   }
 

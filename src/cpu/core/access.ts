@@ -5,7 +5,7 @@
 
 import { cpu, faulted, OFF_TLB } from "./state";
 import {
-  tlbData, TLB_MASK, translate, mmioHit, mmioExit, ACC_READ, ACC_WRITE, ACC_UNPRIV,
+  tlbData, TLB_MASK, translate, mmioHit, mmioExit, ACC_READ, ACC_WRITE, ACC_UNPRIV, ACC_KIND,
 } from "./mmu";
 
 @inline function probe(set: usize, tagOff: u32, va: u64, size: u32): usize {
@@ -34,6 +34,19 @@ export function hostAddr(va: u64, size: u32, acc: u32): usize {
   const h = translate(va, acc, size);
   if (h == 0 && !faulted && mmioHit) mmioExit(va, acc);
   return h;
+}
+
+// The same for an access that is naturally aligned or faults (exclusives,
+// acquire/release, DC ZVA): one TLB probe first, the walk only on a miss.
+// A TLB entry exists only for Normal memory with SCTLR_EL1.A clear and an
+// untagged VA (translate() caches nothing else), so a hit on an aligned
+// address is exactly what the walk would have answered.
+export function hostAddrAligned(va: u64, size: u32, acc: u32): usize {
+  if ((va & <u64>(size - 1)) == 0) {
+    const h = probe(tlbData, (acc & ACC_KIND) == ACC_WRITE ? 8 : 0, va, size);
+    if (h != 0) return h;
+  }
+  return hostAddr(va, size, acc);
 }
 
 function readSlow(va: u64, size: u32, acc: u32): u64 {

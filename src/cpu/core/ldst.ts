@@ -8,7 +8,7 @@ import {
 } from "./state";
 import { undefinedInstruction, takeSyncException, CLS_LDST, CLS_LDST_EXCL, EC_SP_ALIGN } from "./exceptions";
 import {
-  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddr,
+  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned,
 } from "./access";
 import { ACC_READ, ACC_WRITE, ACC_ALIGN } from "./mmu";
 import { checkFpAccess } from "./fp_access";
@@ -250,11 +250,11 @@ function ldstExclusive(insn: u32): void {
     const addr = baseReg(rn);
     if (faulted) return;
     if (l != 0) {
-      const h = hostAddr(addr, bytes, ACC_READ | ACC_ALIGN);
+      const h = hostAddrAligned(addr, bytes, ACC_READ | ACC_ALIGN);
       if (h == 0) return;
       setX(rt, loadSized(h, bytes));
     } else {
-      const h = hostAddr(addr, bytes, ACC_WRITE | ACC_ALIGN);
+      const h = hostAddrAligned(addr, bytes, ACC_WRITE | ACC_ALIGN);
       if (h == 0) return;
       storeSized(h, bytes, xr(rt));
     }
@@ -267,7 +267,7 @@ function ldstExclusive(insn: u32): void {
   const addr = baseReg(rn);
   if (faulted) return;
   if (l != 0) {
-    const h = hostAddr(addr, bytes, ACC_READ | ACC_ALIGN);
+    const h = hostAddrAligned(addr, bytes, ACC_READ | ACC_ALIGN);
     if (h == 0) return;
     let lo: u64, hi: u64 = 0;
     if (bytes == 16) { lo = load<u64>(h); hi = load<u64>(h, 8); }
@@ -287,7 +287,7 @@ function ldstExclusive(insn: u32): void {
   let status: u64 = 1;
   const valid = load<u32>(cpu, EX_VALID) != 0 && load<u64>(cpu, EX_VA) == addr && load<u32>(cpu, EX_SIZE) == bytes;
   if (valid) {
-    const h = hostAddr(addr, bytes, ACC_WRITE | ACC_ALIGN);
+    const h = hostAddrAligned(addr, bytes, ACC_WRITE | ACC_ALIGN);
     if (h == 0) return; // fault: the monitor stays as it was, as the instruction did not complete
     let nlo: u64, nhi: u64 = 0;
     if (pair) {

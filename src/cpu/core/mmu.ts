@@ -8,7 +8,7 @@
 
 import {
   cpu, el, pan, curPC, curInsn, setFaulted, setCpu, setPC, sr, setSr, exitField32, exitField64,
-  SR_SCTLR, SR_TCR, SR_TTBR0, SR_TTBR1, SR_MAIR, SR_HCR, SR_VTTBR, SR_VTCR, SR_TLB_MISSES,
+  SR_SCTLR, SR_TCR, SR_TTBR0, SR_TTBR1, SR_MAIR, SR_HCR, SR_VTTBR, SR_VTCR, SR_TLB_MISSES, SR_TLB_FLUSHES, SR_TLB_FULL_FLUSHES,
   HCR_VM, OFF_TLB, EX_ESR, EX_FAR, EX_IPA, EX_INSN, EXIT_DABT, EXIT_IABT, setExitReason,
 } from "./state";
 import { takeSyncException, EC_DABT_LOWER, EC_DABT_SAME, EC_IABT_LOWER, EC_IABT_SAME } from "./exceptions";
@@ -68,9 +68,36 @@ export function selectTlb(): void {
   fetchVpn = <u64>-1;
 }
 
-export function tlbFlushCpu(c: usize): void {
+// Slots filled since the last flush, so that a flush clears those and not
+// all 3 x 1024 (a 96 KiB memset on every TTBR write, i.e. several times per
+// context switch, and on every TLBI VMALLE1). Past FILL_MAX the log
+// overflows and the flush is the full memset again; either way a flush
+// costs no more than the walks that filled the slots.
+const FILL_LOG_OFF: u32 = TLB_FLAGS_OFF + 8; // u32 count, then u32 slot offsets from OFF_TLB
+const FILL_MAX: u32 = 512;
+
+// Every entry invalid, whatever the log says (a new vCPU, a restored one).
+@inline function count(c: usize, sr: u32): void { const a = c + 0x400 + (<usize>sr << 3); store<u64>(a, load<u64>(a) + 1); }
+
+export function tlbFlushFull(c: usize): void {
+  count(c, SR_TLB_FULL_FLUSHES);
   memory.fill(c + OFF_TLB, 0xFF, 3 * TLB_SET_BYTES);
   store<u32>(c + TLB_FLAGS_OFF, 0);
+  store<u32>(c + FILL_LOG_OFF, 0);
+  if (c == cpu) fetchVpn = <u64>-1;
+}
+
+export function tlbFlushCpu(c: usize): void {
+  count(c, SR_TLB_FLUSHES);
+  const n = load<u32>(c + FILL_LOG_OFF);
+  if (n > FILL_MAX) { tlbFlushFull(c); return; }
+  const base = c + OFF_TLB;
+  for (let i: u32 = 0; i < n; i++) {
+    const e = base + <usize>load<u32>(c + FILL_LOG_OFF + 4 + (i << 2));
+    store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
+  }
+  store<u32>(c + TLB_FLAGS_OFF, 0);
+  store<u32>(c + FILL_LOG_OFF, 0);
   if (c == cpu) fetchVpn = <u64>-1;
 }
 
@@ -95,7 +122,7 @@ let vcpuCount: i32 = 0;
 export function registerVcpu(c: usize): void {
   for (let i = 0; i < vcpuCount; i++) if (unchecked(vcpuList[i]) == c) return;
   if (vcpuCount < MAX_VCPUS) { unchecked(vcpuList[vcpuCount] = c); vcpuCount++; }
-  tlbFlushCpu(c);
+  tlbFlushFull(c);
 }
 export function unregisterVcpu(c: usize): void {
   for (let i = 0; i < vcpuCount; i++) {
@@ -131,6 +158,11 @@ function tlbFill(set: usize, va: u64, host: usize, r: bool, w: bool, x: bool): v
   store<u64>(e, w ? vpn : <u64>-1, 8);
   store<u64>(e, x ? vpn : <u64>-1, 16);
   store<u64>(e, <u64>(host & ~0xFFF) - (va & ~<u64>0xFFF), 24);
+  const n = load<u32>(cpu + FILL_LOG_OFF);
+  if (n <= FILL_MAX) {
+    if (n < FILL_MAX) store<u32>(cpu + FILL_LOG_OFF + 4 + (n << 2), <u32>(e - (cpu + OFF_TLB)));
+    store<u32>(cpu + FILL_LOG_OFF, n + 1); // FILL_MAX + 1: overflowed
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -78,7 +78,9 @@ export const SR_CNTHCTL: u32 = 46; // EL1PCTEN (bit 0), EL1PCEN (bit 1)
 export const SR_CTRL: u32 = 47; // xents-only controls, CTRL_*
 export const SR_ICH_VTR: u32 = 48;
 // Counters for the hypervisor
-export const SR_TLB_MISSES: u32 = 60;
+export const SR_TLB_MISSES: u32 = 60; // translate() calls (TLB misses and the accesses that always walk)
+export const SR_TLB_FLUSHES: u32 = 61; // whole-TLB invalidations (TTBR/TCR/SCTLR/MAIR writes, TLBI VMALLE1/ASIDE1, p2m changes)
+export const SR_TLB_FULL_FLUSHES: u32 = 62; // ... of which cleared all 3 x 1024 entries
 
 // CTRL bits (SR_CTRL)
 export const CTRL_EXC_TO_HOST: u64 = 1; // exceptions bound for EL1 exit instead (user-mode runner)

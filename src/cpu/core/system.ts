@@ -15,7 +15,7 @@ import {
   translate, selectTlb, addressTranslate, tlbFlushCpu, tlbFlushPageCpu, tlbFlushAllBroadcast,
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
-import { hostAddr } from "./access";
+import { hostAddrAligned } from "./access";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 
 export function execSystem(insn: u32): void {
@@ -116,7 +116,7 @@ function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool
     case (3 << 11) | (7 << 7) | (4 << 3) | 1: { // DC ZVA
       if (el == 0 && (sctlr & (1 << 14)) == 0) { trapToEl1(insn, false); return true; }
       const va = x & ~<u64>63;
-      const h = hostAddr(va, 64, ACC_WRITE);
+      const h = hostAddrAligned(va, 64, ACC_WRITE);
       if (h == 0) return true; // fault or MMIO exit raised
       memory.fill(h, 0, 64);
       return true;

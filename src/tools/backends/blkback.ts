@@ -421,10 +421,18 @@ export class BlkDevice implements BackendDevice {
     return s;
   }
 
-  // Gone: the toolstack removed the device or the domain.
+  // Gone: the toolstack removed the device or the domain. Whatever the
+  // frontend has put on the rings is served first: a request queued and
+  // notified just before a forced detach (its event not delivered yet)
+  // would otherwise never be answered, and Linux's blkfront waits for its
+  // in-flight requests for ever (the process doing the I/O hangs, and its
+  // removal with it).
   destroy(): void {
     for (const u of this.unwatch) u();
     this.unwatch = [];
+    for (const r of this.rings) {
+      try { r.process(); } catch (e) { this.env.log(`blkback d${this.domid}/${this.devid}: draining the ring: ${(e as Error).message}`); }
+    }
     this.disconnect();
     this.image?.close();
     this.image = null;
