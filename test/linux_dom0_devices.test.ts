@@ -6,8 +6,10 @@
 // domU whose disk is Domain-0's vda (phy:/dev/vda: Linux's xen-blkback
 // hands the domU's granted pages to virtio-blk, whose DMA goes through
 // Domain-0's stage-2 to the domU's frames) reads and writes the same image,
-// and answers pings from the wire through Domain-0's bridge. `xl destroy`
-// ends it; no DMA fault, no device error, and the memory audit is clean.
+// and answers pings from the wire through Domain-0's bridge. xl vcpu-list,
+// dmesg and mem-set (the domU's balloon gives the memory back) work on it,
+// `xl destroy` ends it; no DMA fault, no device error, and the memory audit
+// is clean.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, openSync, readSync, writeSync, closeSync, ftruncateSync, rmSync } from "node:fs";
@@ -97,6 +99,16 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
     toDomU.attach(host.wire);
     assert.ok(await pingFrom(toDomU, 3) >= 3, "the domU answers pings from the wire, through Domain-0's eth0 and xenbr0");
     toDomU.detach();
+
+    // the rest of a Xen user's everyday xl, on this domU
+    assert.match(await s.run("xl vcpu-list vd"), /^vd\s+\d+\s+0\s+0\s+\S+\s+[\d.]+\s/m, "one vCPU, on CPU 0");
+    assert.match(await s.run("xl dmesg | tail -n 40"), /assigned virtio-net eth0|LOADING DOMAIN 0|d\d+: /, "the hypervisor's console ring");
+    assert.match(await s.run("xl mem-set vd 96m 2>&1; echo rc=$?"), /rc=0/);
+    const listed = async (): Promise<number> => Number(/^vd\s+\d+\s+(\d+)\s/m.exec(await s.run("xl list vd"))?.[1] ?? 0);
+    const t1 = Date.now();
+    let mem = await listed();
+    while (mem > 97 && Date.now() - t1 < 120_000) { await new Promise((r) => setTimeout(r, 2000)); mem = await listed(); }
+    assert.ok(mem > 0 && mem <= 97, `the domU's balloon gave memory back: xl list says ${mem} MiB`);
 
     assert.match(await s.run("xl destroy vd 2>&1; echo rc=$?", 60_000), /rc=0/);
     assert.doesNotMatch(await s.run("xl list"), /^vd\s/m);
