@@ -47,12 +47,20 @@ const XL_INFO_HOST_SPECIFIC = new Set([
 // Domain-0's shell waiting for a line: its prompt last, and quiet for a
 // moment, so that what is typed next is not read while busybox ash waits
 // for the answer to its cursor query (it throws away what it reads then).
+// A line the kernel printed after the prompt (a bridge port changing
+// state, say) leaves the shell waiting where the output no longer ends with
+// its prompt: once all is quiet, an empty line asks for a fresh one.
 async function atPrompt(e: Expect, alive: () => string | null): Promise<void> {
+  const t0 = performance.now();
   for (;;) {
-    await until(e, (o) => /dom0:\/# (\x1b\[6n)?$/.test(o), "Domain-0's prompt", performance.now(), alive);
     const n = e.out.length;
     await new Promise((r) => setTimeout(r, 500));
-    if (e.out.length === n) return;
+    if (e.out.length !== n) continue;
+    if (/dom0:\/# (\x1b\[6n)?$/.test(e.out)) return;
+    const dead = alive();
+    if (dead) throw new Error(`Domain-0's prompt: ${dead}; last output:\n${e.out.slice(-1500)}`);
+    if (performance.now() - t0 > LIMIT_MS) throw new Error(`Domain-0's prompt: not within ${LIMIT_MS / 1000} s; last output:\n${e.out.slice(-1500)}`);
+    e.type("\n");
   }
 }
 

@@ -60,6 +60,8 @@ export const DOM0_INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run /mnt /root /var/log/xen /var/lib/xen /var/lock /var/tmp
 /bin/busybox --install -s
 mount -t proc proc /proc
+# the console shows kernel errors and worse, as Debian sets it (procps' /etc/sysctl.d/10-console-messages.conf)
+echo "4 4 1 7" > /proc/sys/kernel/printk
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
@@ -104,6 +106,10 @@ ramdisk = "/${GUEST_DIR}/domu-initrd.gz"
 extra = "console=hvc0"
 disk = [ 'format=raw, vdev=xvda, access=rw, target=/${GUEST_DIR}/domu.img' ]
 vif = [ 'bridge=xenbr0' ]
+# Said outright: libxl 4.17 on Arm saves the configuration as written and
+# its xl mem-set reads acpi from it (libxl__arch_extra_memory), aborting on
+# an unset one.
+acpi = 0
 `;
 
 export interface Dom0Images {
