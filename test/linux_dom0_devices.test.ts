@@ -130,7 +130,7 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
     }
     assert.equal(vda.stats.errors, 0);
     assert.equal(vda.blk.ioErrors, 0);
-    assert.ok(host.nic && host.nic.net.rxFrames > 0 && host.nic.net.txFrames > 0);
+    assert.ok(host.nic.net.rxFrames > 0 && host.nic.net.txFrames > 0);
     assert.deepEqual(auditMemory(host.hv), [], "the memory audit is clean");
     assert.equal(host.hv.stats.internalErrors, 0);
   } finally {

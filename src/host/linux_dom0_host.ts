@@ -26,12 +26,11 @@ import { Bridge, BridgePort, Gso } from "../tools/net/bridge.js";
 import { segmentTcp } from "../tools/net/tcp_segment.js";
 import { openDiskImage } from "../tools/backends/blkback.js";
 import type { DiskImage } from "../tools/backends/raw_image.js";
-
 import type { MachineDisk } from "../tools/linux_dom0_options.js";
+
 export interface LinuxHostOptions extends HypervisorOptions {
   dom0: Dom0Config;
   disks?: MachineDisk[]; // Domain-0's vda, vdb, …
-  nic?: boolean; // a NIC (eth0) on the machine's wire; default yes
 }
 
 // The NIC's MAC: locally administered, "xnts".
@@ -66,7 +65,7 @@ export class LinuxDom0Host {
   // the machine's wire: the NIC's port, and whatever else is cabled to it (a TAP)
   readonly wire = new Bridge("wire0");
   readonly disks: VirtioBlk[] = [];
-  readonly nic: VirtioNet | null = null;
+  readonly nic: VirtioNet;
   private readonly images: DiskImage[] = [];
   private readonly dom0Config: Dom0Config;
 
@@ -90,13 +89,11 @@ export class LinuxDom0Host {
       this.close();
       throw e;
     }
-    if (opts.nic ?? true) {
-      const nic = new VirtioNet("eth0", MACHINE_NIC_MAC);
-      this.hv.devices.add(nic);
-      new NicPort(nic, this.wire);
-      this.nic = nic;
-      names.push("eth0");
-    }
+    // and always a NIC, its cable unplugged unless something joins the wire
+    this.nic = new VirtioNet("eth0", MACHINE_NIC_MAC);
+    this.hv.devices.add(this.nic);
+    new NicPort(this.nic, this.wire);
+    names.push("eth0");
     this.dom0Config = { ...c, devices: [...(c.devices ?? []), ...names] };
     this.hv.events.onSerialOutput = (b) => this.serialOut(b);
     this.hv.events.onShutdown = (d, reason) => {
