@@ -265,6 +265,9 @@ test("virtio-net: frames out and in with the 12-byte header, a bounded backlog w
   assert.ok(drv.init((1n << 5n) | (1n << 16n) | VIRTIO_F_VERSION_1));
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => dev.read(0x100 + i, 1)), [...mac]);
   assert.equal(dev.read(0x106, 2), 1, "link up");
+  assert.equal(dev.read(0x70, 2), 0, "registers are 32-bit: a narrower read gives 0");
+  dev.write(0x70, 1, 0);
+  assert.notEqual(dev.read(0x70, 4), 0, "and a narrower write does nothing (no reset)");
 
   // transmit: header and frame in two descriptors
   const hdr = drv.alloc(12), frame = drv.alloc(60);
@@ -273,6 +276,12 @@ test("virtio-net: frames out and in with the 12-byte header, a bounded backlog w
   assert.deepEqual(drv.used(1), [[head, 0]]);
   assert.equal(sent.length, 1);
   assert.deepEqual([...sent[0]], Array.from({ length: 60 }, (_, i) => i));
+  // a runt (shorter than an Ethernet header) is dropped, its buffer given back
+  const runt = drv.offer(1, [[hdr, 12, false], [frame, 10, false]]);
+  assert.deepEqual(drv.used(1), [[runt, 0]]);
+  assert.equal(sent.length, 1);
+  assert.equal(dev.net.dropped, 1);
+  dev.net.dropped = 0;
 
   // receive before any buffer: kept; then delivered when buffers come
   const f1 = new Uint8Array(64).fill(7), f2 = new Uint8Array(1514).fill(9);

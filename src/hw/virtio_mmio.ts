@@ -176,8 +176,6 @@ export abstract class VirtioMmioDevice implements PlatformDevice {
     this.setIrq(false);
   }
 
-  negotiated(bit: bigint): boolean { return (this.driverFeatures & bit) !== 0n; }
-
   // The driver made buffers available on queue `q`.
   protected kick(q: number): void {
     if (!this.running || !this.queues[q]?.ready) return;
