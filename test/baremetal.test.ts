@@ -64,4 +64,19 @@ for (const name of programs) {
     assert.equal(r.console, expected(name), `${name} under xents printed something else (stopped: ${r.reason})`);
     assert.equal(r.reason, "poweroff", `${name}: PSCI SYSTEM_OFF powered the domain off (it did not hang to the instruction limit)`);
   });
+
+  test(`bare-metal ${name} as a xents domU, every page translated to WebAssembly`, async () => {
+    const image = new Uint8Array(readFileSync(buildBareMetal(name)));
+    const saved = [process.env.XENTS_JIT, process.env.XENTS_JIT_THRESHOLD];
+    process.env.XENTS_JIT = "1";
+    process.env.XENTS_JIT_THRESHOLD = "0";
+    try {
+      const r = await runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
+      assert.equal(r.console, expected(name), `${name} translated printed something else (stopped: ${r.reason})`);
+      assert.equal(r.reason, "poweroff");
+    } finally {
+      if (saved[0] === undefined) delete process.env.XENTS_JIT; else process.env.XENTS_JIT = saved[0];
+      if (saved[1] === undefined) delete process.env.XENTS_JIT_THRESHOLD; else process.env.XENTS_JIT_THRESHOLD = saved[1];
+    }
+  });
 }

@@ -15,7 +15,12 @@ test("xents bench cpu --json: the same program the same number of times on each 
   assert.equal(j.runs, 3);
   assert.equal(j.checksum_match, true);
   assert.ok((j.instructions as number) > 100e6, `${j.instructions} instructions`);
-  for (const k of ["xents_s", "qemu_s", "mips", "qemu_mips", "ratio"]) assert.ok((j[k] as number) > 0, `${k} = ${j[k]}`);
+  for (const k of ["xents_s", "qemu_s", "mips", "interpreter_mips", "qemu_mips", "ratio"]) assert.ok((j[k] as number) > 0, `${k} = ${j[k]}`);
+  // The translated side really ran translated, without a translator failure.
+  const jit = j.jit as Record<string, number | boolean>;
+  assert.equal(jit.enabled, true);
+  assert.equal(jit.errors, 0);
+  assert.ok((jit.instructions_translated as number) > (j.instructions as number) / 2, `${jit.instructions_translated} of ${j.instructions} translated`);
 });
 
 test("bench cpu refuses a program whose output differs between xents and QEMU", () => {

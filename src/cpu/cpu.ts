@@ -4,12 +4,14 @@
 //
 // Memory map of the WebAssembly.Memory (wasm offsets):
 //   [0, 1 MiB)           the core's own static data
-//   [1 MiB, 64 MiB)      vCPU state blocks (128 KiB each)
+//   [1 MiB, 56 MiB)      vCPU state blocks (128 KiB each)
+//   [56 MiB, 64 MiB)     frame records of the translator (src/cpu/core/code_frames.ts)
 //   [64 MiB, +ramSize)   machine RAM, machine physical [ramBase, ramBase+ramSize)
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { Jit, JitOptions, JitStats, jitOptionsFromEnv } from "./jit/jit.js";
 
 // Mirrors of the core's constants (state.ts); test/cpu_layout.test.ts checks
 // them against the compiled module's exports.
@@ -43,7 +45,9 @@ export const UNDEF_CLASS_NAMES = [
 ];
 
 const VCPU_AREA = 0x100000;
-const VCPU_AREA_END = 0x4000000;
+// The translator's frame records (8 bytes per 4 KiB frame: 8 MiB covers the largest RAM).
+const JIT_TAB = 0x3800000;
+const VCPU_AREA_END = JIT_TAB;
 const RAM_HOST = 0x4000000;
 const MEMORY_LIMIT = 0xFFFF0000; // the largest WebAssembly memory (65535 pages of 64 KiB)
 // The most machine RAM one core can have: what the 4 GiB WebAssembly memory holds after the vCPU area.
@@ -88,7 +92,11 @@ function coreModule(): WebAssembly.Module {
 export interface CoreOptions {
   ramBase: bigint; // machine physical address of RAM
   ramSize: number; // bytes, a multiple of 64 KiB
+  jit?: JitOptions; // translation to WebAssembly (default: from XENTS_JIT / XENTS_JIT_THRESHOLD)
 }
+
+// Function-table slots the core's own module uses (its element segment); translated pages go after.
+const CORE_TABLE_SLOTS = 3;
 
 export class Core {
   readonly memory: WebAssembly.Memory;
@@ -106,9 +114,13 @@ export class Core {
     const total = RAM_HOST + opts.ramSize;
     if (total > MEMORY_LIMIT) throw new Error(`${opts.ramSize / (1 << 20)} MiB of RAM do not fit in a 4 GiB WebAssembly memory (at most ${MAX_RAM_MIB} MiB)`);
     this.memory = new WebAssembly.Memory({ initial: total / PAGE, maximum: total / PAGE });
+    const jit = new Jit(opts.jit ?? jitOptionsFromEnv(), CORE_TABLE_SLOTS);
+    this.jit = jit;
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
         memory: this.memory,
+        table: jit.table,
+        jitCompile: (frame: number, entry: number) => jit.compile(frame, entry),
         abort: (_msg: number, _file: number, line: number, col: number) => {
           throw new Error(`core abort at ${line}:${col}`);
         },
@@ -120,6 +132,15 @@ export class Core {
     this.bytes = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
     this.exports.setRam(opts.ramBase, BigInt(opts.ramSize), RAM_HOST);
+    jit.attach({ memory: this.memory, exports: this.exports }, JIT_TAB, opts.ramSize / 4096, RAM_HOST);
+  }
+
+  readonly jit: Jit;
+  jitStats(): JitStats { return this.jit.snapshot(); }
+  // Host writes to machine RAM that bypass the core (copies, scrubbing, DMA,
+  // loaders): translated code of the frames written goes.
+  noteWrite(hostOff: number, len: number): void {
+    if (hostOff >= RAM_HOST) (this.exports.jitNoteWrite as (off: number, len: number) => void)(hostOff - RAM_HOST, len);
   }
 
   // Wasm offset of a machine physical address in RAM (throws outside RAM).

@@ -43,7 +43,9 @@ export class Host {
       memory: {
         page: (ipa, write = true) => {
           const h = d.p2m.hostAddr(ipa & ~0xFFFn, write);
-          return h < 0 ? null : hv.core.bytes.subarray(h, h + 4096);
+          if (h < 0) return null;
+          if (write) hv.core.noteWrite(h, 4096); // the tools may write it: translated code there goes
+          return hv.core.bytes.subarray(h, h + 4096);
         },
       },
       setUpcallHandler: (h) => { this.upcall = h; },

@@ -72,7 +72,7 @@ function profile(hv: Hypervisor): CoreProfile {
       tlbFullFlushes += Number(v.state.sys(SR.TLB_FULL_FLUSHES));
     }
   }
-  return { instructions, tlbMisses, tlbFlushes, tlbFullFlushes, exits: Object.fromEntries(hv.stats.exits), coreS: hv.stats.coreMs / 1000 };
+  return { instructions, tlbMisses, tlbFlushes, tlbFullFlushes, exits: Object.fromEntries(hv.stats.exits), coreS: hv.stats.coreMs / 1000, jit: hv.core.jitStats() };
 }
 
 function health(hv: Hypervisor): HypervisorHealth {

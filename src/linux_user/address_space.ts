@@ -34,6 +34,7 @@ export class FrameAllocator {
     } else {
       const off = this.core.ramHost + f * PAGE_SIZE;
       this.core.bytes.fill(0, off, off + PAGE_SIZE);
+      this.core.noteWrite(off, PAGE_SIZE);
     }
     this.refs[f] = 1;
     this.used++;
@@ -284,6 +285,7 @@ export class AddressSpace {
       const f = this.frames.alloc();
       const src = this.frames.host(p.frame);
       this.core.bytes.copyWithin(this.frames.host(f), src, src + PAGE_SIZE);
+      this.core.noteWrite(this.frames.host(f), PAGE_SIZE);
       this.frames.release(p.frame);
       p.frame = f;
       this.writePte(vpn, p);
@@ -334,6 +336,7 @@ export class AddressSpace {
       const off = Number(a & 4095n);
       const n = Math.min(data.length - done, PAGE_SIZE - off);
       this.core.bytes.set(data.subarray(done, done + n), this.frames.host(p.frame) + off);
+      this.core.noteWrite(this.frames.host(p.frame) + off, n);
       done += n;
     }
     return true;
@@ -387,6 +390,7 @@ export class AddressSpace {
         f = this.frames.alloc();
         const src = this.frames.host(p.frame);
         this.core.bytes.copyWithin(this.frames.host(f), src, src + PAGE_SIZE);
+      this.core.noteWrite(this.frames.host(f), PAGE_SIZE);
       } else f = this.frames.share(p.frame);
       const page = { frame: f, prot: p.prot };
       as.pages.set(vpn, page);

@@ -3,6 +3,7 @@
 // vCPUs under the emulated kernel, with the host's file system.
 
 import { Core } from "../cpu/cpu.js";
+import { JitOptions, JitStats } from "../cpu/jit/jit.js";
 import { UserKernel } from "./kernel.js";
 import { Scheduler } from "./scheduler.js";
 import { ExitStatus } from "./process.js";
@@ -32,12 +33,14 @@ export interface UserRunOptions {
   // name its applets (the host's /bin/sh for system()); default: the program
   // itself if it is a busybox.
   standIn?: string;
+  jit?: JitOptions; // default: from the environment (XENTS_JIT, XENTS_JIT_THRESHOLD)
 }
 
 export interface UserRunResult {
   status: ExitStatus;
   instructions: bigint; // all processes together
   undefined: Record<string, number>;
+  jit: JitStats;
 }
 
 function traceMode(t: UserRunOptions["traceSyscalls"]): "all" | "unknown" | "off" {
@@ -57,7 +60,7 @@ function standIn(opts: UserRunOptions, exe: string, elf: Uint8Array): StandIn | 
 }
 
 export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunResult {
-  const core = new Core({ ramBase: 0x40000000n, ramSize: opts.ramSize ?? 512 << 20 });
+  const core = new Core({ ramBase: 0x40000000n, ramSize: opts.ramSize ?? 512 << 20, jit: opts.jit });
   const log = opts.log ?? ((line: string) => { process.stderr.write(line + "\n"); });
   const stdio: [OpenFile, OpenFile, OpenFile] = [
     opts.stdin ? new InputBuffer(opts.stdin) : HostFile.inherit(0, O_RDONLY),
@@ -76,5 +79,5 @@ export function runUserProgram(elf: Uint8Array, opts: UserRunOptions): UserRunRe
   }
   // processes left behind (background jobs) end with the program
   for (const p of [...k.procs.values()]) if (!p.exit) k.exitProcess(p, { signal: 9 });
-  return { status: root.exit!, instructions: k.instructions, undefined: core.undefinedCounts() };
+  return { status: root.exit!, instructions: k.instructions, undefined: core.undefinedCounts(), jit: core.jitStats() };
 }

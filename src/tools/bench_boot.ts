@@ -3,6 +3,7 @@
 // in the same run. The marker is the line the initramfs's /init prints on
 // the console just before it starts the shell.
 
+import type { JitStats } from "../cpu/jit/jit.js";
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import type { HostFactory } from "./cmd_demo.js";
@@ -22,7 +23,7 @@ export interface BootBenchResult {
   // where xents' time went: walks per thousand instructions, whole-TLB
   // invalidations (and how many cleared every entry), exits by kind, and
   // the seconds inside the core against the whole boot
-  profile: { translate_per_kinsn: number; tlb_flushes: number; tlb_full_flushes: number; exits: Record<string, number>; core_s: number; outside_core_s: number };
+  profile: { translate_per_kinsn: number; tlb_flushes: number; tlb_full_flushes: number; exits: Record<string, number>; core_s: number; outside_core_s: number; jit: JitStats };
 }
 
 const MARKER = "xents: busybox shell";
@@ -66,7 +67,7 @@ export async function benchBoot(factory: HostFactory, opts: { vcpus?: number; me
     instructions, xents_mips: r3(instructions / xents_s / 1e6), vcpus, memory_mib: mem,
     profile: {
       translate_per_kinsn: r3(p.tlbMisses / (p.instructions / 1000)), tlb_flushes: p.tlbFlushes, tlb_full_flushes: p.tlbFullFlushes,
-      exits: p.exits, core_s: r3(p.coreS), outside_core_s: r3(xents_s - p.coreS),
+      exits: p.exits, core_s: r3(p.coreS), outside_core_s: r3(xents_s - p.coreS), jit: p.jit,
     },
   };
 }

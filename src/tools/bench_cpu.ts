@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { spawnSync } from "node:child_process";
 import { buildAarch64 } from "./toolchain.js";
 import { runUserProgram } from "../linux_user/runner.js";
+import { JitStats, jitOptionsFromEnv } from "../cpu/jit/jit.js";
 
 export interface CpuBenchResult {
   benchmark: "cpu";
@@ -15,9 +16,11 @@ export interface CpuBenchResult {
   xents_s: number;
   qemu_s: number;
   mips: number;
+  interpreter_mips: number; // the same program with translation off (XENTS_JIT=0)
   qemu_mips: number;
   ratio: number;
   checksum_match: boolean;
+  jit: JitStats; // the translation's figures for the last translated run
 }
 
 // Each side runs the same program `runs` times; the best time of each is
@@ -31,21 +34,32 @@ export function benchCpu(iterations = 400, runs = 3, program = "bench/programs/c
   ], `${basename(program, ".c")}_${iterations}`);
   const elf = new Uint8Array(readFileSync(elfPath));
   const outputs = new Set<string>();
-  let xents_s = Infinity, qemu_s = Infinity, n = 0;
+  let xents_s = Infinity, qemu_s = Infinity, interp_s = Infinity, n = 0;
+  let jit: JitStats | undefined;
+  // xents translating hot pages to WebAssembly (whatever XENTS_JIT says), and
+  // the interpreter alone, on the same program.
+  const translated = { ...jitOptionsFromEnv(), enabled: true };
+  const interpreted = { ...translated, enabled: false };
   for (let i = 0; i < runs; i++) {
-    let xOut = "";
+    let xOut = "", iOut = "";
     const t0 = performance.now();
-    const r = runUserProgram(elf, { argv: ["cpu_bench"], stdout: (b) => { xOut += Buffer.from(b).toString(); } });
+    const r = runUserProgram(elf, { argv: ["cpu_bench"], stdout: (b) => { xOut += Buffer.from(b).toString(); }, jit: translated });
     xents_s = Math.min(xents_s, (performance.now() - t0) / 1000);
+    jit = r.jit;
     if (!("code" in r.status) || r.status.code !== 0) throw new Error(`benchmark failed on xents: ${JSON.stringify(r.status)}`);
     n = Number(r.instructions);
+    const i0 = performance.now();
+    const ri = runUserProgram(elf, { argv: ["cpu_bench"], stdout: (b) => { iOut += Buffer.from(b).toString(); }, jit: interpreted });
+    interp_s = Math.min(interp_s, (performance.now() - i0) / 1000);
+    if (!("code" in ri.status) || ri.status.code !== 0) throw new Error(`benchmark failed on xents' interpreter: ${JSON.stringify(ri.status)}`);
     const q0 = performance.now();
     const q = spawnSync("qemu-aarch64", [elfPath], { encoding: "utf8" });
     qemu_s = Math.min(qemu_s, (performance.now() - q0) / 1000);
     if (q.status !== 0) throw new Error(`qemu-aarch64 failed: ${q.stderr}`);
     outputs.add(`xents: ${xOut.trim()}`);
+    outputs.add(`xents interpreter: ${iOut.trim()}`);
     outputs.add(`qemu: ${q.stdout.trim()}`);
-    if (xOut !== q.stdout || outputs.size !== 2) throw new Error(`the checksums differ, so the times are not of the same work: ${[...outputs].join("; ")}`);
+    if (xOut !== q.stdout || iOut !== q.stdout || outputs.size !== 3) throw new Error(`the checksums differ, so the times are not of the same work: ${[...outputs].join("; ")}`);
   }
   return {
     benchmark: "cpu",
@@ -55,6 +69,8 @@ export function benchCpu(iterations = 400, runs = 3, program = "bench/programs/c
     xents_s: round(xents_s),
     qemu_s: round(qemu_s),
     mips: round(n / xents_s / 1e6),
+    interpreter_mips: round(n / interp_s / 1e6),
+    jit: jit!,
     qemu_mips: round(n / qemu_s / 1e6),
     ratio: round(xents_s / qemu_s),
     checksum_match: true,

@@ -2,6 +2,7 @@
 // guest, and attach the guest's console to this terminal (or to the pipes
 // stdin and stdout are). The process exits when the guest powers off.
 
+import type { JitStats } from "../cpu/jit/jit.js";
 import { readFileSync } from "node:fs";
 import type { Command } from "./cli.js";
 import { fetchImages } from "./images.js";
@@ -67,7 +68,7 @@ export interface BootedHost {
 
 // Where a run's time went (for the benchmarks): the core's own counters
 // summed over every vCPU, exits by kind, and time inside the core.
-export interface CoreProfile { instructions: number; tlbMisses: number; tlbFlushes: number; tlbFullFlushes: number; exits: Record<string, number>; coreS: number; }
+export interface CoreProfile { instructions: number; tlbMisses: number; tlbFlushes: number; tlbFullFlushes: number; exits: Record<string, number>; coreS: number; jit: JitStats }
 
 // Bugs the hypervisor caught in itself (each is logged with BUG: in xl
 // dmesg), when XENTS_AUDIT=1 the memory audits run and failed, and what a

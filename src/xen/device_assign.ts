@@ -38,6 +38,7 @@ export class DomainDma implements DmaSpace {
       if (this.faults++ < FAULTS_LOGGED) this.hv.log(`d${this.d.id}: DMA fault: ${this.device} ${write ? "wrote" : "read"} 0x${addr.toString(16)}, which is not the domain's${this.faults === FAULTS_LOGGED ? " (further faults are counted, not logged)" : ""}`);
       return null;
     }
+    if (write) this.hv.core.noteWrite(h, 4096); // DMA into it: translated code there goes
     return this.hv.core.bytes.subarray(h, h + 4096);
   }
 }

@@ -222,6 +222,8 @@ export class Domain implements EventHost, GrantDomain {
   unpinPage(frame: number): void { this.pins--; this.svc.frames.put(frame); }
   pins = 0; // pinned references held (the audit counts them)
   frameHost(frame: number): number { return this.svc.frames.hostOf(frame); }
+  // Machine memory written other than by a vCPU: translated code there goes.
+  noteWrite(hostOff: number, len: number): void { this.svc.frames.core.noteWrite(hostOff, len); }
 
 
   // ---- event delivery (EventHost)

@@ -97,8 +97,9 @@ export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bi
   d.cap = c.cap;
   c.hvmParams.forEach((v, i) => { if (i < d.hvmParams.length) d.hvmParams[i] = BigInt(v); });
   d.bytes.set(blob(c.sharedInfo, 4096, "shared_info"), fa.hostOf(d.sharedInfoFrame));
+  d.noteWrite(fa.hostOf(d.sharedInfoFrame), 4096);
   if (!d.gnttab.ensureFrames(c.grantFrames.length)) throw new ContextError(`${c.grantFrames.length} grant frames exceed the domain's limit`);
-  c.grantFrames.forEach((s, i) => d.bytes.set(blob(s, 4096, `grant frame ${i}`), fa.hostOf(d.gnttab.frames[i])));
+  c.grantFrames.forEach((s, i) => { d.bytes.set(blob(s, 4096, `grant frame ${i}`), fa.hostOf(d.gnttab.frames[i])); d.noteWrite(fa.hostOf(d.gnttab.frames[i]), 4096); });
   for (const m of c.xenMaps) {
     if (!Number.isInteger(m.gfn) || m.gfn < 0 || m.gfn >= 2 ** 28) throw new ContextError(`gfn ${m.gfn} is outside the guest's address space`);
     const frame = m.what === "shared_info" ? d.sharedInfoFrame : d.gnttab.frames[m.index];

@@ -28,6 +28,7 @@ export interface EventHost {
   readonly id: number;
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  noteWrite(hostOff: number, len: number): void; // written other than by the guest's CPU
   nrVcpus(): number;
   sharedInfoHost(): number; // wasm offset of shared_info
   vcpuInfoHost(vcpu: number): number; // wasm offset of the vCPU's vcpu_info, or -1
@@ -356,6 +357,7 @@ export class EventChannels {
     if (frame < 0) return -E.EINVAL;
     const controlHost = this.host.frameHost(frame) + offset;
     this.host.bytes.fill(0, controlHost, controlHost + evtchn_fifo_control_block.size);
+    this.host.noteWrite(controlHost, evtchn_fifo_control_block.size);
     this.fifoVcpus[vcpu] = { controlFrame: frame, controlHost, controlGfn, controlOffset: offset, heads: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0), tails: new Array(EVTCHN_FIFO_MAX_QUEUES).fill(0) };
     if (this.abi === "2l") this.switchToFifo();
     return 0;

@@ -144,6 +144,7 @@ export class FrameAllocator {
   private wipe(frame: number): void {
     const h = this.hostOf(frame);
     this.core.bytes.fill(0, h, h + FRAME_SIZE);
+    this.core.noteWrite(h, FRAME_SIZE);
     this.dirty[frame] = 0;
   }
 

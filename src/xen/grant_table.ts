@@ -202,6 +202,7 @@ export function grantCopy(fa: FrameAllocator, caller: GrantDomain, lookup: (id: 
   if (typeof dst !== "number") return dst.err;
   const s = fa.hostOf(src) + op.srcOff, d = fa.hostOf(dst) + op.dstOff;
   fa.core.bytes.copyWithin(d, s, s + op.len);
+  fa.core.noteWrite(d, op.len);
   const dd = lookup(op.dstDom);
   if (dd && !(op.flags & GNTCOPY_dest_gref)) dd.p2m.markDirty(Number(op.dstU));
   else if (dd) { const e = dd.gnttab.entry(Number(op.dstU & 0xFFFFFFFFn)); if (e) dd.p2m.markDirty(e.frame); }

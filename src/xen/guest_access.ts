@@ -41,6 +41,7 @@ export class GuestAccess {
       if (h < 0) return false;
       const n = Math.min(data.length - done, 4096 - Number(a & 0xFFFn));
       bytes.set(data.subarray(done, done + n), h);
+      this.d.noteWrite(h, n);
       done += n;
     }
     return true;

@@ -439,6 +439,7 @@ function writeRunstate(d: Domain, v: Vcpu, nowNs: bigint): void {
   const h = d.p2m.hostAddr(ipa, true);
   if (h < 0 || (Number(ipa & 0xFFFn) + 48) > 4096) return;
   const dv = d.view;
+  d.noteWrite(h, 48);
   const upd = (d.vmAssist & (1n << 5n)) !== 0n;
   const entry = v.runstateEntry;
   if (upd) dv.setBigUint64(h + 8, entry | (1n << 63n), true);

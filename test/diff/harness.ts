@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runUserProgram } from "../../src/linux_user/runner.js";
+import type { JitStats } from "../../src/cpu/jit/jit.js";
 
 export const DATA_BASE = 0x10000000n;
 export const STATE_SIZE = 1024;
@@ -122,16 +123,17 @@ export function runQemu(elf: Uint8Array): { out: Uint8Array; status: number | nu
   }
 }
 
-export function runXents(elf: Uint8Array): { out: Uint8Array; status: string; undefined: Record<string, number> } {
+// jit: the interpreter alone, or every page translated on its first block head.
+export function runXents(elf: Uint8Array, jit: boolean): { out: Uint8Array; status: string; undefined: Record<string, number>; jit: JitStats } {
   const chunks: Uint8Array[] = [];
   const errs: Uint8Array[] = [];
   const r = runUserProgram(elf, {
     argv: ["diff"], stdout: (b) => chunks.push(b.slice()), stderr: (b) => errs.push(b.slice()),
-    maxInstructions: 1n << 32n, ramSize: 64 << 20,
+    maxInstructions: 1n << 32n, ramSize: 64 << 20, jit: { enabled: jit, threshold: 0, maxModules: 4096 },
   });
   const out = Buffer.concat(chunks);
   const status = "code" in r.status ? `exit ${r.status.code}` : `signal ${r.status.signal}`;
-  return { out: new Uint8Array(out), status, undefined: r.undefined };
+  return { out: new Uint8Array(out), status, undefined: r.undefined, jit: r.jit };
 }
 
 function describeState(b: Uint8Array): Map<string, bigint> {
@@ -163,30 +165,40 @@ export function disassemble(words: number[]): string[] {
 
 export interface DiffResult { cases: number; failures: string[]; undefined: Record<string, number>; }
 
-// Runs the cases on both sides and describes every case whose final state differs.
+// Runs the cases on qemu and on xents, interpreted and with every page
+// translated, and describes every case whose final state differs.
 export function differential(cases: DiffCase[], label: string, seed: bigint, maxReports = 5): DiffResult {
   const elf = buildProgram(cases);
   const q = runQemu(elf);
-  const x = runXents(elf);
   const failures: string[] = [];
   const qCases = Math.floor(q.out.length / OUT_SIZE);
-  const xCases = Math.floor(x.out.length / OUT_SIZE);
   if (q.status !== 0) failures.push(`${label}: qemu stopped after ${qCases} cases (status ${q.status}): ${q.stderr.slice(0, 200)} — case ${qCases}: ${disassemble(cases[qCases]?.insns ?? []).join("; ")} (seed ${seed})`);
-  if (x.status !== "exit 0") failures.push(`${label}: xents stopped after ${xCases} cases (${x.status}) — case ${xCases}: ${disassemble(cases[xCases]?.insns ?? []).join("; ")} (seed ${seed})`);
-  const n = Math.min(qCases, xCases);
-  for (let i = 0; i < n && failures.length < maxReports; i++) {
-    const a = q.out.subarray(i * OUT_SIZE, (i + 1) * OUT_SIZE);
-    const b = x.out.subarray(i * OUT_SIZE, (i + 1) * OUT_SIZE);
-    if (Buffer.compare(a, b) === 0) continue;
-    const ma = describeState(a), mb = describeState(b);
-    const diffs: string[] = [];
-    for (const [k, va] of ma) {
-      const vb = mb.get(k)!;
-      if (va !== vb) diffs.push(`${k}: qemu ${hex(va)} xents ${hex(vb)}`);
+  let n = qCases;
+  let undef: Record<string, number> = {};
+  for (const jit of [false, true]) {
+    const side = jit ? "xents (translated)" : "xents";
+    const x = runXents(elf, jit);
+    if (!jit) undef = x.undefined;
+    if (jit && (x.jit.errors !== 0 || x.jit.instructions_translated === 0)) {
+      failures.push(`${label}: translation ran ${x.jit.instructions_translated} instructions with ${x.jit.errors} failed pages (${x.jit.last_error})`);
     }
-    const c = cases[i];
-    const inputs = c.x.map((v, r) => `x${r}=${hex(v)}`).join(" ");
-    failures.push(`${label} case ${i} (seed ${seed}): ${disassemble(c.insns).join("; ")}${c.note ? ` [${c.note}]` : ""}\n  ${diffs.slice(0, 8).join("\n  ")}\n  nzcv_in=${c.nzcv} fpcr_in=${hex(c.fpcr)} ${inputs}`);
+    const xCases = Math.floor(x.out.length / OUT_SIZE);
+    if (x.status !== "exit 0") failures.push(`${label}: ${side} stopped after ${xCases} cases (${x.status}) — case ${xCases}: ${disassemble(cases[xCases]?.insns ?? []).join("; ")} (seed ${seed})`);
+    n = Math.min(n, xCases);
+    for (let i = 0; i < Math.min(qCases, xCases) && failures.length < maxReports; i++) {
+      const a = q.out.subarray(i * OUT_SIZE, (i + 1) * OUT_SIZE);
+      const b = x.out.subarray(i * OUT_SIZE, (i + 1) * OUT_SIZE);
+      if (Buffer.compare(a, b) === 0) continue;
+      const ma = describeState(a), mb = describeState(b);
+      const diffs: string[] = [];
+      for (const [k, va] of ma) {
+        const vb = mb.get(k)!;
+        if (va !== vb) diffs.push(`${k}: qemu ${hex(va)} ${side} ${hex(vb)}`);
+      }
+      const c = cases[i];
+      const inputs = c.x.map((v, r) => `x${r}=${hex(v)}`).join(" ");
+      failures.push(`${label} case ${i} (seed ${seed}, ${side}): ${disassemble(c.insns).join("; ")}${c.note ? ` [${c.note}]` : ""}\n  ${diffs.slice(0, 8).join("\n  ")}\n  nzcv_in=${c.nzcv} fpcr_in=${hex(c.fpcr)} ${inputs}`);
+    }
   }
-  return { cases: n, failures, undefined: x.undefined };
+  return { cases: n, failures, undefined: undef };
 }

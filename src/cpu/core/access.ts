@@ -49,7 +49,7 @@ export function hostAddrAligned(va: u64, size: u32, acc: u32): usize {
   return hostAddr(va, size, acc);
 }
 
-function readSlow(va: u64, size: u32, acc: u32): u64 {
+export function readSlow(va: u64, size: u32, acc: u32): u64 {
   const off = <u32>va & 0xFFF;
   if (off + size <= 4096) {
     const h = hostAddr(va, size, acc);
@@ -71,7 +71,7 @@ function readSlow(va: u64, size: u32, acc: u32): u64 {
   return v;
 }
 
-function writeSlow(va: u64, size: u32, v: u64, acc: u32): void {
+export function writeSlow(va: u64, size: u32, v: u64, acc: u32): void {
   const off = <u32>va & 0xFFF;
   if (off + size <= 4096) {
     const h = hostAddr(va, size, acc);

@@ -12,6 +12,7 @@ import {
   HCR_VM, OFF_TLB, EX_ESR, EX_FAR, EX_IPA, EX_INSN, EXIT_DABT, EXIT_IABT, setExitReason,
 } from "./state";
 import { takeSyncException, EC_DABT_LOWER, EC_DABT_SAME, EC_IABT_LOWER, EC_IABT_SAME } from "./exceptions";
+import { jitWritable, jitNoteGuestWrite } from "./code_frames";
 
 // ---------------------------------------------------------------------------
 // Machine RAM: machine physical [ramBase, ramBase + ramSize) lives at wasm
@@ -151,11 +152,28 @@ export function tlbFlushPageBroadcast(va: u64): void {
   }
 }
 
+// A frame that became translated code: no TLB entry may let a store reach it
+// without the slow path. Entries filled since the last flush are in the
+// fill log; past its end, everything goes.
+export function tlbDropWriteTags(hostPage: usize): void {
+  for (let i = 0; i < vcpuCount; i++) {
+    const c = unchecked(vcpuList[i]);
+    const n = load<u32>(c + FILL_LOG_OFF);
+    if (n > FILL_MAX) { tlbFlushFull(c); continue; }
+    const base = c + OFF_TLB;
+    for (let j: u32 = 0; j < n; j++) {
+      const e = base + <usize>load<u32>(c + FILL_LOG_OFF + 4 + (j << 2));
+      const vpn = load<u64>(e, 8);
+      if (vpn != <u64>-1 && <usize>((vpn << 12) + load<u64>(e, 24)) == hostPage) store<u64>(e, <u64>-1, 8);
+    }
+  }
+}
+
 function tlbFill(set: usize, va: u64, host: usize, r: bool, w: bool, x: bool): void {
   const vpn = va >> 12;
   const e = set + (<usize>(vpn & TLB_MASK) << 5);
   store<u64>(e, r ? vpn : <u64>-1);
-  store<u64>(e, w ? vpn : <u64>-1, 8);
+  store<u64>(e, w && jitWritable(host) ? vpn : <u64>-1, 8);
   store<u64>(e, x ? vpn : <u64>-1, 16);
   store<u64>(e, <u64>(host & ~0xFFF) - (va & ~<u64>0xFFF), 24);
   const n = load<u32>(cpu + FILL_LOG_OFF);
@@ -450,6 +468,7 @@ export function translate(va: u64, acc: u32, size: u32): usize {
     return 0;
   }
   const host = ramHost + <usize>(pa - ramBase);
+  if (kind == ACC_WRITE) jitNoteGuestWrite(host);
   // Cache it unless the page needs the slow path every time.
   const tagged = (va >> 56) != 0 && (va >> 56) != 0xFF;
   if (!wDevice && !sctlrA && !tagged) {

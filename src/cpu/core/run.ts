@@ -16,6 +16,8 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
+import { jitEnter } from "./jit";
+import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
   setCurPC(pc);
@@ -65,6 +67,75 @@ function onAttention(): bool {
 
 @inline function min64(a: u64, b: u64): u64 { return a < b ? a : b; }
 
+// Fetch the instruction at pc: the cached fetch page, else the slow path
+// (0 with `faulted` set if the fetch faulted).
+@inline function fetch(p: u64): u32 {
+  if ((p >> 12) == fetchVpn) return load<u32>(fetchHost + (<usize>p & 0xFFF));
+  return fetchSlow();
+}
+
+@inline function step(p: u64, insn: u32): void {
+  setCurPC(p);
+  setCurInsn(insn);
+  setPC(p + 4);
+  execute(insn);
+  setInstret(instret + 1);
+}
+
+// At the limit: the budget spent or the timer due ends the run (true);
+// otherwise the deadline moved and the loop goes on.
+@inline function budgetOrTimerExit(budgetEnd: u64): bool {
+  if (instret >= budgetEnd) { setExitReason(EXIT_BUDGET); return true; }
+  if (timerCondition()) { setExitReason(EXIT_TIMER); return true; }
+  return false;
+}
+
+// The interpreter alone.
+function loopInterpreted(budgetEnd: u64): void {
+  let limit = min64(budgetEnd, timerDeadline());
+  while (true) {
+    if (attention) {
+      if (onAttention()) break;
+      limit = min64(budgetEnd, timerDeadline());
+    }
+    if (instret >= limit) {
+      if (budgetOrTimerExit(budgetEnd)) break;
+      limit = min64(budgetEnd, timerDeadline());
+      continue;
+    }
+    const p = pc;
+    const insn = fetch(p);
+    if (faulted) continue;
+    step(p, insn);
+  }
+}
+
+// The same, where translated code may take over at a block head (a branch
+// target, an exception vector, the start of the run).
+function loopTranslated(budgetEnd: u64): void {
+  let limit = min64(budgetEnd, timerDeadline());
+  let head = true;
+  while (true) {
+    if (attention) {
+      if (onAttention()) break;
+      limit = min64(budgetEnd, timerDeadline());
+      head = true;
+    }
+    if (instret >= limit) {
+      if (budgetOrTimerExit(budgetEnd)) break;
+      limit = min64(budgetEnd, timerDeadline());
+      continue;
+    }
+    const p = pc;
+    const insn = fetch(p);
+    if (faulted) continue;
+    if (head && jitEnter(p, limit)) continue;
+    step(p, insn);
+    head = pc != p + 4;
+  }
+}
+
+
 // clockBase: the physical counter now; clockScale: counter ticks per 65536
 // instructions this vCPU retires during the run.
 export function run(c: usize, budget: u64, clockBase: u64, clockScale: u64): u32 {
@@ -76,31 +147,7 @@ export function run(c: usize, budget: u64, clockBase: u64, clockScale: u64): u32
   setExitReason(EXIT_NONE);
   setAttention(true);
   const budgetEnd = instret + budget;
-  let limit = min64(budgetEnd, timerDeadline());
-  while (true) {
-    if (attention) {
-      if (onAttention()) break;
-      limit = min64(budgetEnd, timerDeadline());
-    }
-    if (instret >= limit) {
-      if (instret >= budgetEnd) { setExitReason(EXIT_BUDGET); break; }
-      if (timerCondition()) { setExitReason(EXIT_TIMER); break; }
-      limit = min64(budgetEnd, timerDeadline());
-      continue;
-    }
-    let insn: u32;
-    const p = pc;
-    if ((p >> 12) == fetchVpn) insn = load<u32>(fetchHost + (<usize>p & 0xFFF));
-    else {
-      insn = fetchSlow();
-      if (faulted) continue;
-    }
-    setCurPC(p);
-    setCurInsn(insn);
-    setPC(p + 4);
-    execute(insn);
-    setInstret(instret + 1);
-  }
+  if (jitOn) loopTranslated(budgetEnd); else loopInterpreted(budgetEnd);
   syncOut();
   return exitReason;
 }

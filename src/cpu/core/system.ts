@@ -16,6 +16,7 @@ import {
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
 import { hostAddrAligned } from "./access";
+import { jitNoteGuestWrite, jitInvalidateAll } from "./code_frames";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 
 export function execSystem(insn: u32): void {
@@ -124,10 +125,15 @@ function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool
     case (3 << 11) | (7 << 7) | (10 << 3) | 1: // DC CVAC
     case (3 << 11) | (7 << 7) | (11 << 3) | 1: // DC CVAU
     case (3 << 11) | (7 << 7) | (14 << 3) | 1: // DC CIVAC
-    case (3 << 11) | (7 << 7) | (5 << 3) | 1: // IC IVAU
       if (el == 0 && (sctlr & (1 << 26)) == 0) { trapToEl1(insn, false); return true; }
       cacheMaintenance(x, ACC_READ);
       return true;
+    case (3 << 11) | (7 << 7) | (5 << 3) | 1: { // IC IVAU: translated code of the frame goes
+      if (el == 0 && (sctlr & (1 << 26)) == 0) { trapToEl1(insn, false); return true; }
+      const h = translate(x, ACC_READ | ACC_CM, 1);
+      if (h != 0) jitNoteGuestWrite(h);
+      return true;
+    }
     case (0 << 11) | (7 << 7) | (6 << 3) | 1: // DC IVAC
       if (el == 0) return false;
       cacheMaintenance(x, ACC_WRITE);
@@ -135,9 +141,12 @@ function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool
     case (0 << 11) | (7 << 7) | (6 << 3) | 2: // DC ISW
     case (0 << 11) | (7 << 7) | (10 << 3) | 2: // DC CSW
     case (0 << 11) | (7 << 7) | (14 << 3) | 2: // DC CISW
+      return el != 0;
     case (0 << 11) | (7 << 7) | (1 << 3) | 0: // IC IALLUIS
     case (0 << 11) | (7 << 7) | (5 << 3) | 0: // IC IALLU
-      return el != 0;
+      if (el == 0) return false;
+      jitInvalidateAll();
+      return true;
     case (0 << 11) | (7 << 7) | (8 << 3) | 0: // AT S1E1R
     case (0 << 11) | (7 << 7) | (8 << 3) | 1: // AT S1E1W
     case (0 << 11) | (7 << 7) | (8 << 3) | 2: // AT S1E0R

@@ -27,6 +27,7 @@ export const vcpuOp: Handler = (c, a) => {
       const old = c.d.vcpuInfoHost(id);
       if (old >= 0) c.d.bytes.copyWithin(dst, old, old + vcpu_info.size);
       else c.d.bytes.fill(0, dst, dst + vcpu_info.size);
+      c.d.noteWrite(dst, vcpu_info.size);
       t.vcpuInfo = { gfn, offset, frame };
       // as Xen: every selector bit set and one (possibly spurious) upcall
       c.d.view.setBigUint64(dst + SEL, 0xFFFFFFFFFFFFFFFFn, true);

@@ -1,0 +1,69 @@
+// Which machine frames hold translated code (see jit.ts), kept apart from
+// the translator's entry so that the MMU can ask without importing it.
+//
+// Frame records (8 bytes per frame of machine RAM, at jitTab):
+//   u32 table index of the frame's function (0: none)
+//   u16 heat (block heads the interpreter ran in it since the last compile)
+//   u8  flags (FL_CODE: translated, TLB entries carry no write tag;
+//              FL_BLOCKED: written too often while translated, left to the interpreter)
+//   u8  times its code was invalidated
+
+import { setAttention } from "./state";
+
+export const FL_CODE: u8 = 1;
+export const FL_BLOCKED: u8 = 2;
+const MAX_INVALIDATIONS: u8 = 8;
+
+export let jitOn: bool = false;
+export let jitTab: usize = 0;
+export let jitFrames: u32 = 0;
+export let jitThreshold: u32 = 0;
+let jitRam: usize = 0; // wasm offset of machine RAM (the MMU's ramHost)
+export let jitInvalidations: u64 = 0;
+
+export function jitSetup(tab: usize, frames: u32, ram: usize, threshold: u32, on: bool): void {
+  jitTab = tab; jitFrames = frames; jitRam = ram; jitThreshold = threshold; jitOn = on && frames != 0;
+}
+
+@inline function isCode(f: u32): bool {
+  return f < jitFrames && (load<u8>(jitTab + (<usize>f << 3), 6) & FL_CODE) != 0;
+}
+
+// A TLB fill for `host` may carry a write tag only if its frame holds no
+// translated code: a guest store to a code frame must take the slow path,
+// which invalidates the code (see jitNoteGuestWrite).
+@inline export function jitWritable(host: usize): bool {
+  return !jitOn || host < jitRam || !isCode(<u32>((host - jitRam) >> 12));
+}
+
+// Invalidate translated code in frame f. The instruction that caused it must
+// leave translated code (its own frame may be the one): attention does that.
+export function jitInvalidateFrame(f: u32): void {
+  if (!isCode(f)) return;
+  const rec = jitTab + (<usize>f << 3);
+  store<u32>(rec, 0);
+  const n = load<u8>(rec, 7);
+  store<u8>(rec, n < 255 ? n + 1 : n, 7);
+  store<u8>(rec, n + 1 >= MAX_INVALIDATIONS ? FL_BLOCKED : 0, 6);
+  jitInvalidations++;
+  setAttention(true);
+}
+
+// Host writes (hypervisor, backends, loaders) to [off, off+len) of machine
+// RAM, off counted from the start of RAM.
+export function jitNoteWrite(off: usize, len: usize): void {
+  if (!jitOn || len == 0) return;
+  const first = <u32>(off >> 12), last = <u32>((off + len - 1) >> 12);
+  for (let f = first; f <= last && f < jitFrames; f++) jitInvalidateFrame(f);
+}
+
+// A guest store (or cache maintenance by VA) reached a host address.
+@inline export function jitNoteGuestWrite(host: usize): void {
+  if (jitOn && host >= jitRam) jitInvalidateFrame(<u32>((host - jitRam) >> 12));
+}
+
+// IC IALLU / IC IALLUIS: all translated code goes.
+export function jitInvalidateAll(): void {
+  if (!jitOn) return;
+  for (let f: u32 = 0; f < jitFrames; f++) jitInvalidateFrame(f);
+}

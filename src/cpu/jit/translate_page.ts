@@ -1,0 +1,882 @@
+// AArch64 -> WebAssembly for one 4 KiB page of guest code.
+//
+// One function per machine page, called by the core's run loop at a block
+// head (src/cpu/core/jit.ts):
+//   f(cpu: i32, tlb: i32, pcPage: i64, entry: i32, limit: i64) -> i32
+// cpu: the vCPU block; tlb: the TLB set for loads and stores at the current
+// EL/PAN; pcPage: the page's virtual address (the code is position
+// independent, so every mapping of the frame shares it); entry: the byte
+// offset to start at; limit: the instruction count not to pass (budget or
+// timer deadline). Returns 1 if any instruction ran, 0 if the entry is not a
+// block head or its first block does not fit under the limit.
+//
+// The page is split into basic blocks (a block ends at a branch, at an
+// instruction left to the interpreter that can change control flow or the
+// translation regime, or before another block's head). A dispatch loop with
+// a br_table over the heads lets branches within the page stay in wasm.
+// Each block checks `instret + length <= limit` before it runs, so exits are
+// exact: the interpreter finishes a block that does not fit.
+//
+// Inside a block the general registers live in i64 locals, loaded on first
+// use and stored back at the block's end and before any call. Integer data
+// processing, branches and integer loads/stores (with the TLB probe inline)
+// are translated; everything else, and every slow path (TLB miss, page
+// crossing, SP alignment), calls the interpreter for the whole instruction
+// (jitExec) with the state it expects (pc, curPC, curInsn, instret, nzcv),
+// so those cases behave exactly as interpreted.
+
+import { Code, Op, T, moduleBytes, ImportedFunc, ImportedGlobal } from "./wasm_code.js";
+
+// Imports: the core's helpers (jit.ts) and hot globals, in this order of index.
+export const JIT_FUNCS: ImportedFunc[] = [
+  { name: "jitExec", params: [T.I32, T.I64, T.I64], results: [T.I32] }, // (insn, pc, instret) -> leave?
+  { name: "jitRead", params: [T.I64, T.I32, T.I64, T.I64, T.I32], results: [T.I64] }, // (va, size, pc, instret, insn) -> value
+  { name: "jitWrite", params: [T.I64, T.I64, T.I32, T.I64, T.I64, T.I32], results: [] }, // (va, value, size, pc, instret, insn)
+];
+export const JIT_GLOBALS: ImportedGlobal[] = [
+  { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
+  { name: "attention", type: T.I32 }, { name: "faulted", type: T.I32 },
+];
+const G_PC = 0, G_INSTRET = 1, G_NZCV = 2, G_ATTENTION = 3, G_FAULTED = 4;
+const F_EXEC = 0, F_READ = 1, F_WRITE = 2;
+
+// Locals
+const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
+const L_IC = 5, L_IC0 = 6;
+const L_X = 7; // x0..x30, then SP (register 31 in its SP role): 32 i64
+const L_VA = L_X + 32, L_A = L_VA + 1, L_B = L_VA + 2, L_R = L_VA + 3; // i64 temps
+const L_NZCV = L_VA + 4; // i32
+const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
+const LOCALS: [number, T][] = [[2 + 32 + 4, T.I64], [7, T.I32]];
+const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
+const NZCV = 32; // index of the flags in the cache state
+
+// Cache state of a register (0..31) or the flags (32)
+const UNLOADED = 0, CLEAN = 1, DIRTY = 2;
+
+const enum Kind {
+  INLINE, // translated, falls through
+  CALL, // the interpreter runs it, then the block goes on
+  END, // the interpreter runs it, then translated code returns (pc may be anything)
+  BRANCH, // translated branch: ends the block
+}
+
+const NOP = 0xD503201F;
+
+function sext(v: number, bits: number): number { return (v << (32 - bits)) >> (32 - bits); }
+
+// ---------------------------------------------------------------------------
+// DecodeBitMasks (ARM ARM shared pseudocode); null for a reserved encoding.
+function ones(n: number): bigint { return n >= 64 ? 0xFFFFFFFFFFFFFFFFn : (1n << BigInt(n)) - 1n; }
+function replicate(v: bigint, esize: number): bigint {
+  let r = 0n;
+  for (let i = 0; i < 64; i += esize) r |= v << BigInt(i);
+  return r & ones(64);
+}
+export function decodeBitMasks(immN: number, imms: number, immr: number, immediate: boolean, datasize: number): { w: bigint; t: bigint } | null {
+  const combined = (immN << 6) | (~imms & 0x3F);
+  if (combined === 0) return null;
+  const len = 31 - Math.clz32(combined);
+  if (len < 1) return null;
+  const levels = (1 << len) - 1;
+  if (immediate && (imms & levels) === levels) return null;
+  const s = imms & levels, r = immr & levels, d = (s - r) & levels;
+  const esize = 1 << len;
+  if (esize > datasize) return null;
+  const welem = ones(s + 1), telem = ones(d + 1), emask = ones(esize);
+  let rot = welem;
+  if (r !== 0) rot = ((welem >> BigInt(r)) | (welem << BigInt(esize - r))) & emask;
+  let w = replicate(rot, esize), t = replicate(telem, esize);
+  if (datasize === 32) { w &= 0xFFFFFFFFn; t &= 0xFFFFFFFFn; }
+  return { w, t };
+}
+
+// ---------------------------------------------------------------------------
+// First pass: what each slot is and where direct branches go.
+interface Slot { kind: Kind; rel: number | null } // rel: a direct branch's displacement in bytes
+
+function classify(insn: number): Slot {
+  const op0 = (insn >>> 25) & 0xF;
+  if (op0 === 0xA || op0 === 0xB) {
+    if ((insn & 0x7C000000) === 0x14000000) return { kind: Kind.BRANCH, rel: sext(insn & 0x3FFFFFF, 26) * 4 };
+    if ((insn & 0x7E000000) === 0x34000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
+    if ((insn & 0x7E000000) === 0x36000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x3FFF, 14) * 4 };
+    if ((insn & 0xFF000010) === 0x54000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
+    if ((insn & 0xFF9FFC1F) === 0xD61F0000 && ((insn >>> 21) & 3) !== 3) return { kind: Kind.BRANCH, rel: null }; // BR, BLR, RET
+    if (insn === NOP) return { kind: Kind.INLINE, rel: null };
+    return { kind: Kind.END, rel: null };
+  }
+  return { kind: translatable(insn) ? Kind.INLINE : Kind.CALL, rel: null };
+}
+
+// The data-processing and load/store forms emitInline handles.
+function translatable(insn: number): boolean {
+  const op0 = (insn >>> 25) & 0xF;
+  if (op0 === 0x8 || op0 === 0x9) {
+    switch ((insn >>> 23) & 7) {
+      case 0: case 1: return true; // ADR, ADRP
+      case 2: return true; // ADD/SUB immediate
+      case 4: { const sf = insn >>> 31, n = (insn >>> 22) & 1; return !(sf === 0 && n !== 0) && decodeBitMasks(n, (insn >>> 10) & 0x3F, (insn >>> 16) & 0x3F, true, sf ? 64 : 32) !== null; }
+      case 5: { const sf = insn >>> 31, opc = (insn >>> 29) & 3, hw = (insn >>> 21) & 3; return opc !== 1 && !(sf === 0 && hw > 1); }
+      case 6: {
+        const sf = insn >>> 31, opc = (insn >>> 29) & 3, n = (insn >>> 22) & 1, immr = (insn >>> 16) & 0x3F, imms = (insn >>> 10) & 0x3F;
+        if (opc === 3 || n !== sf || (sf === 0 && (immr > 31 || imms > 31))) return false;
+        return decodeBitMasks(n, imms, immr, false, sf ? 64 : 32) !== null;
+      }
+      case 7: {
+        const sf = insn >>> 31, op21 = (insn >>> 29) & 3, n = (insn >>> 22) & 1, o0 = (insn >>> 21) & 1, imms = (insn >>> 10) & 0x3F;
+        return !(op21 !== 0 || o0 !== 0 || n !== sf || (sf === 0 && imms > 31));
+      }
+      default: return false;
+    }
+  }
+  if (op0 === 0x5 || op0 === 0xD) {
+    const op1 = (insn >>> 28) & 1, op2 = (insn >>> 21) & 0xF, sf = insn >>> 31;
+    if (op1 === 0) {
+      const imm6 = (insn >>> 10) & 0x3F;
+      if ((op2 & 8) === 0) return !(sf === 0 && imm6 > 31); // logical shifted
+      if ((op2 & 1) === 0) return !(((insn >>> 22) & 3) === 3 || (sf === 0 && imm6 > 31)); // add/sub shifted
+      return ((insn >>> 22) & 3) === 0 && ((insn >>> 10) & 7) <= 4; // add/sub extended
+    }
+    if ((op2 & 8) !== 0) { // 3-source: MADD/MSUB, SMADDL/SMSUBL, UMADDL/UMSUBL
+      const op54 = (insn >>> 29) & 3, op31 = (insn >>> 21) & 7;
+      if (op54 !== 0) return false;
+      if (op31 === 0) return true;
+      return sf === 1 && (op31 === 1 || op31 === 5);
+    }
+    switch (op2) {
+      case 2: return ((insn >>> 29) & 1) === 1 && ((insn >>> 10) & 1) === 0 && ((insn >>> 4) & 1) === 0; // CCMP/CCMN
+      case 4: return ((insn >>> 29) & 1) === 0 && ((insn >>> 10) & 3) <= 1; // CSEL family
+      case 6: {
+        if (((insn >>> 29) & 1) !== 0) return false;
+        const opcode = (insn >>> 10) & 0x3F;
+        if (((insn >>> 30) & 1) === 0) return opcode === 2 || opcode === 3 || (opcode >= 8 && opcode <= 11); // DIV, shifts
+        return opcode === 4 && ((insn >>> 16) & 31) === 0; // CLZ
+      }
+      default: return false;
+    }
+  }
+  if (op0 === 0x4 || op0 === 0x6 || op0 === 0xC || op0 === 0xE) return ldstForm(insn) !== null;
+  return false;
+}
+
+// Integer loads and stores translated inline.
+interface LdSt {
+  bytes: number; // bytes per register
+  load: boolean;
+  ext: "u" | "s64" | "s32"; // zero-extend, sign-extend to 64, sign-extend to 32
+  rt: number; rt2: number; // rt2 < 0: single register
+  rn: number;
+  mode: "imm" | "reg" | "pre" | "post";
+  imm: number; // offset for imm/pre/post
+  rm: number; option: number; shift: number; // register offset
+  prefetch: boolean;
+}
+
+function ldstForm(insn: number): LdSt | null {
+  const v = (insn >>> 26) & 1;
+  if (v !== 0) return null;
+  const rt = insn & 31, rn = (insn >>> 5) & 31;
+  const base: LdSt = { bytes: 0, load: false, ext: "u", rt, rt2: -1, rn, mode: "imm", imm: 0, rm: 0, option: 0, shift: 0, prefetch: false };
+  const single = (size: number, opc: number): LdSt | null => {
+    const bytes = 1 << size;
+    if (opc === 0) return { ...base, bytes, load: false };
+    if (opc === 1) return { ...base, bytes, load: true };
+    if (opc === 2) return size === 3 ? { ...base, bytes, prefetch: true } : { ...base, bytes, load: true, ext: "s64" };
+    return size >= 2 ? null : { ...base, bytes, load: true, ext: "s32" };
+  };
+  if ((insn & 0x3B000000) === 0x39000000) { // unsigned offset
+    const size = insn >>> 30, opc = (insn >>> 22) & 3;
+    const f = single(size, opc);
+    if (f) f.imm = ((insn >>> 10) & 0xFFF) << size;
+    return f;
+  }
+  if ((insn & 0x3B000000) === 0x38000000) {
+    const size = insn >>> 30, opc = (insn >>> 22) & 3, op4 = (insn >>> 10) & 3;
+    if (((insn >>> 21) & 1) !== 0) {
+      const option = (insn >>> 13) & 7;
+      if (op4 !== 2 || (option & 2) === 0) return null;
+      const f = single(size, opc);
+      if (!f) return null;
+      f.mode = "reg"; f.rm = (insn >>> 16) & 31; f.option = option; f.shift = ((insn >>> 12) & 1) ? size : 0;
+      return f;
+    }
+    if (op4 === 2) return null; // LDTR/STTR
+    const f = single(size, opc);
+    if (!f) return null;
+    f.imm = sext((insn >>> 12) & 0x1FF, 9);
+    if (op4 === 1 || op4 === 3) {
+      if (f.prefetch) return null;
+      f.mode = op4 === 3 ? "pre" : "post";
+    }
+    return f;
+  }
+  if ((insn & 0x3A000000) === 0x28000000) { // pairs
+    const opc = insn >>> 30, idx = (insn >>> 23) & 3, l = (insn >>> 22) & 1;
+    if (opc === 3 || (opc === 1 && (l === 0 || idx === 0))) return null;
+    const scale = opc === 2 ? 3 : 2;
+    const f: LdSt = { ...base, bytes: 1 << scale, load: l === 1, ext: opc === 1 ? "s64" : "u", rt2: (insn >>> 10) & 31 };
+    f.imm = sext((insn >>> 15) & 0x7F, 7) << scale;
+    f.mode = idx === 1 ? "post" : idx === 3 ? "pre" : "imm";
+    return f;
+  }
+  if ((insn & 0x3B000000) === 0x18000000) { // literal
+    const opc = insn >>> 30;
+    if (opc === 3) return null; // PRFM literal: left to the interpreter
+    return { ...base, rn: -1, bytes: opc === 1 ? 8 : 4, load: true, ext: opc === 2 ? "s64" : "u", imm: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number; translated: number; called: number }
+
+// words: the page's 1024 instruction words; entries: byte offsets where
+// execution has entered the page (block heads to translate from).
+export function translatePage(words: Uint32Array, entries: Iterable<number>): TranslatedPage {
+  return new PageTranslator(words).run(entries);
+}
+
+class PageTranslator {
+  private readonly c = new Code();
+  private readonly st = new Uint8Array(33);
+  private readonly labels: string[] = [];
+  private readonly slots: Slot[] = [];
+  private readonly headIndex = new Int32Array(1025).fill(-1);
+  private readonly heads: number[] = [];
+  private translated = 0;
+  private called = 0;
+
+  constructor(private readonly words: Uint32Array) {}
+
+  run(entries: Iterable<number>): TranslatedPage {
+    const n = 1024;
+    for (let i = 0; i < n; i++) this.slots.push(classify(this.words[i]));
+    // Translate what the entries reach: fall-through, direct branches within
+    // the page, the return points of calls, the instructions after those
+    // left to the interpreter. The rest of the page (data, code reached only
+    // from elsewhere) is not translated until it is entered.
+    const reach = new Uint8Array(n), isHead = new Uint8Array(n);
+    const work: number[] = [];
+    for (const e of entries) if (e >= 0 && e < 4096 && (e & 3) === 0) { isHead[e >> 2] = 1; work.push(e >> 2); }
+    while (work.length) {
+      for (let i = work.pop()!; i < n && !reach[i]; i++) {
+        reach[i] = 1;
+        const s = this.slots[i], insn = this.words[i];
+        if (s.kind !== Kind.BRANCH && s.kind !== Kind.END) continue;
+        if (i + 1 < n) isHead[i + 1] = 1;
+        if (s.rel !== null) {
+          const t = i * 4 + s.rel;
+          if (t >= 0 && t < 4096) { isHead[t >> 2] = 1; work.push(t >> 2); }
+        }
+        // B and BR/RET do not come back; everything else (conditional
+        // branches, BL/BLR return points, the interpreter's instructions) may.
+        const unconditional = (insn & 0x7C000000) === 0x14000000 && (insn >>> 31) === 0;
+        const jump = (insn & 0xFF9FFC1F) === 0xD61F0000 && ((insn >>> 21) & 3) !== 1;
+        if (unconditional || jump) break;
+      }
+    }
+    for (let i = 0; i < n; i++) if (isHead[i] && reach[i]) { this.headIndex[i] = this.heads.length; this.heads.push(i); }
+
+    const c = this.c;
+    c.gget(G_INSTRET); c.tee(L_IC); c.set(L_IC0);
+    c.block(); this.labels.push("nohead");
+    c.block(); this.labels.push("miss");
+    c.loop(); this.labels.push("dispatch");
+    const H = this.heads.length;
+    for (let h = H - 1; h >= 0; h--) { c.block(); this.labels.push(`H${h}`); }
+    c.get(L_ENTRY); c.i32(2); c.op(Op.I32_SHR_U);
+    let top = 0;
+    for (let i = 0; i < n; i++) if (this.headIndex[i] >= 0) top = i + 1;
+    const table: number[] = [];
+    for (let i = 0; i < top; i++) table.push(this.headIndex[i] >= 0 ? this.headIndex[i] : H + 2);
+    c.brTable(table, H + 2);
+    for (let h = 0; h < H; h++) {
+      c.end(); this.labels.pop(); // closes H<h>
+      this.emitBlock(h);
+    }
+    c.end(); this.labels.pop(); // dispatch (not reached: every block leaves by a branch)
+    c.end(); this.labels.pop(); // miss
+    // A block that does not fit under the limit: the interpreter goes on from it.
+    this.exitAtEntry(); c.op(Op.I64_NE); c.op(Op.RETURN);
+    c.end(); this.labels.pop(); // nohead
+    // Not a block head of this translation: 2 if nothing ran (the core may translate again).
+    this.exitAtEntry(); c.op(Op.I64_NE); c.set(L_C);
+    c.i32(1); c.i32(2); c.get(L_C); c.op(Op.SELECT);
+    const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], LOCALS, c);
+    return { bytes, heads: H, translated: this.translated, called: this.called };
+  }
+
+  // pc = the entry, instret = what ran; pushes ic and ic0 for a comparison.
+  private exitAtEntry(): void {
+    const c = this.c;
+    c.get(L_PAGE); c.get(L_ENTRY); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_PC);
+    c.get(L_IC); c.gset(G_INSTRET);
+    c.get(L_IC); c.get(L_IC0);
+  }
+
+  private depth(label: string): number {
+    const i = this.labels.lastIndexOf(label);
+    if (i < 0) throw new Error(`jit: no label ${label}`);
+    return this.labels.length - 1 - i;
+  }
+  private open(kind: "block" | "if", t: T = T.VOID): void {
+    if (kind === "block") this.c.block(t); else this.c.if_(t);
+    this.labels.push("_");
+  }
+  private close(): void { this.c.end(); this.labels.pop(); }
+
+  // --- registers ------------------------------------------------------------
+  private load(r: number): void {
+    if (this.st[r] !== UNLOADED) return;
+    const c = this.c;
+    if (r === NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(L_X + r); }
+    this.st[r] = CLEAN;
+  }
+  // Register r in its zero-register role (31 reads 0), 64 bits.
+  private x(r: number): void { if (r === 31) this.c.i64(0n); else { this.load(r); this.c.get(L_X + r); } }
+  // Register r in its SP role.
+  private xsp(r: number): void { this.load(r); this.c.get(L_X + r); }
+  private w(r: number): void { this.x(r); this.c.op(Op.I32_WRAP_I64); }
+  private wsp(r: number): void { this.xsp(r); this.c.op(Op.I32_WRAP_I64); }
+  private setX(r: number): void { if (r === 31) this.c.op(Op.DROP); else this.setXSP(r); }
+  private setXSP(r: number): void { this.c.set(L_X + r); this.st[r] = DIRTY; }
+  private setW(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setX(r); }
+  private setWSP(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setXSP(r); }
+  private setFlags(): void { this.c.set(L_NZCV); this.st[NZCV] = DIRTY; }
+
+  private spill(): void {
+    const c = this.c;
+    for (let r = 0; r < 32; r++) if (this.st[r] === DIRTY) { c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8); }
+    if (this.st[NZCV] === DIRTY) { c.get(L_NZCV); c.gset(G_NZCV); }
+  }
+  private forget(): void { this.st.fill(UNLOADED); }
+
+  // --- exits -----------------------------------------------------------------
+  private pcConst(off: number): void { this.c.get(L_PAGE); if (off !== 0) { this.c.i64(BigInt(off)); this.c.op(Op.I64_ADD); } }
+  // Leave translated code with instret = ic + add (pc already set).
+  private leave(add: number): void {
+    const c = this.c;
+    c.get(L_IC); if (add) { c.i64(BigInt(add)); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
+    c.i32(1); c.op(Op.RETURN);
+  }
+  // Control to byte offset `off` of this page (or beyond it), after the block's end.
+  private goto(off: number): void {
+    const c = this.c;
+    if (off >= 0 && off < 4096 && this.headIndex[off >> 2] >= 0) {
+      c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
+      return;
+    }
+    this.pcConst(off); c.gset(G_PC);
+    this.leave(0);
+  }
+  // The interpreter runs instruction k of the block (at byte `off`), with the
+  // registers in memory; pushes whether translated code must leave.
+  private interp(off: number, insn: number, k: number): void {
+    const c = this.c;
+    this.spill();
+    c.i32(insn | 0); this.pcConst(off);
+    c.get(L_IC); if (k) { c.i64(BigInt(k)); c.op(Op.I64_ADD); }
+    c.call(F_EXEC);
+  }
+  // ... and leaves if it raised anything or branched (always, for `end`).
+  private callInterp(off: number, insn: number, k: number, end: boolean): void {
+    this.interp(off, insn, k);
+    if (end) { this.c.op(Op.DROP); this.leave(k + 1); return; }
+    this.open("if"); this.leave(k + 1); this.close();
+  }
+
+  // --- blocks ----------------------------------------------------------------
+  private emitBlock(h: number): void {
+    const c = this.c;
+    const first = this.heads[h];
+    const next = h + 1 < this.heads.length ? this.heads[h + 1] : 1024;
+    let last = first;
+    while (last < next - 1 && this.slots[last].kind !== Kind.BRANCH && this.slots[last].kind !== Kind.END) last++;
+    const n = last - first + 1;
+    this.forget();
+    // Does the whole block fit under the limit?
+    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
+    this.open("if"); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    for (let i = first; i <= last; i++) {
+      const insn = this.words[i], k = i - first, off = i * 4, slot = this.slots[i];
+      switch (slot.kind) {
+        case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
+        case Kind.CALL: this.called++; this.callInterp(off, insn, k, false); this.forget(); break;
+        case Kind.END: this.called++; this.callInterp(off, insn, k, true); return;
+        case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
+      }
+    }
+    // Falls into the next block (the next section of the function) or off the page.
+    this.spill();
+    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
+    if (next >= 1024) this.goto(4096);
+  }
+
+  private endBlock(n: number): void {
+    const c = this.c;
+    this.spill();
+    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
+  }
+
+  // --- branches ----------------------------------------------------------------
+  private cond(cond: number): void {
+    const c = this.c;
+    if (cond >= 14) { c.i32(1); return; }
+    this.load(NZCV);
+    const nz = (): void => c.get(L_NZCV);
+    const bit = (b: number): void => { nz(); if (b) { c.i32(b); c.op(Op.I32_SHR_U); } c.i32(1); c.op(Op.I32_AND); };
+    switch (cond >> 1) {
+      case 0: bit(2); break; // EQ: Z
+      case 1: bit(1); break; // CS: C
+      case 2: bit(3); break; // MI: N
+      case 3: bit(0); break; // VS: V
+      case 4: nz(); c.i32(1); c.op(Op.I32_SHR_U); nz(); c.i32(2); c.op(Op.I32_SHR_U); c.i32(-1); c.op(Op.I32_XOR); c.op(Op.I32_AND); c.i32(1); c.op(Op.I32_AND); break; // HI: C && !Z
+      case 5: nz(); c.i32(3); c.op(Op.I32_SHR_U); nz(); c.op(Op.I32_XOR); c.i32(1); c.op(Op.I32_AND); c.i32(1); c.op(Op.I32_XOR); break; // GE: N == V
+      case 6: // GT: !Z && N == V
+        nz(); c.i32(3); c.op(Op.I32_SHR_U); nz(); c.op(Op.I32_XOR); nz(); c.i32(2); c.op(Op.I32_SHR_U); c.op(Op.I32_OR);
+        c.i32(1); c.op(Op.I32_AND); c.i32(1); c.op(Op.I32_XOR); break;
+    }
+    if (cond & 1) { c.i32(1); c.op(Op.I32_XOR); }
+  }
+
+  private emitBranch(insn: number, off: number, n: number): void {
+    const c = this.c;
+    if ((insn & 0x7C000000) === 0x14000000) { // B, BL
+      if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); }
+      this.endBlock(n);
+      this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
+      return;
+    }
+    if ((insn & 0xFF9FFC1F) === 0xD61F0000) { // BR, BLR, RET
+      const opc = (insn >>> 21) & 3, rn = (insn >>> 5) & 31;
+      this.x(rn); c.set(L_R);
+      // A misaligned target: the interpreter (it makes the next fetch fault).
+      c.get(L_R); c.i64(3n); c.op(Op.I64_AND); c.op(Op.I64_EQZ);
+      const pre = this.st.slice();
+      this.open("if");
+      if (opc === 1) { this.pcConst(off + 4); this.setX(30); }
+      this.endBlock(n);
+      // Within the page: stay in the dispatch loop.
+      c.get(L_R); c.i64(-4096n); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
+      this.open("if");
+      c.get(L_R); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch"));
+      this.close();
+      c.get(L_R); c.gset(G_PC); this.leave(0);
+      this.close();
+      this.st.set(pre);
+      this.callInterp(off, insn, n - 1, true);
+      return;
+    }
+    // Conditional: compute the condition before the registers are written back.
+    if ((insn & 0x7E000000) === 0x34000000) { // CBZ, CBNZ
+      const sf = insn >>> 31, op = (insn >>> 24) & 1, rt = insn & 31;
+      if (sf) { this.x(rt); c.op(Op.I64_EQZ); } else { this.w(rt); c.op(Op.I32_EQZ); }
+      if (op) { c.i32(1); c.op(Op.I32_XOR); }
+    } else if ((insn & 0x7E000000) === 0x36000000) { // TBZ, TBNZ
+      const bit = ((insn >>> 31) << 5) | ((insn >>> 19) & 31), op = (insn >>> 24) & 1, rt = insn & 31;
+      this.x(rt); c.i64(BigInt(bit)); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1); c.op(Op.I32_AND);
+      if (!op) { c.i32(1); c.op(Op.I32_XOR); }
+    } else { // B.cond
+      this.cond(insn & 0xF);
+    }
+    c.set(L_C);
+    const target = off + this.slots[off >> 2].rel!;
+    this.endBlock(n);
+    c.get(L_C);
+    this.open("if"); this.goto(target); this.close();
+    this.goto(off + 4);
+  }
+
+  // --- data processing and memory ----------------------------------------------
+  private emitInline(insn: number, off: number, k: number): void {
+    if (insn === NOP) return;
+    const op0 = (insn >>> 25) & 0xF;
+    if (op0 === 0x8 || op0 === 0x9) this.dpImm(insn, off);
+    else if (op0 === 0x5 || op0 === 0xD) this.dpReg(insn);
+    else this.ldst(insn, off, k, ldstForm(insn)!);
+  }
+
+  // a, b in L_A/L_B (64) or L_A32/L_B32 (32), result in L_R/L_R32: set NZCV as ADDS/SUBS.
+  private addSubFlags(sf: number, sub: boolean): void {
+    const c = this.c;
+    if (sf) {
+      const a = L_A, b = L_B, r = L_R;
+      c.get(r); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
+      c.get(r); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+      if (sub) { c.get(a); c.get(b); c.op(Op.I64_GE_U); } else { c.get(r); c.get(a); c.op(Op.I64_LT_U); }
+      c.i32(1); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+      if (sub) { c.get(a); c.get(b); c.op(Op.I64_XOR); } else { c.get(b); c.get(r); c.op(Op.I64_XOR); }
+      c.get(a); c.get(r); c.op(Op.I64_XOR); c.op(Op.I64_AND); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64);
+      c.op(Op.I32_OR);
+    } else {
+      const a = L_A32, b = L_B32, r = L_R32;
+      c.get(r); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
+      c.get(r); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+      if (sub) { c.get(a); c.get(b); c.op(Op.I32_GE_U); } else { c.get(r); c.get(a); c.op(Op.I32_LT_U); }
+      c.i32(1); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+      if (sub) { c.get(a); c.get(b); c.op(Op.I32_XOR); } else { c.get(b); c.get(r); c.op(Op.I32_XOR); }
+      c.get(a); c.get(r); c.op(Op.I32_XOR); c.op(Op.I32_AND); c.i32(31); c.op(Op.I32_SHR_U);
+      c.op(Op.I32_OR);
+    }
+    this.setFlags();
+  }
+  // NZ from the result in L_R / L_R32, C = V = 0.
+  private logicFlags(sf: number): void {
+    const c = this.c;
+    if (sf) {
+      c.get(L_R); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
+      c.get(L_R); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    } else {
+      c.get(L_R32); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
+      c.get(L_R32); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    }
+    this.setFlags();
+  }
+
+  // Operands for add/sub: `a` pushes the first operand, `b` the second (both
+  // of the width sf selects). Writes Rd (SP role unless setting flags).
+  private addSub(sf: number, sub: boolean, s: boolean, rd: number, rdSP: boolean, a: () => void, b: () => void): void {
+    const c = this.c;
+    if (sf) {
+      a(); c.set(L_A); b(); c.set(L_B);
+      c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R);
+      if (s) this.addSubFlags(1, sub);
+      c.get(L_R); if (rdSP) this.setXSP(rd); else this.setX(rd);
+    } else {
+      a(); c.set(L_A32); b(); c.set(L_B32);
+      c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32);
+      if (s) this.addSubFlags(0, sub);
+      c.get(L_R32); if (rdSP) this.setWSP(rd); else this.setW(rd);
+    }
+  }
+
+  private dpImm(insn: number, off: number): void {
+    const c = this.c;
+    const sf = insn >>> 31, rd = insn & 31, rn = (insn >>> 5) & 31;
+    switch ((insn >>> 23) & 7) {
+      case 0: case 1: { // ADR, ADRP
+        const imm = (sext((insn >>> 5) & 0x7FFFF, 19) * 4) | ((insn >>> 29) & 3);
+        if ((insn >>> 31) === 0) { this.pcConst(0); c.i64(BigInt(off + imm)); c.op(Op.I64_ADD); }
+        else { this.pcConst(0); c.i64(BigInt(imm) << 12n); c.op(Op.I64_ADD); }
+        this.setX(rd);
+        return;
+      }
+      case 2: { // ADD/SUB immediate
+        const sub = ((insn >>> 30) & 1) === 1, s = ((insn >>> 29) & 1) === 1;
+        const imm = ((insn >>> 10) & 0xFFF) * (((insn >>> 22) & 1) ? 4096 : 1);
+        if (sf) this.addSub(1, sub, s, rd, !s, () => this.xsp(rn), () => c.i64(BigInt(imm)));
+        else this.addSub(0, sub, s, rd, !s, () => this.wsp(rn), () => c.i32(imm));
+        return;
+      }
+      case 4: { // logical immediate
+        const opc = (insn >>> 29) & 3;
+        const m = decodeBitMasks((insn >>> 22) & 1, (insn >>> 10) & 0x3F, (insn >>> 16) & 0x3F, true, sf ? 64 : 32)!;
+        const wop = [Op.I64_AND, Op.I64_OR, Op.I64_XOR, Op.I64_AND][opc];
+        this.x(rn); c.i64(m.w); c.op(wop);
+        if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+        if (opc === 3) { c.set(L_R); if (sf) this.logicFlags(1); else { c.get(L_R); c.op(Op.I32_WRAP_I64); c.set(L_R32); this.logicFlags(0); } c.get(L_R); this.setX(rd); }
+        else this.setXSP(rd);
+        return;
+      }
+      case 5: { // MOVN, MOVZ, MOVK
+        const opc = (insn >>> 29) & 3, pos = BigInt(((insn >>> 21) & 3) * 16);
+        const imm = BigInt((insn >>> 5) & 0xFFFF) << pos;
+        const mask = sf ? 0xFFFFFFFFFFFFFFFFn : 0xFFFFFFFFn;
+        if (opc === 0) c.i64(~imm & mask);
+        else if (opc === 2) c.i64(imm);
+        else { this.x(rd); c.i64(~(0xFFFFn << pos) & mask); c.op(Op.I64_AND); c.i64(imm); c.op(Op.I64_OR); }
+        this.setX(rd);
+        return;
+      }
+      case 6: { // SBFM, BFM, UBFM
+        const opc = (insn >>> 29) & 3, immr = (insn >>> 16) & 0x3F, imms = (insn >>> 10) & 0x3F;
+        const m = decodeBitMasks((insn >>> 22) & 1, imms, immr, false, sf ? 64 : 32)!;
+        // rot = ROR(src, immr) within the data size
+        if (sf) { this.x(rn); c.i64(BigInt(immr)); c.op(Op.I64_ROTR); }
+        else { this.w(rn); c.i32(immr); c.op(Op.I32_ROTR); c.op(Op.I64_EXTEND_I32_U); }
+        c.set(L_R);
+        if (opc === 2) { c.get(L_R); c.i64(m.w & m.t); c.op(Op.I64_AND); }
+        else if (opc === 0) {
+          // top = replicate(src<imms>): shift the bit to the top and arithmetic-shift back
+          this.x(rn); c.i64(BigInt(63 - imms)); c.op(Op.I64_SHL); c.i64(63n); c.op(Op.I64_SHR_S);
+          c.i64(~m.t & 0xFFFFFFFFFFFFFFFFn); c.op(Op.I64_AND);
+          c.get(L_R); c.i64(m.w & m.t); c.op(Op.I64_AND); c.op(Op.I64_OR);
+          if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+        } else {
+          // bot = (dst & ~wmask) | (rot & wmask); res = (dst & ~tmask) | (bot & tmask)
+          this.x(rd); c.i64(~m.t & 0xFFFFFFFFFFFFFFFFn); c.op(Op.I64_AND);
+          this.x(rd); c.i64(~m.w & m.t & 0xFFFFFFFFFFFFFFFFn); c.op(Op.I64_AND); c.op(Op.I64_OR);
+          c.get(L_R); c.i64(m.w & m.t); c.op(Op.I64_AND); c.op(Op.I64_OR);
+          if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+        }
+        this.setX(rd);
+        return;
+      }
+      case 7: { // EXTR
+        const rm = (insn >>> 16) & 31, imms = (insn >>> 10) & 0x3F;
+        if (sf) {
+          if (imms === 0) this.x(rm);
+          else { this.x(rm); c.i64(BigInt(imms)); c.op(Op.I64_SHR_U); this.x(rn); c.i64(BigInt(64 - imms)); c.op(Op.I64_SHL); c.op(Op.I64_OR); }
+        } else {
+          this.x(rn); c.i64(32n); c.op(Op.I64_SHL); this.x(rm); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); c.op(Op.I64_OR);
+          c.i64(BigInt(imms)); c.op(Op.I64_SHR_U); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND);
+        }
+        this.setX(rd);
+        return;
+      }
+    }
+  }
+
+  // Rm shifted by a constant (LSL, LSR, ASR, ROR), of the width sf selects.
+  private shifted(sf: number, rm: number, type: number, amount: number): void {
+    const c = this.c;
+    if (sf) {
+      this.x(rm);
+      if (amount) { c.i64(BigInt(amount)); c.op([Op.I64_SHL, Op.I64_SHR_U, Op.I64_SHR_S, Op.I64_ROTR][type]); }
+    } else {
+      this.w(rm);
+      if (amount) { c.i32(amount); c.op([Op.I32_SHL, Op.I32_SHR_U, Op.I32_SHR_S, Op.I32_ROTR][type]); }
+    }
+  }
+  // ExtendReg(Rm, option, shift) as 64 bits.
+  private extended(rm: number, option: number, shift: number): void {
+    const c = this.c;
+    this.x(rm);
+    switch (option) {
+      case 0: c.i64(0xFFn); c.op(Op.I64_AND); break;
+      case 1: c.i64(0xFFFFn); c.op(Op.I64_AND); break;
+      case 2: c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); break;
+      case 4: c.i64(56n); c.op(Op.I64_SHL); c.i64(56n); c.op(Op.I64_SHR_S); break;
+      case 5: c.i64(48n); c.op(Op.I64_SHL); c.i64(48n); c.op(Op.I64_SHR_S); break;
+      case 6: c.i64(32n); c.op(Op.I64_SHL); c.i64(32n); c.op(Op.I64_SHR_S); break;
+      default: break;
+    }
+    if (shift) { c.i64(BigInt(shift)); c.op(Op.I64_SHL); }
+  }
+
+  private dpReg(insn: number): void {
+    const c = this.c;
+    const sf = insn >>> 31, rd = insn & 31, rn = (insn >>> 5) & 31, rm = (insn >>> 16) & 31;
+    const op1 = (insn >>> 28) & 1, op2 = (insn >>> 21) & 0xF;
+    if (op1 === 0) {
+      const type = (insn >>> 22) & 3, imm6 = (insn >>> 10) & 0x3F;
+      if ((op2 & 8) === 0) { // logical shifted
+        const opc = (insn >>> 29) & 3, neg = ((insn >>> 21) & 1) === 1;
+        if (sf) {
+          this.x(rn); this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1n); c.op(Op.I64_XOR); }
+          c.op([Op.I64_AND, Op.I64_OR, Op.I64_XOR, Op.I64_AND][opc]);
+          if (opc === 3) { c.set(L_R); this.logicFlags(1); c.get(L_R); }
+          this.setX(rd);
+        } else {
+          this.w(rn); this.shifted(0, rm, type, imm6); if (neg) { c.i32(-1); c.op(Op.I32_XOR); }
+          c.op([Op.I32_AND, Op.I32_OR, Op.I32_XOR, Op.I32_AND][opc]);
+          if (opc === 3) { c.set(L_R32); this.logicFlags(0); c.get(L_R32); }
+          this.setW(rd);
+        }
+        return;
+      }
+      const sub = ((insn >>> 30) & 1) === 1, s = ((insn >>> 29) & 1) === 1;
+      if ((op2 & 1) === 0) { // add/sub shifted
+        if (sf) this.addSub(1, sub, s, rd, false, () => this.x(rn), () => this.shifted(1, rm, type, imm6));
+        else this.addSub(0, sub, s, rd, false, () => this.w(rn), () => this.shifted(0, rm, type, imm6));
+        return;
+      }
+      // add/sub extended: Rn and (without S) Rd in their SP role
+      const option = (insn >>> 13) & 7, imm3 = (insn >>> 10) & 7;
+      if (sf) this.addSub(1, sub, s, rd, !s, () => this.xsp(rn), () => this.extended(rm, option, imm3));
+      else this.addSub(0, sub, s, rd, !s, () => this.wsp(rn), () => { this.extended(rm, option, imm3); c.op(Op.I32_WRAP_I64); });
+      return;
+    }
+    if ((op2 & 8) !== 0) { // 3-source
+      const ra = (insn >>> 10) & 31, o0 = (insn >>> 15) & 1, op31 = (insn >>> 21) & 7;
+      if (op31 === 0) { // MADD, MSUB
+        this.x(ra); this.x(rn); this.x(rm); c.op(Op.I64_MUL); c.op(o0 ? Op.I64_SUB : Op.I64_ADD);
+        if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+      } else { // SMADDL/SMSUBL (op31 1), UMADDL/UMSUBL (op31 5)
+        const ext = op31 === 1 ? Op.I64_EXTEND_I32_S : Op.I64_EXTEND_I32_U;
+        this.x(ra); this.w(rn); c.op(ext); this.w(rm); c.op(ext); c.op(Op.I64_MUL); c.op(o0 ? Op.I64_SUB : Op.I64_ADD);
+      }
+      this.setX(rd);
+      return;
+    }
+    switch (op2) {
+      case 2: { // CCMP, CCMN
+        const sub = ((insn >>> 30) & 1) === 1, isImm = ((insn >>> 11) & 1) === 1, cond = (insn >>> 12) & 0xF;
+        // Operands and condition first: registers are loaded on both arms' way.
+        if (sf) { this.x(rn); c.set(L_A); if (isImm) c.i64(BigInt(rm)); else this.x(rm); c.set(L_B); }
+        else { this.w(rn); c.set(L_A32); if (isImm) c.i32(rm); else this.w(rm); c.set(L_B32); }
+        this.cond(cond);
+        this.open("if");
+        if (sf) { c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R); }
+        else { c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32); }
+        this.addSubFlags(sf, sub);
+        c.else_();
+        c.i32(insn & 0xF); c.set(L_NZCV);
+        this.close();
+        this.st[NZCV] = DIRTY;
+        return;
+      }
+      case 4: { // CSEL, CSINC, CSINV, CSNEG
+        const op = (insn >>> 30) & 1, o2 = (insn >>> 10) & 1;
+        // Loads before the select: both arms must see the registers loaded.
+        this.x(rn); c.set(L_A); this.x(rm); c.set(L_B);
+        this.cond((insn >>> 12) & 0xF); c.set(L_C);
+        c.get(L_A);
+        c.get(L_B);
+        if (op) { c.i64(-1n); c.op(Op.I64_XOR); }
+        if (o2) { c.i64(1n); c.op(Op.I64_ADD); }
+        c.get(L_C); c.op(Op.SELECT);
+        if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+        this.setX(rd);
+        return;
+      }
+      case 6: {
+        const opcode = (insn >>> 10) & 0x3F;
+        if (((insn >>> 30) & 1) === 1) { // CLZ
+          if (sf) { this.x(rn); c.op(Op.I64_CLZ); this.setX(rd); } else { this.w(rn); c.op(Op.I32_CLZ); this.setW(rd); }
+          return;
+        }
+        if (sf) {
+          this.x(rn); c.set(L_A); this.x(rm); c.set(L_B);
+          if (opcode === 2 || opcode === 3) {
+            // b == 0 -> 0; INT64_MIN / -1 -> INT64_MIN (wasm would trap on both)
+            c.get(L_B); c.op(Op.I64_EQZ);
+            this.open("if", T.I64); c.i64(0n);
+            c.else_();
+            if (opcode === 3) {
+              c.get(L_A); c.i64(-(1n << 63n)); c.op(Op.I64_EQ); c.get(L_B); c.i64(-1n); c.op(Op.I64_EQ); c.op(Op.I32_AND);
+              this.open("if", T.I64); c.get(L_A); c.else_(); c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_S); this.close();
+            } else { c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_U); }
+            this.close();
+          } else {
+            c.get(L_A); c.get(L_B); c.op([Op.I64_SHL, Op.I64_SHR_U, Op.I64_SHR_S, Op.I64_ROTR][opcode - 8]);
+          }
+          this.setX(rd);
+        } else {
+          this.w(rn); c.set(L_A32); this.w(rm); c.set(L_B32);
+          if (opcode === 2 || opcode === 3) {
+            c.get(L_B32); c.op(Op.I32_EQZ);
+            this.open("if", T.I32); c.i32(0);
+            c.else_();
+            if (opcode === 3) {
+              c.get(L_A32); c.i32(-0x80000000); c.op(Op.I32_EQ); c.get(L_B32); c.i32(-1); c.op(Op.I32_EQ); c.op(Op.I32_AND);
+              this.open("if", T.I32); c.get(L_A32); c.else_(); c.get(L_A32); c.get(L_B32); c.op(Op.I32_DIV_S); this.close();
+            } else { c.get(L_A32); c.get(L_B32); c.op(Op.I32_DIV_U); }
+            this.close();
+          } else {
+            c.get(L_A32); c.get(L_B32); c.op([Op.I32_SHL, Op.I32_SHR_U, Op.I32_SHR_S, Op.I32_ROTR][opcode - 8]);
+          }
+          this.setW(rd);
+        }
+        return;
+      }
+    }
+    throw new Error(`jit: dpReg cannot translate ${insn.toString(16)}`);
+  }
+
+  private ldst(insn: number, off: number, k: number, f: LdSt): void {
+    const c = this.c;
+    if (f.prefetch) {
+      // PRFM: no access; an SP base still gets its alignment check in the interpreter.
+      if (f.rn === 31) { this.callInterp(off, insn, k, false); this.forget(); }
+      return;
+    }
+    // Address (and the base's new value for writeback) into L_VA / L_R.
+    if (f.rn < 0) { this.pcConst(off); c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); c.set(L_VA); }
+    else {
+      this.xsp(f.rn);
+      if (f.mode === "reg") { this.extended(f.rm, f.option, f.shift); c.op(Op.I64_ADD); }
+      else if (f.mode !== "post" && f.imm) { c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); }
+      c.set(L_VA);
+      if (f.mode === "post" && f.imm) { this.xsp(f.rn); c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); c.set(L_R); }
+      else if (f.mode === "pre" || f.mode === "post") { c.get(L_VA); c.set(L_R); }
+    }
+    // Registers a store reads are loaded before the branch, so both paths agree.
+    if (!f.load) { if (f.rt !== 31) this.load(f.rt); if (f.rt2 >= 0 && f.rt2 !== 31) this.load(f.rt2); }
+    const total = f.rt2 >= 0 ? 2 * f.bytes : f.bytes;
+    // TLB probe: tag, no page crossing, and (SP base) 16-byte alignment.
+    c.get(L_TLB);
+    c.get(L_VA); c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1023); c.op(Op.I32_AND); c.i32(5); c.op(Op.I32_SHL);
+    c.op(Op.I32_ADD); c.tee(L_E);
+    c.mem(Op.I64_LOAD, f.load ? 0 : 8);
+    c.get(L_VA); c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
+    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.i32(4096 - total); c.op(Op.I32_LE_U); c.op(Op.I32_AND);
+    if (f.rn === 31) { c.get(L_X + 31); c.i64(15n); c.op(Op.I64_AND); c.op(Op.I64_EQZ); c.op(Op.I32_AND); }
+    this.open("if");
+    // Fast path: the TLB entry's host address.
+    c.get(L_E); c.mem(Op.I64_LOAD, 24); c.get(L_VA); c.op(Op.I64_ADD); c.op(Op.I32_WRAP_I64); c.set(L_H);
+    if (f.load) {
+      this.loadValue(f, 0); c.set(L_A);
+      if (f.rt2 >= 0) { this.loadValue(f, f.bytes); c.set(L_B); }
+    } else {
+      c.get(L_H); this.x(f.rt); this.storeValue(f.bytes, 0);
+      if (f.rt2 >= 0) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
+      c.i32(0); c.set(L_C);
+    }
+    c.else_();
+    // Slow path: the core's walk, MMIO exit or fault. Exception entry reads
+    // SP and the flags, so those go to memory first; after a fault the
+    // instruction does not complete and the other registers are written back.
+    this.spillOnly(31); this.spillOnly(NZCV);
+    const size = f.bytes | (f.rn === 31 ? 0x100 : 0);
+    const access = (second: boolean): void => {
+      c.get(L_VA); if (second) { c.i64(BigInt(f.bytes)); c.op(Op.I64_ADD); }
+      if (!f.load) this.x(second ? f.rt2 : f.rt);
+      c.i32(second ? f.bytes : size); this.pcConst(off);
+      c.get(L_IC); if (k) { c.i64(BigInt(k)); c.op(Op.I64_ADD); }
+      c.i32(insn | 0);
+      c.call(f.load ? F_READ : F_WRITE);
+      if (f.load) { this.extendLoaded(f); c.set(second ? L_B : L_A); }
+      c.gget(G_FAULTED);
+      this.open("if");
+      for (let r = 0; r < 31; r++) if (this.st[r] === DIRTY) { c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8); }
+      this.leave(k + 1);
+      this.close();
+    };
+    access(false);
+    if (f.rt2 >= 0) access(true);
+    if (!f.load) { c.gget(G_ATTENTION); c.set(L_C); }
+    this.close();
+    if (f.load) {
+      c.get(L_A); this.setX(f.rt);
+      if (f.rt2 >= 0) { c.get(L_B); this.setX(f.rt2); }
+    }
+    if (f.mode === "pre" || f.mode === "post") { c.get(L_R); this.setXSP(f.rn); }
+    if (!f.load) {
+      // A store that wrote translated code (perhaps this page): leave after it.
+      c.get(L_C);
+      this.open("if"); this.spill(); this.leave(k + 1); this.close();
+    }
+  }
+
+  private spillOnly(r: number): void {
+    if (this.st[r] !== DIRTY) return;
+    if (r === NZCV) { this.c.get(L_NZCV); this.c.gset(G_NZCV); }
+    else { this.c.get(L_CPU); this.c.get(L_X + r); this.c.mem(Op.I64_STORE, r * 8); }
+  }
+
+  // The slow path's value (zero-extended from f.bytes) as the load extends it.
+  private extendLoaded(f: LdSt): void {
+    const c = this.c;
+    if (f.ext === "u" || f.bytes === 8) return;
+    const sh = BigInt(64 - 8 * f.bytes);
+    c.i64(sh); c.op(Op.I64_SHL); c.i64(sh); c.op(Op.I64_SHR_S);
+    if (f.ext === "s32") { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
+  }
+
+  private loadValue(f: LdSt, offset: number): void {
+    const c = this.c;
+    c.get(L_H);
+    switch (f.bytes) {
+      case 1: if (f.ext === "s32") { c.mem(Op.I32_LOAD8_S, offset); c.op(Op.I64_EXTEND_I32_U); } else c.mem(f.ext === "s64" ? Op.I64_LOAD8_S : Op.I64_LOAD8_U, offset); break;
+      case 2: if (f.ext === "s32") { c.mem(Op.I32_LOAD16_S, offset); c.op(Op.I64_EXTEND_I32_U); } else c.mem(f.ext === "s64" ? Op.I64_LOAD16_S : Op.I64_LOAD16_U, offset); break;
+      case 4: c.mem(f.ext === "s64" ? Op.I64_LOAD32_S : Op.I64_LOAD32_U, offset); break;
+      default: c.mem(Op.I64_LOAD, offset);
+    }
+  }
+  private storeValue(bytes: number, offset: number): void {
+    this.c.mem(bytes === 1 ? Op.I64_STORE8 : bytes === 2 ? Op.I64_STORE16 : bytes === 4 ? Op.I64_STORE32 : Op.I64_STORE, offset);
+  }
+}

@@ -1,0 +1,107 @@
+// Translation to WebAssembly (src/cpu/jit, src/cpu/core/jit.ts): translated
+// code leaves the machine exactly as the interpreter would at every exit, and
+// code that is written (by the guest or by the host) is translated again.
+// The QEMU differential tests also run every case translated (test/diff).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Exit } from "../src/cpu/cpu.js";
+import { translatePage } from "../src/cpu/jit/translate_page.js";
+import { bareCore, RAM_BASE } from "./helpers/bare.js";
+import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
+
+const AT_ONCE = { enabled: true, threshold: 0, maxModules: 64 };
+const OFF = { enabled: false, threshold: 0, maxModules: 64 };
+
+const LOOP = `
+    adr x3, data
+    mov x0, #0
+    mov x1, #300
+  loop:
+    add x0, x0, x1, lsl #1
+    ldr x2, [x3]
+    add x2, x2, #3
+    str x2, [x3], #8
+    stp x0, x1, [x3, #16]
+    ldp x5, x6, [x3, #16]
+    sub x3, x3, #8
+    tbz x1, #0, even
+    eor x7, x7, x0
+  even:
+    subs x1, x1, #1
+    csinc x8, x8, x8, eq
+    b.ne loop
+    hvc #1
+  data:
+    .quad 0, 0, 0, 0, 0, 0
+`;
+
+function trace(jit: typeof AT_ONCE, budget: bigint): string[] {
+  const { core, cpu } = bareCore(LOOP, { jit });
+  const out: string[] = [];
+  for (let i = 0; i < 100000; i++) {
+    const r = cpu.run(budget);
+    const regs = [0, 1, 2, 3, 5, 6, 7, 8].map((n) => cpu.x(n).toString(16)).join(",");
+    out.push(`${r} ${cpu.instret} ${cpu.pc.toString(16)} ${cpu.nzcv} ${regs}`);
+    if (r !== Exit.BUDGET) break;
+  }
+  if (jit.enabled) assert.ok(core.jitStats().instructions_translated > 0, "nothing ran translated");
+  return out;
+}
+
+test("translated code exits with the interpreter's instruction count, pc and registers at every budget", () => {
+  for (const budget of [1n, 7n, 37n, 1000n, 100000n]) {
+    const a = trace(OFF, budget), b = trace(AT_ONCE, budget);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC));
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});
+
+test("a guest store into translated code is seen by the next execution of it", () => {
+  const src = `
+      mov x4, #0
+    again:
+      adr x1, target
+    target:
+      mov x0, #5
+      cbnz x4, done
+      mov x4, #1
+      ldr w2, newinsn
+      str w2, [x1]
+      b again
+    done:
+      hvc #0
+    newinsn:
+      .word 0xd28000e0
+  `;
+  for (const jit of [OFF, AT_ONCE]) {
+    const { core, cpu } = bareCore(src, { jit });
+    assert.equal(cpu.run(10000n), Exit.HVC);
+    assert.equal(cpu.x(0), 7n, `rewritten mov executed (translation ${jit.enabled ? "on" : "off"})`);
+    if (jit.enabled) assert.ok(core.jitStats().invalidations >= 1);
+  }
+});
+
+test("a host write to translated code (noteWrite) is seen by the next execution of it", () => {
+  const { core, cpu } = bareCore("mov x0, #1\n hvc #0", { jit: AT_ONCE });
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.x(0), 1n);
+  assert.ok(core.jitStats().instructions_translated >= 2);
+  const v = new DataView(core.ram(RAM_BASE, 4).buffer);
+  v.setUint32(core.hostOffset(RAM_BASE), 0xd2800040, true); // mov x0, #2
+  core.noteWrite(core.hostOffset(RAM_BASE), 4);
+  cpu.pc = RAM_BASE;
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.x(0), 2n);
+});
+
+test("every instruction word translates into a module WebAssembly accepts", () => {
+  const seed = seedFromEnv();
+  const rng = new Rng(seed);
+  const n = caseCount("XENTS_JIT_WORDS", 300);
+  for (let i = 0; i < n; i++) {
+    const w = new Uint32Array(1024);
+    for (let j = 0; j < 1024; j++) w[j] = rng.bits(32);
+    const p = translatePage(w, [0, 4 * rng.int(1024), 4 * rng.int(1024)]);
+    assert.ok(WebAssembly.validate(p.bytes), `page ${i} (seed ${seed}) does not validate`);
+  }
+});
