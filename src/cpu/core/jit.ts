@@ -32,7 +32,7 @@ export let jitRetired: u64 = 0;
 // has it, else count heat and translate when hot. True if translated code
 // ran (it left pc, instret and the exit state as the interpreter would).
 export function jitEnter(p: u64, limit: u64): bool {
-  if (fetchHost < ramHost) return false;
+  if ((p & 3) != 0 || fetchHost < ramHost) return false; // a misaligned pc faults in the interpreter
   const f = <u32>((fetchHost - ramHost) >> 12);
   if (f >= jitFrames) return false;
   const rec = jitTab + (<usize>f << 3);
