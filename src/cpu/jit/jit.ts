@@ -12,15 +12,25 @@ export interface JitOptions {
   // Block heads the interpreter runs in a frame before it is translated (0: at once).
   threshold: number;
   maxModules: number;
+  // Entries a frame's translation may be built from: past the first, an
+  // entry that keeps missing (1024 times) makes the page translate again.
+  maxEntries?: number;
 }
 
-export const JIT_DEFAULTS: JitOptions = { enabled: false, threshold: 64, maxModules: 4096 };
+// Measured on a Linux boot (docs/ARCHITECTURE.md): a high threshold and one
+// entry per page cost the least compile time for what they translate.
+export const JIT_DEFAULTS: JitOptions = { enabled: false, threshold: 4000, maxModules: 4096, maxEntries: 1 };
 
 // Off by default for now (see docs/jit.md: on a Linux boot the translation
 // costs more than it saves); XENTS_JIT=1 turns it on, XENTS_JIT_THRESHOLD sets the heat.
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
   if (env.XENTS_JIT !== undefined) o.enabled = env.XENTS_JIT !== "0";
+  if (env.XENTS_JIT_MAX_ENTRIES !== undefined) {
+    const m = Number(env.XENTS_JIT_MAX_ENTRIES);
+    if (!Number.isInteger(m) || m < 1 || m > 1024) throw new Error(`XENTS_JIT_MAX_ENTRIES must be an integer from 1 to 1024 (got ${env.XENTS_JIT_MAX_ENTRIES})`);
+    o.maxEntries = m;
+  }
   if (env.XENTS_JIT_THRESHOLD !== undefined) {
     const t = Number(env.XENTS_JIT_THRESHOLD);
     if (!Number.isInteger(t) || t < 0 || t > 65535) throw new Error(`XENTS_JIT_THRESHOLD must be an integer from 0 to 65535 (got ${env.XENTS_JIT_THRESHOLD})`);
@@ -51,8 +61,6 @@ interface CoreSide {
 }
 
 const RECORD = 8;
-// Entries per frame before the core is told to stop translating it again (0).
-const MAX_ENTRIES = 8;
 const FL_CODE = 1;
 
 export class Jit {
@@ -97,7 +105,7 @@ export class Jit {
     let entries = this.entries.get(frame);
     // Not translated now (first time, or its code was written): start afresh.
     if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); }
-    else if (entries.size >= MAX_ENTRIES) return 0;
+    else if (entries.size >= (this.options.maxEntries ?? 1)) return 0;
     entries.add(entry);
     if (entries.size > 1) this.stats.retranslations++;
     const t0 = performance.now();

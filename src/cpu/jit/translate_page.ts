@@ -17,8 +17,9 @@
 // Each block checks `instret + length <= limit` before it runs, so exits are
 // exact: the interpreter finishes a block that does not fit.
 //
-// Inside a block the general registers live in i64 locals, loaded on first
-// use and stored back at the block's end and before any call. Integer data
+// Inside a block the general registers are read from i64 locals, loaded on
+// first use, and written through to the vCPU block, so calls, exits and
+// faults never need a write-back. Integer data
 // processing, branches and integer loads/stores (with the TLB probe inline)
 // are translated; everything else, and every slow path (TLB miss, page
 // crossing, SP alignment), calls the interpreter for the whole instruction
@@ -52,7 +53,9 @@ const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
 
 // Cache state of a register (0..31) or the flags (32)
-const UNLOADED = 0, CLEAN = 1, DIRTY = 2;
+// Registers are written through (local and memory), so a cached one is
+// never newer than memory: calls, exits and faults need no write-back.
+const UNLOADED = 0, CLEAN = 1;
 
 const enum Kind {
   INLINE, // translated, falls through
@@ -341,16 +344,16 @@ class PageTranslator {
   private w(r: number): void { this.x(r); this.c.op(Op.I32_WRAP_I64); }
   private wsp(r: number): void { this.xsp(r); this.c.op(Op.I32_WRAP_I64); }
   private setX(r: number): void { if (r === 31) this.c.op(Op.DROP); else this.setXSP(r); }
-  private setXSP(r: number): void { this.c.set(L_X + r); this.st[r] = DIRTY; }
+  private setXSP(r: number): void {
+    const c = this.c;
+    c.set(L_X + r); c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8);
+    this.st[r] = CLEAN;
+  }
   private setW(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setX(r); }
   private setWSP(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setXSP(r); }
-  private setFlags(): void { this.c.set(L_NZCV); this.st[NZCV] = DIRTY; }
+  private setFlags(): void { this.c.tee(L_NZCV); this.c.gset(G_NZCV); this.st[NZCV] = CLEAN; }
 
-  private spill(): void {
-    const c = this.c;
-    for (let r = 0; r < 32; r++) if (this.st[r] === DIRTY) { c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8); }
-    if (this.st[NZCV] === DIRTY) { c.get(L_NZCV); c.gset(G_NZCV); }
-  }
+
   private forget(): void { this.st.fill(UNLOADED); }
 
   // --- exits -----------------------------------------------------------------
@@ -375,7 +378,6 @@ class PageTranslator {
   // registers in memory; pushes whether translated code must leave.
   private interp(off: number, insn: number, k: number): void {
     const c = this.c;
-    this.spill();
     c.i32(insn | 0); this.pcConst(off);
     c.get(L_IC); if (k) { c.i64(BigInt(k)); c.op(Op.I64_ADD); }
     c.call(F_EXEC);
@@ -409,14 +411,12 @@ class PageTranslator {
       }
     }
     // Falls into the next block (the next section of the function) or off the page.
-    this.spill();
     c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
     if (next >= 1024) this.goto(4096);
   }
 
   private endBlock(n: number): void {
     const c = this.c;
-    this.spill();
     c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
   }
 
@@ -469,7 +469,7 @@ class PageTranslator {
       this.callInterp(off, insn, n - 1, true);
       return;
     }
-    // Conditional: compute the condition before the registers are written back.
+    // Conditional: the condition first, then the block's end.
     if ((insn & 0x7E000000) === 0x34000000) { // CBZ, CBNZ
       const sf = insn >>> 31, op = (insn >>> 24) & 1, rt = insn & 31;
       if (sf) { this.x(rt); c.op(Op.I64_EQZ); } else { this.w(rt); c.op(Op.I32_EQZ); }
@@ -715,7 +715,8 @@ class PageTranslator {
         c.else_();
         c.i32(insn & 0xF); c.set(L_NZCV);
         this.close();
-        this.st[NZCV] = DIRTY;
+        c.get(L_NZCV); c.gset(G_NZCV);
+        this.st[NZCV] = CLEAN;
         return;
       }
       case 4: { // CSEL, CSINC, CSINV, CSNEG
@@ -816,10 +817,9 @@ class PageTranslator {
       c.i32(0); c.set(L_C);
     }
     c.else_();
-    // Slow path: the core's walk, MMIO exit or fault. Exception entry reads
-    // SP and the flags, so those go to memory first; after a fault the
-    // instruction does not complete and the other registers are written back.
-    this.spillOnly(31); this.spillOnly(NZCV);
+    // Slow path: the core's walk, MMIO exit or fault (registers and flags are
+    // already in memory, where exception entry and the hypervisor read them);
+    // after a fault the instruction does not complete.
     const size = f.bytes | (f.rn === 31 ? 0x100 : 0);
     const access = (second: boolean): void => {
       c.get(L_VA); if (second) { c.i64(BigInt(f.bytes)); c.op(Op.I64_ADD); }
@@ -831,7 +831,6 @@ class PageTranslator {
       if (f.load) { this.extendLoaded(f); c.set(second ? L_B : L_A); }
       c.gget(G_FAULTED);
       this.open("if");
-      for (let r = 0; r < 31; r++) if (this.st[r] === DIRTY) { c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8); }
       this.leave(k + 1);
       this.close();
     };
@@ -847,15 +846,11 @@ class PageTranslator {
     if (!f.load) {
       // A store that wrote translated code (perhaps this page): leave after it.
       c.get(L_C);
-      this.open("if"); this.spill(); this.leave(k + 1); this.close();
+      this.open("if"); this.leave(k + 1); this.close();
     }
   }
 
-  private spillOnly(r: number): void {
-    if (this.st[r] !== DIRTY) return;
-    if (r === NZCV) { this.c.get(L_NZCV); this.c.gset(G_NZCV); }
-    else { this.c.get(L_CPU); this.c.get(L_X + r); this.c.mem(Op.I64_STORE, r * 8); }
-  }
+
 
   // The slow path's value (zero-extended from f.bytes) as the load extends it.
   private extendLoaded(f: LdSt): void {
