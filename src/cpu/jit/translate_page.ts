@@ -324,10 +324,12 @@ class PageTranslator {
     if (i < 0) throw new Error(`jit: no label ${label}`);
     return this.labels.length - 1 - i;
   }
-  private open(kind: "block" | "if", t: T = T.VOID): void {
-    if (kind === "block") this.c.block(t); else this.c.if_(t);
+  // An `if` inside an instruction's code (its label counts for depth()).
+  private openIf(t: T = T.VOID): void {
+    this.c.if_(t);
     this.labels.push("_");
   }
+
   private close(): void { this.c.end(); this.labels.pop(); }
 
   // --- registers ------------------------------------------------------------
@@ -386,7 +388,7 @@ class PageTranslator {
   private callInterp(off: number, insn: number, k: number, end: boolean): void {
     this.interp(off, insn, k);
     if (end) { this.c.op(Op.DROP); this.leave(k + 1); return; }
-    this.open("if"); this.leave(k + 1); this.close();
+    this.openIf(); this.leave(k + 1); this.close();
   }
 
   // --- blocks ----------------------------------------------------------------
@@ -400,7 +402,7 @@ class PageTranslator {
     this.forget();
     // Does the whole block fit under the limit?
     c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
-    this.open("if"); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slots[i];
       switch (slot.kind) {
@@ -455,12 +457,12 @@ class PageTranslator {
       // A misaligned target: the interpreter (it makes the next fetch fault).
       c.get(L_R); c.i64(3n); c.op(Op.I64_AND); c.op(Op.I64_EQZ);
       const pre = this.st.slice();
-      this.open("if");
+      this.openIf();
       if (opc === 1) { this.pcConst(off + 4); this.setX(30); }
       this.endBlock(n);
       // Within the page: stay in the dispatch loop.
       c.get(L_R); c.i64(-4096n); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
-      this.open("if");
+      this.openIf();
       c.get(L_R); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch"));
       this.close();
       c.get(L_R); c.gset(G_PC); this.leave(0);
@@ -485,7 +487,7 @@ class PageTranslator {
     const target = off + this.slots[off >> 2].rel!;
     this.endBlock(n);
     c.get(L_C);
-    this.open("if"); this.goto(target); this.close();
+    this.openIf(); this.goto(target); this.close();
     this.goto(off + 4);
   }
 
@@ -708,7 +710,7 @@ class PageTranslator {
         if (sf) { this.x(rn); c.set(L_A); if (isImm) c.i64(BigInt(rm)); else this.x(rm); c.set(L_B); }
         else { this.w(rn); c.set(L_A32); if (isImm) c.i32(rm); else this.w(rm); c.set(L_B32); }
         this.cond(cond);
-        this.open("if");
+        this.openIf();
         if (sf) { c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R); }
         else { c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32); }
         this.addSubFlags(sf, sub);
@@ -744,11 +746,11 @@ class PageTranslator {
           if (opcode === 2 || opcode === 3) {
             // b == 0 -> 0; INT64_MIN / -1 -> INT64_MIN (wasm would trap on both)
             c.get(L_B); c.op(Op.I64_EQZ);
-            this.open("if", T.I64); c.i64(0n);
+            this.openIf(T.I64); c.i64(0n);
             c.else_();
             if (opcode === 3) {
               c.get(L_A); c.i64(-(1n << 63n)); c.op(Op.I64_EQ); c.get(L_B); c.i64(-1n); c.op(Op.I64_EQ); c.op(Op.I32_AND);
-              this.open("if", T.I64); c.get(L_A); c.else_(); c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_S); this.close();
+              this.openIf(T.I64); c.get(L_A); c.else_(); c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_S); this.close();
             } else { c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_U); }
             this.close();
           } else {
@@ -759,11 +761,11 @@ class PageTranslator {
           this.w(rn); c.set(L_A32); this.w(rm); c.set(L_B32);
           if (opcode === 2 || opcode === 3) {
             c.get(L_B32); c.op(Op.I32_EQZ);
-            this.open("if", T.I32); c.i32(0);
+            this.openIf(T.I32); c.i32(0);
             c.else_();
             if (opcode === 3) {
               c.get(L_A32); c.i32(-0x80000000); c.op(Op.I32_EQ); c.get(L_B32); c.i32(-1); c.op(Op.I32_EQ); c.op(Op.I32_AND);
-              this.open("if", T.I32); c.get(L_A32); c.else_(); c.get(L_A32); c.get(L_B32); c.op(Op.I32_DIV_S); this.close();
+              this.openIf(T.I32); c.get(L_A32); c.else_(); c.get(L_A32); c.get(L_B32); c.op(Op.I32_DIV_S); this.close();
             } else { c.get(L_A32); c.get(L_B32); c.op(Op.I32_DIV_U); }
             this.close();
           } else {
@@ -805,7 +807,7 @@ class PageTranslator {
     c.get(L_VA); c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
     c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.i32(4096 - total); c.op(Op.I32_LE_U); c.op(Op.I32_AND);
     if (f.rn === 31) { c.get(L_X + 31); c.i64(15n); c.op(Op.I64_AND); c.op(Op.I64_EQZ); c.op(Op.I32_AND); }
-    this.open("if");
+    this.openIf();
     // Fast path: the TLB entry's host address.
     c.get(L_E); c.mem(Op.I64_LOAD, 24); c.get(L_VA); c.op(Op.I64_ADD); c.op(Op.I32_WRAP_I64); c.set(L_H);
     if (f.load) {
@@ -830,7 +832,7 @@ class PageTranslator {
       c.call(f.load ? F_READ : F_WRITE);
       if (f.load) { this.extendLoaded(f); c.set(second ? L_B : L_A); }
       c.gget(G_FAULTED);
-      this.open("if");
+      this.openIf();
       this.leave(k + 1);
       this.close();
     };
@@ -846,7 +848,7 @@ class PageTranslator {
     if (!f.load) {
       // A store that wrote translated code (perhaps this page): leave after it.
       c.get(L_C);
-      this.open("if"); this.leave(k + 1); this.close();
+      this.openIf(); this.leave(k + 1); this.close();
     }
   }
 
