@@ -302,14 +302,16 @@ export class Hypervisor implements PsciHost {
     const before = st.instret;
     const base = this.clock.now();
     const h0 = performance.now();
-    const exit = st.run(SLICE_INSTRUCTIONS, base, this.clock.scale);
+    const scale = this.clock.sliceScale();
+    const compiled0 = this.core.jit.compileMs;
+    const exit = st.run(SLICE_INSTRUCTIONS, base, scale);
     const n = st.instret - before;
-    this.clock.ran(base, n);
+    this.clock.ran(base, n, scale);
     const coreMs = performance.now() - h0;
     this.stats.coreMs += coreMs; // time in the core, against the rest of the host's
-    this.clock.observe(Number(n), coreMs / 1000);
+    this.clock.observe(Number(n), (coreMs - (this.core.jit.compileMs - compiled0)) / 1000);
     v.instructions += n;
-    v.cpuTimeNs += Clock.toNs((n * this.clock.scale) >> 16n);
+    v.cpuTimeNs += Clock.toNs((n * scale) >> 16n);
     this.sched.charge(v, Number(n));
     d.vgic.sync(v.id);
     try {
