@@ -69,3 +69,33 @@ test("layering: hw/ imports only hw/", () => {
   for (const f of files(join(root, "hw"))) for (const i of imports(f)) if (!i.startsWith("hw/")) bad.push(`${relative(root, f)} -> ${i}`);
   assert.deepEqual(bad, []);
 });
+
+// No module depends on itself through others, type-only imports included: a
+// cycle means two files are one concept split in two, or one reaches into
+// the other's owner (handlers take HypercallServices, not the Hypervisor;
+// restore takes a RestoreTarget, not the Toolstack).
+test("layering: no import cycles anywhere in src/", () => {
+  const graph = new Map<string, string[]>();
+  for (const f of files(root)) graph.set(relative(root, f).replace(/\.ts$/, ""), imports(f));
+  // Tarjan's strongly connected components
+  let next = 0;
+  const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>(), stack: string[] = [];
+  const cycles: string[] = [];
+  const visit = (v: string): void => {
+    index.set(v, next); low.set(v, next); next++;
+    stack.push(v); onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      for (let w = stack.pop()!; ; w = stack.pop()!) { onStack.delete(w); scc.push(w); if (w === v) break; }
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(scc.sort().join(" <-> "));
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  assert.ok(graph.size > 100, `only ${graph.size} modules found under src/`);
+  assert.deepEqual(cycles, []);
+});

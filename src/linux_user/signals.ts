@@ -5,7 +5,16 @@
 // undoing by rt_sigreturn.
 
 import { SR } from "../cpu/cpu.js";
-import type { Process } from "./process.js";
+import type { VcpuState } from "../cpu/cpu.js";
+import type { AddressSpace } from "./address_space.js";
+
+// What delivering a signal needs of a process (process.ts's Process is one).
+export interface SignalTarget {
+  readonly cpu: VcpuState;
+  readonly as: Pick<AddressSpace, "read" | "write">;
+  readonly sig: SignalState;
+  readonly sigtramp: bigint;
+}
 
 export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8,
   SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15,
@@ -148,7 +157,7 @@ function writeSigInfo(dv: DataView, info: SigInfo): void {
 }
 
 // Build the frame and enter the handler; false if the stack cannot take it.
-export function setupFrame(p: Process, info: SigInfo, act: SigAction, faultEsr = 0n): boolean {
+export function setupFrame(p: SignalTarget, info: SigInfo, act: SigAction, faultEsr = 0n): boolean {
   const c = p.cpu;
   const sig = p.sig;
   const sp0 = c.sys(SR.SP_EL0);
@@ -211,7 +220,7 @@ export function setupFrame(p: Process, info: SigInfo, act: SigAction, faultEsr =
 
 // rt_sigreturn: restore what setupFrame saved (the frame is at SP); false if
 // the frame is unreadable or corrupt.
-export function restoreFrame(p: Process): boolean {
+export function restoreFrame(p: SignalTarget): boolean {
   const c = p.cpu;
   const frame = c.sys(SR.SP_EL0);
   if ((frame & 15n) !== 0n) return false;

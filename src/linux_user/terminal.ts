@@ -4,7 +4,7 @@
 // a termios without ICANON or ECHO makes the host terminal raw.
 
 import { ReadStream } from "node:tty";
-import { Out } from "./syscall_abi.js";
+import { Out } from "./user_struct.js";
 
 const ICANON = 0o2, ECHO = 0o10;
 export const TERMIOS_SIZE = 36;

@@ -5,7 +5,9 @@
 // any order, XENSTORE, END. The domain is created under its old id at the
 // first record that needs it, and torn down again by abort().
 
-import type { Toolstack, GuestConfig, Guest, SavedXenstore } from "./toolstack.js";
+import type { GuestConfig, Guest, SavedXenstore } from "./guest.js";
+import type { Xc } from "./xc/xc.js";
+import type { Xenstored } from "./xenstore/xenstored.js";
 import type { BuiltDomain } from "./domain_builder.js";
 import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
@@ -15,6 +17,19 @@ import { validPath } from "./xenstore/store.js";
 export interface SavedDomain {
   name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
   built: { domid: number; storePort: number; consolePort: number; storeGfn: string; consoleGfn: string; memoryKiB: number };
+}
+
+// What a restore needs of the toolstack (toolstack.ts's Toolstack is one):
+// libxc, its guests and xenstore, and adopting the rebuilt domain.
+export interface RestoreTarget {
+  readonly dom0: { readonly xc: Xc };
+  readonly guests: ReadonlyMap<number, Guest>;
+  readonly xenstored: Pick<Xenstored, "restoreWatches">;
+  log(line: string): void;
+  xsWrite(path: string, value: string, perms?: string[]): void;
+  xenstoreRootsOf(domid: number, uuid: string): string[];
+  adopt(domid: number, name: string, uuid: string, config: GuestConfig, built: BuiltDomain, paused: boolean): Guest;
+  discardPartial(domid: number, uuid: string): void;
 }
 
 type Phase = "domain" | "kernel" | "ramdisk" | "body" | "end" | "done";
@@ -30,7 +45,7 @@ export class RestoreSession {
   private readonly populated = new Set<bigint>();
   pagesReceived = 0;
 
-  constructor(private readonly ts: Toolstack) {}
+  constructor(private readonly ts: RestoreTarget) {}
 
   expects(): number[] {
     switch (this.phase) {

@@ -1,7 +1,8 @@
 // Writing a domain into a save stream (save_stream.ts): the records that
 // describe it and its memory, shared by `xents save` and live migration.
 
-import type { Toolstack, Guest } from "./toolstack.js";
+import type { Guest } from "./guest.js";
+import type { Xc } from "./xc/xc.js";
 import type { SavedDomain } from "./domain_restore.js";
 import { REC, StreamWriter, encodePages } from "./save_stream.js";
 
@@ -23,8 +24,8 @@ export function writePreamble(w: StreamWriter, g: Guest, maxPages: string): void
 }
 
 // One PAGES record of a domain's frames, read through a foreign mapping.
-export function writePages(ts: Toolstack, w: StreamWriter, domid: number, gfns: bigint[]): void {
-  const m = ts.dom0.xc.mapForeign(domid, gfns);
+export function writePages(xc: Pick<Xc, "mapForeign">, w: StreamWriter, domid: number, gfns: bigint[]): void {
+  const m = xc.mapForeign(domid, gfns);
   try { w.record(REC.PAGES, encodePages(gfns, (k) => m.page(k))); } finally { m.unmap(); }
 }
 

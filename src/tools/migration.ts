@@ -146,7 +146,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const send = async (gfns: number[]): Promise<void> => {
       for (let i = 0; i < gfns.length; i += BATCH) {
         const part = gfns.slice(i, i + BATCH).map(BigInt);
-        writePages(ts, w, domid, part);
+        writePages(ts.dom0.xc, w, domid, part);
         pagesSent += part.length;
         await drain();
         if (!paused) await new Promise<void>((res) => setImmediate(res));

@@ -7,9 +7,9 @@
 
 import { randomUUID } from "node:crypto";
 import type { Dom0 } from "./dom0.js";
-import { buildDomain, BuildConfig, BuiltDomain } from "./domain_builder.js";
+import { buildDomain, BuiltDomain } from "./domain_builder.js";
 import { GuestConsole } from "./console_backend.js";
-import { Xenstored, Transport, SavedWatch } from "./xenstore/xenstored.js";
+import { Xenstored, Transport } from "./xenstore/xenstored.js";
 import { DomainRing } from "./xenstore/domain_ring.js";
 import { VIRQ } from "../xen/public/event_channel.js";
 import { SHUTDOWN_NAMES, XEN_E } from "../xen/public/xen.js";
@@ -29,34 +29,8 @@ import { writePreamble, writePages } from "./domain_save.js";
 import type { DomainContext } from "../xen/public/domain_context.js";
 import type { Node } from "./xenstore/store.js";
 
-export type ExitAction = "destroy" | "restart" | "preserve";
-
-export interface GuestConfig extends BuildConfig {
-  onPoweroff?: ExitAction;
-  onReboot?: ExitAction;
-  onCrash?: ExitAction;
-  paused?: boolean;
-  disks?: DiskSpec[];
-  vifs?: VifSpec[];
-}
-
-export interface Guest {
-  domid: number;
-  name: string;
-  uuid: string;
-  config: GuestConfig;
-  built: BuiltDomain;
-  console: GuestConsole;
-  state: "running" | "shutdown" | "destroyed";
-  shutdownReason: string | null;
-  startedAt: number;
-}
-
-export interface DiskInfo {
-  vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
-}
-
-export interface SavedXenstore { nodes: { path: string; value: string; perms: string[] }[]; watches: SavedWatch[]; }
+export type { ExitAction, GuestConfig, Guest, DiskInfo, SavedXenstore } from "./guest.js";
+import type { ExitAction, GuestConfig, Guest, DiskInfo, SavedXenstore } from "./guest.js";
 
 export interface ToolstackEvents {
   onGuestExit?(g: Guest, reason: string, action: ExitAction): void;
@@ -291,7 +265,7 @@ export class Toolstack {
       for (const [first, count] of ctx.ram) {
         for (let i = 0; i < count; i += BATCH) {
           const n = Math.min(BATCH, count - i);
-          writePages(this, w, domid, Array.from({ length: n }, (_, k) => BigInt(first + i + k)));
+          writePages(this.dom0.xc, w, domid, Array.from({ length: n }, (_, k) => BigInt(first + i + k)));
           pages += n;
         }
       }

@@ -9,7 +9,7 @@
 // (and the owner's destruction) resets the device first, so no DMA of it
 // outlives the assignment.
 
-import type { Hypervisor } from "./hypervisor.js";
+import type { Core } from "../cpu/cpu.js";
 import type { Domain } from "./domain.js";
 import type { MmioRegion } from "./mmio.js";
 import type { PlatformDevice } from "../hw/platform_device.js";
@@ -29,9 +29,16 @@ export interface Assignment {
 }
 
 // A device's view of memory while a domain owns it.
+// What device assignment needs of the hypervisor: its log, and machine RAM
+// (a device's DMA reads and writes it, and translated code there must go).
+export interface AssignHost {
+  log(line: string): void;
+  readonly core: Pick<Core, "bytes" | "noteWrite">;
+}
+
 export class DomainDma implements DmaSpace {
   faults = 0;
-  constructor(private readonly hv: Hypervisor, private readonly d: Domain, private readonly device: string) {}
+  constructor(private readonly hv: AssignHost, private readonly d: Domain, private readonly device: string) {}
   page(addr: number, write: boolean): Uint8Array | null {
     const h = addr >= 0 && addr < IPA_LIMIT ? this.d.p2m.hostAddr(BigInt(addr), write) : -1;
     if (h < 0) {
@@ -49,7 +56,7 @@ export class MachineDevices {
   private readonly devices = new Map<string, PlatformDevice>();
   private readonly assigned = new Map<string, Assignment>();
 
-  constructor(private readonly hv: Hypervisor) {}
+  constructor(private readonly hv: AssignHost) {}
 
   add(dev: PlatformDevice): void {
     if (this.devices.has(dev.name)) throw new DeviceAssignError(`the machine already has a device named ${dev.name}`);

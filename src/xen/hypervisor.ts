@@ -11,9 +11,13 @@ import { P2M_POOL_INITIAL_PAGES } from "./p2m.js";
 import { Domain, DomainConfig } from "./domain.js";
 import type { Vcpu } from "./vcpu.js";
 import { CreditScheduler } from "./scheduler.js";
-import { emulateMmio } from "./mmio.js";
+import { emulateSysreg, dataAbort, injectAbort, injectUndef } from "./traps.js";
+import { writeRunstate } from "./runstate.js";
 import { smccc, PsciHost } from "./vpsci.js";
 import { dispatchHypercall, hasHypercallHandler } from "./hypercall/dispatch.js";
+import type { HypercallServices } from "./hypercall/context.js";
+import type { HypervisorEvents } from "./hypervisor_events.js";
+export type { HypervisorEvents } from "./hypervisor_events.js";
 import { auditMemory } from "./audit.js";
 import { SerialRx } from "./serial_rx.js";
 import { ConsoleRing } from "./console_ring.js";
@@ -32,19 +36,11 @@ export interface HypervisorOptions {
   commandline?: string;
 }
 
-export interface HypervisorEvents {
-  onShutdown?(d: Domain, reason: number): void;
-  onDestroyed?(d: Domain): void;
-  onConsoleWrite?(d: Domain, text: string): void; // console_io from a guest
-  onVuartOutput?(d: Domain, byte: number): void; // the vpl011 transmitted a byte
-  onSerialOutput?(bytes: Uint8Array): void; // the hardware domain's console_io, raw (its hvc0)
-}
-
 const SLICE_INSTRUCTIONS = 500_000n;
 
 const SCRUB_FRAMES_WHEN_IDLE = 2048; // 8 MiB of freed memory wiped per idle pass
 
-export class Hypervisor implements PsciHost {
+export class Hypervisor implements PsciHost, HypercallServices {
   readonly core: Core;
   readonly frames: FrameAllocator;
   readonly clock: Clock;
@@ -258,7 +254,7 @@ export class Hypervisor implements PsciHost {
     }
     if (v.runstateVa !== null) {
       const d = this.domains.get(v.domainId);
-      if (d) writeRunstate(d, v, nowNs);
+      if (d) writeRunstate(d, v);
     }
   }
 
@@ -341,17 +337,17 @@ export class Hypervisor implements PsciHost {
           if (r !== null) st.setX(0, BigInt.asUintN(64, r));
           if (this.auditEachCall) this.auditAfter(d, nr);
         } else if (imm === 0) smccc(this, d, v);
-        else this.injectUndef(v, 4n); // Xen: unknown HVC immediate is UNDEFINED
+        else injectUndef(v, 4n); // Xen: unknown HVC immediate is UNDEFINED
         return;
       }
       case Exit.SMC:
         smccc(this, d, v);
         st.pc = st.pc + 4n;
         return;
-      case Exit.SYSREG: this.emulateSysreg(d, v); return;
-      case Exit.DABT: this.dataAbort(d, v); return;
+      case Exit.SYSREG: emulateSysreg(this, d, v); return;
+      case Exit.DABT: dataAbort(this, d, v); return;
       case Exit.IABT:
-        this.injectAbort(v, false, st.exitFar);
+        injectAbort(v, false, st.exitFar);
         return;
       case Exit.WFI: {
         const esr = st.exitEsr;
@@ -362,61 +358,6 @@ export class Hypervisor implements PsciHost {
       default:
         this.crash(d, `vCPU ${v.id} stopped with exit ${EXIT_NAMES[exit] ?? exit} at pc 0x${st.pc.toString(16)}`);
     }
-  }
-
-  // EL1 took the exception at the faulting instruction (PC unchanged).
-  injectAbort(v: Vcpu, data: boolean, far: bigint): void {
-    const fromEl0 = v.state.el === 0;
-    const ec = data ? (fromEl0 ? 0x24n : 0x25n) : (fromEl0 ? 0x20n : 0x21n);
-    v.state.inject((ec << 26n) | (1n << 25n), far);
-  }
-  // UNDEFINED for an instruction the PC has already passed (HVC): back up first.
-  injectUndef(v: Vcpu, pcBack: bigint): void {
-    v.state.pc = v.state.pc - pcBack;
-    v.state.inject(1n << 25n);
-  }
-
-  private dataAbort(d: Domain, v: Vcpu): void {
-    const st = v.state;
-    const ipa = st.exitIpa;
-    const esr = st.exitEsr;
-    const dfsc = Number(esr & 0x3Fn);
-    const gfn = Number(ipa >> 12n);
-    // A write to a page that log-dirty write-protected: record it and retry.
-    if ((dfsc & 0x3C) === 0x0C && ((esr >> 6n) & 1n) === 1n && d.p2m.logDirty && d.p2m.get(gfn)?.type === "ram") {
-      d.p2m.markDirty(gfn);
-      d.logDirtyFaults++;
-      return;
-    }
-    if (((esr >> 7n) & 1n) === 0n) {
-      this.stats.mmio++;
-      const r = emulateMmio(d.mmio, v.id, st, ipa);
-      if (r === "done") return;
-    }
-    this.injectAbort(v, true, st.exitFar);
-  }
-
-  private emulateSysreg(d: Domain, v: Vcpu): void {
-    const st = v.state;
-    const iss = Number(st.exitEsr & 0x1FFFFFFn);
-    const op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7, crn = (iss >> 10) & 15;
-    const rt = (iss >> 5) & 31, crm = (iss >> 1) & 15, read = (iss & 1) === 1;
-    const key = `${op0},${op1},${crn},${crm},${op2}`;
-    const val = rt === 31 ? 0n : st.x(rt);
-    switch (key) {
-      case "3,0,12,11,5": // ICC_SGI1R_EL1
-      case "3,0,12,11,6": // ICC_ASGI1R_EL1 (group 0 for a NS guest: ignore)
-        if (!read && key === "3,0,12,11,5") d.vgic.sendSgi(v.id, val);
-        break;
-      case "3,0,12,11,7": break; // ICC_SGI0R_EL1: group 0 SGIs do not exist for the guest
-      case "3,3,14,2,0": case "3,3,14,2,1": case "3,3,14,2,2": // CNTP_TVAL/CTL/CVAL: not offered (the DT names the virtual timer)
-        if (read && rt !== 31) st.setX(rt, 0n);
-        break;
-      default:
-        this.injectUndef(v, 0n);
-        return;
-    }
-    st.pc = st.pc + 4n;
   }
 
   // ---- the control domain's hypercall entry (privcmd)
@@ -433,24 +374,6 @@ export class Hypervisor implements PsciHost {
   }
 
   yieldPending(): boolean { return this.yieldRequested; }
-}
-
-function writeRunstate(d: Domain, v: Vcpu, nowNs: bigint): void {
-  const ipa = v.state.walk(v.runstateVa!, true);
-  if (ipa === null) return;
-  const h = d.p2m.hostAddr(ipa, true);
-  if (h < 0 || (Number(ipa & 0xFFFn) + 48) > 4096) return;
-  const dv = d.view;
-  d.noteWrite(h, 48);
-  const upd = (d.vmAssist & (1n << 5n)) !== 0n;
-  const entry = v.runstateEntry;
-  if (upd) dv.setBigUint64(h + 8, entry | (1n << 63n), true);
-  dv.setInt32(h, v.runstate, true);
-  for (let i = 0; i < 4; i++) {
-    const t = v.runstateTime[i] + (i === v.runstate ? nowNs - entry : 0n);
-    dv.setBigUint64(h + 16 + i * 8, t - (i === v.runstate ? nowNs - entry : 0n), true);
-  }
-  dv.setBigUint64(h + 8, entry, true);
 }
 
 export { SR };

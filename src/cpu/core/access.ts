@@ -4,9 +4,8 @@
 // (an exception was taken or run() must exit); the value is then garbage.
 
 import { cpu, faulted, OFF_TLB } from "./state";
-import {
-  tlbData, TLB_MASK, translate, mmioHit, mmioExit, ACC_READ, ACC_WRITE, ACC_UNPRIV, ACC_KIND,
-} from "./mmu";
+import { translate, mmioHit, mmioExit, ACC_READ, ACC_WRITE, ACC_UNPRIV, ACC_KIND } from "./mmu";
+import { tlbData, TLB_MASK } from "./tlb_sets";
 
 @inline function probe(set: usize, tagOff: u32, va: u64, size: u32): usize {
   const vpn = va >> 12;

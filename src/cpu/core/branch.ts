@@ -6,7 +6,7 @@ import {
   SR_HCR, HCR_TSC, EX_ESR, EX_INSN, EXIT_HVC, EXIT_SMC,
 } from "./state";
 import { condHolds } from "./alu";
-import { invalidateFetch } from "./mmu";
+import { invalidateFetch } from "./tlb_sets";
 import {
   undefinedInstruction, takeSyncException, exceptionReturn, CLS_BRANCH, EC_SVC, EC_BRK, EC_HVC, EC_SMC,
 } from "./exceptions";

@@ -10,8 +10,8 @@ import {
   SR_SPSR, SR_ELR, SR_ESR, SR_FAR, SR_VBAR, SR_SCTLR, SR_CTRL, CTRL_EXC_TO_HOST,
   EX_ESR, EX_FAR, EX_INSN, EXIT_EXCEPTION, OFF_EXCL,
 } from "./state";
-import { selectTlb } from "./mmu";
-import { refreshFpEnabled } from "./fp_access";
+import { selectTlb } from "./tlb_sets";
+import { refreshFpEnabled } from "./cpacr";
 
 export const EC_UNKNOWN: u32 = 0x00;
 export const EC_WFX: u32 = 0x01;

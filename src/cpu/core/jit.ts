@@ -9,9 +9,10 @@
 
 import { cpu, pc, instret, attention, faulted, setCurPC, setCurInsn, setPC, setInstret } from "./state";
 import { readSlow, writeSlow } from "./access";
-import { baseReg } from "./ldst";
+import { baseReg } from "./base_reg";
 import { execute } from "./decode";
-import { ramHost, fetchHost, tlbData, tlbDropWriteTags, ACC_READ, ACC_WRITE } from "./mmu";
+import { ramHost, tlbDropWriteTags, ACC_READ, ACC_WRITE } from "./mmu";
+import { fetchHost, tlbData } from "./tlb_sets";
 import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED } from "./code_frames";
 
 // Translate frame f, including a translation of the block at `entry`; the

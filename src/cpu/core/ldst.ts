@@ -4,9 +4,9 @@
 // monitor), load-acquire/store-release. Structure loads go to simd_ldst.ts.
 
 import {
-  cpu, el, curPC, faulted, xr, xsp, setX, setXSP, sr, vaddr, OFF_EXCL, SR_SCTLR,
+  cpu, el, curPC, faulted, xr, setX, setXSP, vaddr, OFF_EXCL,
 } from "./state";
-import { undefinedInstruction, takeSyncException, CLS_LDST, CLS_LDST_EXCL, EC_SP_ALIGN } from "./exceptions";
+import { undefinedInstruction, CLS_LDST, CLS_LDST_EXCL } from "./exceptions";
 import {
   readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned,
 } from "./access";
@@ -14,6 +14,7 @@ import { ACC_READ, ACC_WRITE, ACC_ALIGN } from "./mmu";
 import { checkFpAccess } from "./fp_access";
 import { extendReg } from "./alu";
 import { execSimdLdSt } from "./simd_ldst";
+import { baseReg } from "./base_reg";
 
 export function execLdSt(insn: u32): void {
   if ((insn & 0x3B000000) == 0x39000000) { ldstUnsignedImm(insn); return; }
@@ -23,18 +24,6 @@ export function execLdSt(insn: u32): void {
   if ((insn & 0x3F000000) == 0x08000000) { ldstExclusive(insn); return; }
   if ((insn & 0xBE000000) == 0x0C000000) { execSimdLdSt(insn); return; } // multiple and single structures
   undefinedInstruction(CLS_LDST);
-}
-
-// The base register: SP when n == 31, with the SP alignment check (SCTLR.SA/SA0).
-@inline export function baseReg(n: u32): u64 {
-  const b = xsp(n);
-  if (n == 31 && (b & 15) != 0) {
-    const bit: u64 = el == 0 ? 1 << 4 : 1 << 3;
-    if ((sr(SR_SCTLR) & bit) != 0) {
-      takeSyncException(EC_SP_ALIGN, 0, 0, false, curPC);
-    }
-  }
-  return b;
 }
 
 // One register access. size: log2 bytes (4 = 128-bit Q). Returns false if the

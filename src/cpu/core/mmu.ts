@@ -13,6 +13,7 @@ import {
 } from "./state";
 import { takeSyncException, EC_DABT_LOWER, EC_DABT_SAME, EC_IABT_LOWER, EC_IABT_SAME } from "./exceptions";
 import { jitWritable, jitNoteGuestWrite } from "./code_frames";
+import { TLB_MASK, TLB_SET_BYTES, tlbData, tlbFetch, invalidateFetch } from "./tlb_sets";
 
 // ---------------------------------------------------------------------------
 // Machine RAM: machine physical [ramBase, ramBase + ramSize) lives at wasm
@@ -43,31 +44,7 @@ const FSC_ACCESS: u32 = 0x08; // + level
 const FSC_PERMISSION: u32 = 0x0C; // + level
 const FSC_ALIGNMENT: u32 = 0x21;
 
-// ---------------------------------------------------------------------------
-// TLB: three direct-mapped sets per vCPU (EL0, EL1, EL1 with PAN set), each
-// entry { readTag, writeTag, execTag, addend }. A tag is the VA page number
-// the entry permits that access for; all-ones means invalid.
-export const TLB_ENTRIES: u32 = 1024;
-export const TLB_MASK: u64 = 1023;
-export const TLB_SET_BYTES: u32 = TLB_ENTRIES * 32;
 const TLB_FLAGS_OFF: u32 = OFF_TLB + 3 * TLB_SET_BYTES; // u32: bit0 = a block mapping was cached
-
-export let tlbData: usize = 0; // set used by ordinary loads/stores at the current EL and PAN
-export let tlbFetch: usize = 0; // set used for instruction fetch at the current EL
-
-// Instruction fetch page cache
-export let fetchVpn: u64 = <u64>-1;
-export let fetchHost: usize = 0;
-
-export function setFetch(vpn: u64, host: usize): void { fetchVpn = vpn; fetchHost = host; }
-export function invalidateFetch(): void { fetchVpn = <u64>-1; }
-
-export function selectTlb(): void {
-  const base = cpu + OFF_TLB;
-  tlbFetch = base + (el == 0 ? 0 : TLB_SET_BYTES);
-  tlbData = base + (el == 0 ? 0 : (pan != 0 ? 2 * TLB_SET_BYTES : TLB_SET_BYTES));
-  fetchVpn = <u64>-1;
-}
 
 // Slots filled since the last flush, so that a flush clears those and not
 // all 3 x 1024 (a 96 KiB memset on every TTBR write, i.e. several times per
@@ -85,7 +62,7 @@ export function tlbFlushFull(c: usize): void {
   memory.fill(c + OFF_TLB, 0xFF, 3 * TLB_SET_BYTES);
   store<u32>(c + TLB_FLAGS_OFF, 0);
   store<u32>(c + FILL_LOG_OFF, 0);
-  if (c == cpu) fetchVpn = <u64>-1;
+  if (c == cpu) invalidateFetch();
 }
 
 export function tlbFlushCpu(c: usize): void {
@@ -99,7 +76,7 @@ export function tlbFlushCpu(c: usize): void {
   }
   store<u32>(c + TLB_FLAGS_OFF, 0);
   store<u32>(c + FILL_LOG_OFF, 0);
-  if (c == cpu) fetchVpn = <u64>-1;
+  if (c == cpu) invalidateFetch();
 }
 
 // Invalidate one page's entries in every set. Entries made from a block
@@ -112,7 +89,7 @@ export function tlbFlushPageCpu(c: usize, va: u64): void {
     const e = slot + s * TLB_SET_BYTES;
     store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
   }
-  if (c == cpu) fetchVpn = <u64>-1;
+  if (c == cpu) invalidateFetch();
 }
 
 // Registry of vCPU blocks, so that broadcast TLB maintenance (the "IS"

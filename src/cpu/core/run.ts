@@ -9,8 +9,9 @@ import {
   EXIT_NONE, EXIT_BUDGET, EXIT_TIMER,
 } from "./state";
 import { execute } from "./decode";
-import { selectTlb, translate, fetchVpn, fetchHost, tlbFetch, TLB_MASK, ACC_EXEC, setFetch } from "./mmu";
-import { refreshFpEnabled } from "./fp_access";
+import { translate, ACC_EXEC } from "./mmu";
+import { selectTlb, fetchVpn, fetchHost, tlbFetch, TLB_MASK, setFetch } from "./tlb_sets";
+import { refreshFpEnabled } from "./cpacr";
 import {
   takeSyncException, takeAsyncException, EC_PC_ALIGN, EC_ILLEGAL, VEC_IRQ, VEC_FIQ, VEC_SERROR,
 } from "./exceptions";

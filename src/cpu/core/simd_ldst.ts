@@ -10,7 +10,7 @@ import { faulted, xr, setXSP, vaddr } from "./state";
 import { undefinedInstruction, CLS_LDST_SIMD } from "./exceptions";
 import { readMem, writeMem, read128, write128 } from "./access";
 import { checkFpAccess } from "./fp_access";
-import { baseReg } from "./ldst";
+import { baseReg } from "./base_reg";
 import { TAB, eU, eSet, putV } from "./simd_util";
 
 export function execSimdLdSt(insn: u32): void {

@@ -13,7 +13,8 @@ import {
   SR_VMPIDR, SR_VPIDR, SR_CNTHCTL, OFF_FPCR, OFF_FPSR, EX_ESR, EX_INSN, EXIT_SYSREG,
 } from "./state";
 import { takeSyncException, undefinedInstruction, CLS_SYSREG, EC_SYSREG } from "./exceptions";
-import { selectTlb, tlbFlushCpu } from "./mmu";
+import { tlbFlushCpu } from "./mmu";
+import { selectTlb } from "./tlb_sets";
 import {
   physicalCount, virtualCount, readCntvCtl, writeCntvCtl, readCntvTval, writeCntvTval, cntFreq,
 } from "./timer";
@@ -21,7 +22,7 @@ import {
   acknowledge, endOfInterrupt, deactivateInterrupt, highestPendingIntid, readCtlr, writeCtlr, writePmr, vpmr,
   readBpr, writeBpr, readIgrpen, writeIgrpen, readAp, writeAp, runningPriority, virtualIrqPending, virtualFiqPending,
 } from "./gic_cpuif";
-import { refreshFpEnabled } from "./fp_access";
+import { refreshFpEnabled } from "./cpacr";
 
 // key = op0:op1:CRn:CRm:op2, as bits [20:5] of the instruction
 @inline function K(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32): u32 {

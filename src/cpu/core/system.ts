@@ -12,9 +12,10 @@ import {
 } from "./exceptions";
 import { execSysReg, trapToEl1 } from "./sysreg";
 import {
-  translate, selectTlb, addressTranslate, tlbFlushCpu, tlbFlushPageCpu, tlbFlushAllBroadcast,
+  translate, addressTranslate, tlbFlushCpu, tlbFlushPageCpu, tlbFlushAllBroadcast,
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
+import { selectTlb } from "./tlb_sets";
 import { hostAddrAligned } from "./access";
 import { jitNoteGuestWrite, jitInvalidateAll } from "./code_frames";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";

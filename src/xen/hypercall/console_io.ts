@@ -6,7 +6,7 @@
 // that is flushed at a newline or when full, so nothing a guest writes can
 // grow without a bound; lines go to the bounded console ring.
 
-import type { Handler } from "./dispatch.js";
+import type { Handler } from "./context.js";
 import { CONSOLEIO_write, CONSOLEIO_read, XEN_E } from "../public/xen.js";
 
 export const DOMAIN_PBUF_SIZE = 200; // xen/include/xen/sched.h

@@ -2,12 +2,13 @@
 // A handler returns the value for x0 (negative: -errno), or null when it
 // already arranged the vCPU's state (e.g. a shutdown that never returns).
 
-import type { Hypervisor } from "../hypervisor.js";
 import type { Domain } from "../domain.js";
 import type { Vcpu } from "../vcpu.js";
 import { HYPERVISOR, XEN_E, multicall_entry, VMASST_CMD_enable, VMASST_CMD_disable, VMASST_TYPE_runstate_update_flag } from "../public/xen.js";
 import { GuestAccess } from "../guest_access.js";
 import { StructBuf } from "../public/layout.js";
+import { HypercallContext, HypercallServices, Handler, canContinue, continuation } from "./context.js";
+export type { HypercallContext, Handler } from "./context.js";
 import { xenVersion } from "./xen_version.js";
 import { memoryOp } from "./memory_op.js";
 import { eventChannelOp } from "./event_channel_op.js";
@@ -19,29 +20,7 @@ import { consoleIo } from "./console_io.js";
 import { domctl } from "./domctl.js";
 import { sysctl } from "./sysctl.js";
 
-export interface HypercallContext {
-  hv: Hypervisor;
-  d: Domain;
-  v: Vcpu;
-  g: GuestAccess;
-  nested?: boolean; // inside a multicall: no continuations
-}
-
-// Xen's hypercall_create_continuation on Arm: a long call goes back to the
-// guest with its arguments moved on and its PC on the HVC again, so it is
-// done in pieces with the scheduler running between them and no guest can
-// hold the host in one hypercall. Only a vCPU that runs can continue; the
-// control domain's calls (privcmd) and nested calls run to the end.
-export function canContinue(c: HypercallContext): boolean { return !c.nested && !c.d.cfg.cpuless; }
-export function continuation(c: HypercallContext, args: bigint[]): null {
-  const st = c.v.state;
-  args.forEach((a, i) => st.setX(i, BigInt.asUintN(64, a)));
-  st.pc = st.pc - 4n;
-  return null;
-}
 const MULTICALL_BATCH = 64; // entries per piece
-
-export type Handler = (c: HypercallContext, a: bigint[]) => bigint | null;
 
 const neg = (e: number): bigint => BigInt(-e);
 
@@ -73,7 +52,7 @@ const handlers: Record<number, Handler> = {
 // and change nothing).
 export function hasHypercallHandler(nr: number): boolean { return handlers[nr] !== undefined; }
 
-export function dispatchHypercall(hv: Hypervisor, d: Domain, v: Vcpu, nr: number, args: bigint[]): bigint | null {
+export function dispatchHypercall(hv: HypercallServices, d: Domain, v: Vcpu, nr: number, args: bigint[]): bigint | null {
   const h = handlers[nr];
   if (!h) return neg(XEN_E.ENOSYS);
   return h({ hv, d, v, g: new GuestAccess(d, v) }, args);
@@ -100,12 +79,4 @@ function multicall(c: HypercallContext, a: bigint[]): bigint | null {
     if (c.d.shutdown) return null;
   }
   return 0n;
-}
-
-// The domain a call names: DOMID_SELF or our own id, or any domain for a privileged caller.
-export function targetDomain(c: HypercallContext, domid: number): Domain | { err: number } {
-  if (domid === 0x7FF0 || domid === c.d.id) return c.d;
-  if (!c.d.privileged) return { err: XEN_E.EPERM };
-  const t = c.hv.domains.get(domid);
-  return t ?? { err: XEN_E.ESRCH };
 }

@@ -1,7 +1,7 @@
 // domctl(arg): the control domain builds, runs, inspects and destroys
 // domains (xen/include/public/domctl.h, interface version 0x15).
 
-import type { Handler, HypercallContext } from "./dispatch.js";
+import type { Handler, HypercallContext } from "./context.js";
 import { StructBuf } from "../public/layout.js";
 import { XEN_E, DOMID_FIRST_RESERVED } from "../public/xen.js";
 import {

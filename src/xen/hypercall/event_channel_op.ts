@@ -1,7 +1,7 @@
 // event_channel_op(cmd, arg)
 
-import type { Handler } from "./dispatch.js";
-import { targetDomain } from "./dispatch.js";
+import type { Handler } from "./context.js";
+import { targetDomain } from "./context.js";
 import { XEN_E } from "../public/xen.js";
 import {
   EVTCHNOP, evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_virq, evtchn_bind_ipi, evtchn_close, evtchn_send,

@@ -1,7 +1,7 @@
 // grant_table_op(cmd, uop, count): v1 tables; each element carries its own status.
 
-import type { Handler } from "./dispatch.js";
-import { targetDomain } from "./dispatch.js";
+import type { Handler } from "./context.js";
+import { targetDomain } from "./context.js";
 import { XEN_E } from "../public/xen.js";
 import {
   GNTTABOP, GNTST, gnttab_query_size, gnttab_set_version, gnttab_get_version, gnttab_setup_table,

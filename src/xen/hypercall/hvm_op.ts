@@ -1,8 +1,8 @@
 // hvm_op(cmd, arg): the parameters the toolstack sets and a guest reads
 // (xen/arch/arm/hvm.c).
 
-import type { Handler } from "./dispatch.js";
-import { targetDomain } from "./dispatch.js";
+import type { Handler } from "./context.js";
+import { targetDomain } from "./context.js";
 import { XEN_E, HVMOP, HVM_PARAM, HVM_NR_PARAMS, xen_hvm_param } from "../public/xen.js";
 
 const neg = (e: number): bigint => BigInt(-e);

@@ -2,8 +2,8 @@
 // changes (shared_info and grant-table frames, foreign mappings for a
 // privileged domain, removal), and the reservation queries.
 
-import type { Handler, HypercallContext } from "./dispatch.js";
-import { targetDomain, canContinue, continuation } from "./dispatch.js";
+import type { Handler, HypercallContext } from "./context.js";
+import { targetDomain, canContinue, continuation } from "./context.js";
 import {
   XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
   xen_remove_from_physmap, XENMAPIDX_grant_table_status, xen_mem_acquire_resource, XENMEM_resource,

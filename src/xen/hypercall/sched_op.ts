@@ -1,7 +1,7 @@
 // sched_op(cmd, arg): yield, block, shutdown (with its reason), poll,
 // remote_shutdown (privileged) and shutdown_code.
 
-import type { Handler } from "./dispatch.js";
+import type { Handler } from "./context.js";
 import { XEN_E, SCHEDOP, SHUTDOWN, sched_shutdown, sched_poll, sched_remote_shutdown, RUNSTATE } from "../public/xen.js";
 import { Clock } from "../../hw/clock.js";
 

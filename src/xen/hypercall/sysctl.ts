@@ -1,6 +1,6 @@
 // sysctl(arg): host-wide queries for the control domain.
 
-import type { Handler } from "./dispatch.js";
+import type { Handler } from "./context.js";
 import { StructBuf } from "../public/layout.js";
 import { XEN_E } from "../public/xen.js";
 import {
@@ -9,7 +9,7 @@ import {
   xen_sysctl_sched_id, xen_sysctl_numainfo, xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP,
   XEN_SCHEDULER_CREDIT2, xen_sysctl_cputopoinfo, xen_sysctl_cputopo,
 } from "../public/domctl.js";
-import type { HypercallContext } from "./dispatch.js";
+import type { HypercallContext } from "./context.js";
 import { domainInfo } from "./domctl.js";
 import { writeBitmap } from "./xenctl_bitmap.js";
 

@@ -2,7 +2,7 @@
 // register_runstate_memory_area; every other sub-op is -EINVAL
 // (do_arm_vcpu_op). vCPUs are powered on and off with PSCI instead.
 
-import type { Handler } from "./dispatch.js";
+import type { Handler } from "./context.js";
 import { XEN_E, VCPUOP, vcpu_register_vcpu_info, vcpu_register_runstate_memory_area, vcpu_info } from "../public/xen.js";
 
 const neg = (e: number): bigint => BigInt(-e);

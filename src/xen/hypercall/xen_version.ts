@@ -1,7 +1,7 @@
 // xen_version(cmd, arg): the version, strings and the feature bits Xen 4.17
 // reports on Arm.
 
-import type { Handler } from "./dispatch.js";
+import type { Handler } from "./context.js";
 import { XENVER, XENFEAT, XEN_E, XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION, xen_feature_info } from "../public/xen.js";
 
 const str = (s: string, size: number): Uint8Array => {

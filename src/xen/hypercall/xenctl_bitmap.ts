@@ -4,7 +4,7 @@
 // rest of the caller's zero-filled; written a page at a time, so that an
 // nr_bits of 2^32 costs no 512 MiB buffer and a fault stops the write.
 
-import type { HypercallContext } from "./dispatch.js";
+import type { HypercallContext } from "./context.js";
 import type { StructBuf } from "../public/layout.js";
 import type { xenctl_bitmap } from "../public/domctl.js";
 

@@ -1,0 +1,38 @@
+// What the toolstack knows of a guest: its configuration, what building it
+// produced, its console and where it is in its life cycle. The toolstack
+// (toolstack.ts) and its save and restore helpers share these.
+
+import type { BuildConfig, BuiltDomain } from "./domain_builder.js";
+import type { GuestConsole } from "./console_backend.js";
+import type { SavedWatch } from "./xenstore/xenstored.js";
+import type { DiskSpec } from "./disk_spec.js";
+import type { VifSpec } from "./vif_spec.js";
+
+export type ExitAction = "destroy" | "restart" | "preserve";
+
+export interface GuestConfig extends BuildConfig {
+  onPoweroff?: ExitAction;
+  onReboot?: ExitAction;
+  onCrash?: ExitAction;
+  paused?: boolean;
+  disks?: DiskSpec[];
+  vifs?: VifSpec[];
+}
+
+export interface Guest {
+  domid: number;
+  name: string;
+  uuid: string;
+  config: GuestConfig;
+  built: BuiltDomain;
+  console: GuestConsole;
+  state: "running" | "shutdown" | "destroyed";
+  shutdownReason: string | null;
+  startedAt: number;
+}
+
+export interface DiskInfo {
+  vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
+}
+
+export interface SavedXenstore { nodes: { path: string; value: string; perms: string[] }[]; watches: SavedWatch[]; }
