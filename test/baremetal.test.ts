@@ -58,25 +58,27 @@ for (const name of programs) {
     assert.equal(r.status, 0, `${name}: QEMU exit status ${r.status}: ${r.stderr}`);
   });
 
-  test(`bare-metal ${name} as a xents domU`, async () => {
+  test(`bare-metal ${name} as a xents domU, interpreted`, async () => {
     const image = new Uint8Array(readFileSync(buildBareMetal(name)));
-    const r = await runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
+    const r = await withEnv({ XENTS_JIT: "0" }, () => runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS }));
     assert.equal(r.console, expected(name), `${name} under xents printed something else (stopped: ${r.reason})`);
     assert.equal(r.reason, "poweroff", `${name}: PSCI SYSTEM_OFF powered the domain off (it did not hang to the instruction limit)`);
   });
 
   test(`bare-metal ${name} as a xents domU, every page translated to WebAssembly`, async () => {
     const image = new Uint8Array(readFileSync(buildBareMetal(name)));
-    const saved = [process.env.XENTS_JIT, process.env.XENTS_JIT_THRESHOLD];
-    process.env.XENTS_JIT = "1";
-    process.env.XENTS_JIT_THRESHOLD = "0";
-    try {
-      const r = await runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS });
-      assert.equal(r.console, expected(name), `${name} translated printed something else (stopped: ${r.reason})`);
-      assert.equal(r.reason, "poweroff");
-    } finally {
-      if (saved[0] === undefined) delete process.env.XENTS_JIT; else process.env.XENTS_JIT = saved[0];
-      if (saved[1] === undefined) delete process.env.XENTS_JIT_THRESHOLD; else process.env.XENTS_JIT_THRESHOLD = saved[1];
-    }
+    const r = await withEnv({ XENTS_JIT: "1", XENTS_JIT_THRESHOLD: "0" }, () => runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS }));
+    assert.equal(r.console, expected(name), `${name} translated printed something else (stopped: ${r.reason})`);
+    assert.equal(r.reason, "poweroff");
   });
+}
+
+// Runs f with the environment variables set (the core reads its translation
+// options from the environment when a host starts), then puts them back.
+async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try { return await f(); } finally {
+    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  }
 }

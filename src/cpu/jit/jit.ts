@@ -17,12 +17,13 @@ export interface JitOptions {
   maxEntries?: number;
 }
 
-// Measured on a Linux boot (docs/ARCHITECTURE.md): a high threshold and one
-// entry per page cost the least compile time for what they translate.
-export const JIT_DEFAULTS: JitOptions = { enabled: false, threshold: 4000, maxModules: 4096, maxEntries: 1 };
+// Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
+// run 16000 block heads before they are translated, one entry each; lower
+// thresholds translate pages that do not run long enough to repay their
+// compilation. On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
+// sets the heat.
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 1 };
 
-// Off by default for now (see docs/jit.md: on a Linux boot the translation
-// costs more than it saves); XENTS_JIT=1 turns it on, XENTS_JIT_THRESHOLD sets the heat.
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
   if (env.XENTS_JIT !== undefined) o.enabled = env.XENTS_JIT !== "0";
