@@ -18,6 +18,15 @@ test(`qcow2 fuzzer: ${iterations} damaged images (seed ${seed})`, () => {
   for (const re of [/is an image of its own chain \(a loop\)/, /is corrupt: .* lies outside the file/]) assert.ok(r.distinct_results.some((d) => re.test(d)), `never: ${re}`);
 });
 
+// Found by the command's defaults: an L2 entry damaged into a compressed
+// cluster whose bytes are not a deflate stream threw zlib's own error out of
+// the reader instead of "corrupt".
+test("qcow2 fuzzer, seed 518513636: a compressed cluster that does not inflate is corrupt, not a host exception", () => {
+  const r = fuzzQcow2({ iterations: 2000, seed: 518513636 });
+  assert.deepEqual(r.exception_messages, []);
+  assert.ok(r.distinct_results.some((d) => /compressed cluster at N does not inflate/.test(d)), "the damaged compressed cluster was met and refused");
+});
+
 test("xents fuzz qcow2 --json with its defaults: clean, exit 0", () => {
   fuzzCliDefaults("qcow2", 2000);
 });

@@ -191,7 +191,13 @@ export class Qcow2Image implements DiskImage {
     if (len <= 0 || len > 2 * this.clusterSize || off + len > this.fileEnd) throw new DiskImageError(`${this.path} is corrupt: a compressed cluster at ${off} (${len} bytes) lies outside the file`);
     const comp = Buffer.alloc(len);
     readSync(this.fd, comp, 0, len, off);
-    const raw = inflateRawSync(comp, { finishFlush: 2 /* Z_SYNC_FLUSH: trailing sector padding */ });
+    let raw: Buffer;
+    try {
+      // no more than a cluster comes out: a hostile image cannot make a small cluster inflate to gigabytes
+      raw = inflateRawSync(comp, { finishFlush: 2 /* Z_SYNC_FLUSH: trailing sector padding */, maxOutputLength: this.clusterSize });
+    } catch (err) {
+      throw new DiskImageError(`${this.path} is corrupt: the compressed cluster at ${off} does not inflate to a cluster (${(err as Error).message})`);
+    }
     const c = new Uint8Array(this.clusterSize);
     c.set(raw.subarray(0, this.clusterSize));
     return c;
