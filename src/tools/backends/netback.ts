@@ -18,9 +18,9 @@ import type { Bridge, BridgePort, Bridges, Gso } from "../net/bridge.js";
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import {
   NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
-  netif_tx_request, netif_rx_request, netif_tx_response, netif_rx_response,
+  netif_tx_request, netif_rx_request,
 } from "../../xen/public/io/netif.js";
-import { BackRing } from "./back_ring.js";
+import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
 import { completeChecksum } from "../net/checksum.js";
 import { segmentTcp, tcpSuperPacket } from "../net/tcp_segment.js";
 
@@ -28,14 +28,15 @@ const BACKEND_ROOT = "/local/domain/0/backend/vif";
 const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
 const MIN_GSO_SIZE = 48;
 const MAX_FRAME = 65536;
+const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
 
 class Vif implements BridgePort, BackendDevice {
   readonly name: string;
   private txMap: GrantMapping | null = null;
   private rxMap: GrantMapping | null = null;
   private port = -1;
-  private txRing: BackRing | null = null;
-  private rxRing: BackRing | null = null;
+  private txCons = 0; private txRspPvt = 0;
+  private rxCons = 0; private rxRspPvt = 0;
   private state: number = XenbusState.Initialising;
   private resumed = false;
   private readonly rxQueue: Uint8Array[] = [];
@@ -46,13 +47,6 @@ class Vif implements BridgePort, BackendDevice {
   private readonly fe: string;
   private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
   private readonly slotView = new DataView(this.slot.buffer);
-  // responses and RX requests are built and read here, then copied (nothing allocated per packet)
-  private readonly txRsp = new Uint8Array(netif_tx_response.size);
-  private readonly txRspView = new DataView(this.txRsp.buffer);
-  private readonly rxReq = new Uint8Array(netif_rx_request.size);
-  private readonly rxReqView = new DataView(this.rxReq.buffer);
-  private readonly rxRsp = new Uint8Array(netif_rx_response.size);
-  private readonly rxRspView = new DataView(this.rxRsp.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
   stats = { txPackets: 0, txBytes: 0, txGso: 0, rxPackets: 0, rxBytes: 0, txErrors: 0, rxDropped: 0 };
 
@@ -135,10 +129,9 @@ class Vif implements BridgePort, BackendDevice {
       this.fatal(`connecting: ${(e as Error).message}`);
       return;
     }
-    this.txRing = new BackRing([this.txMap!.page], NETIF_TX_ENTRY);
-    this.rxRing = new BackRing([this.rxMap!.page], NETIF_RX_ENTRY);
-    this.txRing.resume();
-    this.rxRing.resume();
+    const tx = this.view(this.txMap!), rx = this.view(this.rxMap!);
+    this.txCons = this.txRspPvt = tx.getUint32(RING_HDR.rsp_prod, true);
+    this.rxCons = this.rxRspPvt = rx.getUint32(RING_HDR.rsp_prod, true);
     this.bridge = this.bridges.get(this.env.xs.read(`${this.be}/bridge`) ?? "xenbr0");
     this.bridge.join(this);
     this.setState(XenbusState.Connected);
@@ -163,6 +156,7 @@ class Vif implements BridgePort, BackendDevice {
     }
   }
 
+  private view(m: GrantMapping): DataView { return new DataView(m.page.buffer, m.page.byteOffset, 4096); }
 
   fatal(why: string): void {
     this.env.log(`netback ${this.name}: ${why}; disconnecting`);
@@ -178,7 +172,6 @@ class Vif implements BridgePort, BackendDevice {
     this.port = -1;
     for (const m of [this.txMap, this.rxMap]) if (m) { try { this.env.gnt.unmap(m); } catch { /* gone */ } }
     this.txMap = this.rxMap = null;
-    this.txRing = this.rxRing = null;
     this.rxQueue.length = 0;
     this.rxGsoQueue.length = 0;
   }
@@ -193,23 +186,33 @@ class Vif implements BridgePort, BackendDevice {
   }
 
   private doTx(): boolean {
-    const ring = this.txRing!;
-    let notify = false;
-    do {
-      const prod = ring.reqProd();
-      if (ring.unconsumed(prod) > ring.size) { this.fatal(`the TX producer (${prod}) ran past the ring`); return false; }
-      while (ring.reqCons !== prod) {
-        if (this.packet(ring, prod) < 0) return false;
+    const m = this.txMap!;
+    const h = this.view(m);
+    for (;;) {
+      const prod = h.getUint32(RING_HDR.req_prod, true);
+      if (((prod - this.txCons) >>> 0) > TX_SIZE) { this.fatal(`the TX producer (${prod}) ran past the ring`); return false; }
+      while (this.txCons !== prod) {
+        const n = this.packet(h, prod);
+        if (n < 0) return false;
       }
-      if (ring.pushResponses()) notify = true;
-    } while (ring.moreRequests());
-    return notify;
+      const old = h.getUint32(RING_HDR.rsp_prod, true);
+      h.setUint32(RING_HDR.rsp_prod, this.txRspPvt, true);
+      const notify = needNotify(old, this.txRspPvt, h.getUint32(RING_HDR.rsp_event, true));
+      if (h.getUint32(RING_HDR.req_prod, true) !== this.txCons) continue;
+      h.setUint32(RING_HDR.req_event, (this.txCons + 1) >>> 0, true);
+      if (h.getUint32(RING_HDR.req_prod, true) === this.txCons) return notify;
+    }
   }
 
-  private txRespond(ring: BackRing, id: number, status: number): void {
-    this.txRspView.setUint16(netif_tx_response.fields.id.offset, id, true);
-    this.txRspView.setInt16(netif_tx_response.fields.status.offset, status, true);
-    ring.putResponse(this.txRsp);
+  private readSlot(h: DataView, idx: number): void {
+    const o = RING_ENTRIES_OFFSET + (idx % TX_SIZE) * NETIF_TX_ENTRY;
+    for (let i = 0; i < NETIF_TX_ENTRY; i++) this.slot[i] = h.getUint8(o + i);
+  }
+  private txRespond(h: DataView, id: number, status: number): void {
+    const o = RING_ENTRIES_OFFSET + (this.txRspPvt % TX_SIZE) * NETIF_TX_ENTRY;
+    h.setUint16(o, id, true);
+    h.setInt16(o + 2, status, true);
+    this.txRspPvt = (this.txRspPvt + 1) >>> 0;
   }
 
   // One packet: its request slots (and any extra-info slots) from txCons,
@@ -222,16 +225,17 @@ class Vif implements BridgePort, BackendDevice {
   private readonly sOff = new Uint16Array(Vif.SLOTS);
   private readonly sSize = new Uint16Array(Vif.SLOTS);
   private readonly sId = new Int32Array(Vif.SLOTS); // -1: an extra-info slot
-  private packet(ring: BackRing, prod: number): number {
+  private packet(h: DataView, prod: number): number {
     const F = netif_tx_request.fields, v = this.slotView;
     let n = 0, extras = 0, flags0 = 0, more = true, extra = false, gsoSize = 0, gsoType: number = XEN_NETIF_GSO_TYPE.NONE;
     while (more || extra) {
-      if (ring.reqCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
+      if (this.txCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
       if (extra ? extras >= XEN_NETIF_EXTRA_TYPE.HASH : n - extras >= XEN_NETBK_LEGACY_SLOTS_MAX) {
         this.fatal(extra ? "a packet has too many extra-info slots" : `a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`);
         return -1;
       }
-      ring.takeRequest(this.slot);
+      this.readSlot(h, this.txCons);
+      this.txCons = (this.txCons + 1) >>> 0;
       if (extra) { // extra info: GSO is used, the rest (multicast, hash) is not negotiated and is skipped
         this.sId[n++] = -1;
         extras++;
@@ -268,7 +272,7 @@ class Vif implements BridgePort, BackendDevice {
     // a super-packet must be TCP of the kind it claims, or it is refused before anyone sees it
     const v6 = gsoType === XEN_NETIF_GSO_TYPE.TCPV6;
     if (status === NETIF_RSP.okay && gsoType !== XEN_NETIF_GSO_TYPE.NONE && tcpSuperPacket(this.pkt.subarray(0, total)) !== (v6 ? "v6" : "v4")) status = NETIF_RSP.error;
-    for (let i = 0; i < n; i++) this.txRespond(ring, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
+    for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
     if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
     this.stats.txPackets++;
     this.stats.txBytes += total;
@@ -311,18 +315,18 @@ class Vif implements BridgePort, BackendDevice {
   private readonly queueFrame = (frame: Uint8Array): void => this.queue(frame);
 
   private doRx(): boolean {
-    const ring = this.rxRing;
-    if (!ring || !this.rxQueue.length) return false;
-    const prod = ring.reqProd();
-    if (ring.unconsumed(prod) > ring.size) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
-    const Q = netif_rx_request.fields, R = netif_rx_response.fields, rsp = this.rxRspView;
+    const m = this.rxMap;
+    if (!m || !this.rxQueue.length) return false;
+    const h = this.view(m);
+    const prod = h.getUint32(RING_HDR.req_prod, true);
+    if (((prod - this.rxCons) >>> 0) > RX_SIZE) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
     let sent = false;
     while (this.rxQueue.length) {
       const frame = this.rxQueue[0], gso = this.rxGsoQueue[0];
       const slots = Math.ceil(frame.length / 4096);
       const need = slots + (gso ? 1 : 0); // a super-packet's extra-info response takes a buffer's slot
-      if (ring.unconsumed(prod) < need) {
-        ring.requestEventAfter(need); // wake us when there are buffers
+      if (((prod - this.rxCons) >>> 0) < need) {
+        h.setUint32(RING_HDR.req_event, (this.rxCons + need) >>> 0, true); // wake us when there are buffers
         break;
       }
       this.rxQueue.shift();
@@ -330,8 +334,9 @@ class Vif implements BridgePort, BackendDevice {
       // a super-packet's TCP checksum is partial, as its sender left it: csum_blank
       const csum = gso ? NETRXF.csum_blank | NETRXF.data_validated : NETRXF.data_validated;
       for (let k = 0, done = 0; k < slots; k++) {
-        ring.takeRequest(this.rxReq);
-        const id = this.rxReqView.getUint16(Q.id.offset, true), gref = this.rxReqView.getUint32(Q.gref.offset, true);
+        const o = RING_ENTRIES_OFFSET + (this.rxCons % RX_SIZE) * NETIF_RX_ENTRY;
+        const id = h.getUint16(o + netif_rx_request.fields.id.offset, true), gref = h.getUint32(o + netif_rx_request.fields.gref.offset, true);
+        this.rxCons = (this.rxCons + 1) >>> 0;
         const n = Math.min(4096, frame.length - done);
         let status: number = n;
         try {
@@ -341,29 +346,34 @@ class Vif implements BridgePort, BackendDevice {
           if (!(e instanceof GrantStatusError)) throw e;
           status = NETIF_RSP.error;
         }
-        rsp.setUint16(R.id.offset, id, true);
-        rsp.setUint16(R.offset.offset, 0, true);
-        rsp.setUint16(R.flags.offset, csum | (k + 1 < slots ? NETRXF.more_data : 0) | (k === 0 && gso ? NETRXF.extra_info : 0), true);
-        rsp.setInt16(R.status.offset, status, true);
-        ring.putResponse(this.rxRsp);
+        const r = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
+        h.setUint16(r, id, true);
+        h.setUint16(r + 2, 0, true);
+        h.setUint16(r + 4, csum | (k + 1 < slots ? NETRXF.more_data : 0) | (k === 0 && gso ? NETRXF.extra_info : 0), true);
+        h.setInt16(r + 6, status, true);
+        this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
         done += n;
         if (k === 0 && gso) {
           // the GSO extra info, in the next response slot; its request's buffer goes back unused
-          ring.skipRequest();
-          rsp.setUint8(0, XEN_NETIF_EXTRA_TYPE.GSO);
-          rsp.setUint8(1, 0);
-          rsp.setUint16(2, gso.size, true);
-          rsp.setUint8(4, gso.v6 ? XEN_NETIF_GSO_TYPE.TCPV6 : XEN_NETIF_GSO_TYPE.TCPV4);
-          rsp.setUint8(5, 0);
-          rsp.setUint16(6, 0, true);
-          ring.putResponse(this.rxRsp);
+          this.rxCons = (this.rxCons + 1) >>> 0;
+          const x = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
+          h.setUint8(x, XEN_NETIF_EXTRA_TYPE.GSO);
+          h.setUint8(x + 1, 0);
+          h.setUint16(x + 2, gso.size, true);
+          h.setUint8(x + 4, gso.v6 ? XEN_NETIF_GSO_TYPE.TCPV6 : XEN_NETIF_GSO_TYPE.TCPV4);
+          h.setUint8(x + 5, 0);
+          h.setUint16(x + 6, 0, true);
+          this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
         }
       }
       this.stats.rxPackets++;
       this.stats.rxBytes += frame.length;
       sent = true;
     }
-    return sent && ring.pushResponses();
+    if (!sent) return false;
+    const old = h.getUint32(RING_HDR.rsp_prod, true);
+    h.setUint32(RING_HDR.rsp_prod, this.rxRspPvt, true);
+    return needNotify(old, this.rxRspPvt, h.getUint32(RING_HDR.rsp_event, true));
   }
 
   destroy(): void {
