@@ -70,7 +70,7 @@ export class Clock {
 
   // After a vCPU ran `instructions` from `base` at `scale` (sliceScale()),
   // the counter it saw reached this.
-  ran(base: bigint, instructions: bigint, scale: bigint = this.scale): void {
+  ran(base: bigint, instructions: bigint, scale: bigint): void {
     const end = base + ((instructions * scale) >> 16n);
     if (this.deterministic) { if (end > this.count) this.count = end; return; }
     if (end > this.issued) this.issued = end;
