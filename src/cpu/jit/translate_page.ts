@@ -250,6 +250,8 @@ class PageTranslator {
   private readonly heads: number[] = [];
   private translated = 0;
   private called = 0;
+  private cur = 0; // the head whose block is being emitted
+  private selfLoop = false; // ... and whether it is a wasm loop
 
   constructor(private readonly words: Uint32Array) {}
 
@@ -369,7 +371,13 @@ class PageTranslator {
   // Control to byte offset `off` of this page (or beyond it), after the block's end.
   private goto(off: number): void {
     const c = this.c;
-    if (off >= 0 && off < 4096 && this.headIndex[off >> 2] >= 0) {
+    const j = off >= 0 && off < 4096 ? this.headIndex[off >> 2] : -1;
+    if (j >= 0) {
+      // Forward: the target's code follows the end of its wasm block, which
+      // encloses this one; the block's own head: its loop. Both are direct
+      // jumps. Anything else goes round the dispatch loop's br_table.
+      if (j > this.cur) { c.br(this.depth(`H${j}`)); return; }
+      if (j === this.cur && this.selfLoop) { c.br(this.depth(`L${j}`)); return; }
       c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
       return;
     }
@@ -398,6 +406,17 @@ class PageTranslator {
     const next = h + 1 < this.heads.length ? this.heads[h + 1] : 1024;
     let last = first;
     while (last < next - 1 && this.slots[last].kind !== Kind.BRANCH && this.slots[last].kind !== Kind.END) last++;
+    this.cur = h;
+    // A block that branches to its own head (an inner loop) is a wasm loop.
+    const rel = this.slots[last].rel;
+    this.selfLoop = rel !== null && last * 4 + rel === first * 4;
+    if (this.selfLoop) { c.loop(); this.labels.push(`L${h}`); }
+    this.emitBlockBody(h, first, last, next);
+    if (this.selfLoop) this.close();
+  }
+
+  private emitBlockBody(h: number, first: number, last: number, next: number): void {
+    const c = this.c;
     const n = last - first + 1;
     this.forget();
     // Does the whole block fit under the limit?
