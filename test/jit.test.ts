@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Exit } from "../src/cpu/cpu.js";
 import { translatePage } from "../src/cpu/jit/translate_page.js";
+import { jitOptionsFromEnv } from "../src/cpu/jit/jit.js";
 import { bareCore, RAM_BASE } from "./helpers/bare.js";
 import { Rng, seedFromEnv, caseCount } from "./diff/rng.js";
 
@@ -35,8 +36,8 @@ const LOOP = `
     .quad 0, 0, 0, 0, 0, 0
 `;
 
-function trace(jit: typeof AT_ONCE, budget: bigint): string[] {
-  const { core, cpu } = bareCore(LOOP, { jit });
+function trace(jit: typeof AT_ONCE, budget: bigint, source = LOOP): string[] {
+  const { core, cpu } = bareCore(source, { jit });
   const out: string[] = [];
   for (let i = 0; i < 100000; i++) {
     const r = cpu.run(budget);
@@ -104,4 +105,86 @@ test("every instruction word translates into a module WebAssembly accepts", () =
     const p = translatePage(w, [0, 4 * rng.int(1024), 4 * rng.int(1024)]);
     assert.ok(WebAssembly.validate(p.bytes), `page ${i} (seed ${seed}) does not validate`);
   }
+});
+
+// Background translation (the default for guests): the frame is interpreted
+// until its code, compiled on the worker thread, is installed between runs.
+const BACKGROUND = { ...AT_ONCE, background: true };
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > 20_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+test("a page translated in the background runs from a later run on, and every exit is the interpreter's", async () => {
+  // The data in a page of its own: stores to the code's page while it is
+  // being translated would have the translation dropped (the next test).
+  const source = LOOP.replace("  data:", "  .balign 4096\n  data:");
+  const reference = trace(OFF, 37n, source);
+  const { core, cpu } = bareCore(source, { jit: BACKGROUND });
+  const out: string[] = [];
+  let r = cpu.run(37n);
+  // The first block head asked for the page; nothing is translated until its code arrives.
+  assert.equal(core.jitStats().pages_translated, 0);
+  const record = (): void => {
+    const regs = [0, 1, 2, 3, 5, 6, 7, 8].map((n) => cpu.x(n).toString(16)).join(",");
+    out.push(`${r} ${cpu.instret} ${cpu.pc.toString(16)} ${cpu.nzcv} ${regs}`);
+  };
+  record();
+  await until("the background translation", () => { core.jit.poll(); return core.jitStats().pages_translated === 1; });
+  while (r === Exit.BUDGET) { r = cpu.run(37n); record(); }
+  const s = core.jitStats();
+  assert.ok(s.background && s.instructions_translated > 0 && s.worker_ms >= 0, JSON.stringify(s));
+  assert.deepEqual(out, reference);
+});
+
+test("a background translation of a page written before it arrived is dropped, and the new words run", async () => {
+  const { core, cpu } = bareCore("mov x0, #1\n hvc #0", { jit: BACKGROUND });
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.x(0), 1n);
+  // Not code yet, so a write to the frame is not noticed: the translation
+  // under way is of the old words.
+  new DataView(core.memory.buffer).setUint32(core.hostOffset(RAM_BASE), 0xd2800040, true); // mov x0, #2
+  await until("the background translation", () => { core.jit.poll(); return core.jitStats().dropped === 1; });
+  assert.equal(core.jitStats().pages_translated, 0);
+  cpu.pc = RAM_BASE;
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.x(0), 2n);
+  // Asked for again, translated from the new words, and installed.
+  await until("the second translation", () => { core.jit.poll(); return core.jitStats().pages_translated === 1; });
+  cpu.pc = RAM_BASE;
+  cpu.setX(0, 0n);
+  assert.equal(cpu.run(100n), Exit.HVC);
+  assert.equal(cpu.x(0), 2n);
+  assert.ok(core.jitStats().instructions_translated >= 2);
+});
+
+test("XENTS_JIT_BACKGROUND=0 translates on the vCPU's thread", () => {
+  assert.equal(jitOptionsFromEnv({}).background, true);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_BACKGROUND: "0" }).background, false);
+});
+
+test("a page that keeps changing under its background translations is left to the interpreter", async () => {
+  const { core, cpu } = bareCore(`
+      adr x3, data
+    loop:
+      str x0, [x3]
+      add x0, x0, #1
+      b loop
+    data:
+      .quad 0
+  `, { jit: BACKGROUND });
+  const runFor = async (ms: number): Promise<void> => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) { assert.equal(cpu.run(1000n), Exit.BUDGET); await new Promise((r) => setTimeout(r, 1)); }
+  };
+  await until("eight dropped translations", () => { cpu.run(1000n); return core.jitStats().dropped >= 8; });
+  await runFor(200);
+  const s = core.jitStats();
+  assert.equal(s.dropped, 8, "asked for again after the eighth");
+  assert.equal(s.pages_translated, 0);
+  assert.equal(cpu.x(0), cpu.instret / 3n);
 });

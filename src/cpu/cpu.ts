@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { Jit, JitOptions, JitStats, jitOptionsFromEnv } from "./jit/jit.js";
+import { Jit, JitOptions, JitStats, jitOptionsFromEnv, tuneEngineForTranslation } from "./jit/jit.js";
 
 // Mirrors of the core's constants (state.ts); test/cpu_layout.test.ts checks
 // them against the compiled module's exports.
@@ -127,6 +127,7 @@ export class Core {
       },
     });
     this.exports = instance.exports as unknown as CoreExports;
+    if (jit.options.enabled) tuneEngineForTranslation();
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
     this.bytes = new Uint8Array(this.memory.buffer);
@@ -251,6 +252,7 @@ export class VcpuState {
   flushTlb(): void { this.core.exports.tlbFlushCpu(this.base); }
 
   run(budget: bigint, clockBase = 0n, clockScale = 40960n): ExitReason {
+    this.core.jit.poll(); // translations finished in the background go in between runs
     return this.core.exports.run(this.base, budget, clockBase, clockScale) as ExitReason;
   }
 }

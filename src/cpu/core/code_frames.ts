@@ -5,13 +5,15 @@
 //   u32 table index of the frame's function (0: none)
 //   u16 heat (block heads the interpreter ran in it since the last compile)
 //   u8  flags (FL_CODE: translated, TLB entries carry no write tag;
-//              FL_BLOCKED: written too often while translated, left to the interpreter)
+//              FL_BLOCKED: written too often while translated, left to the interpreter;
+//              FL_PENDING: being translated in the background, interpreted meanwhile)
 //   u8  times its code was invalidated
 
 import { setAttention } from "./state";
 
 export const FL_CODE: u8 = 1;
 export const FL_BLOCKED: u8 = 2;
+export const FL_PENDING: u8 = 4;
 const MAX_INVALIDATIONS: u8 = 8;
 
 export let jitOn: bool = false;

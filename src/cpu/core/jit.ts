@@ -13,19 +13,23 @@ import { baseReg } from "./base_reg";
 import { execute } from "./decode";
 import { ramHost, tlbDropWriteTags, ACC_READ, ACC_WRITE } from "./mmu";
 import { fetchHost, tlbData } from "./tlb_sets";
-import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED } from "./code_frames";
+import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
 
 // Translate frame f, including a translation of the block at `entry`; the
-// table index of the new function, or 0.
+// table index of the new function, 0 (left to the interpreter) or
+// JIT_PENDING (translating in the background: the host installs it later).
 @external("env", "jitCompile")
 declare function jitCompile(frame: u32, entry: u32): u32;
 
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
 const MISSES_BEFORE_RETRANSLATION: u32 = 1024;
+const JIT_PENDING: u32 = 0xFFFFFFFF;
 
 // Instructions retired in translated code, for the host's profile.
 export let jitRetired: u64 = 0;
+// Calls into translated code (instructions per call: how long code stays there).
+export let jitCalls: u64 = 0;
 
 // At a block head (the target of a branch, an exception vector, the start
 // of a run) with the fetch page cached: run translated code if the frame
@@ -38,11 +42,12 @@ export function jitEnter(p: u64, limit: u64): bool {
   const rec = jitTab + (<usize>f << 3);
   let fn = load<u32>(rec);
   if (fn == 0) {
-    if ((load<u8>(rec, 6) & FL_BLOCKED) != 0) return false;
+    if ((load<u8>(rec, 6) & (FL_BLOCKED | FL_PENDING)) != 0) return false;
     const heat = <u32>load<u16>(rec, 4) + 1;
     if (heat < jitThreshold) { store<u16>(rec, <u16>heat, 4); return false; }
     store<u16>(rec, 0, 4);
     fn = jitCompile(f, <u32>p & 0xFFF);
+    if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); return false; }
     if (fn == 0) { store<u8>(rec, FL_BLOCKED, 6); return false; }
     store<u32>(rec, fn);
     store<u8>(rec, FL_CODE, 6);
@@ -50,6 +55,7 @@ export function jitEnter(p: u64, limit: u64): bool {
     tlbDropWriteTags(fetchHost);
   }
   const before = instret;
+  jitCalls++;
   const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
   jitRetired += instret - before;
   if (r == 2) {
@@ -59,10 +65,18 @@ export function jitEnter(p: u64, limit: u64): bool {
     if (misses < MISSES_BEFORE_RETRANSLATION) { store<u16>(rec, <u16>misses, 4); return false; }
     store<u16>(rec, 0, 4);
     const again = jitCompile(f, <u32>p & 0xFFF);
-    if (again != 0) store<u32>(rec, again);
+    if (again != 0 && again != JIT_PENDING) store<u32>(rec, again);
     return false;
   }
   return r != 0;
+}
+
+// The host installed a background translation of frame f (its record says
+// so already): write tags cached for the frame before it became code must
+// go, so that the next guest store to it takes the slow path and
+// invalidates the code.
+export function jitFrameInstalled(f: u32): void {
+  if (f < jitFrames) tlbDropWriteTags(ramHost + (<usize>f << 12));
 }
 
 // For translated code: one instruction through the interpreter (everything

@@ -5,7 +5,10 @@
 // frame's record (src/cpu/core/code_frames.ts). Live modules are bounded;
 // past the bound the least recently compiled one goes.
 
+import v8 from "node:v8";
 import { translatePage, JIT_FUNCS, JIT_GLOBALS } from "./translate_page.js";
+import { backgroundTranslator } from "./background.js";
+import type { CompileResult } from "./compile_worker.js";
 
 export interface JitOptions {
   enabled: boolean;
@@ -15,6 +18,10 @@ export interface JitOptions {
   // Entries a frame's translation may be built from: past the first, an
   // entry that keeps missing (1024 times) makes the page translate again.
   maxEntries?: number;
+  // Translate and compile on a worker thread (background.ts): the frame is
+  // interpreted until its code is installed at the start of a later run.
+  // Off: at once, on the vCPU's thread (the differential tests' mode).
+  background?: boolean;
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
@@ -22,11 +29,30 @@ export interface JitOptions {
 // thresholds translate pages that do not run long enough to repay their
 // compilation. On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
 // sets the heat.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 1 };
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 4, background: true };
+
+// V8's settings for the modules compiled after the core's own (read when a
+// module is compiled and instantiated, so the core keeps the defaults):
+// - compiled at once (on the background translator's thread) rather than
+//   function by function on first call (on the vCPU's);
+// - optimised by TurboFan only after ~1 GB of executed code, against the
+//   default 1.8 MB: a page's function is large, and optimising every warm
+//   one took more CPU on a Linux boot (~17 s over V8's threads on two
+//   cores) than the boot itself, starving the vCPU's thread (boot 14.9 s
+//   against ~9 s with this; docs/ARCHITECTURE.md). Really hot loops still
+//   get optimised.
+let tuned = false;
+export function tuneEngineForTranslation(): void {
+  if (tuned) return;
+  tuned = true;
+  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  v8.setFlagsFromString("--wasm-tiering-budget=1000000000");
+}
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
   if (env.XENTS_JIT !== undefined) o.enabled = env.XENTS_JIT !== "0";
+  if (env.XENTS_JIT_BACKGROUND !== undefined) o.background = env.XENTS_JIT_BACKGROUND !== "0";
   if (env.XENTS_JIT_MAX_ENTRIES !== undefined) {
     const m = Number(env.XENTS_JIT_MAX_ENTRIES);
     if (!Number.isInteger(m) || m < 1 || m > 1024) throw new Error(`XENTS_JIT_MAX_ENTRIES must be an integer from 1 to 1024 (got ${env.XENTS_JIT_MAX_ENTRIES})`);
@@ -47,9 +73,13 @@ export interface JitStats {
   live_modules: number;
   evicted: number;
   invalidations: number;
-  compile_ms: number;
+  compile_ms: number; // on the vCPU's thread (translating, compiling, instantiating)
+  background: boolean;
+  worker_ms: number; // translating and compiling on the background thread
+  dropped: number; // background translations whose page changed before they were installed
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
+  calls: number; // entries into translated code
   insns_inline: number; // over all translations: instructions translated inline ...
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
@@ -62,7 +92,8 @@ interface CoreSide {
 }
 
 const RECORD = 8;
-const FL_CODE = 1;
+const FL_CODE = 1, FL_BLOCKED = 2, FL_PENDING = 4, MAX_INVALIDATIONS = 8; // code_frames.ts
+const PENDING = 0xFFFFFFFF; // the core's JIT_PENDING
 
 export class Jit {
   readonly table: WebAssembly.Table;
@@ -75,7 +106,9 @@ export class Jit {
   private tab = 0;
   private frames = 0;
   private ramHost = 0;
-  private stats = { pages: 0, evicted: 0, ms: 0, bytes: 0, inline: 0, called: 0, errors: 0, retranslations: 0 };
+  private stats = { pages: 0, evicted: 0, ms: 0, bytes: 0, inline: 0, called: 0, errors: 0, retranslations: 0, workerMs: 0, dropped: 0 };
+  // Frames being translated in the background: the request's id.
+  private pending = new Map<number, number>();
   // Byte offsets where execution entered each translated frame.
   private entries = new Map<number, Set<number>>();
   private lastError = "";
@@ -107,34 +140,103 @@ export class Jit {
     // Not translated now (first time, or its code was written): start afresh.
     if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); }
     else if (entries.size >= (this.options.maxEntries ?? 1)) return 0;
+    if (this.pending.has(frame)) return PENDING;
     entries.add(entry);
     if (entries.size > 1) this.stats.retranslations++;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
+    const bg = this.options.background ? backgroundTranslator() : null;
+    if (bg) {
+      // The worker gets a copy; another stays here to check at installation
+      // that the page still holds what was translated.
+      const snapshot = words.slice();
+      const id = bg.post(words.slice(), [...entries], (r) => this.install(frame, id, snapshot, r));
+      this.pending.set(frame, id);
+      this.stats.ms += performance.now() - t0;
+      return PENDING;
+    }
     let page: ReturnType<typeof translatePage>;
     let instance: WebAssembly.Instance;
     try {
       page = translatePage(words, entries);
       instance = new WebAssembly.Instance(new WebAssembly.Module(page.bytes), { env: this.imports });
     } catch (e) {
-      // A translator bug must not take the host down: the frame stays interpreted.
-      this.stats.errors++;
-      if (!this.lastError) {
-        this.lastError = `frame ${frame}: ${(e as Error).message}`;
-        process.stderr.write(`xents: translating a guest page failed (left to the interpreter): ${this.lastError}\n`);
-      }
+      this.failed(frame, (e as Error).message);
       return 0;
     }
+    const slot = this.place(frame, instance, page.bytes.length, page.translated, page.called);
+    this.stats.ms += performance.now() - t0;
+    return slot;
+  }
+
+  // A translator bug must not take the host down: the frame stays interpreted.
+  private failed(frame: number, message: string): void {
+    this.stats.errors++;
+    if (!this.lastError) {
+      this.lastError = `frame ${frame}: ${message}`;
+      process.stderr.write(`xents: translating a guest page failed (left to the interpreter): ${this.lastError}\n`);
+    }
+  }
+
+  private place(frame: number, instance: WebAssembly.Instance, bytes: number, inline: number, called: number): number {
     const slot = this.takeSlot();
     this.table.set(slot, instance.exports.f as () => void);
     this.slotFrame[slot] = frame;
     this.order.push(slot);
     this.stats.pages++;
-    this.stats.bytes += page.bytes.length;
-    this.stats.inline += page.translated;
-    this.stats.called += page.called;
-    this.stats.ms += performance.now() - t0;
+    this.stats.bytes += bytes;
+    this.stats.inline += inline;
+    this.stats.called += called;
     return slot;
+  }
+
+  // Between runs: install the background translations that have arrived.
+  poll(): void {
+    if (this.pending.size) backgroundTranslator()?.drain();
+    // A translator that died answers nothing more: its frames go back to counting heat.
+    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, { id, error: "no background translator" });
+  }
+
+  private install(frame: number, id: number, snapshot: Uint32Array | null, r: CompileResult): void {
+    if (this.pending.get(frame) !== id) return;
+    this.pending.delete(frame);
+    const t0 = performance.now();
+    const rec = this.record(frame);
+    const flags = rec.getUint8(6) & ~FL_PENDING;
+    rec.setUint8(6, flags);
+    if ("error" in r) {
+      if (snapshot) { this.failed(frame, r.error); rec.setUint8(6, flags | FL_BLOCKED); }
+      return;
+    }
+    this.stats.workerMs += r.ms;
+    // Written while it was translated (the frame was not code, so no write
+    // was noticed): this translation is of words no longer there.
+    const now = new Uint32Array(this.core!.memory.buffer, this.ramHost + frame * 4096, 1024);
+    let same = (flags & FL_BLOCKED) === 0 && snapshot !== null;
+    for (let i = 0; same && i < 1024; i++) same = now[i] === snapshot![i];
+    if (!same) {
+      // Counted with the frame's invalidations: a page that keeps changing
+      // under its translation is left to the interpreter (code_frames.ts).
+      this.stats.dropped++;
+      const n = rec.getUint8(7);
+      rec.setUint8(7, Math.min(255, n + 1));
+      if (n + 1 >= MAX_INVALIDATIONS) rec.setUint8(6, flags | FL_BLOCKED);
+      return;
+    }
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(r.module, { env: this.imports });
+    } catch (e) {
+      this.failed(frame, (e as Error).message);
+      rec.setUint8(6, flags | FL_BLOCKED);
+      return;
+    }
+    const slot = this.place(frame, instance, r.bytes, r.translated, r.called);
+    rec.setUint32(0, slot, true);
+    rec.setUint16(4, 0, true);
+    rec.setUint8(6, FL_CODE);
+    (this.core!.exports.jitFrameInstalled as (f: number) => void)(frame);
+    this.stats.ms += performance.now() - t0;
   }
 
   private record(frame: number): DataView { return new DataView(this.core!.memory.buffer, this.tab + frame * RECORD, RECORD); }
@@ -191,8 +293,12 @@ export class Jit {
       evicted: this.stats.evicted,
       invalidations: g("jitInvalidations"),
       compile_ms: Math.round(this.stats.ms),
+      background: !!this.options.background,
+      worker_ms: Math.round(this.stats.workerMs),
+      dropped: this.stats.dropped,
       wasm_bytes: this.stats.bytes,
       instructions_translated: g("jitRetired"),
+      calls: g("jitCalls"),
       insns_inline: this.stats.inline,
       insns_called: this.stats.called,
       errors: this.stats.errors,

@@ -1,0 +1,69 @@
+// One background translator per process (compile_worker.ts), shared by every
+// core in it. Results are read synchronously (receiveMessageOnPort), so a
+// core installs them between its slices without waiting for the event loop,
+// and the worker never keeps the process alive.
+
+import { Worker, MessageChannel, receiveMessageOnPort } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
+import type { CompileResult } from "./compile_worker.js";
+
+export type ResultHandler = (r: CompileResult) => void;
+
+class BackgroundTranslator {
+  private readonly worker: Worker;
+  private readonly results: MessagePort;
+  private nextId = 1;
+  private readonly owners = new Map<number, ResultHandler>();
+  failed: string | null = null;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.results = port1;
+    this.worker = new Worker(new URL("./compile_worker.js", import.meta.url), { workerData: { results: port2 }, transferList: [port2] });
+    this.worker.unref();
+    this.results.unref();
+    this.worker.on("error", (e) => this.fail(`the background translator failed: ${e.message}`));
+    this.worker.on("exit", (code) => this.fail(`the background translator exited (${code})`));
+  }
+
+  // Owners of requests still out learn that they will not be answered.
+  private fail(why: string): void {
+    if (this.failed) return;
+    this.failed = why;
+    for (const [id, h] of this.owners) h({ id, error: why });
+    this.owners.clear();
+  }
+
+  post(words: Uint32Array<ArrayBuffer>, entries: number[], onResult: ResultHandler): number {
+    const id = this.nextId++;
+    this.owners.set(id, onResult);
+    this.worker.postMessage({ id, words, entries }, [words.buffer]);
+    return id;
+  }
+
+  // Hands every result that has arrived to its owner.
+  drain(): void {
+    for (let m = receiveMessageOnPort(this.results); m; m = receiveMessageOnPort(this.results)) {
+      const r = m.message as CompileResult;
+      const h = this.owners.get(r.id);
+      this.owners.delete(r.id);
+      h?.(r);
+    }
+  }
+
+  get outstanding(): number { return this.owners.size; }
+}
+
+let shared: BackgroundTranslator | null = null;
+
+let unavailable = false;
+
+// The process's translator (started on first use), or null if it cannot run
+// (then translation happens on the caller's thread).
+export function backgroundTranslator(): BackgroundTranslator | null {
+  if (unavailable) return null;
+  if (!shared) {
+    try { shared = new BackgroundTranslator(); } catch { unavailable = true; return null; }
+  }
+  return shared.failed ? null : shared;
+}
