@@ -67,7 +67,7 @@ for (const name of programs) {
 
   test(`bare-metal ${name} as a xents domU, every page translated to WebAssembly`, async () => {
     const image = new Uint8Array(readFileSync(buildBareMetal(name)));
-    const r = await withEnv({ XENTS_JIT: "1", XENTS_JIT_THRESHOLD: "0" }, () => runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS }));
+    const r = await withEnv({ XENTS_JIT: "1", XENTS_JIT_THRESHOLD: "0", XENTS_JIT_BACKGROUND: "0" }, () => runBareMetalDomU(image, { timeoutInstructions: XENTS_INSTRUCTIONS }));
     assert.equal(r.console, expected(name), `${name} translated printed something else (stopped: ${r.reason})`);
     assert.equal(r.reason, "poweroff");
   });

@@ -188,3 +188,88 @@ test("a page that keeps changing under its background translations is left to th
   assert.equal(s.pages_translated, 0);
   assert.equal(cpu.x(0), cpu.instret / 3n);
 });
+
+// Flags set and read in different blocks of translated code, and left to the
+// interpreter at every way out: the same NZCV at every exit (budget exits
+// land on block heads, the MMIO load leaves from a slow path, BR to an offset
+// that is not a block head leaves at once), whichever instruction set them
+// and in whichever block they are read. (Kept from an experiment with lazy
+// flags, which it caught leaving by the last two ways unsynchronised.)
+const FLAGS = `
+    adr x10, data
+    mov x1, #5
+    mov x2, #7
+  loop:
+    subs x3, x1, x2
+    b.lt neg
+    adds x4, x1, x2
+  neg:
+    ands x5, x1, #4
+    csel x6, x1, x2, ne
+    cmn w1, w2
+    b.hi skip
+    tst w1, #0x80000000
+  skip:
+    cmp x1, #90
+    add x1, x1, #1
+    b.ne next
+  next:
+    csinc x7, x7, x7, lo
+    ccmp x1, x2, #4, hs
+    cinc x8, x8, gt
+    subs x9, x1, #60
+    ldr x11, [x10]
+    b.ne loop
+    cmp x1, #61
+    adr x13, mid
+    br x13
+    nop
+  mid:
+    b.mi over
+    mov x8, #1
+  over:
+    mov x12, #0x9000000
+    ldr x11, [x12]
+    hvc #1
+    .balign 4096
+  data:
+    .quad 3
+`;
+
+test("flags left pending by translated code are the interpreter's at every exit", () => {
+  for (const budget of [1n, 5n, 13n, 1000n]) {
+    const a = trace(OFF, budget, FLAGS), b = trace(AT_ONCE, budget, FLAGS);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});
+
+// Calls and returns: BL and RET within the page stay in translated code
+// (RET through the dispatch loop), BLR to and RET from another page leave it.
+const CALLS = `
+    mov x0, #0
+    mov x1, #40
+    adr x4, far
+  loop:
+    bl near
+    blr x4
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+  near:
+    add x0, x0, #3
+    ret
+    .balign 4096
+  far:
+    eor x2, x0, x1
+    add x3, x3, x2
+    ret
+`;
+
+test("BL, BLR and RET in translated code exit as interpreted, within the page and across pages", () => {
+  for (const budget of [1n, 3n, 11n, 1000n]) {
+    const a = trace(OFF, budget, CALLS), b = trace(AT_ONCE, budget, CALLS);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC));
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});

@@ -30,7 +30,8 @@ class BackgroundTranslator {
   private fail(why: string): void {
     if (this.failed) return;
     this.failed = why;
-    for (const [id, h] of this.owners) h({ id, error: why });
+    process.stderr.write(`xents: ${why}; pages are translated on the vCPU's thread from now on\n`);
+    for (const [id, h] of this.owners) h({ id, error: why, fatal: true });
     this.owners.clear();
   }
 

@@ -11,7 +11,7 @@ import { translatePage } from "./translate_page.js";
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[] }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
-  | { id: number; error: string };
+  | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
 
 const results = (workerData as { results: MessagePort }).results;
 

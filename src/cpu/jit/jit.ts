@@ -193,8 +193,8 @@ export class Jit {
   // Between runs: install the background translations that have arrived.
   poll(): void {
     if (this.pending.size) backgroundTranslator()?.drain();
-    // A translator that died answers nothing more: its frames go back to counting heat.
-    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, { id, error: "no background translator" });
+    // A translator that could not start answers nothing: its frames go back to counting heat.
+    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, { id, error: "no background translator", fatal: true });
   }
 
   private install(frame: number, id: number, snapshot: Uint32Array | null, r: CompileResult): void {
@@ -205,7 +205,9 @@ export class Jit {
     const flags = rec.getUint8(6) & ~FL_PENDING;
     rec.setUint8(6, flags);
     if ("error" in r) {
-      if (snapshot) { this.failed(frame, r.error); rec.setUint8(6, flags | FL_BLOCKED); }
+      // A page the translator failed on stays interpreted; if the translator
+      // itself is gone, the frame counts heat again (and is translated here).
+      if (!r.fatal) { this.failed(frame, r.error); rec.setUint8(6, flags | FL_BLOCKED); }
       return;
     }
     this.stats.workerMs += r.ms;

@@ -105,7 +105,7 @@ function classify(insn: number): Slot {
     if ((insn & 0x7E000000) === 0x34000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
     if ((insn & 0x7E000000) === 0x36000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x3FFF, 14) * 4 };
     if ((insn & 0xFF000010) === 0x54000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
-    if ((insn & 0xFF9FFC1F) === 0xD61F0000 && ((insn >>> 21) & 3) !== 3) return { kind: Kind.BRANCH, rel: null }; // BR, BLR, RET
+    if (((insn & 0xFF9FFC1F) >>> 0) === 0xD61F0000 && ((insn >>> 21) & 3) !== 3) return { kind: Kind.BRANCH, rel: null }; // BR, BLR, RET
     if (insn === NOP) return { kind: Kind.INLINE, rel: null };
     return { kind: Kind.END, rel: null };
   }
@@ -275,11 +275,13 @@ class PageTranslator {
           const t = i * 4 + s.rel;
           if (t >= 0 && t < 4096) { isHead[t >> 2] = 1; work.push(t >> 2); }
         }
-        // B and BR/RET do not come back; everything else (conditional
-        // branches, BL/BLR return points, the interpreter's instructions) may.
+        // B does not come back; everything else (conditional branches,
+        // BL/BLR return points, the interpreter's instructions) may, and what
+        // follows BR/RET is most often the next function: translating it
+        // too (measured on a Linux boot) saves more entries that miss than
+        // it costs.
         const unconditional = (insn & 0x7C000000) === 0x14000000 && (insn >>> 31) === 0;
-        const jump = (insn & 0xFF9FFC1F) === 0xD61F0000 && ((insn >>> 21) & 3) !== 1;
-        if (unconditional || jump) break;
+        if (unconditional) break;
       }
     }
     for (let i = 0; i < n; i++) if (isHead[i] && reach[i]) { this.headIndex[i] = this.heads.length; this.heads.push(i); }
@@ -470,7 +472,7 @@ class PageTranslator {
       this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
       return;
     }
-    if ((insn & 0xFF9FFC1F) === 0xD61F0000) { // BR, BLR, RET
+    if (((insn & 0xFF9FFC1F) >>> 0) === 0xD61F0000) { // BR, BLR, RET
       const opc = (insn >>> 21) & 3, rn = (insn >>> 5) & 31;
       this.x(rn); c.set(L_R);
       // A misaligned target: the interpreter (it makes the next fetch fault).
