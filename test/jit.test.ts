@@ -273,3 +273,40 @@ test("BL, BLR and RET in translated code exit as interpreted, within the page an
     assert.deepEqual(b, a, `budget ${budget}`);
   }
 });
+
+// Blocks that branch to their own head are wasm loops with the registers
+// they use loaded once before the loop: loads, stores, flags, budget exits
+// inside the loop and an MMIO exit from its slow path leave the machine as
+// interpreted.
+const SELF_LOOPS = `
+    adr x3, data
+    mov x1, #200
+    mov x0, #0
+  spin:
+    ldr x2, [x3, x1, lsl #3]
+    add x0, x0, x2
+    str x0, [x3, #8]
+    subs x1, x1, #1
+    csinc x5, x5, x5, hi
+    b.ne spin
+    mov x6, #0x9000000
+  spin2:
+    add x7, x7, #1
+    cmp x7, #5
+    b.lo spin2
+  spin3:
+    add x8, x8, x7
+    ldr x2, [x6]
+    b spin3
+    .balign 4096
+  data:
+    .fill 512, 8, 3
+`;
+
+test("self-looping blocks keep registers across iterations and exit as interpreted", () => {
+  for (const budget of [1n, 7n, 37n, 1000n]) {
+    const a = trace(OFF, budget, SELF_LOOPS), b = trace(AT_ONCE, budget, SELF_LOOPS);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});

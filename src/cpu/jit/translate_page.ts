@@ -412,15 +412,27 @@ class PageTranslator {
     // A block that branches to its own head (an inner loop) is a wasm loop.
     const rel = this.slots[last].rel;
     this.selfLoop = rel !== null && last * 4 + rel === first * 4;
+    this.forget();
+    // Registers written through stay valid in their locals from one
+    // iteration to the next unless the interpreter runs in the loop: then
+    // everything the block may read is loaded once, before the loop.
+    const hoist = this.selfLoop && !this.slots.slice(first, last + 1).some((sl) => sl.kind === Kind.CALL || sl.kind === Kind.END);
+    if (hoist) {
+      for (let i = first; i <= last; i++) {
+        const insn = this.words[i];
+        for (const sh of [0, 5, 10, 16]) this.load((insn >>> sh) & 31);
+      }
+      this.load(NZCV);
+    }
     if (this.selfLoop) { c.loop(); this.labels.push(`L${h}`); }
-    this.emitBlockBody(h, first, last, next);
+    this.emitBlockBody(h, first, last, next, hoist);
     if (this.selfLoop) this.close();
   }
 
-  private emitBlockBody(h: number, first: number, last: number, next: number): void {
+  private emitBlockBody(h: number, first: number, last: number, next: number, hoisted: boolean): void {
     const c = this.c;
     const n = last - first + 1;
-    this.forget();
+    if (!hoisted) this.forget();
     // Does the whole block fit under the limit?
     c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
     this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
