@@ -349,9 +349,15 @@ export function xlCommands(): Record<string, Command> {
     simple("top", "live view of domains (q to quit)", "xents top [-d seconds] [-i iterations]", async (argv) => {
       let delay = 1, iterations = Infinity;
       for (let i = 0; i < argv.length; i += 2) {
-        if (argv[i] === "-d") delay = Number(argv[i + 1]);
-        else if (argv[i] === "-i") iterations = Number(argv[i + 1]);
-        else throw new UsageError(`unknown option ${argv[i]}`);
+        const v = argv[i + 1];
+        // Number() alone took "abc" as NaN: a busy loop for -d, nothing at all for -i.
+        if (argv[i] === "-d") {
+          delay = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
+          if (!(delay > 0)) throw new UsageError(`-d wants a delay in seconds greater than 0, not '${v ?? ""}'`);
+        } else if (argv[i] === "-i") {
+          iterations = v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN;
+          if (!(iterations > 0)) throw new UsageError(`-i wants a number of iterations greater than 0, not '${v ?? ""}'`);
+        } else throw new UsageError(`unknown option ${argv[i]}`);
       }
       return withHost(async (c) => {
         const last = new Map<number, { t: number; at: number }>();

@@ -1,0 +1,13 @@
+// Option values the commands parse themselves are checked before anything
+// else happens (no host is needed to see the error).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { xlCommands } from "../src/tools/cmd_xl.js";
+import { UsageError } from "../src/tools/args.js";
+
+test("top refuses a delay or an iteration count that is not a positive number (-d abc was NaN: a busy loop)", async () => {
+  const top = xlCommands().top;
+  for (const argv of [["-d", "abc"], ["-d", "0"], ["-d", "-1"], ["-d"], ["-i", "x"], ["-i", "0"], ["-i", "1.5"], ["-i"], ["-x", "1"]]) {
+    await assert.rejects(async () => top.run(argv), (e: unknown) => e instanceof UsageError, `xents top ${argv.join(" ")}`);
+  }
+});
