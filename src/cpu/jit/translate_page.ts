@@ -105,7 +105,11 @@ function classify(insn: number): Slot {
     if ((insn & 0x7E000000) === 0x34000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
     if ((insn & 0x7E000000) === 0x36000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x3FFF, 14) * 4 };
     if ((insn & 0xFF000010) === 0x54000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
-    if (((insn & 0xFF9FFC1F) >>> 0) === 0xD61F0000 && ((insn >>> 21) & 3) !== 3) return { kind: Kind.BRANCH, rel: null }; // BR, BLR, RET
+    // BR, BLR and RET end the block in the interpreter. (Their encoding test
+    // here compared a signed AND with an unsigned constant, so they always
+    // did; translated, two runs of the full suite under load lost the
+    // migration test's dirtier after its move, which passed alone and
+    // passed with them interpreted. Cause not found: left out until it is.)
     if (insn === NOP) return { kind: Kind.INLINE, rel: null };
     return { kind: Kind.END, rel: null };
   }
@@ -482,26 +486,6 @@ class PageTranslator {
       if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); }
       this.endBlock(n);
       this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
-      return;
-    }
-    if (((insn & 0xFF9FFC1F) >>> 0) === 0xD61F0000) { // BR, BLR, RET
-      const opc = (insn >>> 21) & 3, rn = (insn >>> 5) & 31;
-      this.x(rn); c.set(L_R);
-      // A misaligned target: the interpreter (it makes the next fetch fault).
-      c.get(L_R); c.i64(3n); c.op(Op.I64_AND); c.op(Op.I64_EQZ);
-      const pre = this.st.slice();
-      this.openIf();
-      if (opc === 1) { this.pcConst(off + 4); this.setX(30); }
-      this.endBlock(n);
-      // Within the page: stay in the dispatch loop.
-      c.get(L_R); c.i64(-4096n); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
-      this.openIf();
-      c.get(L_R); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch"));
-      this.close();
-      c.get(L_R); c.gset(G_PC); this.leave(0);
-      this.close();
-      this.st.set(pre);
-      this.callInterp(off, insn, n - 1, true);
       return;
     }
     // Conditional: the condition first, then the block's end.
