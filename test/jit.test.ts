@@ -191,10 +191,10 @@ test("a page that keeps changing under its background translations is left to th
 
 // Flags set and read in different blocks of translated code, and left to the
 // interpreter at every way out: the same NZCV at every exit (budget exits
-// land on block heads, the MMIO load leaves from a slow path, BR to an offset
-// that is not a block head leaves at once), whichever instruction set them
-// and in whichever block they are read. (Kept from an experiment with lazy
-// flags, which it caught leaving by the last two ways unsynchronised.)
+// land on block heads, the MMIO load leaves from a slow path, BR goes to the
+// interpreter), whichever instruction set them and in whichever block they
+// are read. (Kept from an experiment with lazy flags, which it caught
+// leaving translated code with the flags unsynchronised.)
 const FLAGS = `
     adr x10, data
     mov x1, #5
@@ -244,8 +244,9 @@ test("flags left pending by translated code are the interpreter's at every exit"
   }
 });
 
-// Calls and returns: BL and RET within the page stay in translated code
-// (RET through the dispatch loop), BLR to and RET from another page leave it.
+// Calls and returns: BL within the page stays in translated code; BLR and
+// RET end the block in the interpreter (translate_page.ts says why), within
+// the page and across pages.
 const CALLS = `
     mov x0, #0
     mov x1, #40
