@@ -417,9 +417,10 @@ class PageTranslator {
     const rel = this.slots[last].rel;
     this.selfLoop = rel !== null && last * 4 + rel === first * 4;
     this.forget();
-    // Registers written through stay valid in their locals from one
-    // iteration to the next unless the interpreter runs in the loop: then
-    // everything the block may read is loaded once, before the loop.
+    // Registers are written through, so their locals stay valid from one
+    // iteration to the next as long as the interpreter never runs in the
+    // loop; in that case everything the block may read is loaded once,
+    // before the loop.
     const hoist = this.selfLoop && !this.slots.slice(first, last + 1).some((sl) => sl.kind === Kind.CALL || sl.kind === Kind.END);
     if (hoist) {
       for (let i = first; i <= last; i++) {
