@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, readFileSync, existsSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
+import { childInput } from "../src/tools/child_input.js";
 import { ConsoleSession } from "./helpers/linux_guest.js";
 import { xentsOk, xentsCli, CliConsole } from "./helpers/cli.js";
 
@@ -104,7 +105,7 @@ test("`xents demo --dom0 linux`: Domain-0's serial line on stdin and stdout, Deb
   assert.match(readFileSync("README.md", "utf8"), /`npx xents demo --dom0 linux`/);
   const p = spawn(process.execPath, ["bin/xents.js", "demo", "--dom0", "linux"], { env: { ...process.env, XENTS_HOME: join(root, "demo") }, stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<number | null>((res) => p.on("close", (code) => res(code)));
-  const s = new ConsoleSession({ name: "demo", send: (d) => { p.stdin.write(d); }, listen: (l) => p.stdout.on("data", (d: Buffer) => l(new Uint8Array(d))) });
+  const s = new ConsoleSession({ name: "demo", send: childInput(p), listen: (l) => p.stdout.on("data", (d: Buffer) => l(new Uint8Array(d))) });
   s.shellReady = /xents-dom0: Xen daemons up[\s\S]*dom0:\/# /;
   await s.waitForShell(BOOT_MS);
   assert.match(await s.run("xl list"), /^Domain-0\s+0\s/m);

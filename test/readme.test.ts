@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, copyFileSync, syml
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fetchImages } from "../src/tools/images.js";
+import { childInput } from "../src/tools/child_input.js";
 import { ConsoleSession, ConsoleEndpoint } from "./helpers/linux_guest.js";
 
 const BOOT_MS = 300_000;
@@ -55,7 +56,7 @@ function interactive(line: string, home: string, cwd: string): { ep: ConsoleEndp
   p.stderr.setEncoding("utf8").on("data", (d: string) => { err += d; });
   const exited = new Promise<number | null>((res) => p.on("close", (c) => { if (c !== 0) process.stderr.write(`${line}: ${err}`); res(c); }));
   return {
-    ep: { name: line, send: (d) => { if (!p.stdin.destroyed) p.stdin.write(d); }, listen: (l) => p.stdout.on("data", (d: Buffer) => l(new Uint8Array(d))) },
+    ep: { name: line, send: childInput(p), listen: (l) => p.stdout.on("data", (d: Buffer) => l(new Uint8Array(d))) },
     exited,
   };
 }

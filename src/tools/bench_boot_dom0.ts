@@ -14,6 +14,7 @@ import { fetchDom0Images } from "./dom0_image.js";
 import { debianPackage } from "./images.js";
 import { linuxDom0Config } from "./linux_dom0_options.js";
 import { SerialConsole } from "./serial_console.js";
+import { childInput } from "./child_input.js";
 
 export interface Dom0BootBenchResult {
   benchmark: "boot";
@@ -155,7 +156,7 @@ export async function benchBootDom0(factory: HostFactory): Promise<Dom0BootBench
   let exited: string | null = null;
   q.on("exit", (code, sig) => { exited = `qemu-system-aarch64 exited (${code ?? sig})`; });
   q.on("error", (e) => { exited = `qemu-system-aarch64: ${e.message}`; });
-  const r = new Expect((s) => { if (!q.stdin.destroyed) q.stdin.write(s); });
+  const r = new Expect(childInput(q));
   q.stdout.on("data", (d: Buffer) => r.feed(d.toString("latin1")));
   q.stderr.on("data", (d: Buffer) => r.feed(d.toString("latin1")));
   let real_xen_dom0_s: number, real_xen_domu_s: number;

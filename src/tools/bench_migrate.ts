@@ -36,6 +36,7 @@ import { BridgeLink } from "./net/bridge_link.js";
 import { freePort } from "./net/free_port.js";
 import { QmpClient } from "./qmp.js";
 import { until } from "./until.js";
+import { childInput } from "./child_input.js";
 
 export interface MigrateFigures { downtime_ms: number; acked_downtime_ms: number; client_gap_ms: number; console_gap_ms: number; pings_sent: number; pings_answered: number; total_s: number; pages_sent: number; rounds: number; dirty_pages_per_s: number; }
 export interface QemuMigrateFigures { downtime_ms: number; total_ms: number; setup_ms: number; transferred_bytes: number; dirty_sync_count: number; console_gap_ms: number; dirty_pages_per_s: number; }
@@ -112,13 +113,16 @@ async function qemuScenario(memoryMiB: number, rate: number, initrdPath: string,
   const ticks: number[] = [];
   const procs: ChildProcess[] = [];
   const outs = ["", ""];
+  const inputs: ((s: string) => void)[] = [];
   const start = (i: number, extra: string[]): ChildProcess => {
     const p = spawn("qemu-system-aarch64", [...args(join(dir, `qmp-${rate}-${i}`)), ...extra], { stdio: ["pipe", "pipe", "pipe"] });
     procs.push(p);
+    const type = childInput(p);
+    inputs[i] = type;
     p.stdout!.on("data", (d: Buffer) => {
       const t = d.toString("latin1");
       outs[i] += t;
-      if (t.includes("\x1b[6n")) p.stdin!.write("\x1b[1;1R"); // busybox's shell asks where the cursor is
+      if (t.includes("\x1b[6n")) type("\x1b[1;1R"); // busybox's shell asks where the cursor is
       const now = performance.now();
       for (const _ of t.matchAll(TICK)) ticks.push(now);
     });
@@ -127,12 +131,12 @@ async function qemuScenario(memoryMiB: number, rate: number, initrdPath: string,
   };
   const qmps: QmpClient[] = [];
   try {
-    const dst = start(1, ["-incoming", `tcp:127.0.0.1:${port}`]);
-    const src = start(0, []);
+    start(1, ["-incoming", `tcp:127.0.0.1:${port}`]);
+    start(0, []);
     const srcQmp = await QmpClient.open(join(dir, `qmp-${rate}-0`));
     qmps.push(srcQmp, await QmpClient.open(join(dir, `qmp-${rate}-1`)));
     await until(() => outs[0].includes("xents: busybox shell") && /\/ # /.test(outs[0].slice(outs[0].indexOf("xents: busybox shell"))), 600_000, "QEMU's guest shell");
-    src.stdin!.write(`/opt/dirty ${rate} 64 &\n`);
+    inputs[0](`/opt/dirty ${rate} 64 &\n`);
     await until(() => ticks.length > 150, 60_000, "the dirtier's ticks under QEMU");
     await srcQmp.execute("migrate", { uri: `tcp:127.0.0.1:${port}` });
     interface Info { status: string; "total-time"?: number; downtime?: number; "setup-time"?: number; ram?: { transferred: number; "dirty-sync-count": number }; "error-desc"?: string }
@@ -147,7 +151,7 @@ async function qemuScenario(memoryMiB: number, rate: number, initrdPath: string,
     const moved = ticks.length;
     await until(() => ticks.length > moved + 50, 60_000, "ticks from QEMU's destination");
     const mark = outs[1].length;
-    dst.stdin!.write("kill -USR1 $(pidof dirty)\n");
+    inputs[1]("kill -USR1 $(pidof dirty)\n");
     await until(() => /CHECK (ok|bad)/.test(outs[1].slice(mark)), 30_000, "the dirtier's memory check under QEMU");
     const check = /CHECK [^\r\n]*/.exec(outs[1].slice(mark))![0];
     if (!check.startsWith("CHECK ok")) throw new Error(`the guest's memory differs after QEMU's migration: ${check}`);

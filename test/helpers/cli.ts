@@ -2,6 +2,7 @@
 
 import { spawn, ChildProcess } from "node:child_process";
 import type { ConsoleEndpoint } from "./linux_guest.js";
+import { childInput } from "../../src/tools/child_input.js";
 
 export const XENTS_BIN = "bin/xents.js";
 
@@ -32,8 +33,9 @@ export class CliConsole implements ConsoleEndpoint {
   constructor(home: string, readonly name: string, options: string[] = []) {
     this.proc = spawn(process.execPath, [XENTS_BIN, "console", ...options, name], { env: { ...process.env, XENTS_HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
     this.exited = new Promise((res) => this.proc.on("close", (code) => res(code)));
+    this.send = childInput(this.proc);
   }
-  send(data: Uint8Array): void { if (this.proc.stdin && !this.proc.stdin.destroyed) this.proc.stdin.write(data); }
+  readonly send: (data: Uint8Array) => void;
   listen(l: (data: Uint8Array) => void): void { this.proc.stdout!.on("data", (d: Buffer) => l(new Uint8Array(d))); }
   close(): void { this.proc.stdin?.end(); this.proc.kill(); }
 }
