@@ -21,6 +21,7 @@ import { guestImage } from "./helpers/guest_programs.js";
 import { GUEST_GNTTAB_BASE } from "../src/xen/public/arch_arm.js";
 import { Exit } from "../src/cpu/cpu.js";
 import { S2_OA_MASK } from "../src/xen/p2m.js";
+import { section } from "./helpers/context_sections.js";
 
 const GNT_GFN = Number(GUEST_GNTTAB_BASE >> 12n);
 
@@ -390,7 +391,7 @@ test("a context naming a vcpu_info page outside the guest's RAM is refused; what
   assert.equal(a.registerVcpuInfo(RAM0_GFN + 22, 0), 0n);
   assert.equal(a.initControl(RAM0_GFN + 20), 0n);
   const ctx = JSON.parse(JSON.stringify(saveDomainContext(a.d, hv.clock.now()))) as DomainContext;
-  ctx.vcpus[0].vcpuInfo!.gfn = String(RAM0_GFN + 5000);
+  section(ctx, "vcpus")[0].vcpuInfo!.gfn = String(RAM0_GFN + 5000);
   const a2 = PlayedGuest.create(hv, { id: 3, pages: 64, maxPages: 128 });
   assert.throws(() => restoreDomainContext(a2.d, ctx, hv.clock.now()), ContextError);
   assert.ok(hv.destroy(a2.d) && hv.destroy(a.d));

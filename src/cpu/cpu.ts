@@ -13,12 +13,13 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Jit, JitOptions, JitStats, jitOptionsFromEnv, tuneEngineForTranslation } from "./jit/jit.js";
 
-// Mirrors of the core's constants (state.ts); test/cpu_layout.test.ts checks
-// them against the compiled module's exports.
+// Mirrors of the core's constants (state.ts); test/vcpu_context.test.ts
+// checks them against the compiled module's exports.
 export const SR = {
   SCTLR: 0, TCR: 1, TTBR0: 2, TTBR1: 3, MAIR: 4, AMAIR: 5, VBAR: 6, CONTEXTIDR: 7, TPIDR_EL0: 8, TPIDR_EL1: 9,
   TPIDRRO_EL0: 10, CPACR: 11, CNTKCTL: 12, CNTV_CTL: 13, CNTV_CVAL: 14, PAR: 15, ESR: 16, FAR: 17, ELR: 18,
-  SPSR: 19, SP_EL0: 20, SP_EL1: 21, MDSCR: 22, HCR: 40, VTTBR: 41, VTCR: 42, CNTVOFF: 43, VMPIDR: 44, VPIDR: 45,
+  SPSR: 19, SP_EL0: 20, SP_EL1: 21, MDSCR: 22, OSLSR: 23, OSDLR: 24, AFSR0: 25, AFSR1: 26, CSSELR: 27, ACTLR: 28,
+  MDCCINT: 29, CNTP_CTL: 30, CNTP_CVAL: 31, DISR: 33, HCR: 40, VTTBR: 41, VTCR: 42, CNTVOFF: 43, VMPIDR: 44, VPIDR: 45,
   CNTHCTL: 46, CTRL: 47, TLB_MISSES: 60, TLB_FLUSHES: 61, TLB_FULL_FLUSHES: 62,
 } as const;
 
@@ -210,6 +211,10 @@ export class VcpuState {
   get fpsr(): number { return this.dv.getUint32(this.base + Layout.OFF_FPSR, true); }
   set fpsr(v: number) { this.dv.setUint32(this.base + Layout.OFF_FPSR, v >>> 0, true); }
   get instret(): bigint { return this.dv.getBigUint64(this.base + Layout.OFF_INSTRET, true); }
+  set instret(v: bigint) { this.dv.setBigUint64(this.base + Layout.OFF_INSTRET, BigInt.asUintN(64, v), true); }
+  // the WFE event register (set by SEV/SEVL and exception returns, consumed by WFE)
+  get eventRegister(): boolean { return this.dv.getUint32(this.base + Layout.OFF_EVENT, true) !== 0; }
+  set eventRegister(v: boolean) { this.dv.setUint32(this.base + Layout.OFF_EVENT, v ? 1 : 0, true); }
   // v register n as [lo, hi] 64-bit halves
   v(n: number): [bigint, bigint] {
     const o = this.base + Layout.OFF_V + n * 16;

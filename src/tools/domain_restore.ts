@@ -13,6 +13,7 @@ import { pagingMemoryKiB } from "./domain_builder.js";
 import { REC, StreamError, decodePages } from "./save_stream.js";
 import { vdevNumber } from "./disk_spec.js";
 import { validPath } from "./xenstore/store.js";
+import { MAGIC_VUART_PFN } from "../xen/public/arch_arm.js";
 
 export interface SavedDomain {
   name: string; uuid: string; maxPages: string; config: Omit<GuestConfig, "kernel" | "ramdisk">;
@@ -102,6 +103,8 @@ export class RestoreSession {
     xc.setPagingMempool(this.domid, pagingMemoryKiB(Number(sv.maxPages) * 4, sv.config.vcpus) * 1024n);
     xc.maxVcpus(this.domid, sv.config.vcpus);
     xc.maxMem(this.domid, BigInt(sv.maxPages) * 4n);
+    // the emulated UART exists before the context that carries its state goes in
+    if (sv.config.vuart) xc.vuartInit(this.domid, MAGIC_VUART_PFN, sv.config.backendDomid ?? 0);
   }
 
   private pages(payload: Uint8Array): void {

@@ -21,7 +21,7 @@
 import { connect, createServer, Server, Socket } from "node:net";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Toolstack } from "./toolstack.js";
-import type { DomainContext } from "../xen/public/domain_context.js";
+import { contextMemory } from "../xen/public/domain_context.js";
 import { StreamWriter, RecordParser, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
@@ -94,7 +94,6 @@ export class MigrationError extends Error {}
 export async function migrateOut(ts: Toolstack, domid: number, host: string, port: number, o: MigrateOptions): Promise<MigrateResult> {
   const g = ts.guests.get(domid);
   if (!g || g.state !== "running") throw new MigrationError(`domain ${domid} is not running`);
-  if (g.config.vuart) throw new MigrationError("migrating a domain with an emulated UART (vuart) is not supported");
   const xc = ts.dom0.xc;
   const t0 = performance.now();
   const sock = connect({ host, port });
@@ -128,7 +127,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     xc.pause(domid);
     paused = true;
     let tPause = performance.now();
-    const ctx0 = JSON.parse(Buffer.from(xc.getHvmContext(domid)).toString("utf8")) as DomainContext;
+    const ctx0 = contextMemory(xc.getHvmContext(domid));
     if (o.live) {
       xc.shadowOp(domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
       logDirty = true;

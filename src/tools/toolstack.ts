@@ -26,7 +26,7 @@ import type { VifSpec } from "./vif_spec.js";
 import { StreamWriter, StreamReader, StreamSink, StreamSource, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
-import type { DomainContext } from "../xen/public/domain_context.js";
+import { contextMemory } from "../xen/public/domain_context.js";
 import type { Node } from "./xenstore/store.js";
 
 export type { ExitAction, GuestConfig, Guest, DiskInfo, SavedXenstore } from "./guest.js";
@@ -251,13 +251,12 @@ export class Toolstack {
   save(domid: number, sink: StreamSink, keepRunning = false): { pages: number } {
     const g = this.guests.get(domid);
     if (!g || g.state !== "running") throw new Error(`domain ${domid} is not running`);
-    if (g.config.vuart) throw new Error("saving a domain with an emulated UART (vuart) is not supported");
     const xc = this.dom0.xc;
     xc.pause(domid);
     let pages = 0;
     try {
       const ctxBytes = xc.getHvmContext(domid);
-      const ctx = JSON.parse(Buffer.from(ctxBytes).toString("utf8")) as DomainContext;
+      const ctx = contextMemory(ctxBytes);
       const w = new StreamWriter(sink);
       writePreamble(w, g, ctx.maxPages);
       w.record(REC.CONTEXT, ctxBytes);

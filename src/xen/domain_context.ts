@@ -1,29 +1,191 @@
 // A paused domain's hypervisor-held state, for save/restore and migration
-// (XEN_DOMCTL_gethvmcontext / sethvmcontext): vCPU registers (general,
-// FP/SIMD, system registers, the GIC CPU interface) as the core keeps them,
-// PSCI and blocking state, the vGIC, the virtual counter, event channels,
-// the grant table's frames, shared_info and where the guest mapped them.
-// Guest RAM is not in it — the tools copy that page by page — but the list
-// of its frames is. The format is JSON with base64 for page-sized blobs,
-// versioned; every field is checked on the way in.
+// (XEN_DOMCTL_gethvmcontext / sethvmcontext), as the sections of its parts
+// (snapshot.ts has the contract, public/domain_context.ts the schemas):
+//   domain   limits, scheduling, HVM parameters, the shared_info page
+//   gnttab   the grant table's frames
+//   memory   which frames are RAM (the tools copy them), where the guest
+//            mapped shared_info and grant frames
+//   vcpus    each vCPU's registers by name, PSCI and blocking state, its
+//            virtual counter, vcpu_info and runstate areas
+//   vgic     the distributor and every interrupt
+//   evtchn   the ports and the FIFO ABI's registrations
+//   vpl011   the emulated UART, when the domain has one
+// Restoring goes into a fresh domain whose RAM the tools have populated and
+// filled; every section is checked before any is loaded.
 
+import * as v from "valibot";
 import type { Domain } from "./domain.js";
-import { CONTEXT_FORMAT, CONTEXT_VERSION, DomainContext } from "./public/domain_context.js";
+import {
+  CONTEXT_FORMAT, CONTEXT_VERSION, ContextEnvelope, DomainContext, DomainSection, EvtchnSection, GrantSection,
+  MAX_GFN, MemorySection, SavedDomainState, SavedEventChannels, SavedGrantTable, SavedMemory, SavedVcpu,
+  SavedVgic, SavedVpl011, VcpusSection, VgicSection, Vpl011Section,
+} from "./public/domain_context.js";
 import { SR } from "../cpu/cpu.js";
 import { VTCR_VALUE } from "./p2m.js";
 import { RUNSTATE, vcpu_info } from "./public/xen.js";
+import { Snapshottable, SnapshotError, saveSections, checkSections } from "./snapshot.js";
+import { saveRegisters, loadRegisters, guestPstateError } from "./vcpu_context.js";
 
-const REG_BYTES = 0x1000; // the vCPU block up to its TLB: registers, system registers, GIC interface
+export class ContextError extends Error {}
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
+const fail = (m: string): never => { throw new SnapshotError(m); };
 
-export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext {
+// The parts of domain `d`, in the order they load. `counterNow` is the host
+// counter the vCPUs' virtual counters are measured against.
+function parts(d: Domain, counterNow: bigint): { list: Snapshottable<unknown>[]; crossCheck(parsed: ReadonlyMap<string, unknown>): void } {
   const fa = d.svc.frames;
+  const page = (f: number): Uint8Array => d.bytes.slice(fa.hostOf(f), fa.hostOf(f) + 4096);
+  const putPage = (f: number, data: string): void => {
+    d.bytes.set(Buffer.from(data, "base64"), fa.hostOf(f));
+    d.noteWrite(fa.hostOf(f), 4096);
+  };
+  const isRam = (gfn: bigint): boolean => gfn >= 0n && gfn < BigInt(MAX_GFN) && d.p2m.get(Number(gfn))?.type === "ram";
+  let nrVcpus = 0; // of the context being restored, from its "vcpus" section (crossCheck)
+
+  const domain: Snapshottable<SavedDomainState> = {
+    id: "domain", version: 1, schema: DomainSection, present: () => true,
+    save: () => ({
+      maxPages: d.maxPages.toString(), vmAssist: d.vmAssist.toString(), timeOffsetSeconds: d.timeOffsetSeconds.toString(),
+      weight: d.weight, cap: d.cap, hvmParams: d.hvmParams.map(String), sharedInfo: b64(page(d.sharedInfoFrame)),
+    }),
+    check: (s) => { if (s.hvmParams.length > d.hvmParams.length) fail(`${s.hvmParams.length} HVM parameters, this host has ${d.hvmParams.length}`); },
+    load: (s) => {
+      d.maxPages = BigInt(s.maxPages);
+      d.vmAssist = BigInt(s.vmAssist);
+      d.timeOffsetSeconds = BigInt(s.timeOffsetSeconds);
+      d.weight = s.weight;
+      d.cap = s.cap;
+      s.hvmParams.forEach((x, i) => { d.hvmParams[i] = BigInt(x); });
+      putPage(d.sharedInfoFrame, s.sharedInfo);
+    },
+  };
+
+  const gnttab: Snapshottable<SavedGrantTable> = {
+    id: "gnttab", version: 1, schema: GrantSection, present: () => true,
+    save: () => ({ frames: d.gnttab.frames.map((f) => b64(page(f))) }),
+    check: (s) => { if (s.frames.length > d.gnttab.maxFrames) fail(`${s.frames.length} grant frames exceed the domain's limit of ${d.gnttab.maxFrames}`); },
+    load: (s) => {
+      if (!d.gnttab.ensureFrames(s.frames.length)) throw new ContextError(`no memory for ${s.frames.length} grant frames`);
+      s.frames.forEach((data, i) => putPage(d.gnttab.frames[i], data));
+      // Nothing maps this domain's grants on this host yet: no entry is in use
+      // (the saved table may say otherwise for mappings its old backends held).
+      d.gnttab.clearInUseFlags();
+    },
+  };
+
+  let grantFramesIn = 0; // of the context being restored
+  const memory: Snapshottable<SavedMemory> = {
+    id: "memory", version: 1, schema: MemorySection, present: () => true,
+    save: () => saveMemory(d),
+    check: (s) => {
+      for (const [g, n] of s.ram) for (let i = 0; i < n; i++) if (!isRam(BigInt(g + i))) fail(`guest frame 0x${(g + i).toString(16)} is not populated`);
+      const gfns = new Set<number>(), pages = new Set<string>();
+      for (const m of s.xenMaps) {
+        if (m.what === "grant" && m.index >= grantFramesIn) fail(`no grant frame ${m.index} (the context has ${grantFramesIn})`);
+        if (m.what === "shared_info" && m.index !== 0) fail("shared_info has index 0 only");
+        const key = `${m.what}:${m.index}`;
+        if (gfns.has(m.gfn) || pages.has(key)) fail(`${m.what} ${m.index} at gfn 0x${m.gfn.toString(16)} is mapped twice`);
+        gfns.add(m.gfn);
+        pages.add(key);
+      }
+    },
+    load: (s) => {
+      for (const m of s.xenMaps) {
+        const frame = m.what === "shared_info" ? d.sharedInfoFrame : d.gnttab.frames[m.index];
+        const r = d.mapXenFrame(m.gfn, frame);
+        if (r < 0) throw new ContextError(`${m.what} ${m.index} cannot be mapped at gfn 0x${m.gfn.toString(16)} (${r})`);
+      }
+    },
+  };
+
+  const vcpus: Snapshottable<SavedVcpu[]> = {
+    id: "vcpus", version: 1, schema: VcpusSection, present: () => true,
+    save: () => d.vcpus.map((x) => ({
+      online: x.online, block: x.block, pollPorts: [...x.pollPorts],
+      vcount: (counterNow - x.state.sys(SR.CNTVOFF)).toString(),
+      pollIn: x.pollDeadline === 0n ? "0" : (x.pollDeadline - counterNow).toString(),
+      vcpuInfo: x.vcpuInfo ? { gfn: x.vcpuInfo.gfn.toString(), offset: x.vcpuInfo.offset } : null,
+      runstateVa: x.runstateVa === null ? null : x.runstateVa.toString(),
+      regs: saveRegisters(x.state),
+    })),
+    check: (s) => {
+      if (s.length > d.maxVcpus) fail(`${s.length} vCPUs do not fit this domain (max ${d.maxVcpus})`);
+      if (d.vcpus.some((x) => x.online)) fail("the domain has already run");
+      s.forEach((x, i) => {
+        const pe = guestPstateError(BigInt(x.regs.pstate));
+        if (pe) fail(`vCPU ${i}: ${pe}`);
+        if (x.vcpuInfo && x.vcpuInfo.offset > 4096 - vcpu_info.size) fail(`vCPU ${i}: vcpu_info offset out of range`);
+        if (x.vcpuInfo && !isRam(BigInt(x.vcpuInfo.gfn))) fail(`vCPU ${i}: vcpu_info gfn ${x.vcpuInfo.gfn} is not the domain's RAM`);
+      });
+    },
+    load: (s) => {
+      d.createVcpus(s.length);
+      s.forEach((x, i) => {
+        const vc = d.vcpus[i];
+        const st = vc.state;
+        loadRegisters(st, x.regs);
+        st.setSys(SR.VTCR, VTCR_VALUE);
+        st.setSys(SR.CNTVOFF, counterNow - BigInt(x.vcount)); // the guest's counter carries on where it stopped
+        st.flushTlb();
+        vc.online = x.online;
+        vc.block = x.block;
+        vc.pollPorts = [...x.pollPorts];
+        vc.pollDeadline = x.pollIn === "0" ? 0n : counterNow + BigInt(x.pollIn);
+        if (x.vcpuInfo) {
+          const frame = d.pinPage(BigInt(x.vcpuInfo.gfn));
+          if (frame < 0) throw new ContextError(`vCPU ${i}: vcpu_info gfn ${x.vcpuInfo.gfn} is not the domain's RAM`);
+          vc.vcpuInfo = { gfn: BigInt(x.vcpuInfo.gfn), offset: x.vcpuInfo.offset, frame };
+        }
+        vc.runstateVa = x.runstateVa === null ? null : BigInt(x.runstateVa);
+        vc.runstate = x.online ? (x.block === "none" ? RUNSTATE.runnable : RUNSTATE.blocked) : RUNSTATE.offline;
+      });
+    },
+  };
+
+  const vgic: Snapshottable<SavedVgic> = {
+    id: "vgic", version: 1, schema: VgicSection, present: () => true,
+    save: () => d.vgic.saveState(),
+    check: (s) => { const e = d.vgic.checkState(s, nrVcpus); if (e) fail(e); },
+    load: (s) => d.vgic.loadState(s),
+  };
+
+  const evtchn: Snapshottable<SavedEventChannels> = {
+    id: "evtchn", version: 1, schema: EvtchnSection, present: () => true,
+    save: () => d.evtchn.saveState(),
+    check: (s) => {
+      const e = d.evtchn.checkState(s, nrVcpus);
+      if (e) fail(e);
+      for (const f of s.fifo) if (f && !isRam(BigInt(f.controlGfn))) fail(`a FIFO control block at gfn ${f.controlGfn} is not in the domain's RAM`);
+      for (const g of s.arrayGfns) if (!isRam(BigInt(g))) fail(`a FIFO event array page at gfn ${g} is not in the domain's RAM`);
+    },
+    load: (s) => d.evtchn.loadState(s),
+  };
+
+  const vpl011: Snapshottable<SavedVpl011> = {
+    id: "vpl011", version: 1, schema: Vpl011Section, present: () => d.vpl011 !== null,
+    save: () => d.vpl011!.saveState(),
+    check: () => { /* the schema bounds every field */ },
+    load: (s) => d.vpl011!.loadState(s),
+  };
+
+  return {
+    list: [domain, gnttab, memory, vcpus, vgic, evtchn, vpl011] as Snapshottable<unknown>[],
+    // facts one section's check needs of another (the parsed sections are all there: checkSections refuses a missing one)
+    crossCheck(parsed) {
+      nrVcpus = (parsed.get("vcpus") as SavedVcpu[]).length;
+      grantFramesIn = (parsed.get("gnttab") as SavedGrantTable).frames.length;
+    },
+  };
+}
+
+// RAM gfns in order, as runs: marked in a bitmap over their span rather than
+// sorted, because this runs while a migrating guest is paused; a guest that
+// scattered its RAM far apart gets the sort instead. Foreign and grant
+// mappings belong to the mapper's session and are not carried.
+function saveMemory(d: Domain): SavedMemory {
   const ram: [number, number][] = [];
-  const xenMaps: DomainContext["xenMaps"] = [];
-  // RAM gfns in order, as runs: marked in a bitmap over their span rather
-  // than sorted, because this runs while a migrating guest is paused; a
-  // guest that scattered its RAM far apart gets the sort instead
+  const xenMaps: SavedMemory["xenMaps"] = [];
   let lo = Infinity, hi = -1, count = 0;
   for (const [gfn, e] of d.p2m.entries) {
     if (e.type === "ram") {
@@ -37,7 +199,6 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
         if (i >= 0) xenMaps.push({ gfn, what: "grant", index: i });
       }
     }
-    // foreign and grant mappings belong to the mapper's session and are not carried
   }
   const run = (gfn: number): void => {
     const last = ram[ram.length - 1];
@@ -55,87 +216,33 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
     for (const gfn of gfns.sort()) run(gfn);
   }
   xenMaps.sort((a, b) => a.gfn - b.gfn);
-  const page = (f: number): Uint8Array => d.bytes.slice(fa.hostOf(f), fa.hostOf(f) + 4096);
-  return {
-    format: CONTEXT_FORMAT, version: CONTEXT_VERSION,
-    maxPages: d.maxPages.toString(), vmAssist: d.vmAssist.toString(), timeOffsetSeconds: d.timeOffsetSeconds.toString(),
-    weight: d.weight, cap: d.cap, hvmParams: d.hvmParams.map(String), sharedInfo: b64(page(d.sharedInfoFrame)),
-    ram, xenMaps, grantFrames: d.gnttab.frames.map((f) => b64(page(f))),
-    vcpus: d.vcpus.map((v) => ({
-      online: v.online, block: v.block, pollPorts: [...v.pollPorts],
-      vcount: (counterNow - v.state.sys(SR.CNTVOFF)).toString(),
-      pollIn: v.pollDeadline === 0n ? "0" : (v.pollDeadline - counterNow).toString(),
-      vcpuInfo: v.vcpuInfo ? { gfn: v.vcpuInfo.gfn.toString(), offset: v.vcpuInfo.offset } : null,
-      runstateVa: v.runstateVa === null ? null : v.runstateVa.toString(),
-      regs: b64(d.bytes.slice(v.state.base, v.state.base + REG_BYTES)),
-    })),
-    vgic: d.vgic.saveState(), evtchn: d.evtchn.saveState(),
-  };
+  return { ram, xenMaps };
 }
 
-export class ContextError extends Error {}
+export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext {
+  return { format: CONTEXT_FORMAT, version: CONTEXT_VERSION, sections: saveSections(parts(d, counterNow).list) };
+}
 
-// Into a fresh domain whose RAM the tools have populated and filled.
-export function restoreDomainContext(d: Domain, c: DomainContext, counterNow: bigint): void {
-  if (c.format !== CONTEXT_FORMAT || c.version !== CONTEXT_VERSION) throw new ContextError(`not a version ${CONTEXT_VERSION} domain context`);
-  if (c.vcpus.length > d.maxVcpus || c.vcpus.length === 0) throw new ContextError(`${c.vcpus.length} vCPUs do not fit this domain (max ${d.maxVcpus})`);
-  if (d.vcpus.some((v) => v.online)) throw new ContextError("the domain has already run");
-  for (const [g, n] of c.ram) for (let i = 0; i < n; i++) {
-    const e = d.p2m.get(g + i);
-    if (!e || e.type !== "ram") throw new ContextError(`guest frame 0x${(g + i).toString(16)} is not populated`);
+// Into a fresh domain whose RAM the tools have populated and filled. `raw`
+// is untrusted: every section is parsed and checked before anything changes;
+// a refusal is a ContextError naming the section and the field.
+export function restoreDomainContext(d: Domain, raw: unknown, counterNow: bigint): void {
+  const env = v.safeParse(ContextEnvelope, raw);
+  if (!env.success) {
+    const i = env.issues[0];
+    throw new ContextError(`not a domain context: ${v.getDotPath(i) ?? "the document"} ${i.message}`);
   }
-  const fa = d.svc.frames;
-  const blob = (s: string, len: number, what: string): Uint8Array => {
-    const b = Buffer.from(s, "base64");
-    if (b.length !== len) throw new ContextError(`${what}: ${b.length} bytes instead of ${len}`);
-    return b;
-  };
-  d.maxPages = BigInt(c.maxPages);
-  d.vmAssist = BigInt(c.vmAssist);
-  d.timeOffsetSeconds = BigInt(c.timeOffsetSeconds);
-  d.weight = c.weight;
-  d.cap = c.cap;
-  c.hvmParams.forEach((v, i) => { if (i < d.hvmParams.length) d.hvmParams[i] = BigInt(v); });
-  d.bytes.set(blob(c.sharedInfo, 4096, "shared_info"), fa.hostOf(d.sharedInfoFrame));
-  d.noteWrite(fa.hostOf(d.sharedInfoFrame), 4096);
-  if (!d.gnttab.ensureFrames(c.grantFrames.length)) throw new ContextError(`${c.grantFrames.length} grant frames exceed the domain's limit`);
-  c.grantFrames.forEach((s, i) => { d.bytes.set(blob(s, 4096, `grant frame ${i}`), fa.hostOf(d.gnttab.frames[i])); d.noteWrite(fa.hostOf(d.gnttab.frames[i]), 4096); });
-  for (const m of c.xenMaps) {
-    if (!Number.isInteger(m.gfn) || m.gfn < 0 || m.gfn >= 2 ** 28) throw new ContextError(`gfn ${m.gfn} is outside the guest's address space`);
-    const frame = m.what === "shared_info" ? d.sharedInfoFrame : d.gnttab.frames[m.index];
-    if (frame === undefined) throw new ContextError(`no grant frame ${m.index}`);
-    const r = d.mapXenFrame(m.gfn, frame);
-    if (r < 0) throw new ContextError(`${m.what} ${m.index} cannot be mapped at gfn 0x${m.gfn.toString(16)} (${r})`);
+  if (env.output.version !== CONTEXT_VERSION || !env.output.sections) {
+    throw new ContextError(`domain context version ${env.output.version} is not supported (this xents reads version ${CONTEXT_VERSION}: `
+      + "version 1 carried each vCPU as the core's raw state block, whose layout was never a contract; save the domain again with the xents that wrote it, or restart it)");
   }
-  // Nothing maps this domain's grants on this host yet: no entry is in use
-  // (the saved table may say otherwise for mappings its old backends held).
-  d.gnttab.clearInUseFlags();
-  d.createVcpus(c.vcpus.length);
-  c.vcpus.forEach((s, i) => {
-    const v = d.vcpus[i];
-    const st = v.state;
-    // the saved registers, then what belongs to this host: stage 2, identity, counter offset
-    const keep = [SR.HCR, SR.VTTBR, SR.VTCR, SR.VMPIDR, SR.CNTHCTL].map((r) => [r, st.sys(r)] as const);
-    d.bytes.set(blob(s.regs, REG_BYTES, `vCPU ${i} registers`), st.base);
-    for (const [r, val] of keep) st.setSys(r, val);
-    st.setSys(SR.VTCR, VTCR_VALUE);
-    st.setSys(SR.CNTVOFF, counterNow - BigInt(s.vcount)); // the guest's counter carries on where it stopped
-    st.flushTlb();
-    v.online = s.online;
-    v.block = s.block;
-    v.pollPorts = [...s.pollPorts];
-    v.pollDeadline = s.pollIn === "0" ? 0n : counterNow + BigInt(s.pollIn);
-    if (s.vcpuInfo && !(Number.isInteger(s.vcpuInfo.offset) && s.vcpuInfo.offset >= 0 && s.vcpuInfo.offset <= 4096 - vcpu_info.size)) throw new ContextError(`vCPU ${i}: vcpu_info offset out of range`);
-    if (s.vcpuInfo) {
-      const frame = d.pinPage(BigInt(s.vcpuInfo.gfn));
-      if (frame < 0) throw new ContextError(`vCPU ${i}: vcpu_info gfn ${s.vcpuInfo.gfn} is not the domain's RAM`);
-      v.vcpuInfo = { gfn: BigInt(s.vcpuInfo.gfn), offset: s.vcpuInfo.offset, frame };
-    }
-    v.runstateVa = s.runstateVa === null ? null : BigInt(s.runstateVa);
-    v.runstate = s.online ? (s.block === "none" ? RUNSTATE.runnable : RUNSTATE.blocked) : RUNSTATE.offline;
-  });
-  const ge = d.vgic.loadState(c.vgic);
-  if (ge) throw new ContextError(ge);
-  const ee = d.evtchn.loadState(c.evtchn);
-  if (ee) throw new ContextError(ee);
+  const ps = parts(d, counterNow);
+  let load: () => void;
+  try {
+    load = checkSections(ps.list, env.output.sections, ps.crossCheck);
+  } catch (e) {
+    if (e instanceof SnapshotError) throw new ContextError(e.message);
+    throw e;
+  }
+  load();
 }

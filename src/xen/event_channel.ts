@@ -48,21 +48,25 @@ export class EventChannels {
       ...(this.ops instanceof EventFifo ? this.ops.save() : { fifo: [], arrayGfns: [], pendingCarry: [] }),
     };
   }
-  // Into a fresh table; guest frames must already be in place. Returns an error text or null.
-  loadState(s: EventChannelsState): string | null {
-    if (s.abi !== "2l" && s.abi !== "fifo") return "unknown event channel ABI";
+  // What must hold of a saved table for this domain with `nrVcpus` vCPUs,
+  // checked before anything changes. An error text or null.
+  checkState(s: EventChannelsState, nrVcpus: number): string | null {
     if (s.ports.length > this.limitFor(s.abi)) return `${s.ports.length} event channel ports exceed this domain's limit`;
     for (let p = 0; p < s.ports.length; p++) {
       const c = s.ports[p];
       // a saved table has no live links to other domains: peers bind again
       if (!["free", "reserved", "unbound", "virq", "ipi"].includes(c.state)) return `port ${p}: state '${c.state}' cannot be restored`;
-      if (!(c.notifyVcpu >= 0 && c.notifyVcpu < this.host.nrVcpus())) return `port ${p}: no vCPU ${c.notifyVcpu}`;
+      if (!(c.notifyVcpu >= 0 && c.notifyVcpu < nrVcpus)) return `port ${p}: no vCPU ${c.notifyVcpu}`;
       if (!(c.priority >= 0 && c.priority < EVTCHN_FIFO_MAX_QUEUES)) return `port ${p}: priority ${c.priority} out of range`;
       if (c.state === "virq" && !(c.virq >= 0 && c.virq < NR_VIRQS)) return `port ${p}: no VIRQ ${c.virq}`;
       if (!(c.remoteDom >= 0 && c.remoteDom <= 0x7FFF)) return `port ${p}: bad remote domain`;
     }
-    const fifoError = s.abi === "fifo" ? EventFifo.check(s, this.host.nrVcpus()) : (s.fifo.length || s.arrayGfns.length || s.pendingCarry.length ? "FIFO state with the 2-level ABI" : null);
-    if (fifoError) return fifoError;
+    return s.abi === "fifo" ? EventFifo.check(s, nrVcpus) : (s.fifo.length || s.arrayGfns.length || s.pendingCarry.length ? "FIFO state with the 2-level ABI" : null);
+  }
+  // A checked table (checkState) into a fresh one, once the vCPUs exist and
+  // the guest's frames are in place. Throws if a FIFO page cannot be pinned
+  // (checkState's caller makes sure they are the domain's RAM).
+  loadState(s: EventChannelsState): void {
     this.ports.length = 0;
     for (const c of s.ports) this.ports.push({ ...c });
     this.virqPorts.length = 0;
@@ -74,9 +78,9 @@ export class EventChannels {
     if (s.abi === "fifo") {
       const fifo = new EventFifo(this.host);
       this.ops = fifo;
-      return fifo.load(s);
+      const e = fifo.load(s);
+      if (e) throw new Error(`event channels: ${e}`);
     }
-    return null;
   }
   private limitFor(abi: "2l" | "fifo"): number { return Math.min(abi === "2l" ? EVTCHN_2L_NR_CHANNELS : EVTCHN_FIFO_NR_CHANNELS, this.maxPort + 1); }
 

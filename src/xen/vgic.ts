@@ -88,17 +88,22 @@ export class Vgic {
   saveState(): VgicState {
     return { ctlr: this.ctlr, spis: this.spis.map(saveIrq), cpus: this.cpus.map((c) => ({ waker: c.waker, irqs: c.irqs.map(saveIrq) })) };
   }
-  loadState(s: VgicState): string | null {
-    if (s.spis.length !== this.spis.length || s.cpus.length !== this.cpus.length) return "the saved interrupt controller has a different shape";
+  // What must hold of a saved state for this vGIC with `nrVcpus` vCPUs.
+  checkState(s: VgicState, nrVcpus: number): string | null {
+    if (s.spis.length !== this.spis.length) return `${s.spis.length} SPIs saved, this domain has ${this.spis.length}`;
+    if (s.cpus.length !== nrVcpus) return `${s.cpus.length} redistributors saved for ${nrVcpus} vCPUs`;
+    return null;
+  }
+  // A checked state (checkState) once the vCPUs exist.
+  loadState(s: VgicState): void {
     this.ctlr = s.ctlr;
     s.spis.forEach((v, i) => loadIrq(this.spis[i], v));
     s.cpus.forEach((c, i) => {
       const cpu = this.cpus[i];
       cpu.waker = c.waker;
-      c.irqs.forEach((v, j) => { if (cpu.irqs[j]) loadIrq(cpu.irqs[j], v); });
+      c.irqs.forEach((v, j) => loadIrq(cpu.irqs[j], v));
       cpu.lrIrqs.fill(null);
     });
-    return null;
   }
 
   irq(cpu: number, intid: number): IrqState | undefined {

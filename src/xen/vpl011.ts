@@ -4,11 +4,12 @@
 
 import type { MmioRegion } from "./mmio.js";
 import { GUEST_PL011_BASE, GUEST_PL011_SIZE } from "./public/arch_arm.js";
+import { type SavedVpl011, VPL011_RX_FIFO } from "./public/domain_context.js";
 
 const DR = 0x000, RSR = 0x004, FR = 0x018, IMSC = 0x038, RIS = 0x03C, MIS = 0x040, ICR = 0x044;
 const FR_TXFE = 1 << 7, FR_RXFF = 1 << 6, FR_RXFE = 1 << 4;
 const INT_RX = 1 << 4, INT_TX = 1 << 5, INT_RT = 1 << 6;
-const RX_FIFO = 32;
+const RX_FIFO = VPL011_RX_FIFO;
 
 export class Vpl011 implements MmioRegion {
   readonly name = "vpl011";
@@ -23,6 +24,16 @@ export class Vpl011 implements MmioRegion {
   private update(): void {
     this.ris = (this.ris & ~(INT_RX | INT_RT)) | (this.rx.length ? INT_RX | INT_RT : 0);
     this.setIrqLevel((this.ris & this.imsc) !== 0);
+  }
+
+  // Save/restore (the context's "vpl011" section): the registers and the
+  // bytes the guest has not read yet. The transmit side holds nothing.
+  saveState(): SavedVpl011 { return { imsc: this.imsc, ris: this.ris, rx: [...this.rx] }; }
+  loadState(s: SavedVpl011): void {
+    this.imsc = s.imsc;
+    this.ris = s.ris | INT_TX;
+    this.rx = [...s.rx];
+    this.update();
   }
 
   // Keyboard input from the console backend; returns how many bytes fit.

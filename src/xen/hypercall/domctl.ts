@@ -15,7 +15,6 @@ import {
 } from "../public/domctl.js";
 import { readBitmap, writeBitmap } from "./xenctl_bitmap.js";
 import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
-import type { DomainContext } from "../public/domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
 import { SR } from "../../cpu/cpu.js";
 import type { Domain } from "../domain.js";
@@ -297,12 +296,15 @@ function hvmContext(c: HypercallContext, t: Domain, set: boolean, s: StructBuf<"
   if (size > 64 << 20) return neg(XEN_E.E2BIG);
   const bytes = c.g.read(buf, size);
   if (!bytes) return neg(XEN_E.EFAULT);
-  let ctx: DomainContext;
-  try { ctx = JSON.parse(Buffer.from(bytes).toString("utf8")) as DomainContext; } catch { return neg(XEN_E.EINVAL); }
+  let ctx: unknown;
+  try { ctx = JSON.parse(Buffer.from(bytes).toString("utf8")); } catch {
+    c.hv.log(`d${t.id}: sethvmcontext refused: the context is not JSON`);
+    return neg(XEN_E.EINVAL);
+  }
   try {
     restoreDomainContext(t, ctx, t.svc.counterNow());
   } catch (e) {
-    if (e instanceof ContextError || e instanceof TypeError || e instanceof SyntaxError || e instanceof RangeError) {
+    if (e instanceof ContextError) {
       c.hv.log(`d${t.id}: sethvmcontext refused: ${e.message}`);
       return neg(XEN_E.EINVAL);
     }
