@@ -16,7 +16,7 @@
 import * as v from "valibot";
 import type { Domain } from "./domain.js";
 import {
-  CONTEXT_FORMAT, CONTEXT_VERSION, ContextEnvelope, DomainContext, DomainSection, EvtchnSection, GrantSection,
+  CONTEXT_FORMAT, CONTEXT_VERSION, ContextEnvelope, ContextHead, DomainContext, DomainSection, EvtchnSection, GrantSection,
   MAX_GFN, MemorySection, SavedDomainState, SavedEventChannels, SavedGrantTable, SavedMemory, SavedVcpu,
   SavedVgic, SavedVpl011, VcpusSection, VgicSection, Vpl011Section,
 } from "./public/domain_context.js";
@@ -25,6 +25,7 @@ import { VTCR_VALUE } from "./p2m.js";
 import { RUNSTATE, vcpu_info } from "./public/xen.js";
 import { Snapshottable, SnapshotError, saveSections, checkSections } from "./snapshot.js";
 import { saveRegisters, loadRegisters, guestPstateError } from "./vcpu_context.js";
+import { upgradeContextV1, UpgradeError } from "./domain_context_v1.js";
 
 export class ContextError extends Error {}
 
@@ -225,21 +226,31 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
 
 // Into a fresh domain whose RAM the tools have populated and filled. `raw`
 // is untrusted: every section is parsed and checked before anything changes;
-// a refusal is a ContextError naming the section and the field.
+// a refusal is a ContextError naming the section and the field. A version 1
+// context (before sections) is read through domain_context_v1.ts.
 export function restoreDomainContext(d: Domain, raw: unknown, counterNow: bigint): void {
-  const env = v.safeParse(ContextEnvelope, raw);
-  if (!env.success) {
-    const i = env.issues[0];
-    throw new ContextError(`not a domain context: ${v.getDotPath(i) ?? "the document"} ${i.message}`);
+  const refuse = (what: string, issues: readonly v.BaseIssue<unknown>[]): never => {
+    throw new ContextError(`${what}: ${v.getDotPath(issues[0]) ?? "the document"} ${issues[0].message}`);
+  };
+  const head = v.safeParse(ContextHead, raw);
+  if (!head.success) return refuse("not a domain context", head.issues);
+  const version = head.output.version;
+  let doc = raw;
+  if (version === 1) {
+    try { doc = upgradeContextV1(raw); } catch (e) {
+      if (e instanceof UpgradeError) throw new ContextError(`a version 1 domain context cannot be read: ${e.message}`);
+      throw e;
+    }
+  } else if (version !== CONTEXT_VERSION) {
+    throw new ContextError(`domain context version ${version} is not supported (this xents reads versions 1 and ${CONTEXT_VERSION})`);
   }
-  if (env.output.version !== CONTEXT_VERSION || !env.output.sections) {
-    throw new ContextError(`domain context version ${env.output.version} is not supported (this xents reads version ${CONTEXT_VERSION}: `
-      + "version 1 carried each vCPU as the core's raw state block, whose layout was never a contract; save the domain again with the xents that wrote it, or restart it)");
-  }
+  const env = v.safeParse(ContextEnvelope, doc);
+  if (!env.success) return refuse(`a version ${CONTEXT_VERSION} domain context is malformed`, env.issues);
+  const sections = env.output.sections;
   const ps = parts(d, counterNow);
   let load: () => void;
   try {
-    load = checkSections(ps.list, env.output.sections, ps.crossCheck);
+    load = checkSections(ps.list, sections, ps.crossCheck);
   } catch (e) {
     if (e instanceof SnapshotError) throw new ContextError(e.message);
     throw e;

@@ -14,8 +14,8 @@
 import * as v from "valibot";
 
 export const CONTEXT_FORMAT = "xents-domain-context";
-// 1: one flat document with each vCPU's raw state block (refused now, with a
-// message: the block's layout was the core's, not a contract). 2: sections.
+// 1: one flat document with each vCPU's raw state block (still read: its
+// layout is frozen in src/xen/domain_context_v1.ts). 2: sections.
 export const CONTEXT_VERSION = 2;
 
 const hex = (digits: number, what: string) => v.pipe(v.string(), v.regex(new RegExp(`^0x[0-9a-f]{1,${digits}}$`), `is not a ${what} in hex (0x…)`));
@@ -31,10 +31,12 @@ export const MAX_GFN = 2 ** 28; // the guest physical address space (40 bits of 
 const GFN = int(0, MAX_GFN - 1);
 
 // ---- the envelope
+// What every version has: which format and version the rest is.
+export const ContextHead = v.looseObject({ format: v.literal(CONTEXT_FORMAT, `is not "${CONTEXT_FORMAT}"`), version: int(1, 1000) });
 export const ContextEnvelope = v.strictObject({
-  format: v.literal(CONTEXT_FORMAT, `is not "${CONTEXT_FORMAT}"`),
-  version: v.number(),
-  sections: v.optional(v.array(v.strictObject({ id: v.pipe(v.string(), v.maxLength(32)), version: int(1, 1000), data: v.unknown() }))),
+  format: v.literal(CONTEXT_FORMAT),
+  version: v.literal(CONTEXT_VERSION),
+  sections: v.array(v.strictObject({ id: v.pipe(v.string(), v.maxLength(32)), version: int(1, 1000), data: v.unknown() })),
 });
 export type SectionRecord = { id: string; version: number; data: unknown };
 export interface DomainContext { format: typeof CONTEXT_FORMAT; version: number; sections: SectionRecord[] }
