@@ -23,6 +23,7 @@ import { BlkBack } from "./backends/blkback.js";
 import { NetBack } from "./backends/netback.js";
 import { Bridges } from "./net/bridge.js";
 import type { VifSpec } from "./vif_spec.js";
+import { VBD, VIF, type DeviceKind, type DeviceKindName } from "./device_kinds.js";
 import { StreamWriter, StreamReader, StreamSink, StreamSource, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
@@ -149,42 +150,22 @@ export class Toolstack {
     this.xsWrite(`${dp}/image/os_type`, "linux", ro);
   }
 
-  // A virtual block device as libxl adds one: the frontend directory owned
-  // by the guest, the backend's owned by Domain-0, each readable by the other.
-  addDisk(domid: number, d: DiskSpec): void {
-    const fe = `/local/domain/${domid}/device/vbd/${d.devid}`;
-    const be = `/local/domain/0/backend/vbd/${domid}/${d.devid}`;
-    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has a disk ${d.vdev}`);
-    const feP = [`n${domid}`, "r0"], beP = ["n0", `r${domid}`];
-    this.xsWrite(`/local/domain/0/backend/vbd/${domid}`, "", beP);
+  // A split device as libxl adds one: the frontend directory owned by the
+  // guest and readable by the backend's domain, the backend's owned by that
+  // domain and readable by the guest (device_kinds.ts has each kind's nodes).
+  addDevice<S>(kind: DeviceKind<S>, domid: number, devid: number, spec: S, backendDomid = 0): void {
+    const fe = `/local/domain/${domid}/device/${kind.name}/${devid}`;
+    const be = `/local/domain/${backendDomid}/backend/${kind.name}/${domid}/${devid}`;
+    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has ${kind.noun} ${kind.describe(spec, devid)}`);
+    const feP = [`n${domid}`, `r${backendDomid}`], beP = [`n${backendDomid}`, `r${domid}`];
+    this.xsWrite(`/local/domain/${backendDomid}/backend/${kind.name}/${domid}`, "", beP);
     this.xsWrite(be, "", beP);
-    for (const [k, v] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ["removable", "0"], ["bootable", "1"],
-      ["dev", d.vdev], ["type", "phy"], ["mode", d.readonly ? "r" : "w"], ["device-type", d.devtype], ["params", d.target],
-      ["format", d.format], ["discard-enable", d.discard ? "1" : "0"], ["state", String(XenbusState.Initialising)]]) {
-      this.xsWrite(`${be}/${k}`, v, beP);
-    }
+    for (const [k, v] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ...kind.backendNodes(spec, devid)]) this.xsWrite(`${be}/${k}`, v, beP);
     this.xsWrite(fe, "", feP);
-    for (const [k, v] of [["backend", be], ["backend-id", "0"], ["virtual-device", String(d.devid)], ["device-type", d.devtype],
-      ["state", String(XenbusState.Initialising)]]) {
-      this.xsWrite(`${fe}/${k}`, v, feP);
-    }
+    for (const [k, v] of [["backend", be], ["backend-id", String(backendDomid)], ...kind.frontendNodes(spec, devid)]) this.xsWrite(`${fe}/${k}`, v, feP);
   }
-
-  // A virtual network interface as libxl adds one.
-  addVif(domid: number, handle: number, v: VifSpec): void {
-    const fe = `/local/domain/${domid}/device/vif/${handle}`;
-    const be = `/local/domain/0/backend/vif/${domid}/${handle}`;
-    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has vif ${handle}`);
-    const feP = [`n${domid}`, "r0"], beP = ["n0", `r${domid}`];
-    this.xsWrite(`/local/domain/0/backend/vif/${domid}`, "", beP);
-    this.xsWrite(be, "", beP);
-    for (const [k, val] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ["handle", String(handle)], ["mac", v.mac],
-      ["bridge", v.bridge], ["type", "vif"], ["state", String(XenbusState.Initialising)]]) this.xsWrite(`${be}/${k}`, val, beP);
-    this.xsWrite(fe, "", feP);
-    for (const [k, val] of [["backend", be], ["backend-id", "0"], ["handle", String(handle)], ["mac", v.mac], ["state", String(XenbusState.Initialising)]]) {
-      this.xsWrite(`${fe}/${k}`, val, feP);
-    }
-  }
+  addDisk(domid: number, d: DiskSpec): void { this.addDevice(VBD, domid, d.devid, d); }
+  addVif(domid: number, handle: number, v: VifSpec): void { this.addDevice(VIF, domid, handle, v); }
 
   vifs(domid: number): { handle: number; mac: string; bridge: string; beState: number; feState: number }[] {
     const dir = this.xenstored.store.get(`/local/domain/0/backend/vif/${domid}`);
@@ -221,7 +202,7 @@ export class Toolstack {
   // whose backend vanishes under queued I/O waits for it for ever (Linux's
   // del_gendisk waits for every request in flight), while one that closes
   // itself fails that I/O at once.
-  async removeDevice(kind: "vbd" | "vif", domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
+  async removeDevice(kind: DeviceKindName, domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
     const be = `/local/domain/0/backend/${kind}/${domid}/${devid}`;
     const fe = this.xsRead(`${be}/frontend`);
     if (fe === null) throw new Error(`d${domid} has no ${kind} ${devid}`);

@@ -8,8 +8,8 @@
 // disconnected and the other devices carry on.
 
 import { GrantMapping, GrantStatusError } from "../xc/gnttab.js";
-import { BackendDriver, BackendEnv, BackendDevice } from "./backend_driver.js";
-import { XenbusState } from "../../xen/public/io/xenbus.js";
+import { BackendDriver, BackendEnv } from "./backend_driver.js";
+import { XenbusBackend } from "./xenbus_backend.js";
 import {
   BLKIF_OP, BLKIF_RSP, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, SEGS_PER_INDIRECT_FRAME,
   BLKIF_RING_ENTRY, BLKIF_SECTOR, VDISK, blkif_request, blkif_request_discard, blkif_request_indirect, blkif_response,
@@ -279,39 +279,20 @@ class BlkRing {
 }
 
 // ---- one virtual block device
-export class BlkDevice implements BackendDevice {
+export class BlkDevice extends XenbusBackend {
   image: DiskImage | null = null;
   flushFailed = false; // sticky until the device is made again (see the flush op)
   sectors = 0n;
   persistent = false;
   discard = false;
   private rings: BlkRing[] = [];
-  private state: number = XenbusState.Initialising;
-  private unwatch: (() => void)[] = [];
-  readonly fe: string;
+  protected readonly label = `blkback d${this.domid}/${this.devid}`;
 
-  constructor(readonly env: BackendEnv, readonly domid: number, readonly devid: number, readonly be: string) {
-    this.fe = env.xs.read(`${be}/frontend`) ?? "";
-  }
-
-  start(): void {
+  protected prepare(): void {
     const xs = this.env.xs;
-    const params = xs.read(`${this.be}/params`) ?? "";
-    const mode = xs.read(`${this.be}/mode`) ?? "w";
-    const format = xs.read(`${this.be}/format`) ?? "raw";
-    try {
-      if (!this.fe.startsWith(`/local/domain/${this.domid}/`)) throw new DiskImageError(`frontend path '${this.fe}' is not in d${this.domid}'s tree`);
-      this.image = openDiskImage(params, format, mode !== "w");
-    } catch (e) {
-      this.env.log(`blkback d${this.domid}/${this.devid}: ${(e as Error).message}`);
-      xs.write(`${this.be}/hotplug-error`, (e as Error).message);
-      xs.write(`${this.be}/hotplug-status`, "error");
-      this.setState(XenbusState.Closed);
-      return;
-    }
+    this.image = openDiskImage(xs.read(`${this.be}/params`) ?? "", xs.read(`${this.be}/format`) ?? "raw", (xs.read(`${this.be}/mode`) ?? "w") !== "w");
     this.sectors = BigInt(Math.floor(this.image.bytes / BLKIF_SECTOR));
     this.discard = xs.read(`${this.be}/discard-enable`) !== "0" && !this.image.readonly;
-    xs.write(`${this.be}/hotplug-status`, "connected");
     xs.write(`${this.be}/feature-flush-cache`, "1");
     xs.write(`${this.be}/feature-barrier`, "0");
     xs.write(`${this.be}/feature-discard`, this.discard ? "1" : "0");
@@ -324,95 +305,41 @@ export class BlkDevice implements BackendDevice {
     xs.write(`${this.be}/feature-max-indirect-segments`, String(BLKBACK_MAX_INDIRECT_SEGMENTS));
     xs.write(`${this.be}/max-ring-page-order`, String(BLKBACK_MAX_RING_PAGE_ORDER));
     xs.write(`${this.be}/multi-queue-max-queues`, String(BLKBACK_MAX_QUEUES));
-    this.setState(XenbusState.InitWait);
-    this.unwatch.push(xs.watch(`${this.fe}/state`, () => this.frontendChanged()));
-    this.unwatch.push(xs.watch(`${this.be}/online`, () => this.onlineChanged()));
   }
 
-  private setState(s: number): void {
-    this.state = s;
-    try { this.env.xs.write(`${this.be}/state`, String(s)); } catch { /* the directory is being removed */ }
-  }
+  protected override canRestart(): boolean { return this.image !== null; }
+  protected holdsRings(): boolean { return this.rings.length > 0; }
 
-  private onlineChanged(): void {
-    const online = this.env.xs.read(`${this.be}/online`);
-    if (online === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing);
-    // a detach the guest did not answer was called off (the toolstack set
-    // online back): the rings were never let go, so the disk carries on
-    else if (online === "1" && this.state === XenbusState.Closing && this.rings.length > 0) this.setState(XenbusState.Connected);
-  }
-
-  private frontendChanged(): void {
-    const fs = this.env.xs.readInt(`${this.fe}/state`);
-    switch (fs) {
-      case XenbusState.Initialising:
-        if (this.state === XenbusState.Closed && this.image) this.setState(XenbusState.InitWait);
-        break;
-      case XenbusState.Initialised:
-      case XenbusState.Connected:
-        if (this.state === XenbusState.InitWait || this.state === XenbusState.Initialised) this.connect();
-        break;
-      case XenbusState.Closing:
-        this.disconnect();
-        this.setState(XenbusState.Closing);
-        break;
-      case XenbusState.Closed:
-      case null: // the frontend's directory is gone
-        this.disconnect();
-        if (this.state !== XenbusState.Closed) this.setState(XenbusState.Closed);
-        break;
-      default:
-        break;
-    }
-  }
-
-  private connect(): void {
+  protected connectRings(): void {
     const xs = this.env.xs;
-    try {
-      const proto = xs.read(`${this.fe}/protocol`);
-      if (proto !== null && proto !== "arm-abi") throw new Error(`unsupported ring protocol '${proto}'`);
-      const nq = xs.readInt(`${this.fe}/multi-queue-num-queues`) ?? 1;
-      if (nq < 1 || nq > BLKBACK_MAX_QUEUES) throw new Error(`frontend asks for ${nq} queues (at most ${BLKBACK_MAX_QUEUES})`);
-      const order = xs.readInt(`${this.fe}/ring-page-order`) ?? 0;
-      if (order > BLKBACK_MAX_RING_PAGE_ORDER) throw new Error(`ring-page-order ${order} exceeds ${BLKBACK_MAX_RING_PAGE_ORDER}`);
-      this.persistent = xs.read(`${this.fe}/feature-persistent`) === "1";
-      for (let q = 0; q < nq; q++) {
-        const dir = nq === 1 ? this.fe : `${this.fe}/queue-${q}`;
-        const refs: number[] = [];
-        if (order === 0 && xs.read(`${dir}/ring-ref`) !== null) refs.push(this.mustInt(`${dir}/ring-ref`));
-        else for (let i = 0; i < 1 << order; i++) refs.push(this.mustInt(`${dir}/ring-ref${i}`));
-        this.rings.push(new BlkRing(this, refs, this.mustInt(`${dir}/event-channel`)));
-      }
-    } catch (e) {
-      this.fatal(`connecting: ${(e as Error).message}`);
-      return;
+    const proto = xs.read(`${this.fe}/protocol`);
+    if (proto !== null && proto !== "arm-abi") throw new Error(`unsupported ring protocol '${proto}'`);
+    const nq = xs.readInt(`${this.fe}/multi-queue-num-queues`) ?? 1;
+    if (nq < 1 || nq > BLKBACK_MAX_QUEUES) throw new Error(`frontend asks for ${nq} queues (at most ${BLKBACK_MAX_QUEUES})`);
+    const order = xs.readInt(`${this.fe}/ring-page-order`) ?? 0;
+    if (order > BLKBACK_MAX_RING_PAGE_ORDER) throw new Error(`ring-page-order ${order} exceeds ${BLKBACK_MAX_RING_PAGE_ORDER}`);
+    this.persistent = xs.read(`${this.fe}/feature-persistent`) === "1";
+    for (let q = 0; q < nq; q++) {
+      const dir = nq === 1 ? "" : `queue-${q}/`;
+      const refs: number[] = [];
+      if (order === 0 && xs.read(`${this.fe}/${dir}ring-ref`) !== null) refs.push(this.frontendInt(`${dir}ring-ref`));
+      else for (let i = 0; i < 1 << order; i++) refs.push(this.frontendInt(`${dir}ring-ref${i}`));
+      this.rings.push(new BlkRing(this, refs, this.frontendInt(`${dir}event-channel`)));
     }
     xs.write(`${this.be}/sectors`, this.sectors.toString());
     xs.write(`${this.be}/info`, String((this.image!.readonly ? VDISK.readonly : 0) | (xs.read(`${this.be}/device-type`) === "cdrom" ? VDISK.cdrom : 0)));
     xs.write(`${this.be}/sector-size`, String(BLKIF_SECTOR));
     xs.write(`${this.be}/physical-sector-size`, String(BLKIF_SECTOR));
-    this.setState(XenbusState.Connected);
+  }
+
+  protected override afterConnect(): void {
     for (const r of this.rings) r.process(); // anything queued before we listened
   }
 
-  private mustInt(path: string): number {
-    const v = this.env.xs.readInt(path);
-    if (v === null) throw new Error(`${path} is missing or not a number`);
-    return v;
-  }
-
-  // The frontend broke the protocol: stop serving it and say why.
-  fatal(why: string): void {
-    this.env.log(`blkback d${this.domid}/${this.devid}: ${why}; disconnecting`);
-    try { this.env.xs.write(`${this.be}/error`, why); } catch { /* gone */ }
-    this.disconnect();
-    this.setState(XenbusState.Closing);
-  }
-
-  private disconnect(): void {
+  protected release(): void {
     const rings = this.rings;
     this.rings = [];
-    for (const r of rings) { r.broken = true; try { r.close(); } catch (e) { this.env.log(`blkback d${this.domid}/${this.devid}: ${(e as Error).message}`); } }
+    for (const r of rings) { r.broken = true; try { r.close(); } catch (e) { this.env.log(`${this.label}: ${(e as Error).message}`); } }
   }
 
   stats(): { requests: number; errors: number; sectorsRead: number; sectorsWritten: number; flushes: number; discards: number } {
@@ -421,25 +348,21 @@ export class BlkDevice implements BackendDevice {
     return s;
   }
 
-  // Gone: the toolstack removed the device or the domain. Whatever the
-  // frontend has put on the rings is served first: a request queued and
-  // notified just before a forced detach (its event not delivered yet)
-  // would otherwise never be answered, and Linux's blkfront waits for its
-  // in-flight requests for ever (the process doing the I/O hangs, and its
-  // removal with it).
-  destroy(): void {
-    for (const u of this.unwatch) u();
-    this.unwatch = [];
+  // Whatever the frontend has put on the rings is served before the device
+  // goes: a request queued and notified just before a forced detach (its
+  // event not delivered yet) would otherwise never be answered, and Linux's
+  // blkfront waits for its in-flight requests for ever (the process doing
+  // the I/O hangs, and its removal with it).
+  protected override drain(): void {
     for (const r of this.rings) {
-      try { r.process(); } catch (e) { this.env.log(`blkback d${this.domid}/${this.devid}: draining the ring: ${(e as Error).message}`); }
+      try { r.process(); } catch (e) { this.env.log(`${this.label}: draining the ring: ${(e as Error).message}`); }
     }
-    this.disconnect();
+  }
+
+  protected override closed(): void {
     this.image?.close();
     this.image = null;
   }
-
-  get connected(): boolean { return this.state === XenbusState.Connected; }
-  get xenbusState(): number { return this.state; }
 }
 
 // ---- the driver: a device per directory under the vbd backend tree

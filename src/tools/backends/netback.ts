@@ -11,7 +11,8 @@
 // segments. A frontend that breaks the protocol is disconnected; the
 // bridge and its other ports carry on.
 
-import { BackendDriver, BackendEnv, BackendDevice } from "./backend_driver.js";
+import { BackendDriver, BackendEnv } from "./backend_driver.js";
+import { XenbusBackend } from "./xenbus_backend.js";
 import type { GrantMapping } from "../xc/gnttab.js";
 import { GrantStatusError } from "../xc/gnttab.js";
 import type { Bridge, BridgePort, Bridges, Gso } from "../net/bridge.js";
@@ -30,34 +31,32 @@ const MIN_GSO_SIZE = 48;
 const MAX_FRAME = 65536;
 const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
 
-class Vif implements BridgePort, BackendDevice {
+class Vif extends XenbusBackend implements BridgePort {
   readonly name: string;
+  protected readonly label: string;
   private txMap: GrantMapping | null = null;
   private rxMap: GrantMapping | null = null;
   private port = -1;
   private txCons = 0; private txRspPvt = 0;
   private rxCons = 0; private rxRspPvt = 0;
-  private state: number = XenbusState.Initialising;
   private resumed = false;
   private readonly rxQueue: Uint8Array[] = [];
   private readonly rxGsoQueue: (Gso | null)[] = [];
   private rxGsoV4 = false; private rxGsoV6 = false; // the frontend takes super-packets
   private bridge: Bridge | null = null;
-  private unwatch: (() => void)[] = [];
-  private readonly fe: string;
   private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
   private readonly slotView = new DataView(this.slot.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
   stats = { txPackets: 0, txBytes: 0, txGso: 0, rxPackets: 0, rxBytes: 0, txErrors: 0, rxDropped: 0 };
 
-  constructor(readonly env: BackendEnv, private readonly bridges: Bridges, readonly domid: number, readonly handle: number, readonly be: string) {
+  constructor(env: BackendEnv, private readonly bridges: Bridges, domid: number, readonly handle: number, be: string) {
+    super(env, domid, handle, be);
     this.name = `vif${domid}.${handle}`;
-    this.fe = env.xs.read(`${be}/frontend`) ?? "";
+    this.label = `netback ${this.name}`;
   }
 
-  start(): void {
+  protected prepare(): void {
     const xs = this.env.xs;
-    if (!this.fe.startsWith(`/local/domain/${this.domid}/`)) { this.fatal(`frontend path '${this.fe}' is not in d${this.domid}'s tree`); return; }
     // A backend directory that already says Connected, before this device
     // existed, came with a domain that was running elsewhere (restored, or
     // migrated here); its kernel will not announce itself, so once
@@ -69,72 +68,31 @@ class Vif implements BridgePort, BackendDevice {
     xs.write(`${this.be}/feature-gso-tcpv4`, "1");
     xs.write(`${this.be}/feature-gso-tcpv6`, "1");
     xs.write(`${this.be}/feature-ipv6-csum-offload`, "1");
-    xs.write(`${this.be}/hotplug-status`, "connected");
-    this.setState(XenbusState.InitWait);
-    this.unwatch.push(xs.watch(`${this.fe}/state`, () => this.frontendChanged()));
-    this.unwatch.push(xs.watch(`${this.be}/online`, () => this.onlineChanged()));
   }
 
-  private onlineChanged(): void {
-    const online = this.env.xs.read(`${this.be}/online`);
-    if (online === "0" && this.state !== XenbusState.Closed) this.setState(XenbusState.Closing);
-    // a detach the guest did not answer was called off: still connected, carry on
-    else if (online === "1" && this.state === XenbusState.Closing && this.port >= 0) this.setState(XenbusState.Connected);
-  }
+  protected holdsRings(): boolean { return this.port >= 0; }
 
-  private setState(s: number): void {
-    this.state = s;
-    try { this.env.xs.write(`${this.be}/state`, String(s)); } catch { /* being removed */ }
-  }
-
-  private frontendChanged(): void {
-    const fs = this.env.xs.readInt(`${this.fe}/state`);
-    switch (fs) {
-      case XenbusState.Initialising:
-        if (this.state === XenbusState.Closed) this.setState(XenbusState.InitWait);
-        break;
-      case XenbusState.Initialised:
-      case XenbusState.Connected:
-        if (this.state === XenbusState.InitWait) this.connect();
-        break;
-      case XenbusState.Closing:
-        this.disconnect();
-        this.setState(XenbusState.Closing);
-        break;
-      case XenbusState.Closed:
-      case null:
-        this.disconnect();
-        if (this.state !== XenbusState.Closed) this.setState(XenbusState.Closed);
-        break;
-      default: break;
-    }
-  }
-
-  private connect(): void {
+  protected connectRings(): void {
     const xs = this.env.xs;
-    try {
-      if (xs.read(`${this.fe}/request-rx-copy`) !== "1") throw new Error("the frontend does not ask for receive copying (flipping is not offered)");
-      const nq = xs.readInt(`${this.fe}/multi-queue-num-queues`) ?? 1;
-      if (nq !== 1) throw new Error(`the frontend asks for ${nq} queues; one is offered`);
-      const int = (k: string): number => { const v = xs.readInt(`${this.fe}/${k}`); if (v === null) throw new Error(`${this.fe}/${k} is missing or not a number`); return v; };
-      const txRef = int("tx-ring-ref"), rxRef = int("rx-ring-ref");
-      const evt = xs.readInt(`${this.fe}/event-channel`) ?? xs.readInt(`${this.fe}/event-channel-tx`);
-      if (evt === null) throw new Error("no event channel");
-      this.txMap = this.env.gnt.map(this.domid, txRef, false);
-      this.rxMap = this.env.gnt.map(this.domid, rxRef, false);
-      this.rxGsoV4 = xs.read(`${this.fe}/feature-gso-tcpv4`) === "1";
-      this.rxGsoV6 = xs.read(`${this.fe}/feature-gso-tcpv6`) === "1";
-      this.port = this.env.evtchn.bindInterdomain(this.domid, evt, () => this.service());
-    } catch (e) {
-      this.fatal(`connecting: ${(e as Error).message}`);
-      return;
-    }
-    const tx = this.view(this.txMap!), rx = this.view(this.rxMap!);
+    if (xs.read(`${this.fe}/request-rx-copy`) !== "1") throw new Error("the frontend does not ask for receive copying (flipping is not offered)");
+    const nq = xs.readInt(`${this.fe}/multi-queue-num-queues`) ?? 1;
+    if (nq !== 1) throw new Error(`the frontend asks for ${nq} queues; one is offered`);
+    const txRef = this.frontendInt("tx-ring-ref"), rxRef = this.frontendInt("rx-ring-ref");
+    const evt = xs.readInt(`${this.fe}/event-channel`) ?? xs.readInt(`${this.fe}/event-channel-tx`);
+    if (evt === null) throw new Error("no event channel");
+    this.txMap = this.env.gnt.map(this.domid, txRef, false);
+    this.rxMap = this.env.gnt.map(this.domid, rxRef, false);
+    this.rxGsoV4 = xs.read(`${this.fe}/feature-gso-tcpv4`) === "1";
+    this.rxGsoV6 = xs.read(`${this.fe}/feature-gso-tcpv6`) === "1";
+    this.port = this.env.evtchn.bindInterdomain(this.domid, evt, () => this.service());
+    const tx = this.view(this.txMap), rx = this.view(this.rxMap);
     this.txCons = this.txRspPvt = tx.getUint32(RING_HDR.rsp_prod, true);
     this.rxCons = this.rxRspPvt = rx.getUint32(RING_HDR.rsp_prod, true);
-    this.bridge = this.bridges.get(this.env.xs.read(`${this.be}/bridge`) ?? "xenbr0");
+    this.bridge = this.bridges.get(xs.read(`${this.be}/bridge`) ?? "xenbr0");
     this.bridge.join(this);
-    this.setState(XenbusState.Connected);
+  }
+
+  protected override afterConnect(): void {
     if (this.resumed) this.announce();
     this.service();
   }
@@ -158,14 +116,7 @@ class Vif implements BridgePort, BackendDevice {
 
   private view(m: GrantMapping): DataView { return new DataView(m.page.buffer, m.page.byteOffset, 4096); }
 
-  fatal(why: string): void {
-    this.env.log(`netback ${this.name}: ${why}; disconnecting`);
-    try { this.env.xs.write(`${this.be}/error`, why); } catch { /* gone */ }
-    this.disconnect();
-    this.setState(XenbusState.Closing);
-  }
-
-  private disconnect(): void {
+  protected release(): void {
     this.bridge?.leave(this);
     this.bridge = null;
     if (this.port >= 0) this.env.evtchn.close(this.port);
@@ -375,13 +326,6 @@ class Vif implements BridgePort, BackendDevice {
     h.setUint32(RING_HDR.rsp_prod, this.rxRspPvt, true);
     return needNotify(old, this.rxRspPvt, h.getUint32(RING_HDR.rsp_event, true));
   }
-
-  destroy(): void {
-    for (const u of this.unwatch) u();
-    this.unwatch = [];
-    this.disconnect();
-  }
-  get connected(): boolean { return this.state === XenbusState.Connected; }
 }
 
 export class NetBack extends BackendDriver<Vif> {
