@@ -26,6 +26,7 @@ import { StreamWriter, RecordParser, REC } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
 import { XEN_DOMCTL_SHADOW_OP } from "../xen/public/domctl.js";
+import { LineFramer } from "./line_framer.js";
 
 const RAM_BASE_GFN = 0x40000; // the log-dirty bitmap starts here (GUEST_RAM0_BASE)
 const BATCH = 256;
@@ -51,26 +52,17 @@ function sameHex(a: string, b: string): boolean {
 
 // Lines from a socket until someone switches it to raw records.
 class Lines {
-  private buf = "";
   private waiting: ((l: string | null) => void)[] = [];
   private queue: string[] = [];
   private ended = false;
-  raw: ((d: Buffer) => void) | null = null;
+  private readonly framer = new LineFramer((l) => {
+    const w = this.waiting.shift();
+    if (w) w(l); else this.queue.push(l);
+  }, 4096, "latin1");
+  get raw(): ((d: Buffer) => void) | null { return this.framer.raw; }
+  set raw(h: ((d: Buffer) => void) | null) { this.framer.raw = h; }
   constructor(sock: Socket) {
-    sock.on("data", (d: Buffer) => {
-      if (this.raw) { this.raw(d); return; }
-      this.buf += d.toString("latin1");
-      let i: number;
-      while (!this.raw && (i = this.buf.indexOf("\n")) >= 0) {
-        const l = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        const w = this.waiting.shift();
-        if (w) w(l); else this.queue.push(l);
-      }
-      const raw = this.raw as ((d: Buffer) => void) | null; // a line handler may have switched to raw records
-      if (raw && this.buf.length) { const rest = Buffer.from(this.buf, "latin1"); this.buf = ""; raw(rest); }
-      if (this.buf.length > 4096) sock.destroy(new Error("handshake line too long"));
-    });
+    sock.on("data", (d: Buffer) => { if (!this.framer.push(d)) sock.destroy(new Error("handshake line too long")); });
     const end = (): void => { this.ended = true; for (const w of this.waiting.splice(0)) w(null); };
     sock.on("close", end);
     sock.on("error", end);

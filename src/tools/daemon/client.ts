@@ -4,33 +4,32 @@ import { connect, Socket } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import type { HostPaths } from "../home.js";
 import type { Reply } from "./protocol.js";
+import { LineFramer } from "../line_framer.js";
+
+const MAX_REPLY_BYTES = 64 << 20; // one reply line (a domain list, the host's status); the console stream after it is unbounded
 
 export class NoHost extends Error {}
 
 export class HostClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { res: (r: Reply) => void; raw?: (d: Buffer) => void }>();
-  private buf: Buffer = Buffer.alloc(0);
-  private raw: ((d: Buffer) => void) | null = null;
+  private readonly lines: LineFramer;
 
   private constructor(private readonly sock: Socket) {
+    this.lines = new LineFramer((line) => {
+      if (!line.trim()) return;
+      const r = parseReply(line);
+      if (r.id === 0) { for (const w of this.waiting.values()) w.res(r); this.waiting.clear(); return; } // no id: it concerns every request
+      const w = this.waiting.get(r.id);
+      this.waiting.delete(r.id);
+      if (w?.raw && r.ok) this.lines.raw = w.raw; // the console stream follows its reply
+      w?.res(r);
+    }, MAX_REPLY_BYTES);
     sock.on("data", (d: Buffer) => {
-      if (this.raw) { this.raw(d); return; }
-      this.buf = Buffer.concat([this.buf, d]);
-      let i: number;
-      while (!this.raw && (i = this.buf.indexOf(10)) >= 0) {
-        const line = this.buf.subarray(0, i).toString("utf8");
-        this.buf = this.buf.subarray(i + 1);
-        if (!line.trim()) continue;
-        let r: Reply;
-        try { r = JSON.parse(line) as Reply; } catch { r = { id: 0, ok: false, error: `the host sent a malformed reply: ${line.slice(0, 80)}` }; }
-        if (r.id === 0) { for (const w of this.waiting.values()) w.res(r); this.waiting.clear(); continue; } // no id: it concerns every request
-        const w = this.waiting.get(r.id);
-        this.waiting.delete(r.id);
-        if (w?.raw && r.ok) this.raw = w.raw; // the console stream follows its reply
-        w?.res(r);
-      }
-      if (this.raw && this.buf.length) { const rest = this.buf; this.buf = Buffer.alloc(0); this.raw(rest); }
+      if (this.lines.push(d)) return;
+      for (const w of this.waiting.values()) w.res({ id: 0, ok: false, error: `the host sent a reply longer than ${MAX_REPLY_BYTES} bytes` });
+      this.waiting.clear();
+      sock.destroy();
     });
     sock.on("close", () => {
       for (const w of this.waiting.values()) w.res({ id: 0, ok: false, error: "the host closed the connection" });
@@ -81,4 +80,17 @@ function gone(paths: HostPaths): string | null {
 export function processAlive(pid: number): boolean {
   try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
   try { return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return true; }
+}
+
+// A reply line, checked as far as the client relies on it: an object with
+// a numeric id and either a result or an error text.
+export function parseReply(line: string): Reply {
+  const bad: Reply = { id: 0, ok: false, error: `the host sent a malformed reply: ${line.slice(0, 80)}` };
+  let v: unknown;
+  try { v = JSON.parse(line); } catch { return bad; }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return bad;
+  const o = v as Record<string, unknown>;
+  if (typeof o.id !== "number" || !Number.isSafeInteger(o.id) || typeof o.ok !== "boolean") return bad;
+  if (o.ok) return { id: o.id, ok: true, result: o.result };
+  return { id: o.id, ok: false, error: typeof o.error === "string" ? o.error : "the host sent an error without a message" };
 }

@@ -6,7 +6,8 @@
 import { createServer, Server, Socket } from "node:net";
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendFileSync, statSync, renameSync } from "node:fs";
 import { HostPaths, ensureHome } from "../home.js";
-import { LineReader, Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
+import { Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
+import { LineFramer } from "../line_framer.js";
 import { processAlive } from "./client.js";
 import type { ConsoleHistory } from "../console_history.js";
 
@@ -53,8 +54,8 @@ export class ControlServer {
       try { text = JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)); } catch (e) { text = JSON.stringify({ id: reply.id, ok: false, error: `the reply could not be encoded: ${(e as Error).message}` }); }
       sock.write(text + "\n");
     };
-    const reader = new LineReader((line) => {
-      if (streaming) return;
+    const reader = new LineFramer((line) => {
+      if (streaming || !line.trim()) return;
       const req = parseRequest(line);
       if ("error" in req) { send({ id: req.id, ok: false, error: req.error }); return; }
       this.dispatch(req, sock).then((reply) => {
@@ -62,10 +63,9 @@ export class ControlServer {
         if (reply.ok && req.cmd === "console") streaming = true;
       }, (e: unknown) => send({ id: req.id, ok: false, error: String(e) }));
     }, MAX_REQUEST_BYTES);
-    sock.setEncoding("utf8");
-    sock.on("data", (chunk: string) => {
+    sock.on("data", (chunk: Buffer) => {
       if (streaming) return; // console input is handled by the console hook
-      if (!reader.feed(chunk)) { send({ id: 0, ok: false, error: `a request line longer than ${MAX_REQUEST_BYTES} bytes` }); sock.destroy(); }
+      if (!reader.push(chunk)) { send({ id: 0, ok: false, error: `a request line longer than ${MAX_REQUEST_BYTES} bytes` }); sock.destroy(); }
     });
     sock.on("error", () => sock.destroy());
   }
@@ -98,7 +98,7 @@ export function attachConsole(c: ConsoleHistory, sock: Socket): void {
   const out = (d: Uint8Array): void => { if (!sock.destroyed && sock.writableLength < CONSOLE_CLIENT_BACKLOG) sock.write(d); };
   c.listeners.add(out);
   sock.removeAllListeners("data");
-  sock.on("data", (d: Buffer | string) => c.input(new Uint8Array(typeof d === "string" ? Buffer.from(d) : d)));
+  sock.on("data", (d: Buffer) => c.input(new Uint8Array(d)));
   const ended = (): void => { setTimeout(() => sock.end(), 50); }; // let the last words reach the client first
   const bye = (): void => { c.listeners.delete(out); c.endListeners.delete(ended); };
   c.endListeners.add(ended);

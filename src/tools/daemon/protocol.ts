@@ -8,23 +8,6 @@ export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok
 
 export const MAX_REQUEST_BYTES = 1 << 20; // one line; a connection may send any number of them
 
-export class LineReader {
-  private buf = "";
-  constructor(private readonly onLine: (line: string) => void, private readonly maxLine = Infinity) {}
-  // false: a line grew past the limit (the connection should go)
-  feed(chunk: string): boolean {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf("\n")) >= 0) {
-      const line = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 1);
-      if (line.trim()) this.onLine(line);
-    }
-    return this.buf.length <= this.maxLine;
-  }
-  rest(): string { const r = this.buf; this.buf = ""; return r; }
-}
-
 // A request line as a client sent it, checked: a JSON object with a string
 // `cmd`, a numeric `id` (0 if absent) and an object `args` (empty if absent).
 export function parseRequest(line: string): Request | { id: number; error: string } {
