@@ -105,8 +105,10 @@ test("saved FIFO state that cannot be right is refused before the table changes"
   const p = bindIpi(g);
   const good = g.d.evtchn.saveState();
   const bad = { ...good, abi: "fifo" as const, fifo: [{ controlGfn: String(RAM0_GFN + 2), controlOffset: 4093, heads: [], tails: [] }] };
-  assert.match(g.d.evtchn.loadState(bad) ?? "", /bad offset/);
+  const n = g.d.vcpus.length;
+  assert.match(g.d.evtchn.checkState(bad, n) ?? "", /bad offset/);
   assert.equal(g.d.evtchn.get(p)?.state, "ipi", "the port table is as it was");
-  assert.match(g.d.evtchn.loadState({ ...good, arrayGfns: [String(RAM0_GFN)] }) ?? "", /FIFO state with the 2-level ABI/);
+  assert.match(g.d.evtchn.checkState({ ...good, arrayGfns: [String(RAM0_GFN)] }, n) ?? "", /FIFO state with the 2-level ABI/);
+  assert.equal(g.d.evtchn.checkState(good, n), null);
   assert.ok(hv.destroy(g.d));
 });
