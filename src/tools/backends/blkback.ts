@@ -14,7 +14,7 @@ import {
   BLKIF_OP, BLKIF_RSP, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, SEGS_PER_INDIRECT_FRAME,
   BLKIF_RING_ENTRY, BLKIF_SECTOR, VDISK, blkif_request, blkif_request_discard, blkif_request_indirect, blkif_response,
 } from "../../xen/public/io/blkif.js";
-import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
+import { BackRing } from "./back_ring.js";
 import { DiskImage, RawImage, DiskImageError } from "./raw_image.js";
 import { Qcow2Image } from "./qcow2.js";
 
@@ -36,9 +36,7 @@ export function openDiskImage(path: string, format: string, readonly: boolean): 
 // ---- one queue: a shared ring, its event channel, its persistent grants
 class BlkRing {
   private readonly maps: GrantMapping[] = [];
-  readonly size: number;
-  private reqCons = 0;
-  private rspProdPvt = 0;
+  private readonly ring: BackRing;
   private port = -1;
   broken = false;
   private readonly persistent = new Map<number, GrantMapping>(); // gref -> mapping
@@ -56,17 +54,13 @@ class BlkRing {
 
   constructor(private readonly dev: BlkDevice, refs: number[], remotePort: number) {
     const env = dev.env;
-    this.size = ringSize(BLKIF_RING_ENTRY, PAGE * refs.length);
     try {
       for (const r of refs) this.maps.push(env.gnt.map(dev.domid, r, false));
     } catch (e) {
       for (const m of this.maps) env.gnt.unmap(m);
       throw e;
     }
-    // A ring that was in use before (a restored or migrated guest) carries
-    // on: every request consumed then was answered, so both indexes start
-    // at the published response producer (0 on a fresh ring).
-    this.reqCons = this.rspProdPvt = this.hdr().getUint32(RING_HDR.rsp_prod, true);
+    this.ring = new BackRing(this.maps.map((m) => m.page), BLKIF_RING_ENTRY);
     try {
       this.port = env.evtchn.bindInterdomain(dev.domid, remotePort, () => this.process());
     } catch (e) {
@@ -76,54 +70,25 @@ class BlkRing {
     }
   }
 
-  // Ring bytes at `off` from the start of the shared ring (may cross pages).
-  private ringRead(off: number, out: Uint8Array): void {
-    for (let done = 0; done < out.length;) {
-      const pg = this.maps[(off + done) >> 12], o = (off + done) & (PAGE - 1);
-      const n = Math.min(out.length - done, PAGE - o);
-      out.set(pg.page.subarray(o, o + n), done);
-      done += n;
-    }
-  }
-  private ringWrite(off: number, data: Uint8Array): void {
-    for (let done = 0; done < data.length;) {
-      const pg = this.maps[(off + done) >> 12], o = (off + done) & (PAGE - 1);
-      const n = Math.min(data.length - done, PAGE - o);
-      pg.page.set(data.subarray(done, done + n), o);
-      done += n;
-    }
-  }
-  private hdr(): DataView { const p = this.maps[0].page; return new DataView(p.buffer, p.byteOffset, PAGE); }
-
   process(): void {
     if (this.broken || this.port < 0) return;
-    const h = this.hdr();
+    const ring = this.ring;
     let notify = false;
-    for (;;) {
-      const rp = h.getUint32(RING_HDR.req_prod, true);
-      if (((rp - this.reqCons) >>> 0) > this.size) {
-        this.fail(`the frontend's request producer (${rp}) ran ${((rp - this.reqCons) >>> 0)} entries past the consumer on a ${this.size}-entry ring`);
+    do {
+      const rp = ring.requestProducer();
+      if (ring.unconsumed(rp) > ring.size) {
+        this.fail(`the frontend's request producer (${rp}) ran ${ring.unconsumed(rp)} entries past the consumer on a ${ring.size}-entry ring`);
         return;
       }
       // every request is answered before the next is read, so the response
       // side can never overflow (RING_REQUEST_CONS_OVERFLOW cannot trigger)
-      while (this.reqCons !== rp) {
-        this.ringRead(RING_ENTRIES_OFFSET + (this.reqCons & (this.size - 1)) * BLKIF_RING_ENTRY, this.req);
-        this.reqCons = (this.reqCons + 1) >>> 0;
+      while (ring.reqCons !== rp) {
+        ring.copyRequest(this.req);
         this.handle();
         if (this.broken || this.port < 0) return;
       }
-      // RING_PUSH_RESPONSES_AND_CHECK_NOTIFY
-      const old = h.getUint32(RING_HDR.rsp_prod, true);
-      if (old !== this.rspProdPvt) {
-        h.setUint32(RING_HDR.rsp_prod, this.rspProdPvt, true);
-        if (needNotify(old, this.rspProdPvt, h.getUint32(RING_HDR.rsp_event, true))) notify = true;
-      }
-      // RING_FINAL_CHECK_FOR_REQUESTS
-      if (h.getUint32(RING_HDR.req_prod, true) !== this.reqCons) continue;
-      h.setUint32(RING_HDR.req_event, (this.reqCons + 1) >>> 0, true);
-      if (h.getUint32(RING_HDR.req_prod, true) === this.reqCons) break;
-    }
+      if (ring.pushResponses()) notify = true;
+    } while (ring.finalCheckForRequests());
     if (notify) this.dev.env.evtchn.notify(this.port);
   }
 
@@ -136,8 +101,7 @@ class BlkRing {
     this.rspView.setBigUint64(blkif_response.fields.id.offset, id, true);
     this.rspView.setUint8(blkif_response.fields.operation.offset, op);
     this.rspView.setInt16(blkif_response.fields.status.offset, status, true);
-    this.ringWrite(RING_ENTRIES_OFFSET + (this.rspProdPvt & (this.size - 1)) * BLKIF_RING_ENTRY, this.rsp);
-    this.rspProdPvt = (this.rspProdPvt + 1) >>> 0;
+    this.ring.writeResponse(this.rsp);
     this.stats.requests++;
     if (status !== BLKIF_RSP.okay) this.stats.errors++;
   }

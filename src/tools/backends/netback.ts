@@ -19,9 +19,9 @@ import type { Bridge, BridgePort, Bridges, Gso } from "../net/bridge.js";
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import {
   NETTXF, NETRXF, NETIF_RSP, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XEN_NETBK_LEGACY_SLOTS_MAX, NETIF_TX_ENTRY, NETIF_RX_ENTRY,
-  netif_tx_request, netif_rx_request,
+  netif_tx_request, netif_tx_response, netif_rx_request, netif_rx_response,
 } from "../../xen/public/io/netif.js";
-import { RING_HDR, RING_ENTRIES_OFFSET, ringSize, needNotify } from "../../xen/public/io/ring.js";
+import { BackRing } from "./back_ring.js";
 import { completeChecksum } from "../net/checksum.js";
 import { segmentTcp, tcpSuperPacket } from "../net/tcp_segment.js";
 
@@ -29,23 +29,29 @@ const BACKEND_ROOT = "/local/domain/0/backend/vif";
 const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
 const MIN_GSO_SIZE = 48;
 const MAX_FRAME = 65536;
-const TX_SIZE = ringSize(NETIF_TX_ENTRY), RX_SIZE = ringSize(NETIF_RX_ENTRY);
 
 class Vif extends XenbusBackend implements BridgePort {
   readonly name: string;
   protected readonly label: string;
   private txMap: GrantMapping | null = null;
   private rxMap: GrantMapping | null = null;
+  private tx: BackRing | null = null;
+  private rx: BackRing | null = null;
   private port = -1;
-  private txCons = 0; private txRspPvt = 0;
-  private rxCons = 0; private rxRspPvt = 0;
   private resumed = false;
   private readonly rxQueue: Uint8Array[] = [];
   private readonly rxGsoQueue: (Gso | null)[] = [];
   private rxGsoV4 = false; private rxGsoV6 = false; // the frontend takes super-packets
   private bridge: Bridge | null = null;
+  // per-slot scratch, reused (the hot path allocates nothing per slot)
   private readonly slot = new Uint8Array(NETIF_TX_ENTRY);
   private readonly slotView = new DataView(this.slot.buffer);
+  private readonly txRsp = new Uint8Array(netif_tx_response.size);
+  private readonly txRspView = new DataView(this.txRsp.buffer);
+  private readonly rxReq = new Uint8Array(netif_rx_request.size);
+  private readonly rxReqView = new DataView(this.rxReq.buffer);
+  private readonly rxRsp = new Uint8Array(NETIF_RX_ENTRY);
+  private readonly rxRspView = new DataView(this.rxRsp.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
   stats = { txPackets: 0, txBytes: 0, txGso: 0, rxPackets: 0, rxBytes: 0, txErrors: 0, rxDropped: 0 };
 
@@ -84,10 +90,9 @@ class Vif extends XenbusBackend implements BridgePort {
     this.rxMap = this.env.gnt.map(this.domid, rxRef, false);
     this.rxGsoV4 = xs.read(`${this.fe}/feature-gso-tcpv4`) === "1";
     this.rxGsoV6 = xs.read(`${this.fe}/feature-gso-tcpv6`) === "1";
+    this.tx = new BackRing([this.txMap.page], NETIF_TX_ENTRY);
+    this.rx = new BackRing([this.rxMap.page], NETIF_RX_ENTRY);
     this.port = this.env.evtchn.bindInterdomain(this.domid, evt, () => this.service());
-    const tx = this.view(this.txMap), rx = this.view(this.rxMap);
-    this.txCons = this.txRspPvt = tx.getUint32(RING_HDR.rsp_prod, true);
-    this.rxCons = this.rxRspPvt = rx.getUint32(RING_HDR.rsp_prod, true);
     this.bridge = this.bridges.get(xs.read(`${this.be}/bridge`) ?? "xenbr0");
     this.bridge.join(this);
   }
@@ -114,8 +119,6 @@ class Vif extends XenbusBackend implements BridgePort {
     }
   }
 
-  private view(m: GrantMapping): DataView { return new DataView(m.page.buffer, m.page.byteOffset, 4096); }
-
   protected release(): void {
     this.bridge?.leave(this);
     this.bridge = null;
@@ -123,6 +126,7 @@ class Vif extends XenbusBackend implements BridgePort {
     this.port = -1;
     for (const m of [this.txMap, this.rxMap]) if (m) { try { this.env.gnt.unmap(m); } catch { /* gone */ } }
     this.txMap = this.rxMap = null;
+    this.tx = this.rx = null;
     this.rxQueue.length = 0;
     this.rxGsoQueue.length = 0;
   }
@@ -137,36 +141,24 @@ class Vif extends XenbusBackend implements BridgePort {
   }
 
   private doTx(): boolean {
-    const m = this.txMap!;
-    const h = this.view(m);
-    for (;;) {
-      const prod = h.getUint32(RING_HDR.req_prod, true);
-      if (((prod - this.txCons) >>> 0) > TX_SIZE) { this.fatal(`the TX producer (${prod}) ran past the ring`); return false; }
-      while (this.txCons !== prod) {
-        const n = this.packet(h, prod);
-        if (n < 0) return false;
-      }
-      const old = h.getUint32(RING_HDR.rsp_prod, true);
-      h.setUint32(RING_HDR.rsp_prod, this.txRspPvt, true);
-      const notify = needNotify(old, this.txRspPvt, h.getUint32(RING_HDR.rsp_event, true));
-      if (h.getUint32(RING_HDR.req_prod, true) !== this.txCons) continue;
-      h.setUint32(RING_HDR.req_event, (this.txCons + 1) >>> 0, true);
-      if (h.getUint32(RING_HDR.req_prod, true) === this.txCons) return notify;
-    }
+    const tx = this.tx!;
+    let notify = false;
+    do {
+      const prod = tx.requestProducer();
+      if (tx.unconsumed(prod) > tx.size) { this.fatal(`the TX producer (${prod}) ran past the ring`); return false; }
+      while (tx.reqCons !== prod) if (this.packet(tx, prod) < 0) return false;
+      if (tx.pushResponses()) notify = true;
+    } while (tx.finalCheckForRequests());
+    return notify;
   }
 
-  private readSlot(h: DataView, idx: number): void {
-    const o = RING_ENTRIES_OFFSET + (idx % TX_SIZE) * NETIF_TX_ENTRY;
-    for (let i = 0; i < NETIF_TX_ENTRY; i++) this.slot[i] = h.getUint8(o + i);
-  }
-  private txRespond(h: DataView, id: number, status: number): void {
-    const o = RING_ENTRIES_OFFSET + (this.txRspPvt % TX_SIZE) * NETIF_TX_ENTRY;
-    h.setUint16(o, id, true);
-    h.setInt16(o + 2, status, true);
-    this.txRspPvt = (this.txRspPvt + 1) >>> 0;
+  private txRespond(tx: BackRing, id: number, status: number): void {
+    this.txRspView.setUint16(netif_tx_response.fields.id.offset, id, true);
+    this.txRspView.setInt16(netif_tx_response.fields.status.offset, status, true);
+    tx.writeResponse(this.txRsp);
   }
 
-  // One packet: its request slots (and any extra-info slots) from txCons,
+  // One packet: its request slots (and any extra-info slots) from the consumer,
   // copied out first; then checked, gathered and sent. Returns the slots
   // consumed, or -1 when the frontend was cut off.
   // data slots are limited as Linux's netback limits them; extra-info slots
@@ -176,17 +168,16 @@ class Vif extends XenbusBackend implements BridgePort {
   private readonly sOff = new Uint16Array(Vif.SLOTS);
   private readonly sSize = new Uint16Array(Vif.SLOTS);
   private readonly sId = new Int32Array(Vif.SLOTS); // -1: an extra-info slot
-  private packet(h: DataView, prod: number): number {
+  private packet(tx: BackRing, prod: number): number {
     const F = netif_tx_request.fields, v = this.slotView;
     let n = 0, extras = 0, flags0 = 0, more = true, extra = false, gsoSize = 0, gsoType: number = XEN_NETIF_GSO_TYPE.NONE;
     while (more || extra) {
-      if (this.txCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
+      if (tx.reqCons === prod) { this.fatal("a packet's slots run past the producer"); return -1; }
       if (extra ? extras >= XEN_NETIF_EXTRA_TYPE.HASH : n - extras >= XEN_NETBK_LEGACY_SLOTS_MAX) {
         this.fatal(extra ? "a packet has too many extra-info slots" : `a packet takes more than ${XEN_NETBK_LEGACY_SLOTS_MAX} slots`);
         return -1;
       }
-      this.readSlot(h, this.txCons);
-      this.txCons = (this.txCons + 1) >>> 0;
+      tx.copyRequest(this.slot);
       if (extra) { // extra info: GSO is used, the rest (multicast, hash) is not negotiated and is skipped
         this.sId[n++] = -1;
         extras++;
@@ -223,7 +214,7 @@ class Vif extends XenbusBackend implements BridgePort {
     // a super-packet must be TCP of the kind it claims, or it is refused before anyone sees it
     const v6 = gsoType === XEN_NETIF_GSO_TYPE.TCPV6;
     if (status === NETIF_RSP.okay && gsoType !== XEN_NETIF_GSO_TYPE.NONE && tcpSuperPacket(this.pkt.subarray(0, total)) !== (v6 ? "v6" : "v4")) status = NETIF_RSP.error;
-    for (let i = 0; i < n; i++) this.txRespond(h, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
+    for (let i = 0; i < n; i++) this.txRespond(tx, this.sId[i] < 0 ? 0 : this.sId[i], this.sId[i] < 0 ? NETIF_RSP.null : status);
     if (status !== NETIF_RSP.okay) { this.stats.txErrors++; return n; }
     this.stats.txPackets++;
     this.stats.txBytes += total;
@@ -266,18 +257,18 @@ class Vif extends XenbusBackend implements BridgePort {
   private readonly queueFrame = (frame: Uint8Array): void => this.queue(frame);
 
   private doRx(): boolean {
-    const m = this.rxMap;
-    if (!m || !this.rxQueue.length) return false;
-    const h = this.view(m);
-    const prod = h.getUint32(RING_HDR.req_prod, true);
-    if (((prod - this.rxCons) >>> 0) > RX_SIZE) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
+    const rx = this.rx;
+    if (!rx || !this.rxQueue.length) return false;
+    const prod = rx.requestProducer();
+    if (rx.unconsumed(prod) > rx.size) { this.fatal(`the RX producer (${prod}) ran past the ring`); return false; }
+    const q = this.rxReqView, r = this.rxRspView, RQ = netif_rx_request.fields, RS = netif_rx_response.fields;
     let sent = false;
     while (this.rxQueue.length) {
       const frame = this.rxQueue[0], gso = this.rxGsoQueue[0];
       const slots = Math.ceil(frame.length / 4096);
       const need = slots + (gso ? 1 : 0); // a super-packet's extra-info response takes a buffer's slot
-      if (((prod - this.rxCons) >>> 0) < need) {
-        h.setUint32(RING_HDR.req_event, (this.rxCons + need) >>> 0, true); // wake us when there are buffers
+      if (rx.unconsumed(prod) < need) {
+        rx.awaitRequests(need); // wake us when there are buffers
         break;
       }
       this.rxQueue.shift();
@@ -285,9 +276,8 @@ class Vif extends XenbusBackend implements BridgePort {
       // a super-packet's TCP checksum is partial, as its sender left it: csum_blank
       const csum = gso ? NETRXF.csum_blank | NETRXF.data_validated : NETRXF.data_validated;
       for (let k = 0, done = 0; k < slots; k++) {
-        const o = RING_ENTRIES_OFFSET + (this.rxCons % RX_SIZE) * NETIF_RX_ENTRY;
-        const id = h.getUint16(o + netif_rx_request.fields.id.offset, true), gref = h.getUint32(o + netif_rx_request.fields.gref.offset, true);
-        this.rxCons = (this.rxCons + 1) >>> 0;
+        rx.copyRequest(this.rxReq);
+        const id = q.getUint16(RQ.id.offset, true), gref = q.getUint32(RQ.gref.offset, true);
         const n = Math.min(4096, frame.length - done);
         let status: number = n;
         try {
@@ -297,34 +287,29 @@ class Vif extends XenbusBackend implements BridgePort {
           if (!(e instanceof GrantStatusError)) throw e;
           status = NETIF_RSP.error;
         }
-        const r = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
-        h.setUint16(r, id, true);
-        h.setUint16(r + 2, 0, true);
-        h.setUint16(r + 4, csum | (k + 1 < slots ? NETRXF.more_data : 0) | (k === 0 && gso ? NETRXF.extra_info : 0), true);
-        h.setInt16(r + 6, status, true);
-        this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
+        r.setUint16(RS.id.offset, id, true);
+        r.setUint16(RS.offset.offset, 0, true);
+        r.setUint16(RS.flags.offset, csum | (k + 1 < slots ? NETRXF.more_data : 0) | (k === 0 && gso ? NETRXF.extra_info : 0), true);
+        r.setInt16(RS.status.offset, status, true);
+        rx.writeResponse(this.rxRsp);
         done += n;
         if (k === 0 && gso) {
           // the GSO extra info, in the next response slot; its request's buffer goes back unused
-          this.rxCons = (this.rxCons + 1) >>> 0;
-          const x = RING_ENTRIES_OFFSET + (this.rxRspPvt % RX_SIZE) * NETIF_RX_ENTRY;
-          h.setUint8(x, XEN_NETIF_EXTRA_TYPE.GSO);
-          h.setUint8(x + 1, 0);
-          h.setUint16(x + 2, gso.size, true);
-          h.setUint8(x + 4, gso.v6 ? XEN_NETIF_GSO_TYPE.TCPV6 : XEN_NETIF_GSO_TYPE.TCPV4);
-          h.setUint8(x + 5, 0);
-          h.setUint16(x + 6, 0, true);
-          this.rxRspPvt = (this.rxRspPvt + 1) >>> 0;
+          rx.skipRequest();
+          r.setUint8(0, XEN_NETIF_EXTRA_TYPE.GSO);
+          r.setUint8(1, 0);
+          r.setUint16(2, gso.size, true);
+          r.setUint8(4, gso.v6 ? XEN_NETIF_GSO_TYPE.TCPV6 : XEN_NETIF_GSO_TYPE.TCPV4);
+          r.setUint8(5, 0);
+          r.setUint16(6, 0, true);
+          rx.writeResponse(this.rxRsp);
         }
       }
       this.stats.rxPackets++;
       this.stats.rxBytes += frame.length;
       sent = true;
     }
-    if (!sent) return false;
-    const old = h.getUint32(RING_HDR.rsp_prod, true);
-    h.setUint32(RING_HDR.rsp_prod, this.rxRspPvt, true);
-    return needNotify(old, this.rxRspPvt, h.getUint32(RING_HDR.rsp_event, true));
+    return sent && rx.pushResponses();
   }
 }
 
