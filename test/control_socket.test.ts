@@ -86,3 +86,24 @@ test("a line over 1 MiB ends that connection only; idle and half-open connection
   assert.equal(st.domains, 1);
   assert.equal(st.hypervisor.internal_errors, 0);
 });
+
+test("arguments are checked against the command table before a handler runs: the argument's name and what is wrong", async () => {
+  const reqs = [
+    { cmd: "mem-set", args: { domain: "nosuch", mib: "lots" } },
+    { cmd: "pause", args: {} },
+    { cmd: "pause", args: { domain: { name: "x" } } },
+    { cmd: "migrate", args: { domain: "nosuch", host: "127.0.0.1", port: 70000 } },
+    { cmd: "shutdown", args: { domain: "nosuch", wait: "yes" } },
+    { cmd: "pause", args: { domain: "nosuch", unknownExtra: 1 } },
+  ];
+  const r = await exchange(reqs.map((q, i) => JSON.stringify({ id: i + 1, ...q }) + "\n"), reqs.length);
+  const byId = new Map(r.replies.map((x) => [x.id, x.error ?? ""]));
+  assert.equal(byId.get(1), "mem-set: 'mib' must be a number");
+  assert.equal(byId.get(2), "pause: 'domain' must name a domain (its name or id)");
+  assert.equal(byId.get(3), "pause: 'domain' must name a domain (its name or id)");
+  assert.match(byId.get(4)!, /^migrate: 'port' /);
+  assert.equal(byId.get(5), "shutdown: 'wait' must be true or false");
+  assert.equal(byId.get(6), "no domain 'nosuch'", "an argument no command takes is ignored; the handler ran");
+  const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { daemon_bugs: number };
+  assert.equal(st.daemon_bugs, 0);
+});

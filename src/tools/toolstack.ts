@@ -150,6 +150,40 @@ export class Toolstack {
     this.xsWrite(`${dp}/image/os_type`, "linux", ro);
   }
 
+  // ---- what libxl does for xl vcpu-set, mem-set, mem-max and rename: the
+  // guest is told through xenstore (its vCPU hotplug and balloon drivers
+  // watch these nodes); the hypervisor's limit changes for mem-max.
+  setVcpus(domid: number, n: number): void {
+    const g = this.running(domid);
+    if (!Number.isInteger(n) || n < 1 || n > g.config.vcpus) throw new Error(`vcpu count must be between 1 and ${g.config.vcpus}`);
+    for (let i = 0; i < g.config.vcpus; i++) this.xsWrite(`/local/domain/${domid}/cpu/${i}/availability`, i < n ? "online" : "offline");
+  }
+  setMemoryTarget(domid: number, mib: number): void {
+    this.running(domid);
+    if (!Number.isFinite(mib) || mib < 16) throw new Error("memory target must be at least 16 MiB");
+    const info = this.dom0.xc.domainInfo(domid);
+    if (BigInt(Math.floor(mib)) * 256n > info.maxPages) throw new Error(`target ${mib} MiB exceeds the maximum (${Number(info.maxPages / 256n)} MiB): raise it with mem-max`);
+    this.xsWrite(`/local/domain/${domid}/memory/target`, String(Math.floor(mib * 1024)));
+  }
+  setMaxMemory(domid: number, mib: number): void {
+    this.running(domid);
+    if (!Number.isFinite(mib) || mib < 16) throw new Error("maximum memory must be at least 16 MiB");
+    this.dom0.xc.maxMem(domid, BigInt(Math.floor(mib)) * 1024n + 1024n);
+    this.xsWrite(`/local/domain/${domid}/memory/static-max`, String(Math.floor(mib * 1024)));
+  }
+  rename(domid: number, name: string): void {
+    const g = this.running(domid);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error("invalid name");
+    if ([...this.guests.values()].some((x) => x.name === name && x !== g)) throw new Error(`a domain named '${name}' exists`);
+    g.name = name;
+    this.xsWrite(`/local/domain/${domid}/name`, name);
+  }
+  private running(domid: number): Guest {
+    const g = this.guests.get(domid);
+    if (!g || g.state === "destroyed") throw new Error(`no domain ${domid}`);
+    return g;
+  }
+
   // A split device as libxl adds one: the frontend directory owned by the
   // guest and readable by the backend's domain, the backend's owned by that
   // domain and readable by the guest (device_kinds.ts has each kind's nodes).

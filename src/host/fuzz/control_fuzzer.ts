@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { connect, Socket } from "node:net";
 import { HostDaemon } from "../../tools/daemon/host_daemon.js";
 import { hostPaths } from "../../tools/home.js";
+import { COMMAND_NAMES, COMMANDS as COMMANDS_TABLE } from "../../tools/daemon/commands.js";
 import { makeHostFactory } from "../host_factory.js";
 import { FuzzRng } from "./rng.js";
 import { FuzzTally, FuzzFigures } from "./tally.js";
@@ -28,11 +29,10 @@ export interface ControlFuzzReport extends FuzzFigures {
   replies: number;
 }
 
-const COMMANDS = ["status", "list", "lsevtchn", "create", "destroy", "shutdown", "pause", "unpause", "console", "info", "dmesg", "uptime",
-  "vcpu-list", "vcpu-set", "vcpu-pin", "mem-set", "mem-max", "rename", "domid", "domname", "sched-credit2", "block-attach", "block-detach",
-  "network-attach", "network-detach", "network-list", "bridge-list", "block-list", "migrate", "migrate-status", "save", "restore"];
-const ARG_NAMES = ["domain", "name", "mib", "vcpus", "file", "spec", "paused", "keepRunning", "clear", "weight", "cap", "vcpu", "cpus", "vdev",
-  "force", "host", "port", "live", "keyFile", "newName", "count", "id", "target"];
+// every command of the daemon's table but those three
+const COMMANDS = COMMAND_NAMES.filter((c) => c !== "stop" && c !== "tap-attach" && c !== "tap-detach");
+// every argument a command takes, and some none does
+const ARG_NAMES = [...new Set([...Object.values(COMMANDS_TABLE).flatMap((s) => Object.keys(s.entries)), "vcpus", "vdev", "newName", "id", "target"])];
 
 export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzReport> {
   const tally = new FuzzTally<ControlFuzzReport>("control", o, { requests: 0, replies: 0 });

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { HostPaths } from "../home.js";
 import type { Reply } from "./protocol.js";
 import { LineFramer } from "../line_framer.js";
+import type { ArgsIn, CommandName, Results } from "./commands.js";
 
 const MAX_REPLY_BYTES = 64 << 20; // one reply line (a domain list, the host's status); the console stream after it is unbounded
 
@@ -54,7 +55,10 @@ export class HostClient {
     });
   }
 
-  call(cmd: string, args: Record<string, unknown> = {}): Promise<unknown> { return this.request(cmd, args); }
+  // A command of the table (commands.ts), its arguments and answer typed by it.
+  call<K extends CommandName>(cmd: K, ...args: object extends ArgsIn<K> ? [ArgsIn<K>?] : [ArgsIn<K>]): Promise<Results[K]> {
+    return this.request(cmd, (args[0] ?? {}) as Record<string, unknown>) as Promise<Results[K]>;
+  }
 
   // Attach to a domain console: bytes flow both ways until either side closes.
   async console(domain: string, out: (d: Buffer) => void): Promise<{ send(d: Uint8Array): void; closed: Promise<void>; close(): void }> {

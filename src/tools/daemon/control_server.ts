@@ -8,10 +8,12 @@ import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, appendF
 import { HostPaths, ensureHome } from "../home.js";
 import { Request, Reply, MAX_REQUEST_BYTES, parseRequest } from "./protocol.js";
 import { LineFramer } from "../line_framer.js";
+import { type Args, type CommandName, type Results, checkArgs, isCommand } from "./commands.js";
 import { processAlive } from "./client.js";
 import type { ConsoleHistory } from "../console_history.js";
 
-export type Handler = (args: Record<string, unknown>, sock: Socket) => unknown | Promise<unknown>;
+// A handler for every command of the table (commands.ts), with its checked arguments.
+export type Handlers = { [K in CommandName]: (args: Args<K>, sock: Socket) => Results[K] | Promise<Results[K]> };
 
 export class RequestError extends Error {}
 
@@ -20,7 +22,7 @@ const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached consol
 export class ControlServer {
   private server: Server | null = null;
   readonly stats = { bugs: 0 }; // requests that ended in an exception the daemon did not mean
-  handlers: Record<string, Handler> = {};
+  handlers: Handlers | null = null;
 
   constructor(readonly paths: HostPaths, private readonly logLine: (line: string) => void) {}
 
@@ -71,10 +73,12 @@ export class ControlServer {
   }
 
   private async dispatch(req: Request, sock: Socket): Promise<Reply> {
-    const h = Object.hasOwn(this.handlers, req.cmd) ? this.handlers[req.cmd] : undefined;
-    if (!h) return { id: req.id, ok: false, error: `unknown command '${req.cmd}'` };
+    if (!isCommand(req.cmd) || !this.handlers) return { id: req.id, ok: false, error: `unknown command '${req.cmd}'` };
+    const checked = checkArgs(req.cmd, req.args);
+    if (!checked.ok) return { id: req.id, ok: false, error: checked.error };
+    const h = this.handlers[req.cmd] as (a: unknown, sock: Socket) => unknown; // the table pairs each command with its arguments' type
     try {
-      return { id: req.id, ok: true, result: await h(req.args, sock) };
+      return { id: req.id, ok: true, result: await h(checked.args, sock) };
     } catch (e) {
       // a TypeError and its kin mean the daemon trusted something it should
       // have checked: a bug, logged and counted, though the client only sees an error

@@ -15,7 +15,7 @@ import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
-import { ControlServer, Handler, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
+import { ControlServer, Handlers, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
 
 export const CONSOLE_LOG_MAX_BYTES = 16 << 20; // per console log file, then it rotates to .1
 import type { DomainSpec } from "../xl_cfg.js";
@@ -109,7 +109,7 @@ export class HostDaemon {
     });
   }
 
-  private makeHandlers(): Record<string, Handler> {
+  private makeHandlers(): Handlers {
     return {
       status: () => ({
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
@@ -148,45 +148,16 @@ export class HostDaemon {
       dmesg: (a) => this.dom0.xc.readConsole(a.clear === true),
       uptime: () => this.listDomains().map((d) => ({ name: d.name, id: d.id, uptime_s: d.id === 0 ? Math.round((Date.now() - this.startedAt) / 1000) : Math.round((Date.now() - (this.ts.guests.get(d.id)?.startedAt ?? Date.now())) / 1000) })),
       "vcpu-list": (a) => this.vcpuList(a.domain),
-      "vcpu-set": (a) => {
-        const g = this.guest(a.domain);
-        const n = Number(a.count);
-        if (!Number.isInteger(n) || n < 1 || n > g.config.vcpus) throw new RequestError(`vcpu count must be between 1 and ${g.config.vcpus}`);
-        for (let i = 0; i < g.config.vcpus; i++) this.ts.xsWrite(`/local/domain/${g.domid}/cpu/${i}/availability`, i < n ? "online" : "offline");
-        return null;
-      },
+      "vcpu-set": (a) => { this.ts.setVcpus(this.guest(a.domain).domid, a.count); return null; },
       "vcpu-pin": (a) => {
         const cpus = String(a.cpus);
         if (cpus !== "all" && cpus !== "0") throw new RequestError(`this host has one physical CPU (0): cannot pin to '${cpus}'`);
         this.guest(a.domain);
         return null;
       },
-      "mem-set": (a) => {
-        const g = this.guest(a.domain);
-        const mib = Number(a.mib);
-        if (!Number.isFinite(mib) || mib < 16) throw new RequestError("memory target must be at least 16 MiB");
-        const info = this.dom0.xc.domainInfo(g.domid);
-        if (BigInt(mib) * 256n > info.maxPages) throw new RequestError(`target ${mib} MiB exceeds the maximum (${Number(info.maxPages / 256n)} MiB): raise it with mem-max`);
-        this.ts.xsWrite(`/local/domain/${g.domid}/memory/target`, String(mib * 1024));
-        return null;
-      },
-      "mem-max": (a) => {
-        const g = this.guest(a.domain);
-        const mib = Number(a.mib);
-        if (!Number.isFinite(mib) || mib < 16) throw new RequestError("maximum memory must be at least 16 MiB");
-        this.dom0.xc.maxMem(g.domid, BigInt(mib) * 1024n + 1024n);
-        this.ts.xsWrite(`/local/domain/${g.domid}/memory/static-max`, String(mib * 1024));
-        return null;
-      },
-      rename: (a) => {
-        const g = this.guest(a.domain);
-        const name = String(a.name);
-        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new RequestError("invalid name");
-        if ([...this.ts.guests.values()].some((x) => x.name === name && x !== g)) throw new RequestError(`a domain named '${name}' exists`);
-        g.name = name;
-        this.ts.xsWrite(`/local/domain/${g.domid}/name`, name);
-        return null;
-      },
+      "mem-set": (a) => { this.ts.setMemoryTarget(this.guest(a.domain).domid, a.mib); return null; },
+      "mem-max": (a) => { this.ts.setMaxMemory(this.guest(a.domain).domid, a.mib); return null; },
+      rename: (a) => { this.ts.rename(this.guest(a.domain).domid, a.name); return null; },
       domid: (a) => (a.name === "Domain-0" ? 0 : this.guest(String(a.name)).domid),
       domname: (a) => (Number(a.domid) === 0 ? "Domain-0" : this.guest(Number(a.domid)).name),
       "sched-credit2": (a) => {

@@ -12,7 +12,8 @@ import type { HostFactory, BootedLinuxHost } from "../cmd_demo.js";
 import type { LinuxDom0Config } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { SerialConsole } from "../serial_console.js";
-import { ControlServer, Handler, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
+import { ControlServer, Handlers, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
+import type { CommandName } from "./commands.js";
 import { CONSOLE_LOG_MAX_BYTES } from "./host_daemon.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
@@ -23,7 +24,7 @@ const XL_COMMANDS = [
   "create", "destroy", "shutdown", "pause", "unpause", "vcpu-list", "vcpu-set", "vcpu-pin", "mem-set", "mem-max", "rename",
   "domid", "domname", "sched-credit2", "block-attach", "block-detach", "block-list", "network-attach", "network-detach",
   "network-list", "tap-attach", "tap-detach", "bridge-list", "migrate", "migrate-status", "save", "restore", "lsevtchn", "uptime",
-];
+] as const satisfies readonly CommandName[];
 
 export class LinuxHostDaemon {
   private readonly control: ControlServer;
@@ -61,8 +62,12 @@ export class LinuxHostDaemon {
     await this.control.close();
   }
 
-  private makeHandlers(): Record<string, Handler> {
-    const h: Record<string, Handler> = {
+  private makeHandlers(): Handlers {
+    const refuse = (cmd: string) => (): never => { throw new RequestError(`${cmd}: Domain-0 on this host is Linux and runs the toolstack: use xl in it (xents console 0)`); };
+    // built from the list, so the keys are exactly its commands
+    const xl = Object.fromEntries(XL_COMMANDS.map((cmd) => [cmd, refuse(cmd)])) as unknown as Pick<Handlers, (typeof XL_COMMANDS)[number]>;
+    return {
+      ...xl,
       status: () => {
         const m = this.machine.memory();
         return {
@@ -94,9 +99,5 @@ export class LinuxHostDaemon {
       },
       stop: () => { this.stopping = true; return null; },
     };
-    for (const cmd of XL_COMMANDS) {
-      h[cmd] = () => { throw new RequestError(`${cmd}: Domain-0 on this host is Linux and runs the toolstack: use xl in it (xents console 0)`); };
-    }
-    return h;
   }
 }
