@@ -9,25 +9,38 @@ import { benchBootDom0 } from "./bench_boot_dom0.js";
 import { benchBlk } from "./bench_blk.js";
 import { benchMigrate } from "./bench_migrate.js";
 import { benchNet } from "./bench_net.js";
+import { parseArgs, UsageError, type ArgSpec, type Parsed } from "./args.js";
 
-function benches(factory: HostFactory): Record<string, (args: string[]) => Promise<object> | object> {
+// Each benchmark's options (--json is everyone's), parsed by the CLI's one
+// parser: an option another benchmark takes is refused, not ignored.
+interface Bench { options: ArgSpec; run(a: Parsed): Promise<object> | object }
+function benches(factory: HostFactory): Record<string, Bench> {
+  const int = (a: Parsed, k: string, d: number): number => (a[k] as number | undefined) ?? d;
   return {
-    cpu: (args) => benchCpu(Number(valueOf(args, "--iterations") ?? 400), Number(valueOf(args, "--runs") ?? 3)),
-    blk: (args) => benchBlk(factory, { spanMiB: Number(valueOf(args, "--span") ?? 64), ops: Number(valueOf(args, "--ops") ?? 2000), format: valueOf(args, "--format") === "qcow2" ? "qcow2" : "raw" }),
-    migrate: (args) => benchMigrate(factory, { memoryMiB: Number(valueOf(args, "--memory") ?? 256), dirtyRate: Number(valueOf(args, "--dirty-rate") ?? 2000) }),
-    net: (args) => benchNet(factory, { mib: Number(valueOf(args, "--mib") ?? 16) }),
-    boot: (args) => {
-      const dom0 = valueOf(args, "--dom0") ?? "xents";
-      if (dom0 === "linux") return benchBootDom0(factory);
-      if (dom0 !== "xents") throw new Error(`--dom0 ${dom0}: 'xents' (a domU booted by the TypeScript Domain-0, the default) or 'linux'`);
-      return benchBoot(factory, { vcpus: Number(valueOf(args, "--vcpus") ?? 1), memoryMiB: Number(valueOf(args, "--memory") ?? 256) });
+    cpu: { options: { iterations: "int", runs: "int" }, run: (a) => benchCpu(int(a, "iterations", 400), int(a, "runs", 3)) },
+    blk: {
+      options: { span: "int", ops: "int", format: "string" },
+      run: (a) => {
+        const format = (a.format as string | undefined) ?? "raw";
+        if (format !== "raw" && format !== "qcow2") throw new UsageError(`--format ${format}: 'raw' or 'qcow2'`);
+        return benchBlk(factory, { spanMiB: int(a, "span", 64), ops: int(a, "ops", 2000), format });
+      },
+    },
+    migrate: { options: { memory: "int", "dirty-rate": "int" }, run: (a) => benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
+    net: { options: { mib: "int" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16) }) },
+    boot: {
+      options: { dom0: "string", vcpus: "int", memory: "int" },
+      run: (a) => {
+        const dom0 = (a.dom0 as string | undefined) ?? "xents";
+        if (dom0 === "linux") {
+          if (a.vcpus !== undefined || a.memory !== undefined) throw new UsageError("--vcpus and --memory are for the domU benchmark (bench boot --dom0 linux boots Debian's Domain-0 and a domU as configured)");
+          return benchBootDom0(factory);
+        }
+        if (dom0 !== "xents") throw new UsageError(`--dom0 ${dom0}: 'xents' (a domU booted by the TypeScript Domain-0, the default) or 'linux'`);
+        return benchBoot(factory, { vcpus: int(a, "vcpus", 1), memoryMiB: int(a, "memory", 256) });
+      },
     },
   };
-}
-
-function valueOf(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 export function benchCommand(factory: HostFactory): Command {
@@ -37,10 +50,12 @@ export function benchCommand(factory: HostFactory): Command {
   async run(args) {
     const what = args[0];
     const table = benches(factory);
-    const b = what ? table[what] : undefined;
-    if (!b) throw new Error(`unknown benchmark '${what ?? ""}' (have: ${Object.keys(table).join(", ")})`);
-    const result = await b(args.slice(1));
-    if (args.includes("--json")) process.stdout.write(JSON.stringify(result) + "\n");
+    const b = what && Object.hasOwn(table, what) ? table[what] : undefined;
+    if (!b) throw new UsageError(`unknown benchmark '${what ?? ""}' (have: ${Object.keys(table).join(", ")})`);
+    const a = parseArgs(args.slice(1), { json: "bool", ...b.options });
+    if (a._.length) throw new UsageError(`bench ${what} takes no arguments ('${a._[0]}')`);
+    const result = await b.run(a);
+    if (a.json === true) process.stdout.write(JSON.stringify(result) + "\n");
     else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
     return 0;
   },
