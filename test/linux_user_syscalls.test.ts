@@ -5,23 +5,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runUserProgram } from "../src/linux_user/runner.js";
+import { buildAarch64 } from "../src/tools/toolchain.js";
 
 const SRC = "test/programs/user/syscalls.c";
 
-// Build (cached by source hash); an error message if the toolchain is missing.
+// Build (cached: src/tools/toolchain.ts); an error message if the toolchain is missing.
 function build(): string | { error: string } {
-  const src = readFileSync(SRC);
-  const out = join("build/programs", `user-syscalls-${createHash("sha256").update(src).digest("hex").slice(0, 16)}`);
-  if (existsSync(out)) return out;
-  mkdirSync("build/programs", { recursive: true });
-  const r = spawnSync("aarch64-linux-gnu-gcc", ["-static", "-O1", "-Wall", "-o", out, SRC], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return { error: `cannot build ${SRC} with aarch64-linux-gnu-gcc -static: ${r.error?.message ?? r.stderr.trim().split("\n").slice(-2).join(" / ")}` };
-  return out;
+  try { return buildAarch64(SRC, ["-static", "-O1", "-Wall"], "user-syscalls"); } catch (e) {
+    return { error: `cannot build ${SRC} with aarch64-linux-gnu-gcc -static: ${(e as Error).message.split("\n").slice(-2).join(" / ")}` };
+  }
 }
 
 const hasQemu = spawnSync("qemu-aarch64", ["--version"]).status === 0;

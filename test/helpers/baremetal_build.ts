@@ -1,24 +1,20 @@
 // Builds the bare-metal EL1 test programs (test/programs/baremetal) into arm64
 // Linux Images with gcc-aarch64-linux-gnu. Each program is lib/*.{c,S} plus
-// <name>.c and, when present, <name>.S. Images are cached in build/baremetal/
-// and rebuilt only when a source, the linker script or the flags change.
+// <name>.c and, when present, <name>.S. Images are cached in build/programs/
+// (src/tools/toolchain.ts) and rebuilt only when a source, the linker
+// script or the flags change.
 //
 // Run directly (node dist/test/helpers/baremetal_build.js [names...]) to build
 // and print the image paths, e.g. for running one under QEMU by hand.
 
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildProgram } from "../../src/tools/toolchain.js";
 
 // dist/test/helpers/ -> repository root
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const BAREMETAL_SRC = join(REPO_ROOT, "test/programs/baremetal");
-export const BAREMETAL_OUT = join(REPO_ROOT, "build/baremetal");
-
-const CC = "aarch64-linux-gnu-gcc";
-const OBJCOPY = "aarch64-linux-gnu-objcopy";
 
 const CFLAGS = [
   "-ffreestanding", "-nostdlib", "-mgeneral-regs-only", "-O2",
@@ -53,37 +49,13 @@ export function buildBareMetal(name: string): string {
   if (!/^[a-z0-9_]+$/.test(name) || !existsSync(join(BAREMETAL_SRC, name + ".c"))) {
     throw new Error(`no bare-metal program ${name}`);
   }
-  mkdirSync(BAREMETAL_OUT, { recursive: true });
   const { compile, inputs } = sources(name);
-  const h = createHash("sha256");
-  h.update(JSON.stringify([CC, CFLAGS, LDFLAGS]));
-  for (const p of inputs) {
-    h.update(p.slice(BAREMETAL_SRC.length));
-    h.update("\0");
-    h.update(readFileSync(p));
-  }
-  const digest = h.digest("hex");
-  const image = join(BAREMETAL_OUT, `${name}.Image`);
-  const stamp = join(BAREMETAL_OUT, `${name}.hash`);
-  if (existsSync(image) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return image;
-
-  const elf = join(BAREMETAL_OUT, `${name}.elf`);
-  try {
-    execFileSync(CC, [
-      ...CFLAGS, ...LDFLAGS,
-      "-I", join(BAREMETAL_SRC, "lib"),
-      "-T", join(BAREMETAL_SRC, "lib/link.ld"),
-      "-o", elf, ...compile,
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    throw new Error(`building ${name} failed:\n${err.stderr?.toString() ?? err.message}`);
-  }
-  const tmp = image + ".tmp";
-  execFileSync(OBJCOPY, ["-O", "binary", elf, tmp]);
-  checkImage(readFileSync(tmp), name);
-  renameSync(tmp, image);
-  writeFileSync(stamp, digest);
+  const rel = (p: string): string => relative(REPO_ROOT, p);
+  const image = buildProgram({
+    compiler: "cross", name, binary: true, sources: compile.map(rel), inputs: inputs.map(rel),
+    flags: [...CFLAGS, ...LDFLAGS, "-I", join(BAREMETAL_SRC, "lib"), "-T", join(BAREMETAL_SRC, "lib/link.ld")],
+  });
+  checkImage(readFileSync(image), name);
   return image;
 }
 
