@@ -1,5 +1,9 @@
 // Runs the compiled test files with Node's test runner. Test files are the
-// compiled dist/test/**/*.test.js; XENTS_TEST_FILTER narrows them by substring.
+// compiled dist/test/<layer>/*.test.js, in three layers: unit (no guest
+// kernel, no reference tool: seconds to a few minutes), conformance (against
+// QEMU, the bare-metal programs, Xen's headers) and system (Linux guests,
+// the CLI and its host daemon, benchmarks). `node test/run.js unit` runs
+// one layer (npm run test:unit); XENTS_TEST_FILTER narrows by substring.
 import { readdirSync, statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -13,8 +17,12 @@ function walk(dir) {
   }
   return out;
 }
+const LAYERS = ["unit", "conformance", "system"];
 const filter = process.env.XENTS_TEST_FILTER ?? "";
-const files = walk("dist/test").filter((f) => f.includes(filter)).sort();
+const chosen = process.argv.slice(2);
+for (const l of chosen) if (!LAYERS.includes(l)) { console.error(`no test layer '${l}' (have: ${LAYERS.join(", ")})`); process.exit(2); }
+const files = (chosen.length ? chosen : LAYERS).flatMap((l) => walk(join("dist/test", l))).filter((f) => f.includes(filter)).sort();
+if (files.length === 0) { console.error(`no test files${filter ? ` matching '${filter}'` : ""}: run npm run build first`); process.exit(1); }
 // TAP on stdout as always; the spec reporter's account of failures (the
 // assertion, its message, the stack) is written aside and printed last, so
 // the end of a long CI log says why a test failed, not only that it did.

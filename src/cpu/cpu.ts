@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Jit, JitOptions, JitStats, jitOptionsFromEnv, tuneEngineForTranslation } from "./jit/jit.js";
 
-// Mirrors of the core's constants (state.ts); test/vcpu_context.test.ts
+// Mirrors of the core's constants (state.ts); test/unit/domain_context.test.ts
 // checks them against the compiled module's exports.
 export const SR = {
   SCTLR: 0, TCR: 1, TTBR0: 2, TTBR1: 3, MAIR: 4, AMAIR: 5, VBAR: 6, CONTEXTIDR: 7, TPIDR_EL0: 8, TPIDR_EL1: 9,

@@ -1,6 +1,6 @@
 // Struct layouts of Xen's public ABI: each struct is defined once here with
 // the offsets and sizes of Xen 4.17's headers (checked against the headers
-// by test/xen_abi.test.ts, which compiles them with the aarch64 compiler).
+// by test/conformance/xen_abi.test.ts, which compiles them with the aarch64 compiler).
 
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bytes";
 

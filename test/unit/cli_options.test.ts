@@ -1,0 +1,23 @@
+// Option values the commands parse themselves are checked before anything
+// else happens (no host is needed to see the error).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { xlCommands } from "../../src/tools/cmd_xl.js";
+import { UsageError } from "../../src/tools/args.js";
+import { benchCommand } from "../../src/tools/cmd_bench.js";
+import type { HostFactory } from "../../src/tools/cmd_demo.js";
+
+test("top refuses a delay or an iteration count that is not a positive number (-d abc was NaN: a busy loop)", async () => {
+  const top = xlCommands().top;
+  for (const argv of [["-d", "abc"], ["-d", "0"], ["-d", "-1"], ["-d"], ["-i", "x"], ["-i", "0"], ["-i", "1.5"], ["-i"], ["-x", "1"]]) {
+    await assert.rejects(async () => top.run(argv), (e: unknown) => e instanceof UsageError, `xents top ${argv.join(" ")}`);
+  }
+});
+
+test("bench takes each benchmark's own options through the one parser: another benchmark's option, a bad number or a stray word is refused before anything runs", async () => {
+  const bench = benchCommand({} as HostFactory); // nothing is booted: every case fails in parsing
+  for (const argv of [["cpu", "--span", "3"], ["cpu", "--iterations", "abc"], ["blk", "--format", "vmdk"], ["net", "--mib"], ["net", "16"],
+    ["boot", "--dom0", "linux", "--vcpus", "2"], ["boot", "--dom0", "other"], ["nosuch"], ["constructor"]]) {
+    await assert.rejects(async () => bench.run(argv), (e: unknown) => e instanceof UsageError, `xents bench ${argv.join(" ")}`);
+  }
+});
