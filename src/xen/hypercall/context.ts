@@ -13,6 +13,9 @@ import type { HypervisorEvents } from "../hypervisor_events.js";
 import type { Core } from "../../cpu/cpu.js";
 import { XEN_E } from "../public/xen.js";
 
+// A hypercall's error return: -errno as the 64-bit value in x0.
+export const neg = (e: number): bigint => BigInt(-e);
+
 // The hypervisor as hypercall handlers see it.
 export interface HypercallServices {
   readonly domains: ReadonlyMap<number, Domain>;

@@ -7,7 +7,7 @@ import type { Vcpu } from "../vcpu.js";
 import { HYPERVISOR, XEN_E, multicall_entry, VMASST_CMD_enable, VMASST_CMD_disable, VMASST_TYPE_runstate_update_flag } from "../public/xen.js";
 import { GuestAccess } from "../guest_access.js";
 import { StructBuf } from "../public/layout.js";
-import { HypercallContext, HypercallServices, Handler, canContinue, continuation } from "./context.js";
+import { HypercallContext, HypercallServices, Handler, canContinue, continuation, neg } from "./context.js";
 export type { HypercallContext, Handler } from "./context.js";
 import { xenVersion } from "./xen_version.js";
 import { memoryOp } from "./memory_op.js";
@@ -22,7 +22,6 @@ import { sysctl } from "./sysctl.js";
 
 const MULTICALL_BATCH = 64; // entries per piece
 
-const neg = (e: number): bigint => BigInt(-e);
 
 const handlers: Record<number, Handler> = {
   [HYPERVISOR.xen_version]: xenVersion,

@@ -1,7 +1,7 @@
 // domctl(arg): the control domain builds, runs, inspects and destroys
 // domains (xen/include/public/domctl.h, interface version 0x15).
 
-import type { Handler, HypercallContext } from "./context.js";
+import { type Handler, type HypercallContext, neg } from "./context.js";
 import { StructBuf } from "../public/layout.js";
 import { XEN_E, DOMID_FIRST_RESERVED } from "../public/xen.js";
 import {
@@ -23,7 +23,6 @@ import { OutOfFrames } from "../frames.js";
 import { Vpl011 } from "../vpl011.js";
 import { GUEST_VPL011_SPI } from "../public/arch_arm.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 
 export const domctl: Handler = (c, a) => {
   if (!c.d.privileged) return neg(XEN_E.EPERM);

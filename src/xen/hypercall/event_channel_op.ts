@@ -1,7 +1,7 @@
 // event_channel_op(cmd, arg)
 
 import type { Handler } from "./context.js";
-import { targetDomain } from "./context.js";
+import { targetDomain, neg } from "./context.js";
 import { XEN_E } from "../public/xen.js";
 import {
   EVTCHNOP, evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_virq, evtchn_bind_ipi, evtchn_close, evtchn_send,
@@ -9,7 +9,6 @@ import {
   evtchn_set_priority, EVTCHN_FIFO_LINK_BITS,
 } from "../public/event_channel.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const rc = (v: number): bigint => BigInt(v < 0 ? v : 0);
 
 export const eventChannelOp: Handler = (c, a) => {

@@ -1,7 +1,7 @@
 // grant_table_op(cmd, uop, count): v1 tables; each element carries its own status.
 
 import type { Handler } from "./context.js";
-import { targetDomain } from "./context.js";
+import { targetDomain, neg } from "./context.js";
 import { XEN_E } from "../public/xen.js";
 import {
   GNTTABOP, GNTST, gnttab_query_size, gnttab_set_version, gnttab_get_version, gnttab_setup_table,
@@ -10,7 +10,6 @@ import {
 import { grantCopy } from "../grant_table.js";
 import { GUEST_GNTTAB_BASE } from "../public/arch_arm.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const MAX_BATCH = 512;
 
 export const grantTableOp: Handler = (c, a) => {

@@ -2,10 +2,9 @@
 // (xen/arch/arm/hvm.c).
 
 import type { Handler } from "./context.js";
-import { targetDomain } from "./context.js";
+import { targetDomain, neg } from "./context.js";
 import { XEN_E, HVMOP, HVM_PARAM, HVM_NR_PARAMS, xen_hvm_param } from "../public/xen.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const GUEST_READABLE = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.STORE_PFN, HVM_PARAM.STORE_EVTCHN, HVM_PARAM.CONSOLE_PFN, HVM_PARAM.CONSOLE_EVTCHN]);
 
 export const hvmOp: Handler = (c, a) => {

@@ -3,7 +3,7 @@
 // privileged domain, removal), and the reservation queries.
 
 import type { Handler, HypercallContext } from "./context.js";
-import { targetDomain, canContinue, continuation } from "./context.js";
+import { targetDomain, canContinue, continuation, neg } from "./context.js";
 import {
   XENMEM, XENMAPSPACE, XEN_E, xen_memory_reservation, xen_add_to_physmap, xen_add_to_physmap_batch,
   xen_remove_from_physmap, XENMAPIDX_grant_table_status, xen_mem_acquire_resource, XENMEM_resource,
@@ -12,7 +12,6 @@ import {
 import { KIND_RAM } from "../frames.js";
 import { P2M_MAX_GFN } from "../p2m.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const MAX_GFN = P2M_MAX_GFN;
 // The largest extent a caller may ask for (Xen's max_order(current)): 2 MiB
 // for a domU, 1 GiB for the control domain (CONFIG_CTLDOM_MAX_ORDER = Arm's

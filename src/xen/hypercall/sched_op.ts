@@ -1,11 +1,10 @@
 // sched_op(cmd, arg): yield, block, shutdown (with its reason), poll,
 // remote_shutdown (privileged) and shutdown_code.
 
-import type { Handler } from "./context.js";
+import { type Handler, neg } from "./context.js";
 import { XEN_E, SCHEDOP, SHUTDOWN, sched_shutdown, sched_poll, sched_remote_shutdown, RUNSTATE } from "../public/xen.js";
 import { Clock } from "../../hw/clock.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const MAX_POLL_PORTS = 128;
 
 export const schedOp: Handler = (c, a) => {

@@ -1,6 +1,6 @@
 // sysctl(arg): host-wide queries for the control domain.
 
-import type { Handler } from "./context.js";
+import { type Handler, neg } from "./context.js";
 import { StructBuf } from "../public/layout.js";
 import { XEN_E } from "../public/xen.js";
 import {
@@ -13,7 +13,6 @@ import type { HypercallContext } from "./context.js";
 import { domainInfo } from "./domctl.js";
 import { writeBitmap } from "./xenctl_bitmap.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 
 export const sysctl: Handler = (c, a) => {
   if (!c.d.privileged) return neg(XEN_E.EPERM);

@@ -2,10 +2,9 @@
 // register_runstate_memory_area; every other sub-op is -EINVAL
 // (do_arm_vcpu_op). vCPUs are powered on and off with PSCI instead.
 
-import type { Handler } from "./context.js";
+import { type Handler, neg } from "./context.js";
 import { XEN_E, VCPUOP, vcpu_register_vcpu_info, vcpu_register_runstate_memory_area, vcpu_info } from "../public/xen.js";
 
-const neg = (e: number): bigint => BigInt(-e);
 const SEL = vcpu_info.fields.evtchn_pending_sel.offset;
 
 export const vcpuOp: Handler = (c, a) => {
