@@ -9,6 +9,7 @@ import { HostFile, statInfo } from "./host_file.js";
 import { OpenFile, StatInfo, O_CLOEXEC, O_CREAT, O_TMPFILE_MASK } from "./open_file.js";
 import { hostPath, procSelfLink } from "./paths.js";
 import { encodeStat, encodeStatx } from "./stat.js";
+import { NR } from "./syscall_numbers.js";
 import {
   SyscallTable, Out, int, uint, long, readStruct, AT_FDCWD, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
   AT_EMPTY_PATH,
@@ -71,7 +72,7 @@ const UTIME_NOW = (1 << 30) - 1, UTIME_OMIT = (1 << 30) - 2;
 
 export const fsSyscalls: SyscallTable = {
   // openat(dirfd, path, flags, mode)
-  56: (_k, p, a) => {
+  [NR.openat]: (_k, p, a) => {
     const flags = int(a[2]);
     const path = pathArg(p, a[0], a[1]);
     if (typeof path === "number") return path;
@@ -84,13 +85,13 @@ export const fsSyscalls: SyscallTable = {
     return p.fds.install(f, (flags & O_CLOEXEC) !== 0);
   },
   // newfstatat(dirfd, path, statbuf, flags)
-  79: (_k, p, a) => {
+  [NR.newfstatat]: (_k, p, a) => {
     const st = statAt(p, a[0], a[1], int(a[3]));
     if (typeof st === "number") return st;
     return p.as.write(a[2], encodeStat(st)) ? 0 : -EFAULT;
   },
   // fstat(fd, statbuf)
-  80: (_k, p, a) => {
+  [NR.fstat]: (_k, p, a) => {
     const f = p.fds.get(int(a[0]));
     if (!f) return -EBADF;
     const st = f.stat();
@@ -98,13 +99,13 @@ export const fsSyscalls: SyscallTable = {
     return p.as.write(a[1], encodeStat(st)) ? 0 : -EFAULT;
   },
   // statx(dirfd, path, flags, mask, buf)
-  291: (_k, p, a) => {
+  [NR.statx]: (_k, p, a) => {
     const st = statAt(p, a[0], a[1], int(a[2]));
     if (typeof st === "number") return st;
     return p.as.write(a[4], encodeStatx(st)) ? 0 : -EFAULT;
   },
   // getdents64(fd, dirp, count)
-  61: (_k, p, a) => {
+  [NR.getdents64]: (_k, p, a) => {
     const f = p.fds.get(int(a[0]));
     if (!f) return -EBADF;
     if (f.dirPos === 0 || !f.dirList) {
@@ -134,7 +135,7 @@ export const fsSyscalls: SyscallTable = {
     return p.as.write(a[1], Buffer.concat(chunks)) ? used : -EFAULT;
   },
   // readlinkat(dirfd, path, buf, size)
-  78: (_k, p, a) => {
+  [NR.readlinkat]: (_k, p, a) => {
     const size = int(a[3]);
     if (size <= 0) return -EINVAL;
     const raw = p.as.readCString(a[1], PATH_MAX);
@@ -152,11 +153,11 @@ export const fsSyscalls: SyscallTable = {
     return p.as.write(a[2], bytes) ? bytes.length : -EFAULT;
   },
   // faccessat(dirfd, path, mode), faccessat2(dirfd, path, mode, flags)
-  48: (_k, p, a) => {
+  [NR.faccessat]: (_k, p, a) => {
     const path = pathArg(p, a[0], a[1]);
     return typeof path === "number" ? path : hostCall(() => fs.accessSync(path, int(a[2]) & 7));
   },
-  439: (_k, p, a) => {
+  [NR.faccessat2]: (_k, p, a) => {
     if ((int(a[3]) & AT_EMPTY_PATH) !== 0) {
       const s = p.as.readCString(a[1], PATH_MAX);
       if (s === "") return p.fds.get(int(a[0])) ? 0 : -EBADF;
@@ -165,21 +166,21 @@ export const fsSyscalls: SyscallTable = {
     return typeof path === "number" ? path : hostCall(() => fs.accessSync(path, int(a[2]) & 7));
   },
   // mkdirat(dirfd, path, mode)
-  34: (_k, p, a) => {
+  [NR.mkdirat]: (_k, p, a) => {
     const path = pathArg(p, a[0], a[1]);
     return typeof path === "number" ? path : hostCall(() => fs.mkdirSync(path, { mode: uint(a[2]) & 0o7777 & ~p.umask }));
   },
   // unlinkat(dirfd, path, flags)
-  35: (_k, p, a) => {
+  [NR.unlinkat]: (_k, p, a) => {
     const path = pathArg(p, a[0], a[1]);
     if (typeof path === "number") return path;
     return hostCall(() => ((int(a[2]) & AT_REMOVEDIR) ? fs.rmdirSync(path) : fs.unlinkSync(path)));
   },
   // renameat(olddirfd, old, newdirfd, new), renameat2(..., flags)
-  38: (_k, p, a) => rename(p, a, 0),
-  276: (_k, p, a) => rename(p, a, int(a[4])),
+  [NR.renameat]: (_k, p, a) => rename(p, a, 0),
+  [NR.renameat2]: (_k, p, a) => rename(p, a, int(a[4])),
   // linkat(olddirfd, old, newdirfd, new, flags)
-  37: (_k, p, a) => {
+  [NR.linkat]: (_k, p, a) => {
     const from = pathArg(p, a[0], a[1]), to = pathArg(p, a[2], a[3]);
     if (typeof from === "number") return from;
     if (typeof to === "number") return to;
@@ -187,38 +188,38 @@ export const fsSyscalls: SyscallTable = {
     return hostCall(() => fs.linkSync(follow ? fs.realpathSync(from) : from, to));
   },
   // symlinkat(target, newdirfd, linkpath)
-  36: (_k, p, a) => {
+  [NR.symlinkat]: (_k, p, a) => {
     const target = p.as.readCString(a[0], PATH_MAX);
     if (target === null) return -EFAULT;
     const link = pathArg(p, a[1], a[2]);
     return typeof link === "number" ? link : hostCall(() => fs.symlinkSync(target, link));
   },
   // fchmod(fd, mode)
-  52: (_k, p, a) => {
+  [NR.fchmod]: (_k, p, a) => {
     const f = p.fds.get(int(a[0]));
     if (!f) return -EBADF;
     const path = f.path;
     return path === undefined ? -EINVAL : hostCall(() => fs.chmodSync(path, uint(a[1]) & 0o7777));
   },
   // fchmodat(dirfd, path, mode)
-  53: (_k, p, a) => {
+  [NR.fchmodat]: (_k, p, a) => {
     const path = pathArg(p, a[0], a[1]);
     return typeof path === "number" ? path : hostCall(() => fs.chmodSync(path, uint(a[2]) & 0o7777));
   },
   // fchownat(dirfd, path, uid, gid, flags)
-  54: (_k, p, a) => {
+  [NR.fchownat]: (_k, p, a) => {
     const path = pathArg(p, a[0], a[1]);
     if (typeof path === "number") return path;
     const uid = int(a[2]), gid = int(a[3]);
     return hostCall(() => ((int(a[4]) & AT_SYMLINK_NOFOLLOW) ? fs.lchownSync(path, uid, gid) : fs.chownSync(path, uid, gid)));
   },
   // fchown(fd, uid, gid)
-  55: (_k, p, a) => {
+  [NR.fchown]: (_k, p, a) => {
     const path = p.fds.get(int(a[0]))?.path;
     return path === undefined ? -EBADF : hostCall(() => fs.chownSync(path, int(a[1]), int(a[2])));
   },
   // utimensat(dirfd, path, times[2], flags)
-  88: (_k, p, a) => {
+  [NR.utimensat]: (_k, p, a) => {
     let path: string | number;
     if (a[1] === 0n) path = p.fds.get(int(a[0]))?.path ?? -EBADF;
     else path = pathArg(p, a[0], a[1]);
@@ -243,44 +244,44 @@ export const fsSyscalls: SyscallTable = {
     return hostCall(() => (nofollow ? fs.lutimesSync(target, at, mt) : fs.utimesSync(target, at, mt)));
   },
   // getcwd(buf, size): the length including the NUL
-  17: (_k, p, a) => {
+  [NR.getcwd]: (_k, p, a) => {
     const b = Buffer.from(p.cwd + "\0", "utf8");
     if (uint(a[1]) < b.length) return -ERANGE;
     return p.as.write(a[0], b) ? b.length : -EFAULT;
   },
   // chdir(path)
-  49: (_k, p, a) => {
+  [NR.chdir]: (_k, p, a) => {
     const path = pathArg(p, BigInt(AT_FDCWD), a[0]);
     return typeof path === "number" ? path : chdir(p, path);
   },
   // fchdir(fd)
-  50: (_k, p, a) => {
+  [NR.fchdir]: (_k, p, a) => {
     const path = p.fds.get(int(a[0]))?.path;
     return path === undefined ? -EBADF : chdir(p, path);
   },
   // umask(mask)
-  166: (_k, p, a) => {
+  [NR.umask]: (_k, p, a) => {
     const old = p.umask;
     p.umask = uint(a[0]) & 0o777;
     return old;
   },
   // truncate(path, length)
-  45: (_k, p, a) => {
+  [NR.truncate]: (_k, p, a) => {
     const path = pathArg(p, BigInt(AT_FDCWD), a[0]);
     if (typeof path === "number") return path;
     return long(a[1]) < 0n ? -EINVAL : hostCall(() => fs.truncateSync(path, Number(a[1])));
   },
   // statfs(path, buf), fstatfs(fd, buf)
-  43: (_k, p, a) => {
+  [NR.statfs]: (_k, p, a) => {
     const path = pathArg(p, BigInt(AT_FDCWD), a[0]);
     return typeof path === "number" ? path : statfs(p, path, a[1]);
   },
-  44: (_k, p, a) => {
+  [NR.fstatfs]: (_k, p, a) => {
     const path = p.fds.get(int(a[0]))?.path;
     return path === undefined ? -EBADF : statfs(p, path, a[1]);
   },
   // sync()
-  81: () => 0,
+  [NR.sync]: () => 0,
 };
 
 function rename(p: Process, a: bigint[], flags: number): number {

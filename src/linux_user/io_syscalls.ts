@@ -9,6 +9,7 @@ import { Pipe, PipeEnd, PIPE_CAPACITY } from "./pipe.js";
 import { SIGPIPE, SI_USER } from "./signals.js";
 import { TERMIOS_SIZE } from "./terminal.js";
 import { BLOCK, SyscallResult, SyscallTable, Out, int, uint, long, readIovecs, readStruct, readTimespec, IoVec } from "./syscall_abi.js";
+import { NR } from "./syscall_numbers.js";
 
 const MAX_IO = 1 << 22; // one call moves at most 4 MiB (Linux allows ~2 GiB; callers loop)
 
@@ -122,9 +123,9 @@ function pollEvents(f: OpenFile | undefined, events: number): number {
 
 export const ioSyscalls: SyscallTable = {
   // close(fd)
-  57: (_k, p, a) => p.fds.close(int(a[0])),
+  [NR.close]: (_k, p, a) => p.fds.close(int(a[0])),
   // read(fd, buf, count)
-  63: (_k, p, a) => {
+  [NR.read]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const len = Math.min(Number(a[2]), MAX_IO);
@@ -132,7 +133,7 @@ export const ioSyscalls: SyscallTable = {
     return readInto(p, f, len, (d) => p.as.write(a[1], d));
   },
   // write(fd, buf, count)
-  64: (k, p, a) => {
+  [NR.write]: (k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const data = p.as.read(a[1], Math.min(Number(a[2]), MAX_IO));
@@ -140,7 +141,7 @@ export const ioSyscalls: SyscallTable = {
     return writeFrom(k, p, f, data);
   },
   // readv(fd, iov, iovcnt)
-  65: (_k, p, a) => {
+  [NR.readv]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const iovs = readIovecs(p, a[1], int(a[2]));
@@ -151,7 +152,7 @@ export const ioSyscalls: SyscallTable = {
     return readInto(p, f, total, (d) => scatter(p, iovs, d));
   },
   // writev(fd, iov, iovcnt): one write, so that pipe writes stay atomic
-  66: (k, p, a) => {
+  [NR.writev]: (k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const iovs = readIovecs(p, a[1], int(a[2]));
@@ -161,7 +162,7 @@ export const ioSyscalls: SyscallTable = {
     return writeFrom(k, p, f, data);
   },
   // pread64(fd, buf, count, offset)
-  67: (_k, p, a) => {
+  [NR.pread64]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f || !f.readable) return -EBADF;
     if (long(a[3]) < 0n) return -EINVAL;
@@ -170,7 +171,7 @@ export const ioSyscalls: SyscallTable = {
     return p.as.write(a[1], r) ? r.length : -EFAULT;
   },
   // pwrite64(fd, buf, count, offset)
-  68: (_k, p, a) => {
+  [NR.pwrite64]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f || !f.writable) return -EBADF;
     if (long(a[3]) < 0n) return -EINVAL;
@@ -179,7 +180,7 @@ export const ioSyscalls: SyscallTable = {
     return f.pwrite(data, a[3]);
   },
   // preadv(fd, iov, iovcnt, offset)
-  69: (_k, p, a) => {
+  [NR.preadv]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f || !f.readable) return -EBADF;
     const iovs = readIovecs(p, a[1], int(a[2]));
@@ -189,7 +190,7 @@ export const ioSyscalls: SyscallTable = {
     return scatter(p, iovs, r) ? r.length : -EFAULT;
   },
   // pwritev(fd, iov, iovcnt, offset)
-  70: (_k, p, a) => {
+  [NR.pwritev]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f || !f.writable) return -EBADF;
     const iovs = readIovecs(p, a[1], int(a[2]));
@@ -198,18 +199,18 @@ export const ioSyscalls: SyscallTable = {
     return data ? f.pwrite(data, a[3]) : -EFAULT;
   },
   // lseek(fd, offset, whence)
-  62: (_k, p, a) => {
+  [NR.lseek]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     return f.seek(long(a[1]), int(a[2]));
   },
   // dup(fd)
-  23: (_k, p, a) => {
+  [NR.dup]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     return f ? p.fds.install(f.ref(), false) : -EBADF;
   },
   // dup3(oldfd, newfd, flags)
-  24: (_k, p, a) => {
+  [NR.dup3]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     const flags = int(a[2]);
     if (!f) return -EBADF;
@@ -217,7 +218,7 @@ export const ioSyscalls: SyscallTable = {
     return p.fds.installAt(int(a[1]), f.ref(), (flags & O_CLOEXEC) !== 0);
   },
   // fcntl(fd, cmd, arg)
-  25: (_k, p, a) => {
+  [NR.fcntl]: (_k, p, a) => {
     const fd = int(a[0]);
     const f = p.fds.get(fd);
     if (!f) return -EBADF;
@@ -245,7 +246,7 @@ export const ioSyscalls: SyscallTable = {
     }
   },
   // ioctl(fd, request, arg)
-  29: (k, p, a) => {
+  [NR.ioctl]: (k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     const req = uint(a[1]);
@@ -279,7 +280,7 @@ export const ioSyscalls: SyscallTable = {
     }
   },
   // pipe2(fds[2], flags)
-  59: (_k, p, a) => {
+  [NR.pipe2]: (_k, p, a) => {
     const flags = int(a[1]);
     if ((flags & ~(O_CLOEXEC | O_NONBLOCK)) !== 0) return -EINVAL;
     if (!p.as.writable(a[0], 8)) return -EFAULT;
@@ -293,7 +294,7 @@ export const ioSyscalls: SyscallTable = {
     return 0;
   },
   // ppoll(fds, nfds, timeout, sigmask, sigsetsize)
-  73: (_k, p, a) => {
+  [NR.ppoll]: (_k, p, a) => {
     const n = uint(a[1]);
     if (n > 1024) return -EINVAL;
     const dv = n > 0 ? readStruct(p, a[0], n * 8) : new DataView(new ArrayBuffer(0));
@@ -313,7 +314,7 @@ export const ioSyscalls: SyscallTable = {
     return waitUntilReady(p, scan, a[2], mask, (ready) => (n === 0 || p.as.write(a[0], new Uint8Array(dv.buffer)) ? ready : -EFAULT));
   },
   // pselect6(nfds, readfds, writefds, exceptfds, timeout, {sigmask, size})
-  72: (_k, p, a) => {
+  [NR.pselect6]: (_k, p, a) => {
     const nfds = int(a[0]);
     if (nfds < 0 || nfds > 1024) return -EINVAL;
     const bytes = Math.ceil(nfds / 64) * 8;
@@ -363,19 +364,19 @@ export const ioSyscalls: SyscallTable = {
     });
   },
   // fsync(fd), fdatasync(fd)
-  82: (_k, p, a) => fileOf(p, a[0])?.sync() ?? -EBADF,
-  83: (_k, p, a) => fileOf(p, a[0])?.sync() ?? -EBADF,
+  [NR.fsync]: (_k, p, a) => fileOf(p, a[0])?.sync() ?? -EBADF,
+  [NR.fdatasync]: (_k, p, a) => fileOf(p, a[0])?.sync() ?? -EBADF,
   // ftruncate(fd, length)
-  46: (_k, p, a) => {
+  [NR.ftruncate]: (_k, p, a) => {
     const f = fileOf(p, a[0]);
     if (!f) return -EBADF;
     if ((f.statusFlags & O_ACCMODE) === 0) return -EINVAL;
     return long(a[1]) < 0n ? -EINVAL : f.truncate(a[1]);
   },
   // fadvise64(fd, offset, len, advice): advice only
-  223: (_k, p, a) => (fileOf(p, a[0]) ? 0 : -EBADF),
+  [NR.fadvise64]: (_k, p, a) => (fileOf(p, a[0]) ? 0 : -EBADF),
   // sendfile(out, in, offset, count): copy through the emulator
-  71: (k, p, a) => {
+  [NR.sendfile]: (k, p, a) => {
     const out = fileOf(p, a[0]), inp = fileOf(p, a[1]);
     if (!out || !inp || !inp.readable || !out.writable) return -EBADF;
     const count = Math.min(Number(a[3]), 1 << 20);

@@ -6,6 +6,7 @@ import { MMAP_TOP, MMAP_BOTTOM } from "./process.js";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, USER_VA_END } from "./address_space.js";
 import { EBADF, EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, ESPIPE } from "./errno.js";
 import { SyscallTable, int, long } from "./syscall_abi.js";
+import { NR } from "./syscall_numbers.js";
 
 const PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC;
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
@@ -20,7 +21,7 @@ function placeMapping(p: Process, hint: bigint, len: bigint): bigint | null {
 
 export const memSyscalls: SyscallTable = {
   // brk(addr)
-  214: (_k, p, a) => {
+  [NR.brk]: (_k, p, a) => {
     const want = a[0];
     if (want === 0n || want < p.brkStart) return p.brk;
     const oldTop = pageUp(p.brk), newTop = pageUp(want);
@@ -32,7 +33,7 @@ export const memSyscalls: SyscallTable = {
     return p.brk;
   },
   // mmap(addr, len, prot, flags, fd, off)
-  222: (_k, p, a) => {
+  [NR.mmap]: (_k, p, a) => {
     const len = pageUp(a[1]);
     const prot = int(a[2]) & PROT_MASK;
     const flags = int(a[3]);
@@ -64,19 +65,19 @@ export const memSyscalls: SyscallTable = {
     return addr;
   },
   // munmap(addr, len)
-  215: (_k, p, a) => {
+  [NR.munmap]: (_k, p, a) => {
     if ((a[0] & 4095n) !== 0n || a[1] === 0n) return -EINVAL;
     p.as.unmap(a[0], Number(pageUp(a[1])));
     return 0;
   },
   // mprotect(addr, len, prot)
-  226: (_k, p, a) => {
+  [NR.mprotect]: (_k, p, a) => {
     if ((a[0] & 4095n) !== 0n) return -EINVAL;
     if (a[1] === 0n) return 0;
     return p.as.protect(a[0], Number(pageUp(a[1])), int(a[2]) & PROT_MASK) ? 0 : -ENOMEM;
   },
   // mremap(old, oldlen, newlen, flags, newaddr)
-  216: (_k, p, a) => {
+  [NR.mremap]: (_k, p, a) => {
     const old = a[0], oldLen = pageUp(a[1]), newLen = pageUp(a[2]);
     const flags = int(a[3]);
     if ((old & 4095n) !== 0n || newLen === 0n || (flags & MREMAP_FIXED) !== 0) return -EINVAL;
@@ -99,10 +100,10 @@ export const memSyscalls: SyscallTable = {
     return to;
   },
   // msync, madvise, mlock, munlock, mlockall, munlockall: nothing to do
-  227: () => 0,
-  233: () => 0,
-  228: () => 0,
-  229: () => 0,
-  230: () => 0,
-  231: () => 0,
+  [NR.msync]: () => 0,
+  [NR.madvise]: () => 0,
+  [NR.mlock]: () => 0,
+  [NR.munlock]: () => 0,
+  [NR.mlockall]: () => 0,
+  [NR.munlockall]: () => 0,
 };

@@ -8,6 +8,7 @@ import { EAGAIN, ECHILD, EFAULT, EINTR, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT,
 import { hostPath } from "./paths.js";
 import { SIGCHLD, CLD_EXITED, CLD_KILLED } from "./signals.js";
 import { BLOCK, DONE, SyscallTable, SyscallResult, Out, int, uint, readStringArray, readStruct, readTimespec, AT_FDCWD } from "./syscall_abi.js";
+import { NR } from "./syscall_numbers.js";
 
 const CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000,
   CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x01000000;
@@ -145,32 +146,32 @@ function futex(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
 }
 
 export const procSyscalls: SyscallTable = {
-  98: futex,
-  220: clone,
+  [NR.futex]: futex,
+  [NR.clone]: clone,
   // clone3: glibc falls back to clone
-  435: () => -ENOSYS,
-  221: (k, p, a) => execve(k, p, a),
+  [NR.clone3]: () => -ENOSYS,
+  [NR.execve]: (k, p, a) => execve(k, p, a),
   // execveat(dirfd, path, argv, envp, flags)
-  281: (k, p, a) => execve(k, p, [a[1], a[2], a[3]], int(a[0])),
+  [NR.execveat]: (k, p, a) => execve(k, p, [a[1], a[2], a[3]], int(a[0])),
   // exit(status), exit_group(status): one thread per process, so the same
-  93: (k, p, a) => { k.exitProcess(p, { code: Number(a[0] & 0xFFn) }); return DONE; },
-  94: (k, p, a) => { k.exitProcess(p, { code: Number(a[0] & 0xFFn) }); return DONE; },
-  260: wait4,
-  95: waitid,
+  [NR.exit]: (k, p, a) => { k.exitProcess(p, { code: Number(a[0] & 0xFFn) }); return DONE; },
+  [NR.exit_group]: (k, p, a) => { k.exitProcess(p, { code: Number(a[0] & 0xFFn) }); return DONE; },
+  [NR.wait4]: wait4,
+  [NR.waitid]: waitid,
   // getpid, getppid, getuid, geteuid, getgid, getegid, gettid
-  172: (_k, p) => p.pid,
+  [NR.getpid]: (_k, p) => p.pid,
   // the first process's parent is the emulator; orphans belong to init
-  173: (k, p) => p.parent?.pid ?? (p === k.root ? process.pid : 1),
-  174: () => uid(), 175: () => uid(), 176: () => gid(), 177: () => gid(),
-  178: (_k, p) => p.pid,
+  [NR.getppid]: (k, p) => p.parent?.pid ?? (p === k.root ? process.pid : 1),
+  [NR.getuid]: () => uid(), 175: () => uid(), 176: () => gid(), 177: () => gid(),
+  [NR.gettid]: (_k, p) => p.pid,
   // set_tid_address(tidptr)
-  96: (_k, p, a) => { p.tidAddress = a[0]; return p.pid; },
+  [NR.set_tid_address]: (_k, p, a) => { p.tidAddress = a[0]; return p.pid; },
   // set_robust_list: futexes of exiting threads, which do not exist here
-  99: () => 0,
+  [NR.set_robust_list]: () => 0,
   // rseq: not provided (as under qemu-user)
-  293: () => -ENOSYS,
+  [NR.rseq]: () => -ENOSYS,
   // setpgid(pid, pgid)
-  154: (k, p, a) => {
+  [NR.setpgid]: (k, p, a) => {
     const t = findProc(k, p, int(a[0]));
     if (!t || (t !== p && t.parent !== p)) return -ESRCH;
     const pgid = int(a[1]);
@@ -179,45 +180,45 @@ export const procSyscalls: SyscallTable = {
     return 0;
   },
   // getpgid(pid), getsid(pid)
-  155: (k, p, a) => findProc(k, p, int(a[0]))?.pgid ?? -ESRCH,
-  156: (k, p, a) => findProc(k, p, int(a[0]))?.sid ?? -ESRCH,
+  [NR.getpgid]: (k, p, a) => findProc(k, p, int(a[0]))?.pgid ?? -ESRCH,
+  [NR.getsid]: (k, p, a) => findProc(k, p, int(a[0]))?.sid ?? -ESRCH,
   // setsid()
-  157: (_k, p) => {
+  [NR.setsid]: (_k, p) => {
     if (p.pgid === p.pid) return -EPERM;
     p.sid = p.pgid = p.pid;
     return p.pid;
   },
   // getgroups(size, list)
-  158: (_k, p, a) => {
+  [NR.getgroups]: (_k, p, a) => {
     if (int(a[0]) === 0) return 1;
     if (int(a[0]) < 1) return -EINVAL;
     return p.as.write(a[1], new Out(4).u32(0, gid()).bytes) ? 1 : -EFAULT;
   },
   // setgroups, setregid, setgid, setreuid, setuid, setresuid, setresgid: only to what we are
-  159: () => (uid() === 0 ? 0 : -EPERM),
-  143: () => 0, 144: (_k, _p, a) => (int(a[0]) === gid() || uid() === 0 ? 0 : -EPERM),
-  145: () => 0, 146: (_k, _p, a) => (int(a[0]) === uid() || uid() === 0 ? 0 : -EPERM),
-  147: () => 0, 149: () => 0,
+  [NR.setgroups]: () => (uid() === 0 ? 0 : -EPERM),
+  [NR.setregid]: () => 0, 144: (_k, _p, a) => (int(a[0]) === gid() || uid() === 0 ? 0 : -EPERM),
+  [NR.setreuid]: () => 0, 146: (_k, _p, a) => (int(a[0]) === uid() || uid() === 0 ? 0 : -EPERM),
+  [NR.setresuid]: () => 0, 149: () => 0,
   // getresuid(r, e, s), getresgid(r, e, s)
-  148: (_k, p, a) => (a.slice(0, 3).every((va) => p.as.write(va, new Out(4).u32(0, uid()).bytes)) ? 0 : -EFAULT),
-  150: (_k, p, a) => (a.slice(0, 3).every((va) => p.as.write(va, new Out(4).u32(0, gid()).bytes)) ? 0 : -EFAULT),
+  [NR.getresuid]: (_k, p, a) => (a.slice(0, 3).every((va) => p.as.write(va, new Out(4).u32(0, uid()).bytes)) ? 0 : -EFAULT),
+  [NR.getresgid]: (_k, p, a) => (a.slice(0, 3).every((va) => p.as.write(va, new Out(4).u32(0, gid()).bytes)) ? 0 : -EFAULT),
   // prlimit64(pid, resource, new, old)
-  261: (k, p, a) => {
+  [NR.prlimit64]: (k, p, a) => {
     if (!findProc(k, p, int(a[0]))) return -ESRCH;
     const [cur, max] = rlimit(uint(a[1]));
     if (a[3] !== 0n && !p.as.write(a[3], new Out(16).u64(0, cur).u64(8, max).bytes)) return -EFAULT;
     return 0;
   },
   // getrlimit(resource, rlim), setrlimit(resource, rlim)
-  163: (_k, p, a) => {
+  [NR.getrlimit]: (_k, p, a) => {
     const [cur, max] = rlimit(uint(a[0]));
     return p.as.write(a[1], new Out(16).u64(0, cur).u64(8, max).bytes) ? 0 : -EFAULT;
   },
-  164: () => 0,
+  [NR.setrlimit]: () => 0,
   // getrusage(who, usage): not accounted
-  165: (_k, p, a) => (p.as.write(a[1], new Uint8Array(144)) ? 0 : -EFAULT),
+  [NR.getrusage]: (_k, p, a) => (p.as.write(a[1], new Uint8Array(144)) ? 0 : -EFAULT),
   // prctl(option, ...)
-  167: (_k, p, a) => {
+  [NR.prctl]: (_k, p, a) => {
     const PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16;
     switch (int(a[0])) {
       case PR_SET_PDEATHSIG: case PR_SET_DUMPABLE: return 0;
@@ -237,15 +238,15 @@ export const procSyscalls: SyscallTable = {
     }
   },
   // getpriority(which, who), setpriority: everybody runs at nice 0
-  141: () => 20,
-  140: () => 0,
+  [NR.getpriority]: () => 20,
+  [NR.setpriority]: () => 0,
   // sched_yield
-  124: (_k, p) => { p.yieldNow = true; return 0; },
+  [NR.sched_yield]: (_k, p) => { p.yieldNow = true; return 0; },
   // sched_getaffinity(pid, size, mask): one CPU
-  123: (_k, p, a) => {
+  [NR.sched_getaffinity]: (_k, p, a) => {
     if (uint(a[1]) < 8) return -EINVAL;
     return p.as.write(a[2], new Out(8).u64(0, 1n).bytes) ? 8 : -EFAULT;
   },
   // sched_setaffinity
-  122: () => 0,
+  [NR.sched_setaffinity]: () => 0,
 };

@@ -8,6 +8,7 @@ import {
   NSIG, SIGKILL, SIGSTOP, SIGSEGV, SIG_IGN, SIG_DFL, SS_DISABLE, SS_ONSTACK, SI_USER, SI_TKILL, bit, defaultAction, restoreFrame,
 } from "./signals.js";
 import { DONE, SyscallTable, SyscallResult, Out, int, readStruct } from "./syscall_abi.js";
+import { NR } from "./syscall_numbers.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const MINSIGSTKSZ = 5120n;
@@ -33,7 +34,7 @@ function kill(k: UserKernel, p: Process, a: bigint[]): SyscallResult {
 
 export const signalSyscalls: SyscallTable = {
   // rt_sigaction(sig, act, oldact, sigsetsize)
-  134: (_k, p, a) => {
+  [NR.rt_sigaction]: (_k, p, a) => {
     const sig = int(a[0]);
     if (int(a[3]) !== 8 || sig < 1 || sig > NSIG) return -EINVAL;
     const cur = p.sig.actions[sig];
@@ -53,7 +54,7 @@ export const signalSyscalls: SyscallTable = {
     return 0;
   },
   // rt_sigprocmask(how, set, oldset, sigsetsize)
-  135: (_k, p, a) => {
+  [NR.rt_sigprocmask]: (_k, p, a) => {
     if (int(a[3]) !== 8) return -EINVAL;
     const old = p.sig.blocked;
     if (a[1] !== 0n) {
@@ -71,9 +72,9 @@ export const signalSyscalls: SyscallTable = {
     return 0;
   },
   // rt_sigpending(set, sigsetsize)
-  136: (_k, p, a) => (p.as.write(a[0], new Out(8).u64(0, p.sig.pending & p.sig.blocked).bytes) ? 0 : -EFAULT),
+  [NR.rt_sigpending]: (_k, p, a) => (p.as.write(a[0], new Out(8).u64(0, p.sig.pending & p.sig.blocked).bytes) ? 0 : -EFAULT),
   // rt_sigsuspend(mask, sigsetsize): wait with a temporary mask for a handler to run
-  133: (_k, p, a) => {
+  [NR.rt_sigsuspend]: (_k, p, a) => {
     if (int(a[1]) !== 8) return -EINVAL;
     const dv = readStruct(p, a[0], 8);
     if (!dv) return -EFAULT;
@@ -83,7 +84,7 @@ export const signalSyscalls: SyscallTable = {
     return DONE;
   },
   // sigaltstack(ss, old)
-  132: (_k, p, a) => {
+  [NR.sigaltstack]: (_k, p, a) => {
     const alt = p.sig.altStack;
     const sp = p.cpu.sp;
     const on = alt.flags !== SS_DISABLE && sp > alt.sp && sp <= alt.sp + alt.size;
@@ -107,12 +108,12 @@ export const signalSyscalls: SyscallTable = {
     return 0;
   },
   // rt_sigreturn()
-  139: (k, p) => {
+  [NR.rt_sigreturn]: (k, p) => {
     if (!restoreFrame(p)) k.fault(p, { signo: SIGSEGV, code: SI_USER }, 0n, "bad signal frame in rt_sigreturn");
     return DONE;
   },
-  129: kill,
+  [NR.kill]: kill,
   // tkill(tid, sig), tgkill(tgid, tid, sig)
-  130: (k, p, a) => sendTo(k, p, [...k.procs.values()].filter((t) => !t.exit && t.pid === int(a[0])), int(a[1]), SI_TKILL),
-  131: (k, p, a) => sendTo(k, p, [...k.procs.values()].filter((t) => !t.exit && t.pid === int(a[1]) && t.pid === int(a[0])), int(a[2]), SI_TKILL),
+  [NR.tkill]: (k, p, a) => sendTo(k, p, [...k.procs.values()].filter((t) => !t.exit && t.pid === int(a[0])), int(a[1]), SI_TKILL),
+  [NR.tgkill]: (k, p, a) => sendTo(k, p, [...k.procs.values()].filter((t) => !t.exit && t.pid === int(a[1]) && t.pid === int(a[0])), int(a[2]), SI_TKILL),
 };

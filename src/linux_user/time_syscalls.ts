@@ -6,6 +6,7 @@ import type { Process } from "./process.js";
 import type { UserKernel } from "./kernel.js";
 import { EFAULT, EINVAL, EINTR } from "./errno.js";
 import { DONE, SyscallTable, SyscallResult, Out, int, readStruct, readTimespec, timespec } from "./syscall_abi.js";
+import { NR } from "./syscall_numbers.js";
 
 const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
   CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
@@ -55,12 +56,12 @@ function itimerval(p: Process): Uint8Array {
 
 export const timeSyscalls: SyscallTable = {
   // getitimer(which, value): only the real-time timer (SIGALRM)
-  102: (_k, p, a) => {
+  [NR.getitimer]: (_k, p, a) => {
     if (int(a[0]) !== ITIMER_REAL) return -EINVAL;
     return p.as.write(a[1], itimerval(p)) ? 0 : -EFAULT;
   },
   // setitimer(which, new, old)
-  103: (_k, p, a) => {
+  [NR.setitimer]: (_k, p, a) => {
     if (int(a[0]) !== ITIMER_REAL) return -EINVAL;
     const dv = readStruct(p, a[1], 32);
     if (!dv) return -EFAULT;
@@ -71,38 +72,38 @@ export const timeSyscalls: SyscallTable = {
     return 0;
   },
   // clock_gettime(clk, ts)
-  113: (k, p, a) => {
+  [NR.clock_gettime]: (k, p, a) => {
     const ns = clockNs(k, p, int(a[0]));
     if (ns === null) return -EINVAL;
     return p.as.write(a[1], timespec(ns)) ? 0 : -EFAULT;
   },
   // clock_getres(clk, res)
-  114: (k, p, a) => {
+  [NR.clock_getres]: (k, p, a) => {
     if (clockNs(k, p, int(a[0])) === null) return -EINVAL;
     return a[1] === 0n || p.as.write(a[1], timespec(1n)) ? 0 : -EFAULT;
   },
   // gettimeofday(tv, tz)
-  169: (k, p, a) => {
+  [NR.gettimeofday]: (k, p, a) => {
     const ns = k.now();
     if (a[0] !== 0n && !p.as.write(a[0], new Out(16).u64(0, ns / 1000000000n).u64(8, (ns % 1000000000n) / 1000n).bytes)) return -EFAULT;
     if (a[1] !== 0n && !p.as.write(a[1], new Uint8Array(8))) return -EFAULT;
     return 0;
   },
   // times(buf): CPU times in clock ticks (100 Hz) and the ticks since start
-  153: (k, p, a) => {
+  [NR.times]: (k, p, a) => {
     const ticks = (p.cpu.instret - p.startInstret) / 10000000n;
     if (a[0] !== 0n && !p.as.write(a[0], new Out(32).u64(0, ticks).bytes)) return -EFAULT;
     return BigInt(Math.floor((performance.now() - k.startTime) / 10)) + 100000n;
   },
   // nanosleep(req, rem)
-  101: (k, p, a) => {
+  [NR.nanosleep]: (k, p, a) => {
     const req = readTimespec(p, a[0]);
     if (req === null) return -EFAULT;
     if (req < 0n) return -EINVAL;
     return sleep(k, p, CLOCK_MONOTONIC, k.monotonic() + req, a[1]);
   },
   // clock_nanosleep(clk, flags, req, rem)
-  115: (k, p, a) => {
+  [NR.clock_nanosleep]: (k, p, a) => {
     const clk = int(a[0]);
     const now = clockNs(k, p, clk);
     if (now === null) return -EINVAL;
