@@ -120,7 +120,7 @@ export class UserKernel {
       const args = [m[1], ...(m[2] ? [m[2].trim()] : []), path, ...argv.slice(1)];
       return this.execve(p, resolve(p.cwd, m[1]), args, envp, depth + 1);
     }
-    let elf;
+    let elf: ReturnType<typeof parseElf>;
     try {
       elf = parseElf(bytes);
     } catch (e) {

@@ -83,15 +83,15 @@ const spec: ArgSpec = {
 const DOMU_OPTIONS = ["kernel", "ramdisk", "cmdline", "memory", "vcpus", "vuart"];
 
 // Keys typed on this terminal (or read from the pipe stdin is) go to
-// `input`; Ctrl-] detaches, as xl console, unless `escape` is false.
+// `input`; Ctrl-] detaches, as xl console, unless `escapeKey` is false.
 // Returns whether it was used and how to let go of the terminal.
-function attachStdin(input: (d: Uint8Array) => void, escape = true): { detached: () => boolean; release: () => void } {
+function attachStdin(input: (d: Uint8Array) => void, escapeKey = true): { detached: () => boolean; release: () => void } {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   let detached = false;
   if (tty) stdin.setRawMode(true);
   stdin.on("data", (d: Buffer) => {
-    if (escape && ((tty && d.includes(0x1D)) || (d.length === 1 && d[0] === 0x1D))) { detached = true; return; } // Ctrl-], as xl console
+    if (escapeKey && ((tty && d.includes(0x1D)) || (d.length === 1 && d[0] === 0x1D))) { detached = true; return; } // Ctrl-], as xl console
     input(new Uint8Array(d));
   });
   stdin.resume();

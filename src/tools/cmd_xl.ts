@@ -65,7 +65,7 @@ function escapeChar(v: string | undefined): number | null {
   throw new UsageError(`-e ${v ?? ""}: the detach character is ^X, one character, or none`);
 }
 
-async function attachConsole(c: HostClient, domain: string, escape: number | null = CTRL_RIGHT_BRACKET): Promise<number> {
+async function attachConsole(c: HostClient, domain: string, escapeKey: number | null = CTRL_RIGHT_BRACKET): Promise<number> {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   const con = await c.console(domain, (d) => process.stdout.write(d));
@@ -73,7 +73,7 @@ async function attachConsole(c: HostClient, domain: string, escape: number | nul
   // As xl console: Ctrl-] (or the -e character) read on its own detaches
   // (a terminal in raw mode or a pipe alike), and so does the end of the input.
   const onData = (d: Buffer): void => {
-    if (escape !== null && ((tty && d.includes(escape)) || (d.length === 1 && d[0] === escape))) { con.close(); return; }
+    if (escapeKey !== null && ((tty && d.includes(escapeKey)) || (d.length === 1 && d[0] === escapeKey))) { con.close(); return; }
     con.send(new Uint8Array(d));
   };
   const onEnd = (): void => con.close();
@@ -155,12 +155,12 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { await c.call("unpause", { domain: argv[0] }); return 0; });
     }),
     simple("console", "attach to a domain's console (Ctrl-] detaches)", "xents console [-e ^X|none] <domain>", async (argv) => {
-      let escape: number | null = CTRL_RIGHT_BRACKET;
+      let escapeKey: number | null = CTRL_RIGHT_BRACKET;
       const e = argv.indexOf("-e");
-      if (e >= 0) { escape = escapeChar(argv[e + 1]); argv = [...argv.slice(0, e), ...argv.slice(e + 2)]; }
+      if (e >= 0) { escapeKey = escapeChar(argv[e + 1]); argv = [...argv.slice(0, e), ...argv.slice(e + 2)]; }
       const { rest } = flags(argv, "t");
       need(rest, 1, "domain");
-      return withHost((c) => attachConsole(c, rest[0], escape));
+      return withHost((c) => attachConsole(c, rest[0], escapeKey));
     }),
     simple("info", "host information", "xents info", async () => withHost(async (c) => {
       const info = (await c.call("info"));

@@ -63,7 +63,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   const bank1 = mem - bank0;
   if (bank1 > GUEST_RAM1_SIZE) throw new BuildError("memory too large");
 
-  let layout;
+  let layout: ReturnType<typeof placeBootImages>;
   try { layout = placeBootImages(GUEST_RAM0_BASE, bank0, hdr, cfg.ramdisk?.length ?? 0); } catch (e) {
     if (e instanceof BootImageError) throw new BuildError(e.message);
     throw e;

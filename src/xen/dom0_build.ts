@@ -58,7 +58,7 @@ export function constructDom0(hv: Hypervisor, cfg: Dom0Config): Domain {
   if (bank1 > GUEST_RAM1_SIZE) throw new Dom0BuildError("dom0_mem is larger than the guest memory map");
   const pages = Number(mem >> 12n);
   if (pages + 64 > hv.frames.freeCount) throw new Dom0BuildError(`dom0_mem=${cfg.memMiB}M does not fit in the machine's ${hv.frames.freeCount >> 8} MiB of free memory`);
-  let layout;
+  let layout: ReturnType<typeof placeBootImages>;
   try {
     layout = placeBootImages(GUEST_RAM0_BASE, bank0, parseArm64Image(cfg.kernel), cfg.initrd?.length ?? 0);
   } catch (e) {

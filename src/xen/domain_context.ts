@@ -229,11 +229,10 @@ export function saveDomainContext(d: Domain, counterNow: bigint): DomainContext 
 // a refusal is a ContextError naming the section and the field. A version 1
 // context (before sections) is read through domain_context_v1.ts.
 export function restoreDomainContext(d: Domain, raw: unknown, counterNow: bigint): void {
-  const refuse = (what: string, issues: readonly v.BaseIssue<unknown>[]): never => {
-    throw new ContextError(`${what}: ${v.getDotPath(issues[0]) ?? "the document"} ${issues[0].message}`);
-  };
+  const refusal = (what: string, issues: readonly v.BaseIssue<unknown>[]): ContextError =>
+    new ContextError(`${what}: ${v.getDotPath(issues[0]) ?? "the document"} ${issues[0].message}`);
   const head = v.safeParse(ContextHead, raw);
-  if (!head.success) return refuse("not a domain context", head.issues);
+  if (!head.success) throw refusal("not a domain context", head.issues);
   const version = head.output.version;
   let doc = raw;
   if (version === 1) {
@@ -245,7 +244,7 @@ export function restoreDomainContext(d: Domain, raw: unknown, counterNow: bigint
     throw new ContextError(`domain context version ${version} is not supported (this xents reads versions 1 and ${CONTEXT_VERSION})`);
   }
   const env = v.safeParse(ContextEnvelope, doc);
-  if (!env.success) return refuse(`a version ${CONTEXT_VERSION} domain context is malformed`, env.issues);
+  if (!env.success) throw refusal(`a version ${CONTEXT_VERSION} domain context is malformed`, env.issues);
   const sections = env.output.sections;
   const ps = parts(d, counterNow);
   let load: () => void;

@@ -237,7 +237,7 @@ export class HostDaemon {
         try { return this.ts.save(g.domid, sink, a.keepRunning === true); } finally { sink.close(); }
       },
       restore: (a) => {
-        let src;
+        let src: ReturnType<typeof fileSource>;
         const file = absolutePath(a, "file");
         try { src = fileSource(file); } catch (e) { throw new RequestError(`cannot read ${file}: ${(e as Error).message}`); }
         try { const g = this.ts.restore(src, a.paused === true); return { domid: g.domid, name: g.name }; } finally { src.close(); }
