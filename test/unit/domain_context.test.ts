@@ -14,7 +14,7 @@ import { guestImage } from "../helpers/guest_programs.js";
 import { section } from "../helpers/context_sections.js";
 import { CONTEXT_VERSION, contextMemory, type DomainContext } from "../../src/xen/public/domain_context.js";
 import { MAGIC_VUART_PFN } from "../../src/xen/public/arch_arm.js";
-import { Core, SR, Layout } from "../../src/cpu/cpu.js";
+import { Core, SR, Layout, Exit } from "../../src/cpu/cpu.js";
 import { readFileSync } from "node:fs";
 import type { Domain } from "../../src/xen/domain.js";
 
@@ -168,10 +168,11 @@ test("the vpl011's registers and unread input travel with its domain; a context 
   assert.match(log.slice(n).join("\n"), /no 'vpl011' section/);
 });
 
-test("the TypeScript mirrors of the core's register slots and state layout match the compiled core", () => {
+test("the TypeScript mirrors of the core's register slots, state layout and exit codes match the compiled core", () => {
   const core = new Core({ ramBase: 0x40000000n, ramSize: 1 << 20 });
   const ex = core.exports as Record<string, unknown>;
   const value = (name: string): number => { const g = ex[name]; assert.ok(g instanceof WebAssembly.Global, `the core exports ${name}`); return Number(g.value); };
   for (const [k, n] of Object.entries(SR)) assert.equal(value(`SR_${k}`), n, `SR.${k}`);
   for (const [k, n] of Object.entries(Layout)) assert.equal(value(k), n, `Layout.${k}`);
+  for (const [k, n] of Object.entries(Exit)) assert.equal(value(`EXIT_${k}`), n, `Exit.${k}`);
 });
