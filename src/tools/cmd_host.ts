@@ -66,7 +66,7 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
       if (sub === "status") {
         const a = parseArgs(rest, { json: "bool" });
         const c = await HostClient.connect(paths);
-        const s = (await c.call("status"));
+        const s = await c.call("status");
         c.close();
         if (a.json) process.stdout.write(JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)) + "\n");
         else for (const [k, v] of Object.entries(s)) process.stdout.write(`${k.padEnd(18)} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}\n`);

@@ -108,7 +108,7 @@ export function xlCommands(): Record<string, Command> {
     simple("list", "list domains", "xents list [-l] [domain...]", async (argv) => {
       const { f, rest } = flags(argv, "lv");
       return withHost(async (c) => {
-        let rows = (await c.call("list"));
+        let rows = await c.call("list");
         if (rest.length) rows = rows.filter((r) => rest.includes(r.name) || rest.includes(String(r.id)));
         if (f.has("l")) { process.stdout.write(JSON.stringify(rows, null, 4) + "\n"); return 0; }
         process.stdout.write("Name                                        ID   Mem VCPUs\tState\tTime(s)\n");
@@ -122,7 +122,7 @@ export function xlCommands(): Record<string, Command> {
       const spec = loadConfig(rest[0], rest.slice(1));
       if (f.has("n")) { process.stdout.write(JSON.stringify(spec, null, 4) + "\n"); return 0; }
       return withHost(async (c) => {
-        const r = (await c.call("create", { spec, paused: f.has("p") }));
+        const r = await c.call("create", { spec, paused: f.has("p") });
         if (!f.has("q")) process.stderr.write(`Parsing config from ${rest[0]}\n`);
         if (f.has("c")) return attachConsole(c, String(r.domid));
         return 0;
@@ -135,7 +135,7 @@ export function xlCommands(): Record<string, Command> {
     simple("shutdown", "ask a domain to shut down", "xents shutdown [-w] [-a] <domain>", async (argv) => {
       const { f, rest } = flags(argv, "waF");
       return withHost(async (c) => {
-        const doms = f.has("a") ? ((await c.call("list"))).filter((r) => r.id !== 0).map((r) => String(r.id)) : rest;
+        const doms = f.has("a") ? (await c.call("list")).filter((r) => r.id !== 0).map((r) => String(r.id)) : rest;
         if (!doms.length) throw new UsageError("missing domain");
         for (const d of doms) await c.call("shutdown", { domain: d, wait: f.has("w") });
         return 0;
@@ -163,7 +163,7 @@ export function xlCommands(): Record<string, Command> {
       return withHost((c) => attachConsole(c, rest[0], escapeKey));
     }),
     simple("info", "host information", "xents info", async () => withHost(async (c) => {
-      const info = (await c.call("info"));
+      const info = await c.call("info");
       for (const [k, v] of Object.entries(info)) process.stdout.write(`${k.padEnd(23)}: ${String(v)}\n`);
       return 0;
     })),
@@ -173,7 +173,7 @@ export function xlCommands(): Record<string, Command> {
     }),
     simple("uptime", "domain uptimes", "xents uptime", async () => withHost(async (c) => {
       process.stdout.write("Name                                ID Uptime\n");
-      for (const r of (await c.call("uptime"))) {
+      for (const r of await c.call("uptime")) {
         const s = r.uptime_s;
         process.stdout.write(`${r.name.padEnd(32)} ${String(r.id).padStart(5)} ${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}\n`);
       }
@@ -181,7 +181,7 @@ export function xlCommands(): Record<string, Command> {
     })),
     simple("vcpu-list", "list vCPUs", "xents vcpu-list [domain]", async (argv) => withHost(async (c) => {
       process.stdout.write("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n");
-      for (const v of (await c.call("vcpu-list", argv[0] === undefined ? {} : { domain: argv[0] }))) {
+      for (const v of await c.call("vcpu-list", argv[0] === undefined ? {} : { domain: argv[0] })) {
         process.stdout.write(`${v.name.padEnd(32)} ${String(v.id).padStart(5)} ${String(v.vcpu).padStart(5)} ${String(v.cpu).padStart(5)}   ${v.state.padEnd(4)} ${v.time.toFixed(1).padStart(9)}  ${v.affinity}\n`);
       }
       return 0;
@@ -228,7 +228,7 @@ export function xlCommands(): Record<string, Command> {
       }
       return withHost(async (c) => {
         process.stdout.write("Name                                ID Weight  Cap\n");
-        for (const r of (await c.call("sched-credit2", a))) {
+        for (const r of await c.call("sched-credit2", a)) {
           process.stdout.write(`${r.name.padEnd(32)} ${String(r.id).padStart(5)} ${String(r.weight).padStart(6)} ${String(r.cap).padStart(4)}\n`);
         }
         return 0;
@@ -282,7 +282,7 @@ export function xlCommands(): Record<string, Command> {
           }).catch(() => { /* the status is best effort */ });
         }, 250);
         try {
-          const r = (await c.call("migrate", { domain: rest[0], host, port, live, keyFile }));
+          const r = await c.call("migrate", { domain: rest[0], host, port, live, keyFile });
           process.stderr.write(`${tty ? "\r\x1b[K" : ""}migration done: ${r.rounds} rounds, ${r.pagesSent} pages, ${r.totalMs} ms total, ${r.downtimeMs} ms downtime\n`);
           return 0;
         } finally { clearInterval(timer); poll.close(); }
@@ -292,7 +292,7 @@ export function xlCommands(): Record<string, Command> {
       const { f, rest } = flags(argv, "c");
       need(rest, 2, "domain and file");
       return withHost(async (c) => {
-        const r = (await c.call("save", { domain: rest[0], file: resolve(rest[1]), keepRunning: f.has("c") }));
+        const r = await c.call("save", { domain: rest[0], file: resolve(rest[1]), keepRunning: f.has("c") });
         process.stderr.write(`Saving to ${rest[1]}: ${r.pages} pages\n`);
         return 0;
       });
@@ -301,7 +301,7 @@ export function xlCommands(): Record<string, Command> {
       const { f, rest } = flags(argv, "pc");
       need(rest, 1, "file");
       return withHost(async (c) => {
-        const r = (await c.call("restore", { file: resolve(rest[0]), paused: f.has("p") }));
+        const r = await c.call("restore", { file: resolve(rest[0]), paused: f.has("p") });
         if (f.has("c")) return attachConsole(c, String(r.domid));
         return 0;
       });
@@ -319,7 +319,7 @@ export function xlCommands(): Record<string, Command> {
       need(argv, 1, "domain");
       return withHost(async (c) => {
         process.stdout.write("Idx BE Mac Addr.         handle state bridge\n");
-        for (const v of (await c.call("network-list", { domain: argv[0] }))) {
+        for (const v of await c.call("network-list", { domain: argv[0] })) {
           process.stdout.write(`${String(v.handle).padEnd(3)} 0  ${v.mac}  ${String(v.handle).padEnd(6)} ${String(v.feState).padEnd(5)} ${v.bridge}\n`);
         }
         return 0;
@@ -335,13 +335,13 @@ export function xlCommands(): Record<string, Command> {
     }),
     simple("bridge-list", "list the host's bridges and their ports", "xents bridge-list", async () => withHost(async (c) => {
       process.stdout.write("bridge           frames  flooded dropped ports\n");
-      for (const b of (await c.call("bridge-list", {}))) {
+      for (const b of await c.call("bridge-list", {})) {
         process.stdout.write(`${b.name.padEnd(16)} ${String(b.frames).padStart(7)} ${String(b.flooded).padStart(8)} ${String(b.dropped).padStart(7)} ${b.ports.join(" ")}\n`);
       }
       return 0;
     })),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {
-      const ports = (await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] }));
+      const ports = await c.call("lsevtchn", argv[0] === undefined ? {} : { domain: argv[0] });
       for (const p of ports) process.stdout.write(`${String(p.port).padStart(4)}: VCPU ${p.vcpu}: ${describeEvtchn(p)}\n`);
       return 0;
     })),
@@ -364,7 +364,7 @@ export function xlCommands(): Record<string, Command> {
         const tty = process.stdin.isTTY === true;
         if (tty) { process.stdin.setRawMode(true); process.stdin.resume(); process.stdin.on("data", (d: Buffer) => { if (d.includes(0x71) || d.includes(3)) quit = true; }); }
         for (let n = 0; n < iterations && !quit; n++) {
-          const rows = (await c.call("list"));
+          const rows = await c.call("list");
           const now = Date.now();
           let out = tty ? "\x1b[H\x1b[2J" : "";
           out += `xents top - ${new Date().toTimeString().slice(0, 8)}   ${rows.length} domains\n`;
