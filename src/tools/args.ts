@@ -1,5 +1,11 @@
-// Option parsing for the CLI: --name value, --name=value and boolean flags,
-// with a clear error for anything unknown or malformed.
+// Option parsing for the whole CLI, on Node's util.parseArgs (strict: an
+// unknown option, a flag given a value or an option without one is an
+// error): --name value, --name=value and boolean flags for xents' own
+// commands (parseArgs), single-letter flags that may be grouped (-pc) for
+// the xl-compatible ones (parseFlags). Positionals may come anywhere; `--`
+// ends the options. Whole-number options are checked here.
+
+import { parseArgs as nodeParseArgs } from "node:util";
 
 export type ArgType = "string" | "int" | "bool" | "list"; // list: the option may repeat
 export type ArgSpec = Record<string, ArgType>;
@@ -7,23 +13,42 @@ export interface Parsed { [name: string]: string | number | boolean | string[] |
 
 export class UsageError extends Error {}
 
+type NodeOptions = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
+
+// util.parseArgs's errors in the CLI's words.
+function parse(argv: string[], options: NodeOptions): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return nodeParseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    if (!err.code?.startsWith("ERR_PARSE_ARGS")) throw e;
+    const opt = /'(-[^' ]+)/.exec(err.message)?.[1] ?? "";
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${opt}`);
+    if (/does not take an argument/.test(err.message)) throw new UsageError(`${opt} takes no value`);
+    if (/argument missing/.test(err.message)) throw new UsageError(`${opt} needs a value`);
+    if (/ambiguous/.test(err.message)) throw new UsageError(`${opt} needs a value (write ${opt}=VALUE for one that starts with '-')`);
+    throw new UsageError(err.message.split(". ")[0]);
+  }
+}
+
 export function parseArgs(argv: string[], spec: ArgSpec): Parsed {
-  const out: Parsed = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--") || a === "--") { if (a !== "--") out._.push(a); else out._.push(...argv.slice(i + 1)); if (a === "--") break; continue; }
-    const eq = a.indexOf("=");
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const type = spec[name];
-    if (!type) throw new UsageError(`unknown option --${name}`);
-    if (type === "bool") { if (eq > 0) throw new UsageError(`--${name} takes no value`); out[name] = true; continue; }
-    const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-    if (v === undefined) throw new UsageError(`--${name} needs a value`);
-    if (type === "int") {
-      if (!/^\d+$/.test(v)) throw new UsageError(`--${name} wants a whole number, not '${v}'`);
+  const options: NodeOptions = {};
+  for (const [name, type] of Object.entries(spec)) options[name] = type === "bool" ? { type: "boolean" } : { type: "string", ...(type === "list" ? { multiple: true } : {}) };
+  const { values, positionals } = parse(argv, options);
+  const out: Parsed = { _: positionals };
+  for (const [name, v] of Object.entries(values)) {
+    if (spec[name] === "int") {
+      if (typeof v !== "string" || !/^\d+$/.test(v)) throw new UsageError(`--${name} wants a whole number, not '${String(v)}'`);
       out[name] = Number(v);
-    } else if (type === "list") out[name] = [...((out[name] as string[] | undefined) ?? []), v];
-    else out[name] = v;
+    } else out[name] = v as string | boolean | string[];
   }
   return out;
+}
+
+// xl's single-letter flags: `allowed` lists the letters; the rest are positionals.
+export function parseFlags(argv: string[], allowed: string): { f: Set<string>; rest: string[] } {
+  const options: NodeOptions = {};
+  for (const ch of allowed) options[`flag-${ch}`] = { type: "boolean", short: ch };
+  const { values, positionals } = parse(argv, options);
+  return { f: new Set(Object.keys(values).map((k) => k.slice("flag-".length))), rest: positionals };
 }

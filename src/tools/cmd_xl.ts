@@ -7,7 +7,7 @@ import type { Command } from "./cli.js";
 import { HostClient } from "./daemon/client.js";
 import { hostPaths } from "./home.js";
 import { parseXlCfg, domainSpec, DomainSpec } from "./xl_cfg.js";
-import { UsageError } from "./args.js";
+import { UsageError, parseFlags } from "./args.js";
 import type { EvtchnStatus } from "./xc/xc.js";
 import { EVTCHNSTAT } from "../xen/public/event_channel.js";
 
@@ -23,17 +23,6 @@ export function parseMemMiB(s: string): number {
   const n = Number(m[1]);
   const kib = { "": n, k: n, b: n / 1024, m: n * 1024, g: n * 1024 * 1024, t: n * 1024 ** 3 }[m[2].toLowerCase()]!;
   return Math.floor(kib / 1024);
-}
-
-function flags(argv: string[], allowed: string): { f: Set<string>; rest: string[] } {
-  const f = new Set<string>();
-  const rest: string[] = [];
-  for (const a of argv) {
-    if (/^-[A-Za-z]+$/.test(a)) {
-      for (const ch of a.slice(1)) { if (!allowed.includes(ch)) throw new UsageError(`unknown option -${ch}`); f.add(ch); }
-    } else rest.push(a);
-  }
-  return { f, rest };
 }
 
 function need(rest: string[], n: number, what: string): void {
@@ -106,7 +95,7 @@ const simple = (name: string, summary: string, usage: string, run: (argv: string
 export function xlCommands(): Record<string, Command> {
   return Object.fromEntries([
     simple("list", "list domains", "xents list [-l] [domain...]", async (argv) => {
-      const { f, rest } = flags(argv, "lv");
+      const { f, rest } = parseFlags(argv, "lv");
       return withHost(async (c) => {
         let rows = await c.call("list");
         if (rest.length) rows = rows.filter((r) => rest.includes(r.name) || rest.includes(String(r.id)));
@@ -117,7 +106,7 @@ export function xlCommands(): Record<string, Command> {
       });
     }),
     simple("create", "create a domain from an xl.cfg file", "xents create [-c] [-p] [-n] <config> [KEY=VALUE...]", async (argv) => {
-      const { f, rest } = flags(argv, "cpnqe");
+      const { f, rest } = parseFlags(argv, "cpnqe");
       need(rest, 1, "configuration file");
       const spec = loadConfig(rest[0], rest.slice(1));
       if (f.has("n")) { process.stdout.write(JSON.stringify(spec, null, 4) + "\n"); return 0; }
@@ -133,7 +122,7 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { await c.call("destroy", { domain: argv[0] }); return 0; });
     }),
     simple("shutdown", "ask a domain to shut down", "xents shutdown [-w] [-a] <domain>", async (argv) => {
-      const { f, rest } = flags(argv, "waF");
+      const { f, rest } = parseFlags(argv, "waF");
       return withHost(async (c) => {
         const doms = f.has("a") ? (await c.call("list")).filter((r) => r.id !== 0).map((r) => String(r.id)) : rest;
         if (!doms.length) throw new UsageError("missing domain");
@@ -142,7 +131,7 @@ export function xlCommands(): Record<string, Command> {
       });
     }),
     simple("reboot", "ask a domain to reboot", "xents reboot [-w] <domain>", async (argv) => {
-      const { f, rest } = flags(argv, "wF");
+      const { f, rest } = parseFlags(argv, "wF");
       need(rest, 1, "domain");
       return withHost(async (c) => { await c.call("shutdown", { domain: rest[0], reboot: true, wait: f.has("w") }); return 0; });
     }),
@@ -158,7 +147,7 @@ export function xlCommands(): Record<string, Command> {
       let escapeKey: number | null = CTRL_RIGHT_BRACKET;
       const e = argv.indexOf("-e");
       if (e >= 0) { escapeKey = escapeChar(argv[e + 1]); argv = [...argv.slice(0, e), ...argv.slice(e + 2)]; }
-      const { rest } = flags(argv, "t");
+      const { rest } = parseFlags(argv, "t");
       need(rest, 1, "domain");
       return withHost((c) => attachConsole(c, rest[0], escapeKey));
     }),
@@ -168,7 +157,7 @@ export function xlCommands(): Record<string, Command> {
       return 0;
     })),
     simple("dmesg", "the hypervisor's console", "xents dmesg [-c]", async (argv) => {
-      const { f } = flags(argv, "c");
+      const { f } = parseFlags(argv, "c");
       return withHost(async (c) => { process.stdout.write(String(await c.call("dmesg", { clear: f.has("c") }))); return 0; });
     }),
     simple("uptime", "domain uptimes", "xents uptime", async () => withHost(async (c) => {
@@ -239,7 +228,7 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { await c.call("block-attach", { domain: argv[0], spec: argv.slice(1).join(",") }); return 0; });
     }),
     simple("block-detach", "detach a virtual disk", "xents block-detach [-f] <domain> <vdev|devid>", async (argv) => {
-      const { f, rest } = flags(argv, "f");
+      const { f, rest } = parseFlags(argv, "f");
       need(rest, 2, "domain and device");
       return withHost(async (c) => { await c.call("block-detach", { domain: rest[0], device: rest[1], force: f.has("f") }); return 0; });
     }),
@@ -289,7 +278,7 @@ export function xlCommands(): Record<string, Command> {
       });
     }),
     simple("save", "save a domain's state to a file (and destroy it, unless -c)", "xents save [-c] <domain> <file>", async (argv) => {
-      const { f, rest } = flags(argv, "c");
+      const { f, rest } = parseFlags(argv, "c");
       need(rest, 2, "domain and file");
       return withHost(async (c) => {
         const r = await c.call("save", { domain: rest[0], file: resolve(rest[1]), keepRunning: f.has("c") });
@@ -298,7 +287,7 @@ export function xlCommands(): Record<string, Command> {
       });
     }),
     simple("restore", "restore a domain from a saved state file", "xents restore [-p] [-c] <file>", async (argv) => {
-      const { f, rest } = flags(argv, "pc");
+      const { f, rest } = parseFlags(argv, "pc");
       need(rest, 1, "file");
       return withHost(async (c) => {
         const r = await c.call("restore", { file: resolve(rest[0]), paused: f.has("p") });
@@ -311,7 +300,7 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { await c.call("network-attach", { domain: argv[0], spec: argv.slice(1).join(",") }); return 0; });
     }),
     simple("network-detach", "detach a virtual network interface", "xents network-detach [-f] <domain> <devid|mac>", async (argv) => {
-      const { f, rest } = flags(argv, "f");
+      const { f, rest } = parseFlags(argv, "f");
       need(rest, 2, "domain and device");
       return withHost(async (c) => { await c.call("network-detach", { domain: rest[0], device: rest[1], force: f.has("f") }); return 0; });
     }),
