@@ -6,15 +6,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fuzzMemory } from "../../src/host/fuzz/memory_fuzzer.js";
-import { parseSeed } from "../../src/host/fuzz/rng.js";
 import { XENTS_BIN } from "../helpers/cli.js";
+import { fuzzRun } from "../helpers/fuzz.js";
 
-const seed = parseSeed(process.env.XENTS_SEED ?? process.env.XENTS_FUZZ_SEED);
-const iterations = Number(process.env.XENTS_FUZZ_ITERATIONS ?? 3000);
+const { seed, iterations } = fuzzRun("memory", 3000);
 
 test(`memory fuzzer: ${iterations} calls in sequence across four domains, audited after each (seed ${seed})`, () => {
-  process.stderr.write(`memory fuzzer seed ${seed} (XENTS_SEED=${seed} replays it)\n`);
-  assert.ok(Number.isInteger(iterations) && iterations > 0, "XENTS_FUZZ_ITERATIONS must be at least 1");
   const r = fuzzMemory({ iterations, seed });
   assert.deepEqual(r.exception_messages, [], "no exception reached the fuzzer");
   assert.equal(r.host_exceptions, 0);

@@ -129,7 +129,12 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
       const gs = Array.from({ length: 1 + rng.int(3) }, gfn).filter((x) => x !== RAM0_GFN);
       return count(g.reservation("decrease", gs), gs.length);
     }],
-    ["remove_from_physmap", 7, (g) => { const x = gfn(); return x === RAM0_GFN ? SKIPPED : rc(g.removeFromPhysmap(x, rng.chance(0.8) ? DOMID_SELF : anyDomid())); }],
+    ["remove_from_physmap", 7, (g) => {
+      // sometimes where this guest mapped a grant, which must stay until it is unmapped (-EBUSY)
+      const hs = held.get(g.d.id)!;
+      const x = hs.length && rng.chance(0.25) ? rng.pick(hs).gfn : gfn();
+      return x === RAM0_GFN ? SKIPPED : rc(g.removeFromPhysmap(x, rng.chance(0.8) ? DOMID_SELF : anyDomid()));
+    }],
     ["add_to_physmap", 6, (g) => {
       const space = rng.pick([XENMAPSPACE.shared_info, XENMAPSPACE.grant_table, XENMAPSPACE.grant_table, XENMAPSPACE.gmfn]);
       const x = gfn();
