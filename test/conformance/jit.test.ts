@@ -8,6 +8,7 @@ import { Exit } from "../../src/cpu/cpu.js";
 import { translatePage } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
 import { bareCore, RAM_BASE } from "../helpers/bare.js";
+import { assemble } from "../helpers/asm.js";
 import { Rng, seedFromEnv, caseCount } from "../diff/rng.js";
 
 const AT_ONCE = { enabled: true, threshold: 0, maxModules: 64 };
@@ -308,6 +309,128 @@ test("self-looping blocks keep registers across iterations and exit as interpret
   for (const budget of [1n, 7n, 37n, 1000n]) {
     const a = trace(OFF, budget, SELF_LOOPS), b = trace(AT_ONCE, budget, SELF_LOOPS);
     assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});
+
+// System instructions run in the interpreter inside a translated block (no
+// block end, no return to the run loop) unless they need attention or
+// change the translation regime; hints and barriers are translated as
+// nothing. At every budget the machine is the interpreter's: MRS of the
+// counter, NZCV and TPIDR, CLREX between LDXR and STXR, DAIF, a TLB flush,
+// cache maintenance, SEV then WFE, and the WFI exit.
+const SYSTEM = `
+    adr x3, data
+    mov x1, #30
+    mov x0, #0
+  loop:
+    hint #25
+    hint #34
+    dmb ish
+    add x0, x0, x1
+    mrs x5, tpidr_el1
+    add x5, x5, x0
+    msr tpidr_el1, x5
+    cmp x1, #7
+    mrs x6, nzcv
+    ldxr x2, [x3]
+    clrex
+    stxr w7, x2, [x3]
+    add x8, x8, x7
+    dsb sy
+    isb
+    msr daifset, #2
+    mrs x7, cntvct_el0
+    msr daifclr, #2
+    tlbi vmalle1
+    dc civac, x3
+    yield
+    subs x1, x1, #1
+    b.ne loop
+    sev
+    wfe
+    wfi
+    .balign 8
+  data:
+    .quad 5
+`;
+
+test("system instructions inside translated blocks leave the machine as interpreted", () => {
+  for (const budget of [1n, 3n, 11n, 1000n]) {
+    const a = trace(OFF, budget, SYSTEM), b = trace(AT_ONCE, budget, SYSTEM);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.WFI), a[a.length - 1]);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});
+
+test("hints and barriers are translated as nothing, other system instructions are called without ending the block", () => {
+  const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
+  const words = new Uint32Array(1024).fill(0xD503201F);
+  // paciasp, dmb, isb, mrs, add, msr daifclr (attention: what follows is a head), add, b .
+  words.set(w("hint #25\n dmb ish\n isb\n mrs x0, tpidr_el1\n add x1, x1, #1\n msr daifclr, #2\n add x2, x2, #1\n b ."));
+  const p = translatePage(words, [0]);
+  assert.equal(p.heads, 3, "heads: the entry, after the MSR, the branch to itself");
+  assert.equal(p.called, 2, "MRS and MSR go to the interpreter");
+  assert.equal(p.translated, 6, "the hint, the barriers, the adds and the branch are translated");
+});
+
+// The page being run is remapped to another frame and the TLB flushed: the
+// next instruction comes from the new frame, as the interpreter fetches it
+// (translated code of the old frame must leave after the TLBI). Identity
+// page tables for the first 32 pages of RAM, built at run time.
+const REMAP = `
+    .macro body imm
+    add x0, x0, #\\imm
+    str x10, [x12]
+    tlbi vmalle1
+    add x0, x0, #\\imm
+    hvc #0
+    .endm
+    movz x20, #0x4001, lsl #16
+    add x21, x20, #0x1000
+    add x22, x20, #0x2000
+    orr x1, x21, #3
+    str x1, [x20, #8]
+    orr x1, x22, #3
+    str x1, [x21]
+    movz x2, #0x4000, lsl #16
+    mov x4, #0x403
+    mov x3, #0
+  fill:
+    add x1, x2, x3, lsl #12
+    orr x1, x1, x4
+    str x1, [x22, x3, lsl #3]
+    add x3, x3, #1
+    cmp x3, #32
+    b.ne fill
+    mov x1, #0xFF
+    msr mair_el1, x1
+    mov x1, #25
+    orr x1, x1, #0x800000
+    msr tcr_el1, x1
+    msr ttbr0_el1, x20
+    isb
+    mrs x1, sctlr_el1
+    orr x1, x1, #1
+    msr sctlr_el1, x1
+    isb
+    add x12, x22, #8
+    add x10, x2, #0x2000
+    orr x10, x10, x4
+    mov x0, #0
+    add x5, x2, #0x1000
+    br x5
+    .balign 4096
+    body 1
+    .balign 4096
+    body 100
+`;
+
+test("a TLB flush that remaps the page being run: the next instruction comes from the new frame", () => {
+  for (const budget of [1n, 4n, 1000n]) {
+    const a = trace(OFF, budget, REMAP), b = trace(AT_ONCE, budget, REMAP);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC), a[a.length - 1]);
+    assert.match(a[a.length - 1], / 65,/, "x0 = 1 + 100: the second add is the new frame's");
     assert.deepEqual(b, a, `budget ${budget}`);
   }
 });

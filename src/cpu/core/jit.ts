@@ -12,7 +12,7 @@ import { readSlow, writeSlow } from "./access";
 import { baseReg } from "./base_reg";
 import { execute } from "./decode";
 import { ramHost, tlbDropWriteTags, ACC_READ, ACC_WRITE } from "./mmu";
-import { fetchHost, tlbData } from "./tlb_sets";
+import { fetchHost, fetchVpn, tlbData } from "./tlb_sets";
 import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
 
 // Translate frame f, including a translation of the block at `entry`; the
@@ -81,15 +81,17 @@ export function jitFrameInstalled(f: u32): void {
 
 // For translated code: one instruction through the interpreter (everything
 // the translation does not do inline, and every slow path), with the state
-// the run loop would have given it. True if translated code must leave
-// (an exception, an exit, an interrupt to check, or a branch).
+// the run loop would have given it. True if translated code must leave:
+// an exception, an exit, an interrupt to check, a branch, or a TLB flush
+// or PAN change (fetchVpn no longer holds the page being run, whose
+// mapping may have changed).
 export function jitExec(insn: u32, at: u64, count: u64): bool {
   setCurPC(at);
   setCurInsn(insn);
   setPC(at + 4);
   setInstret(count);
   execute(insn);
-  return attention || pc != at + 4;
+  return attention || pc != at + 4 || fetchVpn != at >> 12;
 }
 
 // For translated code: the slow path of an integer load or store (TLB miss,

@@ -11,8 +11,10 @@
 // block head or its first block does not fit under the limit.
 //
 // The page is split into basic blocks (a block ends at a branch, at an
-// instruction left to the interpreter that can change control flow or the
-// translation regime, or before another block's head). A dispatch loop with
+// exception-generating or branch instruction left to the interpreter, or
+// before another block's head; system instructions the interpreter runs
+// inside a block make translated code leave when they change the
+// translation regime or need attention). A dispatch loop with
 // a br_table over the heads lets branches within the page stay in wasm.
 // Each block checks `instret + length <= limit` before it runs, so exits are
 // exact: the interpreter finishes a block that does not fit.
@@ -64,8 +66,6 @@ const enum Kind {
   BRANCH, // translated branch: ends the block
 }
 
-const NOP = 0xD503201F;
-
 function sext(v: number, bits: number): number { return (v << (32 - bits)) >> (32 - bits); }
 
 // ---------------------------------------------------------------------------
@@ -105,15 +105,32 @@ function classify(insn: number): Slot {
     if ((insn & 0x7E000000) === 0x34000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
     if ((insn & 0x7E000000) === 0x36000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x3FFF, 14) * 4 };
     if ((insn & 0xFF000010) === 0x54000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
+    // System instructions (MRS, MSR, barriers, hints, cache and TLB
+    // maintenance) run in the interpreter without ending the block; the
+    // interpreter's jitExec makes translated code leave after one that
+    // raised an exception, exited, needs attention (DAIF, timer, GIC
+    // writes) or changed the translation regime (a TLB flush, PAN). Hints
+    // that do nothing here (NOP, YIELD, the pointer-authentication and BTI
+    // hints of a CPU without those features) and DMB, DSB and ISB (the
+    // interpreter is sequentially consistent) are translated as nothing.
+    if (isSystem(insn)) return { kind: nopLike(insn) ? Kind.INLINE : Kind.CALL, rel: null };
     // BR, BLR and RET end the block in the interpreter. (Their encoding test
     // here compared a signed AND with an unsigned constant, so they always
     // did; translated, two runs of the full suite under load lost the
     // migration test's dirtier after its move, which passed alone and
     // passed with them interpreted. Cause not found: left out until it is.)
-    if (insn === NOP) return { kind: Kind.INLINE, rel: null };
     return { kind: Kind.END, rel: null };
   }
   return { kind: translatable(insn) ? Kind.INLINE : Kind.CALL, rel: null };
+}
+
+// (JavaScript's & gives a signed result: the masks compare with >>> 0.)
+function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
+// Hints other than WFE, WFI, SEV and SEVL; DSB, DMB and ISB (system.ts).
+function nopLike(insn: number): boolean {
+  if (((insn & 0xFFFFF01F) >>> 0) === 0xD503201F) { const op = (insn >>> 5) & 0x7F; return op < 2 || op > 5; }
+  const b = (insn & 0xFFFFF0FF) >>> 0;
+  return b === 0xD503309F || b === 0xD50330BF || b === 0xD50330DF;
 }
 
 // The data-processing and load/store forms emitInline handles.
@@ -273,6 +290,10 @@ class PageTranslator {
       for (let i = work.pop()!; i < n && !reach[i]; i++) {
         reach[i] = 1;
         const s = this.slots[i], insn = this.words[i];
+        // After a system instruction that writes (MSR, SYS) translated code
+        // often leaves (DAIFClr, a TLB flush): what follows is a head to
+        // come back to. Reads (MRS) leave only when they trap.
+        if (s.kind === Kind.CALL && isSystem(insn) && ((insn >>> 21) & 1) === 0 && i + 1 < n) isHead[i + 1] = 1;
         if (s.kind !== Kind.BRANCH && s.kind !== Kind.END) continue;
         if (i + 1 < n) isHead[i + 1] = 1;
         if (s.rel !== null) {
@@ -511,7 +532,7 @@ class PageTranslator {
 
   // --- data processing and memory ----------------------------------------------
   private emitInline(insn: number, off: number, k: number): void {
-    if (insn === NOP) return;
+    if (nopLike(insn)) return;
     const op0 = (insn >>> 25) & 0xF;
     if (op0 === 0x8 || op0 === 0x9) this.dpImm(insn, off);
     else if (op0 === 0x5 || op0 === 0xD) this.dpReg(insn);
