@@ -246,8 +246,7 @@ test("flags left pending by translated code are the interpreter's at every exit"
 });
 
 // Calls and returns: BL within the page stays in translated code; BLR and
-// RET end the block in the interpreter (translate_page.ts says why), within
-// the page and across pages.
+// RET within the page go round its dispatch loop, across pages they leave.
 const CALLS = `
     mov x0, #0
     mov x1, #40
@@ -267,6 +266,39 @@ const CALLS = `
     add x3, x3, x2
     ret
 `;
+
+// Branches to registers within the page: to heads, into the middle of a
+// block (not a head of the translation), BLR X30 (the old X30 is the
+// target), and to a misaligned address (the fault is taken there).
+const REG_BRANCHES = `
+    mov x1, #20
+    adr x9, inpage
+  loop:
+    blr x9
+    subs x1, x1, #1
+    b.ne loop
+    adr x30, mid
+    blr x30
+    adr x7, inpage
+    add x7, x7, #2
+    br x7
+  inpage:
+    add x0, x0, #3
+    add x0, x0, #4
+    ret
+  mid:
+    add x5, x5, #1
+    adr x6, inpage + 4
+    br x6
+`;
+
+test("BR, BLR and RET to addresses within the page, into a block, from X30 and misaligned, as interpreted", () => {
+  for (const budget of [1n, 2n, 5n, 1000n]) {
+    const a = trace(OFF, budget, REG_BRANCHES), b = trace(AT_ONCE, budget, REG_BRANCHES);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.EXCEPTION), a[a.length - 1]);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+});
 
 test("BL, BLR and RET in translated code exit as interpreted, within the page and across pages", () => {
   for (const budget of [1n, 3n, 11n, 1000n]) {

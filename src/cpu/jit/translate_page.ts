@@ -114,17 +114,19 @@ function classify(insn: number): Slot {
     // hints of a CPU without those features) and DMB, DSB and ISB (the
     // interpreter is sequentially consistent) are translated as nothing.
     if (isSystem(insn)) return { kind: nopLike(insn) ? Kind.INLINE : Kind.CALL, rel: null };
-    // BR, BLR and RET end the block in the interpreter. (Their encoding test
-    // here compared a signed AND with an unsigned constant, so they always
-    // did; translated, two runs of the full suite under load lost the
-    // migration test's dirtier after its move, which passed alone and
-    // passed with them interpreted. Cause not found: left out until it is.)
+    // BR, BLR and RET (not the pointer-authentication forms): translated
+    // branches to a register's address.
+    if (isBranchReg(insn)) return { kind: Kind.BRANCH, rel: null };
     return { kind: Kind.END, rel: null };
   }
   return { kind: translatable(insn) ? Kind.INLINE : Kind.CALL, rel: null };
 }
 
 // (JavaScript's & gives a signed result: the masks compare with >>> 0.)
+function isBranchReg(insn: number): boolean {
+  const b = (insn & 0xFFFFFC1F) >>> 0;
+  return b === 0xD61F0000 || b === 0xD63F0000 || b === 0xD65F0000;
+}
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
 // Hints other than WFE, WFI, SEV and SEVL; DSB, DMB and ISB (system.ts).
 function nopLike(insn: number): boolean {
@@ -504,6 +506,22 @@ class PageTranslator {
 
   private emitBranch(insn: number, off: number, n: number): void {
     const c = this.c;
+    if (isBranchReg(insn)) {
+      // The target first (BLR X30 branches to the old X30). A misaligned
+      // one is the interpreter's (its fetch must fault there); within this
+      // page, the dispatch loop goes on at it (past the translation's
+      // heads it leaves with pc there); elsewhere, translated code leaves.
+      this.x((insn >>> 5) & 31); c.set(L_VA);
+      c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_AND);
+      this.openIf(); this.interp(off, insn, n - 1); c.op(Op.DROP); this.leave(n); this.close();
+      if (((insn >>> 21) & 3) === 1) { this.pcConst(off + 4); this.setX(30); }
+      this.endBlock(n);
+      c.get(L_VA); c.i64(~0xFFFn); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
+      this.openIf(); c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch")); this.close();
+      c.get(L_VA); c.gset(G_PC);
+      this.leave(0);
+      return;
+    }
     if ((insn & 0x7C000000) === 0x14000000) { // B, BL
       if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); }
       this.endBlock(n);
