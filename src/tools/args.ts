@@ -22,7 +22,7 @@ function parse(argv: string[], options: NodeOptions): { values: Record<string, u
   } catch (e) {
     const err = e as { code?: string; message: string };
     if (!err.code?.startsWith("ERR_PARSE_ARGS")) throw e;
-    const opt = /'(-[^' ]+)/.exec(err.message)?.[1] ?? "";
+    const opt = /'(-[^' ,]+)/.exec(err.message)?.[1] ?? "";
     if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${opt}`);
     if (/does not take an argument/.test(err.message)) throw new UsageError(`${opt} takes no value`);
     if (/argument missing/.test(err.message)) throw new UsageError(`${opt} needs a value`);
@@ -45,10 +45,24 @@ export function parseArgs(argv: string[], spec: ArgSpec): Parsed {
   return out;
 }
 
-// xl's single-letter flags: `allowed` lists the letters; the rest are positionals.
-export function parseFlags(argv: string[], allowed: string): { f: Set<string>; rest: string[] } {
+// xl's single-letter flags: `allowed` lists the letters; `valued` those
+// that take a value (-d 5 or -d5; the last one given counts); the rest are
+// positionals.
+export function parseFlags(argv: string[], allowed: string, valued = ""): { f: Set<string>; v: Map<string, string>; rest: string[] } {
   const options: NodeOptions = {};
   for (const ch of allowed) options[`flag-${ch}`] = { type: "boolean", short: ch };
+  for (const ch of valued) options[`value-${ch}`] = { type: "string", short: ch };
   const { values, positionals } = parse(argv, options);
-  return { f: new Set(Object.keys(values).map((k) => k.slice("flag-".length))), rest: positionals };
+  const f = new Set<string>(), v = new Map<string, string>();
+  for (const [k, x] of Object.entries(values)) {
+    if (k.startsWith("flag-")) f.add(k.slice("flag-".length));
+    else v.set(k.slice("value-".length), x as string);
+  }
+  return { f, v, rest: positionals };
+}
+
+// A whole number given to an xl letter option, in the CLI's words.
+export function wholeNumber(v: string, what: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${what} wants a whole number${min ? ` from ${min}` : ""}, not '${v}'`);
+  return Number(v);
 }

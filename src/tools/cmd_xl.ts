@@ -7,7 +7,7 @@ import type { Command } from "./cli.js";
 import { HostClient } from "./daemon/client.js";
 import { hostPaths } from "./home.js";
 import { parseXlCfg, domainSpec, DomainSpec } from "./xl_cfg.js";
-import { UsageError, parseFlags } from "./args.js";
+import { UsageError, parseArgs, parseFlags, wholeNumber } from "./args.js";
 import type { EvtchnStatus } from "./xc/xc.js";
 import { EVTCHNSTAT } from "../xen/public/event_channel.js";
 
@@ -144,10 +144,8 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { await c.call("unpause", { domain: argv[0] }); return 0; });
     }),
     simple("console", "attach to a domain's console (Ctrl-] detaches)", "xents console [-e ^X|none] <domain>", async (argv) => {
-      let escapeKey: number | null = CTRL_RIGHT_BRACKET;
-      const e = argv.indexOf("-e");
-      if (e >= 0) { escapeKey = escapeChar(argv[e + 1]); argv = [...argv.slice(0, e), ...argv.slice(e + 2)]; }
-      const { rest } = parseFlags(argv, "t");
+      const { v, rest } = parseFlags(argv, "t", "e");
+      const escapeKey = v.has("e") ? escapeChar(v.get("e")) : CTRL_RIGHT_BRACKET;
       need(rest, 1, "domain");
       return withHost((c) => attachConsole(c, rest[0], escapeKey));
     }),
@@ -206,15 +204,12 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => { process.stdout.write(`${String(await c.call("domname", { domid: Number(argv[0]) }))}\n`); return 0; });
     }),
     simple("sched-credit2", "get or set credit2 weight and cap", "xents sched-credit2 [-d domain] [-w weight] [-c cap]", async (argv) => {
-      const a: Record<string, unknown> = {};
-      for (let i = 0; i < argv.length; i += 2) {
-        const v = argv[i + 1];
-        if (v === undefined) throw new UsageError(`${argv[i]} needs a value`);
-        if (argv[i] === "-d") a.domain = v;
-        else if (argv[i] === "-w") { if (!/^\d+$/.test(v)) throw new UsageError("weight must be a number"); a.weight = Number(v); }
-        else if (argv[i] === "-c") { if (!/^\d+$/.test(v)) throw new UsageError("cap must be a number"); a.cap = Number(v); }
-        else throw new UsageError(`unknown option ${argv[i]}`);
-      }
+      const { v, rest } = parseFlags(argv, "", "dwc");
+      if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}' (the domain goes with -d)`);
+      const a: { domain?: string; weight?: number; cap?: number } = {};
+      if (v.has("d")) a.domain = v.get("d");
+      if (v.has("w")) a.weight = wholeNumber(v.get("w")!, "-w (weight)", 1);
+      if (v.has("c")) a.cap = wholeNumber(v.get("c")!, "-c (cap)");
       return withHost(async (c) => {
         process.stdout.write("Name                                ID Weight  Cap\n");
         for (const r of await c.call("sched-credit2", a)) {
@@ -246,14 +241,9 @@ export function xlCommands(): Record<string, Command> {
       });
     }),
     simple("migrate", "move a running domain to another host", "xents migrate [--no-live] [--key-file F] <domain> <host[:port]>", async (argv) => {
-      let live = true, keyFile: string | undefined;
-      const rest: string[] = [];
-      for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--no-live") live = false;
-        else if (argv[i] === "--key-file") { keyFile = argv[++i]; if (!keyFile) throw new UsageError("--key-file needs a path"); keyFile = resolve(keyFile); }
-        else if (argv[i].startsWith("-")) throw new UsageError(`unknown option ${argv[i]}`);
-        else rest.push(argv[i]);
-      }
+      const o = parseArgs(argv, { "no-live": "bool", "key-file": "string" });
+      const live = o["no-live"] !== true, keyFile = typeof o["key-file"] === "string" ? resolve(o["key-file"]) : undefined;
+      const rest = o._;
       need(rest, 2, "domain and destination");
       const m = /^(.+?)(?::(\d+))?$/.exec(rest[1])!;
       const host = m[1], port = Number(m[2] ?? 8002);
@@ -335,18 +325,16 @@ export function xlCommands(): Record<string, Command> {
       return 0;
     })),
     simple("top", "live view of domains (q to quit)", "xents top [-d seconds] [-i iterations]", async (argv) => {
-      let delay = 1, iterations = Infinity;
-      for (let i = 0; i < argv.length; i += 2) {
-        const v = argv[i + 1];
-        // Number() alone took "abc" as NaN: a busy loop for -d, nothing at all for -i.
-        if (argv[i] === "-d") {
-          delay = v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
-          if (!(delay > 0)) throw new UsageError(`-d wants a delay in seconds greater than 0, not '${v ?? ""}'`);
-        } else if (argv[i] === "-i") {
-          iterations = v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN;
-          if (!(iterations > 0)) throw new UsageError(`-i wants a number of iterations greater than 0, not '${v ?? ""}'`);
-        } else throw new UsageError(`unknown option ${argv[i]}`);
+      const { v, rest } = parseFlags(argv, "", "di");
+      if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+      // Number() alone took "abc" as NaN: a busy loop for -d, nothing at all for -i.
+      let delay = 1;
+      const d = v.get("d");
+      if (d !== undefined) {
+        delay = /^\d+(\.\d+)?$/.test(d) ? Number(d) : NaN;
+        if (!(delay > 0)) throw new UsageError(`-d wants a delay in seconds greater than 0, not '${d}'`);
       }
+      const iterations = v.has("i") ? wholeNumber(v.get("i")!, "-i (iterations)", 1) : Infinity;
       return withHost(async (c) => {
         const last = new Map<number, { t: number; at: number }>();
         let quit = false;

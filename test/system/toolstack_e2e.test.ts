@@ -97,6 +97,23 @@ test("host status names the sockets local tools use", async () => {
   assert.equal(rows.get("Domain-0")?.id, 0);
 });
 
+test("top and sched-credit2 with their defaults, a weight set and read back, misuse refused", async () => {
+  const top = await xentsOk(home, ["top", "-i", "1"]);
+  assert.match(top, /NAME\s+STATE\s+CPU\(sec\)/);
+  assert.match(top, /Domain-0 /);
+  const credit = async (): Promise<string> => /^Domain-0\s+0\s+(\d+)\s+(\d+)$/m.exec(await xentsOk(home, ["sched-credit2"]))?.slice(1).join("/") ?? "";
+  assert.equal(await credit(), "256/0", "credit2's defaults: weight 256, no cap");
+  await xentsOk(home, ["sched-credit2", "-d", "Domain-0", "-w", "512"]);
+  assert.equal(await credit(), "512/0");
+  await xentsOk(home, ["sched-credit2", "-d0", "-w256"]);
+  assert.equal(await credit(), "256/0");
+  for (const [args, re] of [[["top", "-d", "0"], /-d wants a delay/], [["top", "-i", "x"], /-i \(iterations\) wants a whole number/], [["sched-credit2", "-w", "abc"], /-w \(weight\) wants a whole number/], [["sched-credit2", "-c"], /-c needs a value/]] as const) {
+    const r = await xentsCli(home, [...args]);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, re);
+  }
+});
+
 test("xl.cfg → create → list → two consoles → mem-set balloons → shutdown -w leaves nothing", async () => {
   const cfg = linuxCfg("e2e");
   const dry = JSON.parse(await xentsOk(home, ["create", "-n", cfg])) as { name: string; memory: number; vcpus: number };

@@ -162,7 +162,7 @@ export class HostDaemon {
       domname: (a) => (Number(a.domid) === 0 ? "Domain-0" : this.guest(Number(a.domid)).name),
       "sched-credit2": (a) => {
         if (a.domain === undefined) return this.listDomains().map((d) => ({ name: d.name, id: d.id, ...this.dom0.xc.schedCredit2(d.id) }));
-        const g = a.domain === "Domain-0" || a.domain === 0 ? 0 : this.guest(a.domain).domid;
+        const g = a.domain === "Domain-0" || String(a.domain) === "0" ? 0 : this.guest(a.domain).domid; // xl takes an id or a name
         if (a.weight !== undefined || a.cap !== undefined) {
           this.dom0.xc.schedCredit2(g, { weight: a.weight === undefined ? undefined : Number(a.weight), cap: a.cap === undefined ? undefined : Number(a.cap) });
         }
