@@ -12,32 +12,25 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync, existsSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, existsSync, copyFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fetchImages } from "../../src/tools/images.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { xentsOk, CliConsole } from "../helpers/cli.js";
 import { loopFs } from "../helpers/loop_fs.js";
+import { diskImage, linuxGuestFields, writeXlCfg } from "../helpers/guest_files.js";
 
 const home = mkdtempSync(join(tmpdir(), "xents-crash-"));
 const fs = loopFs(home, 96);
 
 test("data a guest flushed survives SIGKILL of the host process and a power loss", { skip: typeof fs === "string" ? fs : false }, async () => {
   if (typeof fs === "string") return;
-  const images = fetchImages();
   const img = join(fs.mnt, "disk.img");
-  const fd = openSync(img, "w");
-  ftruncateSync(fd, 32 << 20);
-  closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", img]);
+  diskImage(img, 32);
   execFileSync("sync", ["-f", img]); // the empty file system is on the device before the guest starts
   const cfg = join(home, "g.cfg");
-  writeFileSync(cfg, [
-    'name = "crashy"', "memory = 160", "vcpus = 1", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`,
-    'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${img}']`, "",
-  ].join("\n"));
+  writeXlCfg(cfg, linuxGuestFields("crashy", 160, 1, { disk: [`format=raw, vdev=xvda, access=rw, target=${img}`] }));
   let pid = 0;
   try {
     await xentsOk(home, ["host", "start", "--memory", "512"], 60_000);

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, closeSync, openSync, ftruncateSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { parseDiskSpec } from "../../src/tools/disk_spec.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { startHost } from "../helpers/host.js";
 import { until } from "../helpers/until.js";
+import { diskImage, qcow2Of } from "../helpers/guest_files.js";
 
 const BOOT_MS = 240_000;
 const images = fetchImages();
@@ -27,16 +28,8 @@ const ramdisk = new Uint8Array(readFileSync(images.initrd));
 
 for (const format of ["raw", "qcow2"] as const) test(`ext4 on a ${format} image through blkfront/blkback: write, sync, reboot, read back; e2fsck and debugfs agree`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-blk-"));
-  const rawImg = join(dir, "disk.img");
-  const fd = openSync(rawImg, "w");
-  ftruncateSync(fd, 64 << 20);
-  closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", rawImg]);
-  let img = rawImg;
-  if (format === "qcow2") {
-    img = join(dir, "disk.qcow2");
-    execFileSync("qemu-img", ["convert", "-q", "-O", "qcow2", "-o", "cluster_size=65536", rawImg, img]);
-  }
+  const rawImg = diskImage(join(dir, "disk.img"), 64);
+  let img = format === "qcow2" ? qcow2Of(rawImg, join(dir, "disk.qcow2")) : rawImg;
 
   const th = startHost(768);
   const { host, ts } = th;

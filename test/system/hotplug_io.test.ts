@@ -26,7 +26,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, closeSync, openSync, ftruncateSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +37,7 @@ import { ConsoleSession } from "../helpers/linux_guest.js";
 import { startHost } from "../helpers/host.js";
 import { until } from "../helpers/until.js";
 import { PingClient } from "../../src/tools/net/ping_client.js";
+import { diskImage } from "../helpers/guest_files.js";
 
 const BOOT_MS = 300_000;
 const images = fetchImages();
@@ -54,12 +55,8 @@ const sumsOf = (out: string): Map<string, string> => new Map([...out.matchAll(/^
 test("detaching a disk or a vif while I/O runs ends cleanly on both sides (Linux 6.1 blkfront/netfront)", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "xents-hotplug-"));
   const imgA = join(dir, "a.img"), imgB = join(dir, "b.img");
-  for (const [p, mib] of [[imgA, 64], [imgB, 32]] as const) {
-    const fd = openSync(p, "w");
-    ftruncateSync(fd, mib << 20);
-    closeSync(fd);
-  }
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", imgA]);
+  diskImage(imgA, 64);
+  diskImage(imgB, 32, { ext4: false });
   const specA = parseDiskSpec(`format=raw, vdev=xvda, access=rw, target=${imgA}`);
   const specB = parseDiskSpec(`format=raw, vdev=xvdb, access=rw, target=${imgB}`);
   const vifSpec = parseVifSpec("mac=00:16:3e:00:00:2a, bridge=xenbr0");

@@ -11,7 +11,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../../src/tools/images.js";
@@ -19,6 +19,7 @@ import { ConsoleSession } from "../helpers/linux_guest.js";
 import { canMakeNetworks } from "../helpers/netns.js";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { initrdWithPrograms } from "../../src/tools/initrd_programs.js";
+import { diskImage, linuxGuestFields, writeXlCfg } from "../helpers/guest_files.js";
 
 const root = mkdtempSync(join(tmpdir(), "xents-mig-"));
 const homeA = join(root, "a"), homeB = join(root, "b"), homeC = join(root, "c");
@@ -46,13 +47,11 @@ after(async () => {
 
 test("a running Linux guest migrates live, keeps counting, keeps its disk; bad keys and a dying destination change nothing", async (t) => {
   const disk = join(root, "shared.img");
-  const fd = openSync(disk, "w"); ftruncateSync(fd, 32 << 20); closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", disk]);
+  diskImage(disk, 32);
   const cfg = join(root, "mover.cfg");
   const dirtierInitrd = join(root, "initrd-dirty.cpio.gz");
   writeFileSync(dirtierInitrd, initrdWithPrograms(images.initrd, ["bench/programs/dirty.c", "test/programs/user/smp_stress.c"]));
-  writeFileSync(cfg, ['name = "mover"', "memory = 160", "vcpus = 2", `kernel = "${images.kernel}"`, `ramdisk = "${dirtierInitrd}"`,
-    'extra = "console=hvc0"', `disk = ['format=raw, vdev=xvda, access=rw, target=${disk}']`, ""].join("\n"));
+  writeXlCfg(cfg, linuxGuestFields("mover", 160, 2, { ramdisk: dirtierInitrd, disk: [`format=raw, vdev=xvda, access=rw, target=${disk}`] }));
   const freeA = (await status(homeA)).accounting;
   await xentsOk(homeA, ["create", cfg]);
   const ca = new CliConsole(homeA, "mover");
@@ -177,8 +176,7 @@ test("migration between network namespaces over a veth pair, pinged from the oth
     copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
     copyFileSync(join(hB, "migrate.key"), join(hB, "peer.key"));
     const cfg = join(root, "ns.cfg");
-    writeFileSync(cfg, ['name = "nsguest"', "memory = 128", "vcpus = 1", `kernel = "${images.kernel}"`, `ramdisk = "${images.initrd}"`, 'extra = "console=hvc0"',
-      "vif = ['mac=00:16:3e:20:01:0a, bridge=xenbr0']", ""].join("\n"));
+    writeXlCfg(cfg, linuxGuestFields("nsguest", 128, 1, { vif: ["mac=00:16:3e:20:01:0a, bridge=xenbr0"] }));
     await xentsOk(hA, ["create", cfg]);
     const ca = new CliConsole(hA, "nsguest");
     const sa = new ConsoleSession(ca);

@@ -6,8 +6,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../../src/tools/images.js";
@@ -15,6 +14,7 @@ import { parseDiskSpec } from "../../src/tools/disk_spec.js";
 import { fileSink, fileSource, StreamError } from "../../src/tools/save_stream.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { startHost, TestHost } from "../helpers/host.js";
+import { diskImage } from "../helpers/guest_files.js";
 
 const images = fetchImages();
 
@@ -23,8 +23,7 @@ const newHost = (): TestHost => startHost(512);
 test("a running Linux guest is saved on one host and restored on another, shell, disk and console intact", async () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-save-"));
   const img = join(dir, "disk.img");
-  const fd = openSync(img, "w"); ftruncateSync(fd, 32 << 20); closeSync(fd);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", img]);
+  diskImage(img, 32);
   const stream = join(dir, "guest.save");
   const a = newHost();
   let b: TestHost | null = null;

@@ -13,6 +13,7 @@ import { fetchImages } from "../../src/tools/images.js";
 import { initrdWithPrograms } from "../../src/tools/initrd_programs.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { xentsOk, xentsCli, CliConsole } from "../helpers/cli.js";
+import { linuxGuestFields, writeXlCfg } from "../helpers/guest_files.js";
 
 const root = mkdtempSync(join(tmpdir(), "xents-smp-"));
 const home = join(root, "home");
@@ -23,7 +24,7 @@ test("4 vCPUs under a minute of checked pthread stress, two of them unplugged an
   const initrd = join(root, "initrd-smp.cpio.gz");
   writeFileSync(initrd, initrdWithPrograms(images.initrd, ["test/programs/user/smp_stress.c"]));
   const cfg = join(root, "smp.cfg");
-  writeFileSync(cfg, ['name = "smp"', "memory = 256", "vcpus = 4", `kernel = "${images.kernel}"`, `ramdisk = "${initrd}"`, 'extra = "console=hvc0"', ""].join("\n"));
+  writeXlCfg(cfg, linuxGuestFields("smp", 256, 4, { ramdisk: initrd }));
   await xentsOk(home, ["host", "start", "--memory", "512"], 60_000);
   await xentsOk(home, ["create", cfg]);
   const c = new CliConsole(home, "smp");

@@ -11,14 +11,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fetchImages } from "../../src/tools/images.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { guestImage } from "../helpers/guest_programs.js";
+import { linuxGuestFields, xlCfgText } from "../helpers/guest_files.js";
 
 const BOOT_MS = 240_000;
 const home = mkdtempSync(join(tmpdir(), "xents-e2e-"));
-const images = fetchImages();
 let baseline: Record<string, number>;
 
 interface Row { name: string; id: number; mem: number; vcpus: number; state: string; }
@@ -62,16 +61,7 @@ async function assertNothingLeft(what: string, name: string): Promise<void> {
 }
 function linuxCfg(name: string, extra: string[] = []): string {
   const file = join(home, `${name}.cfg`);
-  writeFileSync(file, [
-    `# ${name}: Debian's kernel and the busybox initramfs`,
-    `name = "${name}"`,
-    "memory = 192",
-    "vcpus = 2",
-    `kernel = "${images.kernel}"`,
-    `ramdisk = "${images.initrd}"`,
-    'extra = "console=hvc0"',
-    ...extra, "",
-  ].join("\n"));
+  writeFileSync(file, xlCfgText(linuxGuestFields(name, 192, 2)) + extra.map((l) => `${l}\n`).join(""));
   return file;
 }
 let baselineEvtchn = "";
