@@ -171,6 +171,7 @@ function translatable(insn: number): boolean {
       return sf === 1 && (op31 === 1 || op31 === 5);
     }
     switch (op2) {
+      case 0: return ((insn >>> 10) & 0x3F) === 0; // ADC, ADCS, SBC, SBCS
       case 2: return ((insn >>> 29) & 1) === 1 && ((insn >>> 10) & 1) === 0 && ((insn >>> 4) & 1) === 0; // CCMP/CCMN
       case 4: return ((insn >>> 29) & 1) === 0 && ((insn >>> 10) & 3) <= 1; // CSEL family
       case 6: {
@@ -581,6 +582,20 @@ class PageTranslator {
     }
     this.setFlags();
   }
+  // NZCV of AddWithCarry(a, b, carry in L_C) with the result in L_R / L_R32
+  // (alu.ts's addFlags): the carry out is r <= a with a carry in, r < a
+  // without; V when a and b agree in sign and r does not.
+  private carryFlags(sf: number): void {
+    const c = this.c;
+    const [a, b, r] = sf ? [L_A, L_B, L_R] : [L_A32, L_B32, L_R32];
+    const [shr, xor, and, le, lt, top] = sf ? [Op.I64_SHR_U, Op.I64_XOR, Op.I64_AND, Op.I64_LE_U, Op.I64_LT_U, 63] : [Op.I32_SHR_U, Op.I32_XOR, Op.I32_AND, Op.I32_LE_U, Op.I32_LT_U, 31];
+    const topBit = (): void => { if (sf) { c.i64(BigInt(top)); c.op(shr); c.op(Op.I32_WRAP_I64); } else { c.i32(top); c.op(shr); } };
+    c.get(r); topBit(); c.i32(3); c.op(Op.I32_SHL);
+    c.get(r); c.op(sf ? Op.I64_EQZ : Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    c.get(r); c.get(a); c.op(le); c.get(r); c.get(a); c.op(lt); c.get(L_C); c.op(Op.SELECT); c.i32(1); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    c.get(a); c.get(r); c.op(xor); c.get(b); c.get(r); c.op(xor); c.op(and); topBit(); c.op(Op.I32_OR);
+    this.setFlags();
+  }
   // NZ from the result in L_R / L_R32, C = V = 0.
   private logicFlags(sf: number): void {
     const c = this.c;
@@ -761,6 +776,23 @@ class PageTranslator {
       return;
     }
     switch (op2) {
+      case 0: { // ADC, ADCS, SBC, SBCS: Rn + (Rm or NOT Rm) + C
+        const op = (insn >>> 30) & 1, s = (insn >>> 29) & 1;
+        this.load(NZCV);
+        c.get(L_NZCV); c.i32(1); c.op(Op.I32_SHR_U); c.i32(1); c.op(Op.I32_AND); c.set(L_C);
+        if (sf) {
+          this.x(rn); c.set(L_A);
+          this.x(rm); if (op) { c.i64(-1n); c.op(Op.I64_XOR); } c.set(L_B);
+          c.get(L_A); c.get(L_B); c.op(Op.I64_ADD); c.get(L_C); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.set(L_R);
+        } else {
+          this.w(rn); c.set(L_A32);
+          this.w(rm); if (op) { c.i32(-1); c.op(Op.I32_XOR); } c.set(L_B32);
+          c.get(L_A32); c.get(L_B32); c.op(Op.I32_ADD); c.get(L_C); c.op(Op.I32_ADD); c.set(L_R32);
+        }
+        if (s) this.carryFlags(sf);
+        if (sf) { c.get(L_R); this.setX(rd); } else { c.get(L_R32); this.setW(rd); }
+        return;
+      }
       case 2: { // CCMP, CCMN
         const sub = ((insn >>> 30) & 1) === 1, isImm = ((insn >>> 11) & 1) === 1, cond = (insn >>> 12) & 0xF;
         // Operands and condition first: registers are loaded on both arms' way.
