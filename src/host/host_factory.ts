@@ -14,13 +14,14 @@ import type { Hypervisor } from "../xen/hypervisor.js";
 import { MAX_RAM_MIB } from "../cpu/cpu.js";
 import { auditMemory } from "../xen/audit.js";
 import { Dom0 } from "../tools/dom0.js";
+import { jitOptionsFromEnv, type JitOptions } from "../cpu/jit/jit.js";
 
 export function makeHostFactory(log: (line: string) => void = (l) => process.stderr.write(`(XEN) ${l}\n`)): HostFactory {
   return {
     maxRamMiB: MAX_RAM_MIB,
     boot(opts) {
       // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
-      const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log });
+      const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, jit: jitChoice(opts.noJit) });
       const dom0 = new Dom0(host.privcmd);
       return {
         dom0,
@@ -33,8 +34,9 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
     },
     bootLinux(opts) {
       const { disks, tap, ...dom0 } = opts.dom0;
+      const jit = jitChoice(opts.noJit);
       void tap; // cabled by attachTap, once the caller can wait for it
-      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks });
+      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks, jit });
       const hv = host.hv;
       return {
         run: (done) => host.run(done),
@@ -76,5 +78,10 @@ function profile(hv: Hypervisor): CoreProfile {
 }
 
 function health(hv: Hypervisor): HypervisorHealth {
-  return { internal_errors: hv.stats.internalErrors, audits: hv.stats.audits, audit_failures: hv.stats.auditFailures, audit_now: auditMemory(hv) };
+  return { internal_errors: hv.stats.internalErrors, audits: hv.stats.audits, audit_failures: hv.stats.auditFailures, audit_now: auditMemory(hv), translation: hv.core.jit.options.enabled };
+}
+
+// `--no-jit`: the environment's settings with translation off; otherwise the environment's.
+function jitChoice(noJit: boolean | undefined): JitOptions | undefined {
+  return noJit ? { ...jitOptionsFromEnv(), enabled: false } : undefined;
 }

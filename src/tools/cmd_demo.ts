@@ -15,9 +15,10 @@ import { SerialConsole } from "./serial_console.js";
 
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
-  boot(opts: { ramMiB: number; deterministic: boolean }): BootedHost;
+  // noJit: the interpreter alone (`--no-jit`), whatever XENTS_JIT says.
+  boot(opts: { ramMiB: number; deterministic: boolean; noJit?: boolean }): BootedHost;
   // A host whose Domain-0 is a Linux kernel the hypervisor builds.
-  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config }): BootedLinuxHost;
+  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config; noJit?: boolean }): BootedLinuxHost;
 }
 
 
@@ -74,11 +75,11 @@ export interface CoreProfile { instructions: number; tlbMisses: number; tlbFlush
 // dmesg), when XENTS_AUDIT=1 the memory audits run and failed, and what a
 // memory audit run now finds (an independent leak check: it walks every
 // domain's stage-2 and the free list rather than trusting counters).
-export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; audit_now: string[]; }
+export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; audit_now: string[]; translation: boolean; }
 
 const spec: ArgSpec = {
   kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",
-  deterministic: "bool", "host-memory": "int", ...DOM0_OPTIONS,
+  deterministic: "bool", "host-memory": "int", "no-jit": "bool", ...DOM0_OPTIONS,
 };
 const DOMU_OPTIONS = ["kernel", "ramdisk", "cmdline", "memory", "vcpus", "vuart"];
 
@@ -106,7 +107,8 @@ async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Pro
   for (const o of DOMU_OPTIONS) if (a[o] !== undefined) throw new UsageError(`--${o} describes the demo's domU; with --dom0 linux, domUs are made by xl in Domain-0 (/etc/xen/domu.cfg)`);
   const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? 1024, "--host-memory");
   const dom0 = linuxDom0Config(a, ramMiB);
-  const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0 });
+  const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0, noJit: a["no-jit"] === true });
+  if (!h.health().translation) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
   if (dom0.tap) await h.attachTap(dom0.tap);
   const serial = new SerialConsole(() => h.inputReady());
   h.serial((b) => serial.emit(b), (max) => serial.take(max));
@@ -121,7 +123,7 @@ async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Pro
 export function demoCommand(host: HostFactory): Command {
   return {
     summary: "boot a host with dom0 and a Debian Linux guest, console attached",
-    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic] | demo --dom0 linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME] [--host-memory MiB]",
+    usage: "xents demo [--kernel Image] [--ramdisk initrd] [--cmdline '...'] [--memory MiB] [--vcpus N] [--vuart] [--deterministic] [--no-jit] | demo --dom0 linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME] [--host-memory MiB] [--no-jit]",
     async run(argv) {
       const a = parseArgs(argv, spec);
       if (dom0Kind(a) === "linux") return demoLinuxDom0(host, a);
@@ -135,7 +137,8 @@ export function demoCommand(host: HostFactory): Command {
       const memory = (a.memory as number | undefined) ?? 256;
       const vcpus = (a.vcpus as number | undefined) ?? 1;
       const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? Math.max(512, memory + 128), "--host-memory");
-      const h = host.boot({ ramMiB, deterministic: a.deterministic === true });
+      const h = host.boot({ ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true });
+      if (!h.health().translation) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
       const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
       const g = ts.create({
         name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),

@@ -17,19 +17,19 @@ import { parseArgs, UsageError } from "./args.js";
 export function hostCommand(factory: HostFactory, entry: string): Command {
   return {
     summary: "start, stop or inspect this host (XENTS_HOME selects it)",
-    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--migrate-port N] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...'] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME]] | host stop | host status [--json]",
+    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--no-jit] [--migrate-port N] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...'] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME]] | host stop | host status [--json]",
     async run(argv) {
       const [sub, ...rest] = argv;
       const paths = hostPaths();
       if (sub === "start") {
-        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "migrate-port": "int", ...DOM0_OPTIONS });
+        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "no-jit": "bool", "migrate-port": "int", ...DOM0_OPTIONS });
         const ramMiB = checkHostMemory(factory, (a.memory as number | undefined) ?? DEFAULT_HOST_MIB, "--memory");
         const kind = dom0Kind(a);
         if (kind === "linux" && a["migrate-port"] !== undefined) throw new UsageError("--migrate-port: with --dom0 linux, migration is xl's (xl migrate in Domain-0)");
         if (a.foreground) {
           const d = kind === "linux"
-            ? new LinuxHostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, dom0: linuxDom0Config(a, ramMiB) })
-            : new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, migratePort: a["migrate-port"] as number | undefined });
+            ? new LinuxHostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, dom0: linuxDom0Config(a, ramMiB) })
+            : new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, migratePort: a["migrate-port"] as number | undefined });
           await d.start();
           process.stderr.write(`xents: host running in ${paths.home}\n`);
           await d.serve();

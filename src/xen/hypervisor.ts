@@ -4,6 +4,7 @@
 // offers the control domain its hypercall entry (privcmd).
 
 import { Core, Exit, ExitReason, EXIT_NAMES, SR } from "../cpu/cpu.js";
+import type { JitOptions } from "../cpu/jit/jit.js";
 import { MachineDevices } from "./device_assign.js";
 import { Clock } from "../hw/clock.js";
 import { FrameAllocator, OutOfFrames } from "./frames.js";
@@ -34,6 +35,9 @@ export interface HypervisorOptions {
   // Xen's own command line (XENVER_commandline), as a boot loader gave it;
   // xl reads dom0_mem= there to decide whether to balloon Domain-0 down.
   commandline?: string;
+  // Translation of hot guest code to WebAssembly (default: on, or as
+  // XENTS_JIT / XENTS_JIT_THRESHOLD say; `--no-jit` turns it off).
+  jit?: JitOptions;
 }
 
 const SLICE_INSTRUCTIONS = 500_000n;
@@ -64,7 +68,7 @@ export class Hypervisor implements PsciHost, HypercallServices {
   auditFindings: string[] = []; // the first failed audit's findings
 
   constructor(opts: HypervisorOptions) {
-    this.core = new Core({ ramBase: 0x80000000n, ramSize: opts.ramBytes });
+    this.core = new Core({ ramBase: 0x80000000n, ramSize: opts.ramBytes, jit: opts.jit });
     this.frames = new FrameAllocator(this.core);
     this.clock = new Clock({ deterministic: opts.deterministic });
     const out = opts.log ?? ((l: string) => process.stderr.write(`(XEN) ${l}\n`));

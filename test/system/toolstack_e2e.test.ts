@@ -85,6 +85,7 @@ test("host status names the sockets local tools use", async () => {
   assert.equal(s.control_socket, join(home, "control.sock"));
   const rows = await listTable();
   assert.equal(rows.get("Domain-0")?.id, 0);
+  assert.equal((s.hypervisor as { translation: boolean }).translation, process.env.XENTS_JIT !== "0", "translation is on by default");
 });
 
 test("top and sched-credit2 with their defaults, a weight set and read back, misuse refused", async () => {

@@ -23,7 +23,7 @@ import { checkDomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
-export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; }
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; }
 
 export { RequestError };
 
@@ -54,7 +54,7 @@ export class HostDaemon {
 
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
-    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false });
+    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, noJit: this.opts.noJit });
     this.dom0 = h.dom0;
     this.run = h.run;
     this.health = h.health;

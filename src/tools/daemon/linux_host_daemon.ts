@@ -17,7 +17,7 @@ import type { CommandName } from "./commands.js";
 import { CONSOLE_LOG_MAX_BYTES } from "./host_daemon.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
-export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; dom0: LinuxDom0Config; }
+export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; noJit?: boolean; dom0: LinuxDom0Config; }
 
 // What the TypeScript Domain-0's toolstack answers and a Linux Domain-0's xl does instead.
 const XL_COMMANDS = [
@@ -47,7 +47,7 @@ export class LinuxHostDaemon {
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
     logConsoleTo(this.serial, join(this.paths.logs, "console-Domain-0.log"), CONSOLE_LOG_MAX_BYTES);
-    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0 });
+    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0, noJit: this.opts.noJit });
     this.machine.serial((b) => this.serial.emit(b), (max) => this.serial.take(max));
     if (this.opts.dom0.tap) await this.machine.attachTap(this.opts.dom0.tap);
     await this.control.listen();
