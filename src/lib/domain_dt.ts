@@ -31,6 +31,8 @@ export interface DomainDtConfig {
   vuart?: boolean;
   // virtio-mmio devices, as libxl describes a domain's (make_virtio_mmio_node)
   virtio?: { base: bigint; size: bigint; spi: number }[];
+  // /chosen/rng-seed (64 bytes); random unless given (a replayable run gives one)
+  rngSeed?: Uint8Array;
 }
 
 export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
@@ -46,7 +48,7 @@ export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
   // emulated CPU there is too little, its crng never becomes ready, and
   // every get_random call then re-extracts the input pool (blake2s): we
   // measured 35-50% of a guest's time there during a TCP transfer.
-  f.prop("rng-seed", new Uint8Array(randomBytes(64)));
+  f.prop("rng-seed", cfg.rngSeed ?? new Uint8Array(randomBytes(64)));
   if (cfg.initrd) f.u64("linux,initrd-start", cfg.initrd[0]).u64("linux,initrd-end", cfg.initrd[1]);
   f.endNode();
 

@@ -12,6 +12,7 @@ import { parseArgs, ArgSpec, UsageError } from "./args.js";
 import type { LinuxDom0Config } from "./linux_dom0_options.js";
 import { DOM0_OPTIONS, dom0Kind, linuxDom0Config } from "./linux_dom0_options.js";
 import { SerialConsole } from "./serial_console.js";
+import { replaySeed } from "./domain_builder.js";
 
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
@@ -144,7 +145,7 @@ export function demoCommand(host: HostFactory): Command {
         name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),
         ramdisk: ramdiskPath ? new Uint8Array(readFileSync(ramdiskPath)) : undefined,
         cmdline: (a.cmdline as string | undefined) ?? "console=hvc0", vuart: a.vuart === true,
-        onReboot: "restart",
+        onReboot: "restart", rngSeed: a.deterministic === true ? replaySeed("demo") : undefined,
       });
       h.setVuartSink((domid, b) => { if (domid === g.domid) g.console.emit(new Uint8Array([b])); });
       let current = g;

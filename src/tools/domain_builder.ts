@@ -12,6 +12,7 @@ import {
   SCTLR_GUEST_INIT, MAGIC_CONSOLE_PFN, MAGIC_XENSTORE_PFN, MAGIC_VUART_PFN, NR_MAGIC_PAGES, GUEST_MAGIC_BASE,
 } from "../xen/public/arch_arm.js";
 import { HVM_PARAM } from "../xen/public/xen.js";
+import { createHash } from "node:crypto";
 
 export interface BuildConfig {
   name: string;
@@ -23,6 +24,7 @@ export interface BuildConfig {
   vuart?: boolean; // an emulated SBSA UART (vpl011)
   backendDomid?: number; // the domain running xenstored and the console backend
   handle?: Uint8Array;
+  rngSeed?: Uint8Array; // the guest's /chosen/rng-seed (random unless given)
 }
 
 export interface BuiltDomain {
@@ -136,10 +138,17 @@ export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: Uint8Array)
   }
 }
 
+// A deterministic host's guests get an rng-seed of their name (64 bytes),
+// so that a run replays exactly; others get random ones.
+export function replaySeed(name: string): Uint8Array {
+  const h = (i: number): Buffer => createHash("sha256").update(`xents rng-seed ${i} ${name}`).digest();
+  return new Uint8Array(Buffer.concat([h(0), h(1)]));
+}
+
 // The device tree libxl builds for an Arm domU (tools/libs/light/libxl_arm.c).
 export function makeDeviceTree(cfg: BuildConfig, bank0: bigint, bank1: bigint, initrd: [bigint, bigint] | null): Uint8Array {
   return makeDomainDeviceTree({
     model: "XENVM-4.17", compatible: ["xen,xenvm-4.17", "xen,xenvm"], bootargs: cfg.cmdline, vcpus: cfg.vcpus,
-    bank0, bank1, initrd, vuart: cfg.vuart,
+    bank0, bank1, initrd, vuart: cfg.vuart, rngSeed: cfg.rngSeed,
   });
 }

@@ -41,6 +41,7 @@ export interface HypervisorOptions {
 }
 
 const SLICE_INSTRUCTIONS = 500_000n;
+const DETERMINISTIC_BURST_SLICES = 4;
 
 const SCRUB_FRAMES_WHEN_IDLE = 2048; // 8 MiB of freed memory wiped per idle pass
 
@@ -267,7 +268,7 @@ export class Hypervisor implements PsciHost, HypercallServices {
   // caller should wait for when nothing could run (null: nothing pending).
   runFor(maxMs: number): { ran: boolean; idleUntil: bigint | null } {
     const t0 = performance.now();
-    let ran = false;
+    let ran = false, slices = 0;
     for (;;) {
       this.wakeTimers();
       this.deliverUpcalls();
@@ -275,7 +276,10 @@ export class Hypervisor implements PsciHost, HypercallServices {
       if (!pick) { this.frames.scrub(SCRUB_FRAMES_WHEN_IDLE); break; }
       ran = true;
       this.runSlice(pick.d, pick.v);
-      if (performance.now() - t0 >= maxMs) return { ran, idleUntil: null };
+      // Deterministic runs end a burst after a count of slices, not of host
+      // time, so that what the host does between bursts reaches the guest
+      // at the same instruction count in every run.
+      if (this.clock.deterministic ? ++slices >= DETERMINISTIC_BURST_SLICES : performance.now() - t0 >= maxMs) return { ran, idleUntil: null };
     }
     this.deliverUpcalls();
     const next = this.nextWakeDeadline();

@@ -22,6 +22,7 @@ import type { DomainSpec } from "../xl_cfg.js";
 import { checkDomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
+import { replaySeed } from "../domain_builder.js";
 
 export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; }
 
@@ -105,7 +106,7 @@ export class HostDaemon {
       name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: read(spec.kernel, "kernel"),
       ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
       onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
-      paused, disks, vifs,
+      paused, disks, vifs, rngSeed: this.opts.deterministic ? replaySeed(spec.name) : undefined,
     });
   }
 
