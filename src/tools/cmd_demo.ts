@@ -109,7 +109,7 @@ async function demoLinuxDom0(host: HostFactory, a: Record<string, unknown>): Pro
   const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? 1024, "--host-memory");
   const dom0 = linuxDom0Config(a, ramMiB);
   const h = host.bootLinux({ ramMiB, deterministic: a.deterministic === true, dom0, noJit: a["no-jit"] === true });
-  if (!h.health().translation) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
+  if (a["no-jit"] === true) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
   if (dom0.tap) await h.attachTap(dom0.tap);
   const serial = new SerialConsole(() => h.inputReady());
   h.serial((b) => serial.emit(b), (max) => serial.take(max));
@@ -139,7 +139,7 @@ export function demoCommand(host: HostFactory): Command {
       const vcpus = (a.vcpus as number | undefined) ?? 1;
       const ramMiB = checkHostMemory(host, (a["host-memory"] as number | undefined) ?? Math.max(512, memory + 128), "--host-memory");
       const h = host.boot({ ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true });
-      if (!h.health().translation) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
+      if (a["no-jit"] === true) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
       const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
       const g = ts.create({
         name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),
