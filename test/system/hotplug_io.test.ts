@@ -133,7 +133,12 @@ test("detaching a disk or a vif while I/O runs ends cleanly on both sides (Linux
     // (c) forced detach of xvdb, re-attached, while dd writes to it
     ts.addDisk(d, specB);
     await until("xvdb's backend connects again", () => !!ts.blkback.devices.get(keyB)?.connected, 60_000);
-    assert.equal((await s.run("until [ -b /dev/xvdb ]; do sleep 0.2; done; cat /sys/block/xvdb/size", 60_000)).trim(), String((32 << 20) / 512));
+    {
+      // bounded, so that a disk that never comes back says why (the guest's own account of xvdb)
+      const back = await s.run("i=0; until [ -b /dev/xvdb ] || [ $i -ge 200 ]; do sleep 0.2; i=$((i+1)); done; "
+        + "cat /sys/block/xvdb/size 2>/dev/null || { echo NO-XVDB; dmesg | grep -i -E 'xvdb|blkfront|vbd' | tail -8; }", 90_000);
+      assert.equal(back.trim().split("\n")[0], String((32 << 20) / 512), `xvdb came back: ${back}`);
+    }
     assert.equal(evtch(), evAll);
     await s.run(ddLoop("c"));
     {
