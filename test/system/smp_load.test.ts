@@ -55,7 +55,8 @@ test("4 vCPUs under a minute of checked pthread stress, two of them unplugged an
   }
   t.diagnostic(log);
   assert.match(log, /^SMP ok threads=6 .* stale=0 cpus=[2-4]\s*\nexit=0$/m);
-  assert.match(await s.run("dmesg | grep -ci -E 'BUG|Oops|rcu.*stall|watchdog' || true"), /^0\s*$/m, "the kernel complained");
+  const complaints = (await s.run("dmesg | grep -i -E 'BUG|Oops|rcu.*stall|watchdog' | head -5; echo END-OF-COMPLAINTS")).replace(/END-OF-COMPLAINTS\s*$/, "").trim();
+  assert.equal(complaints, "", "the kernel complained");
   c.close();
   await xentsOk(home, ["destroy", "smp"]);
 });
