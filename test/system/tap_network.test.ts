@@ -98,13 +98,22 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     assert.match(await inNs("ping", "-c", "2", "-W", "3", "10.77.0.2"), /2 received/, "the host reaches the guest");
     // and back up: the guest's TCP goes out in 64 KiB GSO packets that netback
     // cuts into frames, whose checksums the host's kernel verifies
-    await s.run("nc 10.77.0.1 8081 < /tmp/blob", 180_000);
-    const t1 = Date.now();
-    while (!/UPLOAD/.test(serverOut) && Date.now() - t1 < 30_000) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(/UPLOAD (\d+) ([0-9a-f]+)/.exec(serverOut)?.slice(1).join(" "), `${blob.length} ${want}`, "the upload arrived intact");
+    const uploads = (): number => (serverOut.match(/UPLOAD/g) ?? []).length;
+    const upload = async (): Promise<void> => {
+      const before = uploads();
+      await s.run("nc 10.77.0.1 8081 < /tmp/blob", 180_000);
+      const t1 = Date.now();
+      while (uploads() === before && Date.now() - t1 < 30_000) await new Promise((res) => setTimeout(res, 50));
+      assert.equal([...serverOut.matchAll(/UPLOAD (\d+) ([0-9a-f]+)/g)].at(-1)?.slice(1).join(" "), `${blob.length} ${want}`, "the upload arrived intact");
+    };
+    await upload();
     const vifA = [...a.ts.netback.devices.values()][0];
+    // How many of its segments Linux sends as super-packets depends on its
+    // congestion window and on the bursts above; a loaded host once saw a
+    // whole upload without one, so a second upload gets its chance (each is
+    // checked whole).
+    if (vifA.stats.txGso === 0) await upload();
     assert.equal(vifA.stats.txErrors, 0);
-    // how many of its segments Linux sends as super-packets depends on its congestion window and on the bursts above
     assert.ok(vifA.stats.txGso > 0, `the guest sent GSO packets: ${JSON.stringify(vifA.stats)}`);
     assert.ok(ta.stats.fromHost > 1400 && ta.stats.toHost > 20, `frames crossed the TAP device: ${JSON.stringify(ta.stats)}`);
     assert.match(await inNs("bridge", "fdb", "show", "br", "br0"), new RegExp(`${MAC} dev ${tapA} `), "the Linux bridge learned the guest behind host A's TAP");
