@@ -1,9 +1,10 @@
 // Runs the compiled test files with Node's test runner. Test files are the
 // compiled dist/test/<layer>/*.test.js, in three layers: unit (no guest
-// kernel, no reference tool: seconds to a few minutes), conformance (against
+// kernel, no reference tool, no long random run: seconds), conformance (against
 // QEMU, the bare-metal programs, Xen's headers) and system (Linux guests,
-// the CLI and its host daemon, benchmarks). `node test/run.js unit` runs
-// one layer (npm run test:unit); XENTS_TEST_FILTER narrows by substring.
+// hostile guests, fuzzers, the CLI and its host daemon, benchmarks).
+// `node test/run.js unit` runs one layer (npm run test:unit);
+// XENTS_TEST_FILTER narrows by substring.
 import { readdirSync, statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";

@@ -30,30 +30,40 @@ export function bareMetalPrograms(): string[] {
   return readdirSync(BAREMETAL_SRC).filter((f) => f.endsWith(".c")).map((f) => f.slice(0, -2)).sort();
 }
 
-function sources(name: string): { compile: string[]; inputs: string[] } {
+function sources(dir: string, name: string): { compile: string[]; inputs: string[] } {
   const lib = join(BAREMETAL_SRC, "lib");
   const libFiles = readdirSync(lib).sort();
   const compile = libFiles.filter((f) => f.endsWith(".c") || f.endsWith(".S")).map((f) => join(lib, f));
   for (const ext of [".c", ".S"]) {
-    const p = join(BAREMETAL_SRC, name + ext);
+    const p = join(dir, name + ext);
     if (existsSync(p)) compile.push(p);
   }
   // Everything that can change the output: all lib files (headers, linker
-  // script) and the program's own sources.
-  const inputs = [...libFiles.map((f) => join(lib, f)), ...compile.filter((p) => !p.startsWith(lib + "/"))];
+  // script), the program's own sources and the headers beside them.
+  const headers = readdirSync(dir).filter((f) => f.endsWith(".h")).sort().map((f) => join(dir, f));
+  const inputs = [...libFiles.map((f) => join(lib, f)), ...compile.filter((p) => !p.startsWith(lib + "/")), ...headers];
   return { compile, inputs };
 }
 
+export interface BareMetalOptions {
+  /** Where <name>.c lives (default: the bare-metal conformance programs). */
+  dir?: string;
+  /** -D definitions; each set of values is its own cached image. */
+  defines?: Record<string, string | number>;
+}
+
 /** Builds (if needed) and returns the path of the program's Image. */
-export function buildBareMetal(name: string): string {
-  if (!/^[a-z0-9_]+$/.test(name) || !existsSync(join(BAREMETAL_SRC, name + ".c"))) {
-    throw new Error(`no bare-metal program ${name}`);
+export function buildBareMetal(name: string, opts: BareMetalOptions = {}): string {
+  const dir = opts.dir ?? BAREMETAL_SRC;
+  if (!/^[a-z0-9_]+$/.test(name) || !existsSync(join(dir, name + ".c"))) {
+    throw new Error(`no bare-metal program ${name} in ${relative(REPO_ROOT, dir)}`);
   }
-  const { compile, inputs } = sources(name);
+  const { compile, inputs } = sources(dir, name);
   const rel = (p: string): string => relative(REPO_ROOT, p);
+  const defines = Object.entries(opts.defines ?? {}).map(([k, v]) => `-D${k}=${v}`);
   const image = buildProgram({
     compiler: "cross", name, binary: true, sources: compile.map(rel), inputs: inputs.map(rel),
-    flags: [...CFLAGS, ...LDFLAGS, "-I", join(BAREMETAL_SRC, "lib"), "-T", join(BAREMETAL_SRC, "lib/link.ld")],
+    flags: [...CFLAGS, ...LDFLAGS, "-I", join(BAREMETAL_SRC, "lib"), "-I", dir, "-T", join(BAREMETAL_SRC, "lib/link.ld"), ...defines],
   });
   checkImage(readFileSync(image), name);
   return image;

@@ -10,8 +10,9 @@
  * Every result is reported; the test decides which steps must fail. Then
  * the victim's grants are tried (every domain, every ref) and everything
  * this guest can reach is scanned for the secret. */
-#include "xen.h"
+#include "guest.h"
 
+const char program_name[] = "escape";
 volatile u64 exceptions_taken;
 
 #define RAM0 0x40000000ul
@@ -93,8 +94,8 @@ static int secret_page(u64 gfn) {
   return (p[0] >> 24) == (SECRET >> 24) && (p[1] >> 24) == (SECRET >> 24);
 }
 
-int main(void) {
-  puts_("escape: start\n");
+void program_main(void) {
+  exc_hook = count_and_skip;
   put_num("escape: grant table mapped ", map_grant_table());
   volatile u64 *g1 = (volatile u64 *)(G1 << 12);
   for (int i = 0; i < 512; i++) g1[i] = FILL;
@@ -148,7 +149,6 @@ int main(void) {
 
   put_num("escape: cleanup ", unmap(h2, X2) | unmap(h3, Y));
   put_num("escape: exceptions ", (long)exceptions_taken);
-  puts_("escape: done\n");
-  poweroff();
-  return 0;
+  printf("escape: done\n");
+  xen_shutdown(0);
 }

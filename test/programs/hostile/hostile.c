@@ -1,8 +1,9 @@
 /* A hostile Xen guest: random hypercalls with random arguments, accesses to
  * unmapped guest-physical addresses, and garbage written to the GIC. The
  * hypervisor must answer with error codes or crash this guest only. */
-#include "xen.h"
+#include "guest.h"
 
+const char program_name[] = "hostile";
 volatile u64 exceptions_taken;
 static u64 seed;
 
@@ -28,9 +29,9 @@ static u64 arg(void) {
   }
 }
 
-int main(void) {
+void program_main(void) {
+  exc_hook = count_and_skip;
   seed = SEED;
-  puts_("hostile: start\n");
   u64 calls = 0, errors = 0;
   for (int i = 0; i < ITERATIONS; i++) {
     u64 nr = rnd() % 48;
@@ -50,9 +51,9 @@ int main(void) {
       if (rnd() & 1) *gic = (u32)rnd(); else (void)*gic;
     }
   }
-  put_num("hostile: calls ", calls);
-  put_num("hostile: errors ", errors);
-  put_num("hostile: exceptions ", exceptions_taken);
-  puts_("hostile: done\n");
-  poweroff();
+  put_num("hostile: calls ", (long)calls);
+  put_num("hostile: errors ", (long)errors);
+  put_num("hostile: exceptions ", (long)exceptions_taken);
+  printf("hostile: done\n");
+  xen_shutdown(0);
 }

@@ -1,12 +1,9 @@
 /* A bare-metal guest that talks on its PV console ring (xencons_interface,
  * found with HVMOP_get_param as Linux's hvc_xen finds it): LINES lines, then
  * it keeps running (yielding) until it is destroyed. */
-#include "xen.h"
+#include "guest.h"
 
-volatile u64 exceptions_taken;
-
-#define HC_EVENT_CHANNEL_OP 32
-#define HC_HVM_OP 34
+const char program_name[] = "pvcon";
 #define HVM_PARAM_CONSOLE_PFN 17
 #define HVM_PARAM_CONSOLE_EVTCHN 18
 
@@ -19,7 +16,7 @@ static u64 param(u64 index) {
   return args[1];
 }
 
-int main(void) {
+void program_main(void) {
   volatile unsigned char *ring = (volatile unsigned char *)(param(HVM_PARAM_CONSOLE_PFN) << 12);
   volatile u32 *out_cons = (volatile u32 *)(ring + 3080), *out_prod = (volatile u32 *)(ring + 3084);
   u64 port = param(HVM_PARAM_CONSOLE_EVTCHN);
@@ -44,6 +41,5 @@ int main(void) {
     args[0] = port;
     hypercall(HC_EVENT_CHANNEL_OP, 4 /* EVTCHNOP_send */, (u64)args, 0, 0, 0);
   }
-  for (;;) hypercall(HC_SCHED_OP, 0, 0, 0, 0, 0);
-  return 0;
+  for (;;) hypercall(HC_SCHED_OP, SCHEDOP_yield, 0, 0, 0, 0);
 }

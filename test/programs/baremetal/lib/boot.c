@@ -9,11 +9,11 @@ exc_hook_fn exc_hook;
 
 void boot_main(const void *fdt, u64 el) {
   int r = fdt_scan(fdt, &plat);
-  if (!plat.uart_base) {
+  if (!plat.uart_base && !plat.xen) {
     /* Nowhere to report; stop here. */
     for (;;) __asm__ volatile("wfi");
   }
-  console_init(plat.uart_base);
+  console_init(plat.uart_base, plat.xen);
   printf("%s: start\n", program_name);
   if (r != 0) printf("fdt: parse error %d\n", r);
   if (el != 1) printf("boot: entered at EL%lu, not EL1\n", el);

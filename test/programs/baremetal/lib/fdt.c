@@ -84,6 +84,8 @@ static void visit(const struct node *n, const struct node *pn, struct platform *
       p->vtimer_intid = type == 1 ? 16 + num : 32 + num;
     }
   }
+  /* Xen's /hypervisor node: the program runs as a Xen guest. */
+  if (n->compatible.val && strlist_has(n->compatible, "xen,xen")) p->xen = 1;
   if (name_is(n->name, "psci") || (n->compatible.val && strlist_has(n->compatible, "arm,psci-0.2"))) {
     if (n->method.val) {
       const char *m = (const char *)n->method.val;

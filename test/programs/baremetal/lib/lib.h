@@ -91,12 +91,13 @@ struct platform {
   u32 vtimer_intid;
   int psci_conduit; /* 0 none, 1 hvc, 2 smc */
   u64 ram_base, ram_size;
+  int xen; /* a /hypervisor node compatible with "xen,xen": a Xen guest */
 };
 extern struct platform plat;
 int fdt_scan(const void *fdt, struct platform *p);
 
-/* Console (the UART) */
-void console_init(u64 uart_base);
+/* Console: the UART, or Xen's console_io for a Xen guest that has none */
+void console_init(u64 uart_base, int xen);
 void con_putc(char c);
 void con_puts(const char *s); /* no newline added */
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

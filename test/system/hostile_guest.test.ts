@@ -33,7 +33,7 @@ test(`a hostile guest cannot hurt the hypervisor or its neighbour (seed ${seed})
   await host.run(() => (ds.shutdown !== null && (dh.shutdown !== null || dh.vcpus[0].blocked())) || total() > 3_000_000_000n);
 
   const s = out.get(steady.domid) ?? "";
-  assert.deepEqual(s.split("\n").filter((l) => l.startsWith("steady: ")), steadyLines(20), "the neighbour computed every round right");
+  assert.deepEqual(s.split("\n").filter((l) => /^steady: \d/.test(l)), steadyLines(20), "the neighbour computed every round right");
   assert.deepEqual(ds.shutdown, { reason: 0 }, "the neighbour powered off normally");
   const h = out.get(hostile.domid) ?? "";
   assert.ok(dh.shutdown !== null, "the hostile guest finished or was crashed");
