@@ -56,7 +56,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         devices: () => hv.devices.list().map((dev): MachineDeviceInfo => {
           const a = hv.devices.assignment(dev.name);
           const extra = dev instanceof VirtioBlk ? dev.blk : dev instanceof VirtioNet ? dev.net : {};
-          return { name: dev.name, kind: dev.kind, owner: a ? a.domain.id : null, stats: { ...(dev instanceof VirtioMmioDevice ? dev.stats : {}), ...extra, dma_faults: a?.dma.faults ?? 0 } };
+          return { name: dev.name, kind: dev.kind, owner: a ? a.domain.id : null, stats: { ...(dev instanceof VirtioMmioDevice ? dev.stats : {}), ...extra, dma_faults: hv.devices.faults(dev.name)?.total ?? 0 } };
         }),
         attachTap: async (ifname) => { await TapPort.open(host.wire, ifname, log); },
       };
@@ -78,7 +78,11 @@ function profile(hv: Hypervisor): CoreProfile {
 }
 
 function health(hv: Hypervisor): HypervisorHealth {
-  return { internal_errors: hv.stats.internalErrors, audits: hv.stats.audits, audit_failures: hv.stats.auditFailures, audit_now: auditMemory(hv), translation: hv.core.jit.options.enabled };
+  const s = hv.smmu.stats;
+  return {
+    internal_errors: hv.stats.internalErrors, audits: hv.stats.audits, audit_failures: hv.stats.auditFailures, audit_now: auditMemory(hv), translation: hv.core.jit.options.enabled,
+    iommu: { translations: s.translations, iotlb_hits: s.iotlb_hits, faults: s.faults, events_lost: s.events_lost, command_errors: s.command_errors },
+  };
 }
 
 // `--no-jit`: the environment's settings with translation off; otherwise the environment's.

@@ -76,7 +76,11 @@ export interface CoreProfile { instructions: number; tlbMisses: number; tlbFlush
 // dmesg), when XENTS_AUDIT=1 the memory audits run and failed, and what a
 // memory audit run now finds (an independent leak check: it walks every
 // domain's stage-2 and the free list rather than trusting counters).
-export interface HypervisorHealth { internal_errors: number; audits: number; audit_failures: number; audit_now: string[]; translation: boolean; }
+export interface HypervisorHealth {
+  internal_errors: number; audits: number; audit_failures: number; audit_now: string[]; translation: boolean;
+  // the machine's SMMU: DMA translations, hits in its translation cache, faults, event records it could not write, command errors
+  iommu: { translations: number; iotlb_hits: number; faults: number; events_lost: number; command_errors: number };
+}
 
 const spec: ArgSpec = {
   kernel: "string", ramdisk: "string", cmdline: "string", memory: "int", vcpus: "int", vuart: "bool",

@@ -19,12 +19,13 @@
 
 import type { Domain } from "./domain.js";
 import type { FrameAllocator } from "./frames.js";
-import { OWNER_FREE, OWNER_XEN, OWNER_NONE, KIND_FREE, KIND_RAM, KIND_P2M, KIND_SHARED, KIND_NAMES } from "./frames.js";
+import { OWNER_FREE, OWNER_XEN, OWNER_NONE, KIND_FREE, KIND_RAM, KIND_P2M, KIND_SHARED, KIND_IOMMU, KIND_NAMES } from "./frames.js";
 import type { GrantTable } from "./grant_table.js";
 
 export interface AuditSubject {
   readonly frames: FrameAllocator;
   readonly domains: ReadonlyMap<number, Domain>;
+  readonly iommu: { tableFrames(): number[] };
 }
 
 const MAX_REPORTED = 40;
@@ -48,6 +49,7 @@ export function auditMemory(hv: AuditSubject): string[] {
   for (let f = 0; f < n; f++) if (fa.isAllocated(f)) found[f]++;
   const ramSeen = new Uint8Array(n); // a domain's own page is at one gfn
 
+  const iommuFrames = new Set(hv.iommu.tableFrames());
   const tableOwner = new Map<number, number>(); // table frame -> domain
   const grantFrameOf = new Map<number, number>(); // grant-table frame -> its domain
   for (const d of hv.domains.values()) for (const f of d.gnttab.frames) grantFrameOf.set(f, d.id);
@@ -178,7 +180,8 @@ export function auditMemory(hv: AuditSubject): string[] {
     if (onFreeList[f]) bad(`frame ${f} is in use (owner ${owner}) and on the free list`);
     if (owner === OWNER_NONE) { if (fa.isAllocated(f) || refs === 0) bad(`unowned frame ${f}: allocated ${fa.isAllocated(f)}, ${refs} refs`); continue; }
     if (!fa.isAllocated(f)) bad(`frame ${f} has owner ${owner} but no allocation`);
-    if ((kind === KIND_P2M || kind === KIND_SHARED) && owner !== OWNER_XEN) bad(`${KIND_NAMES[kind]} frame ${f} owned by ${owner}`);
+    if ((kind === KIND_P2M || kind === KIND_SHARED || kind === KIND_IOMMU) && owner !== OWNER_XEN) bad(`${KIND_NAMES[kind]} frame ${f} owned by ${owner}`);
+    if (kind === KIND_IOMMU && !iommuFrames.has(f)) bad(`iommu frame ${f} is not one of the SMMU's tables`);
     if (kind === KIND_RAM && owner !== liveOwner) {
       if (hv.domains.has(owner)) liveOwner = owner;
       else bad(`RAM frame ${f} owned by d${owner}, which does not exist`);

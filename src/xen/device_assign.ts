@@ -1,23 +1,22 @@
 // The machine's devices (src/hw) and which domain each belongs to. The
-// hypervisor owns them all; assigning one to a domain maps its registers
-// into the domain's address space (every access traps and is emulated),
-// wires its interrupt line to an SPI of the domain's vGIC, and points its
-// DMA at the domain's stage-2: a bus address is an IPA of the owner and
-// reaches only what the owner's p2m maps (its RAM, grant mappings it holds),
-// as an SMMU stage-2 context does for Xen on Arm. A DMA anywhere else is a
-// fault: counted, logged (the first few), and nothing is touched. De-assign
-// (and the owner's destruction) resets the device first, so no DMA of it
-// outlives the assignment.
+// hypervisor owns them all. Each device is a stream of the machine's SMMU
+// (src/hw/smmuv3.ts): its DMA always goes through it, and the hypervisor's
+// SMMU driver (iommu_smmuv3.ts) decides what the stream reaches. Assigning
+// a device to a domain maps its registers into the domain's address space
+// (every access traps and is emulated), wires its interrupt line to an SPI
+// of the domain's vGIC, and points its stream at the domain's stage-2: a
+// bus address is an IPA of the owner and reaches only what the owner's p2m
+// maps (its RAM, grant mappings it holds), as Xen on Arm does. A DMA
+// anywhere else is a fault: an event record, counted against the device and
+// logged (the first few), and nothing is touched. De-assign (and the
+// owner's destruction) resets the device first and sets its stream to
+// abort, so no DMA of it outlives the assignment.
 
-import type { Core } from "../cpu/cpu.js";
 import type { Domain } from "./domain.js";
 import type { MmioRegion } from "./mmio.js";
 import type { PlatformDevice } from "../hw/platform_device.js";
-import type { DmaSpace } from "../hw/dma.js";
-import { NO_DMA } from "../hw/dma.js";
-
-const IPA_LIMIT = 2 ** 40; // the guest's stage-2 input range (VTCR T0SZ)
-const FAULTS_LOGGED = 8;
+import type { SmmuDriver, StreamFaults } from "./iommu_smmuv3.js";
+import { SID_BITS } from "../hw/smmuv3.js";
 
 export interface Assignment {
   readonly device: PlatformDevice;
@@ -25,45 +24,41 @@ export interface Assignment {
   readonly base: bigint;
   readonly spi: number;
   readonly region: MmioRegion;
-  readonly dma: DomainDma;
 }
 
-// A device's view of memory while a domain owns it.
-// What device assignment needs of the hypervisor: its log, and machine RAM
-// (a device's DMA reads and writes it, and translated code there must go).
+// What device assignment needs of the hypervisor: its log and the SMMU.
 export interface AssignHost {
   log(line: string): void;
-  readonly core: Pick<Core, "bytes" | "noteWrite">;
-}
-
-export class DomainDma implements DmaSpace {
-  faults = 0;
-  constructor(private readonly hv: AssignHost, private readonly d: Domain, private readonly device: string) {}
-  page(addr: number, write: boolean): Uint8Array | null {
-    const h = addr >= 0 && addr < IPA_LIMIT ? this.d.p2m.hostAddr(BigInt(addr), write) : -1;
-    if (h < 0) {
-      if (this.faults++ < FAULTS_LOGGED) this.hv.log(`d${this.d.id}: DMA fault: ${this.device} ${write ? "wrote" : "read"} 0x${addr.toString(16)}, which is not the domain's${this.faults === FAULTS_LOGGED ? " (further faults are counted, not logged)" : ""}`);
-      return null;
-    }
-    if (write) this.hv.core.noteWrite(h, 4096); // DMA into it: translated code there goes
-    return this.hv.core.bytes.subarray(h, h + 4096);
-  }
+  readonly iommu: SmmuDriver;
 }
 
 export class DeviceAssignError extends Error {}
 
 export class MachineDevices {
   private readonly devices = new Map<string, PlatformDevice>();
+  private readonly sids = new Map<string, number>(); // device -> its SMMU stream
   private readonly assigned = new Map<string, Assignment>();
 
   constructor(private readonly hv: AssignHost) {}
 
+  // A device joins the machine as the next SMMU stream; its DMA goes through
+  // that stream for good (aborted until it is assigned).
   add(dev: PlatformDevice): void {
     if (this.devices.has(dev.name)) throw new DeviceAssignError(`the machine already has a device named ${dev.name}`);
-    dev.dma = NO_DMA;
+    const sid = this.devices.size;
+    if (sid >= 1 << SID_BITS) throw new DeviceAssignError(`the machine's SMMU has ${1 << SID_BITS} streams, all in use`);
+    dev.dma = this.hv.iommu.smmu.stream(sid);
     dev.setIrq = () => {};
     dev.onError = (m) => this.hv.log(`device ${m}`);
     this.devices.set(dev.name, dev);
+    this.sids.set(dev.name, sid);
+    this.hv.iommu.name(sid, dev.name);
+  }
+  streamOf(name: string): number | undefined { return this.sids.get(name); }
+  // DMA faults of the device while its present owner has had it.
+  faults(name: string): StreamFaults | undefined {
+    const sid = this.sids.get(name);
+    return sid === undefined || !this.assigned.has(name) ? undefined : this.hv.iommu.faultsOf(sid);
   }
   get(name: string): PlatformDevice | undefined { return this.devices.get(name); }
   list(): PlatformDevice[] { return [...this.devices.values()]; }
@@ -84,10 +79,9 @@ export class MachineDevices {
     };
     d.mmio.add(region); // throws if it overlaps
     dev.reset();
-    const dma = new DomainDma(this.hv, d, name);
-    dev.dma = dma;
+    this.hv.iommu.attach(this.sids.get(name)!, d);
     dev.setIrq = (level) => d.vgic.setLevel(0, spi, level);
-    const a: Assignment = { device: dev, domain: d, base, spi, region, dma };
+    const a: Assignment = { device: dev, domain: d, base, spi, region };
     this.assigned.set(name, a);
     this.hv.log(`d${d.id}: assigned ${dev.kind} ${name} at 0x${base.toString(16)}, SPI ${spi}`);
     return a;
@@ -99,7 +93,7 @@ export class MachineDevices {
     if (!a) return;
     const dev = a.device;
     dev.reset();
-    dev.dma = NO_DMA;
+    this.hv.iommu.detach(this.sids.get(name)!);
     dev.setIrq = () => {};
     a.domain.vgic.setLevel(0, a.spi, false);
     a.domain.mmio.remove(a.region);

@@ -43,6 +43,7 @@ export interface DomainServices {
   kick(d: Domain, vcpu: number): void; // an interrupt or event is pending for this vCPU
   counterNow(): bigint;
   onUpcall(d: Domain, vcpu: number): void; // control domain without a CPU: deliver events
+  iommuFlush(d: Domain): void; // its devices' cached translations must go (the p2m lost or narrowed a mapping)
 }
 
 export type ShutdownState = { reason: number } | null;
@@ -143,7 +144,10 @@ export class Domain implements EventHost, GrantDomain {
     return BigInt.asUintN(64, v.state.sys(SR.CNTV_CVAL) + v.state.sys(SR.CNTVOFF));
   }
 
-  flushTlbs(): void { for (const v of this.vcpus) v.state.flushTlb(); }
+  flushTlbs(): void {
+    for (const v of this.vcpus) v.state.flushTlb();
+    this.svc.iommuFlush(this);
+  }
 
   nrVcpus(): number { return this.vcpus.length; }
   onlineVcpus(): number { return this.vcpus.filter((v) => v.online).length; }

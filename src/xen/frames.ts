@@ -20,7 +20,8 @@ export const KIND_FREE = 0;
 export const KIND_RAM = 1; // a domain's memory
 export const KIND_P2M = 2; // a stage-2 translation table
 export const KIND_SHARED = 3; // hypervisor data a guest maps (shared_info, grant-table frames)
-export const KIND_NAMES = ["free", "ram", "p2m", "shared"] as const;
+export const KIND_IOMMU = 4; // the SMMU's stream table and queues: never guest memory
+export const KIND_NAMES = ["free", "ram", "p2m", "shared", "iommu"] as const;
 
 export class OutOfFrames extends Error {}
 // A broken reference-count rule: a hypervisor bug, never a guest's doing.

@@ -6,7 +6,9 @@
 import { Core, Exit, ExitReason, EXIT_NAMES, SR } from "../cpu/cpu.js";
 import type { JitOptions } from "../cpu/jit/jit.js";
 import { MachineDevices } from "./device_assign.js";
+import { SmmuDriver } from "./iommu_smmuv3.js";
 import { Clock } from "../hw/clock.js";
+import { SmmuV3 } from "../hw/smmuv3.js";
 import { FrameAllocator, OutOfFrames } from "./frames.js";
 import { P2M_POOL_INITIAL_PAGES } from "./p2m.js";
 import { Domain, DomainConfig } from "./domain.js";
@@ -50,7 +52,9 @@ export class Hypervisor implements PsciHost, HypercallServices {
   readonly frames: FrameAllocator;
   readonly clock: Clock;
   readonly domains = new Map<number, Domain>();
-  readonly devices = new MachineDevices(this); // the machine's devices and their owners
+  readonly smmu: SmmuV3; // the machine's IOMMU
+  readonly iommu: SmmuDriver; // this hypervisor's driver of it
+  readonly devices: MachineDevices; // the machine's devices and their owners
   readonly sched: CreditScheduler;
   readonly log: (line: string) => void;
   events: HypervisorEvents = {};
@@ -78,6 +82,14 @@ export class Hypervisor implements PsciHost, HypercallServices {
     this.auditEachCall = opts.audit ?? false;
     this.commandline = opts.commandline ?? "console=dtuart";
     if (this.auditEachCall) this.log("memory audit after every hypercall: on (a debug option: slow)");
+    const core = this.core, ramBase = Number(core.ramBase), ramEnd = ramBase + core.ramSize;
+    this.smmu = new SmmuV3({
+      bytes: core.bytes, view: core.view,
+      hostOf: (pa) => (pa >= ramBase && pa < ramEnd ? core.ramHost + (pa - ramBase) : -1),
+      noteWrite: (h, len) => core.noteWrite(h, len),
+    });
+    this.iommu = new SmmuDriver(this, this.smmu);
+    this.devices = new MachineDevices(this);
   }
 
   // The audit after a hypercall (debug option): findings are logged, the
@@ -105,11 +117,22 @@ export class Hypervisor implements PsciHost, HypercallServices {
     return -1;
   }
 
+  // An 8-bit VMID no live domain has (as Xen's p2m_alloc_vmid): the SMMU
+  // tags cached translations with it, so two domains must never share one.
+  private freeVmid(): number {
+    const used = new Set([...this.domains.values()].map((d) => d.p2m.vmid));
+    for (let i = 0; i < 255; i++) {
+      const v = ((this.nextVmid + i - 1) % 255) + 1;
+      if (!used.has(v)) { this.nextVmid = (v % 255) + 1; return v; }
+    }
+    throw new OutOfFrames("no free VMID: 255 domains exist");
+  }
+
   createDomain(cfg: DomainConfig): Domain {
     if (this.domains.has(cfg.id)) throw new Error(`domain ${cfg.id} exists`);
     // stage-2 roots, shared_info, the first pool pages: all there or nothing taken
     if (this.frames.freeCount < 3 + P2M_POOL_INITIAL_PAGES) throw new OutOfFrames("no memory for a new domain");
-    const vmid = this.nextVmid++ & 0xFF || this.nextVmid++;
+    const vmid = this.freeVmid();
     const d = new Domain(cfg, {
       core: this.core,
       frames: this.frames,
@@ -117,6 +140,7 @@ export class Hypervisor implements PsciHost, HypercallServices {
       kick: (dom, v) => this.kick(dom, v),
       counterNow: () => this.clock.now(),
       onUpcall: (dom) => { this.upcalls.add(dom); },
+      iommuFlush: (dom) => this.iommu.flush(dom),
     }, vmid);
     this.domains.set(cfg.id, d);
     return d;
@@ -382,6 +406,7 @@ export class Hypervisor implements PsciHost, HypercallServices {
   }
 
   yieldPending(): boolean { return this.yieldRequested; }
+  hasAssignedDevices(d: Domain): boolean { return this.iommu.owns(d); }
 }
 
 export { SR };

@@ -3,13 +3,17 @@
 // files, written once here instead of in every test.
 
 import { execFileSync } from "node:child_process";
-import { closeSync, ftruncateSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { fetchImages } from "../../src/tools/images.js";
 
-// A sparse file of `mib` MiB; with `ext4` an empty ext4 file system (4 KiB blocks) on it.
-export function diskImage(path: string, mib: number, opts: { ext4?: boolean } = {}): string {
+// A sparse file of `mib` MiB; with `ext4` an empty ext4 file system (4 KiB
+// blocks) on it; `head`: bytes written at its start (a raw disk's first sectors).
+export function diskImage(path: string, mib: number, opts: { ext4?: boolean; head?: Uint8Array } = {}): string {
   const fd = openSync(path, "w");
-  try { ftruncateSync(fd, mib << 20); } finally { closeSync(fd); }
+  try {
+    ftruncateSync(fd, mib << 20);
+    if (opts.head) writeSync(fd, opts.head, 0, opts.head.length, 0);
+  } finally { closeSync(fd); }
   if (opts.ext4 ?? true) execFileSync("mkfs.ext4", ["-q", "-F", "-b", "4096", path]);
   return path;
 }

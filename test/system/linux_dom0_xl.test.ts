@@ -35,7 +35,7 @@ after(async () => {
 const BOOT_MS = 300_000;
 const DOM0_READY = /xents-dom0: Xen daemons up[\s\S]*dom0:\/# /;
 interface Status {
-  free_memory_mib: number; hypervisor: { internal_errors: number; audit_now: string[] };
+  free_memory_mib: number; hypervisor: { internal_errors: number; audit_now: string[]; iommu: { translations: number; faults: number; command_errors: number } };
   devices: { name: string; kind: string; owner: number | null; stats: Record<string, number> }[];
 }
 const status = async (): Promise<Status> => JSON.parse(await xentsOk(home, ["host", "status", "--json"]));
@@ -123,6 +123,9 @@ test("xl in a Linux Domain-0 creates a domU whose disk and network work, reboots
   const st = await status();
   assert.deepEqual(st.hypervisor.audit_now, [], "the memory audit is clean");
   for (const d of st.devices) assert.deepEqual([d.name, d.stats.dma_faults, d.stats.errors], [d.name, 0, 0]);
+  // Domain-0's devices did their DMA through the SMMU, without a fault
+  assert.ok(st.hypervisor.iommu.translations > 100, `${st.hypervisor.iommu.translations} SMMU translations`);
+  assert.deepEqual([st.hypervisor.iommu.faults, st.hypervisor.iommu.command_errors], [0, 0]);
   assert.equal(st.hypervisor.internal_errors, 0);
   assert.ok(st.free_memory_mib >= free0 - 1, `free memory ${st.free_memory_mib} MiB, ${free0} before the domU`);
   // and the console's own detach character (-e ^A) lets go of Domain-0

@@ -7,13 +7,14 @@
 // device and takes it back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, openSync, writeSync, closeSync, ftruncateSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hypervisor } from "../../src/xen/hypervisor.js";
 import { constructDom0 } from "../../src/xen/dom0_build.js";
 import { VirtioBlk } from "../../src/hw/virtio_blk.js";
-import { STATUS, VIRTIO_F_VERSION_1 } from "../../src/hw/virtio_mmio.js";
+import { diskImage } from "../helpers/guest_files.js";
+import { VirtioBlkDriver, VIRTIO_BLK_T_IN } from "../helpers/virtio_blk_driver.js";
 import { RawImage } from "../../src/tools/backends/raw_image.js";
 import { GUEST_RAM0_BASE, GUEST_VIRTIO_MMIO_BASE, GUEST_VIRTIO_MMIO_SPI_FIRST, GUEST_GICD_BASE } from "../../src/xen/public/arch_arm.js";
 
@@ -29,10 +30,7 @@ function fakeImage(bytes: number): Uint8Array {
 test("a device assigned to Domain-0 reaches only Domain-0's memory; DMA elsewhere faults and touches nothing; destroy takes it back stopped", () => {
   const dir = mkdtempSync(join(tmpdir(), "xents-assign-"));
   const path = join(dir, "d.img");
-  const fd = openSync(path, "w");
-  ftruncateSync(fd, 1 << 20);
-  writeSync(fd, Buffer.alloc(512, 0x77), 0, 512, 0);
-  closeSync(fd);
+  diskImage(path, 1, { ext4: false, head: Buffer.alloc(512, 0x77) });
   const img = new RawImage(path, false);
   const logs: string[] = [];
   const hv = new Hypervisor({ ramBytes: 256 << 20, deterministic: true, log: (l) => logs.push(l) });
@@ -57,54 +55,17 @@ test("a device assigned to Domain-0 reaches only Domain-0's memory; DMA elsewher
     const victimPa = hv.frames.paOf(victim.p2m.get(vgfn)!.frame);
 
     // Domain-0's driver, through the MMIO region as its loads and stores would go
-    const reg = (off: number, v?: number): number => {
-      if (v === undefined) return Number(a.region.read(0, off, 4));
-      a.region.write(0, off, 4, BigInt(v));
-      return 0;
-    };
-    const mem = (ipa: bigint, write: boolean): DataView => {
-      const h = d0.p2m.hostAddr(ipa, write);
-      assert.ok(h >= 0);
-      return new DataView(hv.core.bytes.buffer, h, 4096 - Number(ipa & 0xFFFn));
-    };
-    const ring = GUEST_RAM0_BASE + 0x3000000n; // in Domain-0's RAM (64 MiB)
-    const desc = ring, avail = ring + 0x1000n, used = ring + 0x2000n, bufs = ring + 0x4000n;
-    reg(0x70, 0); reg(0x70, 3);
-    reg(0x24, 1); reg(0x20, Number(VIRTIO_F_VERSION_1 >> 32n));
-    reg(0x70, 3 | STATUS.FEATURES_OK);
-    reg(0x30, 0); reg(0x38, 8);
-    reg(0x80, Number(desc & 0xFFFFFFFFn)); reg(0x90, Number(avail & 0xFFFFFFFFn)); reg(0xa0, Number(used & 0xFFFFFFFFn));
-    reg(0x44, 1);
-    reg(0x70, 3 | STATUS.FEATURES_OK | STATUS.DRIVER_OK);
-    assert.equal(reg(0x70) & STATUS.DRIVER_OK, STATUS.DRIVER_OK);
-    let availIdx = 0, nextDesc = 0;
-    // a read of sector 0 into `target` (bus address = an IPA of Domain-0)
-    const read = (target: bigint): number => {
-      const hdr = bufs + BigInt(availIdx) * 64n, status = hdr + 32n;
-      mem(hdr, true).setUint32(0, 0, true);
-      mem(hdr, true).setBigUint64(8, 0n, true);
-      const chain: [bigint, number, number][] = [[hdr, 16, 0], [target, 512, 2], [status, 1, 2]];
-      const head = nextDesc;
-      chain.forEach(([addr, len, flags], i) => {
-        const dv = mem(desc + BigInt(16 * ((head + i) % 8)), true);
-        dv.setBigUint64(0, addr, true); dv.setUint32(8, len, true);
-        dv.setUint16(12, flags | (i < 2 ? 1 : 0), true); dv.setUint16(14, (head + i + 1) % 8, true);
-      });
-      nextDesc = (nextDesc + 3) % 8;
-      mem(avail + 4n + BigInt(2 * (availIdx % 8)), true).setUint16(0, head, true);
-      availIdx++;
-      mem(avail, true).setUint16(2, availIdx, true);
-      reg(0x50, 0);
-      assert.equal(mem(used, false).getUint16(2, true), availIdx, "the request completed");
-      return new Uint8Array(hv.core.bytes.buffer, d0.p2m.hostAddr(status, false), 1)[0];
-    };
+    const drv = new VirtioBlkDriver(d0, a, GUEST_RAM0_BASE + 0x3000000n); // in Domain-0's RAM (64 MiB)
+    assert.ok(drv.setup());
+    const read = (target: bigint): number => drv.request(VIRTIO_BLK_T_IN, target);
+    const bufs = drv.desc + 0x4000n;
 
-    const faults0 = a.dma.faults;
+    const faults0 = hv.devices.faults("vda")!.total;
     // at the victim's machine address, at memory Domain-0 has not got, at the GIC's registers
     for (const target of [victimPa, GUEST_RAM0_BASE + (100n << 20n), GUEST_GICD_BASE, (1n << 40n) + 0x1000n]) {
       assert.equal(read(target), 1, `a read into 0x${target.toString(16)} is an I/O error`);
     }
-    assert.ok(a.dma.faults >= faults0 + 4);
+    assert.ok(hv.devices.faults("vda")!.total >= faults0 + 4);
     assert.match(logs.join("\n"), /DMA fault: vda wrote 0x/);
     const vh2 = victim.p2m.hostAddr(GUEST_RAM0_BASE, false);
     assert.ok(hv.core.bytes.subarray(vh2, vh2 + 4096).every((b) => b === 0xC5), "the victim's canary is unchanged");

@@ -35,6 +35,7 @@ export interface HypercallServices {
   tryWake(d: Domain, v: Vcpu): boolean;
   requestYield(): void;
   setRunstate(v: Vcpu, state: number): void;
+  hasAssignedDevices(d: Domain): boolean; // its devices' DMA goes through its stage-2
 }
 
 export interface HypercallContext {

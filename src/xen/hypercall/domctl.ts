@@ -256,7 +256,16 @@ export function domainInfo(c: HypercallContext, t: Domain): StructBuf<keyof type
 function shadowOp(c: HypercallContext, t: Domain, s: StructBuf<keyof typeof xen_domctl_shadow_op.fields>, uva: bigint): bigint {
   switch (s.num("op")) {
     case XEN_DOMCTL_SHADOW_OP.OFF: t.p2m.setLogDirty(false); return 0n;
-    case XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY: t.p2m.setLogDirty(true); return 0n;
+    case XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY:
+      // The SMMU walks the same stage-2 tables: write-protecting them for
+      // dirty tracking would turn the devices' DMA writes into faults (Xen
+      // refuses it too while the IOMMU shares the P2M).
+      if (c.hv.hasAssignedDevices(t)) {
+        c.hv.log(`d${t.id}: log-dirty refused: it has devices assigned, whose DMA writes cannot be tracked`);
+        return neg(XEN_E.EINVAL);
+      }
+      t.p2m.setLogDirty(true);
+      return 0n;
     case XEN_DOMCTL_SHADOW_OP.CLEAN: case XEN_DOMCTL_SHADOW_OP.PEEK: {
       if (!t.p2m.logDirty) return neg(XEN_E.EINVAL);
       const pages = Number(s.get("pages"));
