@@ -10,6 +10,7 @@ import { VirtioNet } from "../hw/virtio_net.js";
 import { TapPort } from "../tools/net/tap_port.js";
 import { Host } from "./host.js";
 import { LinuxDom0Host } from "./linux_dom0_host.js";
+import { addAssignableDisks } from "./assignable_disks.js";
 import type { Hypervisor } from "../xen/hypervisor.js";
 import { MAX_RAM_MIB } from "../cpu/cpu.js";
 import { auditMemory } from "../xen/audit.js";
@@ -22,6 +23,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
     boot(opts) {
       // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
       const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, jit: jitChoice(opts.noJit) });
+      addAssignableDisks(host.hv, opts.assignable ?? []);
       const dom0 = new Dom0(host.privcmd);
       return {
         dom0,
@@ -30,13 +32,14 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         instructions: (domid) => Number(host.hv.domains.get(domid)?.vcpus.reduce((s, v) => s + v.instructions, 0n) ?? 0n),
         health: () => health(host.hv),
         profile: () => profile(host.hv),
+        devices: () => devices(host.hv),
       };
     },
     bootLinux(opts) {
       const { disks, tap, ...dom0 } = opts.dom0;
       const jit = jitChoice(opts.noJit);
       void tap; // cabled by attachTap, once the caller can wait for it
-      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks, jit });
+      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks, jit, assignable: opts.assignable });
       const hv = host.hv;
       return {
         run: (done) => host.run(done),
@@ -53,11 +56,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         memory: () => ({ totalMiB: hv.frames.nframes >> 8, freeMiB: hv.frames.freeCount >> 8, nrCpus: 1 }),
         dmesg: (clear) => { const t = hv.conring.text(); if (clear) hv.conring.read(hv.conring.size, 0, false, true); return t; },
         health: () => health(hv),
-        devices: () => hv.devices.list().map((dev): MachineDeviceInfo => {
-          const a = hv.devices.assignment(dev.name);
-          const extra = dev instanceof VirtioBlk ? dev.blk : dev instanceof VirtioNet ? dev.net : {};
-          return { name: dev.name, kind: dev.kind, owner: a ? a.domain.id : null, stats: { ...(dev instanceof VirtioMmioDevice ? dev.stats : {}), ...extra, dma_faults: hv.devices.faults(dev.name)?.total ?? 0 } };
-        }),
+        devices: () => devices(hv),
         attachTap: async (ifname) => { await TapPort.open(host.wire, ifname, log); },
       };
     },
@@ -75,6 +74,17 @@ function profile(hv: Hypervisor): CoreProfile {
     }
   }
   return { instructions, tlbMisses, tlbFlushes, tlbFullFlushes, exits: Object.fromEntries(hv.stats.exits), coreS: hv.stats.coreMs / 1000, jit: hv.core.jitStats() };
+}
+
+function devices(hv: Hypervisor): MachineDeviceInfo[] {
+  return hv.devices.machine().map((m): MachineDeviceInfo => {
+    const dev = m.dev;
+    const extra = dev instanceof VirtioBlk ? dev.blk : dev instanceof VirtioNet ? dev.net : {};
+    return {
+      name: dev.name, kind: dev.kind, path: m.path, address: m.mfn * 4096, irq: m.irq, owner: m.owner?.id ?? null,
+      stats: { ...(dev instanceof VirtioMmioDevice ? dev.stats : {}), ...extra, dma_faults: hv.devices.faults(dev.name)?.total ?? 0 },
+    };
+  });
 }
 
 function health(hv: Hypervisor): HypervisorHealth {

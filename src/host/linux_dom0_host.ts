@@ -27,10 +27,12 @@ import { segmentTcp } from "../tools/net/tcp_segment.js";
 import { openDiskImage } from "../tools/backends/blkback.js";
 import type { DiskImage } from "../tools/backends/raw_image.js";
 import type { MachineDisk } from "../tools/linux_dom0_options.js";
+import { addAssignableDisks } from "./assignable_disks.js";
 
 export interface LinuxHostOptions extends HypervisorOptions {
   dom0: Dom0Config;
   disks?: MachineDisk[]; // Domain-0's vda, vdb, …
+  assignable?: MachineDisk[]; // disks for other domains (assignable_disks.ts)
 }
 
 // The NIC's MAC: locally administered, "xnts".
@@ -94,6 +96,7 @@ export class LinuxDom0Host {
     this.hv.devices.add(this.nic);
     new NicPort(this.nic, this.wire);
     names.push("eth0");
+    try { this.images.push(...addAssignableDisks(this.hv, opts.assignable ?? [])); } catch (e) { this.close(); throw e; }
     this.dom0Config = { ...c, devices: [...(c.devices ?? []), ...names] };
     this.hv.events.onSerialOutput = (b) => this.serialOut(b);
     this.hv.events.onShutdown = (d, reason) => {

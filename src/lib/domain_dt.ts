@@ -10,6 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import { FdtBuilder } from "./fdt.js";
+import type { FdtNode } from "./fdt_reader.js";
 import {
   GUEST_RAM0_BASE, GUEST_RAM0_SIZE, GUEST_RAM1_BASE, GUEST_GICD_BASE, GUEST_GICV3_GICD_SIZE,
   GUEST_GICV3_GICR0_BASE, GUEST_GICV3_GICR0_SIZE, GUEST_GNTTAB_BASE, GUEST_GNTTAB_SIZE, GUEST_PL011_BASE,
@@ -33,6 +34,9 @@ export interface DomainDtConfig {
   virtio?: { base: bigint; size: bigint; spi: number }[];
   // /chosen/rng-seed (64 bytes); random unless given (a replayable run gives one)
   rngSeed?: Uint8Array;
+  // nodes copied from a partial device tree (xl.cfg device_tree: its
+  // /passthrough and /aliases, as libxl copies them)
+  copied?: FdtNode[];
 }
 
 export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
@@ -96,6 +100,7 @@ export function makeDomainDeviceTree(cfg: DomainDtConfig): Uint8Array {
     f.beginNode(`virtio_mmio@${v.base.toString(16)}`).str("compatible", "virtio,mmio").reg("reg", [v.base, v.size])
       .u32("interrupts", 0, v.spi - 32, 4).u32("interrupt-parent", GUEST_PHANDLE_GIC).empty("dma-coherent").endNode();
   }
+  for (const n of cfg.copied ?? []) f.node(n);
   f.endNode();
   return f.finish();
 }

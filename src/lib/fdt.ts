@@ -48,6 +48,13 @@ export class FdtBuilder {
     return this;
   }
   empty(name: string): this { return this.prop(name, new Uint8Array(0)); }
+  // A node read from another blob (fdt_reader.ts), copied whole.
+  node(n: { name: string; props: { name: string; value: Uint8Array }[]; children: { name: string }[] }): this {
+    this.beginNode(n.name);
+    for (const p of n.props) this.prop(p.name, p.value);
+    for (const c of n.children) this.node(c as typeof n);
+    return this.endNode();
+  }
   u32(name: string, ...vals: number[]): this {
     const b = new Uint8Array(vals.length * 4);
     const dv = new DataView(b.buffer);

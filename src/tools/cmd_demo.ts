@@ -9,7 +9,7 @@ import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { Dom0 } from "./dom0.js";
 import { parseArgs, ArgSpec, UsageError } from "./args.js";
-import type { LinuxDom0Config } from "./linux_dom0_options.js";
+import type { LinuxDom0Config, MachineDisk } from "./linux_dom0_options.js";
 import { DOM0_OPTIONS, dom0Kind, linuxDom0Config } from "./linux_dom0_options.js";
 import { SerialConsole } from "./serial_console.js";
 import { replaySeed } from "./domain_builder.js";
@@ -17,9 +17,9 @@ import { replaySeed } from "./domain_builder.js";
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
   // noJit: the interpreter alone (`--no-jit`), whatever XENTS_JIT says.
-  boot(opts: { ramMiB: number; deterministic: boolean; noJit?: boolean }): BootedHost;
+  boot(opts: { ramMiB: number; deterministic: boolean; noJit?: boolean; assignable?: MachineDisk[] }): BootedHost;
   // A host whose Domain-0 is a Linux kernel the hypervisor builds.
-  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config; noJit?: boolean }): BootedLinuxHost;
+  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config; noJit?: boolean; assignable?: MachineDisk[] }): BootedLinuxHost;
 }
 
 
@@ -43,8 +43,9 @@ export interface BootedLinuxHost {
   attachTap(ifname: string): Promise<void>; // cables the machine's NIC to a host TAP device
 }
 
-// A device of the machine, its owner and its counters.
-export interface MachineDeviceInfo { name: string; kind: string; owner: number | null; stats: Record<string, number>; }
+// A device of the machine: where it is (its device-tree path, register page
+// and SPI, as xl.cfg's dtdev, iomem and irqs name them), its owner and its counters.
+export interface MachineDeviceInfo { name: string; kind: string; path: string; address: number; irq: number; owner: number | null; stats: Record<string, number>; }
 
 export const MIN_HOST_MIB = 64; // Domain-0's 32 MiB and the hypervisor's own pages
 
@@ -66,6 +67,7 @@ export interface BootedHost {
   instructions(domid: number): number;
   health(): HypervisorHealth;
   profile(): CoreProfile;
+  devices(): MachineDeviceInfo[];
 }
 
 // Where a run's time went (for the benchmarks): the core's own counters

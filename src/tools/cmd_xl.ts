@@ -38,7 +38,7 @@ export function loadConfig(file: string, overrides: string[]): DomainSpec {
   const { spec, warnings } = domainSpec(parseXlCfg(text, file), file);
   for (const w of warnings) process.stderr.write(`${file}: warning: ${w}\n`);
   const abs = (p?: string): string | undefined => (p === undefined ? p : isAbsolute(p) ? p : resolve(dirname(file), p));
-  return { ...spec, kernel: abs(spec.kernel), ramdisk: abs(spec.ramdisk) };
+  return { ...spec, kernel: abs(spec.kernel), ramdisk: abs(spec.ramdisk), deviceTree: abs(spec.deviceTree) };
 }
 
 const CTRL_RIGHT_BRACKET = 0x1D;
@@ -317,6 +317,19 @@ export function xlCommands(): Record<string, Command> {
       for (const b of await c.call("bridge-list", {})) {
         process.stdout.write(`${b.name.padEnd(16)} ${String(b.frames).padStart(7)} ${String(b.flooded).padStart(8)} ${String(b.dropped).padStart(7)} ${b.ports.join(" ")}\n`);
       }
+      return 0;
+    })),
+    simple("device-list", "list the machine's devices: device-tree path, register page, SPI and owner", "xents device-list", async (argv) => withHost(async (c) => {
+      if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'`);
+      process.stdout.write("name       kind         path                    iomem     irq owner\n");
+      for (const d of await c.call("device-list", {})) {
+        process.stdout.write(`${d.name.padEnd(10)} ${d.kind.padEnd(12)} ${d.path.padEnd(23)} ${(d.address / 4096).toString(16).padEnd(9)} ${String(d.irq).padStart(3)} ${d.owner === null ? "-" : String(d.owner)}\n`);
+      }
+      return 0;
+    })),
+    simple("assignable-list", "the device-tree paths of the machine's devices no domain has (for dtdev)", "xents assignable-list", async (argv) => withHost(async (c) => {
+      if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'`);
+      for (const d of await c.call("device-list", {})) if (d.owner === null) process.stdout.write(`${d.path}\n`);
       return 0;
     })),
     simple("lsevtchn", "list a domain's event channels (Domain-0 by default)", "xents lsevtchn [domain]", async (argv) => withHost(async (c) => {

@@ -7,6 +7,8 @@
 import type { Xc } from "./xc/xc.js";
 import { parseArm64Image as parseImage, placeBootImages, BootImageError, DTB_RESERVE } from "../lib/arm64_image.js";
 import { makeDomainDeviceTree } from "../lib/domain_dt.js";
+import { parseFdt, fdtChild, type FdtNode } from "../lib/fdt_reader.js";
+import { irqPermission, bindPtSpiIrq, iomemPermission, memoryMapping, assignDtDevice } from "./xc/passthrough.js";
 import {
   GUEST_RAM0_BASE, GUEST_RAM0_SIZE, GUEST_RAM1_BASE, GUEST_RAM1_SIZE, GUEST_EVTCHN_PPI, PSR_GUEST64_INIT,
   SCTLR_GUEST_INIT, MAGIC_CONSOLE_PFN, MAGIC_XENSTORE_PFN, MAGIC_VUART_PFN, NR_MAGIC_PAGES, GUEST_MAGIC_BASE,
@@ -25,6 +27,18 @@ export interface BuildConfig {
   backendDomid?: number; // the domain running xenstored and the console backend
   handle?: Uint8Array;
   rngSeed?: Uint8Array; // the guest's /chosen/rng-seed (random unless given)
+  passthrough?: Passthrough;
+}
+
+// Machine devices given to the guest, as xl.cfg's dtdev, iomem, irqs and
+// device_tree give them (libxl: permission, mapping and binding for each
+// page and SPI, the devices assigned behind the SMMU, the partial device
+// tree's /passthrough and /aliases copied into the guest's).
+export interface Passthrough {
+  dtdev: string[];
+  iomem: { mfn: number; pages: number; gfn: number }[];
+  irqs: number[];
+  deviceTree?: Uint8Array;
 }
 
 export interface BuiltDomain {
@@ -72,8 +86,19 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   }
   const { kernel: kernStart, dtb: dtbAddr, initrd: rdAddr } = layout;
 
-  const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle });
+  const pt = cfg.passthrough;
+  let copied: FdtNode[] = [];
+  if (pt?.deviceTree) {
+    let tree: FdtNode;
+    try { tree = parseFdt(pt.deviceTree); } catch (e) { throw new BuildError(`device_tree: ${(e as Error).message}`); }
+    copied = ["passthrough", "aliases"].map((n) => fdtChild(tree, n)).filter((n): n is FdtNode => n !== undefined);
+    if (!fdtChild(tree, "passthrough")) throw new BuildError("device_tree: the partial device tree has no /passthrough node");
+  }
+  // as libxl: enough SPIs for the highest one passed through
+  const nrSpis = Math.max(32, ...(pt?.irqs ?? []).map((i) => i - 32 + 1));
+  const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle, nrSpis });
   try {
+    if (pt) givePassthrough(xc, domid, pt);
     xc.setPagingMempool(domid, pagingMemoryKiB(cfg.memoryMiB * 1024, cfg.vcpus) * 1024n);
     xc.maxVcpus(domid, cfg.vcpus);
     const memKiB = Number(mem / 1024n);
@@ -84,7 +109,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
     const magic = Array.from({ length: NR_MAGIC_PAGES }, (_, i) => (GUEST_MAGIC_BASE >> 12n) + BigInt(i));
     if (xc.populatePhysmap(domid, magic) !== magic.length) throw new BuildError("could not populate the magic pages");
 
-    const dtb = makeDeviceTree(cfg, bank0, bank1, cfg.ramdisk ? [rdAddr, rdAddr + BigInt(cfg.ramdisk.length)] : null);
+    const dtb = makeDeviceTree(cfg, bank0, bank1, cfg.ramdisk ? [rdAddr, rdAddr + BigInt(cfg.ramdisk.length)] : null, copied);
     if (BigInt(dtb.length) > DTB_RESERVE) throw new BuildError("device tree too large");
     writeGuest(xc, domid, kernStart, cfg.kernel);
     writeGuest(xc, domid, dtbAddr, dtb);
@@ -146,9 +171,26 @@ export function replaySeed(name: string): Uint8Array {
 }
 
 // The device tree libxl builds for an Arm domU (tools/libs/light/libxl_arm.c).
-export function makeDeviceTree(cfg: BuildConfig, bank0: bigint, bank1: bigint, initrd: [bigint, bigint] | null): Uint8Array {
+export function makeDeviceTree(cfg: BuildConfig, bank0: bigint, bank1: bigint, initrd: [bigint, bigint] | null, copied: FdtNode[] = []): Uint8Array {
   return makeDomainDeviceTree({
     model: "XENVM-4.17", compatible: ["xen,xenvm-4.17", "xen,xenvm"], bootargs: cfg.cmdline, vcpus: cfg.vcpus,
-    bank0, bank1, initrd, vuart: cfg.vuart, rngSeed: cfg.rngSeed,
+    bank0, bank1, initrd, vuart: cfg.vuart, rngSeed: cfg.rngSeed, copied,
   });
+}
+
+// libxl's steps for irqs, iomem and dtdev (libxl_create.c, libxl_arm.c).
+function givePassthrough(xc: Xc, domid: number, pt: Passthrough): void {
+  const step = (what: string, f: () => void): void => {
+    try { f(); } catch (e) { throw new BuildError(`${what}: ${(e as Error).message}`); }
+  };
+  for (const irq of pt.irqs) {
+    step(`irq ${irq}`, () => { irqPermission(xc, domid, irq, true); bindPtSpiIrq(xc, domid, irq, irq); });
+  }
+  for (const r of pt.iomem) {
+    step(`iomem ${r.mfn.toString(16)},${r.pages.toString(16)}@${r.gfn.toString(16)}`, () => {
+      iomemPermission(xc, domid, BigInt(r.mfn), BigInt(r.pages), true);
+      memoryMapping(xc, domid, BigInt(r.gfn), BigInt(r.mfn), BigInt(r.pages), true);
+    });
+  }
+  for (const path of pt.dtdev) step(`dtdev ${path}`, () => assignDtDevice(xc, domid, path));
 }

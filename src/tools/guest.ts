@@ -31,6 +31,15 @@ export interface Guest {
   startedAt: number;
 }
 
+// A guest with machine devices passed through cannot be saved or migrated:
+// the device's state is in the machine, not in the guest's memory (Xen
+// refuses it as well).
+export function passedThrough(g: Guest): string | null {
+  const pt = g.config.passthrough;
+  if (!pt || (!pt.dtdev.length && !pt.iomem.length && !pt.irqs.length)) return null;
+  return `${g.name} has machine devices passed through (${[...pt.dtdev, ...pt.irqs.map((i) => `irq ${i}`)].join(", ") || "iomem"}): it cannot be saved or migrated`;
+}
+
 export interface DiskInfo {
   vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
 }

@@ -169,7 +169,9 @@ export function resolveModules(modDir: string, wanted: string[]): { name: string
   return order;
 }
 
-export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4", "crc32c_generic"]; // ext4 needs a crc32c (a softdep, not in depends=)
+// ext4 needs a crc32c (a softdep, not in depends=); virtio_mmio and
+// virtio_blk drive a machine disk passed through to the guest
+export const INITRAMFS_MODULES = ["xen-blkfront", "xen-netfront", "ext4", "crc32c_generic", "virtio_mmio", "virtio_blk"];
 
 // /init prepares the system and hands over to busybox init, which keeps a
 // shell on the console and performs poweroff/reboot (and reaps orphans) as

@@ -27,12 +27,20 @@ export const DOM0_OPTIONS: ArgSpec = {
 };
 const LINUX_ONLY = ["dom0-mem", "dom0-vcpus", "dom0-kernel", "dom0-ramdisk", "dom0-cmdline", "dom0-disk", "dom0-tap"];
 
-// --dom0-disk [qcow2:|raw:]PATH[,ro]
-export function parseMachineDisk(spec: string): MachineDisk {
+// The machine's disks that no domain has at boot, for passthrough (either kind of Domain-0).
+export const ASSIGNABLE_OPTIONS: ArgSpec = { "assignable-disk": "list" };
+export function assignableDisks(a: Record<string, unknown>): MachineDisk[] {
+  const disks = ((a["assignable-disk"] as string[] | undefined) ?? []).map((s) => parseMachineDisk(s, "--assignable-disk"));
+  if (disks.length > 16) throw new UsageError("--assignable-disk: at most 16 disks");
+  return disks;
+}
+
+// --dom0-disk (or --assignable-disk) [qcow2:|raw:]PATH[,ro]
+export function parseMachineDisk(spec: string, option = "--dom0-disk"): MachineDisk {
   const m = /^(?:(raw|qcow2):)?(.+?)(,ro)?$/.exec(spec);
-  if (!m || !m[2]) throw new UsageError(`--dom0-disk ${spec}: a disk is [raw:|qcow2:]PATH[,ro]`);
+  if (!m || !m[2]) throw new UsageError(`${option} ${spec}: a disk is [raw:|qcow2:]PATH[,ro]`);
   const path = resolve(m[2]);
-  if (!existsSync(path)) throw new UsageError(`--dom0-disk ${spec}: ${path} does not exist`);
+  if (!existsSync(path)) throw new UsageError(`${option} ${spec}: ${path} does not exist`);
   return { path, format: (m[1] as "raw" | "qcow2" | undefined) ?? "raw", readonly: m[3] !== undefined };
 }
 
@@ -65,7 +73,7 @@ export function linuxDom0Config(a: Record<string, unknown>, ramMiB: number): Lin
   const read = (p: string, what: string): Uint8Array => {
     try { return new Uint8Array(readFileSync(p)); } catch (e) { throw new UsageError(`cannot read the Domain-0 ${what} ${p}: ${(e as Error).message}`); }
   };
-  const disks = ((a["dom0-disk"] as string[] | undefined) ?? []).map(parseMachineDisk);
+  const disks = ((a["dom0-disk"] as string[] | undefined) ?? []).map((s) => parseMachineDisk(s));
   if (disks.length > 10) throw new UsageError("--dom0-disk: at most 10 disks (the machine's NIC takes the eleventh virtio slot)");
   const tap = a["dom0-tap"] as string | undefined;
   if (tap !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(tap)) throw new UsageError(`--dom0-tap ${tap}: an interface name is 1-15 letters, digits, '_', '.', '-'`);

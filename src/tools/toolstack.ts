@@ -32,6 +32,7 @@ import type { Node } from "./xenstore/store.js";
 
 export type { ExitAction, GuestConfig, Guest, DiskInfo, SavedXenstore } from "./guest.js";
 import type { ExitAction, GuestConfig, Guest, DiskInfo, SavedXenstore } from "./guest.js";
+import { passedThrough } from "./guest.js";
 
 export interface ToolstackEvents {
   onGuestExit?(g: Guest, reason: string, action: ExitAction): void;
@@ -266,6 +267,8 @@ export class Toolstack {
   save(domid: number, sink: StreamSink, keepRunning = false): { pages: number } {
     const g = this.guests.get(domid);
     if (!g || g.state !== "running") throw new Error(`domain ${domid} is not running`);
+    const pt = passedThrough(g);
+    if (pt) throw new Error(pt);
     const xc = this.dom0.xc;
     xc.pause(domid);
     let pages = 0;

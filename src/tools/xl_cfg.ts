@@ -108,11 +108,26 @@ export interface DomainSpec {
   onReboot: Action;
   onCrash: Action;
   vuart: boolean;
+  // Passthrough of device-tree devices (xl.cfg(5) "Devices" on Arm)
+  dtdev?: string[]; // the devices' paths in the host's device tree
+  iomem?: IomemRange[];
+  irqs?: number[]; // SPIs, routed 1:1
+  deviceTree?: string; // a partial device tree whose /passthrough (and /aliases) the guest gets
+}
+
+// iomem = ["IOMEM_START,NUM_PAGES[@GFN]"]: machine page numbers, all hexadecimal.
+export interface IomemRange { mfn: number; pages: number; gfn: number; }
+export function parseIomem(s: string): IomemRange | null {
+  const m = /^(?:0x)?([0-9a-fA-F]{1,9}),(?:0x)?([0-9a-fA-F]{1,6})(?:@(?:0x)?([0-9a-fA-F]{1,9}))?$/.exec(s.trim());
+  if (!m) return null;
+  const mfn = Number.parseInt(m[1], 16), pages = Number.parseInt(m[2], 16);
+  if (pages === 0) return null;
+  return { mfn, pages, gfn: m[3] === undefined ? mfn : Number.parseInt(m[3], 16) };
 }
 
 const KEYS = new Set([
   "name", "memory", "maxmem", "vcpus", "maxvcpus", "cpus", "kernel", "ramdisk", "cmdline", "extra", "root", "disk",
-  "vif", "on_poweroff", "on_reboot", "on_crash", "vuart", "type", "uuid", "seclabel",
+  "vif", "on_poweroff", "on_reboot", "on_crash", "vuart", "type", "uuid", "seclabel", "dtdev", "iomem", "irqs", "device_tree",
 ]);
 const X86_ONLY = new Map<string, string>([
   ["builder", "the HVM/PV builder choice is x86-only; Arm guests are always type \"pvh\""],
@@ -144,6 +159,13 @@ export function checkDomainSpec(v: unknown): DomainSpec {
   strings("disks"); strings("vifs");
   action("onPoweroff"); action("onReboot"); action("onCrash");
   if (typeof o.vuart !== "boolean") bad("'vuart' is not true or false");
+  if (o.dtdev !== undefined) strings("dtdev");
+  str("deviceTree", true);
+  if (o.irqs !== undefined && (!Array.isArray(o.irqs) || o.irqs.length > 64 || !o.irqs.every((x) => Number.isInteger(x) && x >= 32 && x <= 1019))) bad("'irqs' is not a list of SPIs (32 to 1019)");
+  if (o.iomem !== undefined && (!Array.isArray(o.iomem) || o.iomem.length > 64 || !o.iomem.every((r) => {
+    const x = r as Record<string, unknown>;
+    return typeof r === "object" && r !== null && [x.mfn, x.pages, x.gfn].every((n) => Number.isInteger(n) && (n as number) >= 0 && (n as number) < 2 ** 36) && (x.pages as number) > 0;
+  }))) bad("'iomem' is not a list of page ranges");
   return o as unknown as DomainSpec;
 }
 
@@ -198,12 +220,25 @@ export function domainSpec(entries: CfgEntry[], file = "<config>"): ParsedConfig
   const vu = e("vuart");
   const vuart = vu !== undefined && (vu.value === "sbsa_uart" || (() => { throw new CfgError(file, vu.line, vu.col, "vuart must be \"sbsa_uart\""); })());
   if (seen.has("uuid")) warnings.push("uuid is chosen by xents; the given one is ignored");
+  const iomem = list("iomem").map((s) => {
+    const r = parseIomem(s);
+    if (!r) throw new CfgError(file, e("iomem")!.line, e("iomem")!.col, `iomem "${s}" is not "IOMEM_START,NUM_PAGES[@GFN]" (hexadecimal page numbers)`);
+    return r;
+  });
+  const irqsEntry = e("irqs");
+  const irqs = irqsEntry === undefined ? [] : (() => {
+    const v = irqsEntry.value;
+    const nums = Array.isArray(v) ? v.map((x) => (typeof x === "string" && /^\d+$/.test(x) ? Number(x) : x)) : null;
+    if (!nums || !nums.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 32 && x <= 1019)) throw new CfgError(file, irqsEntry.line, irqsEntry.col, "irqs must be a list of SPI numbers (32 to 1019)");
+    return nums as number[];
+  })();
+  const passthrough = { dtdev: list("dtdev"), iomem, irqs, deviceTree: str("device_tree") };
   if (seen.has("seclabel")) warnings.push("seclabel is ignored: there is no XSM policy to apply it to");
   return {
     spec: {
       name, type: "pvh", memory, maxmem, vcpus, maxvcpus, cpus: str("cpus"), kernel: str("kernel"), ramdisk: str("ramdisk"),
       cmdline, disks: list("disk"), vifs: list("vif"), onPoweroff: action("on_poweroff", "destroy"),
-      onReboot: action("on_reboot", "restart"), onCrash: action("on_crash", "destroy"), vuart,
+      onReboot: action("on_reboot", "restart"), onCrash: action("on_crash", "destroy"), vuart, ...passthrough,
     },
     warnings,
   };

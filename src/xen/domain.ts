@@ -78,6 +78,9 @@ export class Domain implements EventHost, GrantDomain {
   hypercalls = 0; // made by its vCPUs
   readonly unmappedFrames: number[] = []; // increase_reservation pages not in the p2m
   readonly console: number[] = []; // console_io output not yet flushed as a line
+  // Machine frames and interrupts it may be given (XEN_DOMCTL_iomem_permission, irq_permission)
+  readonly iomemCaps = new Set<number>();
+  readonly irqCaps = new Set<number>();
 
   constructor(readonly cfg: DomainConfig, readonly svc: DomainServices, vmid: number) {
     this.id = cfg.id;

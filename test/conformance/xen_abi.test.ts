@@ -28,6 +28,8 @@ const C_NAMES: Record<string, Record<string, string | null>> = {
   },
   evtchn_status: { u0: "u", u1: null },
   xen_add_to_physmap_batch: { u: "u.foreign_domid" },
+  xen_domctl_assign_device: { dt_size: "u.dt.size", dt_path: "u.dt.path" },
+  xen_domctl_bind_pt_irq: { spi: "u.spi.spi" },
   vcpu_guest_core_regs: {},
   blkif_request_segment: {},
 };

@@ -24,13 +24,13 @@ export function qcow2Of(raw: string, path: string): string {
   return path;
 }
 
-export type CfgValue = string | number | string[];
+export type CfgValue = string | number | (string | number)[];
 
 // xl.cfg text: strings quoted, numbers bare, lists as ['a', 'b'], in the order given.
 export function xlCfgText(fields: Record<string, CfgValue>): string {
   const q = (s: string): string => `"${s}"`;
   const lines = Object.entries(fields).map(([k, v]) =>
-    `${k} = ${typeof v === "number" ? String(v) : Array.isArray(v) ? `[${v.map((x) => `'${x}'`).join(", ")}]` : q(v)}`);
+    `${k} = ${typeof v === "number" ? String(v) : Array.isArray(v) ? `[${v.map((x) => (typeof x === "number" ? String(x) : `'${x}'`)).join(", ")}]` : q(v)}`);
   return `${lines.join("\n")}\n`;
 }
 

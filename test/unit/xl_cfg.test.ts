@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseXlCfg, domainSpec, CfgError } from "../../src/tools/xl_cfg.js";
+import { parseXlCfg, domainSpec, CfgError, checkDomainSpec } from "../../src/tools/xl_cfg.js";
 
 test("xl.cfg: strings, numbers, multi-line lists and comments", () => {
   const cfg = `# a guest
@@ -43,4 +43,33 @@ test("xl.cfg: errors name the file, line and column", () => {
   for (const [text, re] of bad) {
     assert.throws(() => domainSpec(parseXlCfg(text, "c.cfg"), "c.cfg"), (e: unknown) => e instanceof CfgError && re.test(e.message), text);
   }
+});
+
+test("xl.cfg: passthrough keys (dtdev, iomem, irqs, device_tree) as xl.cfg(5) spells them, and what is wrong with them", () => {
+  const cfg = `name = "storage"
+dtdev = [ "/virtio_mmio@a000000" ]
+iomem = [ "a000,1@a000", "0x2f000,2" ]
+irqs = [ 48, 49 ]
+device_tree = "/srv/pt.dtb"
+`;
+  const { spec } = domainSpec(parseXlCfg(cfg, "pt.cfg"), "pt.cfg");
+  assert.deepEqual(spec.dtdev, ["/virtio_mmio@a000000"]);
+  assert.deepEqual(spec.iomem, [{ mfn: 0xa000, pages: 1, gfn: 0xa000 }, { mfn: 0x2f000, pages: 2, gfn: 0x2f000 }], "without @GFN the mapping is 1:1");
+  assert.deepEqual(spec.irqs, [48, 49]);
+  assert.equal(spec.deviceTree, "/srv/pt.dtb");
+  const sent = JSON.parse(JSON.stringify(spec)) as unknown;
+  assert.deepEqual(checkDomainSpec(sent), sent, "the spec passes the host daemon's check");
+  const bad: [string, RegExp][] = [
+    ['name = "x"\niomem = [ "a000" ]\n', /c\.cfg:2:1: iomem "a000" is not "IOMEM_START,NUM_PAGES\[@GFN\]"/],
+    ['name = "x"\niomem = [ "a000,0" ]\n', /iomem "a000,0"/],
+    ['name = "x"\nirqs = [ 20 ]\n', /irqs must be a list of SPI numbers \(32 to 1019\)/],
+    ['name = "x"\nirqs = 48\n', /irqs must be a list/],
+    ['name = "x"\ndtdev = "/virtio_mmio@a000000"\n', /'dtdev' must be a list of strings/],
+  ];
+  for (const [text, re] of bad) {
+    assert.throws(() => domainSpec(parseXlCfg(text, "c.cfg"), "c.cfg"), (e: unknown) => e instanceof CfgError && re.test(e.message), text);
+  }
+  const over = { ...spec, irqs: [5] };
+  assert.throws(() => checkDomainSpec(over), /'irqs' is not a list of SPIs/);
+  assert.throws(() => checkDomainSpec({ ...spec, iomem: [{ mfn: -1, pages: 1, gfn: 0 }] }), /'iomem' is not a list of page ranges/);
 });

@@ -11,6 +11,7 @@ import * as v from "valibot";
 import type { EvtchnStatus } from "../xc/xc.js";
 import type { DiskInfo } from "../guest.js";
 import type { MigrateProgress, MigrateResult } from "../migration.js";
+import type { MachineDeviceInfo } from "../cmd_demo.js";
 
 const DOMAIN = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.integer())], "must name a domain (its name or id)");
 const TEXT = v.pipe(v.string("must be given as text"), v.minLength(1, "must be given as text"));
@@ -51,6 +52,7 @@ export const COMMANDS = {
   "tap-attach": v.object({ bridge: TEXT, ifname: TEXT }),
   "tap-detach": v.object({ ifname: TEXT }),
   "bridge-list": none,
+  "device-list": none,
   migrate: v.object({ domain: DOMAIN, host: TEXT, port: v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)), live: FLAG, keyFile: v.optional(TEXT) }),
   "migrate-status": none,
   save: v.object({ domain: DOMAIN, file: TEXT, keepRunning: FLAG }),
@@ -92,6 +94,7 @@ export interface Results {
   "tap-attach": { bridge: string; ifname: string };
   "tap-detach": null;
   "bridge-list": BridgeRow[];
+  "device-list": MachineDeviceInfo[];
   migrate: MigrateResult;
   "migrate-status": MigrateProgress | null;
   save: { pages: number };

@@ -10,7 +10,8 @@ import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js"
 import { randomBytes } from "node:crypto";
 import { join, isAbsolute } from "node:path";
 import { hostname } from "node:os";
-import type { HostFactory, HypervisorHealth } from "../cmd_demo.js";
+import type { HostFactory, HypervisorHealth, MachineDeviceInfo } from "../cmd_demo.js";
+import type { MachineDisk } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { TapPort, TapError } from "../net/tap_port.js";
@@ -24,7 +25,7 @@ import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 import { replaySeed } from "../domain_builder.js";
 
-export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; }
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; }
 
 export { RequestError };
 
@@ -40,6 +41,7 @@ export class HostDaemon {
   dom0!: Dom0;
   private run!: (done: () => boolean) => Promise<void>;
   private health!: () => HypervisorHealth;
+  private devices!: () => MachineDeviceInfo[];
   private readonly taps = new Map<string, TapPort>();
 
   constructor(readonly paths: HostPaths, private readonly factory: HostFactory, private readonly opts: DaemonOptions) {
@@ -55,10 +57,11 @@ export class HostDaemon {
 
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
-    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, noJit: this.opts.noJit });
+    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, noJit: this.opts.noJit, assignable: this.opts.assignable });
     this.dom0 = h.dom0;
     this.run = h.run;
     this.health = h.health;
+    this.devices = h.devices;
     this.ts = new Toolstack(h.dom0, (l) => this.log(l));
     h.setVuartSink((domid, b) => this.ts.guests.get(domid)?.console.emit(new Uint8Array([b])));
     this.ts.events.onGuestCreated = (g) => this.attachLog(g);
@@ -107,6 +110,9 @@ export class HostDaemon {
       ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
       onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
       paused, disks, vifs, rngSeed: this.opts.deterministic ? replaySeed(spec.name) : undefined,
+      passthrough: spec.dtdev?.length || spec.iomem?.length || spec.irqs?.length || spec.deviceTree
+        ? { dtdev: spec.dtdev ?? [], iomem: spec.iomem ?? [], irqs: spec.irqs ?? [], deviceTree: spec.deviceTree ? read(spec.deviceTree, "device_tree") : undefined }
+        : undefined,
     });
   }
 
@@ -116,7 +122,7 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
-        accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort,
+        accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort, devices: this.devices(),
       }),
       list: () => this.listDomains(),
       lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
@@ -219,6 +225,7 @@ export class HostDaemon {
         this.taps.delete(port.ifname);
         return null;
       },
+      "device-list": () => this.devices(),
       "bridge-list": () => this.ts.bridges.list().map((b) => ({ name: b.name, ports: [...b.ports].map((p) => p.name), ...b.stats })),
       "block-list": (a) => this.ts.disks(this.guest(a.domain).domid),
       migrate: async (a) => {

@@ -9,7 +9,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { HostFactory, BootedLinuxHost } from "../cmd_demo.js";
-import type { LinuxDom0Config } from "../linux_dom0_options.js";
+import type { LinuxDom0Config, MachineDisk } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { SerialConsole } from "../serial_console.js";
 import { ControlServer, Handlers, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
@@ -17,7 +17,7 @@ import type { CommandName } from "./commands.js";
 import { CONSOLE_LOG_MAX_BYTES } from "./host_daemon.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
-export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; noJit?: boolean; dom0: LinuxDom0Config; }
+export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; noJit?: boolean; dom0: LinuxDom0Config; assignable?: MachineDisk[]; }
 
 // What the TypeScript Domain-0's toolstack answers and a Linux Domain-0's xl does instead.
 const XL_COMMANDS = [
@@ -47,7 +47,7 @@ export class LinuxHostDaemon {
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
     logConsoleTo(this.serial, join(this.paths.logs, "console-Domain-0.log"), CONSOLE_LOG_MAX_BYTES);
-    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0, noJit: this.opts.noJit });
+    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0, noJit: this.opts.noJit, assignable: this.opts.assignable });
     this.machine.serial((b) => this.serial.emit(b), (max) => this.serial.take(max));
     if (this.opts.dom0.tap) await this.machine.attachTap(this.opts.dom0.tap);
     await this.control.listen();
@@ -91,6 +91,7 @@ export class LinuxHostDaemon {
         };
       },
       dmesg: (a) => this.machine.dmesg(a.clear === true),
+      "device-list": () => this.machine.devices(),
       console: (a, sock) => {
         const d = a.domain;
         if (d !== 0 && d !== "0" && d !== "Domain-0") throw new RequestError(`Domain-0 on this host is Linux and keeps the other domains' consoles: use \`xl console ${String(d)}\` in it (xents console 0)`);

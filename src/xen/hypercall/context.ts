@@ -10,6 +10,7 @@ import type { FrameAllocator } from "../frames.js";
 import type { SerialRx } from "../serial_rx.js";
 import type { ConsoleRing } from "../console_ring.js";
 import type { HypervisorEvents } from "../hypervisor_events.js";
+import type { MachineDevices } from "../device_assign.js";
 import type { Core } from "../../cpu/cpu.js";
 import { XEN_E } from "../public/xen.js";
 
@@ -36,6 +37,7 @@ export interface HypercallServices {
   requestYield(): void;
   setRunstate(v: Vcpu, state: number): void;
   hasAssignedDevices(d: Domain): boolean; // its devices' DMA goes through its stage-2
+  readonly devices: MachineDevices; // the machine's devices and their owners
 }
 
 export interface HypercallContext {

@@ -3,7 +3,7 @@
 
 import { type Handler, type HypercallContext, neg } from "./context.js";
 import { StructBuf } from "../public/layout.js";
-import { XEN_E, DOMID_FIRST_RESERVED } from "../public/xen.js";
+import { XEN_E, DOMID_FIRST_RESERVED, DOMID_INVALID } from "../public/xen.js";
 import {
   DOMCTL, XEN_DOMCTL_INTERFACE_VERSION, DOMCTL_U, xen_domctl, xen_domctl_createdomain, xen_arch_domainconfig,
   xen_domctl_getdomaininfo, xen_domctl_max_mem, xen_domctl_max_vcpus, xen_domctl_vcpucontext, xen_domctl_getvcpuinfo,
@@ -14,6 +14,7 @@ import {
   XEN_VCPUAFFINITY_HARD, XEN_VCPUAFFINITY_SOFT,
 } from "../public/domctl.js";
 import { readBitmap, writeBitmap } from "./xenctl_bitmap.js";
+import { passthroughDomctl, testAssignDevice } from "./passthrough.js";
 import { saveDomainContext, restoreDomainContext, ContextError } from "../domain_context.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC, GUEST_MAX_VCPUS } from "../public/arch_arm.js";
 import { SR } from "../../cpu/cpu.js";
@@ -36,8 +37,11 @@ export const domctl: Handler = (c, a) => {
   const cmd = op.num("cmd");
   if (cmd === DOMCTL.createdomain) return createDomain(c, op, va);
   if (cmd === DOMCTL.getdomaininfo) return getDomainInfo(c, op, va);
+  if (cmd === DOMCTL.test_assign_device && domid === DOMID_INVALID) return testAssignDevice(c, u);
   const t = c.hv.domains.get(domid);
   if (!t) return neg(XEN_E.ESRCH);
+  const pt = passthroughDomctl(c, t, cmd, u);
+  if (pt !== null) return pt;
   const put = <F extends string>(s: StructBuf<F>): bigint => (c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT));
   switch (cmd) {
     case DOMCTL.destroydomain:

@@ -12,6 +12,8 @@ export const DOMCTL = {
   scheduler_op: 16, setdomainhandle: 17, settimeoffset: 24, getvcpuaffinity: 25, resumedomain: 27,
   gethvmcontext: 33, sethvmcontext: 34, set_address_size: 35, set_target: 46, cacheflush: 71, vuart_op: 81,
   get_paging_mempool_size: 85, set_paging_mempool_size: 86, setnodeaffinity: 68, getnodeaffinity: 69,
+  irq_permission: 19, iomem_permission: 20, assign_device: 37, bind_pt_irq: 38, memory_mapping: 39,
+  test_assign_device: 45, deassign_device: 47, unbind_pt_irq: 48,
 } as const;
 
 export const XEN_DOMCTL_CDF = { hvm: 1 << 0, hap: 1 << 1, s3_integrity: 1 << 2, oos_off: 1 << 3, xs_domain: 1 << 4, iommu: 1 << 5, nested_virt: 1 << 6, vpmu: 1 << 7 } as const;
@@ -62,6 +64,24 @@ export const xen_domctl_paging_mempool = registered(struct("xen_domctl_paging_me
 export const xen_domctl_address_size = registered(struct("xen_domctl_address_size", 4, { size: [0, "u32"] }));
 export const xen_domctl_cacheflush = registered(struct("xen_domctl_cacheflush", 16, { start_pfn: [0, "u64"], nr_pfns: [8, "u64"] }));
 export const xen_domctl_settimeoffset = registered(struct("xen_domctl_settimeoffset", 8, { time_offset_seconds: [0, "i64"] }));
+
+// Passthrough (Xen on Arm assigns device-tree devices)
+export const XEN_DOMCTL_DEV_PCI = 0, XEN_DOMCTL_DEV_DT = 1;
+export const PT_IRQ_TYPE_SPI = 4;
+export const DPCI_ADD_MAPPING = 1, DPCI_REMOVE_MAPPING = 0;
+export const xen_domctl_assign_device = registered(struct("xen_domctl_assign_device", 24, {
+  dev: [0, "u32"], flags: [4, "u32"], dt_size: [8, "u32"], dt_path: [16, "u64"],
+}));
+export const xen_domctl_irq_permission = registered(struct("xen_domctl_irq_permission", 8, { pirq: [0, "u32"], allow_access: [4, "u8"] }));
+export const xen_domctl_iomem_permission = registered(struct("xen_domctl_iomem_permission", 24, {
+  first_mfn: [0, "u64"], nr_mfns: [8, "u64"], allow_access: [16, "u8"],
+}));
+export const xen_domctl_memory_mapping = registered(struct("xen_domctl_memory_mapping", 32, {
+  first_gfn: [0, "u64"], first_mfn: [8, "u64"], nr_mfns: [16, "u64"], add_mapping: [24, "u32"],
+}));
+export const xen_domctl_bind_pt_irq = registered(struct("xen_domctl_bind_pt_irq", 24, {
+  machine_irq: [0, "u32"], irq_type: [4, "u32"], spi: [8, "u16"],
+}));
 
 export const SYSCTL = { readconsole: 1, physinfo: 3, sched_id: 4, getdomaininfolist: 6, cputopoinfo: 16, numainfo: 17, cpupool_op: 18 } as const;
 export const xen_sysctl = registered(struct("xen_sysctl", 136, { cmd: [0, "u32"], interface_version: [4, "u32"], u: [8, "bytes", 128] }));

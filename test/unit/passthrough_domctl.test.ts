@@ -1,0 +1,122 @@
+// The passthrough domctls (src/xen/hypercall/passthrough.ts) as libxc
+// makes them (src/tools/xc/passthrough.ts): permission first, then the
+// register page mapped and the SPI bound, the device assigned by its
+// device-tree path; every refusal with Xen's error code, and a device that
+// changes hands keeps nothing of its old owner.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Host } from "../../src/host/host.js";
+import { Dom0 } from "../../src/tools/dom0.js";
+import { XenError } from "../../src/tools/xc/xc.js";
+import { VirtioBlk } from "../../src/hw/virtio_blk.js";
+import { RawImage } from "../../src/tools/backends/raw_image.js";
+import { diskImage } from "../helpers/guest_files.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { irqPermission, iomemPermission, memoryMapping, bindPtSpiIrq, assignDtDevice, deassignDtDevice, testAssignDtDevice } from "../../src/tools/xc/passthrough.js";
+import { MACHINE_DEVICE_BASE, MACHINE_DEVICE_IRQ0 } from "../../src/xen/device_assign.js";
+import { XEN_E } from "../../src/xen/public/xen.js";
+import { DOMCTL, xen_domctl_memory_mapping } from "../../src/xen/public/domctl.js";
+import { StructBuf } from "../../src/xen/public/layout.js";
+
+const PATH = `/virtio_mmio@${MACHINE_DEVICE_BASE.toString(16)}`;
+const MFN = BigInt(MACHINE_DEVICE_BASE / 4096);
+const IRQ = MACHINE_DEVICE_IRQ0;
+const GFN = 0xa000n;
+
+const errno = (f: () => void): number => {
+  try { f(); } catch (e) { if (e instanceof XenError) return e.errno; throw e; }
+  return 0;
+};
+
+function setup() {
+  const log: string[] = [];
+  const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: (l) => log.push(l) });
+  const dom0 = new Dom0(host.privcmd);
+  const xc = dom0.xc;
+  const img = diskImage(join(mkdtempSync(join(tmpdir(), "xents-ptd-")), "d.img"), 1, { ext4: false });
+  const dev = new VirtioBlk("pt-vda", new RawImage(img, false), "x");
+  host.hv.devices.add(dev);
+  const mk = (): number => xc.createDomain({ maxVcpus: 1, nrSpis: IRQ - 32 + 1 });
+  return { host, xc, dev, mk, log, hv: host.hv };
+}
+
+test("passthrough: permission, mapping, binding and assignment, each refused as Xen refuses it", () => {
+  const { xc, dev, mk, hv, log } = setup();
+  const a = mk(), b = mk();
+  const da = hv.domains.get(a)!;
+  assert.equal(errno(() => testAssignDtDevice(xc, PATH)), 0, "free: assignable");
+
+  // without permission
+  assert.equal(errno(() => memoryMapping(xc, a, GFN, MFN, 1n, true)), XEN_E.EPERM);
+  assert.equal(errno(() => bindPtSpiIrq(xc, a, IRQ, IRQ)), XEN_E.EPERM);
+  irqPermission(xc, a, IRQ, true);
+  iomemPermission(xc, a, MFN, 1n, true);
+  // what Xen on Arm does not do, or the machine has not got
+  assert.equal(errno(() => bindPtSpiIrq(xc, a, IRQ, IRQ + 1)), XEN_E.EINVAL, "SPIs are mapped 1:1");
+  iomemPermission(xc, a, MFN + 100n, 1n, true);
+  assert.equal(errno(() => memoryMapping(xc, a, GFN, MFN + 100n, 1n, true)), XEN_E.EINVAL, "no device at that page");
+  const raw = (n: bigint): void => { xc.domctl("memory_mapping", DOMCTL.memory_mapping, a, new StructBuf(xen_domctl_memory_mapping).set("first_gfn", GFN).set("first_mfn", MFN).set("nr_mfns", n).set("add_mapping", 1).bytes); };
+  assert.equal(errno(() => raw(0n)), XEN_E.EINVAL, "no pages");
+  assert.equal(errno(() => raw(65n)), XEN_E.E2BIG, "more pages than one call takes");
+  assert.equal(errno(() => assignDtDevice(xc, a, "/nowhere@0")), XEN_E.EINVAL);
+  assert.match(log.join("\n"), /no device at "\/nowhere@0"/);
+  assert.equal(errno(() => irqPermission(xc, a, 20, true)), XEN_E.EINVAL, "a PPI is not passed through");
+
+  // the three steps
+  memoryMapping(xc, a, GFN, MFN, 1n, true);
+  bindPtSpiIrq(xc, a, IRQ, IRQ);
+  assignDtDevice(xc, a, PATH);
+  assert.equal(errno(() => testAssignDtDevice(xc, PATH)), XEN_E.EBUSY, "taken");
+  assert.equal(hv.devices.owner("pt-vda"), da);
+  const region = da.mmio.find(GFN << 12n);
+  assert.ok(region, "the register page is at the gfn");
+  assert.equal(region.read(0, 0, 4), 0x74726976n, "virtio-mmio's magic through the mapping");
+  assert.equal(region.read(0, 0x800, 4), 0n, "beyond the registers: zero");
+  dev.setIrq(true);
+  assert.equal(da.vgic.irq(0, IRQ)!.level, true, "the device's line drives the domain's SPI");
+  dev.setIrq(false);
+
+  // another domain gets nothing of it while a has it
+  irqPermission(xc, b, IRQ, true);
+  iomemPermission(xc, b, MFN, 1n, true);
+  assert.equal(errno(() => assignDtDevice(xc, b, PATH)), XEN_E.EBUSY);
+  assert.equal(errno(() => memoryMapping(xc, b, GFN, MFN, 1n, true)), XEN_E.EPERM);
+  assert.equal(errno(() => bindPtSpiIrq(xc, b, IRQ, IRQ)), XEN_E.EPERM);
+  assert.equal(errno(() => deassignDtDevice(xc, b, PATH)), XEN_E.EINVAL, "only the owner's assignment can be undone");
+
+  // de-assigned: stopped, unmapped, unbound, its DMA aborting
+  dev.write(0x70, 4, 1);
+  deassignDtDevice(xc, a, PATH);
+  assert.equal(hv.devices.owner("pt-vda"), null);
+  assert.equal(da.mmio.find(GFN << 12n), undefined, "the mapping went with it");
+  assert.equal(dev.status, 0, "reset");
+  dev.setIrq(true);
+  assert.equal(da.vgic.irq(0, IRQ)!.level, false, "the line drives nothing of a's");
+  assert.equal(dev.dma.page(0x40000000, false), null);
+
+  // b may have it now; destroying b gives it back
+  memoryMapping(xc, b, GFN, MFN, 1n, true);
+  bindPtSpiIrq(xc, b, IRQ, IRQ);
+  assignDtDevice(xc, b, PATH);
+  xc.destroyDomain(b);
+  assert.equal(hv.devices.owner("pt-vda"), null);
+  assert.equal(errno(() => testAssignDtDevice(xc, PATH)), 0);
+  xc.destroyDomain(a);
+  assert.equal(hv.stats.internalErrors, 0);
+});
+
+test("passthrough: mappings made before assignment go when another domain is given the device", () => {
+  const { xc, mk, hv } = setup();
+  const a = mk(), b = mk();
+  for (const d of [a, b]) { iomemPermission(xc, d, MFN, 1n, true); irqPermission(xc, d, IRQ, true); }
+  memoryMapping(xc, a, GFN, MFN, 1n, true);
+  bindPtSpiIrq(xc, a, IRQ, IRQ);
+  assignDtDevice(xc, b, PATH);
+  assert.equal(hv.domains.get(a)!.mmio.find(GFN << 12n), undefined, "a's early mapping is gone");
+  assert.equal(errno(() => bindPtSpiIrq(xc, a, IRQ, IRQ)), XEN_E.EPERM);
+  memoryMapping(xc, b, GFN, MFN, 1n, true);
+  memoryMapping(xc, b, GFN, MFN, 1n, false);
+  assert.equal(hv.domains.get(b)!.mmio.find(GFN << 12n), undefined, "removed again");
+});
