@@ -19,6 +19,7 @@ import { fuzzControl } from "./host/fuzz/control_fuzzer.js";
 import { fuzzStreams } from "./host/fuzz/stream_fuzzer.js";
 import { fuzzQcow2 } from "./host/fuzz/qcow2_fuzzer.js";
 import { fuzzRings } from "./host/fuzz/ring_fuzzer.js";
+import { fuzzDma } from "./host/fuzz/dma_fuzzer.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
@@ -54,6 +55,10 @@ export const commands: Record<string, Command> = {
     qcow2: {
       summary: "damaged copies of a real qcow2 image (header, L1/L2, refcounts, extensions, backing files, truncation) opened, read, written and discarded",
       run: (o) => fuzzQcow2({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
+    },
+    dma: {
+      summary: "a virtio disk passed through to a driver domain, driven with hostile descriptors, rings and registers (other guests' and the hypervisor's memory, pages given back) between checked requests",
+      run: (o) => fuzzDma({ iterations: o.iterations, seed: o.seed ?? parseSeed(undefined) }),
     },
     rings: {
       summary: "a hostile blkfront and netfront played against blkback and netback (requests, indexes, grants, handshakes), answers checked, beside a victim doing checked I/O",
