@@ -20,6 +20,7 @@ import { fuzzStreams } from "./host/fuzz/stream_fuzzer.js";
 import { fuzzQcow2 } from "./host/fuzz/qcow2_fuzzer.js";
 import { fuzzRings } from "./host/fuzz/ring_fuzzer.js";
 import { fuzzDma } from "./host/fuzz/dma_fuzzer.js";
+import { benchDma } from "./host/bench_dma.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
@@ -32,7 +33,9 @@ export const commands: Record<string, Command> = {
   ...xlCommands(),
   images: imagesCommand,
   "run-user": runUserCommand,
-  bench: benchCommand(hostFactory),
+  bench: benchCommand(hostFactory, {
+    dma: { options: { mib: "int" }, run: (a) => benchDma({ mib: (a.mib as number | undefined) ?? 64 }) },
+  }),
   fuzz: fuzzCommand({
     memory: {
       summary: "sequences of memory, grant, event-channel and vCPU-page calls across four domains, audited after every call",

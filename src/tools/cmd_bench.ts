@@ -13,7 +13,7 @@ import { parseArgs, UsageError, type ArgSpec, type Parsed } from "./args.js";
 
 // Each benchmark's options (--json is everyone's), parsed by the CLI's one
 // parser: an option another benchmark takes is refused, not ignored.
-interface Bench { options: ArgSpec; run(a: Parsed): Promise<object> | object }
+export interface Bench { options: ArgSpec; run(a: Parsed): Promise<object> | object }
 function benches(factory: HostFactory): Record<string, Bench> {
   const int = (a: Parsed, k: string, d: number): number => (a[k] as number | undefined) ?? d;
   return {
@@ -43,13 +43,15 @@ function benches(factory: HostFactory): Record<string, Bench> {
   };
 }
 
-export function benchCommand(factory: HostFactory): Command {
+// `extra`: benchmarks that need the machine itself (given by main.ts, which
+// composes the layers, as the fuzz targets are).
+export function benchCommand(factory: HostFactory, extra: Record<string, Bench> = {}): Command {
   return {
-  summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, net)",
-  usage: "xents bench <cpu|boot|blk|migrate|net> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s] [--mib N]",
+  summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, net, dma)",
+  usage: "xents bench <cpu|boot|blk|migrate|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s] [--mib N]",
   async run(args) {
     const what = args[0];
-    const table = benches(factory);
+    const table = { ...benches(factory), ...extra };
     const b = what && Object.hasOwn(table, what) ? table[what] : undefined;
     if (!b) throw new UsageError(`unknown benchmark '${what ?? ""}' (have: ${Object.keys(table).join(", ")})`);
     const a = parseArgs(args.slice(1), { json: "bool", ...b.options });

@@ -19,7 +19,7 @@ import { Dom0 } from "../../tools/dom0.js";
 import { VirtioBlk } from "../../hw/virtio_blk.js";
 import { STATUS, VIRTIO_F_VERSION_1 } from "../../hw/virtio_mmio.js";
 import { openDiskImage } from "../../tools/backends/blkback.js";
-import { irqPermission, iomemPermission, memoryMapping, bindPtSpiIrq, assignDtDevice } from "../../tools/xc/passthrough.js";
+import { passDevice } from "../../tools/xc/passthrough.js";
 import { auditMemory } from "../../xen/audit.js";
 import { GUEST_RAM0_BASE, GUEST_GICD_BASE } from "../../xen/public/arch_arm.js";
 import { PlayedGuest, RAM0_GFN } from "./played_guest.js";
@@ -64,11 +64,7 @@ export function fuzzDma(o: DmaFuzzOptions): DmaFuzzReport {
     const drv = PlayedGuest.create(hv, { id: 1, pages: DRIVER_PAGES, maxPages: DRIVER_PAGES });
     const victim = PlayedGuest.create(hv, { id: 2, pages: 64 });
     const d = drv.d;
-    irqPermission(xc, d.id, m.irq, true);
-    bindPtSpiIrq(xc, d.id, m.irq, m.irq);
-    iomemPermission(xc, d.id, BigInt(m.mfn), 1n, true);
-    memoryMapping(xc, d.id, PT_GFN, BigInt(m.mfn), 1n, true);
-    assignDtDevice(xc, d.id, m.path);
+    passDevice(xc, d.id, m, PT_GFN);
     const regs = d.mmio.find(PT_GFN << 12n) as MmioRegion;
 
     // what must not change

@@ -51,3 +51,13 @@ export function assignDtDevice(xc: Xc, domid: number, path: string): void { dtDe
 export function deassignDtDevice(xc: Xc, domid: number, path: string): void { dtDeviceCall(xc, "deassign_device", DOMCTL.deassign_device, domid, path); }
 // Whether the device exists and no domain has it (EBUSY thrown when one does).
 export function testAssignDtDevice(xc: Xc, path: string): void { dtDeviceCall(xc, "test_assign_device", DOMCTL.test_assign_device, DOMID_INVALID, path); }
+
+// All of it for one device, as xl.cfg's irqs, iomem and dtdev give it: its
+// SPI bound 1:1, its register page at `gfn`, the device assigned.
+export function passDevice(xc: Xc, domid: number, dev: { path: string; mfn: number; irq: number }, gfn: bigint): void {
+  irqPermission(xc, domid, dev.irq, true);
+  bindPtSpiIrq(xc, domid, dev.irq, dev.irq);
+  iomemPermission(xc, domid, BigInt(dev.mfn), 1n, true);
+  memoryMapping(xc, domid, gfn, BigInt(dev.mfn), 1n, true);
+  assignDtDevice(xc, domid, dev.path);
+}
