@@ -69,8 +69,9 @@ async function atPrompt(e: Expect, alive: () => string | null): Promise<void> {
 // how the real Xen's value reads once that choice is taken into account.
 const XL_INFO_CHOICES: Record<string, { why: string; adjust: (real: string) => string }> = {
   virt_caps: {
-    why: "xents emulates no PMU, so it offers guests no vPMU (XEN_SYSCTL_PHYSCAP_vpmu); the real Xen does on QEMU's cortex-a57",
-    adjust: (real) => real.split(/\s+/).filter((w) => w !== "vpmu").join(" "),
+    why: "xents emulates no PMU, so it offers guests no vPMU (XEN_SYSCTL_PHYSCAP_vpmu), which the real Xen does on QEMU's cortex-a57; and its machine has an SMMU sharing each domain's stage-2, so it offers passthrough (hvm_directio, iommu_hap_pt_share), which the real Xen cannot on QEMU's virt machine without one",
+    adjust: (real) => real.split(/\s+/).filter((w) => w !== "vpmu")
+      .flatMap((w) => (w === "hvm" && !real.includes("hvm_directio") ? ["hvm", "hvm_directio"] : w === "hap" && !real.includes("iommu_hap_pt_share") ? ["hap", "iommu_hap_pt_share"] : [w])).join(" "),
   },
 };
 

@@ -9,20 +9,26 @@
 // and answers pings from the wire through Domain-0's bridge. xl vcpu-list,
 // dmesg and mem-set (the domU's balloon gives the memory back) work on it,
 // `xl destroy` ends it; no DMA fault, no device error, and the memory audit
-// is clean.
+// is clean. The same domU also gets a machine disk Domain-0 does not have
+// (--assignable-disk), passed through by Debian's own xl from dtdev, iomem,
+// irqs and a partial device tree: the hypervisor's passthrough domctls as
+// libxl makes them; the domU reads it as /dev/vda with its own virtio
+// drivers, and `xl destroy` gives the device back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, openSync, readSync, writeSync, closeSync, ftruncateSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LinuxDom0Host } from "../../src/host/linux_dom0_host.js";
+import { VirtioBlk } from "../../src/hw/virtio_blk.js";
 import { fetchDom0Images } from "../../src/tools/dom0_image.js";
 import { SerialConsole } from "../../src/tools/serial_console.js";
 import { PingClient } from "../../src/tools/net/ping_client.js";
 import { auditMemory } from "../../src/xen/audit.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { enterDomU, leaveDomU } from "../helpers/xl_console.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 
 const BOOT_MS = 300_000;
 const SECTOR = 512;
@@ -51,12 +57,24 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
   ftruncateSync(fd, 64 << 20);
   writeSync(fd, Buffer.from("the-host-wrote-this-here"), 0, 24, MARK_HOST * SECTOR);
   closeSync(fd);
+  const ptImg = join(dir, "pt.img");
+  const pfd = openSync(ptImg, "w");
+  ftruncateSync(pfd, 4 << 20);
+  writeSync(pfd, Buffer.from("passed-through-disk"), 0, 19, 0);
+  closeSync(pfd);
   const g = fetchDom0Images();
   const host = new LinuxDom0Host({
     ramBytes: 800 << 20, log: (l) => { if (/DMA fault|needs a reset|BUG|crash/.test(l)) process.stderr.write(`(XEN) ${l}\n`); },
     dom0: { kernel: new Uint8Array(readFileSync(g.kernel)), initrd: new Uint8Array(readFileSync(g.initrd)), cmdline: "console=hvc0", memMiB: 512, vcpus: 1 },
     disks: [{ path: img, format: "raw", readonly: false }],
+    assignable: [{ path: ptImg, format: "raw", readonly: false }],
   });
+  const pt = host.hv.devices.machine().find((m) => m.dev.name === "pt-vda")!;
+  assert.equal(pt.owner, null, "the assignable disk is nobody's");
+  // its partial device tree, compiled here and typed into Domain-0 as base64
+  const addr = (pt.mfn * 4096).toString(16);
+  writeFileSync(join(dir, "pt.dts"), `/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>;\n  passthrough { compatible = "simple-bus"; ranges; #address-cells = <2>; #size-cells = <2>;\n    virtio@${addr} { compatible = "virtio,mmio"; reg = <0x0 0x${addr} 0x0 0x200>; interrupts = <0 ${pt.irq - 32} 4>; interrupt-parent = <65000>; dma-coherent; };\n  };\n};\n`);
+  const dtb = execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", join(dir, "pt.dts")]);
   const serial = new SerialConsole(() => host.pumpInput());
   host.serialOut = (b) => serial.emit(b);
   host.serialIn = (max) => serial.take(max);
@@ -85,6 +103,9 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
 
     // a domU on Domain-0's own disk, its vif on xenbr0
     await s.run(`sed -e 's/^name = .*/name = "vd"/' -e "s#^disk = .*#disk = [ 'phy:/dev/vda,xvda,w' ]#" /etc/xen/domu.cfg > /etc/xen/vd.cfg`);
+    // and the machine disk, passed through as xl.cfg(5) has it on Arm
+    await s.run(`echo ${dtb.toString("base64")} | base64 -d > /etc/xen/pt.dtb`);
+    await s.run(`printf '%s\\n' 'dtdev = [ "${pt.path}" ]' 'iomem = [ "${pt.mfn.toString(16)},1@${pt.mfn.toString(16)}" ]' 'irqs = [ ${pt.irq} ]' 'device_tree = "/etc/xen/pt.dtb"' >> /etc/xen/vd.cfg`);
     const created = await s.run("xl create /etc/xen/vd.cfg 2>&1; echo rc=$?", 180_000);
     t.diagnostic(created.trim());
     assert.match(created, /rc=0/);
@@ -94,6 +115,9 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
     assert.equal((await s.run(`dd if=/dev/xvda bs=512 skip=${MARK_HOST} count=1 2>/dev/null | head -c 24`)).trim(), "the-host-wrote-this-here");
     assert.equal((await s.run(`dd if=/dev/xvda bs=512 skip=${MARK_DOM0} count=1 2>/dev/null | head -c 15`)).trim(), "dom0-wrote-this");
     await s.run(`printf domu-wrote-this | dd of=/dev/xvda bs=512 seek=${MARK_DOMU} conv=fsync 2>/dev/null`);
+    // the passed-through disk, driven by the domU's own virtio_blk
+    assert.match(await s.run("cat /sys/block/vda/size"), /^8192$/m, "the 4 MiB machine disk is the domU's vda");
+    assert.equal((await s.run("dd if=/dev/vda bs=512 count=1 2>/dev/null | head -c 19")).trim(), "passed-through-disk");
     await s.run("ip link set eth0 up && ip addr add 192.168.100.2/24 dev eth0");
     await leaveDomU(s);
     assert.equal(readAt(img, MARK_DOMU, 15), "domu-wrote-this", "the domU's write went through blkback and virtio-blk into the host's file");
@@ -124,10 +148,14 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
     assert.doesNotMatch(await s.run("xl list"), /^vd\s/m);
     assert.equal(host.hv.domains.size, 1, "only Domain-0 is left");
     for (const dev of host.hv.devices.list()) {
+      if (dev.name === "pt-vda") continue;
       const a = host.hv.devices.assignment(dev.name);
       assert.equal(a?.domain.id, 0, `${dev.name} belongs to Domain-0`);
       assert.equal(host.hv.devices.faults(dev.name)?.total, 0, `${dev.name}: no DMA fault`);
     }
+    assert.equal(pt.owner, null, "xl destroy gave the passed-through disk back");
+    assert.ok(pt.dev instanceof VirtioBlk && pt.dev.stats.notifies > 0, "the domU drove it");
+    assert.equal(host.hv.smmu.stats.faults, 0, "no DMA fault anywhere");
     assert.equal(vda.stats.errors, 0);
     assert.equal(vda.blk.ioErrors, 0);
     assert.ok(host.nic.net.rxFrames > 0 && host.nic.net.txFrames > 0);

@@ -5,8 +5,10 @@
 // at a gfn (XEN_DOMCTL_memory_mapping), the interrupt bound to the same SPI
 // of the domain's vGIC (XEN_DOMCTL_bind_pt_irq: Arm maps SPIs 1:1), and the
 // device itself with its DMA (XEN_DOMCTL_assign_device, by device-tree path,
-// behind the SMMU). The calls are Domain-0's (domctl checks that); the
-// target must hold the permission for what is mapped or bound, as in Xen.
+// behind the SMMU). The calls are Domain-0's (domctl checks that). As in
+// Xen, mapping and binding check the caller's permission (the hardware
+// domain has all of it), not the target's: libxl binds an SPI before it
+// grants the target permission for it.
 // What the machine has no device at cannot be mapped: xents' MMIO is only
 // its emulated devices (a written choice; Xen would map any machine page).
 
@@ -21,7 +23,10 @@ import {
 import { DeviceAssignError } from "../device_assign.js";
 import type { MachineDevice } from "../device_assign.js";
 
-const MAX_PATH = 1024; // a device-tree path longer than this is not one
+const MAX_PATH = 1024;
+// Xen's iomem_access_permitted / irq_access_permitted for the caller.
+const mayIomem = (c: HypercallContext, mfn: number): boolean => c.d.privileged || c.d.iomemCaps.has(mfn);
+const mayIrq = (c: HypercallContext, irq: number): boolean => c.d.privileged || c.d.irqCaps.has(irq); // a device-tree path longer than this is not one
 const MAX_MAPPING_PAGES = 64; // pages per memory_mapping call (Xen: 64, or -E2BIG)
 
 // The device named by an assign/deassign/test call's path, or an error.
@@ -61,6 +66,7 @@ export function passthroughDomctl(c: HypercallContext, t: Domain, cmd: number, u
       const s = new StructBuf(xen_domctl_irq_permission, u);
       const irq = s.num("pirq");
       if (irq < 32 || irq > 1019) return neg(XEN_E.EINVAL);
+      if (!mayIrq(c, irq)) return neg(XEN_E.EPERM);
       if (s.num("allow_access")) t.irqCaps.add(irq);
       else t.irqCaps.delete(irq);
       return 0n;
@@ -69,6 +75,7 @@ export function passthroughDomctl(c: HypercallContext, t: Domain, cmd: number, u
       const s = new StructBuf(xen_domctl_iomem_permission, u);
       const first = s.get("first_mfn"), n = s.get("nr_mfns");
       if (n === 0n || n > BigInt(MAX_MAPPING_PAGES) * 1024n || first + n > 1n << 36n) return neg(XEN_E.EINVAL);
+      for (let i = 0n; i < n; i++) if (!mayIomem(c, Number(first + i))) return neg(XEN_E.EPERM);
       for (let i = 0n; i < n; i++) {
         if (s.num("allow_access")) t.iomemCaps.add(Number(first + i));
         else t.iomemCaps.delete(Number(first + i));
@@ -84,7 +91,7 @@ export function passthroughDomctl(c: HypercallContext, t: Domain, cmd: number, u
       // all checked before anything is mapped
       const pages: [MachineDevice, bigint][] = [];
       for (let i = 0n; i < n; i++) {
-        if (!t.iomemCaps.has(Number(mfn + i))) return neg(XEN_E.EPERM);
+        if (!mayIomem(c, Number(mfn + i))) return neg(XEN_E.EPERM);
         const m = devs.byMfn(Number(mfn + i));
         if (!m) return neg(XEN_E.EINVAL);
         pages.push([m, (gfn + i) << 12n]);
@@ -105,7 +112,7 @@ export function passthroughDomctl(c: HypercallContext, t: Domain, cmd: number, u
       const irq = s.num("machine_irq");
       if (s.num("irq_type") !== PT_IRQ_TYPE_SPI) return neg(XEN_E.EOPNOTSUPP);
       if (s.num("spi") !== irq) return neg(XEN_E.EINVAL); // only the direct mapping, as Xen on Arm
-      if (!t.irqCaps.has(irq)) return neg(XEN_E.EPERM);
+      if (!mayIrq(c, irq)) return neg(XEN_E.EPERM);
       const m = devs.byIrq(irq);
       if (!m) return neg(XEN_E.EINVAL);
       try {

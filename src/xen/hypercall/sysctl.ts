@@ -5,7 +5,7 @@ import { StructBuf } from "../public/layout.js";
 import { XEN_E } from "../public/xen.js";
 import {
   SYSCTL, SYSCTL_U, XEN_SYSCTL_INTERFACE_VERSION, xen_sysctl, xen_sysctl_physinfo, xen_sysctl_getdomaininfolist,
-  xen_domctl_getdomaininfo, XEN_SYSCTL_PHYSCAP_hvm, XEN_SYSCTL_PHYSCAP_hap, XEN_SYSCTL_PHYSCAP_gnttab_v1, xen_sysctl_readconsole,
+  xen_domctl_getdomaininfo, XEN_SYSCTL_PHYSCAP_hvm, XEN_SYSCTL_PHYSCAP_hap, XEN_SYSCTL_PHYSCAP_gnttab_v1, XEN_SYSCTL_PHYSCAP_directio, XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share, xen_sysctl_readconsole,
   xen_sysctl_sched_id, xen_sysctl_numainfo, xen_sysctl_meminfo, xen_sysctl_cpupool_op, xenctl_bitmap, XEN_SYSCTL_CPUPOOL_OP,
   XEN_SCHEDULER_CREDIT2, xen_sysctl_cputopoinfo, xen_sysctl_cputopo,
 } from "../public/domctl.js";
@@ -26,7 +26,9 @@ export const sysctl: Handler = (c, a) => {
     case SYSCTL.physinfo: {
       const s = new StructBuf(xen_sysctl_physinfo);
       s.set("threads_per_core", 1).set("cores_per_socket", 1).set("nr_cpus", 1).set("max_cpu_id", 0).set("nr_nodes", 1)
-        .set("cpu_khz", 100_000).set("capabilities", XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v1)
+        .set("cpu_khz", 100_000).set("capabilities", XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v1
+          // the machine's SMMU shares each domain's stage-2: devices can be passed through
+          | XEN_SYSCTL_PHYSCAP_directio | XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share)
         .set("total_pages", c.hv.frames.nframes).set("free_pages", c.hv.frames.freeCount);
       return c.g.write(uva, s.bytes) ? 0n : neg(XEN_E.EFAULT);
     }

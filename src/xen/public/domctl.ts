@@ -91,7 +91,8 @@ export const xen_sysctl_physinfo = registered(struct("xen_sysctl_physinfo", 112,
   nr_nodes: [16, "u32"], max_node_id: [20, "u32"], cpu_khz: [24, "u32"], capabilities: [28, "u32"],
   total_pages: [40, "u64"], free_pages: [48, "u64"], scrub_pages: [56, "u64"], hw_cap: [80, "bytes", 32],
 }));
-export const XEN_SYSCTL_PHYSCAP_hvm = 1, XEN_SYSCTL_PHYSCAP_hap = 1 << 3, XEN_SYSCTL_PHYSCAP_gnttab_v1 = 1 << 8;
+export const XEN_SYSCTL_PHYSCAP_hvm = 1, XEN_SYSCTL_PHYSCAP_directio = 1 << 2, XEN_SYSCTL_PHYSCAP_hap = 1 << 3,
+  XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share = 1 << 5, XEN_SYSCTL_PHYSCAP_gnttab_v1 = 1 << 8;
 export const xen_sysctl_sched_id = registered(struct("xen_sysctl_sched_id", 4, { sched_id: [0, "u32"] }));
 export const xen_sysctl_numainfo = registered(struct("xen_sysctl_numainfo", 24, { num_nodes: [0, "u32"], meminfo: [8, "u64"], distance: [16, "u64"] }));
 export const xen_sysctl_meminfo = registered(struct("xen_sysctl_meminfo", 16, { memsize: [0, "u64"], memfree: [8, "u64"] }));
