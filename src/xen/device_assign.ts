@@ -23,6 +23,7 @@ import type { MmioRegion } from "./mmio.js";
 import type { PlatformDevice } from "../hw/platform_device.js";
 import type { SmmuDriver, StreamFaults } from "./iommu_smmuv3.js";
 import { SID_BITS } from "../hw/smmuv3.js";
+import { XEN_E } from "./public/xen.js";
 
 // Where the machine's devices sit (as QEMU's virt machine puts its
 // virtio-mmio transports at 0x0a000000), one 4 KiB page each so that one can
@@ -60,7 +61,7 @@ export interface AssignHost {
 export class DeviceAssignError extends Error {
   constructor(message: string, readonly errno: number) { super(message); }
 }
-const EINVAL = 22, EBUSY = 16, ENODEV = 19, EPERM = 1, ENOSPC = 28;
+const { EINVAL, EBUSY, ENODEV, EPERM, ENOSPC } = XEN_E;
 
 export class MachineDevices {
   private readonly devices = new Map<string, MachineDevice>();
@@ -90,7 +91,6 @@ export class MachineDevices {
   byMfn(mfn: number): MachineDevice | undefined { return [...this.devices.values()].find((m) => m.mfn === mfn); }
   byIrq(irq: number): MachineDevice | undefined { return [...this.devices.values()].find((m) => m.irq === irq); }
   owner(name: string): Domain | null { return this.devices.get(name)?.owner ?? null; }
-  owns(d: Domain): boolean { return [...this.devices.values()].some((m) => m.owner === d); }
 
   // DMA faults of the device while its present owner has had it.
   faults(name: string): StreamFaults | undefined {
