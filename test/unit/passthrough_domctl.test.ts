@@ -119,6 +119,8 @@ test("passthrough: mappings made before assignment go when another domain is giv
   assert.equal(hv.domains.get(a)!.mmio.find(GFN << 12n), undefined, "a's early mapping is gone");
   assert.equal(errno(() => bindPtSpiIrq(xc, a, IRQ, IRQ)), XEN_E.EPERM);
   memoryMapping(xc, b, GFN, MFN, 1n, true);
+  assert.equal(errno(() => memoryMapping(xc, b, GFN, MFN, 1n, true)), XEN_E.EBUSY, "the same page twice");
+  assert.ok(hv.domains.get(b)!.mmio.find(GFN << 12n), "a refused second mapping leaves the first");
   memoryMapping(xc, b, GFN, MFN, 1n, false);
   assert.equal(hv.domains.get(b)!.mmio.find(GFN << 12n), undefined, "removed again");
 });

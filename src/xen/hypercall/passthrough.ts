@@ -96,13 +96,12 @@ export function passthroughDomctl(c: HypercallContext, t: Domain, cmd: number, u
         if (!m) return neg(XEN_E.EINVAL);
         pages.push([m, (gfn + i) << 12n]);
       }
+      if (!add) { for (const [m, base] of pages) devs.unmapRegisters(m, t, base); return 0n; }
+      const done: [MachineDevice, bigint][] = [];
       try {
-        for (const [m, base] of pages) {
-          if (add) devs.mapRegisters(m, t, base);
-          else devs.unmapRegisters(m, t, base);
-        }
+        for (const [m, base] of pages) { devs.mapRegisters(m, t, base); done.push([m, base]); }
       } catch (e) {
-        for (const [m, base] of pages) devs.unmapRegisters(m, t, base);
+        for (const [m, base] of done) devs.unmapRegisters(m, t, base); // only what this call mapped
         return errno(c, e);
       }
       return 0n;
