@@ -17,6 +17,10 @@ import { join } from "node:path";
 import { irqPermission, iomemPermission, memoryMapping, bindPtSpiIrq, assignDtDevice, deassignDtDevice, testAssignDtDevice } from "../../src/tools/xc/passthrough.js";
 import { MACHINE_DEVICE_BASE, MACHINE_DEVICE_IRQ0 } from "../../src/xen/device_assign.js";
 import { XEN_E } from "../../src/xen/public/xen.js";
+import { buildDomain, BuildError } from "../../src/tools/domain_builder.js";
+import { FdtBuilder } from "../../src/lib/fdt.js";
+import { parseFdt, fdtChild } from "../../src/lib/fdt_reader.js";
+import { guestImage } from "../helpers/guest_programs.js";
 import { DOMCTL, xen_domctl_memory_mapping } from "../../src/xen/public/domctl.js";
 import { StructBuf } from "../../src/xen/public/layout.js";
 
@@ -123,4 +127,31 @@ test("passthrough: mappings made before assignment go when another domain is giv
   assert.ok(hv.domains.get(b)!.mmio.find(GFN << 12n), "a refused second mapping leaves the first");
   memoryMapping(xc, b, GFN, MFN, 1n, false);
   assert.equal(hv.domains.get(b)!.mmio.find(GFN << 12n), undefined, "removed again");
+});
+
+test("passthrough from xl.cfg's keys: the builder binds, maps and assigns, copies /passthrough into the guest's device tree, and refuses a bad device_tree leaving nothing", () => {
+  const { xc, hv } = setup();
+  const kernel = guestImage("steady", { ROUNDS: 1 });
+  const f = new FdtBuilder();
+  f.beginNode("").u32("#address-cells", 2).u32("#size-cells", 2);
+  f.beginNode("passthrough").str("compatible", "simple-bus").empty("ranges");
+  f.beginNode("virtio@a000000").str("compatible", "virtio,mmio").u32("interrupts", 0, IRQ - 32, 4).endNode();
+  f.endNode().endNode();
+  const dtb = f.finish();
+  const pt = { dtdev: [PATH], iomem: [{ mfn: Number(MFN), pages: 1, gfn: Number(GFN) }], irqs: [IRQ], deviceTree: dtb };
+  const domains = hv.domains.size;
+  for (const [bad, re] of [[dtb.subarray(0, 30), /device_tree: .*too short/], [new FdtBuilder().beginNode("").endNode().finish(), /no \/passthrough node/]] as [Uint8Array, RegExp][]) {
+    assert.throws(() => buildDomain(xc, { name: "bad", memoryMiB: 16, vcpus: 1, kernel, cmdline: "", passthrough: { ...pt, deviceTree: bad } }), (e: unknown) => e instanceof BuildError && re.test(e.message));
+    assert.equal(hv.domains.size, domains, "nothing left behind");
+  }
+  assert.throws(() => buildDomain(xc, { name: "bad", memoryMiB: 16, vcpus: 1, kernel, cmdline: "", passthrough: { ...pt, dtdev: ["/nowhere@0"] } }), /dtdev \/nowhere@0/);
+  assert.equal(hv.devices.owner("pt-vda"), null, "a build that failed gave the device back");
+  const b = buildDomain(xc, { name: "ok", memoryMiB: 16, vcpus: 1, kernel, cmdline: "", passthrough: pt });
+  const d = hv.domains.get(b.domid)!;
+  assert.equal(hv.devices.owner("pt-vda"), d);
+  assert.ok(d.mmio.find(GFN << 12n) && d.vgic.irq(0, IRQ), "mapped, and the vGIC has the SPI");
+  const node = fdtChild(fdtChild(parseFdt(b.dtb), "passthrough")!, "virtio@a000000");
+  assert.ok(node, "the guest's device tree has the partial tree's node");
+  xc.destroyDomain(b.domid);
+  assert.equal(hv.devices.owner("pt-vda"), null);
 });
