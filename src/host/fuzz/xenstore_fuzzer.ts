@@ -65,15 +65,18 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
   // no private node's name in any reply (a watch event may name a path the
   // attacker itself watched; xenstored fires once at registration).
   let label = "";
-  const seen = (how: string, type: number, payload: string): void => {
+  const seen = (how: string, type: number, payload: string, what = label): void => {
     r.replies++;
-    if (payload.includes(CANARY)) leak(`a canary's value reached the attacker over the ${how}: ${label}`);
-    if (type !== XS.WATCH_EVENT && /canary/.test(payload) && how === "ring") leak(`a private node's name reached the attacker: ${label}`);
-    if (type !== XS.WATCH_EVENT) tally.result(`${how} ${label} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
+    if (payload.includes(CANARY)) leak(`a canary's value reached the attacker over the ${how}: ${what}`);
+    if (type !== XS.WATCH_EVENT && /canary/.test(payload) && how === "ring") leak(`a private node's name reached the attacker: ${what}`);
+    if (type !== XS.WATCH_EVENT) tally.result(`${how} ${what} -> ${type === XS.ERROR ? payload.replace(/\0.*/, "") : (XS_NAMES[type] ?? type)}`);
   };
   const fromRing = (m: XsMessage): void => seen("ring", m.type, m.payload.toString("latin1"));
   let ring = ringOf(a);
-  // the socket's byte stream, split into messages
+  // the socket's byte stream, split into messages; a reply is labelled by
+  // the request it answers (its req_id), as it may come after later
+  // messages were sent
+  const socketLabels = new Map<number, string>();
   const socketParser = (): ((bytes: Uint8Array) => void) => {
     let buf = Buffer.alloc(0);
     return (bytes) => {
@@ -81,7 +84,10 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
       while (buf.length >= XSD_SOCKMSG_SIZE) {
         const len = buf.readUInt32LE(12);
         if (buf.length < XSD_SOCKMSG_SIZE + len) break;
-        seen("socket", buf.readUInt32LE(0), buf.subarray(XSD_SOCKMSG_SIZE, XSD_SOCKMSG_SIZE + len).toString("latin1"));
+        const req = buf.readUInt32LE(4);
+        const what = socketLabels.get(req);
+        socketLabels.delete(req);
+        seen("socket", buf.readUInt32LE(0), buf.subarray(XSD_SOCKMSG_SIZE, XSD_SOCKMSG_SIZE + len).toString("latin1"), what ?? `${label} (unmatched)`);
         buf = buf.subarray(XSD_SOCKMSG_SIZE + len);
       }
     };
@@ -125,19 +131,20 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
       default: return `${path()}\0`;
     }
   };
-  const message = (): { bytes: Uint8Array; label: string } => {
+  const message = (): { bytes: Uint8Array; label: string; req: number } => {
     const type = rng.chance(0.95) ? rng.pick(Object.values(XS).filter((t) => t < XS.TYPE_COUNT)) : rng.pick([XS.TYPE_COUNT, 25, 255, 0xFFFF, rng.u32()]);
     let payload = Buffer.from(payloadFor(type), "utf8");
     if (rng.chance(0.05)) payload = Buffer.from(Array.from({ length: rng.int(200) }, () => rng.int(256)));
     const tx = txs.length && rng.chance(0.3) ? rng.pick(txs) : rng.chance(0.05) ? rng.u32() : 0;
     const h = Buffer.alloc(XSD_SOCKMSG_SIZE);
-    h.writeUInt32LE(type >>> 0, 0); h.writeUInt32LE(rng.u32(), 4); h.writeUInt32LE(tx >>> 0, 8);
+    const req = rng.u32();
+    h.writeUInt32LE(type >>> 0, 0); h.writeUInt32LE(req, 4); h.writeUInt32LE(tx >>> 0, 8);
     let len = payload.length;
     const mutation = rng.int(100);
     if (mutation < 2) len = 4097 + rng.int(100000); // over the limit: the connection is cut
     else if (mutation < 4) payload = payload.subarray(0, Math.max(0, payload.length - 1 - rng.int(3))); // shorter than it says
     h.writeUInt32LE(len >>> 0, 12);
-    return { bytes: new Uint8Array(Buffer.concat([h, payload])), label: `${Object.entries(XS).find(([, v]) => v === type)?.[0] ?? "type?"}${mutation < 4 ? "+framing" : ""}` };
+    return { bytes: new Uint8Array(Buffer.concat([h, payload])), req, label: `${Object.entries(XS).find(([, v]) => v === type)?.[0] ?? "type?"}${mutation < 4 ? "+framing" : ""}` };
   };
 
   // ---- the socket client (a local tool: privileged, so robustness only)
@@ -184,6 +191,7 @@ export async function fuzzXenstore(o: XenstoreFuzzOptions): Promise<XenstoreFuzz
           s.on("close", () => { if (sock === s) sock = null; });
           sock = s;
         }
+        socketLabels.set(m.req, m.label);
         sock.write(m.bytes);
         r.messages++;
         r.socket_messages++;
