@@ -18,7 +18,7 @@ import { emulateSysreg, dataAbort, injectAbort, injectUndef } from "./traps.js";
 import { writeRunstate } from "./runstate.js";
 import { smccc, PsciHost } from "./vpsci.js";
 import { dispatchHypercall, hasHypercallHandler } from "./hypercall/dispatch.js";
-import type { HypercallServices } from "./hypercall/context.js";
+import { type HypercallServices, neg } from "./hypercall/context.js";
 import type { HypervisorEvents } from "./hypervisor_events.js";
 export type { HypervisorEvents } from "./hypervisor_events.js";
 import { auditMemory } from "./audit.js";
@@ -399,7 +399,7 @@ export class Hypervisor implements PsciHost, HypercallServices {
       return dispatchHypercall(this, d, v, nr, args) ?? 0n;
     } catch (e) {
       this.internalError(`d${d.id}: hypercall ${nr}`, e);
-      return BigInt(-XEN_E.EIO);
+      return neg(XEN_E.EIO);
     } finally {
       if (this.auditEachCall) this.auditAfter(d, nr);
     }

@@ -6,7 +6,7 @@
 // that is flushed at a newline or when full, so nothing a guest writes can
 // grow without a bound; lines go to the bounded console ring.
 
-import type { Handler } from "./context.js";
+import { type Handler, neg } from "./context.js";
 import { CONSOLEIO_write, CONSOLEIO_read, XEN_E } from "../public/xen.js";
 
 export const DOMAIN_PBUF_SIZE = 200; // xen/include/xen/sched.h
@@ -15,9 +15,9 @@ const MAX_WRITE = 1 << 16;
 export const consoleIo: Handler = (c, a) => {
   const cmd = Number(a[0]), count = Number(a[1] & 0xFFFFFFFFn);
   if (cmd === CONSOLEIO_write) {
-    if (count > MAX_WRITE) return BigInt(-XEN_E.EINVAL);
+    if (count > MAX_WRITE) return neg(XEN_E.EINVAL);
     const b = c.g.read(a[2], count);
-    if (!b) return BigInt(-XEN_E.EFAULT);
+    if (!b) return neg(XEN_E.EFAULT);
     // The hardware domain's output goes to the serial line as it is, for
     // it may be interactive (a shell's prompt has no newline): Xen's
     // guest_console_write does the same, and keeps it out of the ring.
@@ -34,12 +34,12 @@ export const consoleIo: Handler = (c, a) => {
     return 0n;
   }
   if (cmd === CONSOLEIO_read) {
-    if (!c.d.privileged) return BigInt(-XEN_E.EPERM);
-    if (count > 0x7FFFFFFF) return BigInt(-XEN_E.E2BIG); // the result is a count or an error, never both
+    if (!c.d.privileged) return neg(XEN_E.EPERM);
+    if (count > 0x7FFFFFFF) return neg(XEN_E.E2BIG); // the result is a count or an error, never both
     const b = c.hv.serialRx.peek(count);
-    if (b.length && !c.g.write(a[2], b)) return BigInt(-XEN_E.EFAULT);
+    if (b.length && !c.g.write(a[2], b)) return neg(XEN_E.EFAULT);
     c.hv.serialRx.consume(b.length);
     return BigInt(b.length);
   }
-  return BigInt(-XEN_E.EINVAL);
+  return neg(XEN_E.EINVAL);
 };

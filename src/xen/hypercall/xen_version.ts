@@ -1,7 +1,7 @@
 // xen_version(cmd, arg): the version, strings and the feature bits Xen 4.17
 // reports on Arm.
 
-import type { Handler } from "./context.js";
+import { type Handler, neg } from "./context.js";
 import { XENVER, XENFEAT, XEN_E, XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION, xen_feature_info } from "../public/xen.js";
 
 const str = (s: string, size: number): Uint8Array => {
@@ -12,7 +12,7 @@ const str = (s: string, size: number): Uint8Array => {
 
 export const xenVersion: Handler = (c, a) => {
   const cmd = Number(a[0]), arg = a[1];
-  const out = (b: Uint8Array): bigint => (c.g.write(arg, b) ? 0n : BigInt(-XEN_E.EFAULT));
+  const out = (b: Uint8Array): bigint => (c.g.write(arg, b) ? 0n : neg(XEN_E.EFAULT));
   switch (cmd) {
     case XENVER.version: return BigInt((XEN_VERSION_MAJOR << 16) | XEN_VERSION_MINOR);
     case XENVER.extraversion: return out(str(XEN_EXTRAVERSION, 16));
@@ -29,21 +29,21 @@ export const xenVersion: Handler = (c, a) => {
     case XENVER.platform_parameters: return out(new Uint8Array(8)); // virt_start = 0
     case XENVER.get_features: {
       const f = c.g.readStruct(arg, xen_feature_info);
-      if (!f) return BigInt(-XEN_E.EFAULT);
-      if (f.num("submap_idx") !== 0) return BigInt(-XEN_E.EINVAL);
+      if (!f) return neg(XEN_E.EFAULT);
+      if (f.num("submap_idx") !== 0) return neg(XEN_E.EINVAL);
       let bits = (1 << XENFEAT.memory_op_vnode_supported) | (1 << XENFEAT.writable_page_tables) |
         (1 << XENFEAT.auto_translated_physmap) | (1 << XENFEAT.ARM_SMCCC_supported) | (1 << XENFEAT.not_direct_mapped);
       if (c.d.privileged) bits |= 1 << XENFEAT.dom0;
       f.set("submap", bits >>> 0);
-      return c.g.writeStruct(arg, f) ? 0n : BigInt(-XEN_E.EFAULT);
+      return c.g.writeStruct(arg, f) ? 0n : neg(XEN_E.EFAULT);
     }
     case XENVER.pagesize: return 4096n;
     case XENVER.guest_handle: return out(c.d.handle);
     case XENVER.commandline:
-      if (!c.d.privileged) return BigInt(-XEN_E.EPERM);
+      if (!c.d.privileged) return neg(XEN_E.EPERM);
       return out(str(c.hv.commandline, 1024));
     case XENVER.build_id:
-      return c.d.privileged ? BigInt(-XEN_E.ENODATA) : BigInt(-XEN_E.EPERM);
-    default: return BigInt(-XEN_E.ENOSYS);
+      return c.d.privileged ? neg(XEN_E.ENODATA) : neg(XEN_E.EPERM);
+    default: return neg(XEN_E.ENOSYS);
   }
 };
