@@ -364,9 +364,11 @@ export class SmmuV3 {
     return this.mem.bytes.subarray(h, h + DMA_PAGE);
   }
 
-  private fault(type: number, sid: number, addr: number, write: boolean, stage2: boolean, ipa: number, always: boolean): void {
+  // Every fault is counted; it becomes an event record when `recorded`
+  // (configuration errors always are; translation faults when STE.S2R asks).
+  private fault(type: number, sid: number, addr: number, write: boolean, stage2: boolean, ipa: number, recorded: boolean): void {
     this.stats.faults++;
-    if (always) this.record(type, sid, addr, !write, stage2, ipa);
+    if (recorded) this.record(type, sid, addr, !write, stage2, ipa);
   }
 
   // The stage-2 walk (4 KiB granule): table, block (levels 1 and 2) and page
