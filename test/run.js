@@ -28,7 +28,14 @@ if (files.length === 0) { console.error(`no test files${filter ? ` matching '${f
 // assertion, its message, the stack) is written aside and printed last, so
 // the end of a long CI log says why a test failed, not only that it did.
 const spec = join("dist", "test-failures.log");
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2",
+// A test file whose tests have all ended is ended: --test-force-exit stops
+// its process even if it left a handle open (a socket, a timer). Without it
+// such a file never exits, the runner waits for it for ever and reports
+// nothing after it: a CI run once ran out of time that way, its log ending
+// at the last test of a file whose tests had all passed. --test-timeout
+// turns a test (or hook) that never ends into a failure with its name.
+const TEST_TIMEOUT_MS = 15 * 60_000; // the slowest test takes under 3 minutes
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-force-exit", `--test-timeout=${TEST_TIMEOUT_MS}`,
   "--test-reporter=tap", "--test-reporter-destination=stdout",
   "--test-reporter=spec", `--test-reporter-destination=${spec}`, ...files], { stdio: "inherit" });
 if (r.status !== 0) {
