@@ -235,7 +235,7 @@ export function xlCommands(): Record<string, Command> {
         const list = await c.call("block-list", { domain: argv[0] });
         const dom = /\/vbd\/(\d+)\//.exec(list[0]?.backend ?? "")?.[1] ?? "";
         for (const d of list) {
-          process.stdout.write(`${String(d.devid).padEnd(5)} 0   ${dom.padEnd(6)} ${String(d.feState).padEnd(5)} ${String(d.evtch).padEnd(6)} ${String(d.ringRef).padEnd(8)} ${d.backend}\n`);
+          process.stdout.write(`${String(d.devid).padEnd(5)} ${String(d.backendId).padEnd(3)} ${dom.padEnd(6)} ${String(d.feState).padEnd(5)} ${String(d.evtch).padEnd(6)} ${String(d.ringRef).padEnd(8)} ${d.backend}\n`);
         }
         return 0;
       });
@@ -299,7 +299,7 @@ export function xlCommands(): Record<string, Command> {
       return withHost(async (c) => {
         process.stdout.write("Idx BE Mac Addr.         handle state bridge\n");
         for (const v of await c.call("network-list", { domain: argv[0] })) {
-          process.stdout.write(`${String(v.handle).padEnd(3)} 0  ${v.mac}  ${String(v.handle).padEnd(6)} ${String(v.feState).padEnd(5)} ${v.bridge}\n`);
+          process.stdout.write(`${String(v.handle).padEnd(3)} ${String(v.backendId).padEnd(2)} ${v.mac}  ${String(v.handle).padEnd(6)} ${String(v.feState).padEnd(5)} ${v.bridge}\n`);
         }
         return 0;
       });

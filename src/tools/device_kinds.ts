@@ -21,17 +21,23 @@ export interface DeviceKind<S> {
 
 const INITIALISING = String(XenbusState.Initialising);
 
+// A backend in a driver domain is set up by that domain's own hotplug
+// handling (xl devd runs the script libxl names in the backend directory);
+// xents' Domain-0 backends need none.
+const SCRIPTS = "/etc/xen/scripts";
+const script = (backend: string | undefined, name: string): [string, string][] => (backend === undefined ? [] : [["script", `${SCRIPTS}/${name}`]]);
+
 export const VBD: DeviceKind<DiskSpec> = {
   name: "vbd", noun: "disk",
   describe: (d) => d.vdev,
   backendNodes: (d) => [["removable", "0"], ["bootable", "1"], ["dev", d.vdev], ["type", "phy"], ["mode", d.readonly ? "r" : "w"],
-    ["device-type", d.devtype], ["params", d.target], ["format", d.format], ["discard-enable", d.discard ? "1" : "0"], ["state", INITIALISING]],
+    ["device-type", d.devtype], ["params", d.target], ["format", d.format], ["discard-enable", d.discard ? "1" : "0"], ...script(d.backend, "block"), ["state", INITIALISING]],
   frontendNodes: (d) => [["virtual-device", String(d.devid)], ["device-type", d.devtype], ["state", INITIALISING]],
 };
 
 export const VIF: DeviceKind<VifSpec> = {
   name: "vif", noun: "vif",
   describe: (_v, handle) => String(handle),
-  backendNodes: (v, handle) => [["handle", String(handle)], ["mac", v.mac], ["bridge", v.bridge], ["type", "vif"], ["state", INITIALISING]],
+  backendNodes: (v, handle) => [["handle", String(handle)], ["mac", v.mac], ["bridge", v.bridge], ["type", "vif"], ...script(v.backend, "vif-bridge"), ["state", INITIALISING]],
   frontendNodes: (v, handle) => [["handle", String(handle)], ["mac", v.mac], ["state", INITIALISING]],
 };

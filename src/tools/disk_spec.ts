@@ -2,6 +2,8 @@
 // or the positional form `'/path/disk.img,raw,xvda,rw'`; and the Xen virtual
 // block device number a vdev name stands for (docs/misc/vbd-interface.txt).
 
+import { backendDomain } from "./backend_domain.js";
+
 export type DiskFormat = "raw" | "qcow2";
 
 export interface DiskSpec {
@@ -12,6 +14,9 @@ export interface DiskSpec {
   readonly: boolean;
   devtype: "disk" | "cdrom";
   discard: boolean;
+  // the domain serving it (xl.cfg's backend=, a name or id) when that is not
+  // Domain-0: a driver domain, where target is a path (its /dev/vda, say)
+  backend?: string;
 }
 
 export class DiskSpecError extends Error {}
@@ -54,12 +59,17 @@ export function parseDiskSpec(spec: string): DiskSpec {
   const access = (kv.access ?? "rw").toLowerCase();
   if (!["r", "ro", "w", "rw"].includes(access)) throw new DiskSpecError(`disk access '${kv.access}' must be r, ro, w or rw`);
   if (kv.backendtype && kv.backendtype !== "phy") throw new DiskSpecError(`backendtype '${kv.backendtype}' is not offered (this host's blkback is 'phy')`);
-  if (kv.backend && kv.backend !== "0" && kv.backend !== "Domain-0") throw new DiskSpecError("disk backends run in Domain-0 on this host");
-  if (kv.script) throw new DiskSpecError("block hotplug scripts are not supported: name the image file as target");
+  const backend = backendDomain(kv.backend, spec, DiskSpecError);
+  if (kv.script) throw new DiskSpecError("block hotplug scripts are not supported: name the image file as target (a driver domain runs its own block script)");
   const devtype = (kv.devtype ?? "disk") as string;
   if (devtype !== "disk" && devtype !== "cdrom") throw new DiskSpecError(`devtype '${devtype}' must be disk or cdrom`);
-  return { target: kv.target, format: fmt, vdev: kv.vdev, devid: vdevNumber(kv.vdev), readonly: access === "r" || access === "ro" || devtype === "cdrom", devtype, discard };
+  if (backend !== undefined && fmt !== "raw") throw new DiskSpecError(`disk '${spec}': a driver domain's blkback serves raw devices only, not ${fmt}`);
+  return {
+    target: kv.target, format: fmt, vdev: kv.vdev, devid: vdevNumber(kv.vdev), readonly: access === "r" || access === "ro" || devtype === "cdrom", devtype, discard,
+    ...(backend === undefined ? {} : { backend }),
+  };
 }
+
 
 // xvd<letters>[<partition>]: disks 0..15 with partitions 0..15 use the
 // compact form 202<<8 | disk<<4 | part; others the extended form

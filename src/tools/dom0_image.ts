@@ -51,13 +51,9 @@ const SKIP = [
 // Where the domU's files live in Domain-0.
 const GUEST_DIR = "var/lib/xents";
 
-// As Debian's /etc/init.d/xen start: modules, xenfs, the capability check,
-// /run/xen, the C xenstored (XENSTORED_ROOTDIR, waiting for it to answer),
-// xen-init-dom0, xenconsoled; then xenbr0 for the vifs (vif-bridge only
-// joins an existing bridge) with an address for Domain-0 on it, and the
-// domU's disk image. busybox init then keeps a root shell on hvc0.
-export const DOM0_INIT = `#!/bin/busybox sh
-/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run /mnt /root /var/log/xen /var/lib/xen /var/lock /var/tmp
+// What both file systems' /init do first: the mounts udev and Debian's
+// early boot would make, the modules, xenfs.
+const PRELUDE = `/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run /mnt /root /var/log/xen /var/lib/xen /var/lock /var/tmp
 /bin/busybox --install -s
 mount -t proc proc /proc
 # the console shows kernel errors and worse, as Debian sets it (procps' /etc/sysctl.d/10-console-messages.conf)
@@ -70,9 +66,18 @@ ln -sfn /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin; ln -sf /proc/s
 mount -t tmpfs -o mode=755 tmpfs /run && ln -sfn /run /var/run
 while read -r m; do [ -n "$m" ] && insmod "/lib/modules/$m.ko" 2>/dev/null; done < /etc/modules.load
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-say() { echo "xents-dom0: $*"; }
+say() { echo "$WHO: $*"; }
 mount -t xenfs xenfs /proc/xen || say "xenfs did not mount"
-grep -q control_d /proc/xen/capabilities || say "not the control domain: /proc/xen/capabilities has no control_d"
+`;
+
+// As Debian's /etc/init.d/xen start: modules, xenfs, the capability check,
+// /run/xen, the C xenstored (XENSTORED_ROOTDIR, waiting for it to answer),
+// xen-init-dom0, xenconsoled; then xenbr0 for the vifs (vif-bridge only
+// joins an existing bridge) with an address for Domain-0 on it, and the
+// domU's disk image. busybox init then keeps a root shell on hvc0.
+export const DOM0_INIT = `#!/bin/busybox sh
+WHO=xents-dom0
+${PRELUDE}grep -q control_d /proc/xen/capabilities || say "not the control domain: /proc/xen/capabilities has no control_d"
 mkdir -m 700 -p /run/xen /run/xenstored
 export XENSTORED_ROOTDIR=/run/xenstored
 /usr/lib/xen-4.17/bin/xenstored --pid-file /run/xenstore.pid
@@ -92,6 +97,29 @@ exec /sbin/init
 `;
 
 export const DOM0_PROFILE = `export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin PS1='dom0:\\w# '
+`;
+
+// A driver domain (a domU that serves other domUs' disks and networks with
+// Linux's xen-blkback and xen-netback) does what Xen's xendriverdomain
+// init script does: xenfs, then \`xl devd\`, which watches the backends the
+// toolstack writes under this domain and runs their hotplug scripts (block
+// writes physical-device for blkback; vif-bridge puts a vif on its bridge).
+// A network driver domain's NIC, passed through to it, joins xenbr0.
+export const DRIVER_DOMAIN_INIT = `#!/bin/busybox sh
+WHO=xents-driver
+${PRELUDE}grep -q control_d /proc/xen/capabilities && say "this is the control domain; a driver domain is a domU"
+mkdir -m 700 -p /run/xen
+xl devd --pidfile=/run/xldevd.pid || say "xl devd failed"
+brctl addbr xenbr0 && ip link set xenbr0 up
+[ -e /sys/class/net/eth0 ] && ip link set eth0 up && brctl addif xenbr0 eth0
+ip link set lo up
+echo "hvc0::respawn:-/bin/sh" > /etc/inittab.tty
+cat /etc/inittab.tty /etc/inittab.rest > /etc/inittab
+say "driver domain up: xl devd serves /local/domain/$(xenstore-read domid)/backend"
+exec /sbin/init
+`;
+
+export const DRIVER_DOMAIN_PROFILE = `export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin PS1='driver:\\w# '
 `;
 
 export const DOMU_CFG = `# A Debian domU on this host: its kernel and initramfs are in Domain-0,
@@ -135,18 +163,30 @@ function packageEntries(root: string, into: Map<string, CpioEntry>): void {
   walk("");
 }
 
-export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images {
+// The two file systems built from the same packages and modules: Domain-0's
+// (the Xen daemons, with a domU's kernel, initramfs and configuration in it)
+// and a driver domain's (xl devd and the backends, nothing of a domU).
+interface Recipe { kind: "dom0" | "driver"; what: string; init: string; profile: string; guestFiles: boolean }
+const DOM0: Recipe = { kind: "dom0", what: "Domain-0's", init: DOM0_INIT, profile: DOM0_PROFILE, guestFiles: true };
+const DRIVER: Recipe = { kind: "driver", what: "a driver domain's", init: DRIVER_DOMAIN_INIT, profile: DRIVER_DOMAIN_PROFILE, guestFiles: false };
+
+export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images { return fetchXenUtilsImages(DOM0, log); }
+export function fetchDriverDomainImages(log: (s: string) => void = () => {}): Dom0Images { return fetchXenUtilsImages(DRIVER, log); }
+
+function fetchXenUtilsImages(r: Recipe, log: (s: string) => void): Dom0Images {
   const guest = fetchImages(log);
   const dir = join(cacheDir(), "images");
   const kpkg = resolveKernelPackage();
-  const recipe = createHash("sha256").update(DOM0_INIT).update(DOM0_PROFILE).update(DOMU_CFG).update(INITTAB)
-    .update(DOM0_PACKAGES.join(",")).update(JSON.stringify(DOM0_PICKS)).update(DOM0_MODULES.join(",")).update(SKIP.map(String).join(",")).update(readFileSync(guest.initrd)).digest("hex").slice(0, 12);
-  const stamp = join(dir, `dom0-${kpkg}-${recipe}.json`);
+  const h = createHash("sha256").update(r.init).update(r.profile).update(INITTAB)
+    .update(DOM0_PACKAGES.join(",")).update(JSON.stringify(DOM0_PICKS)).update(DOM0_MODULES.join(",")).update(SKIP.map(String).join(","));
+  if (r.guestFiles) h.update(DOMU_CFG).update(readFileSync(guest.initrd));
+  const recipe = h.digest("hex").slice(0, 12);
+  const stamp = join(dir, `${r.kind}-${kpkg}-${recipe}.json`);
   if (existsSync(stamp)) {
     const g = JSON.parse(readFileSync(stamp, "utf8")) as Dom0Images;
     if (existsSync(g.kernel) && existsSync(g.initrd)) return g;
   }
-  log(`building Domain-0's file system from ${DOM0_PACKAGES.length} Debian packages (arm64), busybox-static and ${kpkg}'s modules`);
+  log(`building ${r.what} file system from ${DOM0_PACKAGES.length} Debian packages (arm64), busybox-static and ${kpkg}'s modules`);
   const { version, modDir } = debianKernel(kpkg, log);
   const mods = resolveModules(modDir, DOM0_MODULES);
   const files = new Map<string, CpioEntry>();
@@ -158,21 +198,23 @@ export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images
   const add = (name: string, data: Uint8Array | string, mode = 0o644): void => {
     files.set(name, { name, mode: S_IFREG | mode, data: typeof data === "string" ? new Uint8Array(Buffer.from(data)) : data });
   };
-  const dirs = ["bin", "sbin", "dev", "etc", "etc/xen", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt", "run", "var", "var/lib", GUEST_DIR];
+  const dirs = ["bin", "sbin", "dev", "etc", "etc/xen", "lib", "lib/modules", "proc", "sys", "tmp", "root", "mnt", "run", "var", "var/lib", ...(r.guestFiles ? [GUEST_DIR] : [])];
   for (const d of dirs) if (!files.has(d)) files.set(d, { name: d, mode: S_IFDIR | 0o755 });
   add("bin/busybox", new Uint8Array(readFileSync(join(debianPackage("busybox-static", "arm64", log), "bin", "busybox"))), 0o755);
-  add("init", DOM0_INIT, 0o755);
+  add("init", r.init, 0o755);
   add("etc/inittab.rest", INITTAB);
-  add("etc/profile", DOM0_PROFILE);
+  add("etc/profile", r.profile);
   add("etc/modules.load", mods.map((m) => m.name).join("\n") + "\n");
-  add("etc/xen/domu.cfg", DOMU_CFG);
   for (const m of mods) add(`lib/modules/${m.name}.ko`, new Uint8Array(readFileSync(m.path)));
-  add(`${GUEST_DIR}/vmlinuz`, new Uint8Array(readFileSync(guest.kernel)));
-  add(`${GUEST_DIR}/domu-initrd.gz`, new Uint8Array(readFileSync(guest.initrd)));
+  if (r.guestFiles) {
+    add("etc/xen/domu.cfg", DOMU_CFG);
+    add(`${GUEST_DIR}/vmlinuz`, new Uint8Array(readFileSync(guest.kernel)));
+    add(`${GUEST_DIR}/domu-initrd.gz`, new Uint8Array(readFileSync(guest.initrd)));
+  }
   // parents before children: a path sorts after its directory
   const entries = [...files.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  log(`building Domain-0's initramfs: ${entries.length} entries, ${mods.length} modules (${mods.map((m) => m.name).join(" ")})`);
-  const initrd = join(dir, `dom0-initrd-${version}-${recipe}.cpio.gz`);
+  log(`building ${r.what} initramfs: ${entries.length} entries, ${mods.length} modules (${mods.map((m) => m.name).join(" ")})`);
+  const initrd = join(dir, `${r.kind}-initrd-${version}-${recipe}.cpio.gz`);
   writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
   renameSync(initrd + ".tmp", initrd);
   log(`wrote ${initrd} (${mib(statSync(initrd).size)})`);
@@ -180,4 +222,3 @@ export function fetchDom0Images(log: (s: string) => void = () => {}): Dom0Images
   writeFileSync(stamp, JSON.stringify(g, null, 1));
   return g;
 }
-

@@ -41,7 +41,7 @@ export function passedThrough(g: Guest): string | null {
 }
 
 export interface DiskInfo {
-  vdev: string; devid: number; target: string; mode: string; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
+  vdev: string; devid: number; target: string; mode: string; backendId: number; beState: number; feState: number; evtch: number; ringRef: number; backend: string;
 }
 
 export interface SavedXenstore { nodes: { path: string; value: string; perms: string[] }[]; watches: SavedWatch[]; }

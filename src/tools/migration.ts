@@ -27,7 +27,6 @@ import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
 import { XEN_DOMCTL_SHADOW_OP } from "../xen/public/domctl.js";
 import { LineFramer } from "./line_framer.js";
-import { passedThrough } from "./guest.js";
 
 const RAM_BASE_GFN = 0x40000; // the log-dirty bitmap starts here (GUEST_RAM0_BASE)
 const BATCH = 256;
@@ -87,8 +86,8 @@ export class MigrationError extends Error {}
 export async function migrateOut(ts: Toolstack, domid: number, host: string, port: number, o: MigrateOptions): Promise<MigrateResult> {
   const g = ts.guests.get(domid);
   if (!g || g.state !== "running") throw new MigrationError(`domain ${domid} is not running`);
-  const pt = passedThrough(g);
-  if (pt) throw new MigrationError(pt);
+  const why = ts.unmovable(g);
+  if (why) throw new MigrationError(why);
   const xc = ts.dom0.xc;
   const t0 = performance.now();
   const sock = connect({ host, port });

@@ -92,6 +92,8 @@ export class Toolstack {
     if ([...this.guests.values()].some((g) => g.name === cfg.name && g.state !== "destroyed")) {
       throw new Error(`a domain named '${cfg.name}' already exists`);
     }
+    // driver domains named as backends must be running before anything is built
+    for (const d of [...(cfg.disks ?? []), ...(cfg.vifs ?? [])]) this.backendDomid(d.backend);
     const uuid = randomUUID();
     const handle = new Uint8Array(Buffer.from(uuid.replace(/-/g, ""), "hex"));
     const built = buildDomain(this.dom0.xc, { ...cfg, handle, backendDomid: 0 });
@@ -118,6 +120,7 @@ export class Toolstack {
       return g;
     } catch (e) {
       this.hvDestroy(domid); // logged; the creation's own error is what the user sees
+      this.removeBackends(domid);
       this.xsRm(`/local/domain/${domid}`);
       throw e;
     }
@@ -185,13 +188,70 @@ export class Toolstack {
     return g;
   }
 
+  // The domain serving a device: Domain-0, or a running driver domain named
+  // (or numbered) by the spec's backend=.
+  backendDomid(ref: string | undefined): number {
+    if (ref === undefined) return 0;
+    for (const g of this.guests.values()) if (g.state === "running" && (g.name === ref || String(g.domid) === ref)) return g.domid;
+    throw new Error(`backend domain '${ref}' is not running`);
+  }
+
+  // Where each device of a kind of a domain has its backend: Domain-0's own
+  // backend directory, and the toolstack's record (/libxl/<domid>/device, as
+  // libxl keeps one, writable by Domain-0 alone) of those a driver domain
+  // serves. Never what the guest or the driver domain wrote: either could
+  // point the toolstack at another domain's nodes.
+  private backendPaths(kind: DeviceKindName, domid: number): Map<number, string> {
+    const out = new Map<number, string>();
+    const local = `/local/domain/0/backend/${kind}/${domid}`;
+    for (const c of this.xenstored.store.get(local)?.children ?? []) out.set(Number(c), `${local}/${c}`);
+    const rec = `/libxl/${domid}/device/${kind}`;
+    for (const c of this.xenstored.store.get(rec)?.children ?? []) {
+      const be = this.xsRead(`${rec}/${c}/backend`);
+      if (be) out.set(Number(c), be);
+    }
+    return out;
+  }
+
+  // The driver domains serving a domain's devices, by domid.
+  remoteBackends(domid: number): Set<number> {
+    const out = new Set<number>();
+    for (const kind of ["vbd", "vif"] as const) {
+      for (const be of this.backendPaths(kind, domid).values()) {
+        const m = /^\/local\/domain\/(\d+)\/backend\//.exec(be);
+        if (m && m[1] !== "0") out.add(Number(m[1]));
+      }
+    }
+    return out;
+  }
+
+  // A domain that cannot be saved or migrated, and why; null if it can.
+  unmovable(g: Guest): string | null {
+    const pt = passedThrough(g);
+    if (pt) return pt;
+    const remote = [...this.remoteBackends(g.domid)].map((d) => this.guests.get(d)?.name ?? `d${d}`);
+    return remote.length ? `${g.name} has devices served by driver domain ${remote.join(", ")}: it cannot be saved or migrated (its backends must be Domain-0's)` : null;
+  }
+
+  // A domain's backend directories in driver domains, and the toolstack's
+  // record of them, removed (Domain-0's own are removed by the callers).
+  private removeBackends(domid: number): void {
+    for (const d of this.remoteBackends(domid)) for (const kind of ["vbd", "vif"]) this.xsRm(`/local/domain/${d}/backend/${kind}/${domid}`);
+    this.xsRm(`/libxl/${domid}`);
+  }
+
   // A split device as libxl adds one: the frontend directory owned by the
   // guest and readable by the backend's domain, the backend's owned by that
   // domain and readable by the guest (device_kinds.ts has each kind's nodes).
-  addDevice<S>(kind: DeviceKind<S>, domid: number, devid: number, spec: S, backendDomid = 0): void {
+  // A backend in a driver domain is also recorded under /libxl/<domid>.
+  addDevice<S extends { backend?: string }>(kind: DeviceKind<S>, domid: number, devid: number, spec: S): void {
+    const backendDomid = this.backendDomid(spec.backend);
     const fe = `/local/domain/${domid}/device/${kind.name}/${devid}`;
     const be = `/local/domain/${backendDomid}/backend/${kind.name}/${domid}/${devid}`;
-    if (this.xsRead(`${fe}/backend`) !== null) throw new Error(`d${domid} already has ${kind.noun} ${kind.describe(spec, devid)}`);
+    if (this.xsRead(`${fe}/backend`) !== null || this.backendPaths(kind.name, domid).has(devid)) {
+      throw new Error(`d${domid} already has ${kind.noun} ${kind.describe(spec, devid)}`);
+    }
+    if (backendDomid !== 0) this.xsWrite(`/libxl/${domid}/device/${kind.name}/${devid}/backend`, be, ["n0"]);
     const feP = [`n${domid}`, `r${backendDomid}`], beP = [`n${backendDomid}`, `r${domid}`];
     this.xsWrite(`/local/domain/${backendDomid}/backend/${kind.name}/${domid}`, "", beP);
     this.xsWrite(be, "", beP);
@@ -202,27 +262,21 @@ export class Toolstack {
   addDisk(domid: number, d: DiskSpec): void { this.addDevice(VBD, domid, d.devid, d); }
   addVif(domid: number, handle: number, v: VifSpec): void { this.addDevice(VIF, domid, handle, v); }
 
-  vifs(domid: number): { handle: number; mac: string; bridge: string; beState: number; feState: number }[] {
-    const dir = this.xenstored.store.get(`/local/domain/0/backend/vif/${domid}`);
-    if (!dir) return [];
-    return [...dir.children].map((c) => {
-      const be = `/local/domain/0/backend/vif/${domid}/${c}`;
+  vifs(domid: number): { handle: number; mac: string; bridge: string; backendId: number; beState: number; feState: number }[] {
+    return [...this.backendPaths("vif", domid)].map(([handle, be]) => {
+      const fe = `/local/domain/${domid}/device/vif/${handle}`;
       return {
-        handle: Number(c), mac: this.xsRead(`${be}/mac`) ?? "?", bridge: this.xsRead(`${be}/bridge`) ?? "?",
-        beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${this.xsRead(`${be}/frontend`) ?? ""}/state`) ?? 0),
+        handle, mac: this.xsRead(`${be}/mac`) ?? "?", bridge: this.xsRead(`${be}/bridge`) ?? "?", backendId: backendIdOf(be),
+        beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${fe}/state`) ?? 0),
       };
     });
   }
 
   disks(domid: number): DiskInfo[] {
-    const s = this.xenstored.store;
-    const dir = s.get(`/local/domain/0/backend/vbd/${domid}`);
-    if (!dir) return [];
-    return [...dir.children].map((c) => {
-      const be = `/local/domain/0/backend/vbd/${domid}/${c}`;
-      const fe = this.xsRead(`${be}/frontend`) ?? "";
+    return [...this.backendPaths("vbd", domid)].map(([devid, be]) => {
+      const fe = `/local/domain/${domid}/device/vbd/${devid}`;
       return {
-        vdev: this.xsRead(`${be}/dev`) ?? "?", devid: Number(c), target: this.xsRead(`${be}/params`) ?? "", mode: this.xsRead(`${be}/mode`) ?? "?",
+        vdev: this.xsRead(`${be}/dev`) ?? "?", devid, target: this.xsRead(`${be}/params`) ?? "", mode: this.xsRead(`${be}/mode`) ?? "?", backendId: backendIdOf(be),
         beState: Number(this.xsRead(`${be}/state`) ?? 0), feState: Number(this.xsRead(`${fe}/state`) ?? 0),
         evtch: Number(this.xsRead(`${fe}/event-channel`) ?? this.xsRead(`${fe}/queue-0/event-channel`) ?? -1),
         ringRef: Number(this.xsRead(`${fe}/ring-ref`) ?? this.xsRead(`${fe}/ring-ref0`) ?? this.xsRead(`${fe}/queue-0/ring-ref`) ?? this.xsRead(`${fe}/queue-0/ring-ref0`) ?? -1),
@@ -238,9 +292,9 @@ export class Toolstack {
   // del_gendisk waits for every request in flight), while one that closes
   // itself fails that I/O at once.
   async removeDevice(kind: DeviceKindName, domid: number, devid: number, force: boolean, timeoutMs = 10_000): Promise<void> {
-    const be = `/local/domain/0/backend/${kind}/${domid}/${devid}`;
-    const fe = this.xsRead(`${be}/frontend`);
-    if (fe === null) throw new Error(`d${domid} has no ${kind} ${devid}`);
+    const be = this.backendPaths(kind, domid).get(devid);
+    if (be === undefined) throw new Error(`d${domid} has no ${kind} ${devid}`);
+    const fe = `/local/domain/${domid}/device/${kind}/${devid}`;
     this.xsWrite(`${be}/online`, "0");
     const t0 = Date.now();
     const wait = force ? Math.min(timeoutMs, FORCE_GRACE_MS) : timeoutMs;
@@ -256,8 +310,10 @@ export class Toolstack {
     }
     this.xsRm(be);
     this.xsRm(fe);
+    this.xsRm(`/libxl/${domid}/device/${kind}/${devid}`);
     // The backend's watch fires on a later turn; a detach that has returned
-    // must have its grants unmapped and its ports closed already.
+    // must have its grants unmapped and its ports closed already (a driver
+    // domain's backend lets go when its own watch fires).
     (kind === "vbd" ? this.blkback : this.netback).scan();
   }
 
@@ -267,8 +323,8 @@ export class Toolstack {
   save(domid: number, sink: StreamSink, keepRunning = false): { pages: number } {
     const g = this.guests.get(domid);
     if (!g || g.state !== "running") throw new Error(`domain ${domid} is not running`);
-    const pt = passedThrough(g);
-    if (pt) throw new Error(pt);
+    const why = this.unmovable(g);
+    if (why) throw new Error(why);
     const xc = this.dom0.xc;
     xc.pause(domid);
     let pages = 0;
@@ -338,6 +394,7 @@ export class Toolstack {
     this.guests.get(domid)?.console.end();
     this.guests.delete(domid);
     this.hvDestroy(domid); // logged; the restore's own error is what the user sees
+    this.removeBackends(domid);
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
     this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
@@ -388,6 +445,7 @@ export class Toolstack {
     this.blkback.domainGone(domid); // backends let go of its grants and ports first
     this.netback.domainGone(domid);
     const failure = this.hvDestroy(domid);
+    this.removeBackends(domid);
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
     this.xsRm(`/local/domain/0/backend/vif/${domid}`);
     this.xsRm(`/local/domain/${domid}`);
@@ -441,3 +499,6 @@ export class Toolstack {
 }
 
 const nullTransport: Transport = { send() { /* the toolstack reads nothing back */ }, close() { /* nothing to close */ } };
+
+// The domain a backend path belongs to (/local/domain/<id>/backend/...).
+function backendIdOf(be: string): number { return Number(/^\/local\/domain\/(\d+)\//.exec(be)?.[1] ?? 0); }

@@ -2,12 +2,15 @@
 
 import { randomBytes } from "node:crypto";
 
-export interface VifSpec { mac: string; bridge: string; }
+import { backendDomain } from "./backend_domain.js";
+
+// backend: the driver domain serving it (a name or id), when not Domain-0
+export interface VifSpec { mac: string; bridge: string; backend?: string; }
 
 export class VifSpecError extends Error {}
 
 export function parseVifSpec(spec: string): VifSpec {
-  let mac: string | undefined, bridge = "xenbr0";
+  let mac: string | undefined, bridge = "xenbr0", backend: string | undefined;
   for (const part of spec.split(",").map((x) => x.trim()).filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq < 0) throw new VifSpecError(`'${part}' in vif '${spec}' is not key=value`);
@@ -22,7 +25,7 @@ export function parseVifSpec(spec: string): VifSpec {
     } else if (k === "type" || k === "model") {
       if (v !== "vif" && v !== "netfront") throw new VifSpecError(`vif ${k} '${v}' is not offered (PV vifs only)`);
     } else if (k === "backend") {
-      if (v !== "0" && v !== "Domain-0") throw new VifSpecError("network backends run in Domain-0 on this host");
+      backend = backendDomain(v, spec, VifSpecError);
     } else if (k === "script") {
       throw new VifSpecError("vif hotplug scripts are not supported: name the bridge with bridge=");
     } else if (k === "ip" || k === "vifname" || k === "rate") {
@@ -31,5 +34,5 @@ export function parseVifSpec(spec: string): VifSpec {
   }
   // Xen's OUI 00:16:3e with random low bytes, as xl picks one
   mac ??= `00:16:3e:${[...randomBytes(3)].map((b, i) => (i === 0 ? b & 0x7F : b).toString(16).padStart(2, "0")).join(":")}`;
-  return { mac, bridge };
+  return backend === undefined ? { mac, bridge } : { mac, bridge, backend };
 }

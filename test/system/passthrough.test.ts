@@ -17,15 +17,10 @@ import { join } from "node:path";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { diskImage, xlCfgText, linuxGuestFields } from "../helpers/guest_files.js";
-import { readFileSync } from "node:fs";
+import { readmeBlock } from "../helpers/readme_blocks.js";
 
 // The README's section, its sh lines and its text (xl.cfg) and dts blocks.
-const section = ((r: string) => r.slice(r.indexOf("## Passing a device through"), r.indexOf("\n## ", r.indexOf("## Passing a device through") + 1)))(readFileSync("README.md", "utf8"));
-const block = (lang: string): string => {
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section);
-  assert.ok(m, `a ${lang} block in the README's "Passing a device through"`);
-  return m[1];
-};
+const block = (lang: string): string => readmeBlock("Passing a device through", lang);
 
 const home = mkdtempSync(join(tmpdir(), "xents-pt-"));
 const disk = join(home, "pt.img");

@@ -68,7 +68,7 @@ export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 export interface DomainRow { name: string; id: number; mem: number; vcpus: number; state: string; time: number }
 export interface VcpuRow { name: string; id: number; vcpu: number; cpu: number; state: string; time: number; affinity: string }
 export interface BridgeRow { name: string; ports: string[]; frames: number; flooded: number; dropped: number }
-export interface VifRow { handle: number; mac: string; bridge: string; beState: number; feState: number }
+export interface VifRow { handle: number; mac: string; bridge: string; backendId: number; beState: number; feState: number }
 
 // What each command answers. status and info are shown as they come (their
 // fields differ between the two kinds of Domain-0).

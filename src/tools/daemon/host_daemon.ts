@@ -328,9 +328,11 @@ export class HostDaemon {
 
 // A disk spec, parsed, whose image exists with the access it asks for:
 // checked before anything is built, so that a typo leaves nothing behind.
+// A driver domain's target is a path in that domain, for it to check.
 function checkedDisk(text: string): DiskSpec {
   let d: DiskSpec;
   try { d = parseDiskSpec(text); } catch (e) { throw new RequestError((e as Error).message); }
+  if (d.backend !== undefined) return d;
   try { accessSync(d.target, d.readonly ? constants.R_OK : constants.R_OK | constants.W_OK); } catch (e) {
     throw new RequestError(`disk ${d.vdev}: cannot use ${d.target}: ${(e as Error).message}`);
   }

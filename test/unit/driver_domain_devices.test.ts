@@ -1,0 +1,79 @@
+// The toolstack's side of driver domains (xl.cfg's backend=): a device whose
+// backend is another domU gets its backend directory under that domain,
+// with Xen's permissions (owned by the driver domain, readable by the
+// guest), the hotplug script its xl devd runs, and a record under /libxl
+// that only Domain-0 can write; the toolstack finds, lists and removes the
+// device through that record, never through what the guest or the driver
+// domain wrote. A backend that is not running is refused before anything
+// is built; such a guest cannot be saved.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Host } from "../../src/host/host.js";
+import { Dom0 } from "../../src/tools/dom0.js";
+import { Toolstack } from "../../src/tools/toolstack.js";
+import { idleImage } from "../../src/host/fuzz/idle_image.js";
+import { parseDiskSpec, DiskSpecError } from "../../src/tools/disk_spec.js";
+import { parseVifSpec, VifSpecError } from "../../src/tools/vif_spec.js";
+import type { Node } from "../../src/tools/xenstore/store.js";
+
+test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id is the default", () => {
+  assert.equal(parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda").backend, "storage");
+  assert.equal(parseDiskSpec("backend=3, vdev=xvda, target=/dev/vda").backend, "3");
+  for (const b of ["0", "Domain-0"]) assert.equal(parseDiskSpec(`backend=${b}, vdev=xvda, target=/x.img`).backend, undefined);
+  assert.throws(() => parseDiskSpec("backend=a/b, vdev=xvda, target=/dev/vda"), (e: Error) => e instanceof DiskSpecError && /not a domain name or id/.test(e.message));
+  assert.throws(() => parseDiskSpec("backend=storage, format=qcow2, vdev=xvda, target=/dev/vda"), /raw devices only, not qcow2/);
+  assert.throws(() => parseDiskSpec("script=block, vdev=xvda, target=/dev/vda"), /driver domain runs its own block script/);
+  assert.equal(parseVifSpec("backend=net, bridge=br0").backend, "net");
+  assert.equal(parseVifSpec("backend=Domain-0").backend, undefined);
+  assert.throws(() => parseVifSpec("backend= "), (e: Error) => e instanceof VifSpecError);
+});
+
+test("toolstack: a driver domain's backends, their permissions, the /libxl record, listing, removal and destruction", async () => {
+  const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: () => {} });
+  const ts = new Toolstack(new Dom0(host.privcmd));
+  const perms = (p: string): string[] => ((ts.xenstored.store.get(p) as Node | undefined)?.perms ?? []).map((x) => `${x.access}${x.domid}`);
+  const drv = ts.create({ name: "storage", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true });
+  const before = ts.dom0.xc.listDomains().length;
+  assert.throws(() => ts.create({ name: "u", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true,
+    disks: [parseDiskSpec("backend=nosuch, vdev=xvda, target=/dev/vda")] }), /backend domain 'nosuch' is not running/);
+  assert.equal(ts.dom0.xc.listDomains().length, before, "nothing was built for the refused guest");
+
+  const g = ts.create({ name: "u", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true,
+    disks: [parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda")], vifs: [parseVifSpec(`backend=${drv.domid}, mac=00:16:3e:00:00:01, bridge=xenbr0`)] });
+  const be = `/local/domain/${drv.domid}/backend/vbd/${g.domid}/51712`, fe = `/local/domain/${g.domid}/device/vbd/51712`;
+  assert.equal(ts.xsRead(`${be}/params`), "/dev/vda");
+  assert.equal(ts.xsRead(`${be}/script`), "/etc/xen/scripts/block");
+  assert.equal(ts.xsRead(`${be}/frontend-id`), String(g.domid));
+  assert.deepEqual(perms(be), [`n${drv.domid}`, `r${g.domid}`], "the driver domain owns its backend, the guest reads it");
+  assert.deepEqual(perms(fe), [`n${g.domid}`, `r${drv.domid}`], "the guest owns its frontend, the driver domain reads it");
+  assert.equal(ts.xsRead(`${fe}/backend-id`), String(drv.domid));
+  assert.equal(ts.xsRead(`${fe}/backend`), be);
+  assert.deepEqual(perms(`/libxl/${g.domid}/device/vbd/51712/backend`), ["n0"], "the record is Domain-0's alone");
+  assert.equal(ts.xsRead(`/local/domain/${drv.domid}/backend/vif/${g.domid}/0/script`), "/etc/xen/scripts/vif-bridge");
+  assert.equal(ts.xsRead(`/local/domain/0/backend/vbd/${g.domid}`), null, "nothing in Domain-0's own backends");
+  assert.deepEqual(ts.disks(g.domid).map((d) => [d.vdev, d.backendId, d.backend]), [["xvda", drv.domid, be]]);
+  assert.deepEqual(ts.vifs(g.domid).map((v) => [v.handle, v.backendId]), [[0, drv.domid]]);
+  assert.deepEqual([...ts.remoteBackends(g.domid)], [drv.domid]);
+  assert.throws(() => ts.save(g.domid, { write() { /* not reached */ } } as never), /served by driver domain storage: it cannot be saved or migrated/);
+
+  // a driver domain (or guest) that rewrites the links cannot aim the toolstack's removal elsewhere
+  ts.xsWrite(`${be}/frontend`, "/local/domain/0/name");
+  ts.xsWrite(`${fe}/backend`, "/local/domain/0/domid");
+  await ts.removeDevice("vbd", g.domid, 51712, true, 100);
+  assert.equal(ts.xsRead("/local/domain/0/name"), "Domain-0");
+  assert.equal(ts.xsRead("/local/domain/0/domid"), "0");
+  assert.equal(ts.xsRead(be), null);
+  assert.equal(ts.xsRead(fe), null);
+  assert.equal(ts.xsRead(`/libxl/${g.domid}/device/vbd/51712`), null);
+  assert.deepEqual(ts.disks(g.domid), []);
+
+  // hot-plugged to a driver domain, then the guest destroyed: its backends in the driver domain go too
+  ts.addDisk(g.domid, parseDiskSpec("backend=storage, vdev=xvdb, target=/dev/vdb"));
+  assert.deepEqual(ts.disks(g.domid).map((d) => d.vdev), ["xvdb"]);
+  assert.throws(() => ts.addDisk(g.domid, parseDiskSpec("backend=storage, vdev=xvdb, target=/dev/vdc")), /already has disk xvdb/);
+  ts.destroy(g.domid);
+  for (const p of [`/local/domain/${drv.domid}/backend/vbd/${g.domid}`, `/local/domain/${drv.domid}/backend/vif/${g.domid}`, `/libxl/${g.domid}`]) {
+    assert.equal(ts.xsRead(p), null, `${p} removed with the guest`);
+  }
+  ts.destroy(drv.domid);
+});
