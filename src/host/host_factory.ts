@@ -11,6 +11,7 @@ import { TapPort } from "../tools/net/tap_port.js";
 import { Host } from "./host.js";
 import { LinuxDom0Host } from "./linux_dom0_host.js";
 import { addAssignableDisks } from "./assignable_disks.js";
+import { addAssignableNics, cableAssignableNics } from "./assignable_nics.js";
 import type { Hypervisor } from "../xen/hypervisor.js";
 import { MAX_RAM_MIB } from "../cpu/cpu.js";
 import { auditMemory } from "../xen/audit.js";
@@ -24,6 +25,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
       // XENTS_AUDIT=1: the memory audit after every hypercall (slow; a debug option)
       const host = new Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, jit: jitChoice(opts.noJit) });
       addAssignableDisks(host.hv, opts.assignable ?? []);
+      const ptNics = addAssignableNics(host.hv, opts.assignableNics ?? []);
       const dom0 = new Dom0(host.privcmd);
       return {
         dom0,
@@ -33,13 +35,14 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         health: () => health(host.hv),
         profile: () => profile(host.hv),
         devices: () => devices(host.hv),
+        cableAssignableNics: async () => { await cableAssignableNics(ptNics, log); },
       };
     },
     bootLinux(opts) {
       const { disks, tap, ...dom0 } = opts.dom0;
       const jit = jitChoice(opts.noJit);
       void tap; // cabled by attachTap, once the caller can wait for it
-      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks, jit, assignable: opts.assignable });
+      const host = new LinuxDom0Host({ ramBytes: opts.ramMiB * (1 << 20), deterministic: opts.deterministic, audit: process.env.XENTS_AUDIT === "1", log, dom0, disks, jit, assignable: opts.assignable, assignableNics: opts.assignableNics });
       const hv = host.hv;
       return {
         run: (done) => host.run(done),
@@ -58,6 +61,7 @@ export function makeHostFactory(log: (line: string) => void = (l) => process.std
         health: () => health(hv),
         devices: () => devices(hv),
         attachTap: async (ifname) => { await TapPort.open(host.wire, ifname, log); },
+        cableAssignableNics: () => host.cableAssignableNics(log),
       };
     },
   };

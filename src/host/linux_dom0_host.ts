@@ -22,8 +22,9 @@ import { SHUTDOWN } from "../xen/public/xen.js";
 import { RunLoop } from "./run_loop.js";
 import { VirtioBlk } from "../hw/virtio_blk.js";
 import { VirtioNet } from "../hw/virtio_net.js";
-import { Bridge, BridgePort, Gso } from "../tools/net/bridge.js";
-import { segmentTcp } from "../tools/net/tcp_segment.js";
+import { Bridge } from "../tools/net/bridge.js";
+import { NicPort } from "./nic_port.js";
+import { addAssignableNics, cableAssignableNics, type AssignableNic } from "./assignable_nics.js";
 import { openDiskImage } from "../tools/backends/blkback.js";
 import type { DiskImage } from "../tools/backends/raw_image.js";
 import type { MachineDisk } from "../tools/linux_dom0_options.js";
@@ -33,26 +34,11 @@ export interface LinuxHostOptions extends HypervisorOptions {
   dom0: Dom0Config;
   disks?: MachineDisk[]; // Domain-0's vda, vdb, …
   assignable?: MachineDisk[]; // disks for other domains (assignable_disks.ts)
+  assignableNics?: string[]; // NICs for other domains, by the host TAP each is cabled to (assignable_nics.ts)
 }
 
 // The NIC's MAC: locally administered, "xnts".
 export const MACHINE_NIC_MAC = new Uint8Array([0x02, 0x78, 0x6e, 0x74, 0x73, 0x01]);
-
-// The NIC's end of the machine's wire.
-class NicPort implements BridgePort {
-  readonly name: string;
-  private readonly take = (f: Uint8Array): void => this.nic.receive(f);
-  constructor(private readonly nic: VirtioNet, readonly wire: Bridge) {
-    this.name = nic.name;
-    nic.onTransmit = (f) => wire.send(this, f);
-    wire.join(this);
-  }
-  deliver(frame: Uint8Array, gso?: Gso): void {
-    // the NIC takes plain frames (no offloads): super-packets are cut up here
-    if (gso) { if (segmentTcp(frame, gso.size, this.take) < 0) this.nic.net.dropped++; return; }
-    this.nic.receive(frame);
-  }
-}
 
 export class LinuxDom0Host {
   readonly hv: Hypervisor;
@@ -67,6 +53,7 @@ export class LinuxDom0Host {
   // the machine's wire: the NIC's port, and whatever else is cabled to it (a TAP)
   readonly wire = new Bridge("wire0");
   readonly disks: VirtioBlk[] = [];
+  private readonly ptNics: AssignableNic[];
   readonly nic: VirtioNet;
   private readonly images: DiskImage[] = [];
   private readonly dom0Config: Dom0Config;
@@ -97,6 +84,7 @@ export class LinuxDom0Host {
     new NicPort(this.nic, this.wire);
     names.push("eth0");
     try { this.images.push(...addAssignableDisks(this.hv, opts.assignable ?? [])); } catch (e) { this.close(); throw e; }
+    this.ptNics = addAssignableNics(this.hv, opts.assignableNics ?? []);
     this.dom0Config = { ...c, devices: [...(c.devices ?? []), ...names] };
     this.hv.events.onSerialOutput = (b) => this.serialOut(b);
     this.hv.events.onShutdown = (d, reason) => {
@@ -114,6 +102,9 @@ export class LinuxDom0Host {
 
   // The disks' image files closed (the machine is gone).
   close(): void { for (const img of this.images.splice(0)) img.close(); }
+
+  // The assignable NICs' wires joined to their host TAP devices.
+  async cableAssignableNics(log: (l: string) => void): Promise<void> { await cableAssignableNics(this.ptNics, log); }
 
   // Typed keys, as many as the receive ring has room for.
   pumpInput(): void {

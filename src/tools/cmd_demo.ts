@@ -17,9 +17,10 @@ import { replaySeed } from "./domain_builder.js";
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
   // noJit: the interpreter alone (`--no-jit`), whatever XENTS_JIT says.
-  boot(opts: { ramMiB: number; deterministic: boolean; noJit?: boolean; assignable?: MachineDisk[] }): BootedHost;
+  // assignable: disks, assignableNics: host TAP devices, each cabled to a NIC no domain has.
+  boot(opts: { ramMiB: number; deterministic: boolean; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[] }): BootedHost;
   // A host whose Domain-0 is a Linux kernel the hypervisor builds.
-  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config; noJit?: boolean; assignable?: MachineDisk[] }): BootedLinuxHost;
+  bootLinux(opts: { ramMiB: number; deterministic: boolean; dom0: LinuxDom0Config; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[] }): BootedLinuxHost;
 }
 
 
@@ -41,6 +42,7 @@ export interface BootedLinuxHost {
   health(): HypervisorHealth;
   devices(): MachineDeviceInfo[];
   attachTap(ifname: string): Promise<void>; // cables the machine's NIC to a host TAP device
+  cableAssignableNics(): Promise<void>; // joins each assignable NIC's wire to its host TAP device
 }
 
 // A device of the machine: where it is (its device-tree path, register page
@@ -68,6 +70,7 @@ export interface BootedHost {
   health(): HypervisorHealth;
   profile(): CoreProfile;
   devices(): MachineDeviceInfo[];
+  cableAssignableNics(): Promise<void>; // joins each assignable NIC's wire to its host TAP device
 }
 
 // Where a run's time went (for the benchmarks): the core's own counters

@@ -17,6 +17,10 @@ export interface DeviceKind<S> {
   backendNodes(spec: S, devid: number): [string, string][];
   // nodes of the frontend directory, after backend and backend-id
   frontendNodes(spec: S, devid: number): [string, string][];
+  // nodes of the frontend directory that the backend's domain owns and the
+  // guest only reads (libxl's ro_front): the vif's mtu, which vif-bridge
+  // in a driver domain writes
+  readonlyFrontendNodes?(spec: S, devid: number): [string, string][];
 }
 
 const INITIALISING = String(XenbusState.Initialising);
@@ -40,4 +44,5 @@ export const VIF: DeviceKind<VifSpec> = {
   describe: (_v, handle) => String(handle),
   backendNodes: (v, handle) => [["handle", String(handle)], ["mac", v.mac], ["bridge", v.bridge], ["type", "vif"], ...script(v.backend, "vif-bridge"), ["state", INITIALISING]],
   frontendNodes: (v, handle) => [["handle", String(handle)], ["mac", v.mac], ["state", INITIALISING]],
+  readonlyFrontendNodes: () => [["mtu", "1500"]],
 };

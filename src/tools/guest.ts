@@ -17,6 +17,7 @@ export interface GuestConfig extends BuildConfig {
   paused?: boolean;
   disks?: DiskSpec[];
   vifs?: VifSpec[];
+  driverDomain?: boolean; // xl.cfg's driver_domain
 }
 
 export interface Guest {

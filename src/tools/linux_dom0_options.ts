@@ -27,8 +27,16 @@ export const DOM0_OPTIONS: ArgSpec = {
 };
 const LINUX_ONLY = ["dom0-mem", "dom0-vcpus", "dom0-kernel", "dom0-ramdisk", "dom0-cmdline", "dom0-disk", "dom0-tap"];
 
-// The machine's disks that no domain has at boot, for passthrough (either kind of Domain-0).
-export const ASSIGNABLE_OPTIONS: ArgSpec = { "assignable-disk": "list" };
+// The machine's disks and NICs that no domain has at boot, for passthrough (either kind of Domain-0).
+export const ASSIGNABLE_OPTIONS: ArgSpec = { "assignable-disk": "list", "assignable-nic": "list" };
+// --assignable-nic IFNAME: a NIC cabled to the host TAP device IFNAME.
+export function assignableNics(a: Record<string, unknown>): string[] {
+  const names = (a["assignable-nic"] as string[] | undefined) ?? [];
+  for (const n of names) if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n)) throw new UsageError(`--assignable-nic ${n}: an interface name is 1-15 letters, digits, '_', '.', '-'`);
+  if (new Set(names).size !== names.length) throw new UsageError("--assignable-nic: each NIC needs a TAP device of its own");
+  if (names.length > 4) throw new UsageError("--assignable-nic: at most 4 NICs");
+  return names;
+}
 export function assignableDisks(a: Record<string, unknown>): MachineDisk[] {
   const disks = ((a["assignable-disk"] as string[] | undefined) ?? []).map((s) => parseMachineDisk(s, "--assignable-disk"));
   if (disks.length > 16) throw new UsageError("--assignable-disk: at most 16 disks");

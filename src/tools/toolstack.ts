@@ -138,6 +138,9 @@ export class Toolstack {
     this.xsWrite(`${dp}/name`, cfg.name, ro);
     this.xsWrite(`${dp}/domid`, String(domid), ro);
     for (const d of ["device", "control", "data", "drivers", "feature", "attr", "error"]) this.xsWrite(`${dp}/${d}`, "", rw);
+    // as libxl__domain_make for driver_domain: libxl (xl devd) and a device
+    // model may run inside, and keep their state in the domain's own tree
+    if (cfg.driverDomain) for (const d of ["libxl", "device-model"]) this.xsWrite(`${dp}/${d}`, "", rw);
     this.xsWrite(`${dp}/control/platform-feature-multiprocessor-suspend`, "1", ro);
     this.xsWrite(`${dp}/control/platform-feature-xs_reset_watches`, "1", ro);
     this.xsWrite(`${dp}/memory`, "", ro);
@@ -258,6 +261,7 @@ export class Toolstack {
     for (const [k, v] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ...kind.backendNodes(spec, devid)]) this.xsWrite(`${be}/${k}`, v, beP);
     this.xsWrite(fe, "", feP);
     for (const [k, v] of [["backend", be], ["backend-id", String(backendDomid)], ...kind.frontendNodes(spec, devid)]) this.xsWrite(`${fe}/${k}`, v, feP);
+    for (const [k, v] of kind.readonlyFrontendNodes?.(spec, devid) ?? []) this.xsWrite(`${fe}/${k}`, v, beP);
   }
   addDisk(domid: number, d: DiskSpec): void { this.addDevice(VBD, domid, d.devid, d); }
   addVif(domid: number, handle: number, v: VifSpec): void { this.addDevice(VIF, domid, handle, v); }

@@ -113,6 +113,7 @@ export interface DomainSpec {
   iomem?: IomemRange[];
   irqs?: number[]; // SPIs, routed 1:1
   deviceTree?: string; // a partial device tree whose /passthrough (and /aliases) the guest gets
+  driverDomain?: boolean; // xl.cfg's driver_domain: the domain runs backends (and libxl, as xl devd)
 }
 
 // iomem = ["IOMEM_START,NUM_PAGES[@GFN]"]: machine page numbers, all hexadecimal.
@@ -127,7 +128,7 @@ export function parseIomem(s: string): IomemRange | null {
 
 const KEYS = new Set([
   "name", "memory", "maxmem", "vcpus", "maxvcpus", "cpus", "kernel", "ramdisk", "cmdline", "extra", "root", "disk",
-  "vif", "on_poweroff", "on_reboot", "on_crash", "vuart", "type", "uuid", "seclabel", "dtdev", "iomem", "irqs", "device_tree",
+  "vif", "on_poweroff", "on_reboot", "on_crash", "vuart", "type", "uuid", "seclabel", "dtdev", "iomem", "irqs", "device_tree", "driver_domain",
 ]);
 const X86_ONLY = new Map<string, string>([
   ["builder", "the HVM/PV builder choice is x86-only; Arm guests are always type \"pvh\""],
@@ -160,6 +161,7 @@ export function checkDomainSpec(v: unknown): DomainSpec {
   action("onPoweroff"); action("onReboot"); action("onCrash");
   if (typeof o.vuart !== "boolean") bad("'vuart' is not true or false");
   if (o.dtdev !== undefined) strings("dtdev");
+  if (o.driverDomain !== undefined && typeof o.driverDomain !== "boolean") bad("'driverDomain' is not true or false");
   str("deviceTree", true);
   if (o.irqs !== undefined && (!Array.isArray(o.irqs) || o.irqs.length > 64 || !o.irqs.every((x) => Number.isInteger(x) && x >= 32 && x <= 1019))) bad("'irqs' is not a list of SPIs (32 to 1019)");
   if (o.iomem !== undefined && (!Array.isArray(o.iomem) || o.iomem.length > 64 || !o.iomem.every((r) => {
@@ -234,11 +236,13 @@ export function domainSpec(entries: CfgEntry[], file = "<config>"): ParsedConfig
   })();
   const passthrough = { dtdev: list("dtdev"), iomem, irqs, deviceTree: str("device_tree") };
   if (seen.has("seclabel")) warnings.push("seclabel is ignored: there is no XSM policy to apply it to");
+  const driverDomain = int("driver_domain", 0, 1);
   return {
     spec: {
       name, type: "pvh", memory, maxmem, vcpus, maxvcpus, cpus: str("cpus"), kernel: str("kernel"), ramdisk: str("ramdisk"),
       cmdline, disks: list("disk"), vifs: list("vif"), onPoweroff: action("on_poweroff", "destroy"),
       onReboot: action("on_reboot", "restart"), onCrash: action("on_crash", "destroy"), vuart, ...passthrough,
+      ...(driverDomain === undefined ? {} : { driverDomain: driverDomain === 1 }),
     },
     warnings,
   };

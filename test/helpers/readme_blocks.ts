@@ -13,9 +13,9 @@ export function readmeSection(title: string): string {
   return readme.slice(at, end < 0 ? undefined : end);
 }
 
-// The first ```lang block of that section.
-export function readmeBlock(title: string, lang: string): string {
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(readmeSection(title));
-  assert.ok(m, `a ${lang} block in the README's "${title}"`);
+// The `nth` ```lang block of that section (the first by default).
+export function readmeBlock(title: string, lang: string, nth = 0): string {
+  const m = [...readmeSection(title).matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))][nth];
+  assert.ok(m, `${nth + 1} ${lang} block(s) in the README's "${title}"`);
   return m[1];
 }

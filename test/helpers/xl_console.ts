@@ -5,11 +5,12 @@ import type { ConsoleSession } from "./linux_guest.js";
 
 export const DOM0_PROMPT = /dom0:\/# /;
 
-export async function enterDomU(s: ConsoleSession, domain: string, timeoutMs: number): Promise<void> {
+// `prompt`: the domU's shell prompt (the guest initramfs's by default).
+export async function enterDomU(s: ConsoleSession, domain: string, timeoutMs: number, prompt = /\/ # /): Promise<void> {
   const mark = s.out.length;
   s.type(`xl console ${domain}\n`);
   s.type("\n");
-  await s.waitFor(/\/ # /, timeoutMs, mark);
+  await s.waitFor(prompt, timeoutMs, mark);
 }
 
 // Until the console has printed nothing for a while.

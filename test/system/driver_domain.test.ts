@@ -49,8 +49,9 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
   writeFileSync(dts, readmeBlock("Passing a device through", "dts"));
   execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts]);
   const storageCfg = join(home, "storage.cfg"), guestCfg = join(home, "guest.cfg");
-  writeFileSync(storageCfg, xlCfgText({ ...linuxGuestFields("storage", 256), ramdisk: initrd }) + readmeBlock("Passing a device through", "text"));
-  writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text"));
+  writeFileSync(storageCfg, xlCfgText({ ...linuxGuestFields("storage", 256), ramdisk: initrd }) + readmeBlock("Passing a device through", "text")
+    + readmeBlock("Driver domains", "text", 0));
+  writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 1));
 
   await xentsOk(home, ["create", storageCfg]);
   const sc = new CliConsole(home, "storage");
@@ -63,6 +64,7 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
     assert.equal(Number(up[1]), sid, "the driver domain's own xenstore says who it is");
     assert.match(await s.run("ps"), /xl devd --pidfile=\/run\/xldevd.pid/);
     assert.doesNotMatch(await s.run("cat /proc/xen/capabilities"), /control_d/, "the driver domain is not privileged");
+    assert.match(await s.run(`xenstore-write /local/domain/${sid}/libxl/probe 1 2>&1; echo rc=$?`), /^rc=0$/m, "driver_domain = 1: libxl's directory is its own");
 
     await xentsOk(home, ["create", guestCfg]);
     const gid = Number((await xentsOk(home, ["domid", "guest"])).trim());

@@ -19,16 +19,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, openSync, readSync, writeSync, closeSync, ftruncateSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LinuxDom0Host } from "../../src/host/linux_dom0_host.js";
 import { VirtioBlk } from "../../src/hw/virtio_blk.js";
-import { fetchDom0Images } from "../../src/tools/dom0_image.js";
-import { SerialConsole } from "../../src/tools/serial_console.js";
 import { PingClient } from "../../src/tools/net/ping_client.js";
 import { auditMemory } from "../../src/xen/audit.js";
-import { ConsoleSession } from "../helpers/linux_guest.js";
+import { passthroughDtb } from "../helpers/passthrough_dtb.js";
+import { startLinuxDom0 } from "../helpers/linux_dom0.js";
 import { enterDomU, leaveDomU } from "../helpers/xl_console.js";
-import { readFileSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 
 const BOOT_MS = 300_000;
 const SECTOR = 512;
@@ -62,29 +58,14 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
   ftruncateSync(pfd, 4 << 20);
   writeSync(pfd, Buffer.from("passed-through-disk"), 0, 19, 0);
   closeSync(pfd);
-  const g = fetchDom0Images();
-  const host = new LinuxDom0Host({
-    ramBytes: 800 << 20, log: (l) => { if (/DMA fault|needs a reset|BUG|crash/.test(l)) process.stderr.write(`(XEN) ${l}\n`); },
-    dom0: { kernel: new Uint8Array(readFileSync(g.kernel)), initrd: new Uint8Array(readFileSync(g.initrd)), cmdline: "console=hvc0", memMiB: 512, vcpus: 1 },
-    disks: [{ path: img, format: "raw", readonly: false }],
-    assignable: [{ path: ptImg, format: "raw", readonly: false }],
-  });
+  const { host, s, stop } = startLinuxDom0({ ramMiB: 800, dom0MiB: 512, disks: [{ path: img, format: "raw", readonly: false }], assignable: [{ path: ptImg, format: "raw", readonly: false }] });
   const pt = host.hv.devices.machine().find((m) => m.dev.name === "pt-vda")!;
   assert.equal(pt.owner, null, "the assignable disk is nobody's");
   // its partial device tree, compiled here and typed into Domain-0 as base64
-  const addr = (pt.mfn * 4096).toString(16);
-  writeFileSync(join(dir, "pt.dts"), `/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>;\n  passthrough { compatible = "simple-bus"; ranges; #address-cells = <2>; #size-cells = <2>;\n    virtio@${addr} { compatible = "virtio,mmio"; reg = <0x0 0x${addr} 0x0 0x200>; interrupts = <0 ${pt.irq - 32} 4>; interrupt-parent = <65000>; dma-coherent; };\n  };\n};\n`);
-  const dtb = execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", join(dir, "pt.dts")]);
-  const serial = new SerialConsole(() => host.pumpInput());
-  host.serialOut = (b) => serial.emit(b);
-  host.serialIn = (max) => serial.take(max);
-  let stop = false;
-  const loop = host.run(() => stop);
+  const dtb = passthroughDtb(pt);
   const wire = new PingClient(new Uint8Array([0x02, 0, 0, 0, 0, 0xc8]), "192.168.100.200", "192.168.100.1");
   wire.attach(host.wire);
   try {
-    const s = new ConsoleSession({ name: "Domain-0", send: (d) => serial.input(d), listen: (l) => serial.listeners.add(l) });
-    s.shellReady = /xents-dom0: Xen daemons up[\s\S]*dom0:\/# /;
     await s.waitForShell(BOOT_MS);
 
     // the disk: its size, what the host wrote, and a write the host finds
@@ -163,9 +144,7 @@ test("Domain-0 drives a virtio disk and NIC; a domU's disk is Domain-0's vda and
     assert.equal(host.hv.stats.internalErrors, 0);
   } finally {
     wire.detach();
-    stop = true;
-    await loop;
-    host.close();
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

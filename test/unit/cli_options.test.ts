@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { xlCommands } from "../../src/tools/cmd_xl.js";
-import { UsageError } from "../../src/tools/args.js";
+import { UsageError, parseArgs } from "../../src/tools/args.js";
+import { ASSIGNABLE_OPTIONS, assignableDisks, assignableNics } from "../../src/tools/linux_dom0_options.js";
 import { benchCommand } from "../../src/tools/cmd_bench.js";
 import type { HostFactory } from "../../src/tools/cmd_demo.js";
 
@@ -20,4 +21,15 @@ test("bench takes each benchmark's own options through the one parser: another b
     ["boot", "--dom0", "linux", "--vcpus", "2"], ["boot", "--dom0", "other"], ["nosuch"], ["constructor"]]) {
     await assert.rejects(async () => bench.run(argv), (e: unknown) => e instanceof UsageError, `xents bench ${argv.join(" ")}`);
   }
+});
+
+test("--assignable-disk and --assignable-nic are checked before a host starts: a bad interface name, a TAP named twice, too many", () => {
+  const nics = (...names: string[]): string[] => assignableNics(parseArgs(names.flatMap((n) => ["--assignable-nic", n]), ASSIGNABLE_OPTIONS));
+  assert.deepEqual(nics("xtap0", "xtap1"), ["xtap0", "xtap1"]);
+  assert.deepEqual(nics(), []);
+  assert.throws(() => nics("bad/name"), (e: Error) => e instanceof UsageError && /--assignable-nic bad\/name: an interface name/.test(e.message));
+  assert.throws(() => nics("a-very-long-interface-name"), UsageError);
+  assert.throws(() => nics("t", "t"), /each NIC needs a TAP device of its own/);
+  assert.throws(() => nics("a", "b", "c", "d", "e"), /at most 4 NICs/);
+  assert.throws(() => assignableDisks(parseArgs(["--assignable-disk", "qcow2:/nonexistent/x.img,ro"], ASSIGNABLE_OPTIONS)), /--assignable-disk qcow2:\/nonexistent\/x.img,ro: \/nonexistent\/x.img does not exist/);
 });

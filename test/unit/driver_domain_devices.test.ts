@@ -15,6 +15,7 @@ import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { parseDiskSpec, DiskSpecError } from "../../src/tools/disk_spec.js";
 import { parseVifSpec, VifSpecError } from "../../src/tools/vif_spec.js";
 import type { Node } from "../../src/tools/xenstore/store.js";
+import { parseXlCfg, domainSpec, CfgError } from "../../src/tools/xl_cfg.js";
 
 test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id is the default", () => {
   assert.equal(parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda").backend, "storage");
@@ -26,13 +27,20 @@ test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id
   assert.equal(parseVifSpec("backend=net, bridge=br0").backend, "net");
   assert.equal(parseVifSpec("backend=Domain-0").backend, undefined);
   assert.throws(() => parseVifSpec("backend= "), (e: Error) => e instanceof VifSpecError);
+  const cfg = (text: string) => domainSpec(parseXlCfg(`name = "s"\n${text}\n`));
+  assert.equal(cfg("driver_domain = 1").spec.driverDomain, true);
+  assert.equal(cfg("driver_domain = 0").spec.driverDomain, false);
+  assert.equal(cfg("").spec.driverDomain, undefined);
+  assert.throws(() => cfg("driver_domain = 2"), (e: Error) => e instanceof CfgError && /'driver_domain' must be between 0 and 1/.test(e.message));
 });
 
 test("toolstack: a driver domain's backends, their permissions, the /libxl record, listing, removal and destruction", async () => {
   const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: () => {} });
   const ts = new Toolstack(new Dom0(host.privcmd));
   const perms = (p: string): string[] => ((ts.xenstored.store.get(p) as Node | undefined)?.perms ?? []).map((x) => `${x.access}${x.domid}`);
-  const drv = ts.create({ name: "storage", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true });
+  const drv = ts.create({ name: "storage", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true, driverDomain: true });
+  // driver_domain = 1: libxl's own directories in the domain's tree, its to write (xl devd keeps state there)
+  for (const d of ["libxl", "device-model"]) assert.deepEqual(perms(`/local/domain/${drv.domid}/${d}`), [`n${drv.domid}`]);
   const before = ts.dom0.xc.listDomains().length;
   assert.throws(() => ts.create({ name: "u", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true,
     disks: [parseDiskSpec("backend=nosuch, vdev=xvda, target=/dev/vda")] }), /backend domain 'nosuch' is not running/);
@@ -50,6 +58,9 @@ test("toolstack: a driver domain's backends, their permissions, the /libxl recor
   assert.equal(ts.xsRead(`${fe}/backend`), be);
   assert.deepEqual(perms(`/libxl/${g.domid}/device/vbd/51712/backend`), ["n0"], "the record is Domain-0's alone");
   assert.equal(ts.xsRead(`/local/domain/${drv.domid}/backend/vif/${g.domid}/0/script`), "/etc/xen/scripts/vif-bridge");
+  // the vif's mtu is the backend's to write (vif-bridge does) and the guest's to read, as libxl's ro_front
+  assert.equal(ts.xsRead(`/local/domain/${g.domid}/device/vif/0/mtu`), "1500");
+  assert.deepEqual(perms(`/local/domain/${g.domid}/device/vif/0/mtu`), [`n${drv.domid}`, `r${g.domid}`]);
   assert.equal(ts.xsRead(`/local/domain/0/backend/vbd/${g.domid}`), null, "nothing in Domain-0's own backends");
   assert.deepEqual(ts.disks(g.domid).map((d) => [d.vdev, d.backendId, d.backend]), [["xvda", drv.domid, be]]);
   assert.deepEqual(ts.vifs(g.domid).map((v) => [v.handle, v.backendId]), [[0, drv.domid]]);

@@ -25,7 +25,7 @@ import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 import { replaySeed } from "../domain_builder.js";
 
-export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; }
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[]; }
 
 export { RequestError };
 
@@ -57,7 +57,8 @@ export class HostDaemon {
 
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
-    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, noJit: this.opts.noJit, assignable: this.opts.assignable });
+    const h = this.factory.boot({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, noJit: this.opts.noJit, assignable: this.opts.assignable, assignableNics: this.opts.assignableNics });
+    await h.cableAssignableNics();
     this.dom0 = h.dom0;
     this.run = h.run;
     this.health = h.health;
@@ -109,7 +110,7 @@ export class HostDaemon {
       name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: read(spec.kernel, "kernel"),
       ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
       onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
-      paused, disks, vifs, rngSeed: this.opts.deterministic ? replaySeed(spec.name) : undefined,
+      paused, disks, vifs, rngSeed: this.opts.deterministic ? replaySeed(spec.name) : undefined, driverDomain: spec.driverDomain === true,
       passthrough: spec.dtdev?.length || spec.iomem?.length || spec.irqs?.length || spec.deviceTree
         ? { dtdev: spec.dtdev ?? [], iomem: spec.iomem ?? [], irqs: spec.irqs ?? [], deviceTree: spec.deviceTree ? read(spec.deviceTree, "device_tree") : undefined }
         : undefined,

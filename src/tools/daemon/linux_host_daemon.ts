@@ -17,7 +17,7 @@ import type { CommandName } from "./commands.js";
 import { CONSOLE_LOG_MAX_BYTES } from "./host_daemon.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 
-export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; noJit?: boolean; dom0: LinuxDom0Config; assignable?: MachineDisk[]; }
+export interface LinuxDaemonOptions { ramMiB: number; deterministic?: boolean; noJit?: boolean; dom0: LinuxDom0Config; assignable?: MachineDisk[]; assignableNics?: string[]; }
 
 // What the TypeScript Domain-0's toolstack answers and a Linux Domain-0's xl does instead.
 const XL_COMMANDS = [
@@ -47,9 +47,10 @@ export class LinuxHostDaemon {
   async start(): Promise<void> {
     ControlServer.claimHome(this.paths);
     logConsoleTo(this.serial, join(this.paths.logs, "console-Domain-0.log"), CONSOLE_LOG_MAX_BYTES);
-    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0, noJit: this.opts.noJit, assignable: this.opts.assignable });
+    this.machine = this.factory.bootLinux({ ramMiB: this.opts.ramMiB, deterministic: this.opts.deterministic ?? false, dom0: this.opts.dom0, noJit: this.opts.noJit, assignable: this.opts.assignable, assignableNics: this.opts.assignableNics });
     this.machine.serial((b) => this.serial.emit(b), (max) => this.serial.take(max));
     if (this.opts.dom0.tap) await this.machine.attachTap(this.opts.dom0.tap);
+    await this.machine.cableAssignableNics();
     await this.control.listen();
     this.log(`host started: ${this.opts.ramMiB} MiB, Domain-0 Linux with ${this.opts.dom0.memMiB} MiB and ${this.opts.dom0.vcpus} vCPU(s), control ${this.paths.control}`);
   }

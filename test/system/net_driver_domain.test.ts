@@ -1,0 +1,113 @@
+// A network driver domain as the README's "Driver domains" shows it: the
+// host started with `--assignable-nic` has a NIC no domain has, cabled to a
+// host TAP device, which the test moves into a network namespace of its
+// own. The NIC is passed through to a Linux domU running the driver
+// domain's file system: its eth0 joins xenbr0, and when a guest's vif names
+// it as backend, its xl devd runs vif-bridge and Linux's xen-netback serves
+// the guest. The guest and the namespace ping each other through the
+// driver domain; Domain-0 has no NIC, and its own bridge sees none of it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
+import { ConsoleSession } from "../helpers/linux_guest.js";
+import { xlCfgText, linuxGuestFields } from "../helpers/guest_files.js";
+import { readmeBlock } from "../helpers/readme_blocks.js";
+import { canMakeNetworks } from "../helpers/netns.js";
+
+const canTap = canMakeNetworks();
+const execFileP = promisify(execFile);
+const home = mkdtempSync(join(tmpdir(), "xents-netdrv-"));
+const tag = process.pid.toString(36);
+const ns = `xd-${tag}`, tap = `xdt${tag}`.slice(0, 15);
+const ip = (...a: string[]): string => execFileSync("ip", a, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const BOOT_MS = 300_000;
+
+before(async () => {
+  if (!canTap) return;
+  assert.deepEqual(readmeBlock("Driver domains", "sh", 1).trim().split("\n"), [
+    "npx xents host start --assignable-nic xtap0", "npx xents create net.cfg", "npx xents create guest.cfg", "npx xents network-list guest",
+  ], "the README's lines are the ones this test runs");
+  ip("netns", "add", ns);
+  ip("-n", ns, "link", "set", "lo", "up");
+  // the README's line, with this test's TAP name
+  await xentsOk(home, ["host", "start", "--assignable-nic", tap], 60_000);
+  ip("link", "set", tap, "netns", ns);
+  ip("-n", ns, "addr", "add", "10.79.0.1/24", "dev", tap);
+  ip("-n", ns, "link", "set", tap, "up");
+});
+
+after(async () => {
+  if (!canTap) return;
+  await xentsCli(home, ["host", "stop"], 60_000);
+  rmSync(home, { recursive: true, force: true });
+  try { ip("netns", "del", ns); } catch { /* already gone */ }
+});
+
+test("a network driver domain with the machine's NIC serves a domU's vif with Linux's xen-netback; Domain-0 has no network", { skip: canTap ? false : "needs root, /dev/net/tun and ip netns" }, async () => {
+  const table = await xentsOk(home, ["device-list"]);
+  assert.match(table, /^pt-eth0\s+virtio-net\s+\/virtio_mmio@a000000\s+a000\s+48 -$/m, table);
+  const initrd = /^initrd (\S+)$/m.exec(await xentsOk(home, ["images", "--driver-domain"]))?.[1];
+  assert.ok(initrd);
+  const dts = join(home, "pt.dts"), dtb = join(home, "pt.dtb");
+  writeFileSync(dts, readmeBlock("Passing a device through", "dts"));
+  execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts]);
+  const netCfg = join(home, "net.cfg"), guestCfg = join(home, "guest.cfg");
+  writeFileSync(netCfg, xlCfgText({ ...linuxGuestFields("net", 256), ramdisk: initrd }) + readmeBlock("Passing a device through", "text")
+    + readmeBlock("Driver domains", "text", 0));
+  writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 2));
+
+  await xentsOk(home, ["create", netCfg]);
+  const nc = new CliConsole(home, "net");
+  const n = new ConsoleSession(nc);
+  n.shellReady = /xents-driver: driver domain up: xl devd serves \/local\/domain\/(\d+)\/backend[\s\S]*driver:[^\n]*# /;
+  let gc: CliConsole | undefined;
+  try {
+    const up = await n.waitForShell(BOOT_MS);
+    const nid = Number(up[1]);
+    assert.equal((await n.run("cat /sys/class/net/eth0/address")).trim(), "02:78:6e:74:73:10", "the machine's NIC is the driver domain's eth0");
+    assert.match(await n.run("ls /sys/class/net/xenbr0/brif"), /eth0/);
+
+    await xentsOk(home, ["create", guestCfg]);
+    const gid = Number((await xentsOk(home, ["domid", "guest"])).trim());
+    gc = new CliConsole(home, "guest");
+    const g = new ConsoleSession(gc);
+    await g.waitForShell(BOOT_MS);
+    assert.match(await xentsOk(home, ["network-list", "guest"]), new RegExp(`^0\\s+${nid}\\s+00:16:3e:[0-9a-f:]+\\s+0\\s+4\\s+xenbr0$`, "m"));
+    // devd ran vif-bridge: the guest's vif is on the driver domain's bridge
+    const be = `/local/domain/${nid}/backend/vif/${gid}/0`;
+    const hp = (await n.run(`xenstore-read ${be}/hotplug-status ${be}/state`)).trim().split("\n").join(" ");
+    if (hp !== "connected 4") assert.fail(`vif hotplug: ${hp}; the driver domain's logs:\n${await n.run("tail -n 30 /var/log/xen/xen-hotplug.log /var/log/xen/xldevd.log")}`);
+    assert.match(await n.run("ls /sys/class/net/xenbr0/brif"), new RegExp(`vif${gid}\\.0`));
+
+    await g.run("ip addr add 10.79.0.2/24 dev eth0 && ip link set eth0 up");
+    assert.match(await g.run("ping -c 3 -W 3 10.79.0.1", 60_000), /3 packets transmitted, 3 packets received/, "the guest reaches the host's namespace");
+    const back = (await execFileP("ip", ["netns", "exec", ns, "ping", "-c", "3", "-W", "3", "10.79.0.2"], { encoding: "utf8", timeout: 60_000 })).stdout;
+    assert.match(back, /3 packets transmitted, 3 received/, "and the namespace reaches the guest");
+
+    // Domain-0 has no NIC: its bridge has no port, and none of this traffic crossed it
+    const bridges = await xentsOk(home, ["bridge-list"]);
+    const rows = bridges.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+    assert.ok(rows.every((r) => r.length === 4 && r[1] === "0"), `Domain-0's bridges have no ports and carried no frame:\n${bridges}`);
+
+    gc.close();
+    gc = undefined;
+    await xentsOk(home, ["destroy", "guest"]);
+    for (let t0 = Date.now(); (await n.run("ls /sys/bus/xen-backend/devices")).trim() !== "";) {
+      assert.ok(Date.now() - t0 < 60_000, "the driver domain's netback device went away with the guest");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    gc?.close();
+    nc.close();
+  }
+  await xentsOk(home, ["destroy", "net"]);
+  const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { hypervisor: { audit_now: string[]; internal_errors: number }; devices: { name: string; owner: number | null; stats: Record<string, number> }[] };
+  assert.deepEqual(st.hypervisor.audit_now, []);
+  assert.equal(st.hypervisor.internal_errors, 0);
+  assert.deepEqual(st.devices.map((d) => [d.name, d.owner, d.stats.dma_faults]), [["pt-eth0", null, 0]], "the NIC is free again, and never faulted");
+});
