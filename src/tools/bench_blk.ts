@@ -13,15 +13,24 @@
 // For --format qcow2 the host side runs the same requests through xents'
 // qcow2 code (the one blkback uses) on its own copy of the same image, so
 // the ratio is the cost of the guest, its ring and the hypervisor alone.
+//
+// With --driver-domain the same guest then runs the same phases with its
+// disk served by a storage driver domain instead of Domain-0: a Linux domU
+// (the driver domain's file system: xl devd, xen-blkback) to which the
+// machine's virtio disk on the same image is passed through, behind the
+// SMMU. "dom0" and "driver_domain" are measured in the same run, on the same
+// image, with the same cache drops.
 
-import { readFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync, copyFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HostFactory } from "./cmd_demo.js";
+import type { HostFactory, BootedHost, MachineDeviceInfo } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
-import { Toolstack } from "./toolstack.js";
-import { parseDiskSpec } from "./disk_spec.js";
+import { Toolstack, type Guest } from "./toolstack.js";
+import { parseDiskSpec, type DiskSpec } from "./disk_spec.js";
+import { fetchDriverDomainImages } from "./dom0_image.js";
+import { virtioPassthroughTree } from "./passthrough_tree.js";
 import { initrdWithPrograms } from "./initrd_programs.js";
 import { buildHost } from "./toolchain.js";
 import { Qcow2Image } from "./backends/qcow2.js";
@@ -31,6 +40,12 @@ export interface BlkBenchResult {
   benchmark: "blk"; format: string; span_mib: number; rand_ops: number;
   caching: string; host_reference: string;
   guest: Figures; host: Figures; guest_vs_host: Figures;
+}
+// --driver-domain: each way of serving the guest's disk, with its ratio to the host
+export interface BlkDriverDomainResult {
+  benchmark: "blk"; format: string; span_mib: number; rand_ops: number;
+  caching: string; host_reference: string; driver_domain_path: string;
+  host: Figures; dom0: Figures & { vs_host: Figures }; driver_domain: Figures & { vs_host: Figures; vs_dom0: Figures };
 }
 
 const SRC = "bench/programs/blk_bench.c";
@@ -79,8 +94,64 @@ function qcow2Phase(path: string, span: number, p: Phase): string {
   } finally { img.close(); }
 }
 
-export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; ops?: number; format?: "raw" | "qcow2" } = {}): Promise<BlkBenchResult> {
-  const span = opts.spanMiB ?? 64, ops = opts.ops ?? 2000, format = opts.format ?? "raw";
+// A guest on the host's run loop: its console collected, the shell's
+// cursor query answered, and a wait for a pattern from a point in it.
+class BenchGuest {
+  out = "";
+  constructor(private readonly h: BootedHost, readonly g: Guest) {
+    g.console.listeners.add((d) => {
+      const t = Buffer.from(d).toString("latin1");
+      this.out += t;
+      if (t.includes("\x1b[6n")) g.console.input(new Uint8Array(Buffer.from("\x1b[1;1R")));
+    });
+  }
+  async waitFor(re: RegExp, from: number, timeoutMs: number, what: string): Promise<void> {
+    const t0 = performance.now();
+    await this.h.run(() => re.test(this.out.slice(from)) || this.g.state !== "running" || performance.now() - t0 > timeoutMs);
+    if (!re.test(this.out.slice(from))) throw new Error(`${this.g.name}: ${what}:\n${this.out.slice(from).slice(-2000)}`);
+  }
+  type(text: string): void { this.g.console.input(new Uint8Array(Buffer.from(text))); }
+}
+
+// The guest's phases on /dev/xvda, one at a time, `image`'s host cache dropped before each.
+async function guestPhases(h: BootedHost, ts: Toolstack, name: string, disk: DiskSpec, initrd: Uint8Array, span: number, ops: number, drop: () => void): Promise<string> {
+  const g = ts.create({ name, memoryMiB: 192, vcpus: 1, kernel: new Uint8Array(readFileSync(fetchImages().kernel)), ramdisk: initrd, cmdline: "console=hvc0", disks: [disk] });
+  const b = new BenchGuest(h, g);
+  await b.waitFor(new RegExp(`${SHELL}[\\s\\S]*/ # `), 0, 600_000, "the guest did not reach its shell");
+  let guestOut = "";
+  for (const [i, p] of phases(ops).entries()) {
+    drop();
+    const mark = b.out.length;
+    // the marker is computed, so the echoed command line cannot match it
+    b.type(`/opt/blk_bench ${argsOf("/dev/xvda", span, p, "direct").join(" ")} && echo PHASE-$((${i}+1000))\n`);
+    await b.waitFor(new RegExp(`PHASE-${i + 1000}\\r?\\n`), mark, 1_800_000, `the guest's ${p.mode} did not finish`);
+    guestOut += b.out.slice(mark);
+  }
+  ts.destroy(g.domid);
+  return guestOut;
+}
+
+// A storage driver domain given the machine's disk `dev`: the driver
+// domain's file system, the device passed through as xl.cfg's dtdev, iomem,
+// irqs and device_tree would, running once xl devd is up.
+async function storageDriverDomain(h: BootedHost, ts: Toolstack, dev: MachineDeviceInfo): Promise<Guest> {
+  const mfn = dev.address / 4096;
+  const d = ts.create({
+    name: "storage", memoryMiB: 256, vcpus: 1, kernel: new Uint8Array(readFileSync(fetchImages().kernel)),
+    ramdisk: new Uint8Array(readFileSync(fetchDriverDomainImages().initrd)), cmdline: "console=hvc0", driverDomain: true,
+    passthrough: { dtdev: [dev.path], iomem: [{ mfn, pages: 1, gfn: mfn }], irqs: [dev.irq], deviceTree: virtioPassthroughTree(dev) },
+  });
+  await new BenchGuest(h, d).waitFor(/xents-driver: driver domain up[\s\S]*driver:\/# /, 0, 600_000, "the driver domain did not come up");
+  return d;
+}
+
+const ratios = (a: Figures, b: Figures): Figures => {
+  const r = (x: number, y: number): number => Math.round((x / y) * 1000) / 1000;
+  return { seq_read_mbps: r(a.seq_read_mbps, b.seq_read_mbps), seq_write_mbps: r(a.seq_write_mbps, b.seq_write_mbps), rand_read_iops: r(a.rand_read_iops, b.rand_read_iops), rand_write_iops: r(a.rand_write_iops, b.rand_write_iops) };
+};
+
+export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; ops?: number; format?: "raw" | "qcow2"; driverDomain?: boolean } = {}): Promise<BlkBenchResult | BlkDriverDomainResult> {
+  const span = opts.spanMiB ?? 64, ops = opts.ops ?? 2000, format = opts.format ?? "raw", withDriver = opts.driverDomain === true;
   if (!Number.isInteger(span) || span < 1 || span > 1024) throw new Error(`--span must be a whole number of MiB from 1 to 1024, not ${span}`);
   if (!Number.isInteger(ops) || ops < 1) throw new Error(`--ops must be a positive whole number, not ${ops}`);
   const hostBin = buildHost(SRC, ["-O2"], "blk_bench");
@@ -92,11 +163,13 @@ export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; o
     const chunk = new Uint8Array(1 << 20).fill(0xA5);
     for (let i = 0; i < span; i++) writeSync(fd, chunk);
     closeSync(fd);
-    let img = raw, hostImg = raw;
+    // the driver domain's own copy: the machine's disk must not share an
+    // image with Domain-0's blkback (two qcow2 openers would each cache metadata)
+    let img = raw, hostImg = raw, ddImg = join(dir, `dd.${format}`);
     if (format === "qcow2") {
       img = join(dir, "disk.qcow2"); hostImg = join(dir, "host.qcow2");
-      for (const f of [img, hostImg]) execFileSync("qemu-img", ["convert", "-q", "-O", "qcow2", raw, f]);
-    }
+      for (const f of [img, hostImg, ...(withDriver ? [ddImg] : [])]) execFileSync("qemu-img", ["convert", "-q", "-O", "qcow2", raw, f]);
+    } else if (withDriver) copyFileSync(raw, ddImg);
     const drop = (f: string): void => { execFileSync(hostBin, [f, "drop"]); };
     // the host reference first, each phase from a cold cache
     let hostOut = "";
@@ -106,45 +179,25 @@ export async function benchBlk(factory: HostFactory, opts: { spanMiB?: number; o
     }
     // the guest: the stock initramfs plus a second archive with the program
     const initrd = initrdWithPrograms(fetchImages().initrd, [SRC]);
-    const h = factory.boot({ ramMiB: 512, deterministic: false });
+    const h = factory.boot({ ramMiB: withDriver ? 1024 : 512, deterministic: false, assignable: withDriver ? [{ path: ddImg, format, readonly: false }] : [] });
     const ts = new Toolstack(h.dom0);
-    const g = ts.create({
-      name: "bench-blk", memoryMiB: 192, vcpus: 1, kernel: new Uint8Array(readFileSync(fetchImages().kernel)), ramdisk: initrd,
-      cmdline: "console=hvc0", disks: [parseDiskSpec(`format=${format}, vdev=xvda, access=rw, target=${img}`)],
-    });
-    let out = "";
-    g.console.listeners.add((d) => {
-      const t = Buffer.from(d).toString("latin1");
-      out += t;
-      if (t.includes("\x1b[6n")) g.console.input(new Uint8Array(Buffer.from("\x1b[1;1R")));
-    });
-    const t0 = performance.now();
-    await h.run(() => out.includes(SHELL) && /\/ # /.test(out.slice(out.indexOf(SHELL))) || g.state !== "running" || performance.now() - t0 > 600_000);
-    if (!out.includes(SHELL)) throw new Error("the guest did not reach its shell");
-    // the guest, one phase at a time, the image's host cache dropped before each
-    let guestOut = "";
-    for (const [i, p] of phases(ops).entries()) {
-      drop(img);
-      const mark = out.length;
-      // the marker is computed, so the echoed command line cannot match it
-      g.console.input(new Uint8Array(Buffer.from(`/opt/blk_bench ${argsOf("/dev/xvda", span, p, "direct").join(" ")} && echo PHASE-$((${i}+1000))\n`)));
-      const done = new RegExp(`PHASE-${i + 1000}\\r?\\n`);
-      await h.run(() => done.test(out.slice(mark)) || g.state !== "running" || performance.now() - t0 > 1_800_000);
-      if (!done.test(out.slice(mark))) throw new Error(`the guest's ${p.mode} did not finish:\n${out.slice(mark).slice(-2000)}`);
-      guestOut += out.slice(mark);
+    const dom0Out = await guestPhases(h, ts, "bench-blk", parseDiskSpec(`format=${format}, vdev=xvda, access=rw, target=${img}`), initrd, span, ops, () => drop(img));
+    const guest = figures(parse(dom0Out)), host = figures(parse(hostOut));
+    const caching = "buffered on the host on both sides, the image's host page cache written back and dropped before each phase; the guest uses O_DIRECT on /dev/xvda";
+    const hostReference = format === "qcow2" ? "xents' qcow2 code on the host, the same requests on a copy of the same image" : "bench/programs/blk_bench.c on the host, on the same image file";
+    if (!withDriver) {
+      return { benchmark: "blk", format, span_mib: span, rand_ops: ops, caching, host_reference: hostReference, guest, host, guest_vs_host: ratios(guest, host) };
     }
-    ts.destroy(g.domid);
-    const guest = figures(parse(guestOut)), host = figures(parse(hostOut));
-    const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+    const dev = h.devices().find((d) => d.name === "pt-vda");
+    if (!dev) throw new Error("the machine has no assignable disk for the driver domain");
+    const drv = await storageDriverDomain(h, ts, dev);
+    const ddOut = await guestPhases(h, ts, "bench-blk-dd", parseDiskSpec("backend=storage, vdev=xvda, access=rw, target=/dev/vda"), initrd, span, ops, () => drop(ddImg));
+    ts.destroy(drv.domid);
+    const driver = figures(parse(ddOut));
     return {
-      benchmark: "blk", format, span_mib: span, rand_ops: ops,
-      caching: "buffered on the host on both sides, the image's host page cache written back and dropped before each phase; the guest uses O_DIRECT on /dev/xvda",
-      host_reference: format === "qcow2" ? "xents' qcow2 code on the host, the same requests on a copy of the same image" : "bench/programs/blk_bench.c on the host, on the same image file",
-      guest, host,
-      guest_vs_host: {
-        seq_read_mbps: ratio(guest.seq_read_mbps, host.seq_read_mbps), seq_write_mbps: ratio(guest.seq_write_mbps, host.seq_write_mbps),
-        rand_read_iops: ratio(guest.rand_read_iops, host.rand_read_iops), rand_write_iops: ratio(guest.rand_write_iops, host.rand_write_iops),
-      },
+      benchmark: "blk", format, span_mib: span, rand_ops: ops, caching, host_reference: hostReference,
+      driver_domain_path: "blkfront -> the storage driver domain's xen-blkback -> its virtio-blk, passed through behind the SMMU -> a copy of the same image",
+      host, dom0: { ...guest, vs_host: ratios(guest, host) }, driver_domain: { ...driver, vs_host: ratios(driver, host), vs_dom0: ratios(driver, guest) },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

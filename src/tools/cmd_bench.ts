@@ -19,11 +19,11 @@ function benches(factory: HostFactory): Record<string, Bench> {
   return {
     cpu: { options: { iterations: "int", runs: "int" }, run: (a) => benchCpu(int(a, "iterations", 400), int(a, "runs", 3)) },
     blk: {
-      options: { span: "int", ops: "int", format: "string" },
+      options: { span: "int", ops: "int", format: "string", "driver-domain": "bool" },
       run: (a) => {
         const format = (a.format as string | undefined) ?? "raw";
         if (format !== "raw" && format !== "qcow2") throw new UsageError(`--format ${format}: 'raw' or 'qcow2'`);
-        return benchBlk(factory, { spanMiB: int(a, "span", 64), ops: int(a, "ops", 2000), format });
+        return benchBlk(factory, { spanMiB: int(a, "span", 64), ops: int(a, "ops", 2000), format, driverDomain: a["driver-domain"] === true });
       },
     },
     migrate: { options: { memory: "int", "dirty-rate": "int" }, run: (a) => benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
@@ -48,7 +48,7 @@ function benches(factory: HostFactory): Record<string, Bench> {
 export function benchCommand(factory: HostFactory, extra: Record<string, Bench> = {}): Command {
   return {
   summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, net, dma)",
-  usage: "xents bench <cpu|boot|blk|migrate|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--dirty-rate pages/s] [--mib N]",
+  usage: "xents bench <cpu|boot|blk|migrate|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--driver-domain] [--dirty-rate pages/s] [--mib N]",
   async run(args) {
     const what = args[0];
     const table = { ...benches(factory), ...extra };

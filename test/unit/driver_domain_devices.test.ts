@@ -16,6 +16,9 @@ import { parseDiskSpec, DiskSpecError } from "../../src/tools/disk_spec.js";
 import { parseVifSpec, VifSpecError } from "../../src/tools/vif_spec.js";
 import type { Node } from "../../src/tools/xenstore/store.js";
 import { parseXlCfg, domainSpec, CfgError } from "../../src/tools/xl_cfg.js";
+import { virtioPassthroughTree } from "../../src/tools/passthrough_tree.js";
+import { readmeBlock } from "../helpers/readme_blocks.js";
+import { execFileSync } from "node:child_process";
 
 test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id is the default", () => {
   assert.equal(parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda").backend, "storage");
@@ -87,4 +90,16 @@ test("toolstack: a driver domain's backends, their permissions, the /libxl recor
     assert.equal(ts.xsRead(p), null, `${p} removed with the guest`);
   }
   ts.destroy(drv.domid);
+});
+
+test("the partial device tree for a passed-through virtio device is the README's pt.dts, as dtc compiles it", () => {
+  const dts = readmeBlock("Passing a device through", "dts");
+  const fromDtc = execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", "-"], { input: dts });
+  // the structure and strings blocks (dtc leaves the strings block unpadded at the end; the total size differs by that alone)
+  const blocks = (b: Uint8Array): string[] => {
+    const v = Buffer.from(b);
+    const at = (o: number): number => v.readUInt32BE(o);
+    return [v.subarray(at(8), at(8) + at(36)).toString("hex"), v.subarray(at(12), at(12) + at(32)).toString("hex")];
+  };
+  assert.deepEqual(blocks(virtioPassthroughTree({ address: 0x0a000000, irq: 48 })), blocks(fromDtc));
 });
