@@ -6,7 +6,6 @@ import type { VirtioNet } from "../hw/virtio_net.js";
 import type { Bridge, BridgePort, Gso } from "../tools/net/bridge.js";
 import { segmentTcp } from "../tools/net/tcp_segment.js";
 
-// The NIC's end of the machine's wire.
 export class NicPort implements BridgePort {
   readonly name: string;
   private readonly take = (f: Uint8Array): void => this.nic.receive(f);

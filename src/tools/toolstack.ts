@@ -220,10 +220,7 @@ export class Toolstack {
   remoteBackends(domid: number): Set<number> {
     const out = new Set<number>();
     for (const kind of ["vbd", "vif"] as const) {
-      for (const be of this.backendPaths(kind, domid).values()) {
-        const m = /^\/local\/domain\/(\d+)\/backend\//.exec(be);
-        if (m && m[1] !== "0") out.add(Number(m[1]));
-      }
+      for (const be of this.backendPaths(kind, domid).values()) if (backendIdOf(be) !== 0) out.add(backendIdOf(be));
     }
     return out;
   }
