@@ -6,6 +6,11 @@
 // moving the same bytes, timed by its receiver from accept to the end of
 // the stream. The loopback reference runs after the guests are destroyed,
 // so it does not share the CPU with them.
+//
+// With --driver-domain, the same two guests then move the same bytes with
+// their vifs served by a network driver domain (a Linux domU with the
+// driver domain's file system: xl devd, xen-netback, its own xenbr0)
+// instead of Domain-0's netback and switch: "dom0" and "driver_domain".
 
 import { readFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
@@ -14,6 +19,7 @@ import { TapPort } from "./net/tap_port.js";
 import { initrdWithPrograms } from "./initrd_programs.js";
 import type { HostFactory } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
+import { fetchDriverDomainImages } from "./dom0_image.js";
 import { Toolstack, Guest } from "./toolstack.js";
 import { parseVifSpec } from "./vif_spec.js";
 import { buildHost } from "./toolchain.js";
@@ -23,7 +29,11 @@ export interface NetBenchResult {
   benchmark: "net"; mib: number; program: string;
   domu_to_domu_mbps: number; domu_to_domu_wall_mbps: number; host_loopback_mbps: number; ratio: number;
   domu_to_host_mbps: number | null; domu_to_host_note?: string;
+  // --driver-domain: domU to domU through each kind of backend (ratio: to the host's loopback)
+  dom0?: PairFigures;
+  driver_domain?: PairFigures & { vs_dom0: number };
 }
+interface PairFigures { domu_to_domu_mbps: number; domu_to_domu_wall_mbps: number; ratio: number }
 
 const SRC = "bench/programs/tcp_xfer.c";
 
@@ -50,7 +60,7 @@ async function loopbackMbps(bin: string, mib: number): Promise<number> {
   return received(text, mib, "the host's loopback receiver").mbps;
 }
 
-export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}): Promise<NetBenchResult> {
+export async function benchNet(factory: HostFactory, opts: { mib?: number; driverDomain?: boolean } = {}): Promise<NetBenchResult> {
   const mib = opts.mib ?? 16;
   if (!Number.isInteger(mib) || mib < 1 || mib > 4096) throw new Error(`--mib must be a whole number from 1 to 4096, not ${mib}`);
   const img = fetchImages();
@@ -60,12 +70,13 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
   let stop = false;
   const loop = h.run(() => stop);
   let domu: { mbps: number }, wall: number, toHost: number | null = null, note: string | undefined;
+  let viaDriver: { mbps: number; wall: number } | undefined;
   const guests: Guest[] = [];
   try {
     const kernel = new Uint8Array(readFileSync(img.kernel)), ramdisk = initrdWithPrograms(img.initrd, [SRC]);
     const out = new Map<number, string>();
-    const mk = (name: string, mac: string): Guest => {
-      const g = ts.create({ name, memoryMiB: 160, vcpus: 1, kernel, ramdisk, cmdline: "console=hvc0", vifs: [parseVifSpec(`mac=${mac}, bridge=xenbr0`)] });
+    const mk = (name: string, vif: string, memoryMiB = 160, initrd = ramdisk, driverDomain = false): Guest => {
+      const g = ts.create({ name, memoryMiB, vcpus: 1, kernel, ramdisk: initrd, cmdline: "console=hvc0", vifs: vif ? [parseVifSpec(vif)] : [], driverDomain });
       guests.push(g);
       out.set(g.domid, "");
       g.console.listeners.add((d) => {
@@ -75,35 +86,52 @@ export async function benchNet(factory: HostFactory, opts: { mib?: number } = {}
       });
       return g;
     };
-    const a = mk("bench-a", "00:16:3e:00:01:01"), b = mk("bench-b", "00:16:3e:00:01:02");
-    const shell = (g: Guest): boolean => { const o = out.get(g.domid)!; const i = o.indexOf("xents: busybox shell"); return i >= 0 && o.indexOf("/ # ", i) >= 0; };
-    await until(() => shell(a) && shell(b), 600_000, "the guests' shells");
     const type = (g: Guest, s: string): void => g.console.input(new Uint8Array(Buffer.from(s)));
-    type(a, "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0\n");
-    type(b, "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; /opt/tcp_xfer recv 5000; echo GOT-$((40+2))\n");
-    await new Promise((r) => setTimeout(r, 1000));
-    const mark = out.get(a.domid)!.length;
-    type(a, `until /opt/tcp_xfer send 10.0.0.2 5000 ${mib}; do sleep 1; done; echo SENT-$((40+2))\n`);
-    const t0 = performance.now();
-    await until(() => /SENT-42/.test(out.get(a.domid)!.slice(mark)) && /GOT-42/.test(out.get(b.domid)!), 600_000, "the transfer");
-    wall = ((mib << 20) * 8) / ((performance.now() - t0) / 1000) / 1e6;
-    domu = received(out.get(b.domid)!, mib, "the receiving guest");
+    const gone = (g: Guest): void => { ts.destroy(g.domid); guests.splice(guests.indexOf(g), 1); };
+    // two guests on one switch, a to b, timed by b's receiver and by the wall clock
+    const pair = async (tag: string, vif: (mac: string) => string): Promise<{ a: Guest; b: Guest; mbps: number; wall: number }> => {
+      const a = mk(`bench-${tag}a`, vif(`00:16:3e:00:01:${tag === "" ? "01" : "03"}`)), b = mk(`bench-${tag}b`, vif(`00:16:3e:00:01:${tag === "" ? "02" : "04"}`));
+      const shell = (g: Guest): boolean => { const o = out.get(g.domid)!; const i = o.indexOf("xents: busybox shell"); return i >= 0 && o.indexOf("/ # ", i) >= 0; };
+      await until(() => shell(a) && shell(b), 600_000, "the guests' shells");
+      type(a, "ip link set eth0 up; ip addr add 10.0.0.1/24 dev eth0\n");
+      type(b, "ip link set eth0 up; ip addr add 10.0.0.2/24 dev eth0; /opt/tcp_xfer recv 5000; echo GOT-$((40+2))\n");
+      await new Promise((r) => setTimeout(r, 1000));
+      const mark = out.get(a.domid)!.length;
+      type(a, `until /opt/tcp_xfer send 10.0.0.2 5000 ${mib}; do sleep 1; done; echo SENT-$((40+2))\n`);
+      const t0 = performance.now();
+      await until(() => /SENT-42/.test(out.get(a.domid)!.slice(mark)) && /GOT-42/.test(out.get(b.domid)!), 600_000, "the transfer");
+      return { a, b, wall: ((mib << 20) * 8) / ((performance.now() - t0) / 1000) / 1e6, mbps: received(out.get(b.domid)!, mib, "the receiving guest").mbps };
+    };
+    const first = await pair("", (mac) => `mac=${mac}, bridge=xenbr0`);
+    const a = first.a;
+    domu = first;
+    wall = first.wall;
     if (process.getuid?.() !== 0 || spawnSync("ip", ["netns", "list"]).status !== 0) note = "needs root and ip netns for the TAP device";
     else {
       const m2 = out.get(a.domid)!.length;
       toHost = await domuToHost(ts, hostBin, mib, (s) => type(a, s), () => /SENT2-42/.test(out.get(a.domid)!.slice(m2)));
     }
+    if (opts.driverDomain) {
+      gone(first.a);
+      gone(first.b);
+      const drv = mk("net", "", 256, new Uint8Array(readFileSync(fetchDriverDomainImages().initrd)), true);
+      await until(() => /xents-driver: driver domain up[\s\S]*driver:\/# /.test(out.get(drv.domid)!), 600_000, "the network driver domain");
+      const second = await pair("dd", (mac) => `backend=net, mac=${mac}, bridge=xenbr0`);
+      viaDriver = { mbps: second.mbps, wall: second.wall };
+    }
   } finally {
     stop = true;
     await loop;
-    for (const g of guests) ts.destroy(g.domid);
+    for (const g of [...guests]) ts.destroy(g.domid);
   }
   // the reference, with the guests gone
   const lo = await loopbackMbps(hostBin, mib);
-  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const r1 = (x: number): number => Math.round(x * 10) / 10, r4 = (x: number): number => Math.round(x * 10000) / 10000;
+  const figures = (p: { mbps: number; wall: number }): PairFigures => ({ domu_to_domu_mbps: r1(p.mbps), domu_to_domu_wall_mbps: r1(p.wall), ratio: r4(p.mbps / lo) });
   return {
     benchmark: "net", mib, program: SRC, domu_to_domu_mbps: r1(domu.mbps), domu_to_domu_wall_mbps: r1(wall), host_loopback_mbps: r1(lo),
-    ratio: Math.round((domu.mbps / lo) * 10000) / 10000, domu_to_host_mbps: toHost === null ? null : r1(toHost), ...(note ? { domu_to_host_note: note } : {}),
+    ratio: r4(domu.mbps / lo), domu_to_host_mbps: toHost === null ? null : r1(toHost), ...(note ? { domu_to_host_note: note } : {}),
+    ...(viaDriver ? { dom0: figures({ mbps: domu.mbps, wall }), driver_domain: { ...figures(viaDriver), vs_dom0: r4(viaDriver.mbps / domu.mbps) } } : {}),
   };
 }
 

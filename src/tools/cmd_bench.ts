@@ -27,7 +27,7 @@ function benches(factory: HostFactory): Record<string, Bench> {
       },
     },
     migrate: { options: { memory: "int", "dirty-rate": "int" }, run: (a) => benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
-    net: { options: { mib: "int" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16) }) },
+    net: { options: { mib: "int", "driver-domain": "bool" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16), driverDomain: a["driver-domain"] === true }) },
     boot: {
       options: { dom0: "string", vcpus: "int", memory: "int" },
       run: (a) => {
