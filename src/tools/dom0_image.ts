@@ -12,11 +12,11 @@
 // from the first boot.
 
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, renameSync, readdirSync, lstatSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { cpioNewc, CpioEntry, S_IFDIR, S_IFREG, S_IFLNK } from "./cpio.js";
-import { cacheDir, debianPackage, debianKernel, resolveKernelPackage, resolveModules, fetchImages, mib, INITTAB } from "./images.js";
+import { cacheDir, writeFileAtomic, debianPackage, debianKernel, resolveKernelPackage, resolveModules, fetchImages, mib, INITTAB } from "./images.js";
 
 export const DOM0_PACKAGES = [
   "xen-utils-4.17", "xen-utils-common", "xenstore-utils", "libxenmisc4.17", "libxenstore4", "libxencall1", "libxenevtchn1",
@@ -215,10 +215,9 @@ function fetchXenUtilsImages(r: Recipe, log: (s: string) => void): Dom0Images {
   const entries = [...files.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   log(`building ${r.what} initramfs: ${entries.length} entries, ${mods.length} modules (${mods.map((m) => m.name).join(" ")})`);
   const initrd = join(dir, `${r.kind}-initrd-${version}-${recipe}.cpio.gz`);
-  writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
-  renameSync(initrd + ".tmp", initrd);
+  writeFileAtomic(initrd, gzipSync(cpioNewc(entries), { level: 6 }));
   log(`wrote ${initrd} (${mib(statSync(initrd).size)})`);
   const g: Dom0Images = { kernel: guest.kernel, initrd, kernelVersion: version, packages: DOM0_PACKAGES, modules: mods.map((m) => m.name) };
-  writeFileSync(stamp, JSON.stringify(g, null, 1));
+  writeFileAtomic(stamp, new Uint8Array(Buffer.from(JSON.stringify(g, null, 1))));
   return g;
 }

@@ -21,6 +21,16 @@ export function cacheDir(): string {
 
 export class ImageError extends Error {}
 
+// Test processes build the same images at once on a machine with an empty
+// cache (CI): a file is written under a name of this process's own and
+// renamed into place, so a reader sees the old file or the whole new one,
+// never a half-written or truncated one.
+export function writeFileAtomic(path: string, data: Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
 function sh(cmd: string, args: string[], what: string): string {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.error) throw new ImageError(`${what}: ${cmd} is not available (${r.error.message})`);
@@ -88,10 +98,17 @@ export function debianPackage(pkg: string, arch = "arm64", log?: (s: string) => 
   }
   const deb = readdirSync(tmp).find((f) => f.endsWith(".deb"));
   if (!deb) throw new ImageError(`apt-get download of ${pkg}:${arch} produced no .deb`);
-  rmSync(root, { recursive: true, force: true });
   log?.(`unpacking ${deb} (${mib(statSync(join(tmp, deb)).size)})`);
-  sh("dpkg-deb", ["-x", join(tmp, deb), root], `unpacking ${deb}`);
-  writeFileSync(join(root, ".complete"), deb + "\n");
+  // unpacked beside, then renamed into place whole: another process may be
+  // reading the tree another one finished (the rename fails on a full
+  // directory, and that one is as good as ours)
+  const unpacked = join(tmp, "root");
+  sh("dpkg-deb", ["-x", join(tmp, deb), unpacked], `unpacking ${deb}`);
+  writeFileSync(join(unpacked, ".complete"), deb + "\n");
+  if (existsSync(root) && !existsSync(join(root, ".complete"))) rmSync(root, { recursive: true, force: true }); // an unpack cut short before
+  try { renameSync(unpacked, root); } catch (e) {
+    if (!existsSync(join(root, ".complete"))) throw e;
+  }
   rmSync(tmp, { recursive: true, force: true });
   return root;
 }
@@ -230,13 +247,12 @@ export function fetchImages(log: (s: string) => void = () => {}): GuestImages {
   for (const m of mods) entries.push({ name: `lib/modules/${m.name}.ko`, mode: S_IFREG | 0o644, data: new Uint8Array(readFileSync(m.path)) });
   log(`building the initramfs: busybox, /init, ${mods.length} modules (${mods.map((m) => m.name).join(" ")})`);
   const initrd = join(dir, `initrd-${version}-${recipe}.cpio.gz`);
-  writeFileSync(initrd + ".tmp", gzipSync(cpioNewc(entries), { level: 6 }));
-  renameSync(initrd + ".tmp", initrd);
+  writeFileAtomic(initrd, gzipSync(cpioNewc(entries), { level: 6 }));
   const kernel = join(dir, `vmlinuz-${version}`);
-  writeFileSync(kernel, readFileSync(image));
+  writeFileAtomic(kernel, readFileSync(image));
   log(`wrote ${kernel} (${mib(statSync(kernel).size)}) and ${initrd} (${mib(statSync(initrd).size)})`);
   const g: GuestImages = { kernel, initrd, kernelVersion: version, modules: mods.map((m) => m.name) };
-  writeFileSync(stamp, JSON.stringify(g, null, 1));
+  writeFileAtomic(stamp, new Uint8Array(Buffer.from(JSON.stringify(g, null, 1))));
   return g;
 }
 
