@@ -14,10 +14,7 @@ export const imagesCommand: Command = {
     const o = parseArgs(argv, { "driver-domain": "bool" });
     if (o._.length) throw new UsageError(`unexpected argument '${o._[0]}'`);
     const log = (s: string): void => { process.stderr.write(s + "\n"); };
-    if (o["driver-domain"] === true) {
-      const d = fetchDriverDomainImages(log);
-      process.stdout.write(`kernel ${d.kernel}\ninitrd ${d.initrd}\nmodules ${d.modules.join(" ")}\n`);
-    } else process.stdout.write(describeImages(fetchImages(log)));
+    process.stdout.write(describeImages(o["driver-domain"] === true ? fetchDriverDomainImages(log) : fetchImages(log)));
     return 0;
   },
 };
