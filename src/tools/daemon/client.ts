@@ -1,6 +1,7 @@
 // The CLI's side of the control socket.
 
-import { connect, Socket } from "node:net";
+import type { Socket } from "node:net";
+import { connectUnix } from "../net/unix_connect.js";
 import { existsSync, readFileSync } from "node:fs";
 import type { HostPaths } from "../home.js";
 import type { Reply } from "./protocol.js";
@@ -41,9 +42,8 @@ export class HostClient {
   static connect(paths: HostPaths): Promise<HostClient> {
     return new Promise((res, rej) => {
       if (!existsSync(paths.control)) { rej(new NoHost(`no xents host is running in ${paths.home} (start one with: xents host start)`)); return; }
-      const s = connect(paths.control);
-      s.once("connect", () => res(new HostClient(s)));
-      s.once("error", (e) => rej(new NoHost(gone(paths) ?? `cannot reach the host in ${paths.home}: ${e.message}`)));
+      connectUnix(paths.control).then((s) => res(new HostClient(s)),
+        (e: Error) => rej(new NoHost(gone(paths) ?? `cannot reach the host in ${paths.home}: ${e.message}`)));
     });
   }
 

@@ -18,6 +18,7 @@ export type Handlers = { [K in CommandName]: (args: Args<K>, sock: Socket) => Re
 export class RequestError extends Error {}
 
 const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
+const LISTEN_BACKLOG = 4096; // connections the kernel queues before accept (capped by net.core.somaxconn); past it, clients retry (connectUnix)
 
 export class ControlServer {
   private server: Server | null = null;
@@ -38,7 +39,7 @@ export class ControlServer {
   async listen(): Promise<void> {
     if (existsSync(this.paths.control)) unlinkSync(this.paths.control);
     this.server = createServer((s) => this.accept(s));
-    await new Promise<void>((res, rej) => { this.server!.once("error", rej); this.server!.listen(this.paths.control, () => res()); });
+    await new Promise<void>((res, rej) => { this.server!.once("error", rej); this.server!.listen({ path: this.paths.control, backlog: LISTEN_BACKLOG }, () => res()); });
     chmodSync(this.paths.control, 0o600);
     writeFileSync(this.paths.pidfile, String(process.pid));
   }
