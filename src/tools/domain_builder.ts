@@ -28,6 +28,7 @@ export interface BuildConfig {
   handle?: Uint8Array;
   rngSeed?: Uint8Array; // the guest's /chosen/rng-seed (random unless given)
   passthrough?: Passthrough;
+  domid?: number; // the id to build under (a driver domain coming back to the guests it served); the hypervisor's choice if absent
 }
 
 // Machine devices given to the guest, as xl.cfg's dtdev, iomem, irqs and
@@ -96,7 +97,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   }
   // as libxl: enough SPIs for the highest one passed through
   const nrSpis = Math.max(32, ...(pt?.irqs ?? []).map((i) => i - 32 + 1));
-  const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle, nrSpis });
+  const domid = xc.createDomain({ maxVcpus: cfg.vcpus, handle: cfg.handle, nrSpis, domid: cfg.domid });
   try {
     if (pt) givePassthrough(xc, domid, pt);
     xc.setPagingMempool(domid, pagingMemoryKiB(cfg.memoryMiB * 1024, cfg.vcpus) * 1024n);

@@ -96,10 +96,17 @@ export class Toolstack {
     for (const d of [...(cfg.disks ?? []), ...(cfg.vifs ?? [])]) this.backendDomid(d.backend);
     const uuid = randomUUID();
     const handle = new Uint8Array(Buffer.from(uuid.replace(/-/g, ""), "hex"));
-    const built = buildDomain(this.dom0.xc, { ...cfg, handle, backendDomid: 0 });
+    const comeback = this.waitingFor(cfg.name);
+    const built = buildDomain(this.dom0.xc, { ...cfg, handle, backendDomid: 0, domid: comeback[0]?.backendDomid });
     const domid = built.domid;
     try {
       this.writeDomainDir(domid, cfg, built, uuid);
+      for (const w of comeback) {
+        this.writeBackendDir(w.kind, w.guest, domid, w.be, w.nodes);
+        // the frontend's nodes its backend owned went with the dead domain (xenstored's release)
+        for (const [k, v] of w.roNodes) this.xsWrite(`/local/domain/${w.guest}/device/${w.kind}/${w.devid}/${k}`, v, [`n${domid}`, `r${w.guest}`]);
+        this.log(`d${w.guest}: ${w.kind} ${w.devid} is served again by ${cfg.name} (d${domid})`);
+      }
       for (const d of cfg.disks ?? []) this.addDisk(domid, d);
       (cfg.vifs ?? []).forEach((v, i) => this.addVif(domid, i, v));
       const console = new GuestConsole(domid, this.dom0.xc, this.dom0.evtchn);
@@ -251,15 +258,58 @@ export class Toolstack {
     if (this.xsRead(`${fe}/backend`) !== null || this.backendPaths(kind.name, domid).has(devid)) {
       throw new Error(`d${domid} already has ${kind.noun} ${kind.describe(spec, devid)}`);
     }
-    if (backendDomid !== 0) this.xsWrite(`/libxl/${domid}/device/${kind.name}/${devid}/backend`, be, ["n0"]);
+    const nodes: [string, string][] = [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ...kind.backendNodes(spec, devid)];
+    if (backendDomid !== 0) {
+      // what serving it again takes if the driver domain dies and comes back
+      const rec = `/libxl/${domid}/device/${kind.name}/${devid}`;
+      this.xsWrite(`${rec}/backend`, be, ["n0"]);
+      this.xsWrite(`${rec}/backend-name`, this.guests.get(backendDomid)?.name ?? String(backendDomid), ["n0"]);
+      this.xsWrite(`${rec}/backend-nodes`, JSON.stringify(nodes), ["n0"]);
+      this.xsWrite(`${rec}/frontend-ro-nodes`, JSON.stringify(kind.readonlyFrontendNodes?.(spec, devid) ?? []), ["n0"]);
+    }
     const feP = [`n${domid}`, `r${backendDomid}`], beP = [`n${backendDomid}`, `r${domid}`];
-    this.xsWrite(`/local/domain/${backendDomid}/backend/${kind.name}/${domid}`, "", beP);
-    this.xsWrite(be, "", beP);
-    for (const [k, v] of [["frontend", fe], ["frontend-id", String(domid)], ["online", "1"], ...kind.backendNodes(spec, devid)]) this.xsWrite(`${be}/${k}`, v, beP);
+    this.writeBackendDir(kind.name, domid, backendDomid, be, nodes);
     this.xsWrite(fe, "", feP);
     for (const [k, v] of [["backend", be], ["backend-id", String(backendDomid)], ...kind.frontendNodes(spec, devid)]) this.xsWrite(`${fe}/${k}`, v, feP);
     for (const [k, v] of kind.readonlyFrontendNodes?.(spec, devid) ?? []) this.xsWrite(`${fe}/${k}`, v, beP);
   }
+  private writeBackendDir(kind: DeviceKindName, domid: number, backendDomid: number, be: string, nodes: [string, string][]): void {
+    const beP = [`n${backendDomid}`, `r${domid}`];
+    this.xsWrite(`/local/domain/${backendDomid}/backend/${kind}/${domid}`, "", beP);
+    this.xsWrite(be, "", beP);
+    for (const [k, v] of nodes) this.xsWrite(`${be}/${k}`, v, beP);
+  }
+
+  // The devices of running guests whose driver domain, called `name`, is
+  // gone. Linux 6.1's blkfront and netfront do not reconnect by themselves
+  // (a backend that vanishes reads as Unknown and a new one's InitWait is
+  // ignored once connected), but they keep their rings, grants and event
+  // channels, granted to the dead domain's id and left unbound towards it.
+  // Built again under that id with its backend directories rewritten, the
+  // new driver domain's blkback and netback attach to the live rings
+  // (BACK_RING_ATTACH from rsp_prod, so a request taken but not answered
+  // is done again) and the guests carry on. The hypervisor's domid rover
+  // keeps the id from being given to anyone else meanwhile.
+  private waitingFor(name: string): { guest: number; kind: DeviceKindName; devid: number; be: string; backendDomid: number; nodes: [string, string][]; roNodes: [string, string][] }[] {
+    const live = new Set(this.dom0.xc.listDomains().map((i) => i.domid));
+    const out: ReturnType<Toolstack["waitingFor"]> = [];
+    for (const g of this.guests.values()) {
+      if (g.state === "destroyed") continue;
+      for (const kind of ["vbd", "vif"] as const) {
+        const rec = `/libxl/${g.domid}/device/${kind}`;
+        for (const c of this.xenstored.store.get(rec)?.children ?? []) {
+          const be = this.xsRead(`${rec}/${c}/backend`);
+          if (!be || this.xsRead(`${rec}/${c}/backend-name`) !== name || live.has(backendIdOf(be))) continue;
+          const nodes = parseNodes(this.xsRead(`${rec}/${c}/backend-nodes`)), roNodes = parseNodes(this.xsRead(`${rec}/${c}/frontend-ro-nodes`));
+          if (!nodes || !roNodes) { this.log(`d${g.domid}: ${kind} ${c}: no usable record of its backend; it stays disconnected`); continue; }
+          out.push({ guest: g.domid, kind, devid: Number(c), be, backendDomid: backendIdOf(be), nodes, roNodes });
+        }
+      }
+    }
+    // one incarnation's devices (two of the same name could only follow a failed comeback)
+    return out.filter((w) => w.backendDomid === out[0].backendDomid);
+  }
+
   addDisk(domid: number, d: DiskSpec): void { this.addDevice(VBD, domid, d.devid, d); }
   addVif(domid: number, handle: number, v: VifSpec): void { this.addDevice(VIF, domid, handle, v); }
 
@@ -500,6 +550,15 @@ export class Toolstack {
 }
 
 const nullTransport: Transport = { send() { /* the toolstack reads nothing back */ }, close() { /* nothing to close */ } };
+
+// A device record's backend nodes (written by the toolstack alone, n0), or
+// null if they are not a list of name/value pairs.
+function parseNodes(text: string | null): [string, string][] | null {
+  try {
+    const v: unknown = JSON.parse(text ?? "");
+    return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === "string")) ? (v as [string, string][]) : null;
+  } catch { return null; }
+}
 
 // The domain a backend path belongs to (/local/domain/<id>/backend/...).
 function backendIdOf(be: string): number { return Number(/^\/local\/domain\/(\d+)\//.exec(be)?.[1] ?? 0); }

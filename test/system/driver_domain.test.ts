@@ -7,8 +7,11 @@
 // the block script, Linux's blkback connects to the guest's blkfront over
 // grants and an event channel between the two domUs, and what the guest
 // writes and flushes is in the machine's disk image. The driver domain
-// cannot see or touch other domains through the toolstack's interfaces;
-// destroying the guest takes its backend away in the driver domain.
+// cannot see or touch other domains through the toolstack's interfaces.
+// The driver domain is destroyed under the running guest and started
+// again: a write issued meanwhile waits and completes, and no acknowledged
+// write is lost. Destroying the guest takes its backend away in the driver
+// domain.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -53,13 +56,16 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
     + readmeBlock("Driver domains", "text", 0));
   writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 1));
 
-  await xentsOk(home, ["create", storageCfg]);
-  const sc = new CliConsole(home, "storage");
-  const s = new ConsoleSession(sc);
-  s.shellReady = /xents-driver: driver domain up: xl devd serves \/local\/domain\/(\d+)\/backend[\s\S]*driver:[^\n]*# /;
+  const startStorage = async (): Promise<[CliConsole, ConsoleSession, RegExpMatchArray]> => {
+    await xentsOk(home, ["create", storageCfg]);
+    const c = new CliConsole(home, "storage");
+    const session = new ConsoleSession(c);
+    session.shellReady = /xents-driver: driver domain up: xl devd serves \/local\/domain\/(\d+)\/backend[\s\S]*driver:[^\n]*# /;
+    return [c, session, await session.waitForShell(BOOT_MS)];
+  };
+  let [sc, s, up] = await startStorage();
   let gc: CliConsole | undefined;
   try {
-    const up = await s.waitForShell(BOOT_MS);
     const sid = Number((await xentsOk(home, ["domid", "storage"])).trim());
     assert.equal(Number(up[1]), sid, "the driver domain's own xenstore says who it is");
     assert.match(await s.run("ps"), /xl devd --pidfile=\/run\/xldevd.pid/);
@@ -82,11 +88,7 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
     assert.equal((await g.run("cat /sys/block/xvda/size")).trim(), String(16 * 2048));
     assert.equal((await g.run(`dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -c ${MARK.length}`)).trim(), MARK);
     assert.match(await g.run(`echo ${WRITTEN} | dd of=/dev/xvda bs=512 seek=8 conv=sync,fsync 2>&1`), /1\+0 records out/);
-    const got = Buffer.alloc(WRITTEN.length);
-    const fd = openSync(disk, "r");
-    readSync(fd, got, 0, got.length, 8 * 512);
-    closeSync(fd);
-    assert.equal(got.toString(), WRITTEN, "the guest's flushed write is in the machine's disk image");
+    assert.equal(sectorOf(disk, 8, WRITTEN.length), WRITTEN, "the guest's flushed write is in the machine's disk image");
 
     // what the driver domain cannot do: it is not the control domain, and the guest's nodes are not its
     // (the hypervisor says EPERM; xl pause reports it but exits 0, as xl does)
@@ -95,6 +97,27 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
     assert.match(await s.run(`xenstore-read /local/domain/${gid}/name 2>&1; echo rc=$?`), /rc=[1-9]/, "the guest's own nodes");
     assert.match(await s.run(`xenstore-write ${be.replace(`/${sid}/backend/vbd/${gid}/51712`, `/${gid}/device/vbd/51712`)}/ring-ref 1 2>&1; echo rc=$?`), /rc=[1-9]/, "the guest's frontend");
     assert.equal((await g.run("dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -c 5")).trim(), MARK.slice(0, 5), "the guest runs, its disk still works");
+
+    // The driver domain dies under the running guest and comes back. A write
+    // issued meanwhile waits (Linux's blkfront neither fails nor reconnects
+    // by itself); the driver domain is built again under its old id, its
+    // blkback attaches to the guest's live ring and does the waiting write.
+    sc.close();
+    await xentsOk(home, ["destroy", "storage"]);
+    await g.run("(echo restart-write | dd of=/dev/xvda bs=512 seek=16 conv=sync,fsync; echo dd-done-$?) > /tmp/dd.log 2>&1 & true");
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await g.run("cat /tmp/dd.log")).trim(), "", "the write waits for its backend");
+    [sc, s, up] = await startStorage();
+    assert.equal(Number(up[1]), sid, "the driver domain is back under the id the guest's grants and event channels name");
+    for (let t0 = Date.now(); !/dd-done-0/.test(await g.run("cat /tmp/dd.log"));) {
+      assert.ok(Date.now() - t0 < 120_000, `the waiting write completes through the new driver domain: ${await g.run("cat /tmp/dd.log; dmesg | tail -5")}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.equal(sectorOf(disk, 8, WRITTEN.length), WRITTEN, "the write acknowledged before the restart is there");
+    assert.equal(sectorOf(disk, 16, 13), "restart-write", "the write issued during it is there");
+    assert.equal((await g.run("dd if=/dev/xvda bs=512 skip=16 count=1 iflag=direct 2>/dev/null | head -c 13")).trim(), "restart-write", "and reads back through it");
+    assert.equal((await s.run(`xenstore-read ${be}/state`)).trim(), "4");
+    assert.match(await xentsOk(home, ["block-list", "guest"]), new RegExp(`^51712\\s+${sid}\\s+${gid}\\s+4\\s`, "m"));
 
     // a guest served by a driver domain cannot be saved here, and says why
     const sv = await xentsCli(home, ["save", "guest", join(home, "guest.save")]);
@@ -124,3 +147,11 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
   await xentsOk(home, ["destroy", "storage"]);
   assert.equal(await xentsOk(home, ["assignable-list"]), "/virtio_mmio@a000000\n", "the machine's disk is free again");
 });
+
+function sectorOf(file: string, sector: number, length: number): string {
+  const got = Buffer.alloc(length);
+  const fd = openSync(file, "r");
+  readSync(fd, got, 0, length, sector * 512);
+  closeSync(fd);
+  return got.toString();
+}

@@ -6,9 +6,11 @@
 // it as backend, its xl devd runs vif-bridge and Linux's xen-netback serves
 // the guest. The guest and the namespace ping each other through the
 // driver domain; Domain-0 has no NIC, and its own bridge sees none of it.
+// The driver domain is destroyed while the guest streams over TCP and
+// started again: the same connection carries on to the last byte.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +28,24 @@ const tag = process.pid.toString(36);
 const ns = `xd-${tag}`, tap = `xdt${tag}`.slice(0, 15);
 const ip = (...a: string[]): string => execFileSync("ip", a, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const BOOT_MS = 300_000;
+const STREAM_CHUNKS = 48; // 64 KiB each, a quarter of a second apart: 3 MiB over ~12 s or more
+
+// One TCP connection's bytes counted as they come (GOT n) and hashed (UPLOAD n sha256) at its end.
+const RECEIVER = `
+const h = require("node:crypto").createHash("sha256"); let n = 0, shown = 0;
+const srv = require("node:net").createServer((c) => {
+  c.on("data", (d) => { h.update(d); n += d.length; if (n - shown >= 65536) { shown = n; console.log("GOT " + n); } });
+  c.on("end", () => { console.log("UPLOAD " + n + " " + h.digest("hex")); srv.close(); });
+});
+srv.listen(8081, "10.79.0.1", () => console.log("listening"));`;
+
+function received(out: string): number { return Number([...out.matchAll(/GOT (\d+)/g)].at(-1)?.[1] ?? 0); }
+async function waitFor(ok: () => boolean, ms: number, what: string): Promise<void> {
+  for (const t0 = Date.now(); !ok();) {
+    if (Date.now() - t0 > ms) assert.fail(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 before(async () => {
   if (!canTap) return;
@@ -61,14 +81,17 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
     + readmeBlock("Driver domains", "text", 0));
   writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 2));
 
-  await xentsOk(home, ["create", netCfg]);
-  const nc = new CliConsole(home, "net");
-  const n = new ConsoleSession(nc);
-  n.shellReady = /xents-driver: driver domain up: xl devd serves \/local\/domain\/(\d+)\/backend[\s\S]*driver:[^\n]*# /;
+  const startNet = async (): Promise<[CliConsole, ConsoleSession, number]> => {
+    await xentsOk(home, ["create", netCfg]);
+    const c = new CliConsole(home, "net");
+    const session = new ConsoleSession(c);
+    session.shellReady = /xents-driver: driver domain up: xl devd serves \/local\/domain\/(\d+)\/backend[\s\S]*driver:[^\n]*# /;
+    return [c, session, Number((await session.waitForShell(BOOT_MS))[1])];
+  };
+  let [nc, n, nid] = await startNet();
   let gc: CliConsole | undefined;
+  let server: ChildProcess | undefined;
   try {
-    const up = await n.waitForShell(BOOT_MS);
-    const nid = Number(up[1]);
     assert.equal((await n.run("cat /sys/class/net/eth0/address")).trim(), "02:78:6e:74:73:10", "the machine's NIC is the driver domain's eth0");
     assert.match(await n.run("ls /sys/class/net/xenbr0/brif"), /eth0/);
 
@@ -94,6 +117,29 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
     const rows = bridges.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
     assert.ok(rows.every((r) => r.length === 4 && r[1] === "0"), `Domain-0's bridges have no ports and carried no frame:\n${bridges}`);
 
+    // The driver domain dies while the guest streams to the namespace over
+    // TCP, and is started again: built under its old id, its netback
+    // attaches to the guest's live rings, and the same connection carries
+    // on to the last byte (netfront neither fails nor reconnects by itself).
+    server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", RECEIVER], { stdio: ["ignore", "pipe", "inherit"] });
+    let got = "";
+    server.stdout!.on("data", (d: Buffer) => { got += d.toString(); });
+    await waitFor(() => got.includes("listening"), 30_000, "the receiver listens");
+    await g.run(`(i=0; while [ $i -lt ${STREAM_CHUNKS} ]; do head -c 65536 /dev/urandom; sleep 0.25; i=$((i+1)); done | tee /tmp/blob | nc 10.79.0.1 8081; echo nc-done-$? > /tmp/nc.log) > /dev/null 2>&1 & true`);
+    await waitFor(() => received(got) >= 256 << 10, 60_000, "the stream is under way");
+    nc.close();
+    await xentsOk(home, ["destroy", "net"]);
+    const atDeath = received(got);
+    [nc, n, nid] = await startNet();
+    assert.equal(nid, Number((await xentsOk(home, ["network-list", "guest"])).trim().split("\n")[1].trim().split(/\s+/)[1]), "the driver domain is back under the id the guest's rings are granted to");
+    await waitFor(() => /UPLOAD/.test(got), 240_000, `the stream resumes and ends (received ${received(got)} bytes so far)`);
+    const [, len, sum] = /UPLOAD (\d+) ([0-9a-f]+)/.exec(got)!;
+    assert.equal(`${len} ${sum}`, (await g.run("wc -c < /tmp/blob; sha256sum /tmp/blob")).trim().split(/\s+/).slice(0, 2).join(" "), "every byte the guest sent arrived, in order, on the same connection");
+    assert.equal(Number(len), STREAM_CHUNKS * 65536);
+    assert.ok(atDeath < Number(len), `the driver domain died mid-stream (${atDeath} of ${len} bytes)`);
+    assert.equal((await g.run("cat /tmp/nc.log")).trim(), "nc-done-0");
+    assert.match(await g.run("ping -c 2 -W 3 10.79.0.1", 60_000), /2 packets transmitted, 2 packets received/);
+
     gc.close();
     gc = undefined;
     await xentsOk(home, ["destroy", "guest"]);
@@ -102,6 +148,7 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
+    server?.kill();
     gc?.close();
     nc.close();
   }

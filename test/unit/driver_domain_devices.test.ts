@@ -5,7 +5,8 @@
 // that only Domain-0 can write; the toolstack finds, lists and removes the
 // device through that record, never through what the guest or the driver
 // domain wrote. A backend that is not running is refused before anything
-// is built; such a guest cannot be saved.
+// is built; such a guest cannot be saved. A driver domain that dies and is
+// created again serves its guests again, under its old id.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Host } from "../../src/host/host.js";
@@ -90,6 +91,50 @@ test("toolstack: a driver domain's backends, their permissions, the /libxl recor
     assert.equal(ts.xsRead(p), null, `${p} removed with the guest`);
   }
   ts.destroy(drv.domid);
+});
+
+test("toolstack: a driver domain that dies under its guests and is created again is built under its old id, with their backends written again", () => {
+  const lines: string[] = [];
+  const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: () => {} });
+  const ts = new Toolstack(new Dom0(host.privcmd), (l) => lines.push(l));
+  const perms = (p: string): string[] => ((ts.xenstored.store.get(p) as Node | undefined)?.perms ?? []).map((x) => `${x.access}${x.domid}`);
+  const dom = (name: string, extra: object = {}) => ts.create({ name, memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true, ...extra });
+  const drv = dom("storage", { driverDomain: true });
+  const g = dom("u", { disks: [parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda")], vifs: [parseVifSpec("backend=storage, mac=00:16:3e:00:00:01, bridge=xenbr0")] });
+  const other = dom("v", { disks: [parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vdb")] });
+  const be = `/local/domain/${drv.domid}/backend/vbd/${g.domid}/51712`, fe = `/local/domain/${g.domid}/device/vbd/51712`;
+  const written = ts.xsDump([`/local/domain/${drv.domid}/backend`]);
+  ts.xsWrite(`${fe}/state`, "4"); // the guest's frontend, connected
+  ts.xsWrite(`${be}/state`, "4");
+
+  ts.destroy(drv.domid);
+  assert.equal(ts.xsRead(be), null, "its backends went with it");
+  assert.equal(ts.xsRead(`${fe}/backend`), be, "the guest's frontend still names it");
+  const mtu = `/local/domain/${g.domid}/device/vif/0/mtu`;
+  assert.equal(ts.xsRead(mtu), null, "the frontend's node the driver domain owned went with it");
+  // a malformed record (only Domain-0 could have written it) is skipped and said, not thrown
+  ts.xsWrite(`/libxl/${other.domid}/device/vbd/51712/backend-nodes`, "{not a list", ["n0"]);
+  const unrelated = dom("w");
+  assert.notEqual(unrelated.domid, drv.domid, "nobody else is given the dead driver domain's id");
+
+  const back = dom("storage", { driverDomain: true });
+  assert.equal(back.domid, drv.domid, "built under the id the guests' grants and event channels name");
+  assert.deepEqual(ts.xsDump([`/local/domain/${drv.domid}/backend`]).filter((n) => !n.path.includes(`/${other.domid}`)),
+    written.filter((n) => !n.path.includes(`/${other.domid}`)), "the backends as first written: nodes, values (state Initialising) and permissions");
+  assert.deepEqual(perms(be), [`n${drv.domid}`, `r${g.domid}`]);
+  assert.equal(ts.xsRead(`${fe}/state`), "4", "the frontend is left as it is");
+  assert.equal(ts.xsRead(mtu), "1500", "vif-bridge in the new driver domain can write the mtu again");
+  assert.deepEqual(perms(mtu), [`n${drv.domid}`, `r${g.domid}`]);
+  assert.equal(ts.xsRead(`/local/domain/${drv.domid}/backend/vbd/${other.domid}`), null);
+  assert.ok(lines.some((l) => l === `d${g.domid}: vbd 51712 is served again by storage (d${drv.domid})`), lines.join("\n"));
+  assert.ok(lines.some((l) => l === `d${g.domid}: vif 0 is served again by storage (d${drv.domid})`));
+  assert.ok(lines.some((l) => l === `d${other.domid}: vbd 51712: no usable record of its backend; it stays disconnected`));
+
+  // a driver domain of another name, or one whose old id is taken, starts as any domain does
+  ts.destroy(back.domid);
+  const again = dom("storage2", { driverDomain: true });
+  assert.notEqual(again.domid, drv.domid);
+  for (const d of [again, unrelated, g, other]) ts.destroy(d.domid);
 });
 
 test("the partial device tree for a passed-through virtio device is the README's pt.dts, as dtc compiles it", () => {
