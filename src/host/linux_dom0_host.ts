@@ -53,7 +53,7 @@ export class LinuxDom0Host {
   // the machine's wire: the NIC's port, and whatever else is cabled to it (a TAP)
   readonly wire = new Bridge("wire0");
   readonly disks: VirtioBlk[] = [];
-  private readonly ptNics: AssignableNic[];
+  readonly ptNics: AssignableNic[]; // their wires, for a peer in this process when no TAP is cabled
   readonly nic: VirtioNet;
   private readonly images: DiskImage[] = [];
   private readonly dom0Config: Dom0Config;

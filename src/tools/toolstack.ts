@@ -287,9 +287,11 @@ export class Toolstack {
   // channels, granted to the dead domain's id and left unbound towards it.
   // Built again under that id with its backend directories rewritten, the
   // new driver domain's blkback and netback attach to the live rings
-  // (BACK_RING_ATTACH from rsp_prod, so a request taken but not answered
-  // is done again) and the guests carry on. The hypervisor's domid rover
-  // keeps the id from being given to anyone else meanwhile.
+  // (BACK_RING_ATTACH from rsp_prod) and the guests carry on. That is exact
+  // when the dead backend had answered all it took; with requests in flight
+  // (answered out of order) the frontends find a duplicate and disable the
+  // device, which only their resume path could recover. The hypervisor's
+  // domid rover keeps the id from being given to anyone else meanwhile.
   private waitingFor(name: string): { guest: number; kind: DeviceKindName; devid: number; be: string; backendDomid: number; nodes: [string, string][]; roNodes: [string, string][] }[] {
     const live = new Set(this.dom0.xc.listDomains().map((i) => i.domid));
     const out: ReturnType<Toolstack["waitingFor"]> = [];

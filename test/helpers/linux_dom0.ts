@@ -11,12 +11,13 @@ import { ConsoleSession } from "./linux_guest.js";
 
 export interface LinuxDom0Machine { host: LinuxDom0Host; s: ConsoleSession; stop(): Promise<void> }
 
-export function startLinuxDom0(o: { ramMiB: number; dom0MiB: number; disks: MachineDisk[]; assignable: MachineDisk[] }): LinuxDom0Machine {
+// `nics`: assignable NICs, left uncabled (a test puts its own peer on their wires).
+export function startLinuxDom0(o: { ramMiB: number; dom0MiB: number; disks: MachineDisk[]; assignable: MachineDisk[]; nics?: string[] }): LinuxDom0Machine {
   const g = fetchDom0Images();
   const host = new LinuxDom0Host({
     ramBytes: o.ramMiB << 20, log: (l) => { if (/DMA fault|needs a reset|BUG|crash/.test(l)) process.stderr.write(`(XEN) ${l}\n`); },
     dom0: { kernel: new Uint8Array(readFileSync(g.kernel)), initrd: new Uint8Array(readFileSync(g.initrd)), cmdline: "console=hvc0", memMiB: o.dom0MiB, vcpus: 1 },
-    disks: o.disks, assignable: o.assignable,
+    disks: o.disks, assignable: o.assignable, assignableNics: o.nics,
   });
   const serial = new SerialConsole(() => host.pumpInput());
   host.serialOut = (b) => serial.emit(b);

@@ -22,15 +22,18 @@ import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { diskImage, xlCfgText, linuxGuestFields } from "../helpers/guest_files.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
+import { initrdWithPrograms } from "../../src/tools/initrd_programs.js";
 
 const home = mkdtempSync(join(tmpdir(), "xents-drv-"));
 const disk = join(home, "storage.img");
+const other = join(home, "dom0-served.img");
 const MARK = "xents-driver-domain-sector-0";
 const WRITTEN = "written-by-the-guest-through-the-driver-domain";
 const BOOT_MS = 300_000;
 
 before(async () => {
   diskImage(disk, 16, { ext4: false, head: Buffer.from(MARK) });
+  diskImage(other, 4, { ext4: false });
   assert.deepEqual(readmeBlock("Driver domains", "sh").trim().split("\n"), [
     "npx xents images --driver-domain", "npx xents create storage.cfg", "npx xents create guest.cfg", "npx xents block-list guest",
   ], "the README's lines are the ones this test runs");
@@ -42,7 +45,7 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd; the guest's flushed writes reach the machine's disk", async () => {
+test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd; the guest's flushed writes reach the machine's disk", async (t) => {
   const images = await xentsOk(home, ["images", "--driver-domain"]);
   const initrd = /^initrd (\S+)$/m.exec(images)?.[1];
   assert.ok(initrd && /driver-initrd-/.test(initrd), images);
@@ -52,7 +55,10 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
   writeFileSync(dts, readmeBlock("Passing a device through", "dts"));
   execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts]);
   const storageCfg = join(home, "storage.cfg"), guestCfg = join(home, "guest.cfg");
-  writeFileSync(storageCfg, xlCfgText({ ...linuxGuestFields("storage", 256), ramdisk: initrd }) + readmeBlock("Passing a device through", "text")
+  // the driver domain's file system with the test's grant probe added (test code stays out of the product's image)
+  const probeInitrd = join(home, "driver-probe.cpio.gz");
+  writeFileSync(probeInitrd, initrdWithPrograms(initrd, ["test/programs/user/gnt_probe.c"], ["-idirafter", "/usr/include"]));
+  writeFileSync(storageCfg, xlCfgText({ ...linuxGuestFields("storage", 256), ramdisk: probeInitrd }) + readmeBlock("Passing a device through", "text")
     + readmeBlock("Driver domains", "text", 0));
   writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 1));
 
@@ -98,11 +104,31 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
     assert.match(await s.run(`xenstore-write ${be.replace(`/${sid}/backend/vbd/${gid}/51712`, `/${gid}/device/vbd/51712`)}/ring-ref 1 2>&1; echo rc=$?`), /rc=[1-9]/, "the guest's frontend");
     assert.equal((await g.run("dd if=/dev/xvda bs=512 count=1 2>/dev/null | head -c 5")).trim(), MARK.slice(0, 5), "the guest runs, its disk still works");
 
+    // Separation, measured from inside the driver domain: through gntdev (the
+    // hypervisor's GNTTABOP_map_grant_ref) it maps the ring the guest granted
+    // it, and nothing else: not the ring of the guest's other disk, granted to
+    // Domain-0; not a reference the guest never granted; not Domain-0's.
+    await xentsOk(home, ["block-attach", "guest", `vdev=xvdb, target=${other}`]);
+    for (let t0 = Date.now(); (await g.run("cat /sys/block/xvdb/size 2>/dev/null")).trim() !== String(4 * 2048);) {
+      assert.ok(Date.now() - t0 < 60_000, "xvdb appears in the guest");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const rings = new Map((await xentsOk(home, ["block-list", "guest"])).trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/)).map((c) => [c[0], Number(c[5])]));
+    const mine = rings.get("51712")!, dom0s = rings.get("51728")!;
+    assert.ok(mine > 0 && dom0s > 0 && mine !== dom0s, JSON.stringify([...rings]));
+    const probe = (await s.run(`/opt/gnt_probe ${gid}:${mine} ${gid}:${dom0s} ${gid}:${dom0s + 1000} ${gid}:100000 0:${mine}`)).trim().split("\n");
+    assert.match(probe[0], new RegExp(`^${gid}:${mine} mapped [0-9a-f]{8}$`), "its own ring maps");
+    for (const line of probe.slice(1)) assert.match(line, /^\d+:\d+ refused \d+$/, `refused: ${probe.join("; ")}`);
+    assert.equal(probe.length, 5);
+    t.diagnostic(`grant probe in the driver domain (domid:ref result errno): ${probe.join("; ")}`);
+    await xentsOk(home, ["block-detach", "guest", "xvdb"]);
+
     // The driver domain dies under the running guest and comes back. A write
     // issued meanwhile waits (Linux's blkfront neither fails nor reconnects
     // by itself); the driver domain is built again under its old id, its
     // blkback attaches to the guest's live ring and does the waiting write.
     sc.close();
+    const died = Date.now();
     await xentsOk(home, ["destroy", "storage"]);
     await g.run("(echo restart-write | dd of=/dev/xvda bs=512 seek=16 conv=sync,fsync; echo dd-done-$?) > /tmp/dd.log 2>&1 & true");
     await new Promise((r) => setTimeout(r, 2000));
@@ -113,6 +139,7 @@ test("a driver domain serves a domU's disk with Linux's xen-blkback and xl devd;
       assert.ok(Date.now() - t0 < 120_000, `the waiting write completes through the new driver domain: ${await g.run("cat /tmp/dd.log; dmesg | tail -5")}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
+    t.diagnostic(`storage driver domain restart: the write waited ${((Date.now() - died) / 1000).toFixed(1)} s from the destroy to its completion (the new driver domain's boot included)`);
     assert.equal(sectorOf(disk, 8, WRITTEN.length), WRITTEN, "the write acknowledged before the restart is there");
     assert.equal(sectorOf(disk, 16, 13), "restart-write", "the write issued during it is there");
     assert.equal((await g.run("dd if=/dev/xvda bs=512 skip=16 count=1 iflag=direct 2>/dev/null | head -c 13")).trim(), "restart-write", "and reads back through it");
