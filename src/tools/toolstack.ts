@@ -63,6 +63,7 @@ export class Toolstack {
       },
       release: (domid) => { this.rings.delete(domid); },
       log,
+      domainExists: (domid) => dom0.xc.listDomains().some((i) => i.domid === domid),
     });
     dom0.evtchn.bindVirq(VIRQ.DOM_EXC, () => this.checkDomains());
     this.xsWrite("/local/domain/0/name", "Domain-0");
@@ -103,8 +104,14 @@ export class Toolstack {
       this.writeDomainDir(domid, cfg, built, uuid);
       for (const w of comeback) {
         this.writeBackendDir(w.kind, w.guest, domid, w.be, w.nodes);
+        const fe = `/local/domain/${w.guest}/device/${w.kind}/${w.devid}`;
+        // xenstored ignores the permissions a dead domain had on nodes older
+        // than its successor (XSA-322): the frontend is granted to it afresh
+        for (const { path } of this.xsDump([fe])) {
+          this.xenstored.setPermsLocal(path, this.xenstored.store.get(path)!.perms.map((p) => ({ domid: p.domid, access: p.access })));
+        }
         // the frontend's nodes its backend owned went with the dead domain (xenstored's release)
-        for (const [k, v] of w.roNodes) this.xsWrite(`/local/domain/${w.guest}/device/${w.kind}/${w.devid}/${k}`, v, [`n${domid}`, `r${w.guest}`]);
+        for (const [k, v] of w.roNodes) this.xsWrite(`${fe}/${k}`, v, [`n${domid}`, `r${w.guest}`]);
         this.log(`d${w.guest}: ${w.kind} ${w.devid} is served again by ${cfg.name} (d${domid})`);
       }
       for (const d of cfg.disks ?? []) this.addDisk(domid, d);
@@ -472,7 +479,7 @@ export class Toolstack {
     const walk = (path: string): void => {
       const n: Node | undefined = this.xenstored.store.get(path);
       if (!n) return;
-      out.push({ path, value: Buffer.from(n.value).toString("base64"), perms: n.perms.map((p) => `${p.access}${p.domid}`) });
+      out.push({ path, value: Buffer.from(n.value).toString("base64"), perms: this.xenstored.store.livePerms(n).map((p) => `${p.access}${p.domid}`) });
       for (const c of [...n.children].sort()) walk(`${path}/${c}`);
     };
     for (const r of roots) walk(r);

@@ -20,6 +20,7 @@ import { parseXlCfg, domainSpec, CfgError } from "../../src/tools/xl_cfg.js";
 import { virtioPassthroughTree } from "../../src/tools/passthrough_tree.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
 import { execFileSync } from "node:child_process";
+import { XS } from "../../src/xen/public/io/xs_wire.js";
 
 test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id is the default", () => {
   assert.equal(parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda").backend, "storage");
@@ -123,6 +124,10 @@ test("toolstack: a driver domain that dies under its guests and is created again
     written.filter((n) => !n.path.includes(`/${other.domid}`)), "the backends as first written: nodes, values (state Initialising) and permissions");
   assert.deepEqual(perms(be), [`n${drv.domid}`, `r${g.domid}`]);
   assert.equal(ts.xsRead(`${fe}/state`), "4", "the frontend is left as it is");
+  // the new driver domain reads the guest's frontend (granted to it afresh: a
+  // permission naming its dead predecessor counts for it no more, XSA-322)
+  assert.equal(readAs(ts, drv.domid, `${fe}/state`), "4");
+  assert.equal(readAs(ts, drv.domid, `/local/domain/${other.domid}/device/vbd/51712/state`), "ERR:EACCES", "not the frontend whose record was unusable");
   assert.equal(ts.xsRead(mtu), "1500", "vif-bridge in the new driver domain can write the mtu again");
   assert.deepEqual(perms(mtu), [`n${drv.domid}`, `r${g.domid}`]);
   assert.equal(ts.xsRead(`/local/domain/${drv.domid}/backend/vbd/${other.domid}`), null);
@@ -148,3 +153,16 @@ test("the partial device tree for a passed-through virtio device is the README's
   };
   assert.deepEqual(blocks(virtioPassthroughTree({ address: 0x0a000000, irq: 48 })), blocks(fromDtc));
 });
+
+// A READ as an unprivileged domain's own xenstore connection would make it.
+function readAs(ts: Toolstack, domid: number, path: string): string {
+  let reply = "";
+  const c = ts.xenstored.connect(domid, false, true, {
+    send(m) { const type = new DataView(m.buffer, m.byteOffset).getUint32(0, true); reply = (type === XS.ERROR ? "ERR:" : "") + Buffer.from(m.subarray(16)).toString().replace(/\0$/, ""); },
+    close() { /* nothing */ },
+  }, `probe d${domid}`);
+  ts.xenstored.request(c, XS.READ, 1, 0, new Uint8Array(Buffer.from(`${path}\0`)));
+  ts.xenstored.disconnect(c);
+  return reply;
+}
+

@@ -298,3 +298,39 @@ test("xenstored: Debian's xenstore-utils work against the socket", async () => {
     await srv.close();
   }
 });
+
+test("xenstored: a new domain given a dead one's id inherits none of its permissions, nor one set before it existed (Xen's XSA-322)", () => {
+  const alive = new Set([5, 6]);
+  const xs = new Xenstored({ introduce() {}, release() {}, log() {}, domainExists: (d) => alive.has(d) });
+  const dom0 = client(xs, 0, true);
+  assert.equal(dom0.call(XS.MKDIR, "/local/domain/6\0"), "OK\0");
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/6\0n6\0"), "OK\0");
+  assert.equal(dom0.call(XS.MKDIR, "/local/domain/7\0"), "OK\0");
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/7\0n7\0"), "OK\0", "an owner named before the domain exists");
+  assert.equal(dom0.call(XS.WRITE, "/local/domain/6/secret\0s"), "OK\0");
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/6/secret\0n6\0r5\0"), "OK\0");
+  assert.equal(dom0.call(XS.WRITE, "/local/domain/6/other\0o"), "OK\0");
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/6/other\0n6\0r7\0"), "OK\0", "domain 7 does not exist yet");
+  const old5 = client(xs, 5);
+  assert.equal(old5.call(XS.READ, "/local/domain/6/secret\0"), "s");
+  xs.disconnect(old5.conn);
+  alive.delete(5);
+  xs.domainGone(5, true);
+
+  alive.add(5);
+  alive.add(7);
+  const new5 = client(xs, 5), d7 = client(xs, 7);
+  assert.equal(new5.call(XS.READ, "/local/domain/6/secret\0"), "ERR:EACCES", "the dead domain's read permission is not the new one's");
+  assert.equal(d7.call(XS.READ, "/local/domain/6/other\0"), "ERR:EACCES", "a permission naming no domain counts for none created later");
+  assert.equal(new5.call(XS.WATCH, "/local/domain/6/secret\0t\0"), "OK\0");
+  new5.got.length = 0;
+  assert.equal(dom0.call(XS.WRITE, "/local/domain/6/secret\0s2"), "OK\0");
+  assert.equal(new5.got.filter((m) => m.type === XS.WATCH_EVENT).length, 0, "nor does it see the node's changes");
+  // granted afresh by Domain-0, the same entries count
+  assert.equal(dom0.call(XS.SET_PERMS, "/local/domain/6/secret\0n6\0r5\0"), "OK\0");
+  assert.equal(new5.call(XS.READ, "/local/domain/6/secret\0"), "s2");
+  assert.equal(new5.got.filter((m) => m.type === XS.WATCH_EVENT).length, 1, "the re-grant itself is an event it may see");
+  assert.equal(d7.call(XS.WRITE, "/local/domain/7/x\0y"), "ERR:EACCES", "owns nothing");
+  assert.equal(dom0.call(XS.GET_PERMS, "/local/domain/6/other\0"), "n6\0", "an ignored entry is not shown");
+});
+

@@ -6,7 +6,9 @@
 // per-domain node quotas.
 
 export type Access = "n" | "r" | "w" | "b";
-export interface Perm { domid: number; access: Access; }
+// `ignore`: the entry names a domain that was gone (or not yet there) when
+// the node last changed; it counts for nobody (Xen's XS_PERM_IGNORE).
+export interface Perm { domid: number; access: Access; ignore?: true }
 
 export interface Node {
   value: Uint8Array;
@@ -48,30 +50,66 @@ export interface Caller {
   domid: number;
   privileged: boolean;
   target?: number; // SET_TARGET: acts for this domain
+  // The generation at which xenstored learned that a domain exists
+  // (undefined: it does not). A permission naming the caller counts only
+  // on a node changed since then, so a new domain given a dead one's id
+  // inherits none of its permissions (Xen's XSA-322 fix, XS_PERM_IGNORE).
+  // Without it (the in-process clients of unit tests), every entry counts.
+  knownSince?: (domid: number) => number | undefined;
 }
 
-export function canAccess(n: Node, c: Caller, want: "r" | "w"): boolean {
-  if (c.privileged) return true;
+// What a permission check reads of a node.
+export type Guarded = Pick<Node, "perms" | "generation">;
+
+// The caller's ids (its own and its target's) that a node's entries may name.
+export function idsOf(n: Guarded, c: Caller): number[] {
   const ids = c.target === undefined ? [c.domid] : [c.domid, c.target];
-  if (ids.includes(n.perms[0].domid)) return true;
+  if (!c.knownSince) return ids;
+  return ids.filter((id) => { const g = c.knownSince!(id); return g !== undefined && g <= n.generation; });
+}
+
+export function isOwner(n: Guarded, c: Caller): boolean { return c.privileged || idsOf(n, c).includes(n.perms[0].domid); }
+
+export function canAccess(n: Guarded, c: Caller, want: "r" | "w"): boolean {
+  if (c.privileged) return true;
+  const ids = idsOf(n, c);
+  if (!n.perms[0].ignore && ids.includes(n.perms[0].domid)) return true;
+  const entries = n.perms.slice(1).filter((x) => !x.ignore);
   for (const id of ids) {
-    const p = n.perms.slice(1).find((x) => x.domid === id);
+    const p = entries.find((x) => x.domid === id);
     if (p) { if (p.access === "b" || p.access === want) return true; }
   }
-  if (n.perms.slice(1).some((x) => ids.includes(x.domid))) return false;
+  if (entries.some((x) => ids.includes(x.domid))) return false;
   const d = n.perms[0].access;
   return d === "b" || d === want;
+}
+
+// A node's entries as they stand once it changes: those naming a domain
+// that was not there at its last change are ignored from then on, and an
+// owner that was not is replaced by Domain-0 (xenstored_domain.c
+// domain_adjust_node_perms). The same array if nothing is stale.
+function markStale(perms: Perm[], stale: (domid: number) => boolean): Perm[] {
+  const dead = (p: Perm): boolean => !p.ignore && p.domid !== 0 && stale(p.domid);
+  if (!perms.some(dead)) return perms;
+  return perms.map((p, i) => (!dead(p) ? p : i === 0 ? { ...p, domid: 0 } : { ...p, ignore: true }));
 }
 
 export class Store {
   protected readonly nodes = new Map<string, Node>();
   private gen = 1;
+  // Whether an entry naming `domid` on a node last changed at `generation`
+  // is stale (xenstored knows which domains existed when); none by default.
+  staleCheck: ((domid: number, generation: number) => boolean) | null = null;
+  isStale(domid: number, generation: number): boolean { return this.staleCheck?.(domid, generation) ?? false; }
+  // A node's entries as they count now (GET_PERMS shows these, a save keeps these).
+  livePerms(n: Guarded): Perm[] { return markStale(n.perms, (d) => this.isStale(d, n.generation)).filter((p) => !p.ignore); }
 
   constructor(empty = false) {
     if (!empty) this.nodes.set("/", { value: new Uint8Array(0), perms: [{ domid: 0, access: "n" }], children: new Set(), generation: 0 });
   }
 
   nextGeneration(): number { return ++this.gen; }
+  currentGeneration(): number { return this.gen; }
 
   get(path: string): Node | undefined { return this.nodes.get(path); }
   // A node this store may change in place (a transaction copies it first).
@@ -96,7 +134,12 @@ export class Store {
     return n;
   }
 
-  private touch(n: Node): void { n.generation = this.nextGeneration(); }
+  // A change of a node: its stale entries are marked first, except when its
+  // permissions are being set anew (they are then the caller's, fresh).
+  private touch(n: Node, regrant = false): void {
+    if (!regrant) { const g = n.generation; n.perms = markStale(n.perms, (d) => this.isStale(d, g)); }
+    n.generation = this.nextGeneration();
+  }
 
   // Creates the node and any missing parents. Returns the paths created.
   create(path: string, c: Caller, value?: Uint8Array): string[] {
@@ -106,7 +149,7 @@ export class Store {
       make(parent(p));
       const par = this.mutable(parent(p))!;
       if (!canAccess(par, c, "w")) throw new XsError("EACCES");
-      const perms = par.perms.map((x) => ({ ...x }));
+      const perms = markStale(par.perms, (d) => this.isStale(d, par.generation)).map((x) => ({ ...x }));
       if (!c.privileged) perms[0] = { ...perms[0], domid: c.domid };
       this.put(p, { value: new Uint8Array(0), perms, children: new Set(), generation: this.nextGeneration() });
       par.children.add(leaf(p));
@@ -148,7 +191,7 @@ export class Store {
     const n = this.mutable(path);
     if (!n) throw new XsError("ENOENT");
     n.perms = perms;
-    this.touch(n);
+    this.touch(n, true);
   }
 }
 
@@ -180,6 +223,8 @@ export class TxStore extends Store {
   protected override put(path: string, n: Node): void { this.overlay.set(path, n); }
   protected override drop(path: string): void { this.overlay.set(path, null); }
   override nextGeneration(): number { return this.base.nextGeneration(); }
+  override currentGeneration(): number { return this.base.currentGeneration(); }
+  override isStale(domid: number, generation: number): boolean { return this.base.isStale(domid, generation); }
 
   override countOwned(domid: number): number {
     let n = this.base.countOwned(domid);

@@ -3,7 +3,7 @@
 // permissions, quotas, watches (including @introduceDomain and
 // @releaseDomain) and transactions that detect conflicting commits.
 
-import { Store, TxStore, XsError, Caller, canAccess, validPath, parent, parsePerm, permString, Perm, Node } from "./store.js";
+import { Store, TxStore, XsError, Caller, canAccess, isOwner, validPath, parent, parsePerm, permString, Perm, Node, type Guarded } from "./store.js";
 import { XS, XS_NAMES, XSD_SOCKMSG_SIZE, XENSTORE_PAYLOAD_MAX, XENSTORE_ERROR } from "../../xen/public/io/xs_wire.js";
 
 export const QUOTA = {
@@ -31,7 +31,7 @@ interface Tx { id: number; store: TxStore; seen: Map<string, number | undefined>
 // the node may be gone (xenstored_watch.c: the node or its parent must be
 // readable by the watcher, old permissions count too). `exact`: only
 // watches on this very path (the nodes below a removed node).
-interface Change { path: string; exact: boolean; perms: Perm[] | null; parentPerms: Perm[] | null; oldPerms?: Perm[]; }
+interface Change { path: string; exact: boolean; node: Guarded | null; parent: Guarded | null; old?: Guarded; }
 
 export class Connection {
   readonly watches: Watch[] = [];
@@ -39,8 +39,9 @@ export class Connection {
   private buf: Uint8Array = new Uint8Array(0);
   target: number | undefined;
   dead = false;
-  constructor(readonly domid: number, readonly privileged: boolean, readonly isDomain: boolean, readonly transport: Transport, readonly name: string) {}
-  caller(): Caller { return { domid: this.domid, privileged: this.privileged, target: this.target }; }
+  constructor(readonly domid: number, readonly privileged: boolean, readonly isDomain: boolean, readonly transport: Transport, readonly name: string,
+    private readonly knownSince?: (domid: number) => number | undefined) {}
+  caller(): Caller { return { domid: this.domid, privileged: this.privileged, target: this.target, knownSince: this.knownSince }; }
   home(): string { return `/local/domain/${this.domid}`; }
 
   // Bytes from the client; complete messages are handed to `handle`.
@@ -78,13 +79,17 @@ export interface XenstoredHost {
   introduce(domid: number, gfn: bigint, port: number, conn: (t: Transport) => Connection): void;
   release(domid: number): void;
   log(line: string): void;
+  // Whether a domain exists now (a permission naming one that does not is
+  // ignored, as Xen's xenstored asks the hypervisor); all do if absent.
+  domainExists?(domid: number): boolean;
 }
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
 // Control characters (a newline above all) never reach the host's log from a client.
 const printable = (s: string): string => s.replace(/[\x00-\x1F\x7F]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
-const canRead = (perms: Perm[], who: Caller): boolean => canAccess({ value: new Uint8Array(0), perms, children: new Set(), generation: 0 }, who, "r");
-const isOwner = (perms: Perm[], who: Caller): boolean => who.privileged || perms[0].domid === who.domid || perms[0].domid === who.target;
+const guarded = (n: Node | undefined): Guarded | null => (n ? { perms: n.perms, generation: n.generation } : null);
+// @introduceDomain and @releaseDomain: permissions dom0 sets, never stale
+const specialNode = (perms: Perm[]): Guarded => ({ perms, generation: Number.MAX_SAFE_INTEGER });
 const OK = enc("OK\0");
 
 function frame(type: number, reqId: number, txId: number, payload: Uint8Array): Uint8Array {
@@ -100,12 +105,12 @@ function frame(type: number, reqId: number, txId: number, payload: Uint8Array): 
 // with the permissions it had (xenstored_core.c delnode_sub).
 function removalChanges(store: Store, path: string): Change[] {
   const out: Change[] = [];
-  const walk = (p: string, node: Node, parentPerms: Perm[] | null): void => {
-    out.push({ path: p, exact: p !== path, perms: node.perms, parentPerms });
-    for (const ch of node.children) { const cn = store.get(`${p}/${ch}`); if (cn) walk(`${p}/${ch}`, cn, node.perms); }
+  const walk = (p: string, node: Node, par: Guarded | null): void => {
+    out.push({ path: p, exact: p !== path, node: guarded(node), parent: par });
+    for (const ch of node.children) { const cn = store.get(`${p}/${ch}`); if (cn) walk(`${p}/${ch}`, cn, guarded(node)); }
   };
   const n = store.get(path);
-  if (n) walk(path, n, store.get(parent(path))?.perms ?? null);
+  if (n) walk(path, n, guarded(store.get(parent(path))));
   return out;
 }
 
@@ -130,8 +135,14 @@ export class Xenstored {
     ["@introduceDomain", [{ domid: 0, access: "n" }]], ["@releaseDomain", [{ domid: 0, access: "n" }]],
   ]);
   stats = { requests: 0, errors: 0, watchEvents: 0, bugs: 0 };
+  // The generation after which each domain xenstored knows of existed (its
+  // permissions count only on nodes changed since); forgotten when it is
+  // released, so a new domain under the same id starts afresh.
+  private readonly known = new Map<number, number>([[0, 0]]);
+  private readonly knownSince = (domid: number): number | undefined => this.known.get(domid);
 
   constructor(private readonly host: XenstoredHost) {
+    this.store.staleCheck = (domid, generation) => { const k = this.known.get(domid); return k === undefined || k > generation; };
     // the tree every Xen host starts with
     const dom0: Caller = { domid: 0, privileged: true };
     for (const p of ["/local", "/local/domain", "/local/domain/0", "/vm", "/tool"]) this.store.create(p, dom0);
@@ -140,7 +151,8 @@ export class Xenstored {
   }
 
   connect(domid: number, privileged: boolean, isDomain: boolean, transport: Transport, name: string): Connection {
-    const c = new Connection(domid, privileged, isDomain, transport, name);
+    if (!privileged) this.learn(domid);
+    const c = new Connection(domid, privileged, isDomain, transport, name, this.knownSince);
     this.connections.add(c);
     return c;
   }
@@ -249,7 +261,7 @@ export class Xenstored {
         const sp = this.specialPerms.get(arg(0));
         if (sp) return enc(sp.map((p) => permString(p) + "\0").join(""));
         const n = readable(this.abs(c, arg(0)))!;
-        return enc(n.perms.map((p) => permString(p) + "\0").join(""));
+        return enc(store.livePerms(n).map((p) => permString(p) + "\0").join(""));
       }
       case XS.WRITE: {
         // <path>|<value|>: the value is everything after the first nul
@@ -294,7 +306,7 @@ export class Xenstored {
         if (!c.privileged && perms.length > QUOTA.permsPerNode) throw new XsError("ENOSPC");
         const special = this.specialPerms.get(arg(0));
         if (special) {
-          if (!c.privileged && !isOwner(special, who)) throw new XsError("EACCES");
+          if (!c.privileged && !isOwner(specialNode(special), who)) throw new XsError("EACCES");
           this.specialPerms.set(arg(0), perms);
           return OK;
         }
@@ -304,11 +316,12 @@ export class Xenstored {
         if (!n) throw this.missing(store, who, path);
         // only the owner (or a privileged domain) changes permissions, and an
         // unprivileged owner cannot give the node away (xenstored_core.c do_set_perms)
-        if (!canAccess(n, who, "w") || !isOwner(n.perms, who)) throw new XsError("EACCES");
+        if (!canAccess(n, who, "w") || !isOwner(n, who)) throw new XsError("EACCES");
         if (!c.privileged && perms[0].domid !== n.perms[0].domid) throw new XsError("EPERM");
-        const old = n.perms;
+        const old = guarded(n) ?? undefined;
+        for (const p of perms) this.learn(p.domid);
         store.setPerms(path, perms);
-        changed([{ ...this.changeAt(store, path), oldPerms: old }]);
+        changed([{ ...this.changeAt(store, path), old }]);
         return OK;
       }
       case XS.WATCH: {
@@ -451,11 +464,20 @@ export class Xenstored {
   // the same watch events a request would give.
   writeLocal(path: string, value: Uint8Array, perms?: Perm[]): void {
     const s = this.store;
-    const old = s.get(path)?.perms;
+    const old = guarded(s.get(path)) ?? undefined;
     const created = s.get(path) ? [] : s.create(path, { domid: 0, privileged: true }, value);
     if (!created.length) s.setValue(path, value);
-    if (perms) s.setPerms(path, perms);
-    this.fire([{ ...this.changeAt(s, path), oldPerms: old }, ...created.filter((p) => p !== path).map((p) => this.changeAt(s, p))]);
+    if (perms) { for (const p of perms) this.learn(p.domid); s.setPerms(path, perms); }
+    this.fire([{ ...this.changeAt(s, path), old }, ...created.filter((p) => p !== path).map((p) => this.changeAt(s, p))]);
+  }
+  // The toolstack granting a node's permissions afresh (the same entries):
+  // they count again for domains learned after the node last changed.
+  setPermsLocal(path: string, perms: Perm[]): void {
+    const old = guarded(this.store.get(path));
+    if (!old) return;
+    for (const p of perms) this.learn(p.domid);
+    this.store.setPerms(path, perms);
+    this.fire([{ ...this.changeAt(this.store, path), old }]);
   }
   removeLocal(path: string): void {
     if (!this.store.get(path) || path === "/") return;
@@ -487,9 +509,9 @@ export class Xenstored {
 
   // A change of a node that is there, with its parent's permissions.
   private changeAt(store: Store, path: string): Change {
-    return { path, exact: false, perms: store.get(path)?.perms ?? null, parentPerms: store.get(parent(path))?.perms ?? null };
+    return { path, exact: false, node: guarded(store.get(path)), parent: guarded(store.get(parent(path))) };
   }
-  private special(path: string): Change { return { path, exact: true, perms: null, parentPerms: null }; }
+  private special(path: string): Change { return { path, exact: true, node: null, parent: null }; }
 
   // A missing node: ENOENT only if the caller may read the nearest node
   // above it, EACCES otherwise (xenstored_core.c errno_from_parents), so
@@ -506,11 +528,11 @@ export class Xenstored {
 
   private permitted(c: Connection, ch: Change): boolean {
     const sp = this.specialPerms.get(ch.path);
-    if (sp) return canRead(sp, c.caller());
+    if (sp) return canAccess(specialNode(sp), c.caller(), "r");
     const who = c.caller();
-    if (ch.oldPerms && canRead(ch.oldPerms, who)) return true;
-    if (ch.perms && canRead(ch.perms, who)) return true;
-    return ch.parentPerms !== null && canRead(ch.parentPerms, who);
+    if (ch.old && canAccess(ch.old, who, "r")) return true;
+    if (ch.node && canAccess(ch.node, who, "r")) return true;
+    return ch.parent !== null && canAccess(ch.parent, who, "r");
   }
 
   fire(changes: Change[]): void {
@@ -543,7 +565,14 @@ export class Xenstored {
       this.releasedReported.add(domid);
       this.fire([this.special("@releaseDomain")]);
     }
+    if (destroyed) this.known.delete(domid);
     if (destroyed && this.domains.has(domid)) this.releaseDomain(domid);
+  }
+
+  // A domain named in a permission or connecting: from now on, if it exists.
+  private learn(domid: number): void {
+    if (this.known.has(domid) || this.host.domainExists?.(domid) === false) return;
+    this.known.set(domid, this.store.currentGeneration() + 1);
   }
 
   private releaseDomain(domid: number): void {
