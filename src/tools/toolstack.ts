@@ -544,8 +544,9 @@ export class Toolstack {
         const reason = SHUTDOWN_NAMES[info.shutdownReason] ?? String(info.shutdownReason);
         g.shutdownReason = reason;
         this.xenstored.domainGone(g.domid, false);
+        // a guest that suspended itself is left as it is, as xl does ("Domain has suspended")
         const action = (reason === "poweroff" ? g.config.onPoweroff : reason === "reboot" ? g.config.onReboot : reason === "crash" ? g.config.onCrash : undefined)
-          ?? (reason === "reboot" ? "restart" : "destroy");
+          ?? (reason === "reboot" ? "restart" : reason === "suspend" ? "preserve" : "destroy");
         this.log(`d${g.domid} (${g.name}): shutdown (${reason}): ${action}`);
         this.events.onGuestExit?.(g, reason, action);
         if (action === "destroy") this.destroyLogged(g.domid);

@@ -8,6 +8,7 @@ import { Host } from "../../src/host/host.js";
 import { Dom0 } from "../../src/tools/dom0.js";
 import { Toolstack } from "../../src/tools/toolstack.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
+import { SHUTDOWN } from "../../src/xen/public/xen.js";
 
 test("toolstack: vcpu-set, mem-set, mem-max and rename as libxl does them", () => {
   const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
@@ -32,4 +33,24 @@ test("toolstack: vcpu-set, mem-set, mem-max and rename as libxl does them", () =
   assert.throws(() => ts.setVcpus(999, 1), /no domain 999/);
   ts.destroy(other.domid);
   ts.destroy(g.domid);
+});
+
+// A guest that suspends itself (Linux does, on control/shutdown = "suspend",
+// which the guest may write itself) was destroyed: the toolstack took the
+// suspend for any other shutdown. xl leaves it ("Domain has suspended"),
+// shut down and paused, until someone destroys (or saves) it.
+test("toolstack: a guest that suspends itself is kept, shut down, not destroyed", () => {
+  const host = new Host({ ramBytes: 64 << 20, deterministic: true, log: () => {} });
+  const ts = new Toolstack(new Dom0(host.privcmd));
+  const exits: string[] = [];
+  ts.events.onGuestExit = (_g, reason, action) => exits.push(`${reason} ${action}`);
+  const g = ts.create({ name: "s", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true });
+  host.hv.shutdown(host.hv.domains.get(g.domid)!, SHUTDOWN.suspend);
+  ts.checkDomains();
+  assert.deepEqual(exits, ["suspend preserve"]);
+  assert.equal(g.state, "shutdown");
+  assert.equal(ts.guests.get(g.domid), g, "still the toolstack's");
+  assert.ok(ts.dom0.xc.listDomains().some((i) => i.domid === g.domid && i.shutdown), "still the hypervisor's, shut down");
+  ts.destroy(g.domid);
+  assert.equal(ts.guests.size, 0);
 });
