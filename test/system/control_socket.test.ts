@@ -18,7 +18,11 @@ before(async () => { await xentsOk(home, ["host", "start", "--memory", "128"], 6
 after(async () => { await xentsCli(home, ["host", "stop"], 60_000); rmSync(home, { recursive: true, force: true }); });
 
 // Connects as the CLI does (a full accept queue is waited out, not an error).
-function open(): Promise<Socket> { return connectUnix(sockPath); }
+async function open(): Promise<Socket> {
+  const s = await connectUnix(sockPath);
+  s.on("error", () => { /* the host may cut us off */ });
+  return s;
+}
 // Sends lines, collects reply lines until `n` arrived (or the socket closed).
 async function exchange(lines: string[], n: number): Promise<{ replies: { id: number; ok: boolean; error?: string }[]; closed: boolean }> {
   const s = await open();
@@ -34,7 +38,6 @@ async function exchange(lines: string[], n: number): Promise<{ replies: { id: nu
       if (replies.length >= n) { clearTimeout(t); res(); }
     });
     s.on("close", () => { closed = true; clearTimeout(t); res(); });
-    s.on("error", () => { /* the host may cut us off */ });
     for (const l of lines) s.write(l);
   });
   s.destroy();

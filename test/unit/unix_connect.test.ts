@@ -6,11 +6,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { connect, Socket } from "node:net";
+import { connect, createServer, Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectUnix } from "../../src/tools/net/unix_connect.js";
+import { HostClient } from "../../src/tools/daemon/client.js";
+import { hostPaths } from "../../src/tools/home.js";
 
 // A listener with a backlog of 1 that blocks its event loop for `busyMs`
 // after it starts listening, then greets each connection.
@@ -48,3 +50,22 @@ test("a full accept queue: a plain connect gets EAGAIN, connectUnix waits and ge
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// connectUnix leaves a connected socket's errors to its caller; the CLI's
+// client must take them (a host that dies mid-request resets the
+// connection), or the error would throw in the CLI's process.
+test("the CLI's client answers a reset by the host with an error, and its process goes on", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "xents-unix-"));
+  const paths = hostPaths(dir);
+  // reads nothing, then goes: the request left unread in the socket makes a reset
+  const srv = createServer({ pauseOnConnect: true }, (c) => { setTimeout(() => c.destroy(), 200); });
+  await new Promise<void>((r) => srv.listen(paths.control, () => r()));
+  try {
+    const client = await HostClient.connect(paths);
+    await assert.rejects(client.call("list"), /the host closed the connection/);
+  } finally {
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+

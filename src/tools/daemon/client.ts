@@ -33,6 +33,7 @@ export class HostClient {
       this.waiting.clear();
       sock.destroy();
     });
+    sock.on("error", () => { /* a reset by a dying host: 'close' follows and answers what waits */ });
     sock.on("close", () => {
       for (const w of this.waiting.values()) w.res({ id: 0, ok: false, error: "the host closed the connection" });
       this.waiting.clear();

@@ -4,6 +4,7 @@
 // clients at once): the caller is told to try again, so this tries again.
 import { connect, Socket } from "node:net";
 
+// Once connected, the socket's errors are the caller's to handle.
 export function connectUnix(path: string, patienceMs = 10_000): Promise<Socket> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
