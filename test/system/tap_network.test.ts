@@ -109,10 +109,10 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     await upload();
     const vifA = [...a.ts.netback.devices.values()][0];
     // How many of its segments Linux sends as super-packets depends on its
-    // congestion window and on the bursts above; a loaded host once saw a
-    // whole upload without one, so a second upload gets its chance (each is
-    // checked whole).
-    if (vifA.stats.txGso === 0) await upload();
+    // congestion window and on the bursts above; a loaded host saw a whole
+    // upload without one, and once (a full suite beside other guests) two,
+    // so up to three more uploads get their chance (each is checked whole).
+    for (let i = 0; i < 3 && vifA.stats.txGso === 0; i++) await upload();
     assert.equal(vifA.stats.txErrors, 0);
     assert.ok(vifA.stats.txGso > 0, `the guest sent GSO packets: ${JSON.stringify(vifA.stats)}`);
     assert.ok(ta.stats.fromHost > 1400 && ta.stats.toHost > 20, `frames crossed the TAP device: ${JSON.stringify(ta.stats)}`);
