@@ -24,6 +24,14 @@ export class GuestConsole extends ConsoleHistory {
     this.service();
   }
 
+  // The guest's end is a new port (its event channels were reset for a resume).
+  rebind(remotePort: number): void {
+    if (!this.ring) return;
+    if (this.port >= 0) this.evtchn.close(this.port);
+    this.port = this.evtchn.bindInterdomain(this.domid, remotePort, () => this.service());
+    this.service();
+  }
+
   // Keyboard input for the guest (an emulated UART, when there is one,
   // takes what it can first)
   override input(data: Uint8Array, uart?: (d: Uint8Array) => number): void {

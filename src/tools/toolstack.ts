@@ -40,11 +40,26 @@ export interface ToolstackEvents {
 }
 
 const FORCE_GRACE_MS = 2_000; // how long a forced detach lets the guest close its end first
+// How long a guest asked to suspend for a reconnect has (Linux gives up
+// freezing its tasks after 20 s)
+const SUSPEND_TIMEOUT_MS = 60_000;
+
+// A device of a guest waiting for its driver domain to come back, from the toolstack's record.
+interface Waiting { guest: number; kind: DeviceKindName; devid: number; be: string; backendDomid: number; nodes: [string, string][]; roNodes: [string, string][] }
+
+function byGuest(ws: Waiting[]): Map<number, Waiting[]> {
+  const m = new Map<number, Waiting[]>();
+  for (const w of ws) m.set(w.guest, [...(m.get(w.guest) ?? []), w]);
+  return m;
+}
 
 export class Toolstack {
   readonly xenstored: Xenstored;
   readonly guests = new Map<number, Guest>();
   private readonly rings = new Map<number, DomainRing>();
+  // guests asked to suspend for a reconnect, told when they have
+  private readonly suspendWaiters = new Map<number, (suspended: boolean) => void>();
+  suspendTimeoutMs = SUSPEND_TIMEOUT_MS;
   events: ToolstackEvents = {};
   readonly gnt: GrantDevice;
   readonly blkback: BlkBack;
@@ -102,17 +117,10 @@ export class Toolstack {
     const domid = built.domid;
     try {
       this.writeDomainDir(domid, cfg, built, uuid);
-      for (const w of comeback) {
-        this.writeBackendDir(w.kind, w.guest, domid, w.be, w.nodes);
-        const fe = `/local/domain/${w.guest}/device/${w.kind}/${w.devid}`;
-        // xenstored ignores the permissions a dead domain had on nodes older
-        // than its successor (XSA-322): the frontend is granted to it afresh
-        for (const { path } of this.xsDump([fe])) {
-          this.xenstored.setPermsLocal(path, this.xenstored.store.get(path)!.perms.map((p) => ({ domid: p.domid, access: p.access })));
-        }
-        // the frontend's nodes its backend owned went with the dead domain (xenstored's release)
-        for (const [k, v] of w.roNodes) this.xsWrite(`${fe}/${k}`, v, [`n${domid}`, `r${w.guest}`]);
-        this.log(`d${w.guest}: ${w.kind} ${w.devid} is served again by ${cfg.name} (d${domid})`);
+      for (const [gid, ws] of byGuest(comeback)) {
+        const g = this.guests.get(gid)!;
+        if (this.resumable(g, ws)) void this.reconnectByResume(g, ws, domid, cfg.name);
+        else for (const w of ws) this.serveAgain(w, domid, cfg.name);
       }
       for (const d of cfg.disks ?? []) this.addDisk(domid, d);
       (cfg.vifs ?? []).forEach((v, i) => this.addVif(domid, i, v));
@@ -287,21 +295,114 @@ export class Toolstack {
     for (const [k, v] of nodes) this.xsWrite(`${be}/${k}`, v, beP);
   }
 
+  // A device of a guest served again by the new incarnation of its driver
+  // domain: the backend directory as it was, the frontend granted to the
+  // new domain afresh (xenstored ignores the permissions a dead domain had
+  // on nodes older than its successor, XSA-322), and the frontend nodes the
+  // backend owned, which went with the dead domain (xenstored's release).
+  private serveAgain(w: Waiting, domid: number, name: string): void {
+    this.writeBackendDir(w.kind, w.guest, domid, w.be, w.nodes);
+    const fe = `/local/domain/${w.guest}/device/${w.kind}/${w.devid}`;
+    for (const { path } of this.xsDump([fe])) {
+      this.xenstored.setPermsLocal(path, this.xenstored.store.get(path)!.perms.map((p) => ({ domid: p.domid, access: p.access })));
+    }
+    for (const [k, v] of w.roNodes) this.xsWrite(`${fe}/${k}`, v, [`n${domid}`, `r${w.guest}`]);
+    this.log(`d${w.guest}: ${w.kind} ${w.devid} is served again by ${name} (d${domid})`);
+  }
+
+  // Whether a guest's frontends can start over through its own suspend and
+  // resume: only its vifs waited for the driver domain (a guest with block
+  // I/O stuck in a dead backend cannot freeze its tasks to suspend), and no
+  // other driver domain serves it (its backends could not be started over
+  // in step with the guest's resume).
+  private resumable(g: Guest, ws: Waiting[]): boolean {
+    return g.state === "running" && ws.every((w) => w.kind === "vif")
+      && [...this.remoteBackends(g.domid)].every((d) => d === ws[0].backendDomid);
+  }
+
+  // The network driver domain came back to a guest whose vifs waited for
+  // it. Attached to the live rings, a netback cannot know which requests the
+  // dead one had taken and not answered (netif answers out of order), and
+  // netfront disables a device on a response it does not expect. Linux's
+  // own way to start its frontends over is the resume after a suspend: the
+  // guest is asked to suspend (control/shutdown), and while it is, every
+  // frontend's state is set back to Initialising, Domain-0's backends of the
+  // guest start over, the driver domain's are written anew, and its event
+  // channels are reset, the xenstore and console ports made again at the
+  // numbers the guest knows. Resumed with its suspend call answered 0, the
+  // guest reads that as a resume in a new domain (xenbus_dev_resume): each
+  // frontend frees its rings and grants, requeues what was in flight, and
+  // connects to the fresh backend; TCP retransmits what the dead driver
+  // domain dropped. A guest that does not suspend in time (Linux gives up
+  // when its tasks do not freeze in 20 s) is attached to instead.
+  private async reconnectByResume(g: Guest, ws: Waiting[], domid: number, name: string): Promise<void> {
+    const gid = g.domid;
+    this.log(`d${gid}: suspending the guest, so that its frontends connect to ${name} (d${domid}) afresh`);
+    const suspended = new Promise<boolean>((resolve) => {
+      this.suspendWaiters.set(gid, resolve);
+      setTimeout(() => { if (this.suspendWaiters.get(gid) === resolve) { this.suspendWaiters.delete(gid); resolve(false); } }, this.suspendTimeoutMs);
+    });
+    this.xsWrite(`/local/domain/${gid}/control/shutdown`, "suspend");
+    const ok = await suspended;
+    if (this.guests.get(gid) !== g || g.state === "destroyed") return;
+    // the driver domain may have gone again meanwhile: its next comeback serves the devices
+    const back = this.dom0.xc.listDomains().some((i) => i.domid === domid) && this.guests.get(domid)?.name === name;
+    if (!ok) {
+      this.xsWrite(`/local/domain/${gid}/control/shutdown`, "");
+      if (!back) return;
+      this.log(`d${gid}: the guest did not suspend within ${this.suspendTimeoutMs / 1000} s: its backends attach to its live rings instead`);
+      for (const w of ws) this.serveAgain(w, domid, name);
+      return;
+    }
+    try {
+      for (const kind of ["vbd", "vif"] as const) {
+        for (const devid of this.backendPaths(kind, gid).keys()) this.xsWrite(`/local/domain/${gid}/device/${kind}/${devid}/state`, String(XenbusState.Initialising));
+      }
+      this.blkback.restartDomain(gid);
+      this.netback.restartDomain(gid);
+      if (back) for (const w of ws) this.serveAgain(w, domid, name);
+      else this.log(`d${gid}: ${name} (d${domid}) went again before the guest's vifs were served`);
+      const xc = this.dom0.xc;
+      xc.evtchnReset(gid);
+      const store = xc.evtchnAllocUnbound(gid, 0), cons = xc.evtchnAllocUnbound(gid, 0);
+      if (store !== g.built.storePort || cons !== g.built.consolePort) {
+        throw new Error(`its xenstore and console ports came back as ${store} and ${cons}, not ${g.built.storePort} and ${g.built.consolePort}`);
+      }
+      this.rings.get(gid)?.resumed(store);
+      g.console.rebind(cons);
+      this.resumeAfterReconnect(g);
+      this.log(`d${gid}: resumed; its frontends reconnect${back ? ` to ${name} (d${domid})` : ""}`);
+    } catch (e) {
+      // left suspended, for the user to look at and destroy
+      this.log(`d${gid}: resuming for the reconnect failed: ${(e as Error).message}; the domain stays suspended`);
+    }
+  }
+
+  // xs_resume_domain, then the domain runs on.
+  private resumeAfterReconnect(g: Guest): void {
+    const conn = this.xenstored.connect(0, true, false, nullTransport, "toolstack");
+    this.xenstored.request(conn, XS.RESUME, 0, 0, new Uint8Array(Buffer.from(`${g.domid}\0`)));
+    this.xenstored.disconnect(conn);
+    g.state = "running";
+    g.shutdownReason = null;
+    this.dom0.xc.resumeDomain(g.domid);
+  }
+
   // The devices of running guests whose driver domain, called `name`, is
   // gone. Linux 6.1's blkfront and netfront do not reconnect by themselves
   // (a backend that vanishes reads as Unknown and a new one's InitWait is
   // ignored once connected), but they keep their rings, grants and event
   // channels, granted to the dead domain's id and left unbound towards it.
-  // Built again under that id with its backend directories rewritten, the
-  // new driver domain's blkback and netback attach to the live rings
-  // (BACK_RING_ATTACH from rsp_prod) and the guests carry on. That is exact
-  // when the dead backend had answered all it took; with requests in flight
-  // (answered out of order) the frontends find a duplicate and disable the
-  // device, which only their resume path could recover. The hypervisor's
-  // domid rover keeps the id from being given to anyone else meanwhile.
-  private waitingFor(name: string): { guest: number; kind: DeviceKindName; devid: number; be: string; backendDomid: number; nodes: [string, string][]; roNodes: [string, string][] }[] {
+  // The driver domain is built again under that id; the hypervisor's domid
+  // rover keeps the id from being given to anyone else meanwhile. Vifs are
+  // then reconnected through the guest's resume (reconnectByResume); vbds
+  // are served again at once, and the new blkback attaches to the live ring
+  // (BACK_RING_ATTACH from rsp_prod). That is exact when the dead backend
+  // had answered all it took; with requests in flight (answered out of
+  // order) blkfront finds a duplicate and disables the device.
+  private waitingFor(name: string): Waiting[] {
     const live = new Set(this.dom0.xc.listDomains().map((i) => i.domid));
-    const out: ReturnType<Toolstack["waitingFor"]> = [];
+    const out: Waiting[] = [];
     for (const g of this.guests.values()) {
       if (g.state === "destroyed") continue;
       for (const kind of ["vbd", "vif"] as const) {
@@ -504,6 +605,9 @@ export class Toolstack {
     }
     this.blkback.domainGone(domid); // backends let go of its grants and ports first
     this.netback.domainGone(domid);
+    const waiter = this.suspendWaiters.get(domid);
+    this.suspendWaiters.delete(domid);
+    waiter?.(false);
     const failure = this.hvDestroy(domid);
     this.removeBackends(domid);
     this.xsRm(`/local/domain/0/backend/vbd/${domid}`);
@@ -544,6 +648,13 @@ export class Toolstack {
         const reason = SHUTDOWN_NAMES[info.shutdownReason] ?? String(info.shutdownReason);
         g.shutdownReason = reason;
         this.xenstored.domainGone(g.domid, false);
+        const waiter = reason === "suspend" ? this.suspendWaiters.get(g.domid) : undefined;
+        if (waiter) {
+          this.suspendWaiters.delete(g.domid);
+          this.log(`d${g.domid} (${g.name}): suspended for its devices' reconnect`);
+          waiter(true);
+          continue;
+        }
         // a guest that suspended itself is left as it is, as xl does ("Domain has suspended")
         const action = (reason === "poweroff" ? g.config.onPoweroff : reason === "reboot" ? g.config.onReboot : reason === "crash" ? g.config.onCrash : undefined)
           ?? (reason === "reboot" ? "restart" : reason === "suspend" ? "preserve" : "destroy");

@@ -155,6 +155,15 @@ export class Hypervisor implements PsciHost, HypercallServices {
     this.events.onShutdown?.(d, reason);
   }
 
+  // XEN_DOMCTL_resumedomain (Xen's domain_resume): the shutdown undone, its
+  // vCPUs running on from where they stopped.
+  resume(d: Domain): void {
+    d.shutdown = null;
+    d.shutdownCode = -1;
+    if (d.pauseCount === 0) for (const v of d.vcpus) if (v.online) this.setRunstate(v, v.blocked() ? RUNSTATE.blocked : RUNSTATE.runnable);
+    this.log(`d${d.id}: resumed`);
+  }
+
   crash(d: Domain, why: string): void {
     this.log(`d${d.id}: crashed: ${why}`);
     this.shutdown(d, SHUTDOWN.crash);

@@ -20,7 +20,10 @@ import { parseXlCfg, domainSpec, CfgError } from "../../src/tools/xl_cfg.js";
 import { virtioPassthroughTree } from "../../src/tools/passthrough_tree.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
 import { execFileSync } from "node:child_process";
-import { XS } from "../../src/xen/public/io/xs_wire.js";
+import { XS, XSD_SOCKMSG_SIZE, XENSTORE_RING_SIZE } from "../../src/xen/public/io/xs_wire.js";
+import { SHUTDOWN } from "../../src/xen/public/xen.js";
+import { EVTCHNSTAT } from "../../src/xen/public/event_channel.js";
+import { PlayedXenstoreRing } from "../../src/host/fuzz/played_xenstore.js";
 
 test("disk and vif specs: backend= names a driver domain; Domain-0 by name or id is the default", () => {
   assert.equal(parseDiskSpec("backend=storage, vdev=xvda, target=/dev/vda").backend, "storage");
@@ -140,6 +143,105 @@ test("toolstack: a driver domain that dies under its guests and is created again
   const again = dom("storage2", { driverDomain: true });
   assert.notEqual(again.domid, drv.domid);
   for (const d of [again, unrelated, g, other]) ts.destroy(d.domid);
+});
+
+test("toolstack: a guest whose vifs waited for a network driver domain is suspended and resumed, so that its frontends start over with fresh backends", async () => {
+  const lines: string[] = [];
+  const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: () => {} });
+  const ts = new Toolstack(new Dom0(host.privcmd), (l) => lines.push(l));
+  const xc = ts.dom0.xc;
+  const dom = (name: string, extra: object = {}) => ts.create({ name, memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "", paused: true, ...extra });
+  const drv = dom("net", { driverDomain: true });
+  // one vif from the driver domain, one from Domain-0's own netback
+  const g = dom("u", { vifs: [parseVifSpec("backend=net, mac=00:16:3e:00:00:01, bridge=xenbr0"), parseVifSpec("mac=00:16:3e:00:00:02, bridge=xenbr1")] });
+  const fe = (h: number) => `/local/domain/${g.domid}/device/vif/${h}`;
+  const be0 = `/local/domain/${drv.domid}/backend/vif/${g.domid}/0`, be1 = `/local/domain/0/backend/vif/${g.domid}/1`;
+  // connected frontends, with the nodes Linux's netfront writes
+  const netfrontNodes = ["tx-ring-ref", "rx-ring-ref", "event-channel", "request-rx-copy", "feature-rx-notify", "feature-sg", "feature-gso-tcpv4",
+    "feature-gso-tcpv6", "feature-ipv6-csum-offload", "feature-split-event-channels", "multi-queue-num-queues", "xdp-headroom", "feature-ctrl-ring", "ctrl-ring-ref", "event-channel-ctrl"];
+  for (const h of [0, 1]) for (const k of [...netfrontNodes, "state"]) ts.xsWrite(`${fe(h)}/${k}`, k === "state" ? "4" : "1");
+  const frontPort = xc.evtchnAllocUnbound(g.domid, drv.domid); // as netfront's, made for the driver domain
+  ts.netback.scan(); // its watch fires on a later turn
+  const dom0Vif = ts.netback.devices.get(`${g.domid}/1`);
+  assert.ok(dom0Vif);
+  const portsOf = () => xc.listEvtchn(g.domid).map((e) => [e.port, e.status]);
+  // the guest's xenstore connection, with a watch on its device tree (as Linux's xenbus has)
+  const events: string[] = [];
+  let eventBytes = 0;
+  const replies: [number, string][] = [];
+  const ring = new PlayedXenstoreRing(host.hv, host.hv.domains.get(g.domid)!, g.built.storeGfn, g.built.storePort, (m) => {
+    if (m.type !== XS.WATCH_EVENT) { replies.push([m.type, m.payload.toString("latin1")]); return; }
+    events.push(m.payload.toString("latin1").split("\0")[0]);
+    eventBytes += XSD_SOCKMSG_SIZE + m.payload.length;
+  });
+  assert.deepEqual(ring.request(XS.WATCH, "device\0dev\0").map((m) => m.type), [XS.WATCH, XS.WATCH_EVENT]);
+  const before = portsOf();
+  assert.ok(before.some(([p]) => p === frontPort));
+
+  ts.destroy(drv.domid);
+  const back = dom("net", { driverDomain: true });
+  assert.equal(back.domid, drv.domid);
+  assert.equal(ts.xsRead(`/local/domain/${g.domid}/control/shutdown`), "suspend", "the guest is asked to suspend");
+  assert.equal(ts.xsRead(be0), null, "its vif is not served until it has");
+  assert.ok(lines.includes(`d${g.domid}: suspending the guest, so that its frontends connect to net (d${drv.domid}) afresh`), lines.join("\n"));
+
+  ring.poll();
+  // the guest's Linux suspends: SCHEDOP_shutdown(SHUTDOWN_suspend); from
+  // now on it reads nothing until it has resumed
+  host.hv.shutdown(host.hv.domains.get(g.domid)!, SHUTDOWN.suspend);
+  const seen = events.length, seenBytes = eventBytes;
+  ts.checkDomains();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(xc.domainInfo(g.domid).shutdown, false, "resumed");
+  assert.equal(g.state, "running");
+  for (const h of [0, 1]) assert.equal(ts.xsRead(`${fe(h)}/state`), "1", `frontend ${h} starts over from Initialising`);
+  assert.equal(ts.xsRead(`${be0}/frontend`), fe(0), "the driver domain's backend written anew");
+  assert.equal(ts.xsRead(`${be0}/state`), "1", "for the new netback to take from the start (Initialising, as libxl writes it)");
+  assert.equal(readAs(ts, drv.domid, `${fe(0)}/state`), "1", "which reads the frontend");
+  assert.notEqual(ts.netback.devices.get(`${g.domid}/1`), dom0Vif, "Domain-0's backend started over");
+  assert.equal(ts.xsRead(`${be1}/state`), "2", "and waits in InitWait");
+  // every event channel reset; the xenstore and console ports again where the guest knows them, bound by Domain-0
+  assert.deepEqual(portsOf(), [[g.built.storePort, EVTCHNSTAT.interdomain], [g.built.consolePort, EVTCHNSTAT.interdomain]]);
+  assert.ok(lines.includes(`d${g.domid}: resumed; its frontends reconnect to net (d${drv.domid})`), lines.join("\n"));
+  // Linux's xb_init_comms discards responses it finds unread: there are none,
+  // and what its watch fired meanwhile (more than the 1 KiB ring holds)
+  // arrives whole once it writes its first request (re-registering its watches)
+  assert.equal(ring.header("rsp_prod"), ring.header("rsp_cons"), "the response ring is quiescent at the resume");
+  ring.poll();
+  assert.equal(events.length, seen, "nothing is written before the guest's first request");
+  replies.length = 0;
+  ring.request(XS.WATCH, "device\0dev\0");
+  for (let i = 0; i < 8 && !replies.length; i++) { ring.kick(); ring.poll(); } // reading on, as the guest does, and telling xenstored
+  assert.deepEqual(replies, [[XS.ERROR, "EEXIST\0"]], "the watch is still there");
+  const fired = events.slice(seen);
+  assert.ok(eventBytes - seenBytes > XENSTORE_RING_SIZE, `the watch fired ${fired.length} times (${eventBytes - seenBytes} bytes) during the reconnect`);
+  for (const h of [0, 1]) assert.ok(fired.includes(`device/vif/${h}/state`), fired.join(" "));
+
+  // a guest that does not suspend in time: its vifs are served at once, attached to the live rings
+  ts.suspendTimeoutMs = 50;
+  ts.destroy(drv.domid);
+  dom("net", { driverDomain: true });
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(ts.xsRead(`/local/domain/${g.domid}/control/shutdown`), "", "the request withdrawn");
+  assert.equal(ts.xsRead(`${be0}/frontend`), fe(0));
+  assert.ok(lines.includes(`d${g.domid}: the guest did not suspend within 0.05 s: its backends attach to its live rings instead`), lines.join("\n"));
+  assert.equal(g.state, "running");
+
+  // a driver domain that goes again while the guest suspends: the guest is
+  // resumed all the same, its vifs left for the next comeback
+  ts.suspendTimeoutMs = 60_000;
+  ts.destroy(drv.domid);
+  dom("net", { driverDomain: true });
+  ts.destroy(drv.domid);
+  host.hv.shutdown(host.hv.domains.get(g.domid)!, SHUTDOWN.suspend);
+  ts.checkDomains();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(xc.domainInfo(g.domid).shutdown, false, "resumed");
+  assert.equal(ts.xsRead(`${fe(0)}/state`), "1");
+  assert.equal(ts.xsRead(be0), null);
+  assert.ok(lines.includes(`d${g.domid}: net (d${drv.domid}) went again before the guest's vifs were served`), lines.join("\n"));
+  assert.ok(lines.includes(`d${g.domid}: resumed; its frontends reconnect`), lines.join("\n"));
+  ts.destroy(g.domid);
 });
 
 test("the partial device tree for a passed-through virtio device is the README's pt.dts, as dtc compiles it", () => {

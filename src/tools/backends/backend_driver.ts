@@ -52,6 +52,20 @@ export class BackendDriver<D extends BackendDevice> {
     for (const [key, dev] of this.devices) if (dev.domid === domid) { dev.destroy(); this.devices.delete(key); }
   }
 
+  // A domain about to resume in a new incarnation of its frontends (they
+  // reconnect from Initialising): each of its devices starts over, with
+  // what the old one mapped and bound let go.
+  restartDomain(domid: number): void {
+    for (const [key, dev] of this.devices) {
+      if (dev.domid !== domid) continue;
+      dev.destroy();
+      const [d, v] = key.split("/").map(Number);
+      const fresh = this.make(d, v, `${this.root}/${key}`);
+      this.devices.set(key, fresh);
+      fresh.start();
+    }
+  }
+
   stop(): void {
     this.unwatch?.();
     for (const dev of this.devices.values()) dev.destroy();

@@ -19,7 +19,7 @@ import {
   xen_sysctl_readconsole, xen_domctl_shadow_op, xen_domctl_hvmcontext, XEN_DOMCTL_SHADOW_OP,
 } from "../../xen/public/domctl.js";
 import { vcpu_guest_context, vcpu_guest_core_regs, VGCF_online, XEN_DOMCTL_CONFIG_GIC } from "../../xen/public/arch_arm.js";
-import { EVTCHNOP, EVTCHNSTAT, evtchn_alloc_unbound, evtchn_status } from "../../xen/public/event_channel.js";
+import { EVTCHNOP, EVTCHNSTAT, evtchn_alloc_unbound, evtchn_status, evtchn_reset } from "../../xen/public/event_channel.js";
 
 export class XenError extends Error {
   constructor(readonly op: string, readonly errno: number) {
@@ -117,6 +117,10 @@ export class Xc {
     return new StructBuf(xen_domctl_paging_mempool, this.domctl("get_paging_mempool_size", DOMCTL.get_paging_mempool_size, domid).u).get("size");
   }
   pause(domid: number): void { this.domctl("pausedomain", DOMCTL.pausedomain, domid); }
+  // A domain that suspended itself runs on from its suspend hypercall, whose
+  // result stays 0: a guest reads that as a resume in a new domain and
+  // reconnects its devices (libxc's xc_domain_resume without `fast`).
+  resumeDomain(domid: number): void { this.domctl("resumedomain", DOMCTL.resumedomain, domid); }
   unpause(domid: number): void { this.domctl("unpausedomain", DOMCTL.unpausedomain, domid); }
   maxMem(domid: number, kib: bigint): void {
     this.domctl("max_mem", DOMCTL.max_mem, domid, new StructBuf(xen_domctl_max_mem).set("max_memkb", kib).bytes);
@@ -297,6 +301,12 @@ export class Xc {
   evtchnAllocUnbound(domid: number, remoteDomid: number): number {
     const s = new StructBuf(evtchn_alloc_unbound).set("dom", domid).set("remote_dom", remoteDomid);
     return this.structCall("alloc_unbound", HYPERVISOR.event_channel_op, s, [BigInt(EVTCHNOP.alloc_unbound)]).num("port");
+  }
+
+  // Every event channel of the domain closed (its peers' ends left unbound
+  // towards it) and its event ABI back to 2-level: EVTCHNOP_reset.
+  evtchnReset(domid: number): void {
+    this.structCall("evtchn reset", HYPERVISOR.event_channel_op, new StructBuf(evtchn_reset).set("dom", domid), [BigInt(EVTCHNOP.reset)]);
   }
 
   // The hypervisor's state of a paused domain (save/restore).

@@ -13,10 +13,11 @@ import { XSRING, XENSTORE_RING_SIZE, XENSTORE_ERROR } from "../../xen/public/io/
 
 export class DomainRing implements Transport {
   private readonly map: ForeignMapping;
-  private readonly port: number;
+  private port: number;
   private out: Uint8Array[] = [];
   private outBytes = 0;
   private closed = false;
+  private holdUntilRequest = false; // see resumed()
   onInput: (data: Uint8Array) => void = () => {};
   onDead: (reason: string) => void = () => {};
 
@@ -25,6 +26,37 @@ export class DomainRing implements Transport {
     try {
       this.port = evtchn.bindInterdomain(domid, remotePort, () => this.service());
     } catch (e) { this.map.unmap(); throw e; }
+  }
+
+  // The guest resumes from a suspend with new event channels (the
+  // toolstack reset them), and Linux's xb_init_comms then discards the
+  // responses it had not read. Taken back while the guest is paused, and
+  // nothing written until its first request after the resume, they reach
+  // it after all: it reads on from where it stopped, mid-message or not.
+  resumed(remotePort: number): void {
+    if (this.closed) return;
+    const unread = this.unread("rsp");
+    if (!unread) return;
+    if (unread.length > 0) {
+      this.out.unshift(unread);
+      this.outBytes += unread.length;
+      this.dv().setUint32(XSRING.rsp_prod, this.dv().getUint32(XSRING.rsp_cons, true), true);
+    }
+    this.holdUntilRequest = true;
+    this.evtchn.close(this.port);
+    this.port = this.evtchn.bindInterdomain(this.domid, remotePort, () => this.service());
+  }
+
+  // The bytes between one ring's consumer and producer, or null (and the
+  // connection cut off) if its indexes are corrupt.
+  private unread(ring: "req" | "rsp"): Uint8Array | null {
+    const dv = this.dv(), page = this.map.page(0);
+    const c = dv.getUint32(XSRING[`${ring}_cons`], true), p = dv.getUint32(XSRING[`${ring}_prod`], true);
+    const n = (p - c) >>> 0;
+    if (n > XENSTORE_RING_SIZE) { this.fail(`${ring === "req" ? "request" : "response"} ring indexes ${c}/${p} are corrupt`); return null; }
+    const data = new Uint8Array(n);
+    for (let i = 0; i < n; i++) data[i] = page[XSRING[ring] + ((c + i) & (XENSTORE_RING_SIZE - 1))];
+    return data;
   }
 
   private dv(): DataView { const p = this.map.page(0); return new DataView(p.buffer, p.byteOffset, 4096); }
@@ -45,18 +77,17 @@ export class DomainRing implements Transport {
     const dv = this.dv();
     let notify = false;
     // requests
-    const rc = dv.getUint32(XSRING.req_cons, true), rp = dv.getUint32(XSRING.req_prod, true);
-    const avail = (rp - rc) >>> 0;
-    if (avail > XENSTORE_RING_SIZE) { this.fail(`request ring indexes ${rc}/${rp} are corrupt`); return; }
-    if (avail > 0) {
-      const data = new Uint8Array(avail);
-      for (let i = 0; i < avail; i++) data[i] = page[XSRING.req + ((rc + i) & (XENSTORE_RING_SIZE - 1))];
-      dv.setUint32(XSRING.req_cons, rp, true);
+    const data = this.unread("req");
+    if (!data) return;
+    if (data.length > 0) {
+      dv.setUint32(XSRING.req_cons, (dv.getUint32(XSRING.req_cons, true) + data.length) >>> 0, true);
       notify = true;
+      this.holdUntilRequest = false;
       this.onInput(data);
       if (this.closed) return;
     }
     // replies
+    if (this.holdUntilRequest) { if (notify) this.evtchn.notify(this.port); return; }
     const sc = dv.getUint32(XSRING.rsp_cons, true);
     let sp = dv.getUint32(XSRING.rsp_prod, true);
     const used = (sp - sc) >>> 0;

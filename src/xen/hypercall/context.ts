@@ -31,6 +31,7 @@ export interface HypercallServices {
   freeDomid(): number;
   destroy(d: Domain): boolean;
   shutdown(d: Domain, reason: number): void;
+  resume(d: Domain): void;
   pause(d: Domain): void;
   unpause(d: Domain): void;
   tryWake(d: Domain, v: Vcpu): boolean;

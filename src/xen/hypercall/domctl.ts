@@ -171,7 +171,7 @@ export const domctl: Handler = (c, a) => {
       return 0n;
     case DOMCTL.resumedomain:
       if (t.shutdown === null) return neg(XEN_E.EINVAL);
-      t.shutdown = null;
+      c.hv.resume(t);
       return 0n;
     case DOMCTL.vuart_op: {
       const s = new StructBuf(xen_domctl_vuart_op, u);
