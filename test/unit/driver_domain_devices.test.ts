@@ -21,7 +21,7 @@ import { virtioPassthroughTree } from "../../src/tools/passthrough_tree.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
 import { execFileSync } from "node:child_process";
 import { XS, XSD_SOCKMSG_SIZE, XENSTORE_RING_SIZE } from "../../src/xen/public/io/xs_wire.js";
-import { SHUTDOWN } from "../../src/xen/public/xen.js";
+import { SHUTDOWN, RUNSTATE } from "../../src/xen/public/xen.js";
 import { EVTCHNSTAT } from "../../src/xen/public/event_channel.js";
 import { PlayedXenstoreRing } from "../../src/host/fuzz/played_xenstore.js";
 
@@ -186,6 +186,7 @@ test("toolstack: a guest whose vifs waited for a network driver domain is suspen
   assert.ok(lines.includes(`d${g.domid}: suspending the guest, so that its frontends connect to net (d${drv.domid}) afresh`), lines.join("\n"));
 
   ring.poll();
+  xc.unpause(g.domid);
   // the guest's Linux suspends: SCHEDOP_shutdown(SHUTDOWN_suspend); from
   // now on it reads nothing until it has resumed
   host.hv.shutdown(host.hv.domains.get(g.domid)!, SHUTDOWN.suspend);
@@ -193,6 +194,8 @@ test("toolstack: a guest whose vifs waited for a network driver domain is suspen
   ts.checkDomains();
   await new Promise((r) => setImmediate(r));
   assert.equal(xc.domainInfo(g.domid).shutdown, false, "resumed");
+  // runnable again (Xen's domain_resume), which wakes an idle host's run loop; offline, it would not
+  assert.equal(host.hv.domains.get(g.domid)!.vcpus[0].runstate, RUNSTATE.runnable);
   assert.equal(g.state, "running");
   for (const h of [0, 1]) assert.equal(ts.xsRead(`${fe(h)}/state`), "1", `frontend ${h} starts over from Initialising`);
   assert.equal(ts.xsRead(`${be0}/frontend`), fe(0), "the driver domain's backend written anew");
