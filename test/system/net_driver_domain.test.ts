@@ -7,7 +7,8 @@
 // the guest. The guest and the namespace ping each other through the
 // driver domain; Domain-0 has no NIC, and its own bridge sees none of it.
 // The driver domain is destroyed under the running guest in the middle of
-// a TCP upload and started again: the upload completes, without a reboot.
+// a TCP upload and started again: the upload completes, without a reboot,
+// and the guest's disk (Domain-0's) works across its suspend and resume.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -17,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
-import { xlCfgText, linuxGuestFields } from "../helpers/guest_files.js";
+import { xlCfgText, linuxGuestFields, diskImage } from "../helpers/guest_files.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
 import { canMakeNetworks } from "../helpers/netns.js";
 
@@ -78,7 +79,9 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
   const netCfg = join(home, "net.cfg"), guestCfg = join(home, "guest.cfg");
   writeFileSync(netCfg, xlCfgText({ ...linuxGuestFields("net", 256), ramdisk: initrd }) + readmeBlock("Passing a device through", "text")
     + readmeBlock("Driver domains", "text", 0));
-  writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160)) + readmeBlock("Driver domains", "text", 2));
+  // the guest's disk is Domain-0's: its blkback starts over too when the guest resumes
+  const img = diskImage(join(home, "guest.img"), 16, { ext4: false });
+  writeFileSync(guestCfg, xlCfgText(linuxGuestFields("guest", 160, 1, { disk: [`${img},raw,xvda,rw`] })) + readmeBlock("Driver domains", "text", 2));
 
   const startNet = async (): Promise<[CliConsole, ConsoleSession, number]> => {
     await xentsOk(home, ["create", netCfg]);
@@ -127,6 +130,7 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
     server.stdout!.on("data", (d: Buffer) => { got += d.toString(); });
     await waitFor(() => got.includes("listening"), 30_000, "the receiver listens");
     const uptime = Number((await g.run("cut -d. -f1 /proc/uptime")).trim());
+    await g.run("echo written-before > /tmp/m1; dd if=/tmp/m1 of=/dev/xvda bs=512 conv=fsync 2>/dev/null");
     // 4 MiB at most 64 KiB every 0.2 s: the stream is still going when the driver domain dies
     await g.run("head -c 4194304 /dev/urandom > /tmp/blob; (for i in $(seq 0 63); do dd if=/tmp/blob bs=65536 skip=$i count=1 2>/dev/null; sleep 0.2; done) | nc 10.79.0.1 8081 >/dev/null 2>&1 & true", 60_000);
     await waitFor(() => received(got) >= 512 << 10, 120_000, `the upload is under way (received ${received(got)} bytes)`);
@@ -147,6 +151,12 @@ test("a network driver domain with the machine's NIC serves a domU's vif with Li
     const dmesg = await g.run("dmesg | grep -iE 'xen_netfront|inactive request|Disabled for further' | tail -n 5");
     assert.doesNotMatch(dmesg, /inactive request|Disabled for further use/, "netfront never saw a response it did not expect");
     assert.match(await g.run("ping -c 2 -W 3 10.79.0.1", 60_000), /2 packets transmitted, 2 packets received/, "and the guest's network works");
+    // Domain-0's disk came through the resume: what was written before reads back, and a write after it reaches the image
+    assert.equal((await g.run("dd if=/dev/xvda bs=512 count=1 iflag=direct 2>/dev/null | head -c 14")).trim(), "written-before");
+    await g.run("echo written-after > /tmp/m2; dd if=/tmp/m2 of=/dev/xvda bs=512 seek=8 conv=fsync 2>/dev/null");
+    const disk = readFileSync(img);
+    assert.equal(disk.subarray(0, 14).toString(), "written-before");
+    assert.equal(disk.subarray(4096, 4096 + 13).toString(), "written-after");
 
     gc.close();
     gc = undefined;
