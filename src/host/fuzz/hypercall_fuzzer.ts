@@ -192,7 +192,8 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
       case X.HYPERVISOR.memory_op: {
         const cmd = sub(X.XENMEM);
         const extent = rng.chance(0.9) ? 0n : BigInt(rng.int(1 << 20));
-        if (MEMORY[cmd] === X.xen_memory_reservation && rng.chance(0.25)) return [`${label}:${name(X.XENMEM, cmd)}`, nr, [BigInt(cmd), wellFormedReservation(cmd)]];
+        // half of them: a guest at its maximum populates only after giving memory back, so success hangs on a few calls
+        if (MEMORY[cmd] === X.xen_memory_reservation && rng.chance(0.5)) return [`${label}:${name(X.XENMEM, cmd)}`, nr, [BigInt(cmd), wellFormedReservation(cmd)]];
         return [`${label}:${name(X.XENMEM, cmd)}`, nr, [BigInt(cmd) | (extent << 6n), structs(MEMORY[cmd], 1)]];
       }
       case X.HYPERVISOR.grant_table_op: {
