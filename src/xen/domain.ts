@@ -93,7 +93,7 @@ export class Domain implements EventHost, GrantDomain {
     this.sharedInfoFrame = svc.frames.alloc(OWNER_XEN, KIND_SHARED);
     this.initSharedInfo();
     this.evtchn = new EventChannels(this, cfg.maxEvtchnPort);
-    this.gnttab = new GrantTable(svc.frames, cfg.maxGrantFrames, cfg.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES);
+    this.gnttab = new GrantTable(svc.frames, cfg.maxGrantFrames, cfg.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, (gfn) => this.p2m.markDirty(gfn));
     this.vgic = new Vgic(cfg.nrSpis, { kick: (v) => svc.kick(this, v) });
     this.mmio.add({
       name: "gicd", base: GUEST_GICD_BASE, size: GUEST_GICV3_GICD_SIZE,

@@ -38,8 +38,9 @@ export interface GrantDomain {
 // touched by this mapping's unmap.
 export interface Mapping { granter: GrantTable; granterId: number; ref: number; gfn: number; frame: number; readonly: boolean; }
 // A grant of ours that is mapped: by whom, which frame (fixed while pinned,
-// as Xen's act->mfn), and how many mappings of each kind.
-interface Active { mapper: number; frame: number; readers: number; writers: number; }
+// as Xen's act->mfn) and the gfn it was at then, and how many mappings of
+// each kind.
+interface Active { mapper: number; frame: number; gfn: number; readers: number; writers: number; }
 
 const FLAGS = grant_entry_v1.fields.flags.offset, DOMID = grant_entry_v1.fields.domid.offset, FRAME = grant_entry_v1.fields.frame.offset;
 
@@ -52,7 +53,12 @@ export class GrantTable {
   private dead = false;
   readonly maxMappings: number;
 
-  constructor(private readonly fa: FrameAllocator, readonly maxFrames: number, readonly maxMaptrackFrames = DEFAULT_MAX_MAPTRACK_FRAMES) {
+  // markDirty: log-dirty's record of a write to one of our gfns. A mapper
+  // writes through its mapping without the hypervisor seeing it, so the
+  // gfn counts as written when a writable mapping of it goes (Xen's
+  // gnttab_mark_dirty at unmap), and while one is held (writableGfns).
+  constructor(private readonly fa: FrameAllocator, readonly maxFrames: number, readonly maxMaptrackFrames = DEFAULT_MAX_MAPTRACK_FRAMES,
+    private readonly markDirty: (gfn: number) => void = () => {}) {
     this.maxMappings = maxMaptrackFrames * MAPTRACK_PER_FRAME;
   }
 
@@ -64,6 +70,14 @@ export class GrantTable {
   allMappings(): IterableIterator<Mapping> { return this.maptrack.values(); }
   activeOf(ref: number): Readonly<Active> | undefined { return this.active.get(ref); }
   activeEntries(): IterableIterator<[number, Active]> { return this.active.entries(); }
+  // Our gfns that another domain holds writable mappings of: log-dirty
+  // reports them as written at every look, as the mapper may have written
+  // them since (a backend's ring pages, blkback's persistent grants).
+  writableGfns(): number[] {
+    const out: number[] = [];
+    for (const a of this.active.values()) if (a.writers > 0) out.push(a.gfn);
+    return out;
+  }
 
   // Grow the table to at least n frames (the guest maps frame idx at some gfn).
   ensureFrames(n: number): boolean {
@@ -129,15 +143,16 @@ export class GrantTable {
     if (self.p2m.get(gfn)) return fail(GNTST.bad_virt_addr); // xents refuses to replace what is there (Xen would)
     if (self.p2m.set(gfn, { frame: r, type: ro ? "grant_ro" : "grant" }) < 0) return fail(GNTST.general_error);
     if (!this.fa.get(r)) { self.p2m.remove(gfn); return fail(GNTST.general_error); }
-    gt.noteActive(ref, self.id, r, ro, +1);
+    gt.noteActive(ref, self.id, r, ro, +1, gt.entry(ref)?.frame ?? -1);
     const handle = this.freeHandles.pop() ?? this.nextHandle++;
     this.maptrack.set(handle, { granter: gt, granterId: granter.id, ref, gfn, frame: r, readonly: ro });
     return { status: GNTST.okay, handle, frame: r };
   }
 
-  private noteActive(ref: number, mapper: number, frame: number, ro: boolean, delta: number): void {
+  private noteActive(ref: number, mapper: number, frame: number, ro: boolean, delta: number, gfn = -1): void {
     if (this.dead) return;
-    const a = this.active.get(ref) ?? { mapper, frame, readers: 0, writers: 0 };
+    const a = this.active.get(ref) ?? { mapper, frame, gfn, readers: 0, writers: 0 };
+    if (delta < 0 && !ro && a.gfn >= 0) this.markDirty(a.gfn);
     if (ro) a.readers += delta; else a.writers += delta;
     const inTable = ref < this.nrEntries();
     if (a.readers + a.writers === 0) {

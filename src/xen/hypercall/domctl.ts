@@ -274,7 +274,10 @@ function shadowOp(c: HypercallContext, t: Domain, s: StructBuf<keyof typeof xen_
       if (!t.p2m.logDirty) return neg(XEN_E.EINVAL);
       const pages = Number(s.get("pages"));
       const bitmap = new Uint8Array(Math.ceil(pages / 8));
-      const dirty = s.num("op") === XEN_DOMCTL_SHADOW_OP.CLEAN ? t.p2m.cleanDirty() : [...t.p2m.dirty];
+      const logged = s.num("op") === XEN_DOMCTL_SHADOW_OP.CLEAN ? t.p2m.cleanDirty() : [...t.p2m.dirty];
+      // pages others hold writable grant mappings of may have been written
+      // through them since, unseen: they count as dirty at every look
+      const dirty = [...new Set([...logged, ...t.gnttab.writableGfns()])];
       for (const gfn of dirty) {
         const i = gfn - 0x40000; // bitmap index 0 is the first RAM page (GUEST_RAM0_BASE)
         if (i >= 0 && i < pages) bitmap[i >> 3] |= 1 << (i & 7);
