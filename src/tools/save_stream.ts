@@ -71,6 +71,13 @@ export class StreamReader {
   }
 }
 
+// An END payload: the count of pages written.
+export function endRecord(pages: number): Uint8Array {
+  const end = new Uint8Array(8);
+  new DataView(end.buffer).setBigUint64(0, BigInt(pages), true);
+  return end;
+}
+
 // A PAGES payload: u32 count, u32 pad, count u64 gfns, the pages.
 export function encodePages(gfns: bigint[], page: (k: number) => Uint8Array): Uint8Array {
   const n = gfns.length;

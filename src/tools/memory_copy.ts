@@ -1,0 +1,107 @@
+// A running domain's memory into a save stream (save_stream.ts), for live
+// migration and Remus: the RAM layout, every page while the guest runs with
+// log-dirty on, rounds of the pages dirtied meanwhile, and the pages
+// dirtied since the last look.
+
+import type { Xc } from "./xc/xc.js";
+import type { StreamWriter } from "./save_stream.js";
+import { contextMemory } from "../xen/public/domain_context.js";
+import { writePages } from "./domain_save.js";
+import { XEN_DOMCTL_SHADOW_OP } from "../xen/public/domctl.js";
+
+const RAM_BASE_GFN = 0x40000; // the log-dirty bitmap starts here (GUEST_RAM0_BASE)
+const BATCH = 256;
+
+export interface CopyProgress { phase: "precopy" | "stopcopy"; round: number; pagesSent: number; totalPages: number; dirty: number; dirtyRatePps: number; bandwidthPps: number; expectedDowntimeMs: number; }
+
+export class MemoryCopy {
+  paused = false;
+  logDirty = false;
+  pagesSent = 0;
+  tPause = 0; // performance.now() of the last pause
+  readonly all: number[] = []; // every populated gfn, RAM and the pages around it
+  maxPages = "0";
+  private ramPages = 0;
+
+  // `drain` waits while the link's buffer is full and throws if it failed.
+  constructor(private readonly xc: Xc, private readonly domid: number, private readonly w: StreamWriter, private readonly drain: () => Promise<void>) {}
+
+  // The RAM layout comes from the context, which needs a moment's pause;
+  // with `live`, dirty logging starts before the guest runs again.
+  begin(live: boolean): void {
+    this.pause();
+    const ctx0 = contextMemory(this.xc.getHvmContext(this.domid));
+    this.maxPages = ctx0.maxPages;
+    for (const [first, n] of ctx0.ram) for (let i = 0; i < n; i++) this.all.push(first + i);
+    this.ramPages = Math.max(0, ...this.all.map((x) => x - RAM_BASE_GFN + 1));
+    if (live) {
+      this.xc.shadowOp(this.domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
+      this.logDirty = true;
+      this.unpause();
+    }
+  }
+
+  pause(): void { this.xc.pause(this.domid); this.paused = true; this.tPause = performance.now(); }
+  unpause(): void { this.xc.unpause(this.domid); this.paused = false; }
+  stopLogDirty(): void {
+    if (!this.logDirty) return;
+    this.logDirty = false;
+    try { this.xc.shadowOp(this.domid, XEN_DOMCTL_SHADOW_OP.OFF); } catch { /* the domain may be gone */ }
+  }
+
+  // Pages written in batches; while the guest runs, each batch gives way to
+  // it (the guest and the copy share this thread); paused, flat out.
+  async send(gfns: number[]): Promise<void> {
+    for (let i = 0; i < gfns.length; i += BATCH) {
+      this.sendNow(gfns.slice(i, i + BATCH));
+      await this.drain();
+      if (!this.paused) await new Promise<void>((res) => setImmediate(res));
+    }
+  }
+  // The same at once, into the link's buffer (a Remus checkpoint, taken
+  // while the guest is paused and sent after it runs again).
+  sendNow(gfns: number[]): void {
+    for (let i = 0; i < gfns.length; i += BATCH) {
+      const part = gfns.slice(i, i + BATCH).map(BigInt);
+      writePages(this.xc, this.w, this.domid, part);
+      this.pagesSent += part.length;
+    }
+  }
+
+  // The RAM pages written since the last look (log-dirty's CLEAN).
+  dirty(): number[] {
+    const bm = this.xc.dirtyBitmap(this.domid, this.ramPages);
+    const out: number[] = [];
+    for (let i = 0; i < this.ramPages; i++) if (bm[i >> 3] & (1 << (i & 7))) out.push(RAM_BASE_GFN + i);
+    return out;
+  }
+  // The pages outside the log (the magic pages: console and xenstore rings), sent at every stop.
+  outsideRam(): number[] { return this.all.filter((x) => x < RAM_BASE_GFN || x >= RAM_BASE_GFN + this.ramPages); }
+
+  // Live rounds until the stop rule holds (few enough dirty pages for the
+  // downtime target at the measured bandwidth, no progress, or the round
+  // limit); then the pause and the last pages. Returns the rounds run.
+  async live(o: { maxRounds?: number; downtimeTargetMs?: number; progress?(p: CopyProgress): void }): Promise<number> {
+    const target = o.downtimeTargetMs ?? 50, maxRounds = o.maxRounds ?? 30;
+    let batch = this.all, prevDirty = Infinity, rounds = 0;
+    for (;;) {
+      rounds++;
+      const r0 = performance.now();
+      await this.send(batch);
+      const dt = Math.max(1, performance.now() - r0);
+      const bandwidth = batch.length / (dt / 1000); // pages per second
+      const dirty = this.dirty();
+      const rate = dirty.length / (dt / 1000);
+      const expected = (dirty.length / Math.max(bandwidth, 1)) * 1000;
+      o.progress?.({ phase: "precopy", round: rounds, pagesSent: this.pagesSent, totalPages: this.all.length, dirty: dirty.length, dirtyRatePps: Math.round(rate), bandwidthPps: Math.round(bandwidth), expectedDowntimeMs: Math.round(expected) });
+      batch = dirty;
+      if (expected <= target || dirty.length <= 16 || rounds >= maxRounds || (rounds > 3 && dirty.length > prevDirty * 0.95)) break;
+      prevDirty = dirty.length;
+    }
+    this.pause();
+    batch = [...new Set([...batch, ...this.dirty()])];
+    o.progress?.({ phase: "stopcopy", round: rounds + 1, pagesSent: this.pagesSent, totalPages: this.all.length, dirty: batch.length, dirtyRatePps: 0, bandwidthPps: 0, expectedDowntimeMs: 0 });
+    await this.send(batch.concat(this.outsideRam()));
+    return rounds;
+  }
+}
