@@ -31,9 +31,13 @@ function parse(argv: string[], options: NodeOptions): { values: Record<string, u
   }
 }
 
-export function parseArgs(argv: string[], spec: ArgSpec): Parsed {
+// `shorts` gives options a one-letter form as well (-i 100 for --interval 100).
+export function parseArgs(argv: string[], spec: ArgSpec, shorts: Record<string, string> = {}): Parsed {
   const options: NodeOptions = {};
-  for (const [name, type] of Object.entries(spec)) options[name] = type === "bool" ? { type: "boolean" } : { type: "string", ...(type === "list" ? { multiple: true } : {}) };
+  for (const [name, type] of Object.entries(spec)) {
+    options[name] = type === "bool" ? { type: "boolean" } : { type: "string", ...(type === "list" ? { multiple: true } : {}) };
+    if (shorts[name]) options[name].short = shorts[name];
+  }
   const { values, positionals } = parse(argv, options);
   const out: Parsed = { _: positionals };
   for (const [name, v] of Object.entries(values)) {

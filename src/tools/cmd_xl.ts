@@ -267,6 +267,47 @@ export function xlCommands(): Record<string, Command> {
         } finally { clearInterval(timer); poll.close(); }
       });
     }),
+    simple("remus", "protect a running domain with a copy on a backup host, checkpointed continuously", "xents remus [-i MS] [--timeout MS] [--no-net-buffer] [--no-disk] [--unsafe-failover] [--key-file F] <domain> <host[:port]>", async (argv) => {
+      const o = parseArgs(argv, { interval: "int", timeout: "int", "no-net-buffer": "bool", "no-disk": "bool", "unsafe-failover": "bool", "key-file": "string" }, { interval: "i" });
+      need(o._, 2, "domain and backup host");
+      const m = /^(.+?)(?::(\d+))?$/.exec(o._[1])!;
+      return withHost(async (c) => {
+        const s = await c.call("remus", {
+          domain: o._[0], host: m[1], port: Number(m[2] ?? 8002), intervalMs: o.interval as number | undefined, timeoutMs: o.timeout as number | undefined,
+          netBuffer: o["no-net-buffer"] !== true, disk: o["no-disk"] !== true, unsafeFailover: o["unsafe-failover"] === true,
+          keyFile: typeof o["key-file"] === "string" ? resolve(o["key-file"]) : undefined,
+        });
+        process.stderr.write(`${s.domain} is protected by ${s.backup}: first checkpoint in ${s.initial_sync_ms} ms, then every ${s.interval_ms} ms; fail-over ${s.failover === "auto" ? "automatic" : "manual (xents remus-takeover on the backup)"}\n`);
+        return 0;
+      });
+    }),
+    simple("remus-status", "Remus protection on this host: domains it protects and copies it holds", "xents remus-status [--json]", async (argv) => {
+      const o = parseArgs(argv, { json: "bool" });
+      return withHost(async (c) => {
+        const list = await c.call("remus-status");
+        if (o.json === true) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return 0; }
+        process.stdout.write("Domain           Role     Peer                   State         Interval Checkpoints Pause(ms) Pages  Bytes\n");
+        for (const s of list) {
+          const peer = s.role === "primary" ? s.backup : s.primary;
+          const pause = s.role === "primary" ? String(s.last_pause_ms) : "-";
+          process.stdout.write(`${s.domain.padEnd(16)} ${s.role.padEnd(8)} ${peer.padEnd(22)} ${s.state.padEnd(13)} ${String(s.interval_ms ?? "-").padStart(8)} ${String(s.checkpoints).padStart(11)} ${pause.padStart(9)} ${String(s.last_pages).padStart(5)} ${String(s.last_bytes).padStart(6)}\n`);
+          if (s.why) process.stdout.write(`  ${s.why}\n`);
+        }
+        return 0;
+      });
+    }),
+    simple("remus-stop", "end a domain's Remus protection: it runs on here, the backup discards its copy", "xents remus-stop <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => { await c.call("remus-stop", { domain: argv[0] }); return 0; });
+    }),
+    simple("remus-takeover", "on a backup host: run the Remus copy of a domain whose primary is lost", "xents remus-takeover <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => {
+        const r = await c.call("remus-takeover", { domain: argv[0] });
+        process.stderr.write(`${r.name} runs here as domain ${r.domid}\n`);
+        return 0;
+      });
+    }),
     simple("save", "save a domain's state to a file (and destroy it, unless -c)", "xents save [-c] <domain> <file>", async (argv) => {
       const { f, rest } = parseFlags(argv, "c");
       need(rest, 2, "domain and file");

@@ -120,6 +120,29 @@ export class RestoreSession {
     this.pagesReceived += n;
   }
 
+  // Remus: the next checkpoint's records follow a complete one (its PAGES
+  // over the memory in place, a new CONTEXT and XENSTORE, and an END that
+  // counts this checkpoint's pages).
+  nextCheckpoint(): void {
+    if (this.phase !== "done") throw new StreamError("a checkpoint begins before the last one ended");
+    this.phase = "body";
+    this.pagesReceived = 0;
+  }
+
+  // Remus: the domain's disks are the backup's replicas (raw files), not
+  // the paths the primary opened: in its configuration and in the saved
+  // backend directories that blkback opens them from.
+  redirectDisks(replicas: ReadonlyMap<number, string>): void {
+    const sv = this.sv;
+    if (!sv) return;
+    sv.config = { ...sv.config, disks: (sv.config.disks ?? []).map((d) => (replicas.has(d.devid) ? { ...d, target: replicas.get(d.devid)!, format: "raw" } : d)) };
+    for (const n of this.xenstore?.nodes ?? []) {
+      const m = /^\/local\/domain\/0\/backend\/vbd\/\d+\/(\d+)\/(params|format)$/.exec(n.path);
+      if (!m || !replicas.has(Number(m[1]))) continue;
+      n.value = Buffer.from(m[2] === "params" ? replicas.get(Number(m[1]))! : "raw").toString("base64");
+    }
+  }
+
   // The domain runs (unless `paused`): context in, xenstore back, console and store reconnected.
   finish(paused: boolean): Guest {
     if (this.phase !== "done") throw new StreamError("the stream is not complete");
@@ -152,7 +175,7 @@ export class RestoreSession {
 
 // The XENSTORE record: { nodes, watches }, or (streams before watches were
 // carried) the list of nodes alone. Every field is checked.
-function checkXenstore(v: unknown): SavedXenstore {
+export function checkXenstore(v: unknown): SavedXenstore {
   const rec = Array.isArray(v) ? { nodes: v, watches: [] } : v;
   if (typeof rec !== "object" || rec === null) throw new StreamError("the XENSTORE record is not an object");
   const { nodes, watches } = rec as { nodes?: unknown; watches?: unknown };

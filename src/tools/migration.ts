@@ -16,7 +16,7 @@
 
 import { createServer, Server, Socket } from "node:net";
 import type { Toolstack } from "./toolstack.js";
-import { StreamWriter, RecordParser, REC, endRecord } from "./save_stream.js";
+import { StreamWriter, RecordParser, REC, u64Record } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble } from "./domain_save.js";
 import { MemoryCopy } from "./memory_copy.js";
@@ -61,7 +61,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     dbg("final pages sent");
     w.record(REC.CONTEXT, xc.getHvmContext(domid));
     w.json(REC.XENSTORE, ts.xenstoreState(g));
-    w.record(REC.END, endRecord(pagesSent));
+    w.record(REC.END, u64Record(pagesSent));
     await linkDrain(sock, "destination", (m) => new MigrationError(m))();
     dbg("END written");
     const ready = await lines.next(120_000);

@@ -13,7 +13,8 @@ import { crc32 } from "node:zlib";
 
 export const STREAM_MAGIC = "XENTSSAV";
 export const STREAM_VERSION = 1;
-export const REC = { DOMAIN: 1, KERNEL: 2, RAMDISK: 3, CONTEXT: 4, PAGES: 5, XENSTORE: 6, END: 7 } as const;
+// DISK, CHECKPOINT, REMUS and STOP are Remus replication's (remus/protocol.ts), never in a saved file.
+export const REC = { DOMAIN: 1, KERNEL: 2, RAMDISK: 3, CONTEXT: 4, PAGES: 5, XENSTORE: 6, END: 7, DISK: 8, CHECKPOINT: 9, REMUS: 10, STOP: 11 } as const;
 export const REC_NAMES: Record<number, string> = Object.fromEntries(Object.entries(REC).map(([k, v]) => [v, k]));
 export const MAX_RECORD = 256 << 20;
 
@@ -71,11 +72,11 @@ export class StreamReader {
   }
 }
 
-// An END payload: the count of pages written.
-export function endRecord(pages: number): Uint8Array {
-  const end = new Uint8Array(8);
-  new DataView(end.buffer).setBigUint64(0, BigInt(pages), true);
-  return end;
+// A u64 payload: END's count of pages written, CHECKPOINT's epoch.
+export function u64Record(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return b;
 }
 
 // A PAGES payload: u32 count, u32 pad, count u64 gfns, the pages.

@@ -24,7 +24,7 @@ import { NetBack } from "./backends/netback.js";
 import { Bridges } from "./net/bridge.js";
 import type { VifSpec } from "./vif_spec.js";
 import { VBD, VIF, type DeviceKind, type DeviceKindName } from "./device_kinds.js";
-import { StreamWriter, StreamReader, StreamSink, StreamSource, REC, endRecord } from "./save_stream.js";
+import { StreamWriter, StreamReader, StreamSink, StreamSource, REC, u64Record } from "./save_stream.js";
 import { RestoreSession } from "./domain_restore.js";
 import { writePreamble, writePages } from "./domain_save.js";
 import { contextMemory } from "../xen/public/domain_context.js";
@@ -504,7 +504,7 @@ export class Toolstack {
         }
       }
       w.json(REC.XENSTORE, this.xenstoreState(g));
-      w.record(REC.END, endRecord(pages));
+      w.record(REC.END, u64Record(pages));
     } catch (e) {
       xc.unpause(domid);
       throw e;

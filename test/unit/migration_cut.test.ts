@@ -10,20 +10,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, connect, Server, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
-import { Host } from "../../src/host/host.js";
-import { Dom0 } from "../../src/tools/dom0.js";
-import { Toolstack } from "../../src/tools/toolstack.js";
+import { bookedHost, BookedHost } from "../helpers/host.js";
 import { migrateOut, MigrationListener, MigrateProgress } from "../../src/tools/migration.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { RAM0_GFN } from "../../src/host/fuzz/played_guest.js";
 
-interface Side { host: Host; ts: Toolstack; books(): string }
-function side(): Side {
-  const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
-  const ts = new Toolstack(new Dom0(host.privcmd));
-  const hv = host.hv;
-  return { host, ts, books: () => JSON.stringify({ free: hv.frames.freeCount, domains: hv.domains.size, guests: ts.guests.size, nodes: ts.xenstored.store.size(), grants: ts.gnt.mapped }) };
-}
+type Side = BookedHost;
+const side = (): Side => bookedHost();
 
 const PATTERN_GFNS = [RAM0_GFN + 40, RAM0_GFN + 1000, RAM0_GFN + 4000];
 const pattern = (gfn: number): Uint8Array => Uint8Array.from({ length: 4096 }, (_, i) => (gfn * 31 + i * 7) & 0xFF);

@@ -27,6 +27,14 @@ const PAGE = 4096;
 const SECTORS_PER_PAGE = PAGE / BLKIF_SECTOR;
 
 
+// What replication (Remus, src/tools/remus) sees of a domain's disks: every
+// write and discard, once it has reached the image, before the guest is
+// told it is done.
+export interface WriteTap {
+  write(devid: number, offset: number, data: Uint8Array): void;
+  discard(devid: number, offset: number, length: number): void;
+}
+
 export function openDiskImage(path: string, format: string, readonly: boolean): DiskImage {
   if (format === "raw") return new RawImage(path, readonly);
   if (format === "qcow2") return new Qcow2Image(path, readonly);
@@ -172,7 +180,12 @@ class BlkRing {
         const count = r.getBigUint64(blkif_request_discard.fields.nr_sectors.offset, true);
         if (!img || !dev.discard || img.readonly) { this.respond(id, op, BLKIF_RSP.eopnotsupp); return; }
         if (sector + count > dev.sectors || sector + count < sector) { this.respond(id, op, BLKIF_RSP.error); return; }
-        try { img.discard(Number(sector) * BLKIF_SECTOR, Number(count) * BLKIF_SECTOR); this.stats.discards++; this.respond(id, op, BLKIF_RSP.okay); } catch (e) {
+        try {
+          img.discard(Number(sector) * BLKIF_SECTOR, Number(count) * BLKIF_SECTOR);
+          dev.taps.get(dev.domid)?.discard(dev.devid, Number(sector) * BLKIF_SECTOR, Number(count) * BLKIF_SECTOR);
+          this.stats.discards++;
+          this.respond(id, op, BLKIF_RSP.okay);
+        } catch (e) {
           dev.env.log(`blkback d${dev.domid}/${dev.devid}: discard failed: ${(e as Error).message}`);
           this.respond(id, op, BLKIF_RSP.error);
         }
@@ -213,9 +226,10 @@ class BlkRing {
         this.segMap[mapped] = m;
       }
       let pos = Number(sector) * BLKIF_SECTOR;
+      const tap = write ? dev.taps.get(dev.domid) : undefined;
       for (let i = 0; i < n; i++) {
         const buf = this.segMap[i]!.page.subarray(this.segFirst[i] * BLKIF_SECTOR, (this.segLast[i] + 1) * BLKIF_SECTOR);
-        if (write) img.write(pos, buf); else img.read(pos, buf);
+        if (write) { img.write(pos, buf); tap?.write(dev.devid, pos, buf); } else img.read(pos, buf);
         pos += buf.length;
       }
       if (write) this.stats.sectorsWritten += total; else this.stats.sectorsRead += total;
@@ -245,6 +259,7 @@ class BlkRing {
 // ---- one virtual block device
 export class BlkDevice extends XenbusBackend {
   image: DiskImage | null = null;
+  taps: ReadonlyMap<number, WriteTap> = new Map(); // the driver's, by domain
   flushFailed = false; // sticky until the device is made again (see the flush op)
   sectors = 0n;
   persistent = false;
@@ -331,5 +346,15 @@ export class BlkDevice extends XenbusBackend {
 
 // ---- the driver: a device per directory under the vbd backend tree
 export class BlkBack extends BackendDriver<BlkDevice> {
-  constructor(env: BackendEnv) { super(env, BACKEND_ROOT, (domid, devid, be) => new BlkDevice(env, domid, devid, be)); }
+  // a domain's writes, also told to its tap (a device made again keeps it)
+  constructor(env: BackendEnv, readonly taps = new Map<number, WriteTap>()) {
+    super(env, BACKEND_ROOT, (domid, devid, be) => {
+      const d = new BlkDevice(env, domid, devid, be);
+      d.taps = taps;
+      return d;
+    });
+  }
+  // The disk a domain's device serves, as its guest sees it (null before
+  // the device has opened it).
+  image(domid: number, devid: number): DiskImage | null { return this.devices.get(`${domid}/${devid}`)?.image ?? null; }
 }

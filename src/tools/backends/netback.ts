@@ -30,7 +30,12 @@ const RX_QUEUE_MAX = 256; // frames waiting for guest buffers; more are dropped
 const MIN_GSO_SIZE = 48;
 const MAX_FRAME = 65536;
 
-class Vif extends XenbusBackend implements BridgePort {
+// Where a domain's outgoing frames wait instead of reaching the bridge
+// (Remus holds a checkpoint's output until the backup has it). It sends them
+// on later with the vif's transmit().
+export interface OutputHold { hold(vif: Vif, frame: Uint8Array, gso?: Gso): void; }
+
+export class Vif extends XenbusBackend implements BridgePort {
   readonly name: string;
   protected readonly label: string;
   private txMap: GrantMapping | null = null;
@@ -54,6 +59,7 @@ class Vif extends XenbusBackend implements BridgePort {
   private readonly rxRspView = new DataView(this.rxRsp.buffer);
   private readonly pkt = new Uint8Array(MAX_FRAME);
   stats = { txPackets: 0, txBytes: 0, txGso: 0, rxPackets: 0, rxBytes: 0, txErrors: 0, rxDropped: 0 };
+  holds: ReadonlyMap<number, OutputHold> = new Map(); // the driver's, by domain
 
   constructor(env: BackendEnv, private readonly bridges: Bridges, domid: number, readonly handle: number, be: string) {
     super(env, domid, handle, be);
@@ -221,14 +227,20 @@ class Vif extends XenbusBackend implements BridgePort {
     if (gsoType !== XEN_NETIF_GSO_TYPE.NONE) {
       // whole to the bridge, whose ports take it or cut it up
       this.stats.txGso++;
-      this.bridge?.send(this, this.pkt.slice(0, total), { size: gsoSize, v6 });
+      this.output(this.pkt.slice(0, total), { size: gsoSize, v6 });
       return n;
     }
     const frame = this.pkt.slice(0, total);
     if (flags0 & NETTXF.csum_blank) completeChecksum(frame);
-    this.bridge?.send(this, frame);
+    this.output(frame);
     return n;
   }
+  private output(frame: Uint8Array, gso?: Gso): void {
+    const h = this.holds.get(this.domid);
+    if (h) h.hold(this, frame, gso); else this.bridge?.send(this, frame, gso);
+  }
+  // A frame the guest sent, out to the bridge now (nowhere once the vif has gone).
+  transmit(frame: Uint8Array, gso?: Gso): void { this.bridge?.send(this, frame, gso); }
 
   private copyIn(gref: number, off: number, size: number, at: number): boolean {
     if (size === 0) return true;
@@ -314,5 +326,12 @@ class Vif extends XenbusBackend implements BridgePort {
 }
 
 export class NetBack extends BackendDriver<Vif> {
-  constructor(env: BackendEnv, readonly bridges: Bridges) { super(env, BACKEND_ROOT, (domid, handle, be) => new Vif(env, bridges, domid, handle, be)); }
+  // a domain's output, held where its hold says (a vif made again keeps it)
+  constructor(env: BackendEnv, readonly bridges: Bridges, readonly holds = new Map<number, OutputHold>()) {
+    super(env, BACKEND_ROOT, (domid, handle, be) => {
+      const v = new Vif(env, bridges, domid, handle, be);
+      v.holds = holds;
+      return v;
+    });
+  }
 }

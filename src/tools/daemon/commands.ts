@@ -12,6 +12,8 @@ import type { EvtchnStatus } from "../xc/xc.js";
 import type { DiskInfo } from "../guest.js";
 import type { MigrateProgress, MigrateResult } from "../migration.js";
 import type { MachineDeviceInfo } from "../cmd_demo.js";
+import type { RemusPrimaryStatus } from "../remus/primary.js";
+import type { RemusBackupStatus } from "../remus/backup.js";
 
 const DOMAIN = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.integer())], "must name a domain (its name or id)");
 const TEXT = v.pipe(v.string("must be given as text"), v.minLength(1, "must be given as text"));
@@ -55,6 +57,15 @@ export const COMMANDS = {
   "device-list": none,
   migrate: v.object({ domain: DOMAIN, host: TEXT, port: v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)), live: FLAG, keyFile: v.optional(TEXT) }),
   "migrate-status": none,
+  remus: v.object({
+    domain: DOMAIN, host: TEXT, port: v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)),
+    intervalMs: v.optional(v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1, "must be at least 1 ms"), v.maxValue(60_000, "must be at most 60000 ms"))),
+    timeoutMs: v.optional(v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(10, "must be at least 10 ms"), v.maxValue(600_000, "must be at most 600000 ms"))),
+    netBuffer: FLAG, disk: FLAG, unsafeFailover: FLAG, keyFile: v.optional(TEXT),
+  }),
+  "remus-status": none,
+  "remus-stop": onDomain,
+  "remus-takeover": onDomain,
   save: v.object({ domain: DOMAIN, file: TEXT, keepRunning: FLAG }),
   restore: v.object({ file: TEXT, paused: FLAG }),
   stop: none,
@@ -97,6 +108,10 @@ export interface Results {
   "device-list": MachineDeviceInfo[];
   migrate: MigrateResult;
   "migrate-status": MigrateProgress | null;
+  remus: RemusPrimaryStatus;
+  "remus-status": (RemusPrimaryStatus | RemusBackupStatus)[];
+  "remus-stop": null;
+  "remus-takeover": { domid: number; name: string };
   save: { pages: number };
   restore: { domid: number; name: string };
   stop: null;

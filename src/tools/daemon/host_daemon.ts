@@ -7,6 +7,8 @@ import { parseDiskSpec, DiskSpec } from "../disk_spec.js";
 import { parseVifSpec, VifSpec } from "../vif_spec.js";
 import { fileSink, fileSource } from "../save_stream.js";
 import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js";
+import { RemusPrimary, RemusError } from "../remus/primary.js";
+import { RemusBackup } from "../remus/backup.js";
 import { randomBytes } from "node:crypto";
 import { join, isAbsolute } from "node:path";
 import { hostname } from "node:os";
@@ -35,6 +37,10 @@ export class HostDaemon {
   private migration: MigrationListener | null = null;
   migratePort: number | null = null;
   private progress: MigrateProgress | null = null;
+  // Remus: domains this host protects, and copies it holds for others (the
+  // ended ones stay listed, with why, until more than REMUS_KEPT have ended)
+  private readonly remusPrimaries: RemusPrimary[] = [];
+  private readonly remusBackups: RemusBackup[] = [];
   private stopping = false;
   private startedAt = Date.now();
   ts!: Toolstack;
@@ -70,6 +76,12 @@ export class HostDaemon {
     await this.xsServer.listen();
     if (this.opts.migratePort !== undefined) {
       this.migration = new MigrationListener(this.ts, migrationKey(this.paths.migrateKey, true));
+      this.migration.remus = (sock, lines) => {
+        const b = new RemusBackup(this.ts, join(this.paths.home, "remus"), sock, lines);
+        b.onEnd = () => trimEnded(this.remusBackups, (x) => x.status().state === "protecting" || x.status().state === "primary-lost" || x.status().state === "syncing");
+        this.remusBackups.push(b);
+        b.start();
+      };
       this.migratePort = await this.migration.listen(this.opts.migratePort);
       this.log(`listening for migrations on port ${this.migratePort} (key ${this.paths.migrateKey})`);
     }
@@ -124,6 +136,7 @@ export class HostDaemon {
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
         accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort, devices: this.devices(),
+        remus: this.remusStatus(),
       }),
       list: () => this.listDomains(),
       lsevtchn: (a) => this.dom0.xc.listEvtchn(a.domain === undefined || a.domain === 0 || a.domain === "0" || a.domain === "Domain-0" ? 0 : this.guest(a.domain).domid),
@@ -232,6 +245,7 @@ export class HostDaemon {
       migrate: async (a) => {
         const keyFile = a.keyFile === undefined ? this.paths.migrateKey : absolutePath(a, "keyFile");
         const g = this.guest(a.domain);
+        if (this.protector(g.domid)) throw new RequestError(`${g.name} is protected by Remus: remus-stop first (fail-back after a fail-over is a migration of the copy that runs)`);
         const key = migrationKey(keyFile, false);
         this.progress = null;
         try {
@@ -239,6 +253,36 @@ export class HostDaemon {
         } finally { this.progress = null; }
       },
       "migrate-status": () => this.progress,
+      remus: async (a) => {
+        const g = this.guest(a.domain);
+        if (this.protector(g.domid)) throw new RequestError(`${g.name} is already protected (remus-status; remus-stop ends it)`);
+        const key = migrationKey(a.keyFile === undefined ? this.paths.migrateKey : absolutePath(a, "keyFile"), false);
+        try {
+          const p = await RemusPrimary.start(this.ts, g.domid, String(a.host), Number(a.port), {
+            key, intervalMs: a.intervalMs ?? REMUS_INTERVAL_MS, timeoutMs: a.timeoutMs ?? REMUS_TIMEOUT_MS,
+            netBuffer: a.netBuffer !== false, disk: a.disk !== false, failover: a.unsafeFailover === true ? "auto" : "manual",
+          });
+          p.onEnd = () => trimEnded(this.remusPrimaries, (x) => x.active);
+          this.remusPrimaries.push(p);
+          return p.status();
+        } catch (e) {
+          throw e instanceof RemusError ? new RequestError(e.message) : e;
+        }
+      },
+      "remus-status": () => this.remusStatus(),
+      "remus-stop": async (a) => {
+        const g = this.guest(a.domain);
+        const p = this.protector(g.domid);
+        if (!p) throw new RequestError(`${g.name} is not protected`);
+        await p.stop();
+        return null;
+      },
+      "remus-takeover": (a) => {
+        const b = this.remusBackups.find((x) => x.name === String(a.domain) && x.status().state === "primary-lost")
+          ?? this.remusBackups.find((x) => x.name === String(a.domain) && x.status().state === "protecting");
+        if (!b) throw new RequestError(`this host holds no Remus copy of '${String(a.domain)}'`);
+        try { const g = b.takeOver(); return { domid: g.domid, name: g.name }; } catch (e) { throw new RequestError((e as Error).message); }
+      },
       save: (a) => {
         const file = absolutePath(a, "file");
         const g = this.guest(a.domain);
@@ -253,6 +297,16 @@ export class HostDaemon {
       },
       stop: () => { this.stopping = true; return null; },
     };
+  }
+
+  // A Remus copy held here is listed as Xen lists an incoming domain.
+  private remusCopyName(domid: number): string | undefined {
+    const b = this.remusBackups.find((x) => x.domid === domid && x.status().state !== "running");
+    return b ? `${b.name}--incoming` : undefined;
+  }
+  private protector(domid: number): RemusPrimary | undefined { return this.remusPrimaries.find((p) => p.active && p.g.domid === domid); }
+  private remusStatus(): (ReturnType<RemusPrimary["status"]> | ReturnType<RemusBackup["status"]>)[] {
+    return [...this.remusPrimaries.map((p) => p.status()), ...this.remusBackups.map((b) => b.status())];
   }
 
   // What the host holds on behalf of guests, counted from the hypervisor's
@@ -280,7 +334,7 @@ export class HostDaemon {
       const state = [i.running ? "r" : "-", i.blocked ? "b" : "-", i.paused ? "p" : "-", i.shutdown ? "s" : "-",
         i.shutdown && i.shutdownReason === 3 ? "c" : "-", i.dying ? "d" : "-"].join("");
       return {
-        name: i.domid === 0 ? "Domain-0" : g?.name ?? `(domain ${i.domid})`, id: i.domid,
+        name: i.domid === 0 ? "Domain-0" : g?.name ?? this.remusCopyName(i.domid) ?? `(domain ${i.domid})`, id: i.domid,
         mem: Number(i.totPages / 256n), vcpus: i.onlineVcpus || (i.domid === 0 ? 1 : 0), state,
         time: Math.round(Number(i.cpuTimeNs) / 1e8) / 10,
       };
@@ -338,6 +392,15 @@ function checkedDisk(text: string): DiskSpec {
     throw new RequestError(`disk ${d.vdev}: cannot use ${d.target}: ${(e as Error).message}`);
   }
   return d;
+}
+
+const REMUS_INTERVAL_MS = 200; // as xl remus's default
+const REMUS_TIMEOUT_MS = 1_000;
+const REMUS_KEPT = 16;
+// Ended entries beyond the last REMUS_KEPT go; live ones always stay.
+function trimEnded<T>(list: T[], live: (x: T) => boolean): void {
+  let ended = list.filter((x) => !live(x)).length;
+  for (let i = 0; i < list.length && ended > REMUS_KEPT; i++) if (!live(list[i])) { list.splice(i--, 1); ended--; }
 }
 
 // The migration key: at least 16 bytes; a listening host makes one (mode

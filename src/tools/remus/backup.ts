@@ -1,0 +1,239 @@
+// Remus on the backup host: the copy of a protected domain, kept paused and
+// one checkpoint behind nothing (protocol.ts has the stream; primary.ts the
+// other side).
+//
+// The first checkpoint builds the domain as an incoming migration does,
+// paused and not yet introduced to xenstore or the backends; the disks'
+// replicas are raw files in $XENTS_HOME/remus/. Every later checkpoint is
+// held whole in memory as it arrives (the second buffer: the copy in place
+// is the last complete checkpoint) and applied only once its END has come
+// and every record in it has been checked: its pages over the domain's
+// memory, its disk writes onto the replicas (then fdatasync), its context
+// and xenstore kept for the take-over. Then "ACK <epoch>". A checkpoint
+// half received is never applied.
+//
+// The primary lost (the link closes or fails, or nothing arrives within the
+// timeout): with fail-over "auto" the copy takes over at once: the context
+// goes in, the xenstore nodes come back with the disks pointing at the
+// replicas, the console, xenstore and backends connect (netback announces
+// its MAC as after a migration) and it runs. With "manual" it stays paused
+// until `xents remus-takeover`. A corrupt stream or a STOP discards the copy:
+// the primary runs on.
+
+import type { Socket } from "node:net";
+import { mkdirSync, openSync, ftruncateSync, closeSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Toolstack } from "../toolstack.js";
+import type { Guest } from "../guest.js";
+import { RecordParser, REC, REC_NAMES, StreamError, decodePages } from "../save_stream.js";
+import { RestoreSession, checkXenstore } from "../domain_restore.js";
+import { RawImage } from "../backends/raw_image.js";
+import type { Lines } from "../migration_link.js";
+import { DISK_WRITE, checkHeader, decodeDisk, readU64, type RemusHeader } from "./protocol.js";
+
+export interface RemusBackupStatus {
+  role: "backup"; domain: string; domid: number | null; primary: string;
+  state: "syncing" | "protecting" | "primary-lost" | "running" | "discarded";
+  why: string | null; failover: "auto" | "manual" | null; interval_ms: number | null; timeout_ms: number | null;
+  epoch: number; checkpoints: number; last_bytes: number; last_pages: number; last_apply_ms: number; replicas: string[];
+}
+
+type Phase = "header" | "initial" | "between" | "checkpoint" | "over";
+interface Staged { type: number; payload: Uint8Array }
+
+export class RemusBackup {
+  private state: RemusBackupStatus["state"] = "syncing";
+  private why: string | null = null;
+  private phase: Phase = "header";
+  private header: RemusHeader | null = null;
+  private readonly session: RestoreSession;
+  private readonly replicas = new Map<number, RawImage>();
+  private staged: Staged[] = [];
+  private stagedBytes = 0;
+  private epoch = 0;
+  private checkpoints = 0;
+  private last = { bytes: 0, pages: 0, applyMs: 0 };
+  private silence: ReturnType<typeof setTimeout> | null = null;
+  private guest: Guest | null = null;
+  onEnd: ((b: RemusBackup) => void) | null = null; // discarded, or running after a take-over
+
+  constructor(private readonly ts: Toolstack, private readonly dir: string, private readonly sock: Socket, private readonly lines: Lines) {
+    this.session = new RestoreSession(ts);
+    this.primary = `${sock.remoteAddress ?? "?"}:${sock.remotePort ?? "?"}`;
+  }
+  readonly primary: string;
+  private get over(): boolean { return this.phase === "over"; }
+  get name(): string { return this.header?.name ?? "?"; }
+  get domid(): number | null { return this.session.domainId >= 0 ? this.session.domainId : null; }
+
+  start(): void {
+    const parser = new RecordParser();
+    this.lines.raw = (d) => {
+      if (this.phase === "over") return;
+      this.heard();
+      try {
+        for (const r of parser.push(d)) { this.record(r.type, r.payload); if (this.over) return; }
+      } catch (e) {
+        this.fail(`the replication stream is bad: ${(e as Error).message}`);
+      }
+    };
+    this.sock.on("close", () => this.linkLost("the link to the primary closed"));
+    this.sock.on("error", (e) => this.linkLost(`the link to the primary failed: ${e.message}`));
+  }
+
+  // Any bytes from the primary show that it lives; a silence longer than
+  // the timeout (once the header has said what it is) means it is lost.
+  private heard(): void {
+    if (this.silence) clearTimeout(this.silence);
+    const t = this.header?.timeoutMs;
+    if (t && this.phase !== "over") this.silence = setTimeout(() => this.linkLost(`nothing from the primary for ${t} ms`), t);
+  }
+
+  private record(type: number, payload: Uint8Array): void {
+    switch (this.phase) {
+      case "header": {
+        if (type !== REC.REMUS) throw new StreamError(`expected REMUS, got ${REC_NAMES[type]}`);
+        const h = checkHeader(payload);
+        if ([...this.ts.guests.values()].some((x) => x.name === h.name && x.state !== "destroyed")) throw new StreamError(`a domain named '${h.name}' already exists here`);
+        this.header = h;
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        for (const d of h.disks) {
+          const path = join(this.dir, `${h.name}-${d.vdev}.img`);
+          const fd = openSync(path, "w", 0o600);
+          try { ftruncateSync(fd, d.bytes); } finally { closeSync(fd); }
+          this.replicas.set(d.devid, new RawImage(path, false));
+        }
+        this.phase = "initial";
+        this.heard();
+        return;
+      }
+      case "initial":
+        if (type === REC.DISK) { this.applyDisk(payload); return; }
+        if (this.session.record(type, payload)) {
+          this.syncReplicas();
+          this.phase = "between";
+          this.state = "protecting";
+          this.sock.write(`READY ${this.session.domainId}\n`);
+          this.ts.log(`Remus: holding a copy of ${this.name} (d${this.session.domainId}) for ${this.primary}, every ${this.header!.intervalMs} ms, fail-over ${this.header!.failover}`);
+        }
+        return;
+      case "between":
+        if (type === REC.STOP) { this.stopped(payload); return; }
+        if (type !== REC.CHECKPOINT) throw new StreamError(`expected CHECKPOINT, got ${REC_NAMES[type]}`);
+        if (readU64(payload, "CHECKPOINT") !== this.epoch + 1) throw new StreamError(`checkpoint ${readU64(payload, "CHECKPOINT")} follows ${this.epoch}`);
+        this.staged = [];
+        this.stagedBytes = 0;
+        this.phase = "checkpoint";
+        return;
+      case "checkpoint":
+        // checked now, applied only once the whole checkpoint is here
+        if (type === REC.PAGES) decodePages(payload);
+        else if (type === REC.DISK) this.checkDisk(payload);
+        else if (type === REC.XENSTORE) checkXenstore(JSON.parse(Buffer.from(payload).toString("utf8")));
+        else if (type !== REC.CONTEXT && type !== REC.END) throw new StreamError(`unexpected ${REC_NAMES[type]} in a checkpoint`);
+        this.staged.push({ type, payload });
+        this.stagedBytes += payload.length;
+        if (type === REC.END) this.commit();
+        return;
+      default:
+    }
+  }
+
+  private checkDisk(payload: Uint8Array): void {
+    const d = decodeDisk(payload);
+    const img = this.replicas.get(d.devid);
+    if (!img) throw new StreamError(`a DISK record for disk ${d.devid}, which is not replicated`);
+    if (d.offset + d.length > img.bytes) throw new StreamError(`a DISK record beyond the end of disk ${d.devid}`);
+  }
+  private applyDisk(payload: Uint8Array): void {
+    this.checkDisk(payload);
+    const d = decodeDisk(payload);
+    const img = this.replicas.get(d.devid)!;
+    if (d.op === DISK_WRITE) img.write(d.offset, d.data!); else img.discard(d.offset, d.length);
+  }
+  private syncReplicas(): void { for (const r of this.replicas.values()) r.flush(); }
+
+  // The whole checkpoint is here and checked: into the copy, then ACK.
+  private commit(): void {
+    const t0 = performance.now();
+    const s = this.session;
+    s.nextCheckpoint();
+    let pages = 0;
+    for (const r of this.staged) {
+      if (r.type === REC.DISK) this.applyDisk(r.payload);
+      else { if (r.type === REC.PAGES) pages += decodePages(r.payload).gfns.length; s.record(r.type, r.payload); }
+    }
+    this.syncReplicas();
+    this.epoch++;
+    this.checkpoints++;
+    this.last = { bytes: this.stagedBytes, pages, applyMs: performance.now() - t0 };
+    this.staged = [];
+    this.stagedBytes = 0;
+    this.phase = "between";
+    this.sock.write(`ACK ${this.epoch}\n`);
+  }
+
+  private stopped(payload: Uint8Array): void {
+    let reason = "";
+    try { reason = String((JSON.parse(Buffer.from(payload).toString("utf8")) as { reason?: unknown }).reason ?? ""); } catch { /* the reason is for the log only */ }
+    this.discard(`the primary ended protection${reason ? `: ${reason.slice(0, 200)}` : ""}`);
+    if (!this.sock.destroyed) this.sock.end("STOPPED\n");
+  }
+
+  private fail(why: string): void {
+    if (this.phase === "over") return;
+    if (!this.sock.destroyed) this.sock.end(`ERR ${why.replace(/\n/g, " ")}\n`);
+    this.discard(why);
+  }
+
+  // The copy and its replicas go; the primary (if it lives) runs on.
+  private discard(why: string): void {
+    if (this.phase === "over") return;
+    this.phase = "over";
+    if (this.silence) clearTimeout(this.silence);
+    this.state = "discarded";
+    this.why = why;
+    this.session.abort();
+    for (const r of this.replicas.values()) { r.close(); try { rmSync(r.path, { force: true }); } catch { /* best effort */ } }
+    this.ts.log(`Remus: copy of ${this.name} discarded: ${why}`);
+    this.onEnd?.(this);
+  }
+
+  private linkLost(why: string): void {
+    if (this.phase === "over" || this.state === "primary-lost") return;
+    if (this.phase !== "between" && this.phase !== "checkpoint") { this.discard(`${why} before the first checkpoint was whole`); return; }
+    if (this.silence) clearTimeout(this.silence);
+    this.sock.destroy();
+    this.state = "primary-lost";
+    this.why = why;
+    // a checkpoint half received is dropped: the copy is the last whole one
+    this.staged = [];
+    this.ts.log(`Remus: ${this.name}'s primary ${this.primary} is lost (${why}); the copy is at checkpoint ${this.epoch}`);
+    if (this.header!.failover === "auto") this.takeOver();
+    else this.ts.log(`Remus: fail-over is manual: 'xents remus-takeover ${this.name}' runs the copy here once the primary is known to be dead`);
+  }
+
+  // The copy runs, from the last whole checkpoint.
+  takeOver(): Guest {
+    if (this.state !== "primary-lost") throw new Error(`the copy of ${this.name} cannot take over: ${this.state === "protecting" ? "its primary is alive (the link is up)" : this.state}`);
+    this.phase = "over";
+    const paths = new Map<number, string>();
+    for (const [devid, r] of this.replicas) { paths.set(devid, r.path); r.close(); }
+    this.session.redirectDisks(paths);
+    const g = this.session.finish(false);
+    this.guest = g;
+    this.state = "running";
+    this.ts.log(`Remus: d${g.domid} (${g.name}) took over from checkpoint ${this.epoch}`);
+    this.onEnd?.(this);
+    return g;
+  }
+
+  status(): RemusBackupStatus {
+    return {
+      role: "backup", domain: this.name, domid: this.guest?.domid ?? this.domid, primary: this.primary, state: this.state, why: this.why,
+      failover: this.header?.failover ?? null, interval_ms: this.header?.intervalMs ?? null, timeout_ms: this.header?.timeoutMs ?? null,
+      epoch: this.epoch, checkpoints: this.checkpoints, last_bytes: this.last.bytes, last_pages: this.last.pages,
+      last_apply_ms: Math.round(this.last.applyMs * 10) / 10, replicas: [...this.replicas.values()].map((r) => r.path),
+    };
+  }
+}

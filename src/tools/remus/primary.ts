@@ -1,0 +1,272 @@
+// Remus on the primary host: a running domain checkpointed to a backup host
+// every interval (Cully et al., NSDI 2008), on the migration link
+// (protocol.ts has the stream).
+//
+// Protection begins with a live migration that does not let go: the disks'
+// contents (non-zero blocks) while the guest runs and its writes are
+// logged, then memory in live rounds; at the pause, the last pages, the
+// writes logged meanwhile, the context and xenstore. The backup builds the
+// domain paused and says READY; the guest runs on here.
+//
+// Each epoch: the guest runs for the interval; it is paused, the pages it
+// dirtied (log-dirty, with the pages backends hold writable grant mappings
+// of), its disk writes, context and xenstore state are copied into the
+// link's buffer, and it runs again at once while the checkpoint travels.
+// Frames it sent during the epoch are held (output_buffer.ts) until the
+// backup acknowledges the checkpoint; so a write the guest was told is done
+// is on the backup before any output that could reveal it leaves. The next
+// checkpoint is taken an interval after the last resume, or when the
+// acknowledgement comes if that is later.
+//
+// The backup lost (link error, or no acknowledgement within the timeout):
+// the held output goes out, replication ends and the domain runs on here,
+// unprotected, with the reason in the status and the log.
+
+import type { Socket } from "node:net";
+import type { Toolstack } from "../toolstack.js";
+import type { Guest } from "../guest.js";
+import { StreamWriter, REC, u64Record } from "../save_stream.js";
+import { writePreamble } from "../domain_save.js";
+import { MemoryCopy } from "../memory_copy.js";
+import { Lines, connectLink, linkDrain } from "../migration_link.js";
+import { DiskLog } from "./disk_log.js";
+import { OutputBuffer } from "./output_buffer.js";
+import { DISK_WRITE, encodeDisk, type RemusHeader } from "./protocol.js";
+
+export interface RemusOptions {
+  key: Uint8Array;
+  intervalMs: number;
+  timeoutMs: number; // the backup's silence that ends protection, and the primary's that starts fail-over
+  netBuffer: boolean;
+  disk: boolean; // replicate the disks (false: the backup opens the same paths, shared storage)
+  failover: "auto" | "manual";
+}
+
+export interface RemusPrimaryStatus {
+  role: "primary"; domain: string; domid: number; backup: string;
+  state: "syncing" | "protected" | "unprotected" | "stopped"; why: string | null;
+  interval_ms: number; timeout_ms: number; net_buffer: boolean; disk: boolean; failover: "auto" | "manual";
+  epoch: number; checkpoints: number;
+  last_pause_ms: number; mean_pause_ms: number; last_pages: number; last_bytes: number; last_ack_ms: number;
+  held_frames: number; released_frames: number; disk_writes: number; initial_sync_ms: number;
+}
+
+const BLOCK = 64 << 10; // the unit of the disks' first copy; blocks of zeros are not sent
+const READY_TIMEOUT_MS = 120_000;
+
+export class RemusError extends Error {}
+
+export class RemusPrimary {
+  private state: RemusPrimaryStatus["state"] = "syncing";
+  private why: string | null = null;
+  private epoch = 0;
+  private checkpoints = 0;
+  private awaiting = 0; // the epoch whose acknowledgement is awaited, 0 when none
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private resumedAt = 0;
+  private sentAt = 0;
+  private pauseTotal = 0;
+  private last = { pauseMs: 0, pages: 0, bytes: 0, ackMs: 0 };
+  private initialSyncMs = 0;
+  private readonly log: DiskLog | null;
+  private readonly out: OutputBuffer | null;
+  private stopWaiter: ((ok: boolean) => void) | null = null;
+  onEnd: ((p: RemusPrimary) => void) | null = null; // protection is over (stopped or lost)
+
+  private constructor(private readonly ts: Toolstack, readonly g: Guest, readonly backup: string, private readonly o: RemusOptions,
+    private readonly sock: Socket, private readonly lines: Lines, private readonly mem: MemoryCopy, private readonly w: StreamWriter,
+    private readonly sent: { bytes: number }, private readonly disks: number[]) {
+    this.log = disks.length ? new DiskLog(new Set(disks)) : null;
+    this.out = o.netBuffer ? new OutputBuffer() : null;
+  }
+
+  // Connects, sends the first checkpoint and returns once the backup holds
+  // it; replication then goes on by itself.
+  static async start(ts: Toolstack, domid: number, host: string, port: number, o: RemusOptions): Promise<RemusPrimary> {
+    const g = ts.guests.get(domid);
+    if (!g || g.state !== "running") throw new RemusError(`domain ${domid} is not running`);
+    const why = ts.unmovable(g);
+    if (why) throw new RemusError(why.replace("saved or migrated", "saved, migrated or protected"));
+    const disks = o.disk ? (g.config.disks ?? []).map((d) => d.devid) : [];
+    const sizes = disks.map((devid) => {
+      const img = ts.blkback.image(domid, devid);
+      if (!img) throw new RemusError(`${g.name}'s disk ${devid} is not connected yet: protect it once the guest has its disks`);
+      return img.bytes;
+    });
+    let link: Awaited<ReturnType<typeof connectLink>>;
+    try { link = await connectLink(host, port, o.key, "remus"); } catch (e) { throw new RemusError((e as Error).message); }
+    const { sock, lines } = link;
+    const sent = { bytes: 0 };
+    const w = new StreamWriter({ write: (b) => { sent.bytes += b.length; sock.write(b); } });
+    const drain = linkDrain(sock, "backup", (m) => new RemusError(m));
+    const mem = new MemoryCopy(ts.dom0.xc, domid, w, drain);
+    const p = new RemusPrimary(ts, g, `${host}:${port}`, o, sock, lines, mem, w, sent, disks);
+    const t0 = performance.now();
+    try {
+      const header: RemusHeader = {
+        version: 1, name: g.name, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, failover: o.failover,
+        disks: disks.map((devid, i) => ({ devid, vdev: (g.config.disks ?? []).find((d) => d.devid === devid)!.vdev, bytes: sizes[i] })),
+      };
+      w.json(REC.REMUS, header);
+      if (p.log) ts.blkback.taps.set(domid, p.log);
+      for (const [i, devid] of disks.entries()) await p.copyDisk(devid, sizes[i], drain);
+      mem.begin(true);
+      writePreamble(w, g, mem.maxPages);
+      await mem.live({});
+      // paused: the writes made while the disks were copied, then the rest of the first checkpoint
+      for (const e of p.log?.take() ?? []) w.record(REC.DISK, e);
+      w.record(REC.CONTEXT, ts.dom0.xc.getHvmContext(domid));
+      w.json(REC.XENSTORE, ts.xenstoreState(g));
+      w.record(REC.END, u64Record(mem.pagesSent));
+      await drain();
+      const ready = await lines.next(READY_TIMEOUT_MS);
+      if (!/^READY \d+$/.test(ready ?? "")) throw new RemusError(`the backup did not take the domain: ${ready ?? "the connection closed"}`);
+    } catch (e) {
+      ts.blkback.taps.delete(domid);
+      mem.stopLogDirty();
+      if (mem.paused) { try { mem.unpause(); } catch { /* gone */ } }
+      sock.destroy();
+      throw e instanceof RemusError ? e : new RemusError((e as Error).message);
+    }
+    p.initialSyncMs = Math.round(performance.now() - t0);
+    p.run();
+    ts.log(`d${domid} (${g.name}): Remus protection to ${host}:${port}: first checkpoint in ${p.initialSyncMs} ms, then every ${o.intervalMs} ms`);
+    return p;
+  }
+
+  // The disk's contents as its guest sees them, a block at a time while the
+  // guest runs (its writes meanwhile are in the log, sent after).
+  private async copyDisk(devid: number, size: number, drain: () => Promise<void>): Promise<void> {
+    const buf = new Uint8Array(BLOCK);
+    for (let off = 0; off < size; off += BLOCK) {
+      const img = this.ts.blkback.image(this.g.domid, devid);
+      if (!img) throw new RemusError(`disk ${devid} went away while it was copied`);
+      const n = Math.min(BLOCK, size - off);
+      const b = buf.subarray(0, n);
+      img.read(off, b);
+      if (b.some((x) => x !== 0)) this.w.record(REC.DISK, encodeDisk(devid, DISK_WRITE, off, n, b));
+      if ((off / BLOCK) % 16 === 15) { await drain(); await new Promise<void>((res) => setImmediate(res)); }
+    }
+  }
+
+  private run(): void {
+    this.state = "protected";
+    this.lines.onLine((l) => this.line(l));
+    this.sock.on("close", () => this.lost("the link to the backup closed"));
+    this.sock.on("error", (e) => this.lost(`the link to the backup failed: ${e.message}`));
+    if (this.out) this.ts.netback.holds.set(this.g.domid, this.out);
+    this.mem.unpause();
+    this.resumedAt = performance.now();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.state !== "protected" || this.awaiting) return;
+    const wait = Math.max(0, this.o.intervalMs - (performance.now() - this.resumedAt));
+    this.timer = setTimeout(() => { this.timer = null; this.checkpoint(); }, wait);
+  }
+
+  // One checkpoint: taken while the guest is paused, sent while it runs.
+  private checkpoint(): void {
+    if (this.state !== "protected") return;
+    const g = this.g, xc = this.ts.dom0.xc;
+    if (this.ts.guests.get(g.domid) !== g || g.state !== "running") { this.end("the domain is gone from this host", true); return; }
+    const bytes0 = this.sent.bytes, w = this.w;
+    const epoch = ++this.epoch;
+    const t0 = performance.now();
+    let pages = 0;
+    try {
+      this.mem.pause();
+      const dirty = [...new Set([...this.mem.dirty(), ...this.mem.outsideRam()])];
+      w.record(REC.CHECKPOINT, u64Record(epoch));
+      const sent0 = this.mem.pagesSent;
+      this.mem.sendNow(dirty);
+      pages = this.mem.pagesSent - sent0;
+      for (const e of this.log?.take() ?? []) w.record(REC.DISK, e);
+      w.record(REC.CONTEXT, xc.getHvmContext(g.domid));
+      w.json(REC.XENSTORE, this.ts.xenstoreState(g));
+      w.record(REC.END, u64Record(pages));
+      this.out?.seal(epoch);
+    } catch (e) {
+      if (this.mem.paused) { try { this.mem.unpause(); } catch { /* gone */ } }
+      this.end(`a checkpoint failed: ${(e as Error).message}`, false);
+      return;
+    } finally {
+      if (this.mem.paused) this.mem.unpause();
+    }
+    this.resumedAt = performance.now();
+    const pauseMs = this.resumedAt - t0;
+    this.sentAt = this.resumedAt;
+    this.pauseTotal += pauseMs;
+    this.last = { pauseMs, pages, bytes: 0, ackMs: 0 };
+    this.awaiting = epoch;
+    this.ackTimer = setTimeout(() => this.lost(`no acknowledgement of checkpoint ${epoch} in ${this.o.timeoutMs} ms`), this.o.timeoutMs);
+    this.last.bytes = this.sent.bytes - bytes0;
+  }
+
+  private line(l: string): void {
+    const ack = /^ACK (\d+)$/.exec(l);
+    if (ack && Number(ack[1]) === this.awaiting) {
+      if (this.ackTimer) clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+      this.out?.release(this.awaiting);
+      this.checkpoints++;
+      this.last.ackMs = performance.now() - this.sentAt;
+      this.awaiting = 0;
+      this.schedule();
+      return;
+    }
+    if (l === "STOPPED" && this.stopWaiter) { this.stopWaiter(true); return; }
+    this.lost(l.startsWith("ERR ") ? `the backup gave up: ${l.slice(4)}` : `the backup said '${l.slice(0, 80)}'`);
+  }
+
+  private lost(why: string): void {
+    if (this.state !== "protected") return;
+    this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: ${why}; the domain runs on here, unprotected`);
+    this.end(why, false);
+    this.state = "unprotected";
+  }
+
+  // Replication ends: the output held goes out, the logs stop, the link closes.
+  private end(why: string, tellBackup: boolean): void {
+    if (this.state !== "protected") return;
+    this.state = "stopped";
+    this.why = why;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.timer = this.ackTimer = null;
+    if (this.ts.netback.holds.get(this.g.domid) === this.out) this.ts.netback.holds.delete(this.g.domid);
+    if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
+    this.out?.releaseAll();
+    if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
+    if (tellBackup && !this.sock.destroyed) {
+      this.w.json(REC.STOP, { reason: why });
+      this.sock.end();
+    } else this.sock.destroy();
+    this.onEnd?.(this);
+  }
+
+  // `xents remus-stop`: the primary runs on, the backup discards its copy.
+  async stop(): Promise<void> {
+    if (this.state !== "protected") return;
+    const acked = new Promise<boolean>((res) => { this.stopWaiter = res; setTimeout(() => res(false), 5_000).unref(); });
+    this.end("protection stopped", true);
+    const ok = await acked;
+    this.ts.log(`d${this.g.domid} (${this.g.name}): Remus protection stopped${ok ? "" : " (the backup did not confirm that it discarded its copy)"}`);
+  }
+
+  status(): RemusPrimaryStatus {
+    return {
+      role: "primary", domain: this.g.name, domid: this.g.domid, backup: this.backup, state: this.state, why: this.why,
+      interval_ms: this.o.intervalMs, timeout_ms: this.o.timeoutMs, net_buffer: this.o.netBuffer, disk: this.disks.length > 0, failover: this.o.failover,
+      epoch: this.epoch, checkpoints: this.checkpoints,
+      last_pause_ms: round1(this.last.pauseMs), mean_pause_ms: round1(this.pauseTotal / Math.max(1, this.epoch)),
+      last_pages: this.last.pages, last_bytes: this.last.bytes, last_ack_ms: round1(this.last.ackMs),
+      held_frames: this.out?.held ?? 0, released_frames: this.out?.released ?? 0, disk_writes: this.log?.writes ?? 0, initial_sync_ms: this.initialSyncMs,
+    };
+  }
+  get active(): boolean { return this.state === "protected"; }
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;

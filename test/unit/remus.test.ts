@@ -1,0 +1,227 @@
+// Remus replication between two in-process hosts (issue 17), through a
+// proxy that can hold the primary's bytes back and cut the link: a page the
+// guest writes reaches the backup's copy with the next acknowledged
+// checkpoint and not before; a checkpoint cut half way is never applied
+// (the copy takes over from the one before); fail-over runs the copy by
+// itself with "auto" and waits for remus-takeover with "manual"; a backup
+// that goes leaves the primary running unprotected; remus-stop and a
+// domain destroyed on the primary leave nothing on the backup. Also the
+// output buffer's order and the disk log, which the Linux system test
+// drives through netfront and blkfront.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, connect, Server, Socket } from "node:net";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bookedHost, BookedHost } from "../helpers/host.js";
+import { until as untilOr } from "../helpers/until.js";
+import { MigrationListener } from "../../src/tools/migration.js";
+import { RemusPrimary, RemusOptions } from "../../src/tools/remus/primary.js";
+import { RemusBackup } from "../../src/tools/remus/backup.js";
+import { OutputBuffer } from "../../src/tools/remus/output_buffer.js";
+import { DiskLog } from "../../src/tools/remus/disk_log.js";
+import { decodeDisk, DISK_WRITE, DISK_DISCARD, DISK_CHUNK, checkHeader } from "../../src/tools/remus/protocol.js";
+import type { Vif } from "../../src/tools/backends/netback.js";
+import { idleImage } from "../../src/host/fuzz/idle_image.js";
+import { RAM0_GFN } from "../../src/host/fuzz/played_guest.js";
+
+type Side = BookedHost;
+const side = (): Side => bookedHost();
+// a guest page as the guest writes it (log-dirty sees it) or reads it
+function page(s: Side, domid: number, gfn: number, write = false): Uint8Array {
+  const d = s.host.hv.domains.get(domid)!;
+  const h = d.p2m.hostAddr(BigInt(gfn) << 12n, write);
+  assert.ok(h >= 0, `gfn ${gfn.toString(16)} is mapped in d${domid}`);
+  return d.bytes.subarray(h, h + 4096);
+}
+const X = RAM0_GFN + 700;
+const stamp = (v: number): Uint8Array => new Uint8Array(4096).fill(v);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const until = (what: string, f: () => boolean, ms = 10_000): Promise<void> => untilOr(what, f, ms);
+
+// Forwards both ways; hold() keeps the primary's bytes back (they are
+// delivered by release(), or never, if cut() comes first); cut() drops both
+// connections as a dead primary host's kernel would.
+class LinkProxy {
+  private server: Server;
+  private held: Buffer[] = [];
+  private holding = false;
+  private holdingAcks = false;
+  private src: Socket | null = null;
+  private dst: Socket | null = null;
+  constructor(private readonly dstPort: number) { this.server = createServer({ allowHalfOpen: true }, (s) => this.pipe(s)); }
+  listen(): Promise<number> { return new Promise((res) => this.server.listen(0, "127.0.0.1", () => res((this.server.address() as { port: number }).port))); }
+  private pipe(src: Socket): void {
+    const dst = connect({ port: this.dstPort, host: "127.0.0.1", allowHalfOpen: true });
+    this.src = src; this.dst = dst;
+    const kill = (): void => { src.destroy(); dst.destroy(); };
+    src.on("error", kill); dst.on("error", kill);
+    // a half-close is passed on (the primary's STOP ends its side; the backup's STOPPED comes back)
+    src.on("end", () => { if (!this.holding) dst.end(); });
+    dst.on("end", () => src.end());
+    src.on("data", (d: Buffer) => { if (this.holding) this.held.push(d); else dst.write(d); });
+    dst.on("data", (d: Buffer) => { if (!this.holdingAcks) src.write(d); });
+  }
+  hold(): void { this.holding = true; }
+  holdAcks(): void { this.holdingAcks = true; }
+  // the bytes held back, all but the last `keep`, then the link cut
+  cutAfterPartOfHeld(keep: number): number {
+    const all = Buffer.concat(this.held);
+    const part = all.subarray(0, Math.max(0, all.length - keep));
+    this.dst?.write(part, () => this.cut());
+    return all.length;
+  }
+  cut(): void { this.src?.destroy(); this.dst?.destroy(); }
+  close(): Promise<void> { this.cut(); return new Promise((res) => this.server.close(() => res())); }
+}
+
+interface Pair { a: Side; b: Side; domid: number; primary: RemusPrimary; backups: RemusBackup[]; proxy: LinkProxy; listener: MigrationListener; baseB: string; dir: string }
+async function protect(o: Partial<RemusOptions> = {}): Promise<Pair> {
+  const a = side(), b = side();
+  const key = randomBytes(32);
+  const dir = mkdtempSync(join(tmpdir(), "xents-remus-"));
+  const listener = new MigrationListener(b.ts, key);
+  const backups: RemusBackup[] = [];
+  listener.remus = (sock, lines) => { const r = new RemusBackup(b.ts, dir, sock, lines); backups.push(r); r.start(); };
+  const port = await listener.listen(0, "127.0.0.1");
+  const baseB = b.books();
+  const g = a.ts.create({ name: "guarded", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
+  page(a, g.domid, X, true).set(stamp(1));
+  const proxy = new LinkProxy(port);
+  const via = await proxy.listen();
+  const primary = await RemusPrimary.start(a.ts, g.domid, "127.0.0.1", via, { key, intervalMs: 20, timeoutMs: 2000, netBuffer: true, disk: true, failover: "auto", ...o });
+  return { a, b, domid: g.domid, primary, backups, proxy, listener, baseB, dir };
+}
+async function done(p: Pair): Promise<void> {
+  await p.proxy.close();
+  await p.listener.close();
+  rmSync(p.dir, { recursive: true, force: true });
+}
+const running = (s: Side): number[] => [...s.host.hv.domains.values()].filter((d) => d.id !== 0 && !d.paused()).map((d) => d.id);
+const others = (s: Side): number[] => [...s.host.hv.domains.keys()].filter((id) => id !== 0);
+const acked = (p: Pair): number => p.primary.status().checkpoints;
+
+test("a guest's write reaches the backup with the next acknowledged checkpoint; a checkpoint cut half way is never applied; fail-over runs the last whole one", async () => {
+  const p = await protect();
+  const { a, b, domid } = p;
+  assert.equal(p.backups.length, 1);
+  assert.equal(p.backups[0].status().state, "protecting");
+  assert.deepEqual(others(b), [domid], "the copy exists under the same id");
+  assert.deepEqual(running(b), [], "and is paused");
+  assert.deepEqual(page(b, domid, X), stamp(1), "the first checkpoint carried the guest's memory");
+  await until("checkpoints", () => acked(p) >= 3);
+  // a write between checkpoints: on the backup only after the next acknowledgement
+  page(a, domid, X, true).set(stamp(2));
+  const n = acked(p);
+  await until("the next acknowledgement", () => acked(p) >= n + 2);
+  assert.deepEqual(page(b, domid, X), stamp(2));
+  const st = p.primary.status();
+  assert.equal(st.state, "protected");
+  assert.ok(st.last_pages >= 0 && st.mean_pause_ms >= 0);
+  assert.equal(p.backups[0].status().epoch, st.checkpoints, "the backup's epoch is the primary's last acknowledged one");
+
+  // the next checkpoint carries stamp 3, but the link dies with part of it delivered
+  p.proxy.hold();
+  page(a, domid, X, true).set(stamp(3));
+  await until("a checkpoint sent", () => p.primary.status().epoch > p.backups[0].status().epoch);
+  await sleep(50); // its bytes reach the proxy
+  const epochBefore = p.backups[0].status().epoch;
+  const heldBytes = p.proxy.cutAfterPartOfHeld(16);
+  assert.ok(heldBytes > 4096, `a checkpoint with the page (${heldBytes} bytes held)`);
+  await until("the take-over", () => running(b).length === 1);
+  const bs = p.backups[0].status();
+  assert.equal(bs.state, "running");
+  assert.equal(bs.epoch, epochBefore, "the copy runs from the last whole checkpoint");
+  assert.deepEqual(page(b, domid, X), stamp(2), "the checkpoint cut half way was not applied");
+  assert.ok(b.ts.guests.get(domid), "the copy is the backup's guest now (console, xenstore)");
+  assert.equal(b.ts.xenstored.store.get(`/local/domain/${domid}/name`) ? "named" : "", "named");
+  // the primary lost its backup: it runs on, unprotected, with its output released
+  await until("the primary notices", () => p.primary.status().state !== "protected");
+  assert.equal(p.primary.status().state, "unprotected");
+  assert.match(p.primary.status().why ?? "", /link|acknowledgement/);
+  assert.deepEqual(running(a), [domid], "the primary's copy runs (the test cut the link; a dead primary would run nothing)");
+  assert.equal(a.host.hv.domains.get(domid)!.p2m.logDirty, false, "log-dirty is off again");
+  await done(p);
+});
+
+test("manual fail-over: the copy waits, paused, for remus-takeover; a primary that stops protection or loses its domain leaves nothing on the backup", async () => {
+  const p = await protect({ failover: "manual" });
+  await until("checkpoints", () => acked(p) >= 2);
+  assert.throws(() => p.backups[0].takeOver(), /primary is alive/, "no take-over while the link is up");
+  p.proxy.cut();
+  await until("the backup notices", () => p.backups[0].status().state === "primary-lost");
+  assert.deepEqual(running(p.b), [], "nothing runs by itself");
+  const g = p.backups[0].takeOver();
+  assert.equal(g.domid, p.domid);
+  assert.deepEqual(running(p.b), [p.domid]);
+  await done(p);
+
+  // remus-stop: the primary runs on; the backup's books are as before
+  const q = await protect();
+  await until("checkpoints", () => acked(q) >= 2);
+  const t0 = Date.now();
+  await q.primary.stop();
+  assert.ok(Date.now() - t0 < 4000, "the backup confirmed (STOPPED) rather than the wait running out");
+  assert.equal(q.primary.status().state, "stopped");
+  await until("the backup discards", () => q.backups[0].status().state === "discarded");
+  assert.equal(q.b.books(), q.baseB, "the backup keeps nothing");
+  assert.deepEqual(running(q.a), [q.domid]);
+  assert.equal(q.a.host.hv.domains.get(q.domid)!.p2m.logDirty, false);
+  await done(q);
+
+  // the domain destroyed on the primary: the backup discards its copy too (no fail-over to it)
+  const r = await protect();
+  await until("checkpoints", () => acked(r) >= 2);
+  r.a.ts.destroy(r.domid);
+  await until("the backup discards", () => r.backups[0].status().state === "discarded");
+  assert.match(r.backups[0].status().why ?? "", /gone/);
+  assert.equal(r.b.books(), r.baseB);
+  await done(r);
+});
+
+test("a backup that is lost (silent past the timeout) leaves the primary running, unprotected", async () => {
+  const p = await protect({ timeoutMs: 300 });
+  await until("checkpoints", () => acked(p) >= 2);
+  // the backup still hears the primary, but its acknowledgements never arrive
+  p.proxy.holdAcks();
+  await until("the primary gives up", () => p.primary.status().state === "unprotected", 5_000);
+  assert.match(p.primary.status().why ?? "", /no acknowledgement of checkpoint \d+ in 300 ms/);
+  assert.deepEqual(running(p.a), [p.domid]);
+  await done(p);
+});
+
+test("the output buffer releases an epoch's frames, in order, only with its acknowledgement; the disk log keeps writes in order, in chunks", () => {
+  const sent: string[] = [];
+  const vif = (name: string): Vif => ({ transmit: (f: Uint8Array) => { sent.push(`${name}:${f[0]}`); } }) as unknown as Vif;
+  const v1 = vif("a"), v2 = vif("b");
+  const out = new OutputBuffer();
+  out.hold(v1, Uint8Array.of(1));
+  out.hold(v2, Uint8Array.of(2));
+  out.seal(1);
+  out.hold(v1, Uint8Array.of(3));
+  assert.deepEqual(sent, [], "nothing leaves before an acknowledgement");
+  out.release(1);
+  assert.deepEqual(sent, ["a:1", "b:2"], "epoch 1's frames, in order; epoch 2's wait");
+  out.seal(2);
+  out.hold(v2, Uint8Array.of(4));
+  out.release(2);
+  assert.deepEqual(sent, ["a:1", "b:2", "a:3"]);
+  out.releaseAll();
+  assert.deepEqual(sent, ["a:1", "b:2", "a:3", "b:4"]);
+  assert.equal(out.held, 0);
+
+  const log = new DiskLog(new Set([51712]));
+  const big = new Uint8Array(DISK_CHUNK + 512).fill(7);
+  log.write(51712, 4096, big);
+  log.discard(51712, 0, 8192);
+  log.write(51728, 0, new Uint8Array(512)); // a disk that is not replicated
+  const e = log.take().map(decodeDisk);
+  assert.deepEqual(e.map((x) => [x.op, x.offset, x.length]), [[DISK_WRITE, 4096, DISK_CHUNK], [DISK_WRITE, 4096 + DISK_CHUNK, 512], [DISK_DISCARD, 0, 8192]]);
+  big.fill(9); // the log copied the data when the write was made
+  assert.equal(e[0].data![0], 7);
+  assert.deepEqual(log.take(), []);
+  assert.throws(() => decodeDisk(new Uint8Array(10)), /too short/);
+  assert.throws(() => checkHeader(new Uint8Array(Buffer.from(JSON.stringify({ version: 1, name: "x", intervalMs: 0, timeoutMs: 100, failover: "auto", disks: [] })))), /intervalMs/);
+});
