@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything xents needs on a fresh Debian 12 machine with Node.js 20+:
 # Debian packages (cross toolchain, QEMU as the reference, Xen headers and
-# xenstore clients, qemu-img and e2fsprogs to make and check disk images),
+# xenstore clients, qemu-img and e2fsprogs to make and check disk images,
+# etcd as the Remus arbiter the tests start),
 # npm packages, and the build. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc libc6-dev iproute2 iputils-ping gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm qemu-utils device-tree-compiler cpio xz-utils libxen-dev xenstore-utils e2fsprogs)
+pkgs=(gcc libc6-dev iproute2 iputils-ping gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm qemu-utils device-tree-compiler cpio xz-utils libxen-dev xenstore-utils e2fsprogs etcd-server)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -267,17 +267,17 @@ export function xlCommands(): Record<string, Command> {
         } finally { clearInterval(timer); poll.close(); }
       });
     }),
-    simple("remus", "protect a running domain with a copy on a backup host, checkpointed continuously", "xents remus [-i MS] [--timeout MS] [--no-net-buffer] [--no-disk] [--unsafe-failover] [--key-file F] <domain> <host[:port]>", async (argv) => {
-      const o = parseArgs(argv, { interval: "int", timeout: "int", "no-net-buffer": "bool", "no-disk": "bool", "unsafe-failover": "bool", "key-file": "string" }, { interval: "i" });
+    simple("remus", "protect a running domain with a copy on a backup host, checkpointed continuously", "xents remus [-i MS] [--timeout MS] [--arbiter etcd://HOST:PORT | --unsafe-failover] [--no-net-buffer] [--no-disk] [--key-file F] <domain> <host[:port]>", async (argv) => {
+      const o = parseArgs(argv, { interval: "int", timeout: "int", arbiter: "string", "no-net-buffer": "bool", "no-disk": "bool", "unsafe-failover": "bool", "key-file": "string" }, { interval: "i" });
       need(o._, 2, "domain and backup host");
       const m = /^(.+?)(?::(\d+))?$/.exec(o._[1])!;
       return withHost(async (c) => {
         const s = await c.call("remus", {
           domain: o._[0], host: m[1], port: Number(m[2] ?? 8002), intervalMs: o.interval as number | undefined, timeoutMs: o.timeout as number | undefined,
-          netBuffer: o["no-net-buffer"] !== true, disk: o["no-disk"] !== true, unsafeFailover: o["unsafe-failover"] === true,
+          netBuffer: o["no-net-buffer"] !== true, disk: o["no-disk"] !== true, unsafeFailover: o["unsafe-failover"] === true, arbiter: o.arbiter as string | undefined,
           keyFile: typeof o["key-file"] === "string" ? resolve(o["key-file"]) : undefined,
         });
-        process.stderr.write(`${s.domain} is protected by ${s.backup}: first checkpoint in ${s.initial_sync_ms} ms, then every ${s.interval_ms} ms; fail-over ${s.failover === "auto" ? "automatic" : "manual (xents remus-takeover on the backup)"}\n`);
+        process.stderr.write(`${s.domain} is protected by ${s.backup}: first checkpoint in ${s.initial_sync_ms} ms, then every ${s.interval_ms} ms; fail-over ${s.failover === "manual" ? "manual (xents remus-takeover on the backup)" : s.arbiter ? `automatic, arbitrated by ${s.arbiter}` : "automatic"}\n`);
         return 0;
       });
     }),

@@ -61,7 +61,7 @@ export const COMMANDS = {
     domain: DOMAIN, host: TEXT, port: v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)),
     intervalMs: v.optional(v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(1, "must be at least 1 ms"), v.maxValue(60_000, "must be at most 60000 ms"))),
     timeoutMs: v.optional(v.pipe(NUMBER, v.integer("must be a whole number"), v.minValue(10, "must be at least 10 ms"), v.maxValue(600_000, "must be at most 600000 ms"))),
-    netBuffer: FLAG, disk: FLAG, unsafeFailover: FLAG, keyFile: v.optional(TEXT),
+    netBuffer: FLAG, disk: FLAG, unsafeFailover: FLAG, arbiter: v.optional(TEXT), keyFile: v.optional(TEXT),
   }),
   "remus-status": none,
   "remus-stop": onDomain,

@@ -9,6 +9,7 @@ import { fileSink, fileSource } from "../save_stream.js";
 import { migrateOut, MigrationListener, MigrateProgress } from "../migration.js";
 import { RemusPrimary, RemusError } from "../remus/primary.js";
 import { RemusBackup } from "../remus/backup.js";
+import { arbiterHosts } from "../remus/arbiter.js";
 import { randomBytes } from "node:crypto";
 import { join, isAbsolute } from "node:path";
 import { hostname } from "node:os";
@@ -77,7 +78,7 @@ export class HostDaemon {
     if (this.opts.migratePort !== undefined) {
       this.migration = new MigrationListener(this.ts, migrationKey(this.paths.migrateKey, true));
       this.migration.remus = (sock, lines) => {
-        const b = new RemusBackup(this.ts, join(this.paths.home, "remus"), sock, lines);
+        const b = new RemusBackup(this.ts, join(this.paths.home, "remus"), sock, lines, `${hostname()}:${this.paths.home}`);
         b.onEnd = () => trimEnded(this.remusBackups, (x) => x.status().state === "protecting" || x.status().state === "primary-lost" || x.status().state === "syncing");
         this.remusBackups.push(b);
         b.start();
@@ -256,11 +257,14 @@ export class HostDaemon {
       remus: async (a) => {
         const g = this.guest(a.domain);
         if (this.protector(g.domid)) throw new RequestError(`${g.name} is already protected (remus-status; remus-stop ends it)`);
+        if (a.arbiter !== undefined && a.unsafeFailover === true) throw new RequestError("--unsafe-failover is for protection without an arbiter: with one, fail-over is automatic and safe");
+        if (a.arbiter !== undefined) { try { arbiterHosts(a.arbiter); } catch (e) { throw new RequestError((e as Error).message); } }
         const key = migrationKey(a.keyFile === undefined ? this.paths.migrateKey : absolutePath(a, "keyFile"), false);
         try {
           const p = await RemusPrimary.start(this.ts, g.domid, String(a.host), Number(a.port), {
             key, intervalMs: a.intervalMs ?? REMUS_INTERVAL_MS, timeoutMs: a.timeoutMs ?? REMUS_TIMEOUT_MS,
-            netBuffer: a.netBuffer !== false, disk: a.disk !== false, failover: a.unsafeFailover === true ? "auto" : "manual",
+            netBuffer: a.netBuffer !== false, disk: a.disk !== false, failover: a.unsafeFailover === true || a.arbiter !== undefined ? "auto" : "manual",
+            arbiter: a.arbiter ?? null, who: `${hostname()}:${this.paths.home}`,
           });
           p.onEnd = () => trimEnded(this.remusPrimaries, (x) => x.active);
           this.remusPrimaries.push(p);
@@ -277,11 +281,11 @@ export class HostDaemon {
         await p.stop();
         return null;
       },
-      "remus-takeover": (a) => {
+      "remus-takeover": async (a) => {
         const b = this.remusBackups.find((x) => x.name === String(a.domain) && x.status().state === "primary-lost")
           ?? this.remusBackups.find((x) => x.name === String(a.domain) && x.status().state === "protecting");
         if (!b) throw new RequestError(`this host holds no Remus copy of '${String(a.domain)}'`);
-        try { const g = b.takeOver(); return { domid: g.domid, name: g.name }; } catch (e) { throw new RequestError((e as Error).message); }
+        try { const g = await b.requestTakeover(); return { domid: g.domid, name: g.name }; } catch (e) { throw new RequestError((e as Error).message); }
       },
       save: (a) => {
         const file = absolutePath(a, "file");

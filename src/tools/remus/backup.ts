@@ -30,11 +30,14 @@ import { RestoreSession, checkXenstore } from "../domain_restore.js";
 import { RawImage } from "../backends/raw_image.js";
 import type { Lines } from "../migration_link.js";
 import { DISK_WRITE, checkHeader, decodeDisk, readU64, type RemusHeader } from "./protocol.js";
+import { Arbiter } from "./arbiter.js";
+
+const ARBITER_RETRY_MS = 100; // how often a backup that lost its primary asks the arbiter again
 
 export interface RemusBackupStatus {
   role: "backup"; domain: string; domid: number | null; primary: string;
   state: "syncing" | "protecting" | "primary-lost" | "running" | "discarded";
-  why: string | null; failover: "auto" | "manual" | null; interval_ms: number | null; timeout_ms: number | null;
+  why: string | null; failover: "auto" | "manual" | null; arbiter: string | null; interval_ms: number | null; timeout_ms: number | null;
   epoch: number; checkpoints: number; last_bytes: number; last_pages: number; last_apply_ms: number; replicas: string[];
 }
 
@@ -55,9 +58,15 @@ export class RemusBackup {
   private last = { bytes: 0, pages: 0, applyMs: 0 };
   private silence: ReturnType<typeof setTimeout> | null = null;
   private guest: Guest | null = null;
+  private arb: Arbiter | null = null;
+  private arbiterChecked: Promise<void> = Promise.resolve();
+  private retry: ReturnType<typeof setTimeout> | null = null;
   onEnd: ((b: RemusBackup) => void) | null = null; // discarded, or running after a take-over
 
-  constructor(private readonly ts: Toolstack, private readonly dir: string, private readonly sock: Socket, private readonly lines: Lines) {
+  // `who`: this host, as the arbiter records the copy that runs
+  // `arbiterUrl`: this host's own way to the arbiter, where it differs from the primary's
+  constructor(private readonly ts: Toolstack, private readonly dir: string, private readonly sock: Socket, private readonly lines: Lines, private readonly who: string,
+    private readonly arbiterUrl?: string) {
     this.session = new RestoreSession(ts);
     this.primary = `${sock.remoteAddress ?? "?"}:${sock.remotePort ?? "?"}`;
   }
@@ -96,6 +105,13 @@ export class RemusBackup {
         const h = checkHeader(payload);
         if ([...this.ts.guests.values()].some((x) => x.name === h.name && x.state !== "destroyed")) throw new StreamError(`a domain named '${h.name}' already exists here`);
         this.header = h;
+        if (h.arbiter) {
+          // reachable from here too, or this host cannot be a backup: checked before READY
+          const arb = new Arbiter(this.arbiterUrl ?? h.arbiter, h.uuid);
+          this.arb = arb;
+          this.arbiterChecked = arb.ping();
+          this.arbiterChecked.catch(() => { /* reported at READY */ });
+        }
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         for (const d of h.disks) {
           const path = join(this.dir, `${h.name}-${d.vdev}.img`);
@@ -112,9 +128,12 @@ export class RemusBackup {
         if (this.session.record(type, payload)) {
           this.syncReplicas();
           this.phase = "between";
-          this.state = "protecting";
-          this.sock.write(`READY ${this.session.domainId}\n`);
-          this.ts.log(`Remus: holding a copy of ${this.name} (d${this.session.domainId}) for ${this.primary}, every ${this.header!.intervalMs} ms, fail-over ${this.header!.failover}`);
+          this.arbiterChecked.then(() => {
+            if (this.over || this.state !== "syncing") return;
+            this.state = "protecting";
+            this.sock.write(`READY ${this.session.domainId}\n`);
+            this.ts.log(`Remus: holding a copy of ${this.name} (d${this.session.domainId}) for ${this.primary}, every ${this.header!.intervalMs} ms, fail-over ${this.header!.failover}${this.arb ? ` (arbiter ${this.arb.url})` : ""}`);
+          }, (e: Error) => this.fail(e.message));
         }
         return;
       case "between":
@@ -193,15 +212,18 @@ export class RemusBackup {
     if (this.silence) clearTimeout(this.silence);
     this.state = "discarded";
     this.why = why;
+    if (this.retry) clearTimeout(this.retry);
     this.session.abort();
     for (const r of this.replicas.values()) { r.close(); try { rmSync(r.path, { force: true }); } catch { /* best effort */ } }
+    this.arb?.close();
+    this.arb = null;
     this.ts.log(`Remus: copy of ${this.name} discarded: ${why}`);
     this.onEnd?.(this);
   }
 
   private linkLost(why: string): void {
     if (this.phase === "over" || this.state === "primary-lost") return;
-    if (this.phase !== "between" && this.phase !== "checkpoint") { this.discard(`${why} before the first checkpoint was whole`); return; }
+    if (this.state !== "protecting") { this.discard(`${why} before the first checkpoint was whole`); return; }
     if (this.silence) clearTimeout(this.silence);
     this.sock.destroy();
     this.state = "primary-lost";
@@ -209,18 +231,56 @@ export class RemusBackup {
     // a checkpoint half received is dropped: the copy is the last whole one
     this.staged = [];
     this.ts.log(`Remus: ${this.name}'s primary ${this.primary} is lost (${why}); the copy is at checkpoint ${this.epoch}`);
-    if (this.header!.failover === "auto") this.takeOver();
-    else this.ts.log(`Remus: fail-over is manual: 'xents remus-takeover ${this.name}' runs the copy here once the primary is known to be dead`);
+    if (this.header!.failover === "manual") {
+      this.ts.log(`Remus: fail-over is manual: 'xents remus-takeover ${this.name}' runs the copy here once the primary is known to be dead`);
+      return;
+    }
+    if (!this.arb) { this.takeOver(); return; }
+    const lost = why;
+    const ask = (): void => {
+      this.retry = null;
+      if (this.state !== "primary-lost" || !this.arb) return;
+      this.arb.takeover(this.who).then((r) => {
+        if (this.state !== "primary-lost") return;
+        if (r.ok) { this.takeOver(); return; }
+        if (r.forbidden) { this.discard(r.why); return; }
+        this.why = `${lost}; ${r.why}: waiting for its lease to lapse`;
+        this.retry = setTimeout(ask, ARBITER_RETRY_MS);
+      }, (e: Error) => {
+        if (this.state !== "primary-lost") return;
+        this.why = `${lost}; ${e.message}: waiting`;
+        this.retry = setTimeout(ask, ARBITER_RETRY_MS);
+      });
+    };
+    ask();
+  }
+
+  // `xents remus-takeover`: with an arbiter, only once it gives this copy the domain.
+  async requestTakeover(): Promise<Guest> {
+    if (this.state !== "primary-lost") return this.takeOver(); // (which says why not)
+    if (this.arb) {
+      const r = await this.arb.takeover(this.who);
+      if (!r.ok) throw new Error(`the copy of ${this.name} cannot take over: ${r.why}`);
+    }
+    return this.takeOver();
   }
 
   // The copy runs, from the last whole checkpoint.
   takeOver(): Guest {
     if (this.state !== "primary-lost") throw new Error(`the copy of ${this.name} cannot take over: ${this.state === "protecting" ? "its primary is alive (the link is up)" : this.state}`);
     this.phase = "over";
+    if (this.retry) clearTimeout(this.retry);
+    // the domain is ours at the arbiter now; its lease is kept alive while this copy runs
+    this.arb?.hold((w) => this.ts.log(`Remus: ${this.name}: ${w} (this copy runs on: no other may)`));
     const paths = new Map<number, string>();
     for (const [devid, r] of this.replicas) { paths.set(devid, r.path); r.close(); }
     this.session.redirectDisks(paths);
-    const g = this.session.finish(false);
+    let g: Guest;
+    try { g = this.session.finish(false); } catch (e) {
+      this.phase = "checkpoint"; // (so that discard runs)
+      this.discard(`the take-over failed: ${(e as Error).message}`);
+      throw e;
+    }
     this.guest = g;
     this.state = "running";
     this.ts.log(`Remus: d${g.domid} (${g.name}) took over from checkpoint ${this.epoch}`);
@@ -231,7 +291,7 @@ export class RemusBackup {
   status(): RemusBackupStatus {
     return {
       role: "backup", domain: this.name, domid: this.guest?.domid ?? this.domid, primary: this.primary, state: this.state, why: this.why,
-      failover: this.header?.failover ?? null, interval_ms: this.header?.intervalMs ?? null, timeout_ms: this.header?.timeoutMs ?? null,
+      failover: this.header?.failover ?? null, arbiter: this.header?.arbiter ?? null, interval_ms: this.header?.intervalMs ?? null, timeout_ms: this.header?.timeoutMs ?? null,
       epoch: this.epoch, checkpoints: this.checkpoints, last_bytes: this.last.bytes, last_pages: this.last.pages,
       last_apply_ms: Math.round(this.last.applyMs * 10) / 10, replicas: [...this.replicas.values()].map((r) => r.path),
     };

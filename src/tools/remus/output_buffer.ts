@@ -40,4 +40,6 @@ export class OutputBuffer implements OutputHold {
 
   // Protection ends (stopped, or the backup is lost): everything goes out.
   releaseAll(): void { this.release(Number.MAX_SAFE_INTEGER); }
+  // This copy may not run on (fenced): what it held never leaves.
+  drop(): void { this.queue = []; this.head = 0; this.held = 0; }
 }

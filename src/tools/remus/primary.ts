@@ -32,6 +32,7 @@ import { Lines, connectLink, linkDrain } from "../migration_link.js";
 import { DiskLog } from "./disk_log.js";
 import { OutputBuffer } from "./output_buffer.js";
 import { DISK_WRITE, encodeDisk, type RemusHeader } from "./protocol.js";
+import { Arbiter } from "./arbiter.js";
 
 export interface RemusOptions {
   key: Uint8Array;
@@ -40,12 +41,14 @@ export interface RemusOptions {
   netBuffer: boolean;
   disk: boolean; // replicate the disks (false: the backup opens the same paths, shared storage)
   failover: "auto" | "manual";
+  arbiter: string | null; // etcd://host:port, deciding which copy may run (arbiter.ts)
+  who: string; // this host, as the arbiter records the copy that runs
 }
 
 export interface RemusPrimaryStatus {
   role: "primary"; domain: string; domid: number; backup: string;
-  state: "syncing" | "protected" | "unprotected" | "stopped"; why: string | null;
-  interval_ms: number; timeout_ms: number; net_buffer: boolean; disk: boolean; failover: "auto" | "manual";
+  state: "syncing" | "protected" | "unprotected" | "stopped" | "fenced"; why: string | null;
+  interval_ms: number; timeout_ms: number; net_buffer: boolean; disk: boolean; failover: "auto" | "manual"; arbiter: string | null;
   epoch: number; checkpoints: number;
   last_pause_ms: number; mean_pause_ms: number; last_pages: number; last_bytes: number; last_ack_ms: number;
   held_frames: number; released_frames: number; disk_writes: number; initial_sync_ms: number;
@@ -72,6 +75,9 @@ export class RemusPrimary {
   private readonly log: DiskLog | null;
   private readonly out: OutputBuffer | null;
   private stopWaiter: ((ok: boolean) => void) | null = null;
+  private ending = false; // the backup is lost and the arbiter is being told (output still held)
+  private arb: Arbiter | null = null;
+  private fenceWhy: string | null = null; // the arbiter's lease lapsed before replication ran
   onEnd: ((p: RemusPrimary) => void) | null = null; // protection is over (stopped or lost)
 
   private constructor(private readonly ts: Toolstack, readonly g: Guest, readonly backup: string, private readonly o: RemusOptions,
@@ -94,18 +100,26 @@ export class RemusPrimary {
       if (!img) throw new RemusError(`${g.name}'s disk ${devid} is not connected yet: protect it once the guest has its disks`);
       return img.bytes;
     });
+    // the arbiter first: this copy owns the domain, or nothing happens
+    let arb: Arbiter | null = null;
+    if (o.arbiter) {
+      arb = new Arbiter(o.arbiter, g.uuid);
+      try { await arb.claim(o.who); } catch (e) { arb.close(); throw new RemusError((e as Error).message); }
+    }
     let link: Awaited<ReturnType<typeof connectLink>>;
-    try { link = await connectLink(host, port, o.key, "remus"); } catch (e) { throw new RemusError((e as Error).message); }
+    try { link = await connectLink(host, port, o.key, "remus"); } catch (e) { await arb?.release(); arb?.close(); throw new RemusError((e as Error).message); }
     const { sock, lines } = link;
     const sent = { bytes: 0 };
     const w = new StreamWriter({ write: (b) => { sent.bytes += b.length; sock.write(b); } });
     const drain = linkDrain(sock, "backup", (m) => new RemusError(m));
     const mem = new MemoryCopy(ts.dom0.xc, domid, w, drain);
     const p = new RemusPrimary(ts, g, `${host}:${port}`, o, sock, lines, mem, w, sent, disks);
+    p.arb = arb;
+    arb?.hold((why) => p.fence(why));
     const t0 = performance.now();
     try {
       const header: RemusHeader = {
-        version: 1, name: g.name, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, failover: o.failover,
+        version: 1, name: g.name, uuid: g.uuid, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, failover: o.failover, arbiter: o.arbiter,
         disks: disks.map((devid, i) => ({ devid, vdev: (g.config.disks ?? []).find((d) => d.devid === devid)!.vdev, bytes: sizes[i] })),
       };
       w.json(REC.REMUS, header);
@@ -122,11 +136,13 @@ export class RemusPrimary {
       await drain();
       const ready = await lines.next(READY_TIMEOUT_MS);
       if (!/^READY \d+$/.test(ready ?? "")) throw new RemusError(`the backup did not take the domain: ${ready ?? "the connection closed"}`);
+      if (p.fenceWhy) throw new RemusError(p.fenceWhy);
     } catch (e) {
       ts.blkback.taps.delete(domid);
       mem.stopLogDirty();
-      if (mem.paused) { try { mem.unpause(); } catch { /* gone */ } }
+      if (mem.paused && !p.fenceWhy) { try { mem.unpause(); } catch { /* gone */ } }
       sock.destroy();
+      if (arb) { await arb.release(); arb.close(); }
       throw e instanceof RemusError ? e : new RemusError((e as Error).message);
     }
     p.initialSyncMs = Math.round(performance.now() - t0);
@@ -169,7 +185,7 @@ export class RemusPrimary {
 
   // One checkpoint: taken while the guest is paused, sent while it runs.
   private checkpoint(): void {
-    if (this.state !== "protected") return;
+    if (this.state !== "protected" || this.ending) return;
     const g = this.g, xc = this.ts.dom0.xc;
     if (this.ts.guests.get(g.domid) !== g || g.state !== "running") { this.end("the domain is gone from this host", true); return; }
     const bytes0 = this.sent.bytes, w = this.w;
@@ -206,6 +222,7 @@ export class RemusPrimary {
   }
 
   private line(l: string): void {
+    if (this.ending) return;
     const ack = /^ACK (\d+)$/.exec(l);
     if (ack && Number(ack[1]) === this.awaiting) {
       if (this.ackTimer) clearTimeout(this.ackTimer);
@@ -221,11 +238,38 @@ export class RemusPrimary {
     this.lost(l.startsWith("ERR ") ? `the backup gave up: ${l.slice(4)}` : `the backup said '${l.slice(0, 80)}'`);
   }
 
+  // The backup is lost. With an arbiter, the domain's output stays held
+  // until the arbiter has the mark that keeps the backup's (now stale) copy
+  // from ever running; a primary that cannot leave that mark stops.
   private lost(why: string): void {
+    if (this.state !== "protected" || this.ending) return;
+    const arb = this.arb;
+    if (!arb) { this.goOnUnprotected(why); return; }
+    this.ending = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.sock.destroy();
+    arb.forbidTakeover().then(() => this.goOnUnprotected(why), (e: Error) => this.fence(`${why}, and the arbiter could not be told (${e.message})`));
+  }
+  private goOnUnprotected(why: string): void {
     if (this.state !== "protected") return;
     this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: ${why}; the domain runs on here, unprotected`);
     this.end(why, false);
     this.state = "unprotected";
+  }
+
+  // This copy may no longer run (the arbiter's lease lapsed, or the backup
+  // was lost and the arbiter could not be told): the domain is paused, its
+  // held output dropped (the backup's copy may run from before it), and
+  // replication ends without a STOP, so the backup may take over.
+  private fence(why: string): void {
+    if (this.state === "syncing") { this.fenceWhy = why; try { this.ts.dom0.xc.pause(this.g.domid); } catch { /* gone */ } return; }
+    if (this.state !== "protected") return;
+    try { this.ts.dom0.xc.pause(this.g.domid); } catch { /* gone */ }
+    this.out?.drop();
+    this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: paused: ${why}; the backup may take over`);
+    this.end(why, false);
+    this.state = "fenced";
   }
 
   // Replication ends: the output held goes out, the logs stop, the link closes.
@@ -240,6 +284,9 @@ export class RemusPrimary {
     if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
     this.out?.releaseAll();
     if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
+    const arb = this.arb;
+    this.arb = null;
+    if (arb) void arb.release().finally(() => arb.close());
     if (tellBackup && !this.sock.destroyed) {
       this.w.json(REC.STOP, { reason: why });
       this.sock.end();
@@ -259,7 +306,7 @@ export class RemusPrimary {
   status(): RemusPrimaryStatus {
     return {
       role: "primary", domain: this.g.name, domid: this.g.domid, backup: this.backup, state: this.state, why: this.why,
-      interval_ms: this.o.intervalMs, timeout_ms: this.o.timeoutMs, net_buffer: this.o.netBuffer, disk: this.disks.length > 0, failover: this.o.failover,
+      interval_ms: this.o.intervalMs, timeout_ms: this.o.timeoutMs, net_buffer: this.o.netBuffer, disk: this.disks.length > 0, failover: this.o.failover, arbiter: this.o.arbiter,
       epoch: this.epoch, checkpoints: this.checkpoints,
       last_pause_ms: round1(this.last.pauseMs), mean_pause_ms: round1(this.pauseTotal / Math.max(1, this.epoch)),
       last_pages: this.last.pages, last_bytes: this.last.bytes, last_ack_ms: round1(this.last.ackMs),

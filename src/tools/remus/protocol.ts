@@ -3,7 +3,8 @@
 // the handshake, and four more records.
 //
 // Primary -> backup:
-//   REMUS (JSON header: interval, timeout, fail-over policy, the disks),
+//   REMUS (JSON header: the domain's name and uuid, interval, timeout,
+//   fail-over policy and arbiter, the disks),
 //   DISK* (the disks' contents, non-zero blocks), then the first checkpoint
 //   as a migration sends it: DOMAIN, KERNEL, [RAMDISK], PAGES*, DISK* (the
 //   writes made while the disks were copied), CONTEXT, XENSTORE, END.
@@ -29,7 +30,9 @@ const Header = v.object({
   name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/)),
   intervalMs: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(60_000)),
   timeoutMs: v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(600_000)),
+  uuid: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)),
   failover: v.picklist(["auto", "manual"]),
+  arbiter: v.nullable(v.pipe(v.string(), v.maxLength(512))), // etcd://host:port (arbiter.ts), or none
   disks: v.pipe(v.array(v.object({
     devid: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xFFFFF)),
     vdev: v.pipe(v.string(), v.regex(/^[a-z0-9]{1,16}$/)),
