@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../../src/tools/images.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
-import { canMakeNetworks } from "../helpers/netns.js";
+import { canMakeNetworks, linkedPair } from "../helpers/netns.js";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { initrdWithPrograms } from "../../src/tools/initrd_programs.js";
 import { diskImage, linuxGuestFields, writeXlCfg } from "../helpers/guest_files.js";
@@ -148,22 +148,13 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
 const canNetns = canMakeNetworks();
 test("migration between network namespaces over a veth pair, pinged from the other side all through; a link that drops mid-way leaves the guest running at its source", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
   const tag = process.pid.toString(36);
-  const nsA = `xa-${tag}`, nsB = `xb-${tag}`, va = `xva${tag}`.slice(0, 15), vb = `xvb${tag}`.slice(0, 15);
   const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };
   const hA = join(root, "na"), hB = join(root, "nb");
   let pinger: ChildProcess | null = null;
+  // in each namespace a Linux bridge holds the host's address, its end of the link and (below) its TAP to xenbr0
+  const net = linkedPair("x", tag, "10.201.0");
+  const { nsA, nsB, vb } = net;
   try {
-    ip("netns", "add", nsA); ip("netns", "add", nsB);
-    ip("link", "add", va, "type", "veth", "peer", "name", vb);
-    ip("link", "set", va, "netns", nsA); ip("link", "set", vb, "netns", nsB);
-    // in each namespace a Linux bridge holds the host's address, its end of the link and (below) its TAP to xenbr0
-    for (const [ns, dev, addr] of [[nsA, va, "10.201.0.1/24"], [nsB, vb, "10.201.0.2/24"]]) {
-      ip("-n", ns, "link", "set", "lo", "up");
-      ip("-n", ns, "link", "add", "br0", "type", "bridge");
-      ip("-n", ns, "link", "set", dev, "master", "br0", "up");
-      ip("-n", ns, "addr", "add", addr, "dev", "br0");
-      ip("-n", ns, "link", "set", "br0", "up");
-    }
     // each daemon lives in its namespace; the CLI reaches it through its unix socket
     for (const [ns, h] of [[nsA, hA], [nsB, hB]]) {
       const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", "host", "start", "--memory", "512", "--migrate-port", "0"], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
@@ -226,6 +217,6 @@ test("migration between network namespaces over a veth pair, pinged from the oth
   } finally {
     pinger?.kill();
     for (const h of [hA, hB]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
-    for (const ns of [nsA, nsB]) spawnSync("ip", ["netns", "del", ns]);
+    net.remove();
   }
 });

@@ -1,24 +1,31 @@
 // Remus high availability (issue 17) with Debian's Linux guest, driven
 // through the CLI with the README's lines: two hosts in two network
 // namespaces joined by a veth pair (each xenbr0 on the link through a TAP),
-// a guest on the primary with a qcow2 disk and a vif. Protected with
-// `xents remus --unsafe-failover`, it sends a paced 4 MiB upload and a
+// and the arbiter, etcd, in a third, which each host reaches by its own
+// management link. A guest on the primary with a qcow2 disk and a vif,
+// protected with `xents remus --arbiter`, sends a paced 4 MiB upload and a
 // stream of "acked-N" lines (each sent after `rec-N` was appended to its
 // disk and synced) to receivers on the link, and is pinged all the while.
-// Then the primary's host process is killed (SIGKILL): the backup's copy
-// takes over by itself, both TCP connections carry on (the upload arrives
-// whole, checksummed; the acks go on without a gap or a reset), every
-// record the receiver saw acknowledged is on the backup's disk, the guest
-// did not reboot, and the replica checks clean with e2fsck.
+// - The primary's host process is killed (SIGKILL): once its lease lapses
+//   the backup's copy takes over by itself; both TCP connections carry on
+//   (the upload arrives whole, checksummed; the acks go on, no reset),
+//   every record the receiver saw acknowledged is on the backup's disk, and
+//   the guest did not reboot.
+// - The first host comes back and the running copy is protected again,
+//   towards it. Then the new primary is cut off from everything (both its
+//   links down, as a network failure, not a death): it pauses its copy and
+//   says why, the other host takes over, and exactly one copy runs.
+// - The replicas check clean with e2fsck.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
-import { mkdtempSync, copyFileSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsoleSession } from "../helpers/linux_guest.js";
-import { canMakeNetworks } from "../helpers/netns.js";
+import { canMakeNetworks, linkedPair } from "../helpers/netns.js";
+import { startEtcd, TestEtcd } from "../helpers/etcd.js";
 import { xentsCli, xentsOk, CliConsole } from "../helpers/cli.js";
 import { diskImage, qcow2Of, linuxGuestFields, writeXlCfg } from "../helpers/guest_files.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
@@ -43,14 +50,14 @@ const acks = require("node:net").createServer((c) => {
 });
 up.listen(8081, "10.202.0.2", () => acks.listen(8082, "10.202.0.2", () => console.log("listening")));`;
 
-test("Remus: the primary's host is killed mid-transfer; the backup's copy takes over with its TCP connections, disk and memory", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
+test("Remus: a killed primary host, then a partitioned one: the backup's copy takes over with its TCP connections, disk and memory, and never two copies run", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), "xents-remus-"));
   const tag = process.pid.toString(36);
-  const nsA = `ra-${tag}`, nsB = `rb-${tag}`, va = `rva${tag}`.slice(0, 15), vb = `rvb${tag}`.slice(0, 15);
   const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };
   const hA = join(root, "a"), hB = join(root, "b");
   const kids: ChildProcess[] = [];
   let out = "", pings = "";
+  let etcd: TestEtcd | null = null;
   const waitFor = async (what: string, f: () => boolean, ms: number): Promise<void> => {
     for (const t0 = Date.now(); !f();) { if (Date.now() - t0 > ms) assert.fail(`timed out: ${what}\n${out.slice(-600)}`); await new Promise((res) => setTimeout(res, 100)); }
   };
@@ -58,30 +65,49 @@ test("Remus: the primary's host is killed mid-transfer; the backup's copy takes 
   const acked = (): number[] => [...out.matchAll(/ACK acked-(\d+)/g)].map((m) => Number(m[1]));
   const replies = (): number[] => [...pings.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
   const status = async (h: string): Promise<Record<string, unknown>[]> => JSON.parse(await xentsOk(h, ["remus-status", "--json"])) as Record<string, unknown>[];
+  const remusState = async (h: string, want: string, ms: number): Promise<Record<string, unknown>> => {
+    let all: Record<string, unknown>[] = [];
+    for (const t0 = Date.now(); ; await new Promise((res) => setTimeout(res, 100))) {
+      all = await status(h);
+      const s = all.find((x) => x.state === want);
+      if (s) return s;
+      assert.ok(Date.now() - t0 < ms, `remus-status says ${want} (${JSON.stringify(all)})`);
+    }
+  };
+  const net = linkedPair("r", tag, "10.202.0");
+  const { nsA, nsB } = net;
+  const nsE = `re-${tag}`, mA = `rma${tag}`.slice(0, 15), mB = `rmb${tag}`.slice(0, 15);
   try {
-    ip("netns", "add", nsA); ip("netns", "add", nsB);
-    ip("link", "add", va, "type", "veth", "peer", "name", vb);
-    ip("link", "set", va, "netns", nsA); ip("link", "set", vb, "netns", nsB);
-    for (const [ns, dev, addr] of [[nsA, va, "10.202.0.1/24"], [nsB, vb, "10.202.0.2/24"]]) {
-      ip("-n", ns, "link", "set", "lo", "up");
-      ip("-n", ns, "link", "add", "br0", "type", "bridge");
-      ip("-n", ns, "link", "set", dev, "master", "br0", "up");
-      ip("-n", ns, "addr", "add", addr, "dev", "br0");
-      ip("-n", ns, "link", "set", "br0", "up");
+    // the management network: the arbiter's namespace, a bridge, a veth from each host's
+    ip("netns", "add", nsE);
+    ip("-n", nsE, "link", "set", "lo", "up");
+    ip("-n", nsE, "link", "add", "mgmt", "type", "bridge");
+    ip("-n", nsE, "addr", "add", "10.203.0.100/24", "dev", "mgmt");
+    ip("-n", nsE, "link", "set", "mgmt", "up");
+    for (const [ns, dev, addr] of [[nsA, mA, "10.203.0.1/24"], [nsB, mB, "10.203.0.2/24"]]) {
+      ip("link", "add", dev, "type", "veth", "peer", "name", `${dev}e`);
+      ip("link", "set", dev, "netns", ns); ip("link", "set", `${dev}e`, "netns", nsE);
+      ip("-n", nsE, "link", "set", `${dev}e`, "master", "mgmt", "up");
+      ip("-n", ns, "addr", "add", addr, "dev", dev);
+      ip("-n", ns, "link", "set", dev, "up");
     }
-    // the README's lines, with this test's names: the backup in its own namespace, so port 8002 is free
+    etcd = await startEtcd({ host: "10.203.0.100", port: 2379, prefix: ["ip", "netns", "exec", nsE] });
+    // the README's lines, with this test's names: each host in its own namespace, so port 8002 is free
     const lines = readmeBlock("High availability (Remus)", "sh").split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean);
-    assert.deepEqual(lines, ["npx xents host start --migrate-port 8002", "npx xents remus --unsafe-failover guest backup:8002", "npx xents remus-status"]);
-    const cli = (l: string): string[] => l.replace(/^npx xents /, "").replace(/\bguest\b/, "ha").replace("backup:", "10.202.0.2:").split(" ");
-    for (const [ns, h, args] of [[nsB, hB, cli(lines[0])], [nsA, hA, ["host", "start", "--memory", "512"]]] as const) {
-      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", ...args], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
+    assert.deepEqual(lines, ["npx xents host start --migrate-port 8002", "npx xents remus --arbiter etcd://arbiter:2379 guest backup:8002", "npx xents remus-status"]);
+    const cli = (l: string, backup = "10.202.0.2"): string[] => l.replace(/^npx xents /, "").replace(/\bguest\b/, "ha").replace("backup:", `${backup}:`).replace("arbiter:", "10.203.0.100:").split(" ");
+    const startHost = (ns: string, h: string): void => {
+      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", ...cli(lines[0])], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
-    }
+    };
+    startHost(nsB, hB);
+    mkdirSync(hA, { mode: 0o700 });
+    copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
+    startHost(nsA, hA);
     for (const [ns, h, tap] of [[nsA, hA, `rta${tag}`], [nsB, hB, `rtb${tag}`]]) {
       await xentsOk(h, ["tap-attach", "xenbr0", tap.slice(0, 15)]);
       ip("-n", ns, "link", "set", tap.slice(0, 15), "master", "br0", "up");
     }
-    copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
     const disk = qcow2Of(diskImage(join(root, "raw.img"), 32), join(root, "ha.qcow2"));
     const cfg = join(root, "ha.cfg");
     writeXlCfg(cfg, linuxGuestFields("ha", 160, 1, { disk: [`format=qcow2, vdev=xvda, access=rw, target=${disk}`], vif: ["mac=00:16:3e:20:02:0a, bridge=xenbr0"] }));
@@ -92,7 +118,7 @@ test("Remus: the primary's host is killed mid-transfer; the backup's copy takes 
 
     const r = await xentsCli(hA, cli(lines[1]), 300_000);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /ha is protected by 10\.202\.0\.2:8002: first checkpoint in \d+ ms, then every 200 ms; fail-over automatic/);
+    assert.match(r.stderr, /ha is protected by 10\.202\.0\.2:8002: first checkpoint in \d+ ms, then every 200 ms; fail-over automatic, arbitrated by etcd:\/\/10\.203\.0\.100:2379/);
     t.diagnostic(r.stderr.trim());
     assert.match(await xentsOk(hA, cli(lines[2])), /^ha\s+primary\s+10\.202\.0\.2:8002\s+protected\s+200\s+\d+/m);
     const [pa] = await status(hA), [pb] = await status(hB);
@@ -120,14 +146,10 @@ test("Remus: the primary's host is killed mid-transfer; the backup's copy takes 
     const ackedBefore = Math.max(...acked()), receivedBefore = received(), pingsBefore = Math.max(...replies());
     process.kill(pidA, "SIGKILL");
     const killed = Date.now();
-    let pb2: Record<string, unknown> = {};
-    for (const t0 = Date.now(); pb2.state !== "running"; await new Promise((res) => setTimeout(res, 100))) {
-      assert.ok(Date.now() - t0 < 30_000, `the backup takes over (${JSON.stringify(pb2)})`);
-      [pb2] = await status(hB);
-    }
+    const pb2 = await remusState(hB, "running", 30_000);
     const listed = Date.now() - killed;
-    assert.match(await xentsOk(hB, ["list"]), /^ha\s+\d+\s+160\s+1\s/m);
     assert.match(String(pb2.why), /link to the primary/);
+    assert.match(await xentsOk(hB, ["list"]), /^ha\s+\d+\s+160\s+1\s/m);
     await waitFor("the upload completes", () => /UPLOAD \d+/.test(out), 240_000);
     await waitFor("acks go on", () => Math.max(...acked()) > ackedBefore + 10, 60_000);
     await waitFor("pings are answered from the backup", () => replies().filter((n) => n > pingsBefore).length >= 10, 60_000);
@@ -148,14 +170,39 @@ test("Remus: the primary's host is killed mid-transfer; the backup's copy takes 
     assert.deepEqual(log, log.map((_, i) => i + 1), "the records are whole and in order");
     const up = (await sb.run("cut -d. -f1 /proc/uptime")).trim();
     assert.ok(Number(up) > 30, `the guest did not reboot (up ${up} s)`);
+
+    // the first host comes back; the copy that runs is protected again, towards it
+    startHost(nsA, hA);
+    const again = await xentsCli(hB, cli(lines[1], "10.202.0.1"), 300_000);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((await status(hA)).some((x) => x.role === "backup" && x.state === "protecting"), "the first host holds the copy now");
+    // the new primary is cut off from everything, as a failed network (it lives on)
+    ip("-n", nsB, "link", "set", net.vb, "down");
+    ip("-n", nsB, "link", "set", mB, "down");
+    const cut = Date.now();
+    const fenced = await remusState(hB, "fenced", 30_000);
+    const fencedAt = Date.now() - cut;
+    assert.match(String(fenced.why), /arbiter .* has not renewed this host's lease/);
+    assert.match(await xentsOk(hB, ["list"]), /^ha\s+\d+\s+160\s+1\s+-[-b]p---/m, "the partitioned copy is paused");
+    await remusState(hA, "running", 30_000);
+    const tookAt = Date.now() - cut;
+    assert.match(await xentsOk(hA, ["list"]), /^ha\s+\d+\s+160\s+1\s+[-r][-b]-{4}/m, "the other host's copy runs");
+    assert.match(await xentsOk(hB, ["list"]), /^ha\s+\d+\s+160\s+1\s+-[-b]p---/m, "and the partitioned one is still paused");
+    const sa2 = new ConsoleSession(new CliConsole(hA, "ha"));
+    assert.equal((await sa2.run("echo alive-$((6*7))")).trim(), "alive-42");
+    t.diagnostic(`partition: the cut-off primary paused itself after ${fencedAt} ms, the other host's copy ran after ${tookAt} ms (CLI polls included)`);
+    await xentsOk(hA, ["destroy", "ha"]);
     await xentsOk(hB, ["destroy", "ha"]);
-    const replica = join(hB, "remus", "ha-xvda.img");
-    const fsck = spawnSync("e2fsck", ["-f", "-y", replica], { encoding: "utf8" });
-    assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${fsck.status}: ${fsck.stdout}`);
+    for (const replica of [join(hB, "remus", "ha-xvda.img"), join(hA, "remus", "ha-xvda.img")]) {
+      const fsck = spawnSync("e2fsck", ["-f", "-y", replica], { encoding: "utf8" });
+      assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${replica}: ${fsck.status}: ${fsck.stdout}`);
+    }
   } finally {
     for (const k of kids) k.kill();
     for (const h of [hA, hB]) await xentsCli(h, ["host", "stop"], 60_000).catch(() => undefined);
-    for (const ns of [nsA, nsB]) spawnSync("ip", ["netns", "del", ns]);
+    await etcd?.stop();
+    net.remove();
+    spawnSync("ip", ["netns", "del", nsE]);
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,8 @@
 // - The primary cut off from everything: it cannot renew its lease and
 //   pauses its copy (fenced, saying why) before etcd lets the lease lapse;
 //   then the backup takes the domain and runs it.
-// - Claims: a domain another live copy owns cannot be protected again.
+// - Claims: a domain another live copy owns cannot be protected again,
+//   and a copy that took over keeps the domain past its lease's time.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -96,7 +97,10 @@ test("the primary cut off from the backup and the arbiter: it pauses itself befo
   assert.ok(tookAt > fencedAt, `the take-over (${tookAt} ms) came after the fence (${fencedAt} ms)`);
   p.never2();
   console.log(`partition: primary paused after ${fencedAt} ms, backup ran after ${tookAt} ms`);
-  // the backup owns the domain now: the old primary cannot claim it back
+  // the backup owns the domain now, for longer than a lease's time (its
+  // lease was renewed before it took the key, and is kept alive since):
+  // the old primary cannot claim it back
+  await new Promise((res) => setTimeout(res, 2_500));
   const arb = new Arbiter(etcd.url, p.uuid);
   assert.equal(await arb.owner(), "host-b");
   await assert.rejects(arb.claim("host-a"), /another copy runs this domain \(host-b\)/);

@@ -267,6 +267,7 @@ export class HostDaemon {
             arbiter: a.arbiter ?? null, who: `${hostname()}:${this.paths.home}`,
           });
           p.onEnd = () => trimEnded(this.remusPrimaries, (x) => x.active);
+          for (const b of this.remusBackups) if (b.domid === g.domid && b.status().state === "running") b.releaseArbiter();
           this.remusPrimaries.push(p);
           return p.status();
         } catch (e) {

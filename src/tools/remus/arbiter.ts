@@ -118,6 +118,12 @@ export class Arbiter {
   // it and the primary did not go on without us.
   async takeover(who: string): Promise<Takeover> {
     const lease = this.lease ?? await this.grant();
+    // the lease was granted at the first attempt: renewed before each, so
+    // that the key it may take does not lapse with it a moment later
+    const sent = Date.now();
+    const r0 = await this.call("a renewal", lease.keepaliveOnce(this.opts()));
+    if (Number(r0.TTL) <= 0) { this.lease = null; return this.takeover(who); }
+    this.lastRenewed = sent;
     const r = await this.call("a take-over", this.client.if(this.key("owner"), "Create", "==", 0).and(this.key("no-takeover"), "Create", "==", 0)
       .then(lease.put(this.key("owner")).value(who))
       .else(this.client.get(this.key("owner")), this.client.get(this.key("no-takeover"))).options(this.opts()).commit());

@@ -288,6 +288,14 @@ export class RemusBackup {
     return g;
   }
 
+  // The copy that took over here is protected again: the new primary's
+  // claim holds the domain at the arbiter now, and this lease can go.
+  releaseArbiter(): void {
+    const arb = this.arb;
+    this.arb = null;
+    if (arb) void arb.release().finally(() => arb.close());
+  }
+
   status(): RemusBackupStatus {
     return {
       role: "backup", domain: this.name, domid: this.guest?.domid ?? this.domid, primary: this.primary, state: this.state, why: this.why,
