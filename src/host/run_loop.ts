@@ -5,6 +5,8 @@
 
 import type { Hypervisor } from "../xen/hypervisor.js";
 
+const LOG_DIRTY_BURST_MS = 4;
+
 export class RunLoop {
   private wakeIdle: (() => void) | null = null;
 
@@ -14,7 +16,11 @@ export class RunLoop {
 
   async run(done: () => boolean, burstMs = 20): Promise<void> {
     while (!done()) {
-      const r = this.hv.runFor(burstMs);
+      // While a domain's memory is being copied (log-dirty: a migration, or
+      // Remus checkpointing it every few tens of ms), the copier, its link
+      // and its peer's acknowledgements are served between bursts, so the
+      // bursts are short; otherwise shorter ones cost a boot ~6%.
+      const r = this.hv.runFor(this.hv.anyLogDirty() ? Math.min(burstMs, LOG_DIRTY_BURST_MS) : burstMs);
       if (done()) break;
       if (r.ran) { await new Promise<void>((res) => setImmediate(res)); continue; }
       // idle: sleep until the next timer deadline (or a little, to let I/O arrive)

@@ -9,6 +9,7 @@ import { benchBootDom0 } from "./bench_boot_dom0.js";
 import { benchBlk } from "./bench_blk.js";
 import { benchMigrate } from "./bench_migrate.js";
 import { benchNet } from "./bench_net.js";
+import { benchRemus } from "./bench_remus.js";
 import { parseArgs, UsageError, type ArgSpec, type Parsed } from "./args.js";
 
 // Each benchmark's options (--json is everyone's), parsed by the CLI's one
@@ -27,6 +28,7 @@ function benches(factory: HostFactory): Record<string, Bench> {
       },
     },
     migrate: { options: { memory: "int", "dirty-rate": "int" }, run: (a) => benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
+    remus: { options: { memory: "int" }, run: (a) => benchRemus(factory, { memoryMiB: int(a, "memory", 160) }) },
     net: { options: { mib: "int", "driver-domain": "bool" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16), driverDomain: a["driver-domain"] === true }) },
     boot: {
       options: { dom0: "string", vcpus: "int", memory: "int" },
@@ -47,8 +49,8 @@ function benches(factory: HostFactory): Record<string, Bench> {
 // composes the layers, as the fuzz targets are).
 export function benchCommand(factory: HostFactory, extra: Record<string, Bench> = {}): Command {
   return {
-  summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, net, dma)",
-  usage: "xents bench <cpu|boot|blk|migrate|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--driver-domain] [--dirty-rate pages/s] [--mib N]",
+  summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, remus, net, dma)",
+  usage: "xents bench <cpu|boot|blk|migrate|remus|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--driver-domain] [--dirty-rate pages/s] [--mib N]",
   async run(args) {
     const what = args[0];
     const table = { ...benches(factory), ...extra };

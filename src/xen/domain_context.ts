@@ -184,7 +184,19 @@ function parts(d: Domain, counterNow: bigint): { list: Snapshottable<unknown>[];
 // sorted, because this runs while a migrating guest is paused; a guest that
 // scattered its RAM far apart gets the sort instead. Foreign and grant
 // mappings belong to the mapper's session and are not carried.
+// The memory section walks every p2m entry (milliseconds for a few hundred
+// MiB); Remus asks for the context many times a second, and what is mapped
+// where seldom changes, so the last answer is kept per domain by the p2m's
+// generation.
+const memoryKept = new WeakMap<Domain, { generation: number; saved: SavedMemory }>();
 function saveMemory(d: Domain): SavedMemory {
+  const kept = memoryKept.get(d);
+  if (kept && kept.generation === d.p2m.generation) return kept.saved;
+  const saved = walkMemory(d);
+  memoryKept.set(d, { generation: d.p2m.generation, saved });
+  return saved;
+}
+function walkMemory(d: Domain): SavedMemory {
   const ram: [number, number][] = [];
   const xenMaps: SavedMemory["xenMaps"] = [];
   let lo = Infinity, hi = -1, count = 0;

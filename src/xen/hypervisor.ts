@@ -299,6 +299,12 @@ export class Hypervisor implements PsciHost, HypercallServices {
   // ---- running
   // Runs vCPUs for up to `maxMs` of host time. Returns the counter value the
   // caller should wait for when nothing could run (null: nothing pending).
+  // Whether any domain is in log-dirty mode (its memory being copied).
+  anyLogDirty(): boolean {
+    for (const d of this.domains.values()) if (d.p2m.logDirty) return true;
+    return false;
+  }
+
   runFor(maxMs: number): { ran: boolean; idleUntil: bigint | null } {
     const t0 = performance.now();
     let ran = false, slices = 0;

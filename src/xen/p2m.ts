@@ -47,6 +47,7 @@ export class P2m {
   readonly root: number; // first of two contiguous frames
   private readonly tables = new Map<number, number>(); // table frame -> live descriptors in it
   readonly entries = new Map<number, P2mEntry>(); // gfn -> entry
+  generation = 0; // changes whenever an entry is added or removed (what is mapped where)
   logDirty = false;
   readonly dirty = new Set<number>(); // gfns written since the last clean
   private readonly view: DataView;
@@ -190,6 +191,7 @@ export class P2m {
     if (need > (this.limited ? this.pool.length : this.frames.freeCount)) return -XEN_E.ENOMEM;
     if (!this.frames.get(e.frame)) return -XEN_E.ENOMEM;
     this.entries.set(gfn, e);
+    this.generation++;
     this.writeDesc(gfn, e);
     // no TLB flush: the gfn was empty, and the core caches only translations
     // that succeeded (as hardware may not cache a translation fault either)
@@ -201,6 +203,7 @@ export class P2m {
     const e = this.entries.get(gfn);
     if (!e) return undefined;
     this.entries.delete(gfn);
+    this.generation++;
     if (this.dirty.delete(gfn)) { /* a page that is gone is not dirty */ }
     this.writeDesc(gfn, undefined);
     this.onChange();
@@ -256,6 +259,7 @@ export class P2m {
   removeAll(): void {
     const all = [...this.entries.values()];
     this.entries.clear();
+    this.generation++;
     this.dirty.clear();
     this.onChange(); // nothing may translate through the tables any more
     for (const e of all) this.frames.put(e.frame);

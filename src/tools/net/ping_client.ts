@@ -32,6 +32,8 @@ export class PingClient implements BridgePort {
   private seq = 0;
   private readonly id = 0x7853;
   readonly replies: { seq: number; at: number }[] = [];
+  readonly rtts: number[] = []; // ms, of the replies to pings sent here
+  private readonly sentAt = new Map<number, number>();
   sent = 0;
   stats = { arpReplies: 0, echoReplies: 0 };
 
@@ -76,6 +78,8 @@ export class PingClient implements BridgePort {
     f.set([8, 0, 0, 0, this.id >> 8, this.id & 0xff, seq >> 8, seq & 0xff], icmp);
     putChecksum(f, icmp, f.length, icmp + 2);
     this.sent++;
+    this.sentAt.set(seq, performance.now());
+    if (this.sentAt.size > 4096) this.sentAt.delete(this.sentAt.keys().next().value!);
     this.send(f);
   }
 
@@ -106,7 +110,10 @@ export class PingClient implements BridgePort {
       return;
     }
     if (f[icmp] !== 0 || ((f[icmp + 4] << 8) | f[icmp + 5]) !== this.id) return;
-    this.replies.push({ seq: (f[icmp + 6] << 8) | f[icmp + 7], at: performance.now() });
+    const seq = (f[icmp + 6] << 8) | f[icmp + 7], at = performance.now();
+    this.replies.push({ seq, at });
+    const sent = this.sentAt.get(seq);
+    if (sent !== undefined) { this.rtts.push(at - sent); this.sentAt.delete(seq); }
   }
 
   // The longest time between two consecutive replies.

@@ -15,8 +15,8 @@
 // Frames it sent during the epoch are held (output_buffer.ts) until the
 // backup acknowledges the checkpoint; so a write the guest was told is done
 // is on the backup before any output that could reveal it leaves. The next
-// checkpoint is taken an interval after the last resume, or when the
-// acknowledgement comes if that is later.
+// checkpoint is due an interval after the last one was due (a fixed rate),
+// or is taken when the acknowledgement comes if that is later.
 //
 // The backup lost (link error, or no acknowledgement within the timeout):
 // the held output goes out, replication ends and the domain runs on here,
@@ -52,6 +52,9 @@ export interface RemusPrimaryStatus {
   epoch: number; checkpoints: number;
   last_pause_ms: number; mean_pause_ms: number; last_pages: number; last_bytes: number; last_ack_ms: number;
   held_frames: number; released_frames: number; disk_writes: number; initial_sync_ms: number;
+  // where a pause goes, on average: reading the dirty log, copying the pages,
+  // the hypervisor's context, the xenstore subtree (and the disk log)
+  mean_pause_parts_ms: { dirty_log: number; pages: number; context: number; xenstore: number };
 }
 
 const BLOCK = 64 << 10; // the unit of the disks' first copy; blocks of zeros are not sent
@@ -68,9 +71,12 @@ export class RemusPrimary {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private resumedAt = 0;
+  private due = 0; // when the last checkpoint was due (or the guest first ran protected)
   private sentAt = 0;
   private pauseTotal = 0;
-  private last = { pauseMs: 0, pages: 0, bytes: 0, ackMs: 0 };
+  private readonly parts = { dirty_log: 0, pages: 0, context: 0, xenstore: 0 };
+  private last = { pauseMs: 0, pages: 0, bytes: 0 };
+  private lastAckMs = 0;
   private initialSyncMs = 0;
   private readonly log: DiskLog | null;
   private readonly out: OutputBuffer | null;
@@ -173,13 +179,21 @@ export class RemusPrimary {
     this.sock.on("error", (e) => this.lost(`the link to the backup failed: ${e.message}`));
     if (this.out) this.ts.netback.holds.set(this.g.domid, this.out);
     this.mem.unpause();
-    this.resumedAt = performance.now();
+    this.resumedAt = this.due = performance.now();
     this.schedule();
   }
 
   private schedule(): void {
     if (this.state !== "protected" || this.awaiting) return;
-    const wait = Math.max(0, this.o.intervalMs - (performance.now() - this.resumedAt));
+    // At a fixed rate, as Remus counts epochs: each checkpoint is due an
+    // interval after the last one was due (the pause included), so 25 ms
+    // means 40 a second while the pause and the acknowledgement fit in it
+    // and a timer that fires late does not push the next ones back. One
+    // that falls a whole interval behind (a late acknowledgement) starts
+    // the count again from now.
+    const now = performance.now();
+    this.due = this.due + this.o.intervalMs < now ? now : this.due + this.o.intervalMs;
+    const wait = Math.max(0, this.due - now);
     this.timer = setTimeout(() => { this.timer = null; this.checkpoint(); }, wait);
   }
 
@@ -195,14 +209,19 @@ export class RemusPrimary {
     try {
       this.mem.pause();
       const dirty = [...new Set([...this.mem.dirty(), ...this.mem.outsideRam()])];
+      const t1 = performance.now();
       w.record(REC.CHECKPOINT, u64Record(epoch));
       const sent0 = this.mem.pagesSent;
       this.mem.sendNow(dirty);
       pages = this.mem.pagesSent - sent0;
-      for (const e of this.log?.take() ?? []) w.record(REC.DISK, e);
+      const t2 = performance.now();
       w.record(REC.CONTEXT, xc.getHvmContext(g.domid));
+      const t3 = performance.now();
+      for (const e of this.log?.take() ?? []) w.record(REC.DISK, e);
       w.json(REC.XENSTORE, this.ts.xenstoreState(g));
       w.record(REC.END, u64Record(pages));
+      const t4 = performance.now();
+      this.parts.dirty_log += t1 - t0; this.parts.pages += t2 - t1; this.parts.context += t3 - t2; this.parts.xenstore += t4 - t3;
       this.out?.seal(epoch);
     } catch (e) {
       if (this.mem.paused) { try { this.mem.unpause(); } catch { /* gone */ } }
@@ -215,7 +234,7 @@ export class RemusPrimary {
     const pauseMs = this.resumedAt - t0;
     this.sentAt = this.resumedAt;
     this.pauseTotal += pauseMs;
-    this.last = { pauseMs, pages, bytes: 0, ackMs: 0 };
+    this.last = { pauseMs, pages, bytes: 0 };
     this.awaiting = epoch;
     this.ackTimer = setTimeout(() => this.lost(`no acknowledgement of checkpoint ${epoch} in ${this.o.timeoutMs} ms`), this.o.timeoutMs);
     this.last.bytes = this.sent.bytes - bytes0;
@@ -229,7 +248,7 @@ export class RemusPrimary {
       this.ackTimer = null;
       this.out?.release(this.awaiting);
       this.checkpoints++;
-      this.last.ackMs = performance.now() - this.sentAt;
+      this.lastAckMs = performance.now() - this.sentAt;
       this.awaiting = 0;
       this.schedule();
       return;
@@ -309,8 +328,12 @@ export class RemusPrimary {
       interval_ms: this.o.intervalMs, timeout_ms: this.o.timeoutMs, net_buffer: this.o.netBuffer, disk: this.disks.length > 0, failover: this.o.failover, arbiter: this.o.arbiter,
       epoch: this.epoch, checkpoints: this.checkpoints,
       last_pause_ms: round1(this.last.pauseMs), mean_pause_ms: round1(this.pauseTotal / Math.max(1, this.epoch)),
-      last_pages: this.last.pages, last_bytes: this.last.bytes, last_ack_ms: round1(this.last.ackMs),
+      last_pages: this.last.pages, last_bytes: this.last.bytes, last_ack_ms: round1(this.lastAckMs),
       held_frames: this.out?.held ?? 0, released_frames: this.out?.released ?? 0, disk_writes: this.log?.writes ?? 0, initial_sync_ms: this.initialSyncMs,
+      mean_pause_parts_ms: {
+        dirty_log: round1(this.parts.dirty_log / Math.max(1, this.epoch)), pages: round1(this.parts.pages / Math.max(1, this.epoch)),
+        context: round1(this.parts.context / Math.max(1, this.epoch)), xenstore: round1(this.parts.xenstore / Math.max(1, this.epoch)),
+      },
     };
   }
   get active(): boolean { return this.state === "protected"; }
