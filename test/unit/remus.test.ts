@@ -152,8 +152,12 @@ test("a backup that is lost (silent past the timeout) leaves the primary running
   // the backup still hears the primary, but its acknowledgements never arrive
   p.proxy.swallowAnswers();
   await until("the primary gives up", () => p.primary.status().state === "unprotected", 5_000);
-  assert.match(p.primary.status().why ?? "", /no acknowledgement of checkpoint \d+ in 300 ms/);
+  assert.match(p.primary.status().why ?? "", /no acknowledgement of checkpoint \d+ in 150 ms/);
   assert.deepEqual(running(p.a), [p.domid]);
+  // the backup, slow rather than dead here, was told: it discards its copy instead of taking over
+  await until("the backup discards", () => p.backups[0].status().state === "discarded");
+  assert.match(p.backups[0].status().why ?? "", /the primary ended protection: no acknowledgement/);
+  assert.deepEqual(running(p.b), [], "never two copies");
   await done(p);
 });
 

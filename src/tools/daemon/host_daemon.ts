@@ -259,10 +259,12 @@ export class HostDaemon {
         if (this.protector(g.domid)) throw new RequestError(`${g.name} is already protected (remus-status; remus-stop ends it)`);
         if (a.arbiter !== undefined && a.unsafeFailover === true) throw new RequestError("--unsafe-failover is for protection without an arbiter: with one, fail-over is automatic and safe");
         if (a.arbiter !== undefined) { try { arbiterHosts(a.arbiter); } catch (e) { throw new RequestError((e as Error).message); } }
+        const interval = a.intervalMs ?? REMUS_INTERVAL_MS, timeout = a.timeoutMs ?? REMUS_TIMEOUT_MS;
+        if (timeout < 2 * interval) throw new RequestError(`--timeout (${timeout} ms) must be at least twice the interval (${interval} ms): a checkpoint is what tells the backup the primary lives`);
         const key = migrationKey(a.keyFile === undefined ? this.paths.migrateKey : absolutePath(a, "keyFile"), false);
         try {
           const p = await RemusPrimary.start(this.ts, g.domid, String(a.host), Number(a.port), {
-            key, intervalMs: a.intervalMs ?? REMUS_INTERVAL_MS, timeoutMs: a.timeoutMs ?? REMUS_TIMEOUT_MS,
+            key, intervalMs: interval, timeoutMs: timeout,
             netBuffer: a.netBuffer !== false, disk: a.disk !== false, failover: a.unsafeFailover === true || a.arbiter !== undefined ? "auto" : "manual",
             arbiter: a.arbiter ?? null, who: `${hostname()}:${this.paths.home}`,
           });

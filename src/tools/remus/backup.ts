@@ -76,6 +76,7 @@ export class RemusBackup {
   get domid(): number | null { return this.session.domainId >= 0 ? this.session.domainId : null; }
 
   start(): void {
+    this.sock.setTimeout(0); // the header's timeout watches this link (heard())
     const parser = new RecordParser();
     this.lines.raw = (d) => {
       if (this.phase === "over") return;

@@ -18,7 +18,9 @@
 // checkpoint is due an interval after the last one was due (a fixed rate),
 // or is taken when the acknowledgement comes if that is later.
 //
-// The backup lost (link error, or no acknowledgement within the timeout):
+// The backup lost (link error, or no acknowledgement within half the
+// timeout, so that a backup that is alive hears STOP before its own
+// timeout would make it take over):
 // the held output goes out, replication ends and the domain runs on here,
 // unprotected, with the reason in the status and the log.
 
@@ -37,7 +39,7 @@ import { Arbiter } from "./arbiter.js";
 export interface RemusOptions {
   key: Uint8Array;
   intervalMs: number;
-  timeoutMs: number; // the backup's silence that ends protection, and the primary's that starts fail-over
+  timeoutMs: number; // the primary's silence that starts fail-over; a backup silent half as long ends protection
   netBuffer: boolean;
   disk: boolean; // replicate the disks (false: the backup opens the same paths, shared storage)
   failover: "auto" | "manual";
@@ -174,6 +176,7 @@ export class RemusPrimary {
 
   private run(): void {
     this.state = "protected";
+    this.sock.setTimeout(0); // the acknowledgements' timeout watches this link now
     this.lines.onLine((l) => this.line(l));
     this.sock.on("close", () => this.lost("the link to the backup closed"));
     this.sock.on("error", (e) => this.lost(`the link to the backup failed: ${e.message}`));
@@ -236,7 +239,10 @@ export class RemusPrimary {
     this.pauseTotal += pauseMs;
     this.last = { pauseMs, pages, bytes: 0 };
     this.awaiting = epoch;
-    this.ackTimer = setTimeout(() => this.lost(`no acknowledgement of checkpoint ${epoch} in ${this.o.timeoutMs} ms`), this.o.timeoutMs);
+    // half the timeout: a primary gives up on a silent backup (and says
+    // STOP) before that backup, hearing nothing, would give up on it
+    const ackMs = Math.round(this.o.timeoutMs / 2);
+    this.ackTimer = setTimeout(() => this.lost(`no acknowledgement of checkpoint ${epoch} in ${ackMs} ms`), ackMs);
     this.last.bytes = this.sent.bytes - bytes0;
   }
 
@@ -267,13 +273,13 @@ export class RemusPrimary {
     this.ending = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.sock.destroy();
+    this.sayStop(why);
     arb.forbidTakeover().then(() => this.goOnUnprotected(why), (e: Error) => this.fence(`${why}, and the arbiter could not be told (${e.message})`));
   }
   private goOnUnprotected(why: string): void {
     if (this.state !== "protected") return;
     this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: ${why}; the domain runs on here, unprotected`);
-    this.end(why, false);
+    this.end(why, true);
     this.state = "unprotected";
   }
 
@@ -306,11 +312,17 @@ export class RemusPrimary {
     const arb = this.arb;
     this.arb = null;
     if (arb) void arb.release().finally(() => arb.close());
-    if (tellBackup && !this.sock.destroyed) {
-      this.w.json(REC.STOP, { reason: why });
-      this.sock.end();
-    } else this.sock.destroy();
+    if (tellBackup) this.sayStop(why); else this.sock.destroy();
     this.onEnd?.(this);
+  }
+
+  // STOP, if the link still carries anything: a backup that is slow rather
+  // than dead discards its copy instead of taking over while this one runs.
+  private sayStop(why: string): void {
+    if (this.sock.destroyed) return;
+    this.w.json(REC.STOP, { reason: why });
+    this.sock.end();
+    setTimeout(() => this.sock.destroy(), 5_000).unref();
   }
 
   // `xents remus-stop`: the primary runs on, the backup discards its copy.
