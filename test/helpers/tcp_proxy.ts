@@ -1,6 +1,6 @@
 // A TCP forwarder between a client and a server on loopback that a test can
 // turn into a bad network: hold back what the client sends (and later let
-// part of it through), swallow the server's answers, drop everything
+// it, or part of it, through), swallow the server's answers, drop everything
 // (a partition: connections stay open and carry nothing, new ones too), or
 // cut every connection. Half-closes are passed on.
 
@@ -28,6 +28,11 @@ export class TcpProxy {
     dst.on("data", (d: Buffer) => { if (!this.swallowing && !this.partitioned) src.write(d); });
   }
   hold(): void { this.holding = true; }
+  // what was held goes on, and everything after it
+  release(): void {
+    this.holding = false;
+    for (const p of this.pairs) { for (const d of p.held.splice(0)) p.dst.write(d); }
+  }
   swallowAnswers(): void { this.swallowing = true; }
   partition(): void { this.partitioned = true; }
   // what was held back, all but the last `keep` bytes, then every connection cut

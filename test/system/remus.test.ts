@@ -6,7 +6,8 @@
 // protected with `xents remus --arbiter`, sends a paced 4 MiB upload and a
 // stream of "acked-N" lines (each sent after `rec-N` was appended to its
 // disk and synced) to receivers on the link, and is pinged all the while.
-// - The primary's host process is killed (SIGKILL): once its lease lapses
+// - The primary's host process is killed (SIGKILL) in the middle of sending
+//   a checkpoint (fault injection, XENTS_FAULT_REMUS): once its lease lapses
 //   the backup's copy takes over by itself; both TCP connections carry on
 //   (the upload arrives whole, checksummed; the acks go on, no reset),
 //   every record the receiver saw acknowledged is on the backup's disk, and
@@ -15,12 +16,15 @@
 //   towards it. Then the new primary is cut off from everything (both its
 //   links down, as a network failure, not a death): it pauses its copy and
 //   says why, the other host takes over, and exactly one copy runs.
+// - Protected once more towards the first host, the primary is killed just
+//   after an acknowledgement, during a burst of synced disk writes: the
+//   copy takes over and every acknowledged record is on its disk.
 // - The replicas check clean with e2fsck.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsoleSession } from "../helpers/linux_guest.js";
@@ -50,7 +54,7 @@ const acks = require("node:net").createServer((c) => {
 });
 up.listen(8081, "10.202.0.2", () => acks.listen(8082, "10.202.0.2", () => console.log("listening")));`;
 
-test("Remus: a killed primary host, then a partitioned one: the backup's copy takes over with its TCP connections, disk and memory, and never two copies run", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
+test("Remus: a primary host killed in the middle of a checkpoint, then a partitioned one: the backup's copy takes over with its TCP connections, disk and memory, and never two copies run", { skip: canNetns ? false : "needs root, /dev/net/tun and ip netns" }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), "xents-remus-"));
   const tag = process.pid.toString(36);
   const ip = (...a: string[]): void => { execFileSync("ip", a, { stdio: "pipe" }); };
@@ -65,12 +69,14 @@ test("Remus: a killed primary host, then a partitioned one: the backup's copy ta
   const acked = (): number[] => [...out.matchAll(/ACK acked-(\d+)/g)].map((m) => Number(m[1]));
   const replies = (): number[] => [...pings.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
   const status = async (h: string): Promise<Record<string, unknown>[]> => JSON.parse(await xentsOk(h, ["remus-status", "--json"])) as Record<string, unknown>[];
-  const remusState = async (h: string, want: string, ms: number): Promise<Record<string, unknown>> => {
-    let all: Record<string, unknown>[] = [];
+  // the entry `pick` chooses (by default, the first in that state) is in state `want`
+  type Entries = Record<string, unknown>[];
+  const remusState = async (h: string, want: string, ms: number, pick = (all: Entries) => all.find((x) => x.state === want)): Promise<Record<string, unknown>> => {
+    let all: Entries = [];
     for (const t0 = Date.now(); ; await new Promise((res) => setTimeout(res, 100))) {
       all = await status(h);
-      const s = all.find((x) => x.state === want);
-      if (s) return s;
+      const s = pick(all);
+      if (s?.state === want) return s;
       assert.ok(Date.now() - t0 < ms, `remus-status says ${want} (${JSON.stringify(all)})`);
     }
   };
@@ -96,18 +102,22 @@ test("Remus: a killed primary host, then a partitioned one: the backup's copy ta
     const lines = readmeBlock("High availability (Remus)", "sh").split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean);
     assert.deepEqual(lines, ["npx xents host start --migrate-port 8002", "npx xents remus --arbiter etcd://arbiter:2379 guest backup:8002", "npx xents remus-status"]);
     const cli = (l: string, backup = "10.202.0.2"): string[] => l.replace(/^npx xents /, "").replace(/\bguest\b/, "ha").replace("backup:", `${backup}:`).replace("arbiter:", "10.203.0.100:").split(" ");
+    const faultA = join(root, "fault-a"); // what kills host A, when the test writes it
     const startHost = (ns: string, h: string): void => {
-      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", ...cli(lines[0])], { env: { ...process.env, XENTS_HOME: h }, encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "bin/xents.js", ...cli(lines[0])], { env: { ...process.env, XENTS_HOME: h, XENTS_FAULT_REMUS: faultA }, encoding: "utf8", timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
     };
     startHost(nsB, hB);
     mkdirSync(hA, { mode: 0o700 });
     copyFileSync(join(hB, "migrate.key"), join(hA, "migrate.key"));
     startHost(nsA, hA);
-    for (const [ns, h, tap] of [[nsA, hA, `rta${tag}`], [nsB, hB, `rtb${tag}`]]) {
+    // each host's xenbr0 on the link, through a TAP on br0 (made again when a host comes back)
+    const cable = async (ns: string, h: string, tap: string): Promise<void> => {
       await xentsOk(h, ["tap-attach", "xenbr0", tap.slice(0, 15)]);
       ip("-n", ns, "link", "set", tap.slice(0, 15), "master", "br0", "up");
-    }
+    };
+    await cable(nsA, hA, `rta${tag}`);
+    await cable(nsB, hB, `rtb${tag}`);
     const disk = qcow2Of(diskImage(join(root, "raw.img"), 32), join(root, "ha.qcow2"));
     const cfg = join(root, "ha.cfg");
     writeXlCfg(cfg, linuxGuestFields("ha", 160, 1, { disk: [`format=qcow2, vdev=xvda, access=rw, target=${disk}`], vif: ["mac=00:16:3e:20:02:0a, bridge=xenbr0"] }));
@@ -144,7 +154,9 @@ test("Remus: a killed primary host, then a partitioned one: the backup's copy ta
     // the primary's host dies
     const pidA = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
     const ackedBefore = Math.max(...acked()), receivedBefore = received(), pingsBefore = Math.max(...replies());
-    process.kill(pidA, "SIGKILL");
+    writeFileSync(faultA, "mid-checkpoint");
+    await waitFor("host A dies in a checkpoint", () => { try { process.kill(pidA, 0); return false; } catch { return true; } }, 30_000);
+    rmSync(faultA);
     const killed = Date.now();
     const pb2 = await remusState(hB, "running", 30_000);
     const listed = Date.now() - killed;
@@ -173,6 +185,7 @@ test("Remus: a killed primary host, then a partitioned one: the backup's copy ta
 
     // the first host comes back; the copy that runs is protected again, towards it
     startHost(nsA, hA);
+    await cable(nsA, hA, `rta${tag}`);
     const again = await xentsCli(hB, cli(lines[1], "10.202.0.1"), 300_000);
     assert.equal(again.code, 0, again.stderr);
     assert.ok((await status(hA)).some((x) => x.role === "backup" && x.state === "protecting"), "the first host holds the copy now");
@@ -191,7 +204,33 @@ test("Remus: a killed primary host, then a partitioned one: the backup's copy ta
     const sa2 = new ConsoleSession(new CliConsole(hA, "ha"));
     assert.equal((await sa2.run("echo alive-$((6*7))")).trim(), "alive-42");
     t.diagnostic(`partition: the cut-off primary paused itself after ${fencedAt} ms, the other host's copy ran after ${tookAt} ms (CLI polls included)`);
-    await xentsOk(hA, ["destroy", "ha"]);
+
+    // B is back on both networks; its paused copy is stale and goes. The copy
+    // on A is protected towards B, and A dies just after an acknowledgement,
+    // in the middle of a burst of synced disk writes.
+    ip("-n", nsB, "link", "set", net.vb, "up");
+    ip("-n", nsB, "link", "set", mB, "up");
+    await xentsOk(hB, ["destroy", "ha"]);
+    const third = await xentsCli(hA, cli(lines[1]), 300_000);
+    assert.equal(third.code, 0, third.stderr);
+    const seenBefore = acked().length;
+    sa2.type("(i=1000; while true; do i=$((i+1)); echo rec-$i >> /mnt/log; sync; echo acked-$i; sleep 0.05; done) | nc 10.202.0.2 8082 &\n");
+    sa2.type("dd if=/dev/urandom of=/mnt/burst bs=65536 count=128 conv=fsync 2>/dev/null &\n");
+    await waitFor("acknowledgements under the third protection", () => acked().length >= seenBefore + 5, 120_000);
+    const pidA2 = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
+    const ends = (): number => (out.match(/ACKS-END|ERROR/g) ?? []).length;
+    const endsAtKill = ends();
+    writeFileSync(faultA, "after-ack");
+    await waitFor("host A dies just after an acknowledgement", () => { try { process.kill(pidA2, 0); return false; } catch { return true; } }, 30_000);
+    rmSync(faultA);
+    const ackedAtKill = acked().length;
+    await remusState(hB, "running", 30_000, (all) => all.filter((x) => x.role === "backup").at(-1));
+    await waitFor("acknowledgements from B's copy", () => acked().length > ackedAtKill + 5, 60_000);
+    const sb3 = new ConsoleSession(new CliConsole(hB, "ha"));
+    const log3 = (await sb3.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
+    for (const k of acked().filter((x) => x > 1000)) assert.ok(log3.includes(k), `record ${k}, acknowledged to the receiver before or after A died, is on B's disk`);
+    assert.equal(ends(), endsAtKill, "the acknowledgements' connection was not reset");
+    t.diagnostic(`after-ack kill during a disk burst: ${acked().filter((x) => x > 1000).length} records acknowledged across it`);
     await xentsOk(hB, ["destroy", "ha"]);
     for (const replica of [join(hB, "remus", "ha-xvda.img"), join(hA, "remus", "ha-xvda.img")]) {
       const fsck = spawnSync("e2fsck", ["-f", "-y", replica], { encoding: "utf8" });

@@ -33,7 +33,7 @@ after(async () => { await etcd.stop(); });
 const running = (s: BookedHost): number[] => [...s.host.hv.domains.values()].filter((d) => d.id !== 0 && !d.paused()).map((d) => d.id);
 
 interface Pair { a: BookedHost; b: BookedHost; domid: number; uuid: string; primary: RemusPrimary; backup: () => RemusBackup; link: TcpProxy; toEtcd: TcpProxy; close(): Promise<void>; never2(): void }
-async function protect(timeoutMs: number): Promise<Pair> {
+async function protect(timeoutMs: number, slowLinkMs = 0): Promise<Pair> {
   const a = bookedHost(), b = bookedHost();
   const key = randomBytes(32);
   const dir = mkdtempSync(join(tmpdir(), "xents-remus-arb-"));
@@ -46,6 +46,7 @@ async function protect(timeoutMs: number): Promise<Pair> {
   const via = await link.listen();
   const toEtcd = new TcpProxy(Number(etcd.address.split(":")[1]));
   const etcdVia = await toEtcd.listen();
+  if (slowLinkMs) { link.hold(); setTimeout(() => link.release(), slowLinkMs); }
   const primary = await RemusPrimary.start(a.ts, g.domid, "127.0.0.1", via, {
     key, intervalMs: 20, timeoutMs, netBuffer: true, disk: true, failover: "auto", arbiter: `etcd://127.0.0.1:${etcdVia}`, who: "host-a",
   });
@@ -105,5 +106,16 @@ test("the primary cut off from the backup and the arbiter: it pauses itself befo
   assert.equal(await arb.owner(), "host-b");
   await assert.rejects(arb.claim("host-a"), /another copy runs this domain \(host-b\)/);
   arb.close();
+  await p.close();
+});
+
+test("a backup slow to answer the handshake for longer than the lease: the primary's lease is renewed meanwhile, and protection begins", async () => {
+  const p = await protect(400, 2_600);
+  assert.equal(p.primary.status().state, "protected");
+  await until("checkpoints", () => p.primary.status().checkpoints >= 3, 10_000);
+  const arb = new Arbiter(etcd.url, p.uuid);
+  assert.equal(await arb.owner(), "host-a");
+  arb.close();
+  await p.primary.stop();
   await p.close();
 });

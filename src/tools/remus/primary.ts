@@ -25,6 +25,7 @@
 // unprotected, with the reason in the status and the log.
 
 import type { Socket } from "node:net";
+import { existsSync, readFileSync } from "node:fs";
 import type { Toolstack } from "../toolstack.js";
 import type { Guest } from "../guest.js";
 import { StreamWriter, REC, u64Record } from "../save_stream.js";
@@ -58,6 +59,18 @@ export interface RemusPrimaryStatus {
   // the hypervisor's context, the xenstore subtree (and the disk log)
   mean_pause_parts_ms: { dirty_log: number; pages: number; context: number; xenstore: number };
 }
+
+// Fault injection for the tests: with XENTS_FAULT_REMUS naming a file, this
+// host process kills itself (SIGKILL, as a machine that dies there) when
+// that file says "mid-checkpoint" (once half of the next checkpoint, its
+// pages, is written to the backup, its END never) or "after-ack" (just
+// after the next acknowledgement released the epoch's output).
+function faultArmed(point: "mid-checkpoint" | "after-ack"): boolean {
+  const f = process.env.XENTS_FAULT_REMUS;
+  if (!f || !existsSync(f)) return false;
+  try { return readFileSync(f, "utf8").trim() === point; } catch { return false; }
+}
+function dieNow(): void { process.kill(process.pid, "SIGKILL"); }
 
 const BLOCK = 64 << 10; // the unit of the disks' first copy; blocks of zeros are not sent
 const READY_TIMEOUT_MS = 120_000;
@@ -108,14 +121,21 @@ export class RemusPrimary {
       if (!img) throw new RemusError(`${g.name}'s disk ${devid} is not connected yet: protect it once the guest has its disks`);
       return img.bytes;
     });
-    // the arbiter first: this copy owns the domain, or nothing happens
+    // the arbiter first: this copy owns the domain, or nothing happens; its
+    // lease is renewed from the claim on (connecting to the backup may take
+    // longer than the lease lasts)
     let arb: Arbiter | null = null;
+    let primary: RemusPrimary | null = null, lapsed: string | null = null;
     if (o.arbiter) {
       arb = new Arbiter(o.arbiter, g.uuid);
       try { await arb.claim(o.who); } catch (e) { arb.close(); throw new RemusError((e as Error).message); }
+      arb.hold((why) => { if (primary) primary.fence(why); else lapsed = why; });
     }
     let link: Awaited<ReturnType<typeof connectLink>>;
-    try { link = await connectLink(host, port, o.key, "remus"); } catch (e) { await arb?.release(); arb?.close(); throw new RemusError((e as Error).message); }
+    try {
+      link = await connectLink(host, port, o.key, "remus");
+      if (lapsed) { link.sock.destroy(); throw new Error(lapsed); }
+    } catch (e) { await arb?.release(); arb?.close(); throw new RemusError((e as Error).message); }
     const { sock, lines } = link;
     const sent = { bytes: 0 };
     const w = new StreamWriter({ write: (b) => { sent.bytes += b.length; sock.write(b); } });
@@ -123,7 +143,7 @@ export class RemusPrimary {
     const mem = new MemoryCopy(ts.dom0.xc, domid, w, drain);
     const p = new RemusPrimary(ts, g, `${host}:${port}`, o, sock, lines, mem, w, sent, disks);
     p.arb = arb;
-    arb?.hold((why) => p.fence(why));
+    primary = p;
     const t0 = performance.now();
     try {
       const header: RemusHeader = {
@@ -217,6 +237,7 @@ export class RemusPrimary {
       const sent0 = this.mem.pagesSent;
       this.mem.sendNow(dirty);
       pages = this.mem.pagesSent - sent0;
+      if (faultArmed("mid-checkpoint")) { this.sock.write(new Uint8Array(0), dieNow); return; }
       const t2 = performance.now();
       w.record(REC.CONTEXT, xc.getHvmContext(g.domid));
       const t3 = performance.now();
@@ -253,6 +274,7 @@ export class RemusPrimary {
       if (this.ackTimer) clearTimeout(this.ackTimer);
       this.ackTimer = null;
       this.out?.release(this.awaiting);
+      if (faultArmed("after-ack")) dieNow();
       this.checkpoints++;
       this.lastAckMs = performance.now() - this.sentAt;
       this.awaiting = 0;
