@@ -97,6 +97,9 @@ export class GrantTable {
     const dv = this.fa.core.view;
     return { flags: dv.getUint16(h + FLAGS, true), domid: dv.getUint16(h + DOMID, true), frame: dv.getUint32(h + FRAME, true) };
   }
+  // The gfn an entry names, read without building the entry (a map is
+  // made per request by backends); the ref was checked by the caller.
+  private entryFrame(ref: number): number { return this.fa.core.view.getUint32(this.entryHost(ref) + FRAME, true); }
   private setFlagBits(ref: number, set: number, clear: number): void {
     const h = this.entryHost(ref) + FLAGS;
     const dv = this.fa.core.view;
@@ -143,7 +146,7 @@ export class GrantTable {
     if (self.p2m.get(gfn)) return fail(GNTST.bad_virt_addr); // xents refuses to replace what is there (Xen would)
     if (self.p2m.set(gfn, { frame: r, type: ro ? "grant_ro" : "grant" }) < 0) return fail(GNTST.general_error);
     if (!this.fa.get(r)) { self.p2m.remove(gfn); return fail(GNTST.general_error); }
-    gt.noteActive(ref, self.id, r, ro, +1, gt.entry(ref)?.frame ?? -1);
+    gt.noteActive(ref, self.id, r, ro, +1, gt.entryFrame(ref));
     const handle = this.freeHandles.pop() ?? this.nextHandle++;
     this.maptrack.set(handle, { granter: gt, granterId: granter.id, ref, gfn, frame: r, readonly: ro });
     return { status: GNTST.okay, handle, frame: r };
