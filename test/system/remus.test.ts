@@ -186,7 +186,8 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     // the first host comes back; the copy that runs is protected again, towards it
     startHost(nsA, hA);
     await cable(nsA, hA, `rta${tag}`);
-    const again = await xentsCli(hB, cli(lines[1], "10.202.0.1"), 300_000);
+    // (a longer timeout for the next protections: beside other tests a loaded machine can be slower to acknowledge than half a second)
+    const again = await xentsCli(hB, [...cli(lines[1], "10.202.0.1"), "--timeout", "6000"], 300_000);
     assert.equal(again.code, 0, again.stderr);
     assert.ok((await status(hA)).some((x) => x.role === "backup" && x.state === "protecting"), "the first host holds the copy now");
     // the new primary is cut off from everything, as a failed network (it lives on)
@@ -211,7 +212,7 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     ip("-n", nsB, "link", "set", net.vb, "up");
     ip("-n", nsB, "link", "set", mB, "up");
     await xentsOk(hB, ["destroy", "ha"]);
-    const third = await xentsCli(hA, cli(lines[1]), 300_000);
+    const third = await xentsCli(hA, [...cli(lines[1]), "--timeout", "6000"], 300_000);
     assert.equal(third.code, 0, third.stderr);
     const seenBefore = acked().length;
     sa2.type("(i=1000; while true; do i=$((i+1)); echo rec-$i >> /mnt/log; sync; echo acked-$i; sleep 0.05; done) | nc 10.202.0.2 8082 &\n");
