@@ -6,7 +6,7 @@
 // first record that needs it, and torn down again by abort().
 
 import type { GuestConfig, Guest, SavedXenstore } from "./guest.js";
-import type { Xc } from "./xc/xc.js";
+import type { Xc, ForeignWindow } from "./xc/xc.js";
 import type { Xenstored } from "./xenstore/xenstored.js";
 import type { BuiltDomain } from "./domain_builder.js";
 import { pagingMemoryKiB } from "./domain_builder.js";
@@ -33,6 +33,8 @@ export interface RestoreTarget {
   discardPartial(domid: number, uuid: string): void;
 }
 
+const WINDOW = 256; // pages mapped at a time (a save stream's records carry up to 256)
+
 type Phase = "domain" | "kernel" | "ramdisk" | "body" | "end" | "done";
 
 export class RestoreSession {
@@ -44,6 +46,7 @@ export class RestoreSession {
   private xenstore: SavedXenstore | null = null;
   private domid = -1;
   private readonly populated = new Set<bigint>();
+  private win: ForeignWindow | null = null; // the pages are written through it, record after record
   pagesReceived = 0;
 
   constructor(private readonly ts: RestoreTarget) {}
@@ -115,8 +118,12 @@ export class RestoreSession {
     const fresh = gfns.filter((g) => !this.populated.has(g));
     if (fresh.length && xc.populatePhysmap(this.domid, fresh) !== fresh.length) throw new Error("could not allocate the domain's memory");
     for (const g of fresh) this.populated.add(g);
-    const m = xc.mapForeign(this.domid, gfns);
-    try { for (let k = 0; k < n; k++) m.page(k).set(page(k)); } finally { m.unmap(); }
+    this.win ??= xc.foreignWindow(WINDOW);
+    for (let i = 0; i < n; i += WINDOW) {
+      const part = gfns.slice(i, i + WINDOW);
+      this.win.map(this.domid, part);
+      for (let k = 0; k < part.length; k++) this.win.page(k).set(page(i + k));
+    }
     this.pagesReceived += n;
   }
 
@@ -146,6 +153,7 @@ export class RestoreSession {
   // The domain runs (unless `paused`): context in, xenstore back, console and store reconnected.
   finish(paused: boolean): Guest {
     if (this.phase !== "done") throw new StreamError("the stream is not complete");
+    this.closeWindow();
     const sv = this.sv!;
     const xc = this.ts.dom0.xc;
     // the saved nodes go back only where this domain's own lie: a stream
@@ -166,8 +174,14 @@ export class RestoreSession {
   }
 
   abort(): void {
+    this.closeWindow();
     if (this.domid >= 0 && this.sv) this.ts.discardPartial(this.domid, this.sv.uuid);
     this.domid = -1;
+  }
+
+  private closeWindow(): void {
+    this.win?.close();
+    this.win = null;
   }
 
   get domainId(): number { return this.domid; }

@@ -2,7 +2,7 @@
 // describe it and its memory, shared by `xents save` and live migration.
 
 import type { Guest } from "./guest.js";
-import type { Xc } from "./xc/xc.js";
+import type { ForeignWindow } from "./xc/xc.js";
 import type { SavedDomain } from "./domain_restore.js";
 import { REC, StreamWriter, encodePages } from "./save_stream.js";
 
@@ -23,9 +23,10 @@ export function writePreamble(w: StreamWriter, g: Guest, maxPages: string): void
   if (g.config.ramdisk) w.record(REC.RAMDISK, g.config.ramdisk);
 }
 
-// One PAGES record of a domain's frames, read through a foreign mapping.
-export function writePages(xc: Pick<Xc, "mapForeign">, w: StreamWriter, domid: number, gfns: bigint[]): void {
-  const m = xc.mapForeign(domid, gfns);
-  try { w.record(REC.PAGES, encodePages(gfns, (k) => m.page(k))); } finally { m.unmap(); }
+// One PAGES record of a domain's frames (at most the window's size), read
+// through the window.
+export function writePages(win: ForeignWindow, w: StreamWriter, domid: number, gfns: bigint[]): void {
+  win.map(domid, gfns);
+  w.record(REC.PAGES, encodePages(gfns, (k) => win.page(k)));
 }
 

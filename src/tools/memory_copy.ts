@@ -3,7 +3,7 @@
 // log-dirty on, rounds of the pages dirtied meanwhile, and the pages
 // dirtied since the last look.
 
-import type { Xc } from "./xc/xc.js";
+import type { Xc, ForeignWindow } from "./xc/xc.js";
 import type { StreamWriter } from "./save_stream.js";
 import { contextMemory } from "../xen/public/domain_context.js";
 import { writePages } from "./domain_save.js";
@@ -22,6 +22,7 @@ export class MemoryCopy {
   readonly all: number[] = []; // every populated gfn, RAM and the pages around it
   maxPages = "0";
   private ramPages = 0;
+  private win: ForeignWindow | null = null; // the pages are read through it, batch after batch (release() unmaps it)
 
   // `drain` waits while the link's buffer is full and throws if it failed.
   constructor(private readonly xc: Xc, private readonly domid: number, private readonly w: StreamWriter, private readonly drain: () => Promise<void>) {}
@@ -48,6 +49,12 @@ export class MemoryCopy {
     this.logDirty = false;
     try { this.xc.shadowOp(this.domid, XEN_DOMCTL_SHADOW_OP.OFF); } catch { /* the domain may be gone */ }
   }
+  // The copy is over: the window onto the domain's pages goes (it holds
+  // references to the last batch's frames).
+  release(): void {
+    this.win?.close();
+    this.win = null;
+  }
 
   // Pages written in batches; while the guest runs, each batch gives way to
   // it (the guest and the copy share this thread); paused, flat out.
@@ -63,7 +70,8 @@ export class MemoryCopy {
   sendNow(gfns: number[]): void {
     for (let i = 0; i < gfns.length; i += BATCH) {
       const part = gfns.slice(i, i + BATCH).map(BigInt);
-      writePages(this.xc, this.w, this.domid, part);
+      this.win ??= this.xc.foreignWindow(BATCH);
+      writePages(this.win, this.w, this.domid, part);
       this.pagesSent += part.length;
     }
   }

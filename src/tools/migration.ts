@@ -75,6 +75,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     const tRun = performance.now();
     if (running !== "RUNNING") throw new MigrationError(`the destination did not confirm that the domain runs (${running ?? "connection lost"}); the source copy stays paused so that two copies never run`);
     mem.stopLogDirty();
+    mem.release();
     dbg("RUNNING");
     ts.destroy(domid);
     dbg("source copy destroyed");
@@ -86,6 +87,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
       mem.stopLogDirty();
       if (mem.paused) { try { mem.unpause(); } catch { /* gone */ } }
     }
+    mem.release();
     sock.destroy();
     throw e instanceof MigrationError ? e : new MigrationError((e as Error).message);
   }

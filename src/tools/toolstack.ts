@@ -489,17 +489,18 @@ export class Toolstack {
     const xc = this.dom0.xc;
     xc.pause(domid);
     let pages = 0;
+    const BATCH = 256;
+    const win = xc.foreignWindow(BATCH);
     try {
       const ctxBytes = xc.getHvmContext(domid);
       const ctx = contextMemory(ctxBytes);
       const w = new StreamWriter(sink);
       writePreamble(w, g, ctx.maxPages);
       w.record(REC.CONTEXT, ctxBytes);
-      const BATCH = 256;
       for (const [first, count] of ctx.ram) {
         for (let i = 0; i < count; i += BATCH) {
           const n = Math.min(BATCH, count - i);
-          writePages(this.dom0.xc, w, domid, Array.from({ length: n }, (_, k) => BigInt(first + i + k)));
+          writePages(win, w, domid, Array.from({ length: n }, (_, k) => BigInt(first + i + k)));
           pages += n;
         }
       }
@@ -508,6 +509,8 @@ export class Toolstack {
     } catch (e) {
       xc.unpause(domid);
       throw e;
+    } finally {
+      win.close();
     }
     if (keepRunning) xc.unpause(domid);
     else this.destroy(domid);

@@ -168,6 +168,7 @@ export class RemusPrimary {
     } catch (e) {
       ts.blkback.taps.delete(domid);
       mem.stopLogDirty();
+      mem.release();
       if (mem.paused && !p.fenceWhy) { try { mem.unpause(); } catch { /* gone */ } }
       sock.destroy();
       if (arb) { await arb.release(); arb.close(); }
@@ -331,6 +332,7 @@ export class RemusPrimary {
     if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
     this.out?.releaseAll();
     if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
+    this.mem.release();
     const arb = this.arb;
     this.arb = null;
     if (arb) void arb.release().finally(() => arb.close());

@@ -264,8 +264,18 @@ export class Xc {
 
   // Map `gfns` of domain `domid` into our own space (foreign mapping).
   mapForeign(domid: number, gfns: bigint[]): ForeignMapping {
-    const len = BigInt(gfns.length) * 4096n;
-    const base = this.window.alloc(len);
+    const base = this.window.alloc(BigInt(gfns.length) * 4096n);
+    try { this.mapAt(domid, gfns, base); } catch (e) { new ForeignMapping(this, base, gfns.length).unmap(); throw e; }
+    return new ForeignMapping(this, base, gfns.length);
+  }
+  // A window of `slots` pages that batch after batch of another domain's
+  // pages is mapped into (ForeignWindow, below).
+  foreignWindow(slots: number): ForeignWindow { return new ForeignWindow(this, slots); }
+
+  // add_to_physmap_batch: gfns[i] of `domid` at our gpfn (base >> 12) + i,
+  // replacing whatever was there. Throws at the first entry refused (the
+  // entries before it are mapped).
+  mapAt(domid: number, gfns: bigint[], base: bigint): void {
     const n = gfns.length;
     const idxs = new Uint8Array(n * 8), gpfns = new Uint8Array(n * 8), errs = new Uint8Array(n * 4);
     const di = new DataView(idxs.buffer), dg = new DataView(gpfns.buffer);
@@ -278,15 +288,10 @@ export class Xc {
       this.structCall("add_to_physmap_batch", HYPERVISOR.memory_op, b, [BigInt(XENMEM.add_to_physmap_batch)]);
       const e = new DataView(this.mem.read(ea, errs.length).buffer);
       const bad = Array.from({ length: n }, (_, i) => e.getInt32(i * 4, true)).findIndex((x) => x !== 0);
-      if (bad >= 0) {
-        const m = new ForeignMapping(this, base, n);
-        m.unmap();
-        throw new XenError(`foreign map of d${domid} gfn 0x${gfns[bad].toString(16)}`, -e.getInt32(bad * 4, true));
-      }
+      if (bad >= 0) throw new XenError(`foreign map of d${domid} gfn 0x${gfns[bad].toString(16)}`, -e.getInt32(bad * 4, true));
     } finally {
       this.bounce.release(ia, BigInt(idxs.length)); this.bounce.release(ga, BigInt(gpfns.length)); this.bounce.release(ea, BigInt(errs.length));
     }
-    return new ForeignMapping(this, base, n);
   }
 
   // ---- hvm params, event channels for another domain
@@ -373,8 +378,9 @@ export class Xc {
 }
 
 export class ForeignMapping {
-  private live = true;
-  constructor(readonly xc: Xc, readonly base: bigint, readonly pages: number) {}
+  protected live = true;
+  // mapped: the slots from the first that may hold a mapping (unmap() removes them)
+  constructor(readonly xc: Xc, readonly base: bigint, readonly pages: number, protected mapped = pages) {}
   write(offset: number, data: Uint8Array): void { this.xc.mem.write(this.base + BigInt(offset), data); }
   read(offset: number, len: number): Uint8Array { return this.xc.mem.read(this.base + BigInt(offset), len); }
   page(i: number): Uint8Array {
@@ -385,11 +391,32 @@ export class ForeignMapping {
   unmap(): void {
     if (!this.live) return;
     this.live = false;
-    for (let i = 0; i < this.pages; i++) {
+    for (let i = 0; i < this.mapped; i++) {
       try { this.xc.removeFromPhysmap(DOMID_SELF, (this.base >> 12n) + BigInt(i)); } catch { /* never mapped */ }
     }
     this.xc.window.release(this.base, BigInt(this.pages) * 4096n);
   }
+}
+
+// A window of our own gpfns that batch after batch of another domain's pages
+// is mapped into (a migration's or a checkpoint's pages, a restore's): a
+// batch mapped over the last replaces it, as Xen's p2m does, so the window
+// is unmapped once, at close(), instead of a remove_from_physmap hypercall
+// per page after every batch (that was most of a Remus checkpoint's pause).
+// Until close() the window holds references to the last batch's frames:
+// its owner closes it when the copy ends.
+export class ForeignWindow extends ForeignMapping {
+  constructor(xc: Xc, readonly slots: number) {
+    super(xc, xc.window.alloc(BigInt(slots) * 4096n), slots, 0);
+  }
+  // Slots 0..gfns.length-1 hold these pages of `domid` (the rest are stale).
+  map(domid: number, gfns: bigint[]): void {
+    if (!this.live) throw new Error("foreign window closed");
+    if (gfns.length > this.slots) throw new RangeError(`${gfns.length} pages for a window of ${this.slots}`);
+    this.mapped = Math.max(this.mapped, gfns.length);
+    this.xc.mapAt(domid, gfns, this.base);
+  }
+  close(): void { this.unmap(); }
 }
 
 function parseDomainInfo(u: Uint8Array): DomainInfo {

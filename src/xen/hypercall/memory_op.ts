@@ -132,6 +132,7 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
   if (!src) return neg(XEN_E.ESRCH);
   const n = b.num("size");
   const idxs = b.get("idxs"), gpfns = b.get("gpfns"), errs = b.get("errs");
+  const eb = new Uint8Array(4), ev = new DataView(eb.buffer);
   for (let i = 0; i < n; i++) {
     const idx = c.g.u64(idxs + BigInt(i * 8));
     const gpfn = c.g.u64(gpfns + BigInt(i * 8));
@@ -143,8 +144,7 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
       if (t.p2m.get(Number(gpfn))) err = t.removeGfn(Number(gpfn));
       if (err === 0) err = t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
     }
-    const eb = new Uint8Array(4);
-    new DataView(eb.buffer).setInt32(0, err, true);
+    ev.setInt32(0, err, true);
     if (!c.g.write(errs + BigInt(i * 4), eb)) return neg(XEN_E.EFAULT);
   }
   return 0n;

@@ -1,0 +1,54 @@
+// The foreign window (src/tools/xc/xc.ts's ForeignWindow), through which
+// save, migration, Remus and restore copy a domain's pages batch after
+// batch: a batch mapped over the last one shows the new pages and drops the
+// references to the old frames at once; close() drops the rest, so a
+// domain destroyed afterwards gives back every frame. The memory audit runs
+// at each step.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { bookedHost } from "../helpers/host.js";
+import { auditMemory } from "../../src/xen/audit.js";
+import { idleImage } from "../../src/host/fuzz/idle_image.js";
+import { RAM0_GFN } from "../../src/host/fuzz/played_guest.js";
+import { XenError } from "../../src/tools/xc/xc.js";
+
+test("a foreign window maps batch over batch, holds only the last batch's frames, and gives them back at close", () => {
+  const s = bookedHost();
+  const hv = s.host.hv;
+  const before = s.books();
+  const xc = s.ts.dom0.xc;
+  const windowBefore = xc.window.inUse();
+  const g = s.ts.create({ name: "w", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
+  const d = hv.domains.get(g.domid)!;
+  const frameOf = (gfn: number): number => d.p2m.get(gfn)!.frame;
+  const gfnsA = [0, 1, 2, 3].map((i) => RAM0_GFN + 500 + i), gfnsB = [0, 1].map((i) => RAM0_GFN + 600 + i);
+  for (const [i, gfn] of [...gfnsA, ...gfnsB].entries()) {
+    const h = d.p2m.hostAddr(BigInt(gfn) << 12n, true);
+    d.bytes.subarray(h, h + 4096).fill(0x10 + i);
+  }
+  const refs = (gfns: number[]): number[] => gfns.map((x) => hv.frames.refsOf(frameOf(x)));
+  const alone = refs(gfnsA);
+  const win = xc.foreignWindow(4);
+  win.map(g.domid, gfnsA.map(BigInt));
+  assert.deepEqual(gfnsA.map((_, k) => win.page(k)[7]), [0x10, 0x11, 0x12, 0x13]);
+  assert.deepEqual(refs(gfnsA), alone.map((r) => r + 1), "each mapped frame holds one more reference");
+  assert.deepEqual(auditMemory(hv), []);
+
+  win.map(g.domid, gfnsB.map(BigInt));
+  assert.deepEqual([win.page(0)[0], win.page(1)[4095]], [0x14, 0x15], "the new batch shows through the same slots");
+  assert.deepEqual(refs(gfnsA.slice(0, 2)), alone.slice(0, 2), "frames replaced in the window are no longer referenced");
+  assert.deepEqual(refs(gfnsA.slice(2)), alone.slice(2).map((r) => r + 1), "slots beyond the batch keep theirs until close");
+  assert.throws(() => win.map(g.domid, [...gfnsA, ...gfnsB].map(BigInt)), /6 pages for a window of 4/);
+  assert.throws(() => win.map(g.domid, [BigInt(RAM0_GFN + 0x100000)]), XenError, "a gfn the domain does not have");
+  assert.deepEqual(auditMemory(hv), []);
+
+  win.close();
+  assert.deepEqual(refs([...gfnsA, ...gfnsB]), [...alone, ...gfnsB.map((x) => hv.frames.refsOf(frameOf(x)))]);
+  assert.deepEqual(refs(gfnsB), refs(gfnsB).map(() => alone[0]), "nothing of the domain is referenced from the window");
+  assert.throws(() => win.map(g.domid, [BigInt(gfnsA[0])]), /closed/);
+  win.close(); // twice is harmless
+  s.ts.destroy(g.domid);
+  assert.deepEqual(auditMemory(hv), []);
+  assert.equal(s.books(), before, "every frame came back");
+  assert.equal(xc.window.inUse(), windowBefore, "and the window's address space");
+});
