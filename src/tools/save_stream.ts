@@ -98,33 +98,56 @@ export function decodePages(payload: Uint8Array): { gfns: bigint[]; page(k: numb
 }
 
 // The same records arriving in pieces (a migration socket): push() what
-// came, get back the complete records, checked as StreamReader checks them.
+// came (kept until its records are out: not to be reused, as a socket's
+// chunks are not), get back the complete records, checked as StreamReader
+// checks them.
 export class RecordParser {
-  private buf: Buffer = Buffer.alloc(0);
+  // What came and is not yet a record, in the pieces it came in: joined only
+  // when a record's header or a whole record is there, so a record of a
+  // megabyte arriving in many pieces is copied once, not once per piece.
+  private chunks: Uint8Array[] = [];
+  private have = 0;
   private headerSeen = false;
+  private next: { type: number; len: number; sum: number; total: number } | null = null; // the record being waited for
   push(chunk: Uint8Array): { type: number; payload: Uint8Array }[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
+    if (chunk.length) { this.chunks.push(chunk); this.have += chunk.length; }
     const out: { type: number; payload: Uint8Array }[] = [];
     if (!this.headerSeen) {
-      if (this.buf.length < 16) return out;
-      if (this.buf.subarray(0, 8).toString("latin1") !== STREAM_MAGIC) throw new StreamError("not a xents save stream");
-      const v = this.buf.readUInt32LE(8);
+      if (this.have < 16) return out;
+      const b = this.joined();
+      if (b.subarray(0, 8).toString("latin1") !== STREAM_MAGIC) throw new StreamError("not a xents save stream");
+      const v = b.readUInt32LE(8);
       if (v !== STREAM_VERSION) throw new StreamError(`save stream version ${v} is not supported (this xents reads version ${STREAM_VERSION})`);
-      this.buf = this.buf.subarray(16);
+      this.drop(16);
       this.headerSeen = true;
     }
     for (;;) {
-      if (this.buf.length < 12) return out;
-      const type = this.buf.readUInt32LE(0), len = this.buf.readUInt32LE(4), sum = this.buf.readUInt32LE(8);
-      if (!REC_NAMES[type]) throw new StreamError(`unknown record type ${type}`);
-      if (len > MAX_RECORD) throw new StreamError(`record ${REC_NAMES[type]} claims ${len} bytes`);
-      const total = 12 + len + ((8 - ((12 + len) % 8)) % 8);
-      if (this.buf.length < total) return out;
-      const payload = new Uint8Array(this.buf.subarray(12, 12 + len));
-      if (crc32(payload) !== sum) throw new StreamError(`checksum mismatch in a ${REC_NAMES[type]} record (the stream is corrupt)`);
-      out.push({ type, payload });
-      this.buf = this.buf.subarray(total);
+      if (!this.next) {
+        if (this.have < 12) return out;
+        const b = this.joined();
+        const type = b.readUInt32LE(0), len = b.readUInt32LE(4), sum = b.readUInt32LE(8);
+        if (!REC_NAMES[type]) throw new StreamError(`unknown record type ${type}`);
+        if (len > MAX_RECORD) throw new StreamError(`record ${REC_NAMES[type]} claims ${len} bytes`);
+        this.next = { type, len, sum, total: 12 + len + ((8 - ((12 + len) % 8)) % 8) };
+      }
+      const r = this.next;
+      if (this.have < r.total) return out;
+      const payload = new Uint8Array(this.joined().subarray(12, 12 + r.len));
+      if (crc32(payload) !== r.sum) throw new StreamError(`checksum mismatch in a ${REC_NAMES[r.type]} record (the stream is corrupt)`);
+      out.push({ type: r.type, payload });
+      this.drop(r.total);
+      this.next = null;
     }
+  }
+  private joined(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.have)];
+    const c = this.chunks[0];
+    return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  }
+  private drop(n: number): void {
+    const rest = this.joined().subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
   }
 }
 
