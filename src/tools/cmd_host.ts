@@ -2,6 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
+import { processLives } from "./process_lives.js";
 import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
 import { checkHostMemory } from "./cmd_demo.js";
@@ -59,9 +60,17 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
       }
       if (sub === "stop") {
         const c = await HostClient.connect(paths);
+        const pid = Number((await c.call("status")).pid);
         await c.call("stop");
         await new Promise<void>((res) => { const s = setInterval(async () => { try { await HostClient.connect(paths).then((x) => x.close()); } catch { clearInterval(s); res(); } }, 200); });
         c.close();
+        // and until the process is gone: its last writes into XENTS_HOME are
+        // done (a script may remove the directory next)
+        const t0 = Date.now();
+        while (processLives(pid)) {
+          if (Date.now() - t0 > 30_000) throw new Error(`the host (pid ${pid}) closed its control socket but has not exited after 30 s`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
         return 0;
       }
       if (sub === "status") {
@@ -77,3 +86,4 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
     },
   };
 }
+

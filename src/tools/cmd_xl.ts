@@ -300,6 +300,14 @@ export function xlCommands(): Record<string, Command> {
       need(argv, 1, "domain");
       return withHost(async (c) => { await c.call("remus-stop", { domain: argv[0] }); return 0; });
     }),
+    simple("remus-switch", "move a protected domain to its backup host: a last checkpoint, then the copy there runs and this one goes (fail-back after a take-over)", "xents remus-switch <domain>", async (argv) => {
+      need(argv, 1, "domain");
+      return withHost(async (c) => {
+        const r = await c.call("remus-switch", { domain: argv[0] });
+        process.stderr.write(`${argv[0]} runs on ${r.backup} now, as domain ${r.domid}\n`);
+        return 0;
+      });
+    }),
     simple("remus-takeover", "on a backup host: run the Remus copy of a domain whose primary is lost", "xents remus-takeover <domain>", async (argv) => {
       need(argv, 1, "domain");
       return withHost(async (c) => {

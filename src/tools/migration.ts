@@ -89,6 +89,8 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     }
     mem.release();
     sock.destroy();
+    const refused = lines.refusal();
+    if (refused && !committed) throw new MigrationError(`the destination refused: ${refused}`);
     throw e instanceof MigrationError ? e : new MigrationError((e as Error).message);
   }
 }

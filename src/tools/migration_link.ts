@@ -54,6 +54,12 @@ export class Lines {
       this.waiting.push(done);
     });
   }
+  // Why the peer refused, if it said so ("ERR <why>") in a line not yet
+  // read: a copy cut short by the peer reports that rather than the close.
+  refusal(): string | null {
+    const l = this.queue.find((x) => x.startsWith("ERR "));
+    return l === undefined ? null : l.slice(4);
+  }
   onLine(f: (l: string) => void): void {
     this.listener = f;
     for (const l of this.queue.splice(0)) f(l);

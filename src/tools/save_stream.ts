@@ -13,8 +13,8 @@ import { crc32 } from "node:zlib";
 
 export const STREAM_MAGIC = "XENTSSAV";
 export const STREAM_VERSION = 1;
-// DISK, CHECKPOINT, REMUS and STOP are Remus replication's (remus/protocol.ts), never in a saved file.
-export const REC = { DOMAIN: 1, KERNEL: 2, RAMDISK: 3, CONTEXT: 4, PAGES: 5, XENSTORE: 6, END: 7, DISK: 8, CHECKPOINT: 9, REMUS: 10, STOP: 11 } as const;
+// DISK, CHECKPOINT, REMUS, STOP and SWITCH are Remus replication's (remus/protocol.ts), never in a saved file.
+export const REC = { DOMAIN: 1, KERNEL: 2, RAMDISK: 3, CONTEXT: 4, PAGES: 5, XENSTORE: 6, END: 7, DISK: 8, CHECKPOINT: 9, REMUS: 10, STOP: 11, SWITCH: 12 } as const;
 export const REC_NAMES: Record<number, string> = Object.fromEntries(Object.entries(REC).map(([k, v]) => [v, k]));
 export const MAX_RECORD = 256 << 20;
 

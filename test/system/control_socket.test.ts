@@ -6,16 +6,17 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { connectUnix } from "../../src/tools/net/unix_connect.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xentsOk, xentsCli } from "../helpers/cli.js";
+import { processLives } from "../../src/tools/process_lives.js";
 
 const home = mkdtempSync(join(tmpdir(), "xents-ctl-"));
 const sockPath = join(home, "control.sock");
 
 before(async () => { await xentsOk(home, ["host", "start", "--memory", "128"], 60_000); });
-after(async () => { await xentsCli(home, ["host", "stop"], 60_000); rmSync(home, { recursive: true, force: true }); });
+after(async () => { if (existsSync(sockPath)) await xentsCli(home, ["host", "stop"], 60_000); rmSync(home, { recursive: true, force: true }); });
 
 // Connects as the CLI does (a full accept queue is waited out, not an error).
 async function open(): Promise<Socket> {
@@ -109,4 +110,14 @@ test("arguments are checked against the command table before a handler runs: the
   assert.equal(byId.get(6), "no domain 'nosuch'", "an argument no command takes is ignored; the handler ran");
   const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { daemon_bugs: number };
   assert.equal(st.daemon_bugs, 0);
+});
+
+test("host stop returns once the host process has exited, its last line written: the directory can go at once (a test's cleanup once raced the daemon's last log line: ENOTEMPTY)", async () => {
+  const pid = (JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { pid: number }).pid;
+  await xentsOk(home, ["host", "stop"], 60_000);
+  assert.equal(processLives(pid), false, "the host process is gone");
+  const log = readFileSync(join(home, "host.log"), "utf8").trimEnd().split("\n");
+  assert.match(log.at(-1) ?? "", /host stopped$/, "and said so last");
+  rmSync(home, { recursive: true, force: true }); // nothing writes into it any more
+  assert.equal(existsSync(home), false);
 });

@@ -24,7 +24,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConsoleSession } from "../helpers/linux_guest.js";
@@ -137,6 +137,10 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     assert.match(await xentsOk(hB, ["list"]), /^ha--incoming\s+\d+\s+160\s+\d+\s+--p---/m, "the copy is there, paused");
     const hostStatus = JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { remus: { domain: string }[] };
     assert.deepEqual(hostStatus.remus.map((x) => x.domain), ["ha"]);
+    // its disks are the replicated ones: none comes or goes while protected
+    const attach = await xentsCli(hA, ["block-attach", "ha", `format=raw, vdev=xvdb, access=rw, target=${join(root, "raw.img")}`]);
+    assert.notEqual(attach.code, 0);
+    assert.match(attach.stderr, /ha is protected by Remus with its disks replicated: its disks cannot change until remus-stop ends the protection/);
 
     const recv = spawn("ip", ["netns", "exec", nsB, process.execPath, "-e", RECEIVER], { stdio: ["ignore", "pipe", "inherit"] });
     kids.push(recv);
@@ -228,12 +232,40 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     await remusState(hB, "running", 30_000, (all) => all.filter((x) => x.role === "backup").at(-1));
     await waitFor("acknowledgements from B's copy", () => acked().length > ackedAtKill + 5, 60_000);
     const sb3 = new ConsoleSession(new CliConsole(hB, "ha"));
+    const ackedBeforeRead3 = acked().filter((x) => x > 1000); // (records acknowledged after the read need not be in it)
     const log3 = (await sb3.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
-    for (const k of acked().filter((x) => x > 1000)) assert.ok(log3.includes(k), `record ${k}, acknowledged to the receiver before or after A died, is on B's disk`);
+    for (const k of ackedBeforeRead3) assert.ok(log3.includes(k), `record ${k}, acknowledged to the receiver before or after A died, is on B's disk`);
     assert.equal(ends(), endsAtKill, "the acknowledgements' connection was not reset");
     t.diagnostic(`after-ack kill during a disk burst: ${acked().filter((x) => x > 1000).length} records acknowledged across it`);
-    await xentsOk(hB, ["destroy", "ha"]);
-    for (const replica of [join(hB, "remus", "ha-xvda.img"), join(hA, "remus", "ha-xvda.img")]) {
+    // fail-back: A comes back, the copy on B is protected towards it, and
+    // remus-switch moves the guest there (its disk A's replica), with its
+    // connections
+    startHost(nsA, hA);
+    await cable(nsA, hA, `rta${tag}`);
+    const fourth = await xentsCli(hB, [...cli(lines[1], "10.202.0.1"), "--timeout", "6000"], 300_000);
+    assert.equal(fourth.code, 0, fourth.stderr);
+    const ackedAtSwitch = acked().length;
+    const sw = await xentsCli(hB, ["remus-switch", "ha"], 60_000);
+    assert.equal(sw.code, 0, sw.stderr);
+    assert.match(sw.stderr, /^ha runs on 10\.202\.0\.1:8002 now, as domain \d+$/m);
+    assert.match(await xentsOk(hA, ["list"]), /^ha\s+\d+\s+160\s+1\s+[-r][-b]-{4}/m, "the guest runs on A");
+    assert.doesNotMatch(await xentsOk(hB, ["list"]), /^ha/m, "and is gone from B");
+    assert.equal((await status(hB)).find((x) => x.role === "primary" && x.state === "switched")?.domain, "ha");
+    await waitFor("acknowledgements from A's copy after the switch", () => acked().length > ackedAtSwitch + 5, 60_000);
+    assert.equal(ends(), endsAtKill, "the acknowledgements' connection carried on across the switch");
+    const sa4 = new ConsoleSession(new CliConsole(hA, "ha"));
+    const ackedBeforeRead4 = acked().filter((x) => x > 1000);
+    const log4 = (await sa4.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
+    for (const k of ackedBeforeRead4) assert.ok(log4.includes(k), `record ${k}, acknowledged before or after the switch, is on A's disk`);
+    t.diagnostic(`fail-back: remus-switch moved ha to A; ${acked().length - ackedAtSwitch} records acknowledged since`);
+    await xentsOk(hA, ["destroy", "ha"]);
+    // each host's replica, named for the domain and its uuid
+    const replicas = [hB, hA].map((h) => {
+      const files = readdirSync(join(h, "remus")).filter((f) => /^ha-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-xvda\.img$/.test(f));
+      assert.equal(files.length, 1, `one replica of ha's xvda in ${h}/remus`);
+      return join(h, "remus", files[0]);
+    });
+    for (const replica of replicas) {
       const fsck = spawnSync("e2fsck", ["-f", "-y", replica], { encoding: "utf8" });
       assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck ${replica}: ${fsck.status}: ${fsck.stdout}`);
     }

@@ -41,14 +41,14 @@ const stamp = (v: number): Uint8Array => new Uint8Array(4096).fill(v);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const until = (what: string, f: () => boolean, ms = 10_000): Promise<void> => untilOr(what, f, ms);
 
-interface Pair { a: Side; b: Side; domid: number; primary: RemusPrimary; backups: RemusBackup[]; proxy: TcpProxy; listener: MigrationListener; baseB: string; dir: string }
+interface Pair { a: Side; b: Side; domid: number; primary: RemusPrimary; backups: RemusBackup[]; proxy: TcpProxy; listener: MigrationListener; baseB: string; dir: string; key: Uint8Array; port: number }
 async function protect(o: Partial<RemusOptions> = {}): Promise<Pair> {
   const a = side(), b = side();
   const key = randomBytes(32);
   const dir = mkdtempSync(join(tmpdir(), "xents-remus-"));
   const listener = new MigrationListener(b.ts, key);
   const backups: RemusBackup[] = [];
-  listener.remus = (sock, lines) => { const r = new RemusBackup(b.ts, dir, sock, lines, "b"); backups.push(r); r.start(); };
+  listener.remus = (sock, lines) => { const r = new RemusBackup(b.ts, dir, sock, lines, "b"); r.peers = () => backups; backups.push(r); r.start(); };
   const port = await listener.listen(0, "127.0.0.1");
   const baseB = b.books();
   const g = a.ts.create({ name: "guarded", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
@@ -56,7 +56,7 @@ async function protect(o: Partial<RemusOptions> = {}): Promise<Pair> {
   const proxy = new TcpProxy(port);
   const via = await proxy.listen();
   const primary = await RemusPrimary.start(a.ts, g.domid, "127.0.0.1", via, { key, intervalMs: 20, timeoutMs: 2000, netBuffer: true, disk: true, failover: "auto", arbiter: null, who: "a", ...o });
-  return { a, b, domid: g.domid, primary, backups, proxy, listener, baseB, dir };
+  return { a, b, domid: g.domid, primary, backups, proxy, listener, baseB, dir, key, port };
 }
 async function done(p: Pair): Promise<void> {
   await p.proxy.close();
@@ -159,6 +159,61 @@ test("a backup that is lost (silent past the timeout) leaves the primary running
   assert.match(p.backups[0].status().why ?? "", /the primary ended protection: no acknowledgement/);
   assert.deepEqual(running(p.b), [], "never two copies");
   await done(p);
+});
+
+test("remus-switch: the domain moves to the backup with its last write, the primary's copy goes; a second copy of one name is refused", async () => {
+  const p = await protect();
+  const { a, b, domid } = p;
+  await until("checkpoints", () => acked(p) >= 2);
+  // a domain of the same name from another host cannot be held beside this copy
+  const c = side();
+  const g2 = c.ts.create({ name: "guarded", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
+  await assert.rejects(RemusPrimary.start(c.ts, g2.domid, "127.0.0.1", p.port, {
+    key: p.key, intervalMs: 20, timeoutMs: 2000, netBuffer: true, disk: true, failover: "auto", arbiter: null, who: "c",
+  }), /this host already holds a Remus copy of 'guarded'/);
+  assert.deepEqual(running(c), [g2.domid], "the refused one runs on");
+  assert.equal(p.backups[0].status().state, "protecting", "and the copy held is untouched");
+  // the last write before the switch is in the copy that runs
+  page(a, domid, X, true).set(stamp(9));
+  const r = await p.primary.switchOver();
+  assert.equal(r.domid, domid);
+  assert.equal(p.primary.status().state, "switched");
+  assert.match(p.primary.status().why ?? "", /switched over to 127\.0\.0\.1:\d+, where it runs as d\d+/);
+  assert.deepEqual(others(a), [], "the primary's copy is destroyed");
+  assert.equal(a.ts.guests.size, 0);
+  assert.deepEqual(running(b), [domid], "the backup's copy runs");
+  assert.deepEqual(page(b, domid, X), stamp(9), "with the write made just before the switch");
+  const bs = p.backups[0].status();
+  assert.equal(bs.state, "running");
+  assert.match(bs.why ?? "", /switched the domain over/);
+  assert.ok(b.ts.guests.get(domid), "a guest of the backup's toolstack (console, xenstore)");
+  await assert.rejects(p.primary.switchOver(), /not protected/, "once only");
+  await done(p);
+});
+
+test("remus-switch that goes wrong: never two copies; a checkpoint not acknowledged leaves the primary running, an answer that never comes leaves it paused", async () => {
+  // the switch's last checkpoint is never acknowledged: it does not begin
+  const p = await protect({ timeoutMs: 400 });
+  await until("checkpoints", () => acked(p) >= 2);
+  p.proxy.swallowAnswers();
+  await assert.rejects(p.primary.switchOver(), /the switch-over did not begin: no acknowledgement of checkpoint \d+ in 200 ms/);
+  assert.equal(p.primary.status().state, "unprotected");
+  assert.deepEqual(running(p.a), [p.domid], "the primary's copy runs on");
+  await until("the backup discards", () => p.backups[0].status().state === "discarded");
+  assert.deepEqual(running(p.b), []);
+  await done(p);
+
+  // the backup runs its copy but its answer is lost: the primary cannot
+  // know, so its copy stays paused (exactly one runs)
+  const q = await protect({ timeoutMs: 400 });
+  await until("checkpoints", () => acked(q) >= 2);
+  q.proxy.swallowAnswers(/SWITCHED/);
+  await assert.rejects(q.primary.switchOver(), /the backup did not answer: guarded stays paused here/);
+  assert.equal(q.primary.status().state, "fenced");
+  assert.deepEqual(running(q.a), [], "the primary's copy is paused");
+  assert.ok(q.a.ts.guests.get(q.domid), "and kept, for the user to destroy or unpause");
+  assert.deepEqual(running(q.b), [q.domid], "the backup's copy runs");
+  await done(q);
 });
 
 test("the output buffer releases an epoch's frames, in order, only with its acknowledgement; the disk log keeps writes in order, in chunks", () => {

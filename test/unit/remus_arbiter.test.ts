@@ -119,3 +119,23 @@ test("a backup slow to answer the handshake for longer than the lease: the prima
   await p.primary.stop();
   await p.close();
 });
+
+test("remus-switch with an arbiter: the domain's claim passes to the backup with the domain, at once (not after a lease's time)", async () => {
+  const p = await protect(400);
+  await until("checkpoints", () => p.primary.status().checkpoints >= 3, 10_000);
+  const t0 = Date.now();
+  const r = await p.primary.switchOver();
+  const took = Date.now() - t0;
+  assert.equal(r.domid, p.domid);
+  assert.equal(p.primary.status().state, "switched");
+  assert.deepEqual(running(p.a), []);
+  assert.equal(p.a.host.hv.domains.has(p.domid), false, "the primary's copy is destroyed");
+  assert.deepEqual(running(p.b), [p.domid]);
+  assert.ok(took < 2_000, `the switch took ${took} ms: the primary's lease was revoked, not left to lapse`);
+  p.never2();
+  const arb = new Arbiter(etcd.url, p.uuid);
+  assert.equal(await arb.owner(), "host-b");
+  await assert.rejects(arb.claim("host-a"), /another copy runs this domain \(host-b\)/);
+  arb.close();
+  await p.close();
+});

@@ -65,6 +65,7 @@ export const COMMANDS = {
   }),
   "remus-status": none,
   "remus-stop": onDomain,
+  "remus-switch": onDomain,
   "remus-takeover": onDomain,
   save: v.object({ domain: DOMAIN, file: TEXT, keepRunning: FLAG }),
   restore: v.object({ file: TEXT, paused: FLAG }),
@@ -111,6 +112,7 @@ export interface Results {
   remus: RemusPrimaryStatus;
   "remus-status": (RemusPrimaryStatus | RemusBackupStatus)[];
   "remus-stop": null;
+  "remus-switch": { domid: number; backup: string };
   "remus-takeover": { domid: number; name: string };
   save: { pages: number };
   restore: { domid: number; name: string };

@@ -79,7 +79,8 @@ export class HostDaemon {
       this.migration = new MigrationListener(this.ts, migrationKey(this.paths.migrateKey, true));
       this.migration.remus = (sock, lines) => {
         const b = new RemusBackup(this.ts, join(this.paths.home, "remus"), sock, lines, `${hostname()}:${this.paths.home}`);
-        b.onEnd = () => trimEnded(this.remusBackups, (x) => x.status().state === "protecting" || x.status().state === "primary-lost" || x.status().state === "syncing");
+        b.onEnd = () => trimEnded(this.remusBackups, (x) => x.holding);
+        b.peers = () => this.remusBackups;
         this.remusBackups.push(b);
         b.start();
       };
@@ -192,6 +193,7 @@ export class HostDaemon {
       },
       "block-attach": (a) => {
         const g = this.guest(a.domain);
+        this.disksFixed(g);
         this.ts.addDisk(g.domid, checkedDisk(String(a.spec)));
         return null;
       },
@@ -199,6 +201,7 @@ export class HostDaemon {
         const g = this.guest(a.domain);
         const disk = this.ts.disks(g.domid).find((d) => d.vdev === String(a.device) || String(d.devid) === String(a.device));
         if (!disk) throw new RequestError(`${g.name} has no disk '${String(a.device)}'`);
+        this.disksFixed(g);
         await this.ts.removeDevice("vbd", g.domid, disk.devid, a.force === true);
         return null;
       },
@@ -281,8 +284,14 @@ export class HostDaemon {
         const g = this.guest(a.domain);
         const p = this.protector(g.domid);
         if (!p) throw new RequestError(`${g.name} is not protected`);
-        await p.stop();
+        try { await p.stop(); } catch (e) { throw e instanceof RemusError ? new RequestError(e.message) : e; }
         return null;
+      },
+      "remus-switch": async (a) => {
+        const g = this.guest(a.domain);
+        const p = this.protector(g.domid);
+        if (!p) throw new RequestError(`${g.name} is not protected`);
+        try { const r = await p.switchOver(); return { domid: r.domid, backup: p.backup }; } catch (e) { throw e instanceof RemusError ? new RequestError(e.message) : e; }
       },
       "remus-takeover": async (a) => {
         const b = this.remusBackups.find((x) => x.name === String(a.domain) && x.status().state === "primary-lost")
@@ -310,6 +319,13 @@ export class HostDaemon {
   private remusCopyName(domid: number): string | undefined {
     const b = this.remusBackups.find((x) => x.domid === domid && x.status().state !== "running");
     return b ? `${b.name}--incoming` : undefined;
+  }
+  // Remus replicates the disks a protection began with; a disk attached
+  // later would be missing from the backup's copy (or, on one machine, be
+  // opened by both copies), so the disks stay as they are until it ends.
+  private disksFixed(g: Guest): void {
+    const p = this.protector(g.domid);
+    if (p?.status().disk) throw new RequestError(`${g.name} is protected by Remus with its disks replicated: its disks cannot change until remus-stop ends the protection`);
   }
   private protector(domid: number): RemusPrimary | undefined { return this.remusPrimaries.find((p) => p.active && p.g.domid === domid); }
   private remusStatus(): (ReturnType<RemusPrimary["status"]> | ReturnType<RemusBackup["status"]>)[] {
@@ -383,8 +399,9 @@ export class HostDaemon {
     for (const t of this.taps.values()) t.close();
     await this.xsServer?.close();
     await this.migration?.close();
-    await this.control.close();
+    // the last word, then the socket: once it is gone nothing more is written
     this.log("host stopped");
+    await this.control.close();
   }
 }
 

@@ -99,9 +99,9 @@ export class LinuxHostDaemon {
         attachConsole(this.serial, sock);
         return null;
       },
-      ...Object.fromEntries((["remus", "remus-status", "remus-stop", "remus-takeover"] as const).map((cmd) => [cmd, (): never => {
+      ...Object.fromEntries((["remus", "remus-status", "remus-stop", "remus-switch", "remus-takeover"] as const).map((cmd) => [cmd, (): never => {
         throw new RequestError(`${cmd}: Remus replication is the TypeScript Domain-0's (xl remus is x86-only upstream): start the host without --dom0 linux`);
-      }])) as unknown as Pick<Handlers, "remus" | "remus-status" | "remus-stop" | "remus-takeover">,
+      }])) as unknown as Pick<Handlers, "remus" | "remus-status" | "remus-stop" | "remus-switch" | "remus-takeover">,
       stop: () => { this.stopping = true; return null; },
     };
   }

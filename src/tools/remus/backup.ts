@@ -4,7 +4,7 @@
 //
 // The first checkpoint builds the domain as an incoming migration does,
 // paused and not yet introduced to xenstore or the backends; the disks'
-// replicas are raw files in $XENTS_HOME/remus/. Every later checkpoint is
+// replicas are raw files in $XENTS_HOME/remus/ (<name>-<uuid>-<vdev>.img). Every later checkpoint is
 // held whole in memory as it arrives (the second buffer: the copy in place
 // is the last complete checkpoint) and applied only once its END has come
 // and every record in it has been checked: its pages over the domain's
@@ -30,13 +30,13 @@ import { RestoreSession, checkXenstore } from "../domain_restore.js";
 import { RawImage } from "../backends/raw_image.js";
 import type { Lines } from "../migration_link.js";
 import { DISK_WRITE, checkHeader, decodeDisk, readU64, type RemusHeader } from "./protocol.js";
-import { Arbiter } from "./arbiter.js";
+import { Arbiter, ARBITER_TTL_S } from "./arbiter.js";
 
 const ARBITER_RETRY_MS = 100; // how often a backup that lost its primary asks the arbiter again
 
 export interface RemusBackupStatus {
   role: "backup"; domain: string; domid: number | null; primary: string;
-  state: "syncing" | "protecting" | "primary-lost" | "running" | "discarded";
+  state: "syncing" | "protecting" | "switching" | "primary-lost" | "running" | "discarded";
   why: string | null; failover: "auto" | "manual" | null; arbiter: string | null; interval_ms: number | null; timeout_ms: number | null;
   epoch: number; checkpoints: number; last_bytes: number; last_pages: number; last_apply_ms: number; replicas: string[];
 }
@@ -62,6 +62,9 @@ export class RemusBackup {
   private arbiterChecked: Promise<void> = Promise.resolve();
   private retry: ReturnType<typeof setTimeout> | null = null;
   onEnd: ((b: RemusBackup) => void) | null = null; // discarded, or running after a take-over
+  // The other copies this host holds: a domain of the same name or uuid as
+  // one of them is refused (the copies would collide when one takes over).
+  peers: () => Iterable<RemusBackup> = () => [];
 
   // `who`: this host, as the arbiter records the copy that runs
   // `arbiterUrl`: this host's own way to the arbiter, where it differs from the primary's
@@ -73,6 +76,9 @@ export class RemusBackup {
   readonly primary: string;
   private get over(): boolean { return this.phase === "over"; }
   get name(): string { return this.header?.name ?? "?"; }
+  get uuid(): string | null { return this.header?.uuid ?? null; }
+  // a copy is held (not yet running, not discarded)
+  get holding(): boolean { return this.state === "syncing" || this.state === "protecting" || this.state === "switching" || this.state === "primary-lost"; }
   get domid(): number | null { return this.session.domainId >= 0 ? this.session.domainId : null; }
 
   start(): void {
@@ -105,6 +111,8 @@ export class RemusBackup {
         if (type !== REC.REMUS) throw new StreamError(`expected REMUS, got ${REC_NAMES[type]}`);
         const h = checkHeader(payload);
         if ([...this.ts.guests.values()].some((x) => x.name === h.name && x.state !== "destroyed")) throw new StreamError(`a domain named '${h.name}' already exists here`);
+        const other = [...this.peers()].find((x) => x !== this && x.holding && (x.name === h.name || x.uuid === h.uuid));
+        if (other) throw new StreamError(`this host already holds a Remus copy of '${other.name}' (for ${other.primary})`);
         this.header = h;
         if (h.arbiter) {
           // reachable from here too, or this host cannot be a backup: checked before READY
@@ -115,7 +123,10 @@ export class RemusBackup {
         }
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         for (const d of h.disks) {
-          const path = join(this.dir, `${h.name}-${d.vdev}.img`);
+          // named for the domain's uuid too: two primaries' domains of one name never share a file
+          const path = join(this.dir, `${h.name}-${h.uuid}-${d.vdev}.img`);
+          const user = [...this.ts.guests.values()].find((x) => x.state !== "destroyed" && (x.config.disks ?? []).some((k) => k.target === path));
+          if (user) throw new StreamError(`the replica ${path} is the disk of d${user.domid} (${user.name}), which runs here`);
           const fd = openSync(path, "w", 0o600);
           try { ftruncateSync(fd, d.bytes); } finally { closeSync(fd); }
           this.replicas.set(d.devid, new RawImage(path, false));
@@ -139,6 +150,7 @@ export class RemusBackup {
         return;
       case "between":
         if (type === REC.STOP) { this.stopped(payload); return; }
+        if (type === REC.SWITCH) { this.switchIn(); return; }
         if (type !== REC.CHECKPOINT) throw new StreamError(`expected CHECKPOINT, got ${REC_NAMES[type]}`);
         if (readU64(payload, "CHECKPOINT") !== this.epoch + 1) throw new StreamError(`checkpoint ${readU64(payload, "CHECKPOINT")} follows ${this.epoch}`);
         this.staged = [];
@@ -223,7 +235,7 @@ export class RemusBackup {
   }
 
   private linkLost(why: string): void {
-    if (this.phase === "over" || this.state === "primary-lost") return;
+    if (this.phase === "over" || this.state === "primary-lost" || this.state === "switching") return;
     if (this.state !== "protecting") { this.discard(`${why} before the first checkpoint was whole`); return; }
     if (this.silence) clearTimeout(this.silence);
     this.sock.destroy();
@@ -256,6 +268,46 @@ export class RemusBackup {
     ask();
   }
 
+  // The primary hands the domain over (remus-switch): its guest is paused
+  // after the checkpoint just acknowledged, and its claim at the arbiter is
+  // gone. The copy runs (once the arbiter gives it the domain), then
+  // "SWITCHED <domid>"; or "ERR <why>" and the copy goes.
+  private switchIn(): void {
+    if (this.state !== "protecting") throw new StreamError(`a switch-over while the copy is ${this.state}`);
+    if (this.silence) clearTimeout(this.silence);
+    this.state = "switching";
+    this.why = "the primary switches the domain over to this host";
+    this.ts.log(`Remus: ${this.name}'s primary ${this.primary} switches it over to this host`);
+    const run = (): void => {
+      if (this.state !== "switching") return;
+      try {
+        const g = this.runCopy("the primary switched the domain over to this host");
+        if (!this.sock.destroyed) this.sock.end(`SWITCHED ${g.domid}\n`);
+      } catch (e) {
+        if (!this.sock.destroyed) this.sock.end(`ERR ${(e as Error).message.replace(/\n/g, " ")}\n`);
+      }
+    };
+    const arb = this.arb;
+    if (!arb) { run(); return; }
+    // the primary's lease was revoked; should that not have reached etcd, it lapses by itself
+    const until = Date.now() + 2 * ARBITER_TTL_S * 1000 + 1000;
+    const ask = (): void => {
+      this.retry = null;
+      if (this.state !== "switching") return;
+      const again = (why: string): void => {
+        if (Date.now() < until) { this.retry = setTimeout(ask, ARBITER_RETRY_MS); return; }
+        this.fail(`the switch-over failed: ${why}`);
+      };
+      arb.takeover(this.who).then((r) => {
+        if (this.state !== "switching") return;
+        if (r.ok) run();
+        else if (r.forbidden) this.fail(`the switch-over failed: ${r.why}`);
+        else again(r.why);
+      }, (e: Error) => { if (this.state === "switching") again(e.message); });
+    };
+    ask();
+  }
+
   // `xents remus-takeover`: with an arbiter, only once it gives this copy the domain.
   async requestTakeover(): Promise<Guest> {
     if (this.state !== "primary-lost") return this.takeOver(); // (which says why not)
@@ -269,6 +321,9 @@ export class RemusBackup {
   // The copy runs, from the last whole checkpoint.
   takeOver(): Guest {
     if (this.state !== "primary-lost") throw new Error(`the copy of ${this.name} cannot take over: ${this.state === "protecting" ? "its primary is alive (the link is up)" : this.state}`);
+    return this.runCopy(this.why ?? "the primary was lost");
+  }
+  private runCopy(why: string): Guest {
     this.phase = "over";
     if (this.retry) clearTimeout(this.retry);
     // the domain is ours at the arbiter now; its lease is kept alive while this copy runs
@@ -284,6 +339,7 @@ export class RemusBackup {
     }
     this.guest = g;
     this.state = "running";
+    this.why = why;
     this.ts.log(`Remus: d${g.domid} (${g.name}) took over from checkpoint ${this.epoch}`);
     this.onEnd?.(this);
     return g;

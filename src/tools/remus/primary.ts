@@ -35,7 +35,7 @@ import { Lines, connectLink, linkDrain } from "../migration_link.js";
 import { DiskLog } from "./disk_log.js";
 import { OutputBuffer } from "./output_buffer.js";
 import { DISK_WRITE, encodeDisk, type RemusHeader } from "./protocol.js";
-import { Arbiter } from "./arbiter.js";
+import { Arbiter, ARBITER_TTL_S } from "./arbiter.js";
 
 export interface RemusOptions {
   key: Uint8Array;
@@ -50,7 +50,7 @@ export interface RemusOptions {
 
 export interface RemusPrimaryStatus {
   role: "primary"; domain: string; domid: number; backup: string;
-  state: "syncing" | "protected" | "unprotected" | "stopped" | "fenced"; why: string | null;
+  state: "syncing" | "protected" | "switching" | "switched" | "unprotected" | "stopped" | "fenced"; why: string | null;
   interval_ms: number; timeout_ms: number; net_buffer: boolean; disk: boolean; failover: "auto" | "manual"; arbiter: string | null;
   epoch: number; checkpoints: number;
   last_pause_ms: number; mean_pause_ms: number; last_pages: number; last_bytes: number; last_ack_ms: number;
@@ -99,6 +99,9 @@ export class RemusPrimary {
   private ending = false; // the backup is lost and the arbiter is being told (output still held)
   private arb: Arbiter | null = null;
   private fenceWhy: string | null = null; // the arbiter's lease lapsed before replication ran
+  private switching = false; // remus-switch has begun: no more checkpoints but its own
+  private ackWaiter: { res: () => void; rej: (e: Error) => void } | null = null; // remus-switch waits for an acknowledgement
+  private answerWaiter: ((line: string | null) => void) | null = null; // ... and for the backup's answer to SWITCH
   onEnd: ((p: RemusPrimary) => void) | null = null; // protection is over (stopped or lost)
 
   private constructor(private readonly ts: Toolstack, readonly g: Guest, readonly backup: string, private readonly o: RemusOptions,
@@ -172,6 +175,8 @@ export class RemusPrimary {
       if (mem.paused && !p.fenceWhy) { try { mem.unpause(); } catch { /* gone */ } }
       sock.destroy();
       if (arb) { await arb.release(); arb.close(); }
+      const refused = lines.refusal();
+      if (refused) throw new RemusError(`the backup refused: ${refused}`);
       throw e instanceof RemusError ? e : new RemusError((e as Error).message);
     }
     p.initialSyncMs = Math.round(performance.now() - t0);
@@ -208,7 +213,7 @@ export class RemusPrimary {
   }
 
   private schedule(): void {
-    if (this.state !== "protected" || this.awaiting) return;
+    if (this.state !== "protected" || this.awaiting || this.switching) return;
     // At a fixed rate, as Remus counts epochs: each checkpoint is due an
     // interval after the last one was due (the pause included), so 25 ms
     // means 40 a second while the pause and the acknowledgement fit in it
@@ -223,9 +228,17 @@ export class RemusPrimary {
 
   // One checkpoint: taken while the guest is paused, sent while it runs.
   private checkpoint(): void {
-    if (this.state !== "protected" || this.ending) return;
+    if (this.state !== "protected" || this.ending || this.switching) return;
+    if (this.ts.guests.get(this.g.domid) !== this.g || this.g.state !== "running") { this.end("the domain is gone from this host", true); return; }
+    this.capture(false);
+  }
+
+  // The next checkpoint into the link's buffer, the guest paused while it
+  // is taken; it runs again after unless `stayPaused` (remus-switch's last
+  // one). Awaits its acknowledgement (false if the checkpoint failed and
+  // protection ended).
+  private capture(stayPaused: boolean): boolean {
     const g = this.g, xc = this.ts.dom0.xc;
-    if (this.ts.guests.get(g.domid) !== g || g.state !== "running") { this.end("the domain is gone from this host", true); return; }
     const bytes0 = this.sent.bytes, w = this.w;
     const epoch = ++this.epoch;
     const t0 = performance.now();
@@ -238,7 +251,7 @@ export class RemusPrimary {
       const sent0 = this.mem.pagesSent;
       this.mem.sendNow(dirty);
       pages = this.mem.pagesSent - sent0;
-      if (faultArmed("mid-checkpoint")) { this.sock.write(new Uint8Array(0), dieNow); return; }
+      if (faultArmed("mid-checkpoint")) { this.sock.write(new Uint8Array(0), dieNow); return false; }
       const t2 = performance.now();
       w.record(REC.CONTEXT, xc.getHvmContext(g.domid));
       const t3 = performance.now();
@@ -251,9 +264,9 @@ export class RemusPrimary {
     } catch (e) {
       if (this.mem.paused) { try { this.mem.unpause(); } catch { /* gone */ } }
       this.end(`a checkpoint failed: ${(e as Error).message}`, false);
-      return;
+      return false;
     } finally {
-      if (this.mem.paused) this.mem.unpause();
+      if (this.mem.paused && !stayPaused) this.mem.unpause();
     }
     this.resumedAt = performance.now();
     const pauseMs = this.resumedAt - t0;
@@ -266,6 +279,7 @@ export class RemusPrimary {
     const ackMs = Math.round(this.o.timeoutMs / 2);
     this.ackTimer = setTimeout(() => this.lost(`no acknowledgement of checkpoint ${epoch} in ${ackMs} ms`), ackMs);
     this.last.bytes = this.sent.bytes - bytes0;
+    return true;
   }
 
   private line(l: string): void {
@@ -279,10 +293,13 @@ export class RemusPrimary {
       this.checkpoints++;
       this.lastAckMs = performance.now() - this.sentAt;
       this.awaiting = 0;
-      this.schedule();
+      const w = this.ackWaiter;
+      this.ackWaiter = null;
+      if (w) w.res(); else this.schedule();
       return;
     }
     if (l === "STOPPED" && this.stopWaiter) { this.stopWaiter(true); return; }
+    if (this.answerWaiter) { this.answerWaiter(l); return; }
     this.lost(l.startsWith("ERR ") ? `the backup gave up: ${l.slice(4)}` : `the backup said '${l.slice(0, 80)}'`);
   }
 
@@ -325,6 +342,9 @@ export class RemusPrimary {
     if (this.state !== "protected") return;
     this.state = "stopped";
     this.why = why;
+    const waiter = this.ackWaiter;
+    this.ackWaiter = null;
+    waiter?.rej(new RemusError(why));
     if (this.timer) clearTimeout(this.timer);
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.timer = this.ackTimer = null;
@@ -349,8 +369,93 @@ export class RemusPrimary {
     setTimeout(() => this.sock.destroy(), 5_000).unref();
   }
 
+  // `xents remus-switch`: the domain moves to the backup, whose copy runs
+  // from a last checkpoint taken with the guest paused; this copy goes. A
+  // planned fail-over (fail-back, after a take-over, is protecting the copy
+  // towards the old primary and switching to it): its disks are the
+  // backup's replicas, so no shared storage is needed. The arbiter's claim
+  // passes with it. Should the backup not confirm, the copy here runs on
+  // only where it is certain the other does not: the backup refused, or
+  // the arbiter gives this host the domain back; otherwise it stays paused.
+  async switchOver(): Promise<{ domid: number }> {
+    if (this.state !== "protected" || this.ending || this.switching) throw new RemusError(`${this.g.name} is not protected${this.switching ? " (a switch-over is under way)" : ""}`);
+    this.switching = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const acked = (): Promise<void> => new Promise((res, rej) => { this.ackWaiter = { res, rej }; });
+    try {
+      if (this.awaiting) await acked(); // the checkpoint under way
+      if (this.ts.guests.get(this.g.domid) !== this.g || this.g.state !== "running") throw new RemusError("the domain is gone from this host");
+      if (!this.capture(true)) throw new RemusError(this.why ?? "the last checkpoint failed");
+      await acked();
+    } catch (e) {
+      this.switching = false;
+      const now = this.state as RemusPrimaryStatus["state"]; // (changed while this waited)
+      if (this.mem.paused && now !== "fenced") { try { this.mem.unpause(); } catch { /* gone */ } }
+      this.schedule();
+      throw new RemusError(`the switch-over did not begin: ${(e as Error).message}${now === "protected" ? " (protection goes on)" : ""}`);
+    }
+    // the backup holds every change and the guest is paused here: from now
+    // on only the answer to SWITCH decides which copy runs
+    this.state = "switching";
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    const arb = this.arb;
+    this.arb = null;
+    if (arb) await arb.release(); // the owner key goes: the backup may take it
+    const answer = new Promise<string | null>((res) => {
+      this.answerWaiter = res;
+      this.sock.once("close", () => res(null));
+      // the backup runs its copy at once, or once the arbiter lets it (it gives up after twice the lease)
+      setTimeout(() => res(null), this.o.arbiter ? 2 * ARBITER_TTL_S * 1000 + 3000 : Math.max(5000, 2 * this.o.timeoutMs)).unref();
+    });
+    this.w.json(REC.SWITCH, {});
+    const line = await answer;
+    this.answerWaiter = null;
+    const m = /^SWITCHED (\d+)$/.exec(line ?? "");
+    if (m) {
+      arb?.close();
+      this.finishSwitch(`switched over to ${this.backup}, where it runs as d${m[1]}`);
+      this.ts.destroy(this.g.domid);
+      this.sock.end();
+      this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: switched over to ${this.backup} (d${m[1]} there); this copy is destroyed`);
+      return { domid: Number(m[1]) };
+    }
+    const why = line === null ? "the backup did not answer" : line.startsWith("ERR ") ? `the backup refused: ${line.slice(4)}` : `the backup said '${line.slice(0, 80)}'`;
+    this.sock.destroy();
+    // which copy may run: the arbiter's word, or the backup's refusal
+    let mine = line !== null && line.startsWith("ERR ");
+    if (arb) {
+      // the domain back, and the mark that keeps the backup's copy from
+      // ever running (as a primary that lost its backup leaves it)
+      try { await arb.claim(this.o.who); await arb.forbidTakeover(); mine = true; } catch (e) { mine = false; this.ts.log(`d${this.g.domid} (${this.g.name}): Remus: ${(e as Error).message}`); }
+      await arb.release();
+      arb.close();
+    }
+    if (mine) {
+      this.finishSwitch(`the switch-over failed (${why}); the domain runs on here, unprotected`, "unprotected");
+      this.mem.unpause();
+      throw new RemusError(`${why}: ${this.g.name} runs on here, unprotected`);
+    }
+    this.finishSwitch(`the switch-over was not confirmed (${why}): this copy stays paused so that two never run; if the backup's copy runs, destroy this one, else unpause it`, "fenced");
+    throw new RemusError(`${why}: ${this.g.name} stays paused here, as the backup's copy may run (xl list there; unpause or destroy this one)`);
+  }
+
+  // The switch-over's end: replication's state goes, as end() lets it go.
+  private finishSwitch(why: string, state: RemusPrimaryStatus["state"] = "switched"): void {
+    this.state = state;
+    this.why = why;
+    if (this.ts.netback.holds.get(this.g.domid) === this.out) this.ts.netback.holds.delete(this.g.domid);
+    if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
+    this.out?.releaseAll();
+    if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
+    this.mem.release();
+    this.onEnd?.(this);
+  }
+
   // `xents remus-stop`: the primary runs on, the backup discards its copy.
   async stop(): Promise<void> {
+    if (this.state === "switching") throw new RemusError(`${this.g.name} is being switched over to ${this.backup}`);
     if (this.state !== "protected") return;
     const acked = new Promise<boolean>((res) => { this.stopWaiter = res; setTimeout(() => res(false), 5_000).unref(); });
     this.end("protection stopped", true);
@@ -372,7 +477,8 @@ export class RemusPrimary {
       },
     };
   }
-  get active(): boolean { return this.state === "protected"; }
+  // protecting, or handing the domain over (nothing else may start meanwhile)
+  get active(): boolean { return this.state === "protected" || this.state === "switching"; }
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
