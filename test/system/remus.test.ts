@@ -19,7 +19,12 @@
 // - Protected once more towards the first host, the primary is killed just
 //   after an acknowledgement, during a burst of synced disk writes: the
 //   copy takes over and every acknowledged record is on its disk.
-// - The replicas check clean with e2fsck.
+// - Fail-back: the dead host comes back, the copy is protected towards it
+//   and `remus-switch` moves the guest there; the acks' connection carries
+//   on. Protected back once more, that host is killed in the middle of an
+//   epoch, and the other's copy takes over with every acknowledged record.
+// - A protected domain's disks cannot be attached; the replicas, one per
+//   host named for the domain's uuid, check clean with e2fsck.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -156,6 +161,7 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     await waitFor("records are acknowledged", () => acked().length >= 5, 60_000);
 
     // the primary's host dies
+    const upBefore = Number((await sa.run("cut -d. -f1 /proc/uptime")).trim());
     const pidA = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
     const ackedBefore = Math.max(...acked()), receivedBefore = received(), pingsBefore = Math.max(...replies());
     writeFileSync(faultA, "mid-checkpoint");
@@ -185,7 +191,7 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     for (const k of seen) assert.ok(log.includes(k), `record ${k} was acknowledged to the receiver, so it is on the backup's disk`);
     assert.deepEqual(log, log.map((_, i) => i + 1), "the records are whole and in order");
     const up = (await sb.run("cut -d. -f1 /proc/uptime")).trim();
-    assert.ok(Number(up) > 30, `the guest did not reboot (up ${up} s)`);
+    assert.ok(upBefore > 0 && Number(up) >= upBefore, `the guest did not reboot (up ${up} s, against ${upBefore} s before the kill)`);
 
     // the first host comes back; the copy that runs is protected again, towards it
     startHost(nsA, hA);
@@ -258,7 +264,24 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     const log4 = (await sa4.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
     for (const k of ackedBeforeRead4) assert.ok(log4.includes(k), `record ${k}, acknowledged before or after the switch, is on A's disk`);
     t.diagnostic(`fail-back: remus-switch moved ha to A; ${acked().length - ackedAtSwitch} records acknowledged since`);
-    await xentsOk(hA, ["destroy", "ha"]);
+    // A protects it towards B once more and dies in the middle of an epoch
+    const fifth = await xentsCli(hA, [...cli(lines[1]), "--timeout", "6000"], 300_000);
+    assert.equal(fifth.code, 0, fifth.stderr);
+    await waitFor("acknowledgements under the fifth protection", () => acked().length > ackedAtSwitch + 10, 60_000);
+    const pidA3 = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
+    writeFileSync(faultA, "mid-epoch");
+    await waitFor("host A dies in the middle of an epoch", () => { try { process.kill(pidA3, 0); return false; } catch { return true; } }, 30_000);
+    rmSync(faultA);
+    const ackedAtKill5 = acked().length;
+    await remusState(hB, "running", 30_000, (all) => all.filter((x) => x.role === "backup").at(-1));
+    await waitFor("acknowledgements from B's copy after the mid-epoch kill", () => acked().length > ackedAtKill5 + 5, 60_000);
+    assert.equal(ends(), endsAtKill, "the acknowledgements' connection carried on");
+    const sb5 = new ConsoleSession(new CliConsole(hB, "ha"));
+    const ackedBeforeRead5 = acked().filter((x) => x > 1000);
+    const log5 = (await sb5.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
+    for (const k of ackedBeforeRead5) assert.ok(log5.includes(k), `record ${k}, acknowledged before or after the mid-epoch kill, is on B's disk`);
+    t.diagnostic(`mid-epoch kill: ${acked().length - ackedAtKill5} records acknowledged from B's copy since`);
+    await xentsOk(hB, ["destroy", "ha"]);
     // each host's replica, named for the domain and its uuid
     const replicas = [hB, hA].map((h) => {
       const files = readdirSync(join(h, "remus")).filter((f) => /^ha-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-xvda\.img$/.test(f));

@@ -63,9 +63,11 @@ export interface RemusPrimaryStatus {
 // Fault injection for the tests: with XENTS_FAULT_REMUS naming a file, this
 // host process kills itself (SIGKILL, as a machine that dies there) when
 // that file says "mid-checkpoint" (once half of the next checkpoint, its
-// pages, is written to the backup, its END never) or "after-ack" (just
-// after the next acknowledgement released the epoch's output).
-function faultArmed(point: "mid-checkpoint" | "after-ack"): boolean {
+// pages, is written to the backup, its END never), "after-ack" (just
+// after the next acknowledgement released the epoch's output) or
+// "mid-epoch" (half an interval after the next acknowledgement, the guest
+// running and its output of the epoch held).
+function faultArmed(point: "mid-checkpoint" | "after-ack" | "mid-epoch"): boolean {
   const f = process.env.XENTS_FAULT_REMUS;
   if (!f || !existsSync(f)) return false;
   try { return readFileSync(f, "utf8").trim() === point; } catch { return false; }
@@ -290,6 +292,7 @@ export class RemusPrimary {
       this.ackTimer = null;
       this.out?.release(this.awaiting);
       if (faultArmed("after-ack")) dieNow();
+      if (faultArmed("mid-epoch")) setTimeout(dieNow, this.o.intervalMs / 2);
       this.checkpoints++;
       this.lastAckMs = performance.now() - this.sentAt;
       this.awaiting = 0;
