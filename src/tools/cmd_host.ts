@@ -12,26 +12,30 @@ import { HostDaemon } from "./daemon/host_daemon.js";
 import { LinuxHostDaemon } from "./daemon/linux_host_daemon.js";
 import { linuxDom0Config, dom0Kind, DOM0_OPTIONS, ASSIGNABLE_OPTIONS, assignableDisks, assignableNics as assignableNicsOf } from "./linux_dom0_options.js";
 import { HostClient } from "./daemon/client.js";
+import { parseHttpListen, type HttpListen } from "./http/api_server.js";
 import { hostPaths, ensureHome } from "./home.js";
 import { parseArgs, UsageError } from "./args.js";
 
 export function hostCommand(factory: HostFactory, entry: string): Command {
   return {
     summary: "start, stop or inspect this host (XENTS_HOME selects it)",
-    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--no-jit] [--migrate-port N] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...'] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME]] [--assignable-disk [raw:|qcow2:]PATH[,ro]]... [--assignable-nic TAP]... | host stop | host status [--json]",
+    usage: "xents host start [--foreground] [--memory MiB] [--deterministic] [--no-jit] [--migrate-port N] [--http ADDR:PORT|PORT|off [--http-public]] [--dom0 xents|linux [--dom0-mem MiB] [--dom0-vcpus N] [--dom0-kernel Image] [--dom0-ramdisk initrd] [--dom0-cmdline '...'] [--dom0-disk [raw:|qcow2:]PATH[,ro]]... [--dom0-tap NAME]] [--assignable-disk [raw:|qcow2:]PATH[,ro]]... [--assignable-nic TAP]... | host stop | host status [--json]",
     async run(argv) {
       const [sub, ...rest] = argv;
       const paths = hostPaths();
       if (sub === "start") {
-        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "no-jit": "bool", "migrate-port": "int", ...DOM0_OPTIONS, ...ASSIGNABLE_OPTIONS });
+        const a = parseArgs(rest, { foreground: "bool", memory: "int", deterministic: "bool", "no-jit": "bool", "migrate-port": "int", http: "string", "http-public": "bool", ...DOM0_OPTIONS, ...ASSIGNABLE_OPTIONS });
         const assignable = assignableDisks(a), assignableNics = assignableNicsOf(a);
         const ramMiB = checkHostMemory(factory, (a.memory as number | undefined) ?? DEFAULT_HOST_MIB, "--memory");
         const kind = dom0Kind(a);
         if (kind === "linux" && a["migrate-port"] !== undefined) throw new UsageError("--migrate-port: with --dom0 linux, migration is xl's (xl migrate in Domain-0)");
+        if (kind === "linux" && (a.http !== undefined || a["http-public"] !== undefined)) throw new UsageError("--http: with --dom0 linux the toolstack is xl in Domain-0, and the HTTP API is the TypeScript Domain-0's");
+        let http: HttpListen | null;
+        try { http = kind === "linux" ? null : parseHttpListen(a.http as string | undefined, a["http-public"] === true); } catch (e) { throw new UsageError((e as Error).message); }
         if (a.foreground) {
           const d = kind === "linux"
             ? new LinuxHostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, dom0: linuxDom0Config(a, ramMiB), assignable, assignableNics })
-            : new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, migratePort: a["migrate-port"] as number | undefined, assignable, assignableNics });
+            : new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, migratePort: a["migrate-port"] as number | undefined, assignable, assignableNics, http });
           await d.start();
           process.stderr.write(`xents: host running in ${paths.home}\n`);
           await d.serve();

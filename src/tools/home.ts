@@ -13,6 +13,7 @@ export interface HostPaths {
   pidfile: string;
   daemonLog: string;
   migrateKey: string; // the shared secret hosts prove to each other before a migration
+  httpToken: string; // what every request to the HTTP API must carry (mode 0600)
 }
 
 export function hostPaths(home = process.env.XENTS_HOME ?? join(homedir(), ".xents")): HostPaths {
@@ -25,6 +26,7 @@ export function hostPaths(home = process.env.XENTS_HOME ?? join(homedir(), ".xen
     pidfile: join(h, "host.pid"),
     daemonLog: join(h, "host.log"),
     migrateKey: join(h, "migrate.key"),
+    httpToken: join(h, "http.token"),
   };
 }
 

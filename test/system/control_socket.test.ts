@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xentsOk, xentsCli } from "../helpers/cli.js";
 import { processLives } from "../../src/tools/process_lives.js";
+import { readmeBlock } from "../helpers/readme_blocks.js";
+import { spawnSync } from "node:child_process";
 
 const home = mkdtempSync(join(tmpdir(), "xents-ctl-"));
 const sockPath = join(home, "control.sock");
@@ -110,6 +112,20 @@ test("arguments are checked against the command table before a handler runs: the
   assert.equal(byId.get(6), "no domain 'nosuch'", "an argument no command takes is ignored; the handler ran");
   const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { daemon_bugs: number };
   assert.equal(st.daemon_bugs, 0);
+});
+
+test("the README's HTTP API line, against a host started with the defaults: the API is on, at 8480 or the next free port", async () => {
+  const st = JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { http: string };
+  const m = /^127\.0\.0\.1:(\d+)$/.exec(st.http);
+  assert.ok(m, `host status says where: ${st.http}`);
+  assert.ok(Number(m[1]) >= 8480 && Number(m[1]) < 8480 + 32, "the default port or one of the next");
+  const line = readmeBlock("The HTTP API", "sh").trim();
+  assert.equal(line.split("\n").length, 1);
+  const r = spawnSync("bash", ["-c", line.replace(":8480/", `:${m[1]}/`)], { env: { ...process.env, XENTS_HOME: home }, encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((d) => d.name), ["Domain-0"]);
+  const refused = spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${st.http}/api/v1/domains`], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(refused.stdout, "401", "and without the token, nothing");
 });
 
 test("host stop returns once the host process has exited, its last line written: the directory can go at once (a test's cleanup once raced the daemon's last log line: ENOTEMPTY)", async () => {

@@ -13,19 +13,52 @@ import { processAlive } from "./client.js";
 import type { ConsoleHistory } from "../console_history.js";
 
 // A handler for every command of the table (commands.ts), with its checked arguments.
-export type Handlers = { [K in CommandName]: (args: Args<K>, sock: Socket) => Results[K] | Promise<Results[K]> };
+// `sock`: the control socket's connection (console takes it over); null for a client of another kind
+export type Handlers = { [K in CommandName]: (args: Args<K>, sock: Socket | null) => Results[K] | Promise<Results[K]> };
 
 export class RequestError extends Error {}
 
 const CONSOLE_CLIENT_BACKLOG = 1 << 20; // output queued for one attached console client
 const LISTEN_BACKLOG = 4096; // connections the kernel queues before accept (capped by net.core.somaxconn); past it, clients retry (connectUnix)
 
-export class ControlServer {
-  private server: Server | null = null;
+// One command run for any client (the control socket's, the HTTP API's):
+// its arguments checked against the table before its handler sees them,
+// and an exception the daemon did not mean counted and logged as a bug.
+export type Outcome = { ok: true; result: unknown } | { ok: false; error: string; kind: "request" | "arguments" | "unknown" | "bug" };
+export class Dispatcher {
   readonly stats = { bugs: 0 }; // requests that ended in an exception the daemon did not mean
   handlers: Handlers | null = null;
+  constructor(private readonly logLine: (line: string) => void) {}
 
-  constructor(readonly paths: HostPaths, private readonly logLine: (line: string) => void) {}
+  async run(cmd: string, args: unknown, sock: Socket | null): Promise<Outcome> {
+    if (!isCommand(cmd) || !this.handlers) return { ok: false, error: `unknown command '${cmd}'`, kind: "unknown" };
+    if (typeof args !== "object" || args === null || Array.isArray(args)) return { ok: false, error: "the arguments must be an object", kind: "arguments" };
+    const checked = checkArgs(cmd, args as Record<string, unknown>);
+    if (!checked.ok) return { ok: false, error: checked.error, kind: "arguments" };
+    const h = this.handlers[cmd] as (a: unknown, sock: Socket | null) => unknown; // the table pairs each command with its arguments' type
+    try {
+      return { ok: true, result: await h(checked.args, sock) };
+    } catch (e) {
+      // a TypeError and its kin mean the daemon trusted something it should
+      // have checked: a bug, logged and counted, though the client only sees an error
+      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) {
+        this.stats.bugs++;
+        this.logLine(`BUG: ${cmd}: ${e.stack?.split("\n").slice(0, 4).join(" | ")}`);
+        return { ok: false, error: e.message, kind: "bug" };
+      }
+      return { ok: false, error: e instanceof Error ? e.message : String(e), kind: "request" };
+    }
+  }
+}
+
+export class ControlServer {
+  private server: Server | null = null;
+  readonly dispatcher: Dispatcher;
+
+  constructor(readonly paths: HostPaths, logLine: (line: string) => void) { this.dispatcher = new Dispatcher(logLine); }
+  get stats(): { bugs: number } { return this.dispatcher.stats; }
+  get handlers(): Handlers | null { return this.dispatcher.handlers; }
+  set handlers(h: Handlers | null) { this.dispatcher.handlers = h; }
 
   // Refuses a home another live host holds.
   static claimHome(paths: HostPaths): void {
@@ -74,21 +107,8 @@ export class ControlServer {
   }
 
   private async dispatch(req: Request, sock: Socket): Promise<Reply> {
-    if (!isCommand(req.cmd) || !this.handlers) return { id: req.id, ok: false, error: `unknown command '${req.cmd}'` };
-    const checked = checkArgs(req.cmd, req.args);
-    if (!checked.ok) return { id: req.id, ok: false, error: checked.error };
-    const h = this.handlers[req.cmd] as (a: unknown, sock: Socket) => unknown; // the table pairs each command with its arguments' type
-    try {
-      return { id: req.id, ok: true, result: await h(checked.args, sock) };
-    } catch (e) {
-      // a TypeError and its kin mean the daemon trusted something it should
-      // have checked: a bug, logged and counted, though the client only sees an error
-      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) {
-        this.stats.bugs++;
-        this.logLine(`BUG: ${req.cmd}: ${e.stack?.split("\n").slice(0, 4).join(" | ")}`);
-      }
-      return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
-    }
+    const o = await this.dispatcher.run(req.cmd, req.args, sock);
+    return o.ok ? { id: req.id, ok: true, result: o.result } : { id: req.id, ok: false, error: o.error };
   }
 }
 

@@ -17,6 +17,8 @@ import type { HostFactory, HypervisorHealth, MachineDeviceInfo } from "../cmd_de
 import type { MachineDisk } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
+import { ApiServer, type HttpListen } from "../http/api_server.js";
+import { httpToken } from "../http/http_token.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
 import { ControlServer, Handlers, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
@@ -28,7 +30,8 @@ import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 import { replaySeed } from "../domain_builder.js";
 
-export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[]; }
+// http: where the HTTP API listens (none if not given: the CLI gives its default)
+export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[]; http?: HttpListen | null }
 
 export { RequestError };
 
@@ -43,6 +46,7 @@ export class HostDaemon {
   private readonly remusPrimaries: RemusPrimary[] = [];
   private readonly remusBackups: RemusBackup[] = [];
   private stopping = false;
+  private api: ApiServer | null = null;
   private startedAt = Date.now();
   ts!: Toolstack;
   dom0!: Dom0;
@@ -88,6 +92,11 @@ export class HostDaemon {
       this.log(`listening for migrations on port ${this.migratePort} (key ${this.paths.migrateKey})`);
     }
     await this.control.listen();
+    if (this.opts.http) {
+      this.api = new ApiServer(this.control.dispatcher, httpToken(this.paths.httpToken));
+      const at = await this.api.listen(this.opts.http);
+      this.log(`HTTP API on http://${at}${at.endsWith(`:${this.opts.http.port}`) ? "" : ` (port ${this.opts.http.port} is another's)`}, token in ${this.paths.httpToken}`);
+    }
     this.log(`host started: ${this.opts.ramMiB} MiB, control ${this.paths.control}`);
   }
 
@@ -137,7 +146,7 @@ export class HostDaemon {
         pid: process.pid, home: this.paths.home, control_socket: this.paths.control, xenstored_socket: this.paths.xenstored,
         uptime_s: Math.round((Date.now() - this.startedAt) / 1000), domains: this.ts.guests.size + 1,
         ...(({ totalPages, freePages, nrCpus }) => ({ total_memory_mib: Number(totalPages / 256n), free_memory_mib: Number(freePages / 256n), nr_cpus: nrCpus }))(this.dom0.xc.physinfo()),
-        accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort, devices: this.devices(),
+        accounting: this.accounting(), hypervisor: this.health(), daemon_bugs: this.stats.bugs, migrate_port: this.migratePort, http: this.api?.address ?? null, devices: this.devices(),
         remus: this.remusStatus(),
       }),
       list: () => this.listDomains(),
@@ -157,7 +166,11 @@ export class HostDaemon {
       },
       pause: (a) => { this.dom0.xc.pause(this.guest(a.domain).domid); return null; },
       unpause: (a) => { this.dom0.xc.unpause(this.guest(a.domain).domid); return null; },
-      console: (a, sock) => { attachConsole(this.guest(a.domain).console, sock); return null; },
+      console: (a, sock) => {
+        if (!sock) throw new RequestError("console is a control-socket command (the HTTP API has its consoles over WebSocket)");
+        attachConsole(this.guest(a.domain).console, sock);
+        return null;
+      },
       info: () => {
         const p = this.dom0.xc.physinfo();
         return {
@@ -399,6 +412,7 @@ export class HostDaemon {
     for (const t of this.taps.values()) t.close();
     await this.xsServer?.close();
     await this.migration?.close();
+    await this.api?.close();
     // the last word, then the socket: once it is gone nothing more is written
     this.log("host stopped");
     await this.control.close();

@@ -96,6 +96,7 @@ export class LinuxHostDaemon {
       console: (a, sock) => {
         const d = a.domain;
         if (d !== 0 && d !== "0" && d !== "Domain-0") throw new RequestError(`Domain-0 on this host is Linux and keeps the other domains' consoles: use \`xl console ${String(d)}\` in it (xents console 0)`);
+        if (!sock) throw new RequestError("console is a control-socket command");
         attachConsole(this.serial, sock);
         return null;
       },

@@ -1,0 +1,196 @@
+// The host's HTTP API (issue 18): the daemon's commands as versioned JSON
+// routes (api_routes.ts), run through the same dispatcher as the control
+// socket, with an OpenAPI document at /api/openapi.json.
+//
+// Fastify is the server: well kept, fast, with body limits, content-type
+// parsing and error handling built in, and @fastify/cookie for the login
+// cookie. Every request needs the host's token (http_token.ts), as
+// `Authorization: Bearer <token>` or the HttpOnly cookie that /login sets.
+// A state-changing request authenticated by the cookie must come from the
+// page's own origin (its Origin header, which browsers send with every
+// such request, names this server) and carry JSON (a form on another site
+// can send neither), so another site cannot act with a user's cookie.
+// Bodies are limited to 1 MiB and must be JSON; whatever is malformed gets
+// a 4xx with a message, and an exception the daemon did not mean a 500.
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
+import fastifyCookie from "@fastify/cookie";
+import * as v from "valibot";
+import type { Dispatcher, Outcome } from "../daemon/control_server.js";
+import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
+import { openApiDocument } from "./openapi.js";
+import { sameToken } from "./http_token.js";
+
+export const DEFAULT_HTTP_PORT = 8480;
+const PORTS_TRIED = 32; // from the default port up, when other hosts hold it
+const BODY_LIMIT = 1 << 20;
+export const COOKIE = "xents_token";
+
+const json = (x: unknown): string => JSON.stringify(x, (_k, val: unknown) => (typeof val === "bigint" ? Number(val) : val));
+
+// Where the API listens: host and port, given as ADDR:PORT, PORT or "off".
+export interface HttpListen { host: string; port: number; explicit: boolean }
+export function parseHttpListen(text: string | undefined, allowPublic: boolean): HttpListen | null {
+  if (text === "off") return null;
+  if (text === undefined) return { host: "127.0.0.1", port: DEFAULT_HTTP_PORT, explicit: false };
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new Error(`--http takes ADDRESS:PORT, PORT or off, not '${text}'`);
+  const host = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (!loopback && !allowPublic) throw new Error(`--http ${text} listens beyond this machine: say so with --http-public (anyone who reaches it and has the token drives the host)`);
+  return { host, port, explicit: true };
+}
+
+export class ApiServer {
+  private readonly app: FastifyInstance;
+  address: string | null = null; // host:port once listening
+
+  constructor(private readonly dispatcher: Dispatcher, private readonly token: string) {
+    this.app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
+    void this.app.register(fastifyCookie);
+    // bodies are JSON (415 for anything else), but the login form's (URLSearchParams: the standard's own parser)
+    this.app.removeContentTypeParser("text/plain");
+    this.app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => { done(null, Object.fromEntries(new URLSearchParams(String(body)))); });
+    this.app.addHook("onRequest", async (req, reply) => this.guard(req, reply));
+    this.app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+      void reply.code(code).type("application/json").send(json({ error: err.message }));
+    });
+    this.app.setNotFoundHandler((req, reply) => { void reply.code(404).type("application/json").send(json({ error: `no route ${req.method} ${req.url.split("?")[0]}` })); });
+    this.app.get("/login", async (_req, reply) => reply.type("text/html").send(LOGIN_PAGE("")));
+    this.app.post("/login", async (req, reply) => this.login(req, reply));
+    this.app.post("/logout", async (_req, reply) => reply.clearCookie(COOKIE, { path: "/" }).redirect("/login", 303));
+    this.app.get("/api/openapi.json", async (_req, reply) => reply.type("application/json").send(json(openApiDocument(API_ROUTES))));
+    this.app.get("/api/v1/domains/:domain", async (req, reply) => this.domainDetails(req, reply));
+    for (const r of API_ROUTES) this.app.route({ method: r.method, url: r.path, handler: async (req, reply) => this.run(r, req, reply) });
+    this.app.get("/", async (_req, reply) => reply.redirect("/api/openapi.json", 302));
+  }
+
+  // The token, from the header or the cookie; the cookie's requests only
+  // from this origin when they change anything.
+  private async guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const path = req.url.split("?")[0];
+    if (path === "/login") return;
+    const auth = req.headers.authorization;
+    const bearer = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined;
+    if (bearer !== undefined) {
+      if (sameToken(bearer, this.token)) return;
+      await reply.code(401).type("application/json").send(json({ error: "the token is wrong" }));
+      return;
+    }
+    if (sameToken(req.cookies[COOKIE], this.token)) {
+      if (req.method === "GET" || req.method === "HEAD") return;
+      const origin = req.headers.origin;
+      if (origin !== `http://${req.headers.host}` || req.headers["sec-fetch-site"] === "cross-site") {
+        await reply.code(403).type("application/json").send(json({ error: `a request that changes something must come from this page (Origin ${origin ?? "missing"})` }));
+      } else if (path !== "/logout" && !/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+        await reply.code(415).type("application/json").send(json({ error: "a request that changes something sends JSON (Content-Type: application/json)" }));
+      }
+      return;
+    }
+    if (path.startsWith("/api/")) await reply.code(401).header("www-authenticate", "Bearer").type("application/json").send(json({ error: "a token is needed: Authorization: Bearer <the host's http.token>, or log in at /login" }));
+    else await reply.redirect("/login", 303);
+  }
+
+  private async login(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = req.body as Record<string, unknown> | undefined;
+    const given = typeof body?.token === "string" ? body.token.trim() : undefined;
+    if (!sameToken(given, this.token)) {
+      await reply.code(401).type("text/html").send(LOGIN_PAGE("That is not this host's token."));
+      return;
+    }
+    await reply.setCookie(COOKIE, this.token, { path: "/", httpOnly: true, sameSite: "strict" }).redirect("/", 303);
+  }
+
+  private async run(r: ApiRoute, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let body: Record<string, unknown> = {};
+    if (r.body && req.body !== undefined && !/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+      await reply.code(415).type("application/json").send(json({ error: "the body must be JSON (Content-Type: application/json)" }));
+      return;
+    }
+    if (r.body) {
+      // a key left out is checked as undefined, so its own message names what it must be
+      const given: unknown = req.body ?? {};
+      const entries = (r.body as { entries?: Record<string, unknown> }).entries ?? {};
+      const input = typeof given === "object" && given !== null && !Array.isArray(given) ? { ...Object.fromEntries(Object.keys(entries).map((k) => [k, undefined])), ...given } : given;
+      const checked = v.safeParse(r.body, input);
+      if (!checked.success) {
+        const i = checked.issues[0];
+        const key = v.getDotPath(i);
+        await reply.code(400).type("application/json").send(json({ error: key ? `${key} ${i.message}` : `the body ${i.message}` }));
+        return;
+      }
+      body = checked.output as Record<string, unknown>;
+    }
+    let args: Record<string, unknown>;
+    try { args = r.args(req.params as Record<string, string>, body); } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      await reply.code(400).type("application/json").send(json({ error: e.message }));
+      return;
+    }
+    await this.answer(reply, await this.dispatcher.run(r.command, args, null), r.status ?? 200);
+  }
+
+  private async answer(reply: FastifyReply, o: Outcome, status: number): Promise<void> {
+    if (o.ok) { await reply.code(status).type("application/json").send(json(o.result)); return; }
+    const code = o.kind === "bug" || o.kind === "unknown" ? 500 : /^no domain /.test(o.error) ? 404 : 400;
+    await reply.code(code).type("application/json").send(json({ error: o.error }));
+  }
+
+  // One domain: its row of the list, disks, vifs and event channels.
+  private async domainDetails(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const ref = (req.params as { domain: string }).domain;
+    const domain = /^\d+$/.test(ref) ? Number(ref) : ref;
+    const list = await this.dispatcher.run("list", {}, null);
+    if (!list.ok) { await this.answer(reply, list, 200); return; }
+    const row = (list.result as { name: string; id: number }[]).find((d) => d.name === domain || d.id === domain);
+    if (!row) { await reply.code(404).type("application/json").send(json({ error: `no domain '${ref}'` })); return; }
+    const out: Record<string, unknown> = { ...row };
+    if (row.id !== 0) {
+      for (const [key, cmd] of [["disks", "block-list"], ["vifs", "network-list"], ["event_channels", "lsevtchn"]] as const) {
+        const o = await this.dispatcher.run(cmd, { domain: row.id }, null);
+        if (!o.ok) { await this.answer(reply, o, 200); return; }
+        out[key] = o.result;
+      }
+    }
+    await reply.type("application/json").send(json(out));
+  }
+
+  // Listens where asked; at the default address, on the next free port if
+  // another host holds it.
+  async listen(at: HttpListen): Promise<string> {
+    for (let i = 0; ; i++) {
+      const port = at.port + i;
+      try {
+        await this.app.listen({ host: at.host, port });
+        const bound = this.app.server.address();
+        const real = typeof bound === "object" && bound ? bound.port : port; // (port 0: the one the system chose)
+        this.address = `${at.host.includes(":") ? `[${at.host}]` : at.host}:${real}`;
+        return this.address;
+      } catch (e) {
+        const taken = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+        if (!taken || at.explicit || i + 1 >= PORTS_TRIED || port >= 65535) throw new Error(`the HTTP API cannot listen on ${at.host}:${port}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async close(): Promise<void> { await this.app.close(); }
+
+  // For tests: a request without a socket.
+  inject(o: InjectOptions): Promise<LightMyRequestResponse> { return this.app.inject(o); }
+}
+
+const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const LOGIN_PAGE = (error: string): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>xents: log in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
+<h1>xents</h1>
+<p>This host's token is in <code>$XENTS_HOME/http.token</code> on the host.</p>
+${error ? `<p role="alert" style="color: #b00">${esc(error)}</p>` : ""}
+<form method="post" action="/login">
+<label>Token <input name="token" type="password" autocomplete="current-password" required autofocus></label>
+<button type="submit">Log in</button>
+</form></body></html>
+`;
