@@ -3,7 +3,8 @@
 // must come from the page's origin and carry JSON, domains are created from
 // xl.cfg text and driven through the same commands as the CLI, malformed
 // input of every kind gets a 4xx with a message, the OpenAPI document lists
-// every route, and the address follows --http (the next free port when the
+// every route, consoles stream over WebSocket to several viewers, and the
+// address follows --http (the next free port when the
 // default one is taken; beyond localhost only when asked).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +19,8 @@ import { makeHostFactory } from "../../src/host/host_factory.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { API_ROUTES } from "../../src/tools/http/api_routes.js";
 import { ApiServer, parseHttpListen, DEFAULT_HTTP_PORT } from "../../src/tools/http/api_server.js";
+import type { Toolstack } from "../../src/tools/toolstack.js";
+import { WebSocket } from "ws";
 
 const home = mkdtempSync(join(tmpdir(), "xents-http-"));
 const paths = hostPaths(home);
@@ -199,4 +202,59 @@ test("where it listens: 127.0.0.1:8480 by default, the next free port when that 
   await assert.rejects(b.listen({ host: "127.0.0.1", port: taken, explicit: true }), /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   await b.close();
   other.close();
+});
+
+test("consoles over WebSocket: the history first, then output to every viewer; what a viewer sends is typed; limits and the token hold", async () => {
+  const created = await call("POST", "/api/v1/domains", { config: `name = "con"\nmemory = 16\nkernel = "${kernel}"\n` });
+  assert.equal(created.status, 201);
+  const g = [...(daemon as unknown as { ts: Toolstack }).ts.guests.values()].find((x) => x.name === "con")!;
+  const typed: string[] = [];
+  g.console.input = (d: Uint8Array): void => { typed.push(Buffer.from(d).toString("latin1")); }; // (what reaches the console's input)
+  g.console.emit(new Uint8Array(Buffer.from("said before anyone looked\n")));
+  const url = `${base.replace("http:", "ws:")}/api/v1/domains/con/console`;
+  type Viewer = { ws: WebSocket; got: () => string; closed: Promise<number> };
+  const open = async (headers: Record<string, string> = auth()): Promise<Viewer> => {
+    const ws = new WebSocket(url, { headers });
+    let text = "";
+    ws.on("message", (d: Buffer) => { text += d.toString("latin1"); });
+    const closed = new Promise<number>((res) => ws.on("close", (code) => res(code)));
+    await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
+    return { ws, got: () => text, closed };
+  };
+  const until = async (what: string, f: () => boolean): Promise<void> => {
+    for (const t0 = Date.now(); !f(); await new Promise((r) => setTimeout(r, 10))) assert.ok(Date.now() - t0 < 5000, what);
+  };
+  const a = await open(), b = await open();
+  await until("the history, to each viewer", () => a.got().includes("said before") && b.got().includes("said before"));
+  g.console.emit(new Uint8Array(Buffer.from("live output\n")));
+  await until("live output, to each", () => a.got().includes("live output") && b.got().includes("live output"));
+  a.ws.send("uname -r\n");
+  b.ws.send(Buffer.from([3]));
+  await until("both typed", () => typed.join("").includes("uname -r\n") && typed.join("").includes("\x03"));
+  // a message over the limit ends that viewer only
+  a.ws.send(Buffer.alloc(100 << 10, 0x41));
+  assert.equal(await a.closed, 1009);
+  assert.ok(!typed.join("").includes("AAAA"), "nothing of it was typed");
+  g.console.emit(new Uint8Array(Buffer.from("still here\n")));
+  await until("the other viewer goes on", () => b.got().includes("still here"));
+  // no token, a wrong origin with the cookie, a domain that is not there
+  const refused = (headers: Record<string, string>, path = "/api/v1/domains/con/console"): Promise<number> => new Promise((res) => {
+    const ws = new WebSocket(`${base.replace("http:", "ws:")}${path}`, { headers });
+    ws.on("unexpected-response", (_req, r) => { res(r.statusCode ?? 0); ws.terminate(); });
+    ws.on("open", () => res(101));
+    ws.on("error", () => { /* the response said it */ });
+  });
+  assert.equal(await refused({}), 401);
+  const login = await fetch(`${base}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }).toString(), redirect: "manual" });
+  const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+  assert.equal(await refused({ cookie, origin: "http://evil.example" }), 403, "another site cannot open a logged-in browser's console");
+  assert.equal(await refused({ cookie, origin: base }), 101, "the page's own origin can");
+  const nobody = await open(auth()).catch(() => null);
+  assert.ok(nobody);
+  nobody.ws.close();
+  const ghost = new WebSocket(`${base.replace("http:", "ws:")}/api/v1/domains/ghost/console`, { headers: auth() });
+  assert.equal(await new Promise<number>((res) => ghost.on("close", (code) => res(code))), 4404);
+  // the domain goes: its viewers are told
+  assert.equal((await call("DELETE", "/api/v1/domains/con")).status, 200);
+  assert.equal(await b.closed, 1000);
 });

@@ -93,7 +93,7 @@ export class HostDaemon {
     }
     await this.control.listen();
     if (this.opts.http) {
-      this.api = new ApiServer(this.control.dispatcher, httpToken(this.paths.httpToken));
+      this.api = new ApiServer(this.control.dispatcher, httpToken(this.paths.httpToken), (d) => { try { return this.guest(d).console; } catch { return null; } });
       const at = await this.api.listen(this.opts.http);
       this.log(`HTTP API on http://${at}${at.endsWith(`:${this.opts.http.port}`) ? "" : ` (port ${this.opts.http.port} is another's)`}, token in ${this.paths.httpToken}`);
     }

@@ -3,8 +3,8 @@
 // socket, with an OpenAPI document at /api/openapi.json.
 //
 // Fastify is the server: well kept, fast, with body limits, content-type
-// parsing and error handling built in, and @fastify/cookie for the login
-// cookie. Every request needs the host's token (http_token.ts), as
+// parsing and error handling built in, @fastify/cookie for the login
+// cookie and @fastify/websocket (ws) for the consoles. Every request needs the host's token (http_token.ts), as
 // `Authorization: Bearer <token>` or the HttpOnly cookie that /login sets.
 // A state-changing request authenticated by the cookie must come from the
 // page's own origin (its Origin header, which browsers send with every
@@ -15,6 +15,9 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import fastifyCookie from "@fastify/cookie";
+import fastifyWebsocket from "@fastify/websocket";
+import type { WebSocket } from "ws";
+import type { ConsoleHistory } from "../console_history.js";
 import * as v from "valibot";
 import type { Dispatcher, Outcome } from "../daemon/control_server.js";
 import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
@@ -24,6 +27,8 @@ import { sameToken } from "./http_token.js";
 export const DEFAULT_HTTP_PORT = 8480;
 const PORTS_TRIED = 32; // from the default port up, when other hosts hold it
 const BODY_LIMIT = 1 << 20;
+const WS_MAX_MESSAGE = 64 << 10; // what a console viewer may send at once (larger: the connection closes, 1009)
+const WS_BACKLOG = 1 << 20; // output queued for one viewer
 export const COOKIE = "xents_token";
 
 const json = (x: unknown): string => JSON.stringify(x, (_k, val: unknown) => (typeof val === "bigint" ? Number(val) : val));
@@ -46,9 +51,12 @@ export class ApiServer {
   private readonly app: FastifyInstance;
   address: string | null = null; // host:port once listening
 
-  constructor(private readonly dispatcher: Dispatcher, private readonly token: string) {
+  // `consoles`: a domain's console (its history and its input), as the
+  // control socket's console command attaches it; null if there is none
+  constructor(private readonly dispatcher: Dispatcher, private readonly token: string, private readonly consoles: (domain: string | number) => ConsoleHistory | null = () => null) {
     this.app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
     void this.app.register(fastifyCookie);
+    void this.app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_MESSAGE } });
     // bodies are JSON (415 for anything else), but the login form's (URLSearchParams: the standard's own parser)
     this.app.removeContentTypeParser("text/plain");
     this.app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => { done(null, Object.fromEntries(new URLSearchParams(String(body)))); });
@@ -63,6 +71,9 @@ export class ApiServer {
     this.app.post("/logout", async (_req, reply) => reply.clearCookie(COOKIE, { path: "/" }).redirect("/login", 303));
     this.app.get("/api/openapi.json", async (_req, reply) => reply.type("application/json").send(json(openApiDocument(API_ROUTES))));
     this.app.get("/api/v1/domains/:domain", async (req, reply) => this.domainDetails(req, reply));
+    void this.app.register(async (app) => {
+      app.get("/api/v1/domains/:domain/console", { websocket: true }, (ws, req) => this.attachConsole(ws, (req.params as { domain: string }).domain));
+    });
     for (const r of API_ROUTES) this.app.route({ method: r.method, url: r.path, handler: async (req, reply) => this.run(r, req, reply) });
     this.app.get("/", async (_req, reply) => reply.redirect("/api/openapi.json", 302));
   }
@@ -80,11 +91,13 @@ export class ApiServer {
       return;
     }
     if (sameToken(req.cookies[COOKIE], this.token)) {
-      if (req.method === "GET" || req.method === "HEAD") return;
+      // a console's WebSocket changes things too (what is typed into it)
+      const upgrade = req.headers.upgrade?.toLowerCase() === "websocket";
+      if ((req.method === "GET" || req.method === "HEAD") && !upgrade) return;
       const origin = req.headers.origin;
       if (origin !== `http://${req.headers.host}` || req.headers["sec-fetch-site"] === "cross-site") {
         await reply.code(403).type("application/json").send(json({ error: `a request that changes something must come from this page (Origin ${origin ?? "missing"})` }));
-      } else if (path !== "/logout" && !/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+      } else if (!upgrade && path !== "/logout" && !/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
         await reply.code(415).type("application/json").send(json({ error: "a request that changes something sends JSON (Content-Type: application/json)" }));
       }
       return;
@@ -155,6 +168,25 @@ export class ApiServer {
       }
     }
     await reply.type("application/json").send(json(out));
+  }
+
+  // A console over a WebSocket, as `xents console` has it: what was said
+  // while nobody listened first, then output as it comes (binary
+  // messages); every message from the client is typed into the console.
+  // Several viewers may attach at once. A viewer that stops reading loses
+  // output rather than growing the host's memory.
+  private attachConsole(ws: WebSocket, ref: string): void {
+    const c = this.consoles(/^\d+$/.test(ref) ? Number(ref) : ref);
+    if (!c) { ws.close(4404, `no console of a domain '${ref.slice(0, 64)}'`); return; }
+    const send = (d: Uint8Array): void => { if (ws.readyState === ws.OPEN && ws.bufferedAmount < WS_BACKLOG) ws.send(d, { binary: true }); };
+    const history = c.historyText();
+    if (history.length) send(history);
+    const ended = (): void => ws.close(1000, "the console is gone");
+    c.listeners.add(send);
+    c.endListeners.add(ended);
+    ws.on("message", (d: Buffer | ArrayBuffer | Buffer[]) => c.input(new Uint8Array(Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d as ArrayBuffer))));
+    ws.on("close", () => { c.listeners.delete(send); c.endListeners.delete(ended); });
+    ws.on("error", () => ws.terminate());
   }
 
   // Listens where asked; at the default address, on the next free port if
