@@ -100,6 +100,7 @@ export class MigrationListener {
   private server: Server | null = null;
   busy = false;
   resumedAt = 0; // performance.now() when the last incoming domain was unpaused
+  received = 0; // domains that arrived and run here
   // who takes a link whose source asked for Remus replication (remus/backup.ts)
   remus: ((sock: Socket, lines: Lines) => void) | null = null;
   constructor(private readonly ts: Toolstack, private readonly key: Uint8Array) {}
@@ -157,6 +158,7 @@ export class MigrationListener {
       done = true;
       this.ts.dom0.xc.unpause(g.domid);
       this.resumedAt = performance.now();
+      this.received++;
       sock.end("RUNNING\n");
       this.ts.log(`migration in: d${g.domid} (${g.name}) running`);
     } catch (e) {

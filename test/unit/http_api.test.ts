@@ -258,3 +258,41 @@ test("consoles over WebSocket: the history first, then output to every viewer; w
   assert.equal((await call("DELETE", "/api/v1/domains/con")).status, 200);
   assert.equal(await b.closed, 1000);
 });
+
+test("metrics for Prometheus: per-domain CPU, memory, vCPUs, event channels, disks and vifs; the host's frames, migrations and errors; the token required", async () => {
+  const disk = join(home, "met.img");
+  writeFileSync(disk, Buffer.alloc(1 << 20));
+  const created = await call("POST", "/api/v1/domains", { config: `name = "met"\nmemory = 24\nvcpus = 1\nkernel = "${kernel}"\ndisk = ['format=raw, vdev=xvda, access=rw, target=${disk}']\nvif = ['mac=00:16:3e:00:00:77, bridge=xenbr0']\n` });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = (created.body as { domid: number }).domid;
+  assert.equal((await fetch(`${base}/metrics`)).status, 401);
+  const r = await fetch(`${base}/metrics`, { headers: auth() });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const text = await r.text();
+  const value = (name: string, labels: string): number => {
+    const sel = labels ? `\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\}` : "";
+    const m = new RegExp(`^${name}${sel} (\\S+)$`, "m").exec(text);
+    assert.ok(m, `${name}{${labels}} in\n${text.slice(0, 3000)}`);
+    return Number(m[1]);
+  };
+  const met = `domain="met",domid="${id}"`;
+  assert.equal(value("xents_domain_memory_bytes", met), 24 << 20);
+  assert.equal(value("xents_domain_vcpus", met), 1);
+  assert.ok(value("xents_domain_event_channels", met) >= 2, "its console and xenstore channels");
+  assert.ok(value("xents_domain_cpu_seconds_total", met) >= 0);
+  assert.ok(value("xents_domain_memory_bytes", 'domain="Domain-0",domid="0"') > 0);
+  assert.match(text, /^# TYPE xents_domain_cpu_seconds_total counter$/m);
+  assert.match(text, /^# TYPE xents_domain_memory_bytes gauge$/m);
+  assert.equal(value("xents_vbd_requests_total", `${met},device="51712"`), 0, "its disk, not yet used by a frontend");
+  assert.equal(value("xents_vif_received_packets_total", `${met},device="0"`), 0);
+  const free = value("xents_host_frames_free", ""), total = value("xents_host_frames", "");
+  assert.ok(free > 0 && free < total);
+  assert.equal(value("xents_host_migrations_total", 'direction="out",result="ok"'), 0);
+  assert.equal(value("xents_host_errors_total", 'source="daemon"'), 0);
+  assert.equal(value("xents_host_errors_total", 'source="hypervisor"'), 0);
+  assert.equal((await call("DELETE", "/api/v1/domains/met")).status, 200);
+  const after = await (await fetch(`${base}/metrics`, { headers: auth() })).text();
+  assert.doesNotMatch(after, /domain="met"/, "a destroyed domain's series go");
+  assert.ok(Number(/^xents_host_frames_free (\S+)$/m.exec(after)?.[1]) > free, "and its frames come back");
+});

@@ -19,6 +19,7 @@ import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
 import { ApiServer, type HttpListen } from "../http/api_server.js";
 import { httpToken } from "../http/http_token.js";
+import { HostMetrics, type MetricsSnapshot } from "../http/metrics.js";
 import { TapPort, TapError } from "../net/tap_port.js";
 import { XenstoreSocketServer } from "../xenstore/socket_server.js";
 import { ControlServer, Handlers, RequestError, attachConsole, logConsoleTo } from "./control_server.js";
@@ -47,6 +48,7 @@ export class HostDaemon {
   private readonly remusBackups: RemusBackup[] = [];
   private stopping = false;
   private api: ApiServer | null = null;
+  private readonly migrations = { out: 0, failed: 0 }; // this host's domains sent away
   private startedAt = Date.now();
   ts!: Toolstack;
   dom0!: Dom0;
@@ -93,7 +95,8 @@ export class HostDaemon {
     }
     await this.control.listen();
     if (this.opts.http) {
-      this.api = new ApiServer(this.control.dispatcher, httpToken(this.paths.httpToken), (d) => { try { return this.guest(d).console; } catch { return null; } });
+      this.api = new ApiServer(this.control.dispatcher, httpToken(this.paths.httpToken), (d) => { try { return this.guest(d).console; } catch { return null; } },
+        new HostMetrics(() => this.metricsSnapshot()));
       const at = await this.api.listen(this.opts.http);
       this.log(`HTTP API on http://${at}${at.endsWith(`:${this.opts.http.port}`) ? "" : ` (port ${this.opts.http.port} is another's)`}, token in ${this.paths.httpToken}`);
     }
@@ -266,7 +269,12 @@ export class HostDaemon {
         const key = migrationKey(keyFile, false);
         this.progress = null;
         try {
-          return await migrateOut(this.ts, g.domid, String(a.host), Number(a.port), { live: a.live !== false, key, progress: (p) => { this.progress = p; } });
+          const r = await migrateOut(this.ts, g.domid, String(a.host), Number(a.port), { live: a.live !== false, key, progress: (p) => { this.progress = p; } });
+          this.migrations.out++;
+          return r;
+        } catch (e) {
+          this.migrations.failed++;
+          throw e;
         } finally { this.progress = null; }
       },
       "migrate-status": () => this.progress,
@@ -348,6 +356,24 @@ export class HostDaemon {
   // What the host holds on behalf of guests, counted from the hypervisor's
   // and the daemons' own books: after a guest is gone every figure must be
   // back where it was before it came.
+  // What /metrics shows, from the same books as host status.
+  private metricsSnapshot(): MetricsSnapshot {
+    const xc = this.dom0.xc;
+    const name = (domid: number): string => (domid === 0 ? "Domain-0" : this.ts.guests.get(domid)?.name ?? `d${domid}`);
+    const info = xc.physinfo();
+    const hv = this.health();
+    return {
+      domains: this.listDomains().map((d) => ({ name: d.name, id: d.id, cpuSeconds: d.time, memoryMiB: d.mem, vcpus: d.vcpus, eventChannels: xc.listEvtchn(d.id).length })),
+      vbds: [...this.ts.blkback.devices.values()].map((b) => ({ domain: name(b.domid), id: b.domid, devid: b.devid, ...b.stats() })),
+      vifs: [...this.ts.netback.devices.values()].map((v) => ({ domain: name(v.domid), id: v.domid, handle: v.handle, ...v.stats })),
+      host: {
+        freeFrames: Number(info.freePages), totalFrames: Number(info.totalPages), grantMappings: this.ts.gnt.mapped, foreignPages: Number(xc.window.inUse() / 4096n),
+        migrationsOut: this.migrations.out, migrationsOutFailed: this.migrations.failed, migrationsIn: this.migration?.received ?? 0,
+        daemonBugs: this.stats.bugs, hypervisorErrors: hv.internal_errors, iommuFaults: hv.iommu.faults,
+      },
+    };
+  }
+
   accounting(): Record<string, number> {
     const xc = this.dom0.xc;
     return {

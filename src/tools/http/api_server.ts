@@ -18,6 +18,7 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyWebsocket from "@fastify/websocket";
 import type { WebSocket } from "ws";
 import type { ConsoleHistory } from "../console_history.js";
+import type { HostMetrics } from "./metrics.js";
 import * as v from "valibot";
 import type { Dispatcher, Outcome } from "../daemon/control_server.js";
 import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
@@ -53,7 +54,9 @@ export class ApiServer {
 
   // `consoles`: a domain's console (its history and its input), as the
   // control socket's console command attaches it; null if there is none
-  constructor(private readonly dispatcher: Dispatcher, private readonly token: string, private readonly consoles: (domain: string | number) => ConsoleHistory | null = () => null) {
+  // `metrics`: the host's, for GET /metrics (none: 404)
+  constructor(private readonly dispatcher: Dispatcher, private readonly token: string, private readonly consoles: (domain: string | number) => ConsoleHistory | null = () => null,
+    private readonly metrics: HostMetrics | null = null) {
     this.app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
     void this.app.register(fastifyCookie);
     void this.app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_MESSAGE } });
@@ -69,6 +72,10 @@ export class ApiServer {
     this.app.get("/login", async (_req, reply) => reply.type("text/html").send(LOGIN_PAGE("")));
     this.app.post("/login", async (req, reply) => this.login(req, reply));
     this.app.post("/logout", async (_req, reply) => reply.clearCookie(COOKIE, { path: "/" }).redirect("/login", 303));
+    this.app.get("/metrics", async (_req, reply) => {
+      if (!this.metrics) { await reply.code(404).type("application/json").send(json({ error: "this host keeps no metrics" })); return; }
+      await reply.type(this.metrics.contentType).send(await this.metrics.text());
+    });
     this.app.get("/api/openapi.json", async (_req, reply) => reply.type("application/json").send(json(openApiDocument(API_ROUTES))));
     this.app.get("/api/v1/domains/:domain", async (req, reply) => this.domainDetails(req, reply));
     void this.app.register(async (app) => {
@@ -102,7 +109,7 @@ export class ApiServer {
       }
       return;
     }
-    if (path.startsWith("/api/")) await reply.code(401).header("www-authenticate", "Bearer").type("application/json").send(json({ error: "a token is needed: Authorization: Bearer <the host's http.token>, or log in at /login" }));
+    if (path.startsWith("/api/") || path === "/metrics") await reply.code(401).header("www-authenticate", "Bearer").type("application/json").send(json({ error: "a token is needed: Authorization: Bearer <the host's http.token>, or log in at /login" }));
     else await reply.redirect("/login", 303);
   }
 
