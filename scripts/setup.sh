@@ -2,12 +2,13 @@
 # Everything xents needs on a fresh Debian 12 machine with Node.js 20+:
 # Debian packages (cross toolchain, QEMU as the reference, Xen headers and
 # xenstore clients, qemu-img and e2fsprogs to make and check disk images,
-# etcd as the Remus arbiter the tests start, curl as the README's HTTP API line),
+# etcd as the Remus arbiter the tests start, curl as the README's HTTP API line,
+# chromium for the web console's browser test),
 # npm packages, and the build. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc libc6-dev curl iproute2 iputils-ping gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm qemu-utils device-tree-compiler cpio xz-utils libxen-dev xenstore-utils e2fsprogs etcd-server)
+pkgs=(gcc libc6-dev curl iproute2 iputils-ping gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user qemu-system-arm qemu-utils device-tree-compiler cpio xz-utils libxen-dev xenstore-utils e2fsprogs etcd-server chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,7 +1,8 @@
 // The architecture's rules, checked on the import graph: cpu/ imports nothing
 // above it; tools/ reaches xen/ only through the hypercall ABI module
 // (src/xen/public); xen/ does not import tools/ or host/; lib/ (formats
-// shared by every layer) imports only the ABI; hw/ imports only hw/.
+// shared by every layer) imports only the ABI; hw/ imports only hw/; web/
+// (the browser's page) imports only web/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -67,6 +68,13 @@ test("layering: lib/ imports only lib/ and the guest ABI", () => {
 test("layering: hw/ imports only hw/", () => {
   const bad: string[] = [];
   for (const f of files(join(root, "hw"))) for (const i of imports(f)) if (!i.startsWith("hw/")) bad.push(`${relative(root, f)} -> ${i}`);
+  assert.deepEqual(bad, []);
+});
+
+// web/ is the browser's page: it reaches the host only over HTTP.
+test("layering: web/ imports only web/", () => {
+  const bad: string[] = [];
+  for (const f of files(join(root, "web"))) for (const i of imports(f)) if (!i.startsWith("web/")) bad.push(`${relative(root, f)} -> ${i}`);
   assert.deepEqual(bad, []);
 });
 

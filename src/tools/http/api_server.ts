@@ -16,6 +16,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import fastifyWebsocket from "@fastify/websocket";
+import fastifyStatic from "@fastify/static";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { WebSocket } from "ws";
 import type { ConsoleHistory } from "../console_history.js";
 import type { HostMetrics } from "./metrics.js";
@@ -28,6 +32,7 @@ import { sameToken } from "./http_token.js";
 export const DEFAULT_HTTP_PORT = 8480;
 const PORTS_TRIED = 32; // from the default port up, when other hosts hold it
 const BODY_LIMIT = 1 << 20;
+const WEB_ROOT = fileURLToPath(new URL("../../../web/", import.meta.url)); // dist/web beside dist/src
 const WS_MAX_MESSAGE = 64 << 10; // what a console viewer may send at once (larger: the connection closes, 1009)
 const WS_BACKLOG = 1 << 20; // output queued for one viewer
 export const COOKIE = "xents_token";
@@ -82,7 +87,9 @@ export class ApiServer {
       app.get("/api/v1/domains/:domain/console", { websocket: true }, (ws, req) => this.attachConsole(ws, (req.params as { domain: string }).domain));
     });
     for (const r of API_ROUTES) this.app.route({ method: r.method, url: r.path, handler: async (req, reply) => this.run(r, req, reply) });
-    this.app.get("/", async (_req, reply) => reply.redirect("/api/openapi.json", 302));
+    // the web page: built by `npm run build` (dist/web), served as it is
+    if (existsSync(join(WEB_ROOT, "index.html"))) void this.app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"], wildcard: true });
+    else this.app.get("/", async (_req, reply) => reply.code(404).type("application/json").send(json({ error: `the web page is not built (${WEB_ROOT}): npm run build` })));
   }
 
   // The token, from the header or the cookie; the cookie's requests only
@@ -167,6 +174,7 @@ export class ApiServer {
     const row = (list.result as { name: string; id: number }[]).find((d) => d.name === domain || d.id === domain);
     if (!row) { await reply.code(404).type("application/json").send(json({ error: `no domain '${ref}'` })); return; }
     const out: Record<string, unknown> = { ...row };
+    if (this.metrics) out.counters = this.metrics.deviceCounters(row.id);
     if (row.id !== 0) {
       for (const [key, cmd] of [["disks", "block-list"], ["vifs", "network-list"], ["event_channels", "lsevtchn"]] as const) {
         const o = await this.dispatcher.run(cmd, { domain: row.id }, null);

@@ -69,6 +69,12 @@ export class HostMetrics {
       ["source"], (m) => [[{ source: "daemon" }, m.host.daemonBugs], [{ source: "hypervisor" }, m.host.hypervisorErrors], [{ source: "iommu" }, m.host.iommuFaults]]);
   }
 
+  // One domain's disk and vif counters (its page's charts).
+  deviceCounters(domid: number): { vbds: MetricsSnapshot["vbds"]; vifs: MetricsSnapshot["vifs"] } {
+    const m = this.snapshot();
+    return { vbds: m.vbds.filter((d) => d.id === domid), vifs: m.vifs.filter((d) => d.id === domid) };
+  }
+
   async text(): Promise<string> {
     this.snap = null;
     try { return await this.registry.metrics(); } finally { this.snap = null; }

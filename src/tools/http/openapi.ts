@@ -33,7 +33,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
       },
     };
   };
-  add("GET", "/api/v1/domains/:domain", "one domain: its row of the list, disks, vifs and event channels", ["domain"], null, 200);
+  add("GET", "/api/v1/domains/:domain", "one domain: its row of the list, disks, vifs, event channels and its devices' counters", ["domain"], null, 200);
   for (const r of routes) {
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
     add(r.method, r.path, `${r.summary} (xl ${r.command})`, params, r.body ? toJsonSchema(r.body, { errorMode: "ignore" }) : null, r.status ?? 200);
