@@ -58,9 +58,11 @@ export class MemoryCopy {
 
   // Pages written in batches; while the guest runs, each batch gives way to
   // it (the guest and the copy share this thread); paused, flat out.
-  async send(gfns: number[]): Promise<void> {
+  // `during`: told after each batch (a round of a large domain takes seconds).
+  async send(gfns: number[], during?: () => void): Promise<void> {
     for (let i = 0; i < gfns.length; i += BATCH) {
       this.sendNow(gfns.slice(i, i + BATCH));
+      during?.();
       await this.drain();
       if (!this.paused) await new Promise<void>((res) => setImmediate(res));
     }
@@ -95,7 +97,16 @@ export class MemoryCopy {
     for (;;) {
       rounds++;
       const r0 = performance.now();
-      await this.send(batch);
+      // how the round goes, every 100 ms of it
+      let told = r0;
+      const sent0 = this.pagesSent;
+      await this.send(batch, () => {
+        const now = performance.now();
+        if (!o.progress || now - told < 100) return;
+        told = now;
+        const bw = ((this.pagesSent - sent0) / Math.max(1, now - r0)) * 1000;
+        o.progress({ phase: "precopy", round: rounds, pagesSent: this.pagesSent, totalPages: this.all.length, dirty: 0, dirtyRatePps: 0, bandwidthPps: Math.round(bw), expectedDowntimeMs: 0 });
+      });
       const dt = Math.max(1, performance.now() - r0);
       const bandwidth = batch.length / (dt / 1000); // pages per second
       const dirty = this.dirty();

@@ -4,7 +4,7 @@
 // progress bar, and a page per domain (disks, vifs, CPU and network charts,
 // the console). Everything goes through the HTTP API (api.ts).
 
-import { api, ApiError, type DomainRow, type DomainDetails, type MigrationProgress } from "./api.js";
+import { api, apiEvents, ApiError, type DomainRow, type DomainDetails, type MigrationProgress } from "./api.js";
 import { LineChart } from "./chart.js";
 import { ConsoleView } from "./console_view.js";
 
@@ -108,17 +108,21 @@ function migrateDialog(domain: string, done: () => Promise<void>): void {
     const f = new FormData(form);
     start.disabled = true;
     status.textContent = "connecting...";
-    const poll = setInterval(() => {
-      api<MigrationProgress | null>("GET", "/api/v1/migration").then((p) => {
-        if (!p) return;
-        bar.max = Math.max(1, p.totalPages); bar.value = Math.min(p.pagesSent, p.totalPages);
-        status.textContent = `${p.phase}, round ${p.round}: ${p.pagesSent} pages sent of ${p.totalPages}${p.dirty ? `, ${p.dirty} dirty` : ""}`;
-      }, () => undefined);
-    }, 250);
-    api<{ downtimeMs: number; totalMs: number; destinationDomid: number }>("POST", `/api/v1/domains/${encodeURIComponent(domain)}/migrate`, { host: String(f.get("host")), port: Number(f.get("port")), live: f.get("live") === "on" })
-      .then((r) => { bar.value = bar.max; status.className = "ok"; status.textContent = `migrated in ${r.totalMs} ms (downtime ${r.downtimeMs} ms); domain ${r.destinationDomid} there`; },
-        (e) => { status.className = "error"; status.textContent = message(e); start.disabled = false; })
-      .finally(() => { clearInterval(poll); void done(); });
+    let events = 0;
+    bar.dataset.progressEvents = "0";
+    const body = { host: String(f.get("host")), port: Number(f.get("port")), live: f.get("live") === "on" };
+    apiEvents("POST", `/api/v1/domains/${encodeURIComponent(domain)}/migrate`, body, (event, data) => {
+      if (event !== "progress") return;
+      const p = data as MigrationProgress;
+      bar.dataset.progressEvents = String(++events);
+      bar.max = Math.max(1, p.totalPages); bar.value = Math.min(p.pagesSent, p.totalPages);
+      status.textContent = `${p.phase}, round ${p.round}: ${p.pagesSent} pages sent of ${p.totalPages}${p.dirty ? `, ${p.dirty} dirty` : ""}`;
+    }).then((last) => {
+      if (last.event !== "done") throw new Error(String((last.data as { error?: unknown } | null)?.error ?? "the migration ended without an answer"));
+      const r = last.data as { downtimeMs: number; totalMs: number; destinationDomid: number };
+      bar.value = bar.max; status.className = "ok"; status.textContent = `migrated in ${r.totalMs} ms (downtime ${r.downtimeMs} ms); domain ${r.destinationDomid} there`;
+    }).catch((e: unknown) => { status.className = "error"; status.textContent = message(e); start.disabled = false; })
+      .finally(() => void done());
   };
   dlg.showModal();
 }
@@ -149,7 +153,7 @@ function domainPage(name: string): () => void {
     }
     prev = { at, time: d.time, rx, tx };
     facts.replaceChildren(
-      el("p", {}, `domain ${d.id}, state ${d.state}, ${d.mem} MiB, ${d.vcpus} vCPU(s), ${d.time.toFixed(1)} s of CPU, ${d.event_channels?.length ?? 0} event channels`),
+      el("p", {}, `domain ${d.id}, state ${d.state}, ${d.mem} MiB, ${d.vcpus} vCPU(s), ${d.time.toFixed(1)} s of CPU, ${d.event_channels?.length ?? 0} event channels, ${d.counters?.grantMappings ?? 0} pages mapped by Domain-0's backends`),
       el("table", { id: "disks" }, el("thead", {}, el("tr", {}, el("th", {}, "Disk"), el("th", {}, "Image"))), el("tbody", {}, ...(d.disks ?? []).map((x) => el("tr", {}, el("td", {}, x.vdev), el("td", {}, x.target))))),
       el("table", { id: "vifs" }, el("thead", {}, el("tr", {}, el("th", {}, "Vif"), el("th", {}, "MAC"), el("th", {}, "Bridge"))), el("tbody", {}, ...(d.vifs ?? []).map((x) => el("tr", {}, el("td", {}, String(x.handle)), el("td", {}, x.mac), el("td", {}, x.bridge))))));
   };

@@ -119,6 +119,7 @@ test("the web console in chromium: login, create a Linux guest from the page, it
   await page.locator("#migrate-status.ok").waitFor({ timeout: 120_000 });
   await shot(page, "web-migrate.png");
   assert.equal(await page.locator("#migrate-progress").evaluate((e) => (e as HTMLProgressElement).value === (e as HTMLProgressElement).max), true, "the bar is full");
+  assert.ok(Number(await page.locator("#migrate-progress").getAttribute("data-progress-events")) > 0, "the bar moved with the migration's progress events");
   await page.click("#migrate-cancel");
   await row(page, "webguest").waitFor({ state: "detached", timeout: 10_000 });
 

@@ -18,6 +18,7 @@ import { hostPaths } from "../../src/tools/home.js";
 import { makeHostFactory } from "../../src/host/host_factory.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { API_ROUTES } from "../../src/tools/http/api_routes.js";
+import { COMMAND_NAMES } from "../../src/tools/daemon/commands.js";
 import { ApiServer, parseHttpListen, DEFAULT_HTTP_PORT } from "../../src/tools/http/api_server.js";
 import type { Toolstack } from "../../src/tools/toolstack.js";
 import { WebSocket } from "ws";
@@ -32,6 +33,7 @@ const kernel = join(home, "idle.bin");
 
 before(async () => {
   writeFileSync(kernel, idleImage());
+  writeFileSync(paths.migrateKey, `${"ab".repeat(32)}\n`, { mode: 0o600 });
   daemon = new HostDaemon(paths, makeHostFactory(() => {}), { ramMiB: 128, deterministic: false, http: { host: "127.0.0.1", port: 0, explicit: true } });
   await daemon.start();
   serving = daemon.serve();
@@ -295,4 +297,32 @@ test("metrics for Prometheus: per-domain CPU, memory, vCPUs, event channels, dis
   const after = await (await fetch(`${base}/metrics`, { headers: auth() })).text();
   assert.doesNotMatch(after, /domain="met"/, "a destroyed domain's series go");
   assert.ok(Number(/^xents_host_frames_free (\S+)$/m.exec(after)?.[1]) > free, "and its frames come back");
+});
+
+test("every command of the CLI's table has a route (or says why not), and a long one streams its progress as events", async () => {
+  const routed = new Set(API_ROUTES.map((r) => r.command));
+  const elsewhere: Record<string, string> = {
+    console: "a WebSocket: /api/v1/domains/{domain}/console",
+    domid: "GET /api/v1/domains/{domain} takes a name or an id",
+    domname: "GET /api/v1/domains/{domain} takes a name or an id",
+  };
+  for (const c of COMMAND_NAMES) assert.ok(routed.has(c) || elsewhere[c], `the command ${c} has a route`);
+  // a migration to where nothing listens: the stream ends with its error
+  const dead = createServer();
+  await new Promise<void>((res) => dead.listen(0, "127.0.0.1", res));
+  const port = (dead.address() as { port: number }).port;
+  await new Promise<void>((res) => dead.close(() => res()));
+  const created = await call("POST", "/api/v1/domains", { config: `name = "mover"\nmemory = 16\nkernel = "${kernel}"\n` });
+  assert.equal(created.status, 201);
+  const r = await fetch(`${base}/api/v1/domains/mover/migrate`, { method: "POST", headers: { ...auth(), "content-type": "application/json", accept: "text/event-stream" }, body: JSON.stringify({ host: "127.0.0.1", port }) });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type") ?? "", /^text\/event-stream/);
+  const text = await r.text();
+  assert.match(text, /^event: error\ndata: \{"error":"cannot reach 127\.0\.0\.1:\d+: connect ECONNREFUSED[^"]*"\}\n\n$/m);
+  assert.equal((await call("GET", "/api/v1/domains/mover")).status, 200, "the domain stays where it was");
+  // without the header, the same failure is a plain 400
+  const plain = await call("POST", "/api/v1/domains/mover/migrate", { host: "127.0.0.1", port });
+  assert.equal(plain.status, 400);
+  assert.match(errorOf(plain), /cannot reach/);
+  assert.equal((await call("DELETE", "/api/v1/domains/mover")).status, 200);
 });

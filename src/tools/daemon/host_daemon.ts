@@ -363,7 +363,7 @@ export class HostDaemon {
     const info = xc.physinfo();
     const hv = this.health();
     return {
-      domains: this.listDomains().map((d) => ({ name: d.name, id: d.id, cpuSeconds: d.time, memoryMiB: d.mem, vcpus: d.vcpus, eventChannels: xc.listEvtchn(d.id).length })),
+      domains: this.listDomains().map((d) => ({ name: d.name, id: d.id, cpuSeconds: d.time, memoryMiB: d.mem, vcpus: d.vcpus, eventChannels: xc.listEvtchn(d.id).length, grantMappings: this.ts.gnt.mappedOf(d.id) })),
       vbds: [...this.ts.blkback.devices.values()].map((b) => ({ domain: name(b.domid), id: b.domid, devid: b.devid, ...b.stats() })),
       vifs: [...this.ts.netback.devices.values()].map((v) => ({ domain: name(v.domid), id: v.domid, handle: v.handle, ...v.stats })),
       host: {

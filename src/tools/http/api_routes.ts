@@ -17,6 +17,9 @@ export interface ApiRoute {
   command: CommandName;
   body?: v.GenericSchema; // the JSON body, if the route takes one
   status?: number; // on success (200 if not given)
+  // a command that tells how this one is going: with Accept: text/event-stream
+  // the answer is a stream of "progress" events, then "done" or "error"
+  progress?: CommandName;
   // the command's arguments from the path's parameters and the checked body
   args(params: Record<string, string>, body: Record<string, unknown>): Record<string, unknown>;
 }
@@ -81,9 +84,44 @@ export const API_ROUTES: ApiRoute[] = [
     body: v.object({ file: TEXT, paused: FLAG }), args: (_p, b) => ({ file: b.file, paused: b.paused === true }),
   },
   {
-    method: "POST", path: "/api/v1/domains/:domain/migrate", summary: "live-migrate a domain to another host (its progress: GET /api/v1/migration)", command: "migrate",
+    method: "POST", path: "/api/v1/domains/:domain/migrate", summary: "live-migrate a domain to another host (with Accept: text/event-stream, its progress as events; else GET /api/v1/migration)", command: "migrate", progress: "migrate-status",
     body: v.object({ host: TEXT, port: v.pipe(v.number("must be a port number"), v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)), live: FLAG }),
     args: (p, b) => ({ domain: domain(p), host: b.host, port: b.port, live: b.live !== false }),
   },
   { method: "GET", path: "/api/v1/migration", summary: "the migration under way, or null", command: "migrate-status", args: () => ({}) },
+  // the rest of xl's commands
+  { method: "GET", path: "/api/v1/host/dmesg", summary: "the hypervisor's console ring", command: "dmesg", args: () => ({}) },
+  { method: "GET", path: "/api/v1/host/devices", summary: "the machine's devices and which domain has each", command: "device-list", args: () => ({}) },
+  { method: "POST", path: "/api/v1/host/stop", summary: "stop the host (its domains are shut down, then destroyed)", command: "stop", args: () => ({}) },
+  { method: "GET", path: "/api/v1/uptime", summary: "every domain's uptime", command: "uptime", args: () => ({}) },
+  {
+    method: "PUT", path: "/api/v1/domains/:domain/maxmem", summary: "set a domain's memory limit, in MiB", command: "mem-max",
+    body: v.object({ mib: v.pipe(v.number("must be a number of MiB"), v.integer("must be a whole number of MiB"), v.minValue(1, "must be at least 1 MiB")) }),
+    args: (p, b) => ({ domain: domain(p), mib: b.mib }),
+  },
+  { method: "PUT", path: "/api/v1/domains/:domain/name", summary: "rename a domain", command: "rename", body: v.object({ name: TEXT }), args: (p, b) => ({ domain: domain(p), name: b.name }) },
+  {
+    method: "PUT", path: "/api/v1/domains/:domain/vcpus/:vcpu/affinity", summary: "pin a vCPU (this host has one physical CPU)", command: "vcpu-pin",
+    body: v.object({ cpus: v.union([v.string(), v.number()], "must name CPUs") }), args: (p, b) => ({ domain: domain(p), vcpu: p.vcpu, cpus: b.cpus }),
+  },
+  { method: "GET", path: "/api/v1/domains/:domain/scheduler", summary: "a domain's credit2 weight and cap", command: "sched-credit2", args: (p) => ({ domain: domain(p) }) },
+  {
+    method: "PUT", path: "/api/v1/domains/:domain/scheduler", summary: "set a domain's credit2 weight and cap", command: "sched-credit2",
+    body: v.object({ weight: v.optional(v.number("must be a number")), cap: v.optional(v.number("must be a number")) }), args: (p, b) => ({ domain: domain(p), weight: b.weight, cap: b.cap }),
+  },
+  { method: "GET", path: "/api/v1/bridges", summary: "the host's bridges and their ports", command: "bridge-list", args: () => ({}) },
+  { method: "POST", path: "/api/v1/bridges/:bridge/taps", summary: "join a host TAP device to a bridge (needs root)", command: "tap-attach", status: 201, body: v.object({ ifname: TEXT }), args: (p, b) => ({ bridge: p.bridge, ifname: b.ifname }) },
+  { method: "DELETE", path: "/api/v1/taps/:ifname", summary: "take a TAP device off its bridge", command: "tap-detach", args: (p) => ({ ifname: p.ifname }) },
+  {
+    method: "POST", path: "/api/v1/domains/:domain/remus", summary: "protect a domain with Remus towards a backup host", command: "remus", status: 201,
+    body: v.object({
+      host: TEXT, port: v.pipe(v.number("must be a port number"), v.integer("must be a whole number"), v.minValue(1), v.maxValue(65535)),
+      intervalMs: v.optional(v.number("must be a number of ms")), timeoutMs: v.optional(v.number("must be a number of ms")), netBuffer: FLAG, disk: FLAG, unsafeFailover: FLAG, arbiter: v.optional(TEXT),
+    }),
+    args: (p, b) => ({ domain: domain(p), ...b }),
+  },
+  { method: "GET", path: "/api/v1/remus", summary: "Remus protection on this host: domains it protects and copies it holds", command: "remus-status", args: () => ({}) },
+  { method: "DELETE", path: "/api/v1/domains/:domain/remus", summary: "end a domain's Remus protection (it runs on; the backup discards its copy)", command: "remus-stop", args: (p) => ({ domain: domain(p) }) },
+  { method: "POST", path: "/api/v1/domains/:domain/remus/switch", summary: "move a protected domain to its backup", command: "remus-switch", args: (p) => ({ domain: domain(p) }) },
+  { method: "POST", path: "/api/v1/remus/:domain/takeover", summary: "on a backup: run the copy of a domain whose primary is lost", command: "remus-takeover", args: (p) => ({ domain: p.domain }) },
 ];

@@ -25,6 +25,7 @@ import type { ConsoleHistory } from "../console_history.js";
 import type { HostMetrics } from "./metrics.js";
 import * as v from "valibot";
 import type { Dispatcher, Outcome } from "../daemon/control_server.js";
+import type { CommandName } from "../daemon/commands.js";
 import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
 import { openApiDocument } from "./openapi.js";
 import { sameToken } from "./http_token.js";
@@ -156,7 +157,33 @@ export class ApiServer {
       await reply.code(400).type("application/json").send(json({ error: e.message }));
       return;
     }
+    if (r.progress && /\btext\/event-stream\b/.test(req.headers.accept ?? "")) { await this.stream(r.command, r.progress, args, reply); return; }
     await this.answer(reply, await this.dispatcher.run(r.command, args, null), r.status ?? 200);
+  }
+
+  // A long command as server-sent events: "progress" each time the
+  // progress command's answer changes (read every 200 ms), then "done"
+  // with the command's answer or "error" with its message.
+  private async stream(cmd: CommandName, progress: CommandName, args: Record<string, unknown>, reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    const send = (event: string, data: unknown): void => { if (!out.destroyed) out.write(`event: ${event}\ndata: ${json(data)}\n\n`); };
+    let last = "";
+    const poll = setInterval(() => {
+      void this.dispatcher.run(progress, {}, null).then((o) => {
+        if (!o.ok || o.result === null) return;
+        const j = json(o.result);
+        if (j !== last) { last = j; send("progress", o.result); }
+      });
+    }, 200);
+    try {
+      const o = await this.dispatcher.run(cmd, args, null);
+      if (o.ok) send("done", o.result); else send("error", { error: o.error });
+    } finally {
+      clearInterval(poll);
+      out.end();
+    }
   }
 
   private async answer(reply: FastifyReply, o: Outcome, status: number): Promise<void> {
@@ -174,6 +201,7 @@ export class ApiServer {
     const row = (list.result as { name: string; id: number }[]).find((d) => d.name === domain || d.id === domain);
     if (!row) { await reply.code(404).type("application/json").send(json({ error: `no domain '${ref}'` })); return; }
     const out: Record<string, unknown> = { ...row };
+    if (row.id !== 0) out.console = `/api/v1/domains/${encodeURIComponent(row.name)}/console`;
     if (this.metrics) out.counters = this.metrics.deviceCounters(row.id);
     if (row.id !== 0) {
       for (const [key, cmd] of [["disks", "block-list"], ["vifs", "network-list"], ["event_channels", "lsevtchn"]] as const) {

@@ -9,7 +9,7 @@
 import { Registry, Gauge, Counter } from "prom-client";
 
 export interface MetricsSnapshot {
-  domains: { name: string; id: number; cpuSeconds: number; memoryMiB: number; vcpus: number; eventChannels: number }[];
+  domains: { name: string; id: number; cpuSeconds: number; memoryMiB: number; vcpus: number; eventChannels: number; grantMappings: number }[];
   vbds: { domain: string; id: number; devid: number; requests: number; errors: number; sectorsRead: number; sectorsWritten: number; flushes: number }[];
   vifs: { domain: string; id: number; handle: number; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; txErrors: number; rxDropped: number }[];
   host: {
@@ -45,6 +45,7 @@ export class HostMetrics {
     metric("gauge", "xents_domain_memory_bytes", "the domain's memory", dom, byDomain((d) => d.memoryMiB * 1048576));
     metric("gauge", "xents_domain_vcpus", "the domain's online vCPUs", dom, byDomain((d) => d.vcpus));
     metric("gauge", "xents_domain_event_channels", "event channels the domain has open", dom, byDomain((d) => d.eventChannels));
+    metric("gauge", "xents_domain_grant_mappings", "the domain's pages Domain-0's backends hold by grant mappings", dom, byDomain((d) => d.grantMappings));
     const vbd = (f: (d: MetricsSnapshot["vbds"][number]) => number) => (m: MetricsSnapshot): [Labels, number][] => m.vbds.map((d) => [{ domain: d.domain, domid: d.id, device: d.devid }, f(d)]);
     metric("counter", "xents_vbd_requests_total", "block requests the domain's disk served", dev, vbd((d) => d.requests));
     metric("counter", "xents_vbd_errors_total", "block requests answered with an error", dev, vbd((d) => d.errors));
@@ -69,10 +70,11 @@ export class HostMetrics {
       ["source"], (m) => [[{ source: "daemon" }, m.host.daemonBugs], [{ source: "hypervisor" }, m.host.hypervisorErrors], [{ source: "iommu" }, m.host.iommuFaults]]);
   }
 
-  // One domain's disk and vif counters (its page's charts).
-  deviceCounters(domid: number): { vbds: MetricsSnapshot["vbds"]; vifs: MetricsSnapshot["vifs"] } {
+  // One domain's disk and vif counters (its page's charts) and the grant
+  // mappings of its pages.
+  deviceCounters(domid: number): { vbds: MetricsSnapshot["vbds"]; vifs: MetricsSnapshot["vifs"]; grantMappings: number } {
     const m = this.snapshot();
-    return { vbds: m.vbds.filter((d) => d.id === domid), vifs: m.vifs.filter((d) => d.id === domid) };
+    return { vbds: m.vbds.filter((d) => d.id === domid), vifs: m.vifs.filter((d) => d.id === domid), grantMappings: m.domains.find((d) => d.id === domid)?.grantMappings ?? 0 };
   }
 
   async text(): Promise<string> {

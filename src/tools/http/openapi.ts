@@ -11,7 +11,7 @@ const errorResponse = (description: string): object => ({ description, content: 
 
 export function openApiDocument(routes: ApiRoute[]): object {
   const paths: Record<string, Record<string, object>> = {};
-  const add = (method: string, path: string, summary: string, params: string[], body: object | null, status: number): void => {
+  const add = (method: string, path: string, summary: string, params: string[], body: object | null, status: number, progress = false): void => {
     const p = path.replace(/:(\w+)/g, "{$1}");
     paths[p] ??= {};
     paths[p][method.toLowerCase()] = {
@@ -23,7 +23,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
       })),
       ...(body ? { requestBody: { required: true, content: { "application/json": { schema: body } } } } : {}),
       responses: {
-        [String(status)]: { description: "done", content: { "application/json": { schema: {} } } },
+        [String(status)]: { description: "done", content: { "application/json": { schema: {} }, ...(progress ? { "text/event-stream": { schema: { type: "string", description: "events: progress (repeated), then done or error" } } } : {}) } },
         400: errorResponse("malformed: the message names what"),
         401: errorResponse("no token, or a wrong one"),
         403: errorResponse("a cookie-authenticated change from another origin"),
@@ -36,7 +36,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
   add("GET", "/api/v1/domains/:domain", "one domain: its row of the list, disks, vifs, event channels and its devices' counters", ["domain"], null, 200);
   for (const r of routes) {
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
-    add(r.method, r.path, `${r.summary} (xl ${r.command})`, params, r.body ? toJsonSchema(r.body, { errorMode: "ignore" }) : null, r.status ?? 200);
+    add(r.method, r.path, `${r.summary} (xl ${r.command})`, params, r.body ? toJsonSchema(r.body, { errorMode: "ignore" }) : null, r.status ?? 200, r.progress !== undefined);
   }
   return {
     openapi: "3.1.0",

@@ -24,7 +24,13 @@ export class GrantStatusError extends Error {
 
 export class GrantDevice {
   mapped = 0;
+  private readonly perDomain = new Map<number, number>(); // mappings of each granting domain's pages
   constructor(private readonly xc: Xc) {}
+  mappedOf(domid: number): number { return this.perDomain.get(domid) ?? 0; }
+  private count(domid: number, d: number): void {
+    const n = (this.perDomain.get(domid) ?? 0) + d;
+    if (n > 0) this.perDomain.set(domid, n); else this.perDomain.delete(domid);
+  }
 
   // Throws GrantStatusError when Xen refuses (a bad reference, a revoked grant).
   map(domid: number, ref: number, readonly: boolean): GrantMapping {
@@ -46,6 +52,7 @@ export class GrantDevice {
     const page = this.xc.pc.memory.page(ipa, !readonly);
     if (!page) throw new Error(`grant ${ref} of d${domid} mapped at 0x${ipa.toString(16)} but not reachable`);
     this.mapped++;
+    this.count(domid, 1);
     return { domid, ref, readonly, ipa, handle, page };
   }
 
@@ -58,6 +65,7 @@ export class GrantDevice {
     } finally {
       this.xc.window.release(m.ipa, 4096n);
       this.mapped--;
+      this.count(m.domid, -1);
     }
   }
 }
