@@ -44,17 +44,35 @@ function domainsPage(): () => void {
   const paused = el("input", { type: "checkbox", name: "paused" });
   const created = el("p", { role: "status", id: "create-status" });
   const form = el("form", { id: "create-form" }, el("h2", {}, "Create a domain"),
-    el("p", {}, "An xl.cfg text, as ", el("code", {}, "xl create"), " reads it (paths are the host's)."),
+    el("p", {}, "An xl.cfg text, as ", el("code", {}, "xl create"), " reads it (paths are the host's), or the fields below."),
     config, el("label", {}, paused, " paused"), " ", el("button", { type: "submit" }, "Create"), created);
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
+  const create = (text: string, isPaused: boolean): void => {
     created.className = ""; created.textContent = "creating...";
-    api<{ domid: number; name: string }>("POST", "/api/v1/domains", { config: config.value, paused: paused.checked }).then((r) => {
+    api<{ domid: number; name: string }>("POST", "/api/v1/domains", { config: text, paused: isPaused }).then((r) => {
       created.className = "ok"; created.textContent = `created ${r.name} (domain ${r.domid})`;
       void refresh();
     }, (e) => { created.className = "error"; created.textContent = message(e); });
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); create(config.value, paused.checked); });
+  // the same from fields: they become the xl.cfg text the server reads
+  const field = (name: string, label: string, props: Partial<Omit<HTMLInputElement, "dataset">> = {}): HTMLLabelElement => el("label", {}, `${label} `, el("input", { name, ...props }));
+  const fields = el("form", { id: "create-fields" },
+    field("name", "Name", { required: true, pattern: "[A-Za-z0-9_.-]+" }), field("memory", "Memory (MiB)", { type: "number", min: "16", value: "256", required: true }),
+    field("vcpus", "vCPUs", { type: "number", min: "1", value: "1", required: true }), field("kernel", "Kernel", { required: true }), field("ramdisk", "Ramdisk"),
+    field("extra", "Command line", { value: "console=hvc0" }), field("disk", "Disk (xl disk spec)"), field("vif", "Network (xl vif spec)"),
+    el("label", {}, el("input", { type: "checkbox", name: "paused" }), " paused"), " ", el("button", { type: "submit" }, "Create"));
+  fields.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = new FormData(fields);
+    const q = (k: string): string => JSON.stringify(String(f.get(k) ?? "")); // xl.cfg strings are quoted as JSON's
+    const lines = [`name = ${q("name")}`, `memory = ${Number(f.get("memory"))}`, `vcpus = ${Number(f.get("vcpus"))}`, `kernel = ${q("kernel")}`];
+    if (f.get("ramdisk")) lines.push(`ramdisk = ${q("ramdisk")}`);
+    if (f.get("extra")) lines.push(`extra = ${q("extra")}`);
+    if (f.get("disk")) lines.push(`disk = [ ${q("disk")} ]`);
+    if (f.get("vif")) lines.push(`vif = [ ${q("vif")} ]`);
+    create(`${lines.join("\n")}\n`, f.get("paused") === "on");
   });
-  view.append(el("h1", {}, "Domains"), table, note, el("section", {}, form));
+  view.append(el("h1", {}, "Domains"), table, note, el("section", {}, form, el("h3", {}, "or by fields"), fields));
 
   const last = new Map<number, { time: number; at: number; pct: number }>();
   const act = (what: string, method: string, path: string, confirmText?: string) => async (): Promise<void> => {

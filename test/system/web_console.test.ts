@@ -7,7 +7,8 @@
 // answered by the guest's kernel; it is paused and unpaused with the
 // table's buttons and the table follows; the migrate dialog moves it to the
 // second host with its progress bar; in the second host's page it is
-// destroyed (confirmed). With XENTS_SCREENSHOTS=<dir>, the main pages are
+// destroyed (confirmed), and another is created there from the form's
+// fields. With XENTS_SCREENSHOTS=<dir>, the main pages are
 // saved there (docs/ has the ones the README shows).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -131,5 +132,18 @@ test("the web console in chromium: login, create a Linux guest from the page, it
   await row(pageB, "webguest").getByRole("button", { name: "Destroy" }).click();
   await row(pageB, "webguest").waitFor({ state: "detached", timeout: 10_000 });
   assert.doesNotMatch(await xentsOk(homeB, ["list"]), /webguest/);
+
+  // a domain from the fields instead of the text (paused: it need not boot)
+  const images = linuxGuestFields("fieldguest", 64);
+  await pageB.fill("#create-fields input[name=name]", "fieldguest");
+  await pageB.fill("#create-fields input[name=memory]", "64");
+  await pageB.fill("#create-fields input[name=kernel]", String(images.kernel));
+  await pageB.fill("#create-fields input[name=ramdisk]", String(images.ramdisk));
+  await pageB.check("#create-fields input[name=paused]");
+  await pageB.click("#create-fields button[type=submit]");
+  await row(pageB, "fieldguest").locator("td.state", { hasText: "p" }).waitFor({ timeout: 30_000 });
+  assert.match(await xentsOk(homeB, ["list"]), /^fieldguest\s+\d+\s+64\s+1\s+--p---/m, "as the CLI sees it");
+  await row(pageB, "fieldguest").getByRole("button", { name: "Destroy" }).click();
+  await row(pageB, "fieldguest").waitFor({ state: "detached", timeout: 10_000 });
   await ctx.close();
 });
