@@ -4,7 +4,8 @@
 //
 // Fastify is the server: well kept, fast, with body limits, content-type
 // parsing and error handling built in, @fastify/cookie for the login
-// cookie and @fastify/websocket (ws) for the consoles. Every request needs the host's token (http_token.ts), as
+// cookie, @fastify/websocket (ws) for the consoles and @fastify/static for
+// the web page. Every request needs the host's token (http_token.ts), as
 // `Authorization: Bearer <token>` or the HttpOnly cookie that /login sets.
 // A state-changing request authenticated by the cookie must come from the
 // page's own origin (its Origin header, which browsers send with every
