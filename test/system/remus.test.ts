@@ -228,19 +228,26 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     sa2.type("(i=1000; while true; do i=$((i+1)); echo rec-$i >> /mnt/log; sync; echo acked-$i; sleep 0.05; done) | nc 10.202.0.2 8082 &\n");
     sa2.type("dd if=/dev/urandom of=/mnt/burst bs=65536 count=128 conv=fsync 2>/dev/null &\n");
     await waitFor("acknowledgements under the third protection", () => acked().length >= seenBefore + 5, 120_000);
-    const pidA2 = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
     const ends = (): number => (out.match(/ACKS-END|ERROR/g) ?? []).length;
     const endsAtKill = ends();
-    writeFileSync(faultA, "after-ack");
-    await waitFor("host A dies just after an acknowledgement", () => { try { process.kill(pidA2, 0); return false; } catch { return true; } }, 30_000);
-    rmSync(faultA);
+    // host A's process kills itself at a fault point
+    const killA = async (point: string, what: string): Promise<void> => {
+      const pid = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
+      writeFileSync(faultA, point);
+      await waitFor(`host A dies ${what}`, () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 30_000);
+      rmSync(faultA);
+    };
+    // every record acknowledged so far is on the disk of the copy that runs on host h
+    const ackedOnDisk = async (h: string, what: string): Promise<void> => {
+      const before = acked().filter((x) => x > 1000); // (records acknowledged after the read need not be in it)
+      const log = (await new ConsoleSession(new CliConsole(h, "ha")).run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
+      for (const k of before) assert.ok(log.includes(k), `record ${k}, acknowledged ${what}, is on ${h === hA ? "A" : "B"}'s disk`);
+    };
+    await killA("after-ack", "just after an acknowledgement");
     const ackedAtKill = acked().length;
     await remusState(hB, "running", 30_000, (all) => all.filter((x) => x.role === "backup").at(-1));
     await waitFor("acknowledgements from B's copy", () => acked().length > ackedAtKill + 5, 60_000);
-    const sb3 = new ConsoleSession(new CliConsole(hB, "ha"));
-    const ackedBeforeRead3 = acked().filter((x) => x > 1000); // (records acknowledged after the read need not be in it)
-    const log3 = (await sb3.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
-    for (const k of ackedBeforeRead3) assert.ok(log3.includes(k), `record ${k}, acknowledged to the receiver before or after A died, is on B's disk`);
+    await ackedOnDisk(hB, "to the receiver before or after A died");
     assert.equal(ends(), endsAtKill, "the acknowledgements' connection was not reset");
     t.diagnostic(`after-ack kill during a disk burst: ${acked().filter((x) => x > 1000).length} records acknowledged across it`);
     // fail-back: A comes back, the copy on B is protected towards it, and
@@ -259,27 +266,18 @@ test("Remus: a primary host killed in the middle of a checkpoint, then a partiti
     assert.equal((await status(hB)).find((x) => x.role === "primary" && x.state === "switched")?.domain, "ha");
     await waitFor("acknowledgements from A's copy after the switch", () => acked().length > ackedAtSwitch + 5, 60_000);
     assert.equal(ends(), endsAtKill, "the acknowledgements' connection carried on across the switch");
-    const sa4 = new ConsoleSession(new CliConsole(hA, "ha"));
-    const ackedBeforeRead4 = acked().filter((x) => x > 1000);
-    const log4 = (await sa4.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
-    for (const k of ackedBeforeRead4) assert.ok(log4.includes(k), `record ${k}, acknowledged before or after the switch, is on A's disk`);
+    await ackedOnDisk(hA, "before or after the switch");
     t.diagnostic(`fail-back: remus-switch moved ha to A; ${acked().length - ackedAtSwitch} records acknowledged since`);
     // A protects it towards B once more and dies in the middle of an epoch
     const fifth = await xentsCli(hA, [...cli(lines[1]), "--timeout", "6000"], 300_000);
     assert.equal(fifth.code, 0, fifth.stderr);
     await waitFor("acknowledgements under the fifth protection", () => acked().length > ackedAtSwitch + 10, 60_000);
-    const pidA3 = (JSON.parse(await xentsOk(hA, ["host", "status", "--json"])) as { pid: number }).pid;
-    writeFileSync(faultA, "mid-epoch");
-    await waitFor("host A dies in the middle of an epoch", () => { try { process.kill(pidA3, 0); return false; } catch { return true; } }, 30_000);
-    rmSync(faultA);
+    await killA("mid-epoch", "in the middle of an epoch");
     const ackedAtKill5 = acked().length;
     await remusState(hB, "running", 30_000, (all) => all.filter((x) => x.role === "backup").at(-1));
     await waitFor("acknowledgements from B's copy after the mid-epoch kill", () => acked().length > ackedAtKill5 + 5, 60_000);
     assert.equal(ends(), endsAtKill, "the acknowledgements' connection carried on");
-    const sb5 = new ConsoleSession(new CliConsole(hB, "ha"));
-    const ackedBeforeRead5 = acked().filter((x) => x > 1000);
-    const log5 = (await sb5.run("sync; cat /mnt/log", 60_000)).split(/\s+/).filter((x) => x.startsWith("rec-")).map((x) => Number(x.slice(4)));
-    for (const k of ackedBeforeRead5) assert.ok(log5.includes(k), `record ${k}, acknowledged before or after the mid-epoch kill, is on B's disk`);
+    await ackedOnDisk(hB, "before or after the mid-epoch kill");
     t.diagnostic(`mid-epoch kill: ${acked().length - ackedAtKill5} records acknowledged from B's copy since`);
     await xentsOk(hB, ["destroy", "ha"]);
     // each host's replica, named for the domain and its uuid
