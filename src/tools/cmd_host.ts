@@ -2,7 +2,6 @@
 
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { processLives } from "./process_lives.js";
 import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
 import { checkHostMemory } from "./cmd_demo.js";
@@ -11,7 +10,7 @@ export const DEFAULT_HOST_MIB = 2048;
 import { HostDaemon } from "./daemon/host_daemon.js";
 import { LinuxHostDaemon } from "./daemon/linux_host_daemon.js";
 import { linuxDom0Config, dom0Kind, DOM0_OPTIONS, ASSIGNABLE_OPTIONS, assignableDisks, assignableNics as assignableNicsOf } from "./linux_dom0_options.js";
-import { HostClient } from "./daemon/client.js";
+import { HostClient, processAlive } from "./daemon/client.js";
 import { parseHttpListen, type HttpListen } from "./http/api_server.js";
 import { hostPaths, ensureHome } from "./home.js";
 import { parseArgs, UsageError } from "./args.js";
@@ -71,7 +70,7 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
         // and until the process is gone: its last writes into XENTS_HOME are
         // done (a script may remove the directory next)
         const t0 = Date.now();
-        while (processLives(pid)) {
+        while (processAlive(pid)) {
           if (Date.now() - t0 > 30_000) throw new Error(`the host (pid ${pid}) closed its control socket but has not exited after 30 s`);
           await new Promise((r) => setTimeout(r, 50));
         }

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xentsOk, xentsCli } from "../helpers/cli.js";
-import { processLives } from "../../src/tools/process_lives.js";
+import { processAlive } from "../../src/tools/daemon/client.js";
 import { readmeBlock } from "../helpers/readme_blocks.js";
 import { spawnSync } from "node:child_process";
 
@@ -131,7 +131,7 @@ test("the README's HTTP API line, against a host started with the defaults: the 
 test("host stop returns once the host process has exited, its last line written: the directory can go at once (a test's cleanup once raced the daemon's last log line: ENOTEMPTY)", async () => {
   const pid = (JSON.parse(await xentsOk(home, ["host", "status", "--json"])) as { pid: number }).pid;
   await xentsOk(home, ["host", "stop"], 60_000);
-  assert.equal(processLives(pid), false, "the host process is gone");
+  assert.equal(processAlive(pid), false, "the host process is gone");
   const log = readFileSync(join(home, "host.log"), "utf8").trimEnd().split("\n");
   assert.match(log.at(-1) ?? "", /host stopped$/, "and said so last");
   rmSync(home, { recursive: true, force: true }); // nothing writes into it any more

@@ -123,13 +123,23 @@ export interface Results {
 // arguments, or the message naming the first one that is wrong. A missing
 // argument gets its own schema's message ("'file' must be given as text").
 export function checkArgs<K extends CommandName>(cmd: K, args: Record<string, unknown>): { ok: true; args: Args<K> } | { ok: false; error: string } {
-  const schema = COMMANDS[cmd] as v.ObjectSchema<v.ObjectEntries, undefined>;
-  const input: Record<string, unknown> = { ...args };
-  for (const k of Object.keys(schema.entries)) if (!Object.hasOwn(input, k)) input[k] = undefined;
+  const r = checkObject(COMMANDS[cmd] as v.ObjectSchema<v.ObjectEntries, undefined>, args);
+  if (r.ok) return { ok: true, args: r.output as Args<K> };
+  return { ok: false, error: `${cmd}: '${r.key ?? "args"}' ${r.message}` };
+}
+
+// A value checked against an object schema, a key left out checked as
+// undefined (so that its own schema's message says what it must be): the
+// output, or the first wrong key (null: the value itself) and the message.
+// The control socket's arguments and the HTTP API's bodies are checked so.
+export function checkObject(schema: v.ObjectSchema<v.ObjectEntries, undefined>, value: unknown): { ok: true; output: unknown } | { ok: false; key: string | null; message: string } {
+  const input = typeof value === "object" && value !== null && !Array.isArray(value)
+    ? { ...Object.fromEntries(Object.keys(schema.entries).map((k) => [k, undefined])), ...value }
+    : value;
   const r = v.safeParse(schema, input);
-  if (r.success) return { ok: true, args: r.output as Args<K> };
+  if (r.success) return { ok: true, output: r.output };
   const i = r.issues[0];
-  return { ok: false, error: `${cmd}: '${v.getDotPath(i) ?? "args"}' ${i.message}` };
+  return { ok: false, key: v.getDotPath(i), message: i.message };
 }
 
 export function isCommand(cmd: string): cmd is CommandName { return Object.hasOwn(COMMANDS, cmd); }

@@ -15,7 +15,7 @@ export interface ApiRoute {
   path: string; // with :params (fastify's form)
   summary: string;
   command: CommandName;
-  body?: v.GenericSchema; // the JSON body, if the route takes one
+  body?: v.ObjectSchema<v.ObjectEntries, undefined>; // the JSON body, if the route takes one
   status?: number; // on success (200 if not given)
   // a command that tells how this one is going: with Accept: text/event-stream
   // the answer is a stream of "progress" events, then "done" or "error"

@@ -24,9 +24,8 @@ import { fileURLToPath } from "node:url";
 import type { WebSocket } from "ws";
 import type { ConsoleHistory } from "../console_history.js";
 import type { HostMetrics } from "./metrics.js";
-import * as v from "valibot";
 import type { Dispatcher, Outcome } from "../daemon/control_server.js";
-import type { CommandName } from "../daemon/commands.js";
+import { checkObject, type CommandName } from "../daemon/commands.js";
 import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
 import { openApiDocument } from "./openapi.js";
 import { sameToken } from "./http_token.js";
@@ -139,15 +138,9 @@ export class ApiServer {
       return;
     }
     if (r.body) {
-      // a key left out is checked as undefined, so its own message names what it must be
-      const given: unknown = req.body ?? {};
-      const entries = (r.body as { entries?: Record<string, unknown> }).entries ?? {};
-      const input = typeof given === "object" && given !== null && !Array.isArray(given) ? { ...Object.fromEntries(Object.keys(entries).map((k) => [k, undefined])), ...given } : given;
-      const checked = v.safeParse(r.body, input);
-      if (!checked.success) {
-        const i = checked.issues[0];
-        const key = v.getDotPath(i);
-        await reply.code(400).type("application/json").send(json({ error: key ? `${key} ${i.message}` : `the body ${i.message}` }));
+      const checked = checkObject(r.body, req.body ?? {});
+      if (!checked.ok) {
+        await reply.code(400).type("application/json").send(json({ error: `${checked.key ?? "the body"} ${checked.message}` }));
         return;
       }
       body = checked.output as Record<string, unknown>;

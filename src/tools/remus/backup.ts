@@ -249,23 +249,7 @@ export class RemusBackup {
       return;
     }
     if (!this.arb) { this.takeOver(); return; }
-    const lost = why;
-    const ask = (): void => {
-      this.retry = null;
-      if (this.state !== "primary-lost" || !this.arb) return;
-      this.arb.takeover(this.who).then((r) => {
-        if (this.state !== "primary-lost") return;
-        if (r.ok) { this.takeOver(); return; }
-        if (r.forbidden) { this.discard(r.why); return; }
-        this.why = `${lost}; ${r.why}: waiting for its lease to lapse`;
-        this.retry = setTimeout(ask, ARBITER_RETRY_MS);
-      }, (e: Error) => {
-        if (this.state !== "primary-lost") return;
-        this.why = `${lost}; ${e.message}: waiting`;
-        this.retry = setTimeout(ask, ARBITER_RETRY_MS);
-      });
-    };
-    ask();
+    this.askArbiter("primary-lost", () => this.takeOver(), (w) => this.discard(w), (w) => { this.why = `${why}; ${w}: waiting`; return true; });
   }
 
   // The primary hands the domain over (remus-switch): its guest is paused
@@ -287,23 +271,29 @@ export class RemusBackup {
         if (!this.sock.destroyed) this.sock.end(`ERR ${(e as Error).message.replace(/\n/g, " ")}\n`);
       }
     };
-    const arb = this.arb;
-    if (!arb) { run(); return; }
+    if (!this.arb) { run(); return; }
     // the primary's lease was revoked; should that not have reached etcd, it lapses by itself
     const until = Date.now() + 2 * ARBITER_TTL_S * 1000 + 1000;
+    const refused = (why: string): void => this.fail(`the switch-over failed: ${why}`);
+    this.askArbiter("switching", run, refused, (why) => { if (Date.now() < until) return true; refused(why); return false; });
+  }
+
+  // Asks the arbiter for the domain, again every ARBITER_RETRY_MS while the
+  // copy stays in `state`: given, `granted`; refused for good (the
+  // no-takeover mark), `refused`; not yet (the other's lease lives, or etcd
+  // does not answer), `waiting`, which says whether to ask again.
+  private askArbiter(state: RemusBackupStatus["state"], granted: () => void, refused: (why: string) => void, waiting: (why: string) => boolean): void {
     const ask = (): void => {
       this.retry = null;
-      if (this.state !== "switching") return;
-      const again = (why: string): void => {
-        if (Date.now() < until) { this.retry = setTimeout(ask, ARBITER_RETRY_MS); return; }
-        this.fail(`the switch-over failed: ${why}`);
-      };
+      const arb = this.arb;
+      if (this.state !== state || !arb) return;
+      const notYet = (why: string): void => { if (this.state === state && waiting(why)) this.retry = setTimeout(ask, ARBITER_RETRY_MS); };
       arb.takeover(this.who).then((r) => {
-        if (this.state !== "switching") return;
-        if (r.ok) run();
-        else if (r.forbidden) this.fail(`the switch-over failed: ${r.why}`);
-        else again(r.why);
-      }, (e: Error) => { if (this.state === "switching") again(e.message); });
+        if (this.state !== state) return;
+        if (r.ok) granted();
+        else if (r.forbidden) refused(r.why);
+        else notYet(r.why);
+      }, (e: Error) => notYet(e.message));
     };
     ask();
   }

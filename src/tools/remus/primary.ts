@@ -351,11 +351,7 @@ export class RemusPrimary {
     if (this.timer) clearTimeout(this.timer);
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.timer = this.ackTimer = null;
-    if (this.ts.netback.holds.get(this.g.domid) === this.out) this.ts.netback.holds.delete(this.g.domid);
-    if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
-    this.out?.releaseAll();
-    if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
-    this.mem.release();
+    this.letGo();
     const arb = this.arb;
     this.arb = null;
     if (arb) void arb.release().finally(() => arb.close());
@@ -444,16 +440,22 @@ export class RemusPrimary {
     throw new RemusError(`${why}: ${this.g.name} stays paused here, as the backup's copy may run (xl list there; unpause or destroy this one)`);
   }
 
-  // The switch-over's end: replication's state goes, as end() lets it go.
+  // The switch-over's end.
   private finishSwitch(why: string, state: RemusPrimaryStatus["state"] = "switched"): void {
     this.state = state;
     this.why = why;
+    this.letGo();
+    this.onEnd?.(this);
+  }
+
+  // Replication's hold on the domain goes: its output (what is held goes
+  // out), its disk writes' log, log-dirty and the window onto its pages.
+  private letGo(): void {
     if (this.ts.netback.holds.get(this.g.domid) === this.out) this.ts.netback.holds.delete(this.g.domid);
     if (this.ts.blkback.taps.get(this.g.domid) === this.log) this.ts.blkback.taps.delete(this.g.domid);
     this.out?.releaseAll();
     if (this.ts.guests.get(this.g.domid) === this.g) this.mem.stopLogDirty();
     this.mem.release();
-    this.onEnd?.(this);
   }
 
   // `xents remus-stop`: the primary runs on, the backup discards its copy.
