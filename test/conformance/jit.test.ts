@@ -451,3 +451,48 @@ test("a TLB flush that remaps the page being run: the next instruction comes fro
   const last = sameAsInterpreted(REMAP, [1n, 4n, 1000n], Exit.HVC);
   assert.match(last, / 65,/, "x0 = 1 + 100: the second add is the new frame's");
 });
+
+// Three functions on one page, each entered only from another page (a `b`
+// after each RET keeps the translator's walk from reaching the next). The
+// page is translated from the first entry; the other two miss, and the
+// retranslation they cause takes both from the core's ring of recent misses,
+// so there is one retranslation, not one per function.
+const THREE_ENTRIES = `
+    mov x1, #600
+    adr x4, f1
+    adr x5, f2
+    adr x6, f3
+  loop:
+    blr x4
+    blr x5
+    blr x6
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+    .balign 4096
+  f1:
+    add x2, x2, #1
+    ret
+    b f1
+  f2:
+    add x3, x3, #2
+    ret
+    b f2
+  f3:
+    add x7, x7, #3
+    ret
+    b f3
+`;
+
+test("entries that miss a page's translation are gathered into one retranslation, and every instruction is counted once", () => {
+  const { core, cpu } = bareCore(THREE_ENTRIES, { jit: { ...AT_ONCE, maxEntries: 4 } });
+  assert.equal(cpu.run(1_000_000n), Exit.HVC);
+  assert.deepEqual([cpu.x(2), cpu.x(3), cpu.x(7)], [600n, 1200n, 1800n]);
+  const s = core.jitStats();
+  assert.equal(s.retranslations, 1, JSON.stringify(s));
+  // Misses until the retranslation (256 of them, two instructions each), then none.
+  assert.ok(s.interpreted.not_head > 0 && s.interpreted.not_head <= 2 * 256 + 8, JSON.stringify(s.interpreted));
+  // Translated and interpreted (for whatever reason) add up to what ran.
+  const i = s.interpreted;
+  assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
+});

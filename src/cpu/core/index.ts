@@ -3,7 +3,7 @@
 // the TypeScript side uses to read and write vCPU blocks.
 
 export { run, vcpuIrqPending } from "./run";
-export { jitExec, jitRead, jitWrite, jitRetired, jitCalls, jitFrameInstalled } from "./jit";
+export { jitStep, jitRetired, jitCalls, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted } from "./jit";
 export { jitSetup, jitNoteWrite, jitInvalidations } from "./code_frames";
 // The hot state translated code reads and writes (imported as globals by each translated module).
 export { pc, instret, nzcv, attention, faulted } from "./state";

@@ -7,13 +7,15 @@
 // keyed by machine frame and is position-independent (it takes the page's
 // virtual address), so every mapping of a frame shares it.
 
-import { cpu, pc, instret, attention, faulted, setCurPC, setCurInsn, setPC, setInstret } from "./state";
-import { readSlow, writeSlow } from "./access";
-import { baseReg } from "./base_reg";
+import { cpu, pc, instret, attention, setCurPC, setCurInsn, setPC, setInstret } from "./state";
 import { execute } from "./decode";
-import { ramHost, tlbDropWriteTags, ACC_READ, ACC_WRITE } from "./mmu";
+import { ramHost, tlbDropWriteTags } from "./mmu";
 import { fetchHost, fetchVpn, tlbData } from "./tlb_sets";
 import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
+
+// The page translated code is running: its virtual address and host address.
+let runPage: u64 = 0;
+let runHost: usize = 0;
 
 // Translate frame f, including a translation of the block at `entry`; the
 // table index of the new function, 0 (left to the interpreter) or
@@ -23,8 +25,31 @@ declare function jitCompile(frame: u32, entry: u32): u32;
 
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
-const MISSES_BEFORE_RETRANSLATION: u32 = 1024;
+const MISSES_BEFORE_RETRANSLATION: u32 = 256;
 const JIT_PENDING: u32 = 0xFFFFFFFF;
+
+// The last entries that were not block heads (frame << 12 | offset), for the
+// translator: a retranslation takes every entry of the frame found here, not
+// only the one that triggered it, so a page with several functions entered
+// from elsewhere is translated again once rather than once per function.
+const MISS_RING: u32 = 1024;
+const missRing = new StaticArray<u32>(MISS_RING);
+let missPos: u32 = 0;
+export function jitMissRing(): usize { return changetype<usize>(missRing); }
+export function jitMissRingSize(): u32 { return MISS_RING; }
+
+// Why jitEnter last left a block head to the interpreter (the run loop
+// counts the instructions interpreted for each reason, for the profile).
+export const MISS_OTHER: u32 = 1; // not RAM, misaligned
+export const MISS_COLD: u32 = 2; // below the heat threshold
+export const MISS_PENDING: u32 = 3; // being translated in the background
+export const MISS_BLOCKED: u32 = 4; // left to the interpreter for good
+export const MISS_NOT_HEAD: u32 = 5; // translated, but not from this entry
+export const MISS_NO_FIT: u32 = 6; // its first block does not fit under the limit
+export let jitMiss: u32 = 0;
+const interpreted = new StaticArray<u64>(8);
+@inline export function countInterpreted(why: u32, n: u64): void { unchecked(interpreted[why] += n); }
+export function jitInterpreted(why: u32): u64 { return why < 8 ? interpreted[why] : 0; }
 
 // Instructions retired in translated code, for the host's profile.
 export let jitRetired: u64 = 0;
@@ -36,19 +61,21 @@ export let jitCalls: u64 = 0;
 // has it, else count heat and translate when hot. True if translated code
 // ran (it left pc, instret and the exit state as the interpreter would).
 export function jitEnter(p: u64, limit: u64): bool {
+  jitMiss = MISS_OTHER;
   if ((p & 3) != 0 || fetchHost < ramHost) return false; // a misaligned pc faults in the interpreter
   const f = <u32>((fetchHost - ramHost) >> 12);
   if (f >= jitFrames) return false;
   const rec = jitTab + (<usize>f << 3);
   let fn = load<u32>(rec);
   if (fn == 0) {
-    if ((load<u8>(rec, 6) & (FL_BLOCKED | FL_PENDING)) != 0) return false;
+    const flags = load<u8>(rec, 6);
+    if ((flags & (FL_BLOCKED | FL_PENDING)) != 0) { jitMiss = (flags & FL_PENDING) != 0 ? MISS_PENDING : MISS_BLOCKED; return false; }
     const heat = <u32>load<u16>(rec, 4) + 1;
-    if (heat < jitThreshold) { store<u16>(rec, <u16>heat, 4); return false; }
+    if (heat < jitThreshold) { store<u16>(rec, <u16>heat, 4); jitMiss = MISS_COLD; return false; }
     store<u16>(rec, 0, 4);
     fn = jitCompile(f, <u32>p & 0xFFF);
-    if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); return false; }
-    if (fn == 0) { store<u8>(rec, FL_BLOCKED, 6); return false; }
+    if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); jitMiss = MISS_PENDING; return false; }
+    if (fn == 0) { store<u8>(rec, FL_BLOCKED, 6); jitMiss = MISS_BLOCKED; return false; }
     store<u32>(rec, fn);
     store<u8>(rec, FL_CODE, 6);
     // Write tags cached for this frame before it became code must go.
@@ -56,11 +83,16 @@ export function jitEnter(p: u64, limit: u64): bool {
   }
   const before = instret;
   jitCalls++;
+  runPage = p & ~<u64>0xFFF;
+  runHost = fetchHost;
   const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
   jitRetired += instret - before;
   if (r == 2) {
     // Not a block head of this translation (code reached only indirectly:
     // a return, an exception return): translate again with it when it recurs.
+    jitMiss = MISS_NOT_HEAD;
+    unchecked(missRing[missPos & (MISS_RING - 1)] = (f << 12) | (<u32>p & 0xFFF));
+    missPos++;
     const misses = <u32>load<u16>(rec, 4) + 1;
     if (misses < MISSES_BEFORE_RETRANSLATION) { store<u16>(rec, <u16>misses, 4); return false; }
     store<u16>(rec, 0, 4);
@@ -68,6 +100,7 @@ export function jitEnter(p: u64, limit: u64): bool {
     if (again != 0 && again != JIT_PENDING) store<u32>(rec, again);
     return false;
   }
+  jitMiss = MISS_NO_FIT;
   return r != 0;
 }
 
@@ -80,40 +113,26 @@ export function jitFrameInstalled(f: u32): void {
 }
 
 // For translated code: one instruction through the interpreter (everything
-// the translation does not do inline, and every slow path), with the state
-// the run loop would have given it. True if translated code must leave:
-// an exception, an exit, an interrupt to check, a branch, or a TLB flush
-// or PAN change (fetchVpn no longer holds the page being run, whose
-// mapping may have changed).
-export function jitExec(insn: u32, at: u64, count: u64): bool {
-  setCurPC(at);
+// the translation does not do inline, and every slow path of a load or
+// store: TLB miss, page crossing, SP alignment, MMIO, fault), with the state
+// the run loop would have given it. at = k << 12 | offset: the instruction
+// at `offset` of the page being run (runPage, set by jitEnter), the k-th of
+// a block entered with
+// instret = ic. The registers are in memory (translated code writes them
+// through); translated code reloads those the instruction may write.
+// Returns true if translated code must leave: an exception, an exit, an
+// interrupt to check, a branch, or a TLB flush or PAN change (fetchVpn no
+// longer holds the page, whose mapping may have changed). instret counts
+// the instruction, as the run loop would.
+export function jitStep(at: u32, ic: u64): bool {
+  const off = at & 0xFFF;
+  const p = runPage | <u64>off;
+  const insn = load<u32>(runHost + <usize>off);
+  setCurPC(p);
   setCurInsn(insn);
-  setPC(at + 4);
-  setInstret(count);
+  setPC(p + 4);
+  setInstret(ic + <u64>(at >> 12));
   execute(insn);
-  return attention || pc != at + 4 || fetchVpn != at >> 12;
-}
-
-// For translated code: the slow path of an integer load or store (TLB miss,
-// page crossing, MMIO, fault), with the state the run loop would have given
-// the instruction. `size` | JIT_SP_BASE: the base register is SP (its
-// alignment check comes first). Registers other than SP are not read, so
-// translated code keeps them in its locals; after a fault (faulted) the
-// instruction must not complete.
-const JIT_SP_BASE: u32 = 0x100;
-@inline function slowState(at: u64, count: u64, insn: u32): void {
-  setCurPC(at);
-  setCurInsn(insn);
-  setPC(at + 4);
-  setInstret(count);
-}
-export function jitRead(va: u64, size: u32, at: u64, count: u64, insn: u32): u64 {
-  slowState(at, count, insn);
-  if ((size & JIT_SP_BASE) != 0) { baseReg(31); if (faulted) return 0; }
-  return readSlow(va, size & 0xF, ACC_READ);
-}
-export function jitWrite(va: u64, v: u64, size: u32, at: u64, count: u64, insn: u32): void {
-  slowState(at, count, insn);
-  if ((size & JIT_SP_BASE) != 0) { baseReg(31); if (faulted) return; }
-  writeSlow(va, size & 0xF, v, ACC_WRITE);
+  setInstret(instret + 1);
+  return attention || pc != p + 4 || fetchVpn != p >> 12;
 }

@@ -17,7 +17,7 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter } from "./jit";
+import { jitEnter, jitMiss, countInterpreted } from "./jit";
 import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
@@ -113,9 +113,12 @@ function loopInterpreted(budgetEnd: u64): void {
 
 // The same, where translated code may take over at a block head (a branch
 // target, an exception vector, the start of the run).
+// Instructions interpreted at a block head that translated code did not
+// take are counted (per block, for the profile) by jitEnter's reason.
 function loopTranslated(budgetEnd: u64): void {
   let limit = min64(budgetEnd, timerDeadline());
   let head = true;
+  let why: u32 = 0, from = instret;
   while (true) {
     if (attention) {
       if (onAttention()) break;
@@ -130,10 +133,15 @@ function loopTranslated(budgetEnd: u64): void {
     const p = pc;
     const insn = fetch(p);
     if (faulted) continue;
-    if (head && jitEnter(p, limit)) continue;
+    if (head) {
+      if (why != 0) { countInterpreted(why, instret - from); why = 0; }
+      if (jitEnter(p, limit)) continue;
+      why = jitMiss; from = instret;
+    }
     step(p, insn);
     head = pc != p + 4;
   }
+  if (why != 0) countInterpreted(why, instret - from);
 }
 
 

@@ -15,8 +15,9 @@ export interface JitOptions {
   // Block heads the interpreter runs in a frame before it is translated (0: at once).
   threshold: number;
   maxModules: number;
-  // Entries a frame's translation may be built from: past the first, an
-  // entry that keeps missing (1024 times) makes the page translate again.
+  // Entries a frame's translation may be built from: past the first, entries
+  // that keep missing (256 misses in the frame) make the page translate
+  // again with every one of them the core saw recently.
   maxEntries?: number;
   // Translate and compile on a worker thread (background.ts): the frame is
   // interpreted until its code is installed at the start of a later run.
@@ -80,6 +81,11 @@ export interface JitStats {
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
   calls: number; // entries into translated code
+  // Instructions the interpreter ran at block heads translated code did not
+  // take, by why: the frame below the heat threshold, waiting for the
+  // background translator, left to the interpreter, translated but not from
+  // that entry, a first block over the limit, or not RAM.
+  interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; other: number };
   insns_inline: number; // over all translations: instructions translated inline ...
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
@@ -141,8 +147,10 @@ export class Jit {
     if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); }
     else if (entries.size >= (this.options.maxEntries ?? 1)) return 0;
     if (this.pending.has(frame)) return PENDING;
+    const before = entries.size;
     entries.add(entry);
-    if (entries.size > 1) this.stats.retranslations++;
+    this.recentMisses(frame, entries);
+    if (before > 0) this.stats.retranslations++;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
     const bg = this.options.background ? backgroundTranslator() : null;
@@ -167,6 +175,23 @@ export class Jit {
     const slot = this.place(frame, instance, page.bytes.length, page.translated, page.called);
     this.stats.ms += performance.now() - t0;
     return slot;
+  }
+
+  // Entries of `frame` in the core's ring of recent misses that recurred
+  // (a one-off, such as an exception return into the middle of a block,
+  // would only split a block), up to the bound.
+  private recentMisses(frame: number, entries: Set<number>): void {
+    const core = this.core!;
+    const e = core.exports;
+    const ring = new Uint32Array(core.memory.buffer, (e.jitMissRing as () => number)(), (e.jitMissRingSize as () => number)());
+    const seen = new Map<number, number>();
+    const max = this.options.maxEntries ?? 1;
+    for (const v of ring) {
+      if (v >>> 12 !== frame) continue;
+      const off = v & 0xFFF, n = (seen.get(off) ?? 0) + 1;
+      seen.set(off, n);
+      if (n === 2 && entries.size < max) entries.add(off);
+    }
   }
 
   // A translator bug must not take the host down: the frame stays interpreted.
@@ -286,6 +311,8 @@ export class Jit {
   snapshot(): JitStats {
     const e = this.core?.exports;
     const g = (n: string): number => Number(e ? (e[n] as WebAssembly.Global).value : 0);
+    // The core's MISS_* reasons (src/cpu/core/jit.ts).
+    const interp = (why: number): number => Number(e ? (e.jitInterpreted as (w: number) => bigint)(why) : 0);
     const live = this.order.filter((slot) => this.record(this.slotFrame[slot]).getUint32(0, true) === slot).length;
     return {
       enabled: this.options.enabled,
@@ -301,6 +328,9 @@ export class Jit {
       wasm_bytes: this.stats.bytes,
       instructions_translated: g("jitRetired"),
       calls: g("jitCalls"),
+      interpreted: {
+        cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), other: interp(1),
+      },
       insns_inline: this.stats.inline,
       insns_called: this.stats.called,
       errors: this.stats.errors,

@@ -16,32 +16,32 @@
 // inside a block make translated code leave when they change the
 // translation regime or need attention). A dispatch loop with
 // a br_table over the heads lets branches within the page stay in wasm.
-// Each block checks `instret + length <= limit` before it runs, so exits are
-// exact: the interpreter finishes a block that does not fit.
+// Exits are exact: the dispatch loop (entry and every backward branch) goes
+// on only if `instret + W <= limit`, W the number of instructions translated
+// (no path without a backward branch is longer); a block that loops on
+// itself checks its own length each time round and leaves its loop through
+// the dispatch loop. Otherwise the interpreter goes on from that head.
 //
 // Inside a block the general registers are read from i64 locals, loaded on
 // first use, and written through to the vCPU block, so calls, exits and
 // faults never need a write-back. Integer data
 // processing, branches and integer loads/stores (with the TLB probe inline)
 // are translated; everything else, and every slow path (TLB miss, page
-// crossing, SP alignment), calls the interpreter for the whole instruction
-// (jitExec) with the state it expects (pc, curPC, curInsn, instret, nzcv),
-// so those cases behave exactly as interpreted.
+// crossing, SP alignment, MMIO, fault), calls the interpreter for the whole
+// instruction (jitStep) with the state it expects (pc, curPC, curInsn,
+// instret, nzcv), so those cases behave exactly as interpreted.
 
 import { Code, Op, T, moduleBytes, ImportedFunc, ImportedGlobal } from "./wasm_code.js";
 
 // Imports: the core's helpers (jit.ts) and hot globals, in this order of index.
 export const JIT_FUNCS: ImportedFunc[] = [
-  { name: "jitExec", params: [T.I32, T.I64, T.I64], results: [T.I32] }, // (insn, pc, instret) -> leave?
-  { name: "jitRead", params: [T.I64, T.I32, T.I64, T.I64, T.I32], results: [T.I64] }, // (va, size, pc, instret, insn) -> value
-  { name: "jitWrite", params: [T.I64, T.I64, T.I32, T.I64, T.I64, T.I32], results: [] }, // (va, value, size, pc, instret, insn)
+  { name: "jitStep", params: [T.I32, T.I64], results: [T.I32] }, // (k << 12 | offset, ic) -> leave?
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
-  { name: "attention", type: T.I32 }, { name: "faulted", type: T.I32 },
 ];
-const G_PC = 0, G_INSTRET = 1, G_NZCV = 2, G_ATTENTION = 3, G_FAULTED = 4;
-const F_EXEC = 0, F_READ = 1, F_WRITE = 2;
+const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
+const F_STEP = 0;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -107,7 +107,7 @@ function classify(insn: number): Slot {
     if ((insn & 0xFF000010) === 0x54000000) return { kind: Kind.BRANCH, rel: sext((insn >>> 5) & 0x7FFFF, 19) * 4 };
     // System instructions (MRS, MSR, barriers, hints, cache and TLB
     // maintenance) run in the interpreter without ending the block; the
-    // interpreter's jitExec makes translated code leave after one that
+    // interpreter (jitStep) makes translated code leave after one that
     // raised an exception, exited, needs attention (DAIF, timer, GIC
     // writes) or changed the translation regime (a TLB flush, PAN). Hints
     // that do nothing here (NOP, YIELD, the pointer-authentication and BTI
@@ -405,7 +405,8 @@ class PageTranslator {
     if (j >= 0) {
       // Forward: the target's code follows the end of its wasm block, which
       // encloses this one; the block's own head: its loop. Both are direct
-      // jumps. Anything else goes round the dispatch loop's br_table.
+      // jumps. Anything else goes round the dispatch loop's br_table (so
+      // does a loop's exit, which must check the limit again).
       if (j > this.cur) { c.br(this.depth(`H${j}`)); return; }
       if (j === this.cur && this.selfLoop) { c.br(this.depth(`L${j}`)); return; }
       c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
@@ -415,18 +416,21 @@ class PageTranslator {
     this.leave(0);
   }
   // The interpreter runs instruction k of the block (at byte `off`), with the
-  // registers in memory; pushes whether translated code must leave.
-  private interp(off: number, insn: number, k: number): void {
+  // registers in memory, and counts it in instret; pushes whether translated
+  // code must leave. (The core finds the word and the page itself: a call is
+  // a few bytes, and most of them are slow paths.)
+  private interp(off: number, k: number): void {
     const c = this.c;
-    c.i32(insn | 0); this.pcConst(off);
-    c.get(L_IC); if (k) { c.i64(BigInt(k)); c.op(Op.I64_ADD); }
-    c.call(F_EXEC);
+    c.i32((k << 12) | off); c.get(L_IC); c.call(F_STEP);
   }
   // ... and leaves if it raised anything or branched (always, for `end`).
-  private callInterp(off: number, insn: number, k: number, end: boolean): void {
-    this.interp(off, insn, k);
-    if (end) { this.c.op(Op.DROP); this.leave(k + 1); return; }
-    this.openIf(); this.leave(k + 1); this.close();
+  private callInterp(off: number, k: number, end: boolean): void {
+    const c = this.c;
+    this.interp(off, k);
+    if (end) c.op(Op.DROP);
+    else this.openIf();
+    c.i32(1); c.op(Op.RETURN);
+    if (!end) this.close();
   }
 
   // --- blocks ----------------------------------------------------------------
@@ -469,8 +473,8 @@ class PageTranslator {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slots[i];
       switch (slot.kind) {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
-        case Kind.CALL: this.called++; this.callInterp(off, insn, k, false); this.forget(); break;
-        case Kind.END: this.called++; this.callInterp(off, insn, k, true); return;
+        case Kind.CALL: this.called++; this.callInterp(off, k, false); this.forget(); break;
+        case Kind.END: this.called++; this.callInterp(off, k, true); return;
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
       }
     }
@@ -514,7 +518,7 @@ class PageTranslator {
       // heads it leaves with pc there); elsewhere, translated code leaves.
       this.x((insn >>> 5) & 31); c.set(L_VA);
       c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_AND);
-      this.openIf(); this.interp(off, insn, n - 1); c.op(Op.DROP); this.leave(n); this.close();
+      this.openIf(); this.interp(off, n - 1); c.op(Op.DROP); c.i32(1); c.op(Op.RETURN); this.close();
       if (((insn >>> 21) & 3) === 1) { this.pcConst(off + 4); this.setX(30); }
       this.endBlock(n);
       c.get(L_VA); c.i64(~0xFFFn); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
@@ -872,7 +876,7 @@ class PageTranslator {
     const c = this.c;
     if (f.prefetch) {
       // PRFM: no access; an SP base still gets its alignment check in the interpreter.
-      if (f.rn === 31) { this.callInterp(off, insn, k, false); this.forget(); }
+      if (f.rn === 31) { this.callInterp(off, k, false); this.forget(); }
       return;
     }
     // Address (and the base's new value for writeback) into L_VA / L_R.
@@ -888,16 +892,17 @@ class PageTranslator {
     // Registers a store reads are loaded before the branch, so both paths agree.
     if (!f.load) { if (f.rt !== 31) this.load(f.rt); if (f.rt2 >= 0 && f.rt2 !== 31) this.load(f.rt2); }
     const total = f.rt2 >= 0 ? 2 * f.bytes : f.bytes;
-    // TLB probe: tag, no page crossing, and (SP base) 16-byte alignment.
-    c.get(L_TLB);
-    c.get(L_VA); c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1023); c.op(Op.I32_AND); c.i32(5); c.op(Op.I32_SHL);
-    c.op(Op.I32_ADD); c.tee(L_E);
+    // TLB probe: the entry of va's page must hold the page of the access's
+    // last byte (so a tag match also rules out crossing into the next page),
+    // and an SP base must be 16-byte aligned.
+    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(7); c.op(Op.I32_SHR_U); c.i32(1023 << 5); c.op(Op.I32_AND);
+    c.get(L_TLB); c.op(Op.I32_ADD); c.tee(L_E);
     c.mem(Op.I64_LOAD, f.load ? 0 : 8);
-    c.get(L_VA); c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
-    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.i32(4096 - total); c.op(Op.I32_LE_U); c.op(Op.I32_AND);
-    if (f.rn === 31) { c.get(L_X + 31); c.i64(15n); c.op(Op.I64_AND); c.op(Op.I64_EQZ); c.op(Op.I32_AND); }
+    c.get(L_VA); if (total > 1) { c.i64(BigInt(total - 1)); c.op(Op.I64_ADD); } c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
+    if (f.rn === 31) { c.get(L_X + 31); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
     this.openIf();
-    // Fast path: the TLB entry's host address.
+    // Fast path: the TLB entry's host address. (A frame holding translated
+    // code has no write tag, so a store here never writes code.)
     c.get(L_E); c.mem(Op.I64_LOAD, 24); c.get(L_VA); c.op(Op.I64_ADD); c.op(Op.I32_WRAP_I64); c.set(L_H);
     if (f.load) {
       this.loadValue(f, 0); c.set(L_A);
@@ -905,51 +910,22 @@ class PageTranslator {
     } else {
       c.get(L_H); this.x(f.rt); this.storeValue(f.bytes, 0);
       if (f.rt2 >= 0) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
-      c.i32(0); c.set(L_C);
     }
     c.else_();
-    // Slow path: the core's walk, MMIO exit or fault (registers and flags are
-    // already in memory, where exception entry and the hypervisor read them);
-    // after a fault the instruction does not complete.
-    const size = f.bytes | (f.rn === 31 ? 0x100 : 0);
-    const access = (second: boolean): void => {
-      c.get(L_VA); if (second) { c.i64(BigInt(f.bytes)); c.op(Op.I64_ADD); }
-      if (!f.load) this.x(second ? f.rt2 : f.rt);
-      c.i32(second ? f.bytes : size); this.pcConst(off);
-      c.get(L_IC); if (k) { c.i64(BigInt(k)); c.op(Op.I64_ADD); }
-      c.i32(insn | 0);
-      c.call(f.load ? F_READ : F_WRITE);
-      if (f.load) { this.extendLoaded(f); c.set(second ? L_B : L_A); }
-      c.gget(G_FAULTED);
-      this.openIf();
-      this.leave(k + 1);
-      this.close();
-    };
-    access(false);
-    if (f.rt2 >= 0) access(true);
-    if (!f.load) { c.gget(G_ATTENTION); c.set(L_C); }
+    // Slow path: the interpreter runs the whole instruction (the walk, an
+    // MMIO exit, a fault, a store to code), exactly as interpreted, and
+    // translated code leaves unless it simply completed; then what it wrote
+    // is read back into the values the fast path would have left.
+    this.callInterp(off, k, false);
+    const back = (r: number, to: number): void => { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(to); };
+    if (f.load) { back(f.rt, L_A); if (f.rt2 >= 0) back(f.rt2, L_B); }
+    if (f.mode === "pre" || f.mode === "post") back(f.rn, L_R);
     this.close();
     if (f.load) {
       c.get(L_A); this.setX(f.rt);
       if (f.rt2 >= 0) { c.get(L_B); this.setX(f.rt2); }
     }
     if (f.mode === "pre" || f.mode === "post") { c.get(L_R); this.setXSP(f.rn); }
-    if (!f.load) {
-      // A store that wrote translated code (perhaps this page): leave after it.
-      c.get(L_C);
-      this.openIf(); this.leave(k + 1); this.close();
-    }
-  }
-
-
-
-  // The slow path's value (zero-extended from f.bytes) as the load extends it.
-  private extendLoaded(f: LdSt): void {
-    const c = this.c;
-    if (f.ext === "u" || f.bytes === 8) return;
-    const sh = BigInt(64 - 8 * f.bytes);
-    c.i64(sh); c.op(Op.I64_SHL); c.i64(sh); c.op(Op.I64_SHR_S);
-    if (f.ext === "s32") { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
   }
 
   private loadValue(f: LdSt, offset: number): void {
