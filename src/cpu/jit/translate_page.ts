@@ -50,6 +50,7 @@ const L_X = 7; // x0..x30, then SP (register 31 in its SP role): 32 i64
 const L_VA = L_X + 32, L_A = L_VA + 1, L_B = L_VA + 2, L_R = L_VA + 3; // i64 temps
 const L_NZCV = L_VA + 4; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
+const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
 const LOCALS: [number, T][] = [[2 + 32 + 4, T.I64], [7, T.I32]];
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
@@ -268,7 +269,11 @@ export function translatePage(words: Uint32Array, entries: Iterable<number>): Tr
 class PageTranslator {
   private readonly c = new Code();
   private readonly st = new Uint8Array(33);
-  private readonly labels: string[] = [];
+  // Open wasm blocks, loops and ifs, and where the labels branches name
+  // are among them (a branch's depth is the count of those opened since).
+  private level = 0;
+  private readonly at = { left: 0, out: 0, nohead: 0, miss: 0, dispatch: 0, loop: 0 };
+  private readonly headAt = new Int32Array(1024);
   private readonly slots: Slot[] = [];
   private readonly headIndex = new Int32Array(1025).fill(-1);
   private readonly heads: number[] = [];
@@ -316,11 +321,15 @@ class PageTranslator {
 
     const c = this.c;
     c.gget(G_INSTRET); c.tee(L_IC); c.set(L_IC0);
-    c.block(); this.labels.push("nohead");
-    c.block(); this.labels.push("miss");
-    c.loop(); this.labels.push("dispatch");
+    // Shared exits (their tails follow the function's body): "left" with pc
+    // set, "out" with pc = the page + L_ENTRY (a branch out of the page).
+    c.block(); this.open("left");
+    c.block(); this.open("out");
+    c.block(); this.open("nohead");
+    c.block(); this.open("miss");
+    c.loop(); this.open("dispatch");
     const H = this.heads.length;
-    for (let h = H - 1; h >= 0; h--) { c.block(); this.labels.push(`H${h}`); }
+    for (let h = H - 1; h >= 0; h--) { c.block(); this.headAt[h] = this.level++; }
     c.get(L_ENTRY); c.i32(2); c.op(Op.I32_SHR_U);
     let top = 0;
     for (let i = 0; i < n; i++) if (this.headIndex[i] >= 0) top = i + 1;
@@ -328,17 +337,21 @@ class PageTranslator {
     for (let i = 0; i < top; i++) table.push(this.headIndex[i] >= 0 ? this.headIndex[i] : H + 2);
     c.brTable(table, H + 2);
     for (let h = 0; h < H; h++) {
-      c.end(); this.labels.pop(); // closes H<h>
+      c.end(); this.level--; // closes H<h>
       this.emitBlock(h);
     }
-    c.end(); this.labels.pop(); // dispatch (not reached: every block leaves by a branch)
-    c.end(); this.labels.pop(); // miss
+    c.end(); this.level--; // dispatch (not reached: every block leaves by a branch)
+    c.end(); this.level--; // miss
     // A block that does not fit under the limit: the interpreter goes on from it.
     this.exitAtEntry(); c.op(Op.I64_NE); c.op(Op.RETURN);
-    c.end(); this.labels.pop(); // nohead
+    c.end(); this.level--; // nohead
     // Not a block head of this translation: 2 if nothing ran (the core may translate again).
     this.exitAtEntry(); c.op(Op.I64_NE); c.set(L_C);
-    c.i32(1); c.i32(2); c.get(L_C); c.op(Op.SELECT);
+    c.i32(1); c.i32(2); c.get(L_C); c.op(Op.SELECT); c.op(Op.RETURN);
+    c.end(); this.level--; // out
+    c.get(L_PAGE); c.get(L_ENTRY); c.op(Op.I64_EXTEND_I32_S); c.op(Op.I64_ADD); c.gset(G_PC);
+    c.end(); this.level--; // left
+    c.get(L_IC); c.gset(G_INSTRET); c.i32(1);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], LOCALS, c);
     return { bytes, heads: H, translated: this.translated, called: this.called };
   }
@@ -351,18 +364,16 @@ class PageTranslator {
     c.get(L_IC); c.get(L_IC0);
   }
 
-  private depth(label: string): number {
-    const i = this.labels.lastIndexOf(label);
-    if (i < 0) throw new Error(`jit: no label ${label}`);
-    return this.labels.length - 1 - i;
-  }
+  private open(label: keyof PageTranslator["at"]): void { this.at[label] = this.level++; }
+  private depth(label: keyof PageTranslator["at"]): number { return this.level - 1 - this.at[label]; }
+  private depthH(j: number): number { return this.level - 1 - this.headAt[j]; }
   // An `if` inside an instruction's code (its label counts for depth()).
   private openIf(t: T = T.VOID): void {
     this.c.if_(t);
-    this.labels.push("_");
+    this.level++;
   }
 
-  private close(): void { this.c.end(); this.labels.pop(); }
+  private close(): void { this.c.end(); this.level--; }
 
   // --- registers ------------------------------------------------------------
   private load(r: number): void {
@@ -372,7 +383,7 @@ class PageTranslator {
     this.st[r] = CLEAN;
   }
   // Register r in its zero-register role (31 reads 0), 64 bits.
-  private x(r: number): void { if (r === 31) this.c.i64(0n); else { this.load(r); this.c.get(L_X + r); } }
+  private x(r: number): void { if (r === 31) this.c.i64(0); else { this.load(r); this.c.get(L_X + r); } }
   // Register r in its SP role.
   private xsp(r: number): void { this.load(r); this.c.get(L_X + r); }
   private w(r: number): void { this.x(r); this.c.op(Op.I32_WRAP_I64); }
@@ -391,13 +402,7 @@ class PageTranslator {
   private forget(): void { this.st.fill(UNLOADED); }
 
   // --- exits -----------------------------------------------------------------
-  private pcConst(off: number): void { this.c.get(L_PAGE); if (off !== 0) { this.c.i64(BigInt(off)); this.c.op(Op.I64_ADD); } }
-  // Leave translated code with instret = ic + add (pc already set).
-  private leave(add: number): void {
-    const c = this.c;
-    c.get(L_IC); if (add) { c.i64(BigInt(add)); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
-    c.i32(1); c.op(Op.RETURN);
-  }
+  private pcConst(off: number): void { this.c.get(L_PAGE); if (off !== 0) { this.c.i64(off); this.c.op(Op.I64_ADD); } }
   // Control to byte offset `off` of this page (or beyond it), after the block's end.
   private goto(off: number): void {
     const c = this.c;
@@ -407,13 +412,20 @@ class PageTranslator {
       // encloses this one; the block's own head: its loop. Both are direct
       // jumps. Anything else goes round the dispatch loop's br_table (so
       // does a loop's exit, which must check the limit again).
-      if (j > this.cur) { c.br(this.depth(`H${j}`)); return; }
-      if (j === this.cur && this.selfLoop) { c.br(this.depth(`L${j}`)); return; }
+      if (j > this.cur) { c.br(this.depthH(j)); return; }
+      if (j === this.cur && this.selfLoop) { c.br(this.depth("loop")); return; }
       c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
       return;
     }
-    this.pcConst(off); c.gset(G_PC);
-    this.leave(0);
+    c.i32(off); c.set(L_ENTRY); c.br(this.depth("out"));
+  }
+  // The same if the i32 on the stack is not 0 (else nothing).
+  private gotoIf(off: number): void {
+    const c = this.c;
+    const j = off >= 0 && off < 4096 ? this.headIndex[off >> 2] : -1;
+    if (j > this.cur) { c.brIf(this.depthH(j)); return; }
+    if (j >= 0 && j === this.cur && this.selfLoop) { c.brIf(this.depth("loop")); return; }
+    this.openIf(); this.goto(off); this.close();
   }
   // The interpreter runs instruction k of the block (at byte `off`), with the
   // registers in memory, and counts it in instret; pushes whether translated
@@ -457,7 +469,7 @@ class PageTranslator {
       }
       this.load(NZCV);
     }
-    if (this.selfLoop) { c.loop(); this.labels.push(`L${h}`); }
+    if (this.selfLoop) { c.loop(); this.open("loop"); }
     this.emitBlockBody(h, first, last, next, hoist);
     if (this.selfLoop) this.close();
   }
@@ -467,7 +479,7 @@ class PageTranslator {
     const n = last - first + 1;
     if (!hoisted) this.forget();
     // Does the whole block fit under the limit?
-    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
+    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
     this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slots[i];
@@ -479,13 +491,13 @@ class PageTranslator {
       }
     }
     // Falls into the next block (the next section of the function) or off the page.
-    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
+    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
     if (next >= 1024) this.goto(4096);
   }
 
   private endBlock(n: number): void {
     const c = this.c;
-    c.get(L_IC); c.i64(BigInt(n)); c.op(Op.I64_ADD); c.set(L_IC);
+    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
   }
 
   // --- branches ----------------------------------------------------------------
@@ -523,8 +535,7 @@ class PageTranslator {
       this.endBlock(n);
       c.get(L_VA); c.i64(~0xFFFn); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
       this.openIf(); c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch")); this.close();
-      c.get(L_VA); c.gset(G_PC);
-      this.leave(0);
+      c.get(L_VA); c.gset(G_PC); c.br(this.depth("left"));
       return;
     }
     if ((insn & 0x7C000000) === 0x14000000) { // B, BL
@@ -533,23 +544,20 @@ class PageTranslator {
       this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
       return;
     }
-    // Conditional: the condition first, then the block's end.
+    // Conditional: the block's end, then the condition.
+    this.endBlock(n);
     if ((insn & 0x7E000000) === 0x34000000) { // CBZ, CBNZ
       const sf = insn >>> 31, op = (insn >>> 24) & 1, rt = insn & 31;
       if (sf) { this.x(rt); c.op(Op.I64_EQZ); } else { this.w(rt); c.op(Op.I32_EQZ); }
       if (op) { c.i32(1); c.op(Op.I32_XOR); }
     } else if ((insn & 0x7E000000) === 0x36000000) { // TBZ, TBNZ
       const bit = ((insn >>> 31) << 5) | ((insn >>> 19) & 31), op = (insn >>> 24) & 1, rt = insn & 31;
-      this.x(rt); c.i64(BigInt(bit)); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1); c.op(Op.I32_AND);
+      this.x(rt); c.i64(bit); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1); c.op(Op.I32_AND);
       if (!op) { c.i32(1); c.op(Op.I32_XOR); }
     } else { // B.cond
       this.cond(insn & 0xF);
     }
-    c.set(L_C);
-    const target = off + this.slots[off >> 2].rel!;
-    this.endBlock(n);
-    c.get(L_C);
-    this.openIf(); this.goto(target); this.close();
+    this.gotoIf(off + this.slots[off >> 2].rel!);
     this.goto(off + 4);
   }
 
@@ -567,12 +575,12 @@ class PageTranslator {
     const c = this.c;
     if (sf) {
       const a = L_A, b = L_B, r = L_R;
-      c.get(r); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
+      c.get(r); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
       c.get(r); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
       if (sub) { c.get(a); c.get(b); c.op(Op.I64_GE_U); } else { c.get(r); c.get(a); c.op(Op.I64_LT_U); }
       c.i32(1); c.op(Op.I32_SHL); c.op(Op.I32_OR);
       if (sub) { c.get(a); c.get(b); c.op(Op.I64_XOR); } else { c.get(b); c.get(r); c.op(Op.I64_XOR); }
-      c.get(a); c.get(r); c.op(Op.I64_XOR); c.op(Op.I64_AND); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64);
+      c.get(a); c.get(r); c.op(Op.I64_XOR); c.op(Op.I64_AND); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64);
       c.op(Op.I32_OR);
     } else {
       const a = L_A32, b = L_B32, r = L_R32;
@@ -593,7 +601,7 @@ class PageTranslator {
     const c = this.c;
     const [a, b, r] = sf ? [L_A, L_B, L_R] : [L_A32, L_B32, L_R32];
     const [shr, xor, and, le, lt, top] = sf ? [Op.I64_SHR_U, Op.I64_XOR, Op.I64_AND, Op.I64_LE_U, Op.I64_LT_U, 63] : [Op.I32_SHR_U, Op.I32_XOR, Op.I32_AND, Op.I32_LE_U, Op.I32_LT_U, 31];
-    const topBit = (): void => { if (sf) { c.i64(BigInt(top)); c.op(shr); c.op(Op.I32_WRAP_I64); } else { c.i32(top); c.op(shr); } };
+    const topBit = (): void => { if (sf) { c.i64(top); c.op(shr); c.op(Op.I32_WRAP_I64); } else { c.i32(top); c.op(shr); } };
     c.get(r); topBit(); c.i32(3); c.op(Op.I32_SHL);
     c.get(r); c.op(sf ? Op.I64_EQZ : Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
     c.get(r); c.get(a); c.op(le); c.get(r); c.get(a); c.op(lt); c.get(L_C); c.op(Op.SELECT); c.i32(1); c.op(Op.I32_SHL); c.op(Op.I32_OR);
@@ -604,7 +612,7 @@ class PageTranslator {
   private logicFlags(sf: number): void {
     const c = this.c;
     if (sf) {
-      c.get(L_R); c.i64(63n); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
+      c.get(L_R); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
       c.get(L_R); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
     } else {
       c.get(L_R32); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
@@ -617,6 +625,12 @@ class PageTranslator {
   // of the width sf selects). Writes Rd (SP role unless setting flags).
   private addSub(sf: number, sub: boolean, s: boolean, rd: number, rdSP: boolean, a: () => void, b: () => void): void {
     const c = this.c;
+    if (!s) { // no flags: no temporaries
+      a(); b();
+      if (sf) { c.op(sub ? Op.I64_SUB : Op.I64_ADD); if (rdSP) this.setXSP(rd); else this.setX(rd); }
+      else { c.op(sub ? Op.I32_SUB : Op.I32_ADD); if (rdSP) this.setWSP(rd); else this.setW(rd); }
+      return;
+    }
     if (sf) {
       a(); c.set(L_A); b(); c.set(L_B);
       c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R);
@@ -636,7 +650,7 @@ class PageTranslator {
     switch ((insn >>> 23) & 7) {
       case 0: case 1: { // ADR, ADRP
         const imm = (sext((insn >>> 5) & 0x7FFFF, 19) * 4) | ((insn >>> 29) & 3);
-        if ((insn >>> 31) === 0) { this.pcConst(0); c.i64(BigInt(off + imm)); c.op(Op.I64_ADD); }
+        if ((insn >>> 31) === 0) { this.pcConst(0); c.i64(off + imm); c.op(Op.I64_ADD); }
         else { this.pcConst(0); c.i64(BigInt(imm) << 12n); c.op(Op.I64_ADD); }
         this.setX(rd);
         return;
@@ -644,7 +658,7 @@ class PageTranslator {
       case 2: { // ADD/SUB immediate
         const sub = ((insn >>> 30) & 1) === 1, s = ((insn >>> 29) & 1) === 1;
         const imm = ((insn >>> 10) & 0xFFF) * (((insn >>> 22) & 1) ? 4096 : 1);
-        if (sf) this.addSub(1, sub, s, rd, !s, () => this.xsp(rn), () => c.i64(BigInt(imm)));
+        if (sf) this.addSub(1, sub, s, rd, !s, () => this.xsp(rn), () => c.i64(imm));
         else this.addSub(0, sub, s, rd, !s, () => this.wsp(rn), () => c.i32(imm));
         return;
       }
@@ -672,13 +686,13 @@ class PageTranslator {
         const opc = (insn >>> 29) & 3, immr = (insn >>> 16) & 0x3F, imms = (insn >>> 10) & 0x3F;
         const m = decodeBitMasks((insn >>> 22) & 1, imms, immr, false, sf ? 64 : 32)!;
         // rot = ROR(src, immr) within the data size
-        if (sf) { this.x(rn); c.i64(BigInt(immr)); c.op(Op.I64_ROTR); }
+        if (sf) { this.x(rn); c.i64(immr); c.op(Op.I64_ROTR); }
         else { this.w(rn); c.i32(immr); c.op(Op.I32_ROTR); c.op(Op.I64_EXTEND_I32_U); }
         c.set(L_R);
         if (opc === 2) { c.get(L_R); c.i64(m.w & m.t); c.op(Op.I64_AND); }
         else if (opc === 0) {
           // top = replicate(src<imms>): shift the bit to the top and arithmetic-shift back
-          this.x(rn); c.i64(BigInt(63 - imms)); c.op(Op.I64_SHL); c.i64(63n); c.op(Op.I64_SHR_S);
+          this.x(rn); c.i64(63 - imms); c.op(Op.I64_SHL); c.i64(63); c.op(Op.I64_SHR_S);
           c.i64(~m.t & 0xFFFFFFFFFFFFFFFFn); c.op(Op.I64_AND);
           c.get(L_R); c.i64(m.w & m.t); c.op(Op.I64_AND); c.op(Op.I64_OR);
           if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
@@ -696,10 +710,10 @@ class PageTranslator {
         const rm = (insn >>> 16) & 31, imms = (insn >>> 10) & 0x3F;
         if (sf) {
           if (imms === 0) this.x(rm);
-          else { this.x(rm); c.i64(BigInt(imms)); c.op(Op.I64_SHR_U); this.x(rn); c.i64(BigInt(64 - imms)); c.op(Op.I64_SHL); c.op(Op.I64_OR); }
+          else { this.x(rm); c.i64(imms); c.op(Op.I64_SHR_U); this.x(rn); c.i64(64 - imms); c.op(Op.I64_SHL); c.op(Op.I64_OR); }
         } else {
-          this.x(rn); c.i64(32n); c.op(Op.I64_SHL); this.x(rm); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); c.op(Op.I64_OR);
-          c.i64(BigInt(imms)); c.op(Op.I64_SHR_U); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND);
+          this.x(rn); c.i64(32); c.op(Op.I64_SHL); this.x(rm); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); c.op(Op.I64_OR);
+          c.i64(imms); c.op(Op.I64_SHR_U); c.i64(0xFFFFFFFFn); c.op(Op.I64_AND);
         }
         this.setX(rd);
         return;
@@ -712,7 +726,7 @@ class PageTranslator {
     const c = this.c;
     if (sf) {
       this.x(rm);
-      if (amount) { c.i64(BigInt(amount)); c.op([Op.I64_SHL, Op.I64_SHR_U, Op.I64_SHR_S, Op.I64_ROTR][type]); }
+      if (amount) { c.i64(amount); c.op([Op.I64_SHL, Op.I64_SHR_U, Op.I64_SHR_S, Op.I64_ROTR][type]); }
     } else {
       this.w(rm);
       if (amount) { c.i32(amount); c.op([Op.I32_SHL, Op.I32_SHR_U, Op.I32_SHR_S, Op.I32_ROTR][type]); }
@@ -726,12 +740,12 @@ class PageTranslator {
       case 0: c.i64(0xFFn); c.op(Op.I64_AND); break;
       case 1: c.i64(0xFFFFn); c.op(Op.I64_AND); break;
       case 2: c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); break;
-      case 4: c.i64(56n); c.op(Op.I64_SHL); c.i64(56n); c.op(Op.I64_SHR_S); break;
-      case 5: c.i64(48n); c.op(Op.I64_SHL); c.i64(48n); c.op(Op.I64_SHR_S); break;
-      case 6: c.i64(32n); c.op(Op.I64_SHL); c.i64(32n); c.op(Op.I64_SHR_S); break;
+      case 4: c.i64(56); c.op(Op.I64_SHL); c.i64(56); c.op(Op.I64_SHR_S); break;
+      case 5: c.i64(48); c.op(Op.I64_SHL); c.i64(48); c.op(Op.I64_SHR_S); break;
+      case 6: c.i64(32); c.op(Op.I64_SHL); c.i64(32); c.op(Op.I64_SHR_S); break;
       default: break;
     }
-    if (shift) { c.i64(BigInt(shift)); c.op(Op.I64_SHL); }
+    if (shift) { c.i64(shift); c.op(Op.I64_SHL); }
   }
 
   private dpReg(insn: number): void {
@@ -743,7 +757,7 @@ class PageTranslator {
       if ((op2 & 8) === 0) { // logical shifted
         const opc = (insn >>> 29) & 3, neg = ((insn >>> 21) & 1) === 1;
         if (sf) {
-          this.x(rn); this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1n); c.op(Op.I64_XOR); }
+          this.x(rn); this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1); c.op(Op.I64_XOR); }
           c.op([Op.I64_AND, Op.I64_OR, Op.I64_XOR, Op.I64_AND][opc]);
           if (opc === 3) { c.set(L_R); this.logicFlags(1); c.get(L_R); }
           this.setX(rd);
@@ -786,7 +800,7 @@ class PageTranslator {
         c.get(L_NZCV); c.i32(1); c.op(Op.I32_SHR_U); c.i32(1); c.op(Op.I32_AND); c.set(L_C);
         if (sf) {
           this.x(rn); c.set(L_A);
-          this.x(rm); if (op) { c.i64(-1n); c.op(Op.I64_XOR); } c.set(L_B);
+          this.x(rm); if (op) { c.i64(-1); c.op(Op.I64_XOR); } c.set(L_B);
           c.get(L_A); c.get(L_B); c.op(Op.I64_ADD); c.get(L_C); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.set(L_R);
         } else {
           this.w(rn); c.set(L_A32);
@@ -800,7 +814,7 @@ class PageTranslator {
       case 2: { // CCMP, CCMN
         const sub = ((insn >>> 30) & 1) === 1, isImm = ((insn >>> 11) & 1) === 1, cond = (insn >>> 12) & 0xF;
         // Operands and condition first: registers are loaded on both arms' way.
-        if (sf) { this.x(rn); c.set(L_A); if (isImm) c.i64(BigInt(rm)); else this.x(rm); c.set(L_B); }
+        if (sf) { this.x(rn); c.set(L_A); if (isImm) c.i64(rm); else this.x(rm); c.set(L_B); }
         else { this.w(rn); c.set(L_A32); if (isImm) c.i32(rm); else this.w(rm); c.set(L_B32); }
         this.cond(cond);
         this.openIf();
@@ -821,8 +835,8 @@ class PageTranslator {
         this.cond((insn >>> 12) & 0xF); c.set(L_C);
         c.get(L_A);
         c.get(L_B);
-        if (op) { c.i64(-1n); c.op(Op.I64_XOR); }
-        if (o2) { c.i64(1n); c.op(Op.I64_ADD); }
+        if (op) { c.i64(-1); c.op(Op.I64_XOR); }
+        if (o2) { c.i64(1); c.op(Op.I64_ADD); }
         c.get(L_C); c.op(Op.SELECT);
         if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
         this.setX(rd);
@@ -839,10 +853,10 @@ class PageTranslator {
           if (opcode === 2 || opcode === 3) {
             // b == 0 -> 0; INT64_MIN / -1 -> INT64_MIN (wasm would trap on both)
             c.get(L_B); c.op(Op.I64_EQZ);
-            this.openIf(T.I64); c.i64(0n);
+            this.openIf(T.I64); c.i64(0);
             c.else_();
             if (opcode === 3) {
-              c.get(L_A); c.i64(-(1n << 63n)); c.op(Op.I64_EQ); c.get(L_B); c.i64(-1n); c.op(Op.I64_EQ); c.op(Op.I32_AND);
+              c.get(L_A); c.i64(-(1n << 63n)); c.op(Op.I64_EQ); c.get(L_B); c.i64(-1); c.op(Op.I64_EQ); c.op(Op.I32_AND);
               this.openIf(T.I64); c.get(L_A); c.else_(); c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_S); this.close();
             } else { c.get(L_A); c.get(L_B); c.op(Op.I64_DIV_U); }
             this.close();
@@ -880,13 +894,13 @@ class PageTranslator {
       return;
     }
     // Address (and the base's new value for writeback) into L_VA / L_R.
-    if (f.rn < 0) { this.pcConst(off); c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); c.set(L_VA); }
+    if (f.rn < 0) { this.pcConst(off); c.i64(f.imm); c.op(Op.I64_ADD); c.set(L_VA); }
     else {
       this.xsp(f.rn);
       if (f.mode === "reg") { this.extended(f.rm, f.option, f.shift); c.op(Op.I64_ADD); }
-      else if (f.mode !== "post" && f.imm) { c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); }
+      else if (f.mode !== "post" && f.imm) { c.i64(f.imm); c.op(Op.I64_ADD); }
       c.set(L_VA);
-      if (f.mode === "post" && f.imm) { this.xsp(f.rn); c.i64(BigInt(f.imm)); c.op(Op.I64_ADD); c.set(L_R); }
+      if (f.mode === "post" && f.imm) { this.xsp(f.rn); c.i64(f.imm); c.op(Op.I64_ADD); c.set(L_R); }
       else if (f.mode === "pre" || f.mode === "post") { c.get(L_VA); c.set(L_R); }
     }
     // Registers a store reads are loaded before the branch, so both paths agree.
@@ -895,42 +909,52 @@ class PageTranslator {
     // TLB probe: the entry of va's page must hold the page of the access's
     // last byte (so a tag match also rules out crossing into the next page),
     // and an SP base must be 16-byte aligned.
-    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(7); c.op(Op.I32_SHR_U); c.i32(1023 << 5); c.op(Op.I32_AND);
+    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.tee(L_VA32); c.i32(7); c.op(Op.I32_SHR_U); c.i32(1023 << 5); c.op(Op.I32_AND);
     c.get(L_TLB); c.op(Op.I32_ADD); c.tee(L_E);
     c.mem(Op.I64_LOAD, f.load ? 0 : 8);
-    c.get(L_VA); if (total > 1) { c.i64(BigInt(total - 1)); c.op(Op.I64_ADD); } c.i64(12n); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
+    c.get(L_VA); if (total > 1) { c.i64(total - 1); c.op(Op.I64_ADD); } c.i64(12); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
     if (f.rn === 31) { c.get(L_X + 31); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
     this.openIf();
-    // Fast path: the TLB entry's host address. (A frame holding translated
-    // code has no write tag, so a store here never writes code.)
-    c.get(L_E); c.mem(Op.I64_LOAD, 24); c.get(L_VA); c.op(Op.I64_ADD); c.op(Op.I32_WRAP_I64); c.set(L_H);
+    // Fast path: the TLB entry's host address (its low half: wasm addresses
+    // are 32-bit). A frame holding translated code has no write tag, so a
+    // store here never writes code. Registers written are written through.
+    const host = (): void => { c.get(L_E); c.mem(Op.I32_LOAD, 24); c.get(L_VA32); c.op(Op.I32_ADD); };
+    const pair = f.rt2 >= 0;
+    if (pair) { host(); c.set(L_H); }
+    const at = (): void => { if (pair) c.get(L_H); else host(); };
     if (f.load) {
-      this.loadValue(f, 0); c.set(L_A);
-      if (f.rt2 >= 0) { this.loadValue(f, f.bytes); c.set(L_B); }
+      this.loadTo(f.rt, () => { at(); this.loadValue(f, 0); });
+      if (pair) this.loadTo(f.rt2, () => { c.get(L_H); this.loadValue(f, f.bytes); });
     } else {
-      c.get(L_H); this.x(f.rt); this.storeValue(f.bytes, 0);
-      if (f.rt2 >= 0) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
+      at(); this.x(f.rt); this.storeValue(f.bytes, 0);
+      if (pair) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
     }
+    const wb = f.mode === "pre" || f.mode === "post";
+    if (wb) { c.get(L_CPU); c.get(L_R); c.tee(L_X + f.rn); c.mem(Op.I64_STORE, f.rn * 8); }
     c.else_();
     // Slow path: the interpreter runs the whole instruction (the walk, an
     // MMIO exit, a fault, a store to code), exactly as interpreted, and
-    // translated code leaves unless it simply completed; then what it wrote
-    // is read back into the values the fast path would have left.
+    // translated code leaves unless it simply completed; then the registers
+    // it wrote are read back.
     this.callInterp(off, k, false);
-    const back = (r: number, to: number): void => { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(to); };
-    if (f.load) { back(f.rt, L_A); if (f.rt2 >= 0) back(f.rt2, L_B); }
-    if (f.mode === "pre" || f.mode === "post") back(f.rn, L_R);
+    // (Register 31 is the zero register as a load's target, SP as a base.)
+    const written = f.load ? [f.rt, f.rt2].filter((r) => r >= 0 && r !== 31) : [];
+    if (wb) written.push(f.rn);
+    for (const r of written) { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(L_X + r); }
     this.close();
-    if (f.load) {
-      c.get(L_A); this.setX(f.rt);
-      if (f.rt2 >= 0) { c.get(L_B); this.setX(f.rt2); }
-    }
-    if (f.mode === "pre" || f.mode === "post") { c.get(L_R); this.setXSP(f.rn); }
+    for (const r of written) this.st[r] = CLEAN;
   }
 
+  // Register r (the zero register: nothing) gets the value `value` pushes, written through.
+  private loadTo(r: number, value: () => void): void {
+    const c = this.c;
+    if (r === 31) { value(); c.op(Op.DROP); return; }
+    c.get(L_CPU); value(); c.tee(L_X + r); c.mem(Op.I64_STORE, r * 8);
+  }
+
+  // The value at the host address on the stack, extended as the load does.
   private loadValue(f: LdSt, offset: number): void {
     const c = this.c;
-    c.get(L_H);
     switch (f.bytes) {
       case 1: if (f.ext === "s32") { c.mem(Op.I32_LOAD8_S, offset); c.op(Op.I64_EXTEND_I32_U); } else c.mem(f.ext === "s64" ? Op.I64_LOAD8_S : Op.I64_LOAD8_U, offset); break;
       case 2: if (f.ext === "s32") { c.mem(Op.I32_LOAD16_S, offset); c.op(Op.I64_EXTEND_I32_U); } else c.mem(f.ext === "s64" ? Op.I64_LOAD16_S : Op.I64_LOAD16_U, offset); break;

@@ -81,7 +81,13 @@ export class Bytes {
 export class Code extends Bytes {
   op(o: Op): void { this.byte(o); }
   i32(v: number): void { this.byte(Op.I32_CONST); this.s32(v); }
-  i64(v: bigint): void { this.byte(Op.I64_CONST); this.s64(v); }
+  // (A number in the i32 range has the same signed LEB128 bytes as an i64,
+  // without BigInt arithmetic: most constants are shifts and offsets.)
+  i64(v: bigint | number): void {
+    this.byte(Op.I64_CONST);
+    if (typeof v === "number" && v === (v | 0)) this.s32(v);
+    else this.s64(BigInt(v));
+  }
   get(l: number): void { this.byte(Op.LOCAL_GET); this.u32(l); }
   set(l: number): void { this.byte(Op.LOCAL_SET); this.u32(l); }
   tee(l: number): void { this.byte(Op.LOCAL_TEE); this.u32(l); }
