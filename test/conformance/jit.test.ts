@@ -496,3 +496,16 @@ test("entries that miss a page's translation are gathered into one retranslation
   const i = s.interpreted;
   assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
 });
+
+test("a page's first translation takes the entries from other pages that recurred while it was cold", () => {
+  const { core, cpu } = bareCore(THREE_ENTRIES, { jit: { ...AT_ONCE, threshold: 64, maxEntries: 4 } });
+  assert.equal(cpu.run(1_000_000n), Exit.HVC);
+  assert.deepEqual([cpu.x(2), cpu.x(3), cpu.x(7)], [600n, 1200n, 1800n]);
+  const s = core.jitStats();
+  // Translated once, from all three functions: no entry ever misses.
+  assert.equal(s.retranslations, 0, JSON.stringify(s));
+  assert.equal(s.interpreted.not_head, 0, JSON.stringify(s.interpreted));
+  assert.ok(s.interpreted.cold > 0);
+  const i = s.interpreted;
+  assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
+});

@@ -13,8 +13,8 @@ import { ramHost, tlbDropWriteTags } from "./mmu";
 import { fetchHost, fetchVpn, tlbData } from "./tlb_sets";
 import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
 
-// The page translated code is running: its virtual address and host address.
-let runPage: u64 = 0;
+// The page translated code is running (or last ran): its virtual address and host address.
+export let runPage: u64 = 0;
 let runHost: usize = 0;
 
 // Translate frame f, including a translation of the block at `entry`; the
@@ -28,10 +28,12 @@ declare function jitCompile(frame: u32, entry: u32): u32;
 const MISSES_BEFORE_RETRANSLATION: u32 = 256;
 const JIT_PENDING: u32 = 0xFFFFFFFF;
 
-// The last entries that were not block heads (frame << 12 | offset), for the
-// translator: a retranslation takes every entry of the frame found here, not
-// only the one that triggered it, so a page with several functions entered
-// from elsewhere is translated again once rather than once per function.
+// The last entries that were not block heads (frame << 12 | offset), and
+// the entries into pages still below the heat threshold that came from
+// another page, for the translator: a translation takes every entry of the
+// frame that recurs here, not only the one that triggered it, so a page
+// with several functions called from elsewhere is translated with them all
+// at once rather than again for each.
 const MISS_RING: u32 = 1024;
 const missRing = new StaticArray<u32>(MISS_RING);
 let missPos: u32 = 0;
@@ -60,7 +62,13 @@ export let jitCalls: u64 = 0;
 // of a run) with the fetch page cached: run translated code if the frame
 // has it, else count heat and translate when hot. True if translated code
 // ran (it left pc, instret and the exit state as the interpreter would).
-export function jitEnter(p: u64, limit: u64): bool {
+@inline function noteEntry(f: u32, p: u64): void {
+  unchecked(missRing[missPos & (MISS_RING - 1)] = (f << 12) | (<u32>p & 0xFFF));
+  missPos++;
+}
+
+// cross: control came from another page.
+export function jitEnter(p: u64, limit: u64, cross: bool): bool {
   jitMiss = MISS_OTHER;
   if ((p & 3) != 0 || fetchHost < ramHost) return false; // a misaligned pc faults in the interpreter
   const f = <u32>((fetchHost - ramHost) >> 12);
@@ -71,7 +79,12 @@ export function jitEnter(p: u64, limit: u64): bool {
     const flags = load<u8>(rec, 6);
     if ((flags & (FL_BLOCKED | FL_PENDING)) != 0) { jitMiss = (flags & FL_PENDING) != 0 ? MISS_PENDING : MISS_BLOCKED; return false; }
     const heat = <u32>load<u16>(rec, 4) + 1;
-    if (heat < jitThreshold) { store<u16>(rec, <u16>heat, 4); jitMiss = MISS_COLD; return false; }
+    if (heat < jitThreshold) {
+      store<u16>(rec, <u16>heat, 4);
+      if (cross) noteEntry(f, p);
+      jitMiss = MISS_COLD;
+      return false;
+    }
     store<u16>(rec, 0, 4);
     fn = jitCompile(f, <u32>p & 0xFFF);
     if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); jitMiss = MISS_PENDING; return false; }
@@ -91,8 +104,7 @@ export function jitEnter(p: u64, limit: u64): bool {
     // Not a block head of this translation (code reached only indirectly:
     // a return, an exception return): translate again with it when it recurs.
     jitMiss = MISS_NOT_HEAD;
-    unchecked(missRing[missPos & (MISS_RING - 1)] = (f << 12) | (<u32>p & 0xFFF));
-    missPos++;
+    noteEntry(f, p);
     const misses = <u32>load<u16>(rec, 4) + 1;
     if (misses < MISSES_BEFORE_RETRANSLATION) { store<u16>(rec, <u16>misses, 4); return false; }
     store<u16>(rec, 0, 4);

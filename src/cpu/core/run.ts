@@ -17,7 +17,7 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter, jitMiss, countInterpreted } from "./jit";
+import { jitEnter, jitMiss, countInterpreted, runPage } from "./jit";
 import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
@@ -119,6 +119,7 @@ function loopTranslated(budgetEnd: u64): void {
   let limit = min64(budgetEnd, timerDeadline());
   let head = true;
   let why: u32 = 0, from = instret;
+  let last: u64 = <u64>-1; // the page of the last instruction run
   while (true) {
     if (attention) {
       if (onAttention()) break;
@@ -135,9 +136,10 @@ function loopTranslated(budgetEnd: u64): void {
     if (faulted) continue;
     if (head) {
       if (why != 0) { countInterpreted(why, instret - from); why = 0; }
-      if (jitEnter(p, limit)) continue;
+      if (jitEnter(p, limit, (p >> 12) != last)) { last = runPage >> 12; continue; }
       why = jitMiss; from = instret;
     }
+    last = p >> 12;
     step(p, insn);
     head = pc != p + 4;
   }

@@ -15,7 +15,8 @@ export interface JitOptions {
   // Block heads the interpreter runs in a frame before it is translated (0: at once).
   threshold: number;
   maxModules: number;
-  // Entries a frame's translation may be built from: past the first, entries
+  // Entries a frame's translation may be built from: the first, those from
+  // other pages that recurred while it was cold, and past those, entries
   // that keep missing (256 misses in the frame) make the page translate
   // again with every one of them the core saw recently.
   maxEntries?: number;
@@ -177,20 +178,21 @@ export class Jit {
     return slot;
   }
 
-  // Entries of `frame` in the core's ring of recent misses that recurred
-  // (a one-off, such as an exception return into the middle of a block,
-  // would only split a block), up to the bound.
+  // Entries of `frame` that recur in the core's ring of recent entries
+  // (those from another page while the frame was below the threshold, and
+  // misses since), up to the bound: a one-off, such as an exception return
+  // into the middle of a block, would only split a block.
   private recentMisses(frame: number, entries: Set<number>): void {
     const core = this.core!;
     const e = core.exports;
     const ring = new Uint32Array(core.memory.buffer, (e.jitMissRing as () => number)(), (e.jitMissRingSize as () => number)());
     const seen = new Map<number, number>();
+    for (const v of ring) if (v >>> 12 === frame) seen.set(v & 0xFFF, (seen.get(v & 0xFFF) ?? 0) + 1);
+    // The most frequent first.
     const max = this.options.maxEntries ?? 1;
-    for (const v of ring) {
-      if (v >>> 12 !== frame) continue;
-      const off = v & 0xFFF, n = (seen.get(off) ?? 0) + 1;
-      seen.set(off, n);
-      if (n === 2 && entries.size < max) entries.add(off);
+    for (const [off, n] of [...seen].sort((a, b) => b[1] - a[1])) {
+      if (n < 2 || entries.size >= max) break;
+      entries.add(off);
     }
   }
 
