@@ -34,6 +34,8 @@ const JIT_PENDING: u32 = 0xFFFFFFFF;
 // frame that recurs here, not only the one that triggered it, so a page
 // with several functions called from elsewhere is translated with them all
 // at once rather than again for each.
+// (A frame past 4 GiB of RAM aliases a lower one here: that one may get an
+// extra block head, which costs code and nothing else.)
 const MISS_RING: u32 = 1024;
 const missRing = new StaticArray<u32>(MISS_RING);
 let missPos: u32 = 0;
@@ -129,9 +131,9 @@ export function jitFrameInstalled(f: u32): void {
 // store: TLB miss, page crossing, SP alignment, MMIO, fault), with the state
 // the run loop would have given it. at = k << 12 | offset: the instruction
 // at `offset` of the page being run (runPage, set by jitEnter), the k-th of
-// a block entered with
-// instret = ic. The registers are in memory (translated code writes them
-// through); translated code reloads those the instruction may write.
+// a block entered with instret = ic. The registers are in memory
+// (translated code writes them through); translated code reloads those the
+// instruction may write.
 // Returns true if translated code must leave: an exception, an exit, an
 // interrupt to check, a branch, or a TLB flush or PAN change (fetchVpn no
 // longer holds the page, whose mapping may have changed). instret counts

@@ -16,11 +16,8 @@
 // inside a block make translated code leave when they change the
 // translation regime or need attention). A dispatch loop with
 // a br_table over the heads lets branches within the page stay in wasm.
-// Exits are exact: the dispatch loop (entry and every backward branch) goes
-// on only if `instret + W <= limit`, W the number of instructions translated
-// (no path without a backward branch is longer); a block that loops on
-// itself checks its own length each time round and leaves its loop through
-// the dispatch loop. Otherwise the interpreter goes on from that head.
+// Each block checks `instret + length <= limit` before it runs, so exits are
+// exact: the interpreter finishes a block that does not fit.
 //
 // Inside a block the general registers are read from i64 locals, loaded on
 // first use, and written through to the vCPU block, so calls, exits and
@@ -410,8 +407,7 @@ class PageTranslator {
     if (j >= 0) {
       // Forward: the target's code follows the end of its wasm block, which
       // encloses this one; the block's own head: its loop. Both are direct
-      // jumps. Anything else goes round the dispatch loop's br_table (so
-      // does a loop's exit, which must check the limit again).
+      // jumps. Anything else goes round the dispatch loop's br_table.
       if (j > this.cur) { c.br(this.depthH(j)); return; }
       if (j === this.cur && this.selfLoop) { c.br(this.depth("loop")); return; }
       c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
