@@ -15,10 +15,10 @@ export interface JitOptions {
   // Block heads the interpreter runs in a frame before it is translated (0: at once).
   threshold: number;
   maxModules: number;
-  // Entries a frame's translation may be built from: the first, those from
-  // other pages that recurred while it was cold, and past those, entries
-  // that keep missing (256 misses in the frame) make the page translate
-  // again with every one of them the core saw recently.
+  // At most this many entries a frame's translation is built from: the one
+  // that made it hot and those from other pages that recurred while it was
+  // cold; entries that keep missing (256 misses in the frame) make it
+  // translate again with those that recur, up to this bound.
   maxEntries?: number;
   // Translate and compile on a worker thread (background.ts): the frame is
   // interpreted until its code is installed at the start of a later run.
@@ -150,7 +150,7 @@ export class Jit {
     if (this.pending.has(frame)) return PENDING;
     const before = entries.size;
     entries.add(entry);
-    this.recentMisses(frame, entries);
+    this.recentEntries(frame, entries);
     if (before > 0) this.stats.retranslations++;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
@@ -182,7 +182,7 @@ export class Jit {
   // (those from another page while the frame was below the threshold, and
   // misses since), up to the bound: a one-off, such as an exception return
   // into the middle of a block, would only split a block.
-  private recentMisses(frame: number, entries: Set<number>): void {
+  private recentEntries(frame: number, entries: Set<number>): void {
     const core = this.core!;
     const e = core.exports;
     const ring = new Uint32Array(core.memory.buffer, (e.jitMissRing as () => number)(), (e.jitMissRingSize as () => number)());
