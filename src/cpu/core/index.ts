@@ -6,7 +6,7 @@ export { run, vcpuIrqPending } from "./run";
 export { jitStep, jitRetired, jitCalls, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted } from "./jit";
 export { jitSetup, jitNoteWrite, jitInvalidations } from "./code_frames";
 // The hot state translated code reads and writes (imported as globals by each translated module).
-export { pc, instret, nzcv, attention, faulted } from "./state";
+export { pc, instret, nzcv } from "./state";
 export { setRam, registerVcpu, unregisterVcpu, tlbFlushCpu, tlbFlushAllBroadcast, guestWalk } from "./mmu";
 export { injectSync } from "./exceptions";
 export { setCounterFrequency } from "./timer";
