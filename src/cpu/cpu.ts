@@ -11,7 +11,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { Jit, JitOptions, JitStats, jitOptionsFromEnv, tuneEngineForTranslation } from "./jit/jit.js";
+import { Jit, JitOptions, JitStats, jitOptionsFromEnv } from "./jit/jit.js";
+import { compileOptimised, tuneEngineForTranslation } from "./jit/engine.js";
 
 // Mirrors of the core's constants (state.ts); test/unit/domain_context.test.ts
 // checks them against the compiled module's exports.
@@ -85,7 +86,7 @@ function coreModule(): WebAssembly.Module {
       try { bytes = readFileSync(c); break; } catch { /* try the next */ }
     }
     if (!bytes) throw new Error(`cpu.wasm not found (looked in ${candidates.join(", ")}); run npm run build`);
-    cachedModule = new WebAssembly.Module(new Uint8Array(bytes));
+    cachedModule = compileOptimised(new Uint8Array(bytes)); // hot from its first instruction
   }
   return cachedModule;
 }
@@ -122,6 +123,7 @@ export class Core {
         memory: this.memory,
         table: jit.table,
         jitCompile: (frame: number, entry: number) => jit.compile(frame, entry),
+        jitOptimize: (frame: number, slot: number) => jit.optimize(frame, slot),
         abort: (_msg: number, _file: number, line: number, col: number) => {
           throw new Error(`core abort at ${line}:${col}`);
         },

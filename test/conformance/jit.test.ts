@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { Exit } from "../../src/cpu/cpu.js";
 import { translatePage } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
+import type { JitStats } from "../../src/cpu/jit/jit.js";
+import { spawnSync } from "node:child_process";
 import { bareCore, RAM_BASE } from "../helpers/bare.js";
 import { assemble } from "../helpers/asm.js";
 import { Rng, seedFromEnv, caseCount } from "../diff/rng.js";
@@ -37,6 +39,8 @@ const LOOP = `
     .quad 0, 0, 0, 0, 0, 0
 `;
 
+let lastStats: JitStats | null = null; // of the last trace()
+
 function trace(jit: typeof AT_ONCE, budget: bigint, source = LOOP): string[] {
   const { core, cpu } = bareCore(source, { jit });
   const out: string[] = [];
@@ -46,7 +50,8 @@ function trace(jit: typeof AT_ONCE, budget: bigint, source = LOOP): string[] {
     out.push(`${r} ${cpu.instret} ${cpu.pc.toString(16)} ${cpu.nzcv} ${regs}`);
     if (r !== Exit.BUDGET) break;
   }
-  if (jit.enabled) assert.ok(core.jitStats().instructions_translated > 0, "nothing ran translated");
+  lastStats = core.jitStats();
+  if (jit.enabled) assert.ok(lastStats.instructions_translated > 0, "nothing ran translated");
   return out;
 }
 
@@ -508,4 +513,89 @@ test("a page's first translation takes the entries from other pages that recurre
   assert.ok(s.interpreted.cold > 0);
   const i = s.interpreted;
   assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
+});
+
+// Optimised compiles (src/cpu/jit/engine.ts): a translation that has retired
+// optimizeAfter guest instructions is compiled again by V8's optimising
+// compiler, from the same words and entries, into the same table slot.
+const OPTIMISED = { ...AT_ONCE, optimizeAfter: 100 };
+// (Its data in a page of its own: stores into the code's page would have the translation invalidated.)
+const LOOP_APART = LOOP.replace("  data:", "  .balign 4096\n  data:");
+
+test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
+  for (const budget of [7n, 1000n]) {
+    const a = trace(OFF, budget, LOOP_APART), b = trace(OPTIMISED, budget, LOOP_APART);
+    assert.deepEqual(b, a, `budget ${budget}`);
+    assert.equal(lastStats!.optimized, 1, JSON.stringify(lastStats));
+  }
+  trace(AT_ONCE, 1000n, LOOP_APART);
+  assert.equal(lastStats!.optimized, 0, "never, without optimizeAfter");
+});
+
+const LONG_LOOP = LOOP_APART.replace("mov x1, #300", "mov x1, #20000");
+
+test("an optimised compile made in the background takes over from a later run, with every exit the interpreter's", async () => {
+  const reference = trace(OFF, 1000n, LONG_LOOP);
+  const { core, cpu } = bareCore(LONG_LOOP, { jit: { ...BACKGROUND, optimizeAfter: 2000 } });
+  const out: string[] = [];
+  let r: number = Exit.BUDGET;
+  let optimisedAt = -1;
+  while (r === Exit.BUDGET) {
+    // Give the worker time while nothing is optimised yet.
+    if (core.jitStats().optimized === 0) await new Promise((res) => setTimeout(res, 1));
+    r = cpu.run(1000n);
+    const regs = [0, 1, 2, 3, 5, 6, 7, 8].map((n) => cpu.x(n).toString(16)).join(",");
+    out.push(`${r} ${cpu.instret} ${cpu.pc.toString(16)} ${cpu.nzcv} ${regs}`);
+    if (optimisedAt < 0 && core.jitStats().optimized === 1) optimisedAt = out.length;
+  }
+  assert.ok(optimisedAt > 0 && optimisedAt < out.length - 10, `optimised after run ${optimisedAt} of ${out.length}`);
+  assert.equal(core.jitStats().optimized, 1);
+  assert.deepEqual(out, reference);
+});
+
+test("an optimised compile of a translation that went before it arrived is dropped", async () => {
+  const { core, cpu } = bareCore(LONG_LOOP, { jit: { ...BACKGROUND, optimizeAfter: 2000 } });
+  await until("the background translation", () => { cpu.run(10n); return core.jitStats().pages_translated === 1; });
+  // Past optimizeAfter: the optimised compile is asked for ...
+  assert.equal(cpu.run(5000n), Exit.BUDGET);
+  // ... and the translation goes (a host write to its frame, of the same words).
+  const words = core.ram(RAM_BASE, 4096).slice();
+  core.ram(RAM_BASE, 4096).set(words);
+  core.noteWrite(core.hostOffset(RAM_BASE), 4096);
+  await until("the optimised compile", () => { core.jit.poll(); return core.jitStats().dropped === 1; });
+  assert.equal(core.jitStats().optimized, 0);
+  assert.equal(cpu.run(1_000_000n), Exit.HVC);
+  assert.equal(cpu.x(1), 0n);
+});
+
+test("XENTS_JIT_OPTIMIZE sets the instructions before an optimised compile; bad values are refused", () => {
+  assert.equal(jitOptionsFromEnv({}).optimizeAfter, 16_000_000);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: "0" }).optimizeAfter, 0);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: "1000" }).optimizeAfter, 1000);
+  for (const bad of ["-1", "1.5", "x", "4294967296"]) assert.throws(() => jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: bad }), /XENTS_JIT_OPTIMIZE/);
+});
+
+// Which compiler V8 used, from its own trace in a child process: the core's
+// functions are all optimised from the start, a translated page's function
+// (the only function of its module, index 1) is compiled by the baseline
+// compiler and, once it has run optimizeAfter instructions, by the
+// optimising one (not V8's cached baseline module for the same bytes).
+test("V8 compiles the core optimised, translated pages baseline first and optimised when asked", () => {
+  const bare = new URL("../helpers/bare.js", import.meta.url).href;
+  const script = `
+    import { bareCore } from ${JSON.stringify(bare)};
+    const { core, cpu } = bareCore(${JSON.stringify(LOOP_APART)}, { jit: ${JSON.stringify(OPTIMISED)} });
+    cpu.run(1000000n);
+    console.log("STATS " + JSON.stringify(core.jitStats()));
+  `;
+  const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split("\n").filter((l) => l.startsWith("Compiled function"));
+  const translated = (tier: string): number => lines.filter((l) => /#1 using /.test(l) && l.includes(`using ${tier}`)).length;
+  assert.equal(translated("Liftoff"), 1, r.stdout);
+  assert.equal(translated("TurboFan"), 1, r.stdout);
+  // Every other function compiled is the core's, and optimised.
+  const core = lines.filter((l) => !/#1 using /.test(l));
+  assert.ok(core.length > 100 && core.every((l) => l.includes("using TurboFan")), core.filter((l) => !l.includes("TurboFan")).join("\n"));
+  assert.match(r.stdout, /"optimized":1/);
 });

@@ -23,6 +23,23 @@ let runHost: usize = 0;
 @external("env", "jitCompile")
 declare function jitCompile(frame: u32, entry: u32): u32;
 
+// Translated code runs at two speeds: every page is first compiled quickly
+// (V8's baseline compiler); a page whose code has retired jitOptimizeAfter
+// instructions is compiled again, optimised, once (the host swaps the
+// function in its table slot when that is done). Counting guest
+// instructions per translation puts the optimising compiler's cost, tens of
+// milliseconds a page, where it returns. 0: never.
+@external("env", "jitOptimize")
+declare function jitOptimize(frame: u32, slot: u32): void;
+let jitOptimizeAfter: u32 = 0;
+// Instructions retired in each table slot's function since it was placed
+// (slots past the array are not counted, so never optimised).
+const SLOTS: u32 = 8192;
+const slotRetired = new StaticArray<u32>(SLOTS);
+export function jitSetOptimize(after: u32): void { jitOptimizeAfter = after; }
+// The host placed a new function in `slot`: its count starts again.
+export function jitSlotPlaced(slot: u32): void { if (slot < SLOTS) unchecked(slotRetired[slot] = 0); }
+
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
 const MISSES_BEFORE_RETRANSLATION: u32 = 256;
@@ -101,7 +118,16 @@ export function jitEnter(p: u64, limit: u64, cross: bool): bool {
   runPage = p & ~<u64>0xFFF;
   runHost = fetchHost;
   const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
-  jitRetired += instret - before;
+  const ran = instret - before; // (a heuristic: 32 bits are plenty)
+  jitRetired += ran;
+  if (fn < SLOTS && jitOptimizeAfter != 0) {
+    const n = unchecked(slotRetired[fn]);
+    if (n < jitOptimizeAfter) {
+      const m = n + <u32>ran;
+      unchecked(slotRetired[fn] = m < n ? 0xFFFFFFFF : m);
+      if (m >= jitOptimizeAfter || m < n) jitOptimize(f, fn);
+    }
+  }
   if (r == 2) {
     // Not a block head of this translation (code reached only indirectly:
     // a return, an exception return): translate again with it when it recurs.

@@ -5,7 +5,7 @@
 
 import { Worker, MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import type { CompileResult } from "./compile_worker.js";
+import type { CompileRequest, CompileResult } from "./compile_worker.js";
 
 export type ResultHandler = (r: CompileResult) => void;
 
@@ -35,10 +35,11 @@ class BackgroundTranslator {
     this.owners.clear();
   }
 
-  post(words: Uint32Array<ArrayBuffer>, entries: number[], onResult: ResultHandler): number {
+  // optimize: compiled by V8's optimising compiler (engine.ts).
+  post(words: Uint32Array<ArrayBuffer>, entries: number[], optimize: boolean, onResult: ResultHandler): number {
     const id = this.nextId++;
     this.owners.set(id, onResult);
-    this.worker.postMessage({ id, words, entries }, [words.buffer]);
+    this.worker.postMessage({ id, words, entries, optimize } satisfies CompileRequest, [words.buffer]);
     return id;
   }
 

@@ -1,14 +1,16 @@
 // The background translator: a worker thread that turns a page's words into
-// a compiled WebAssembly module (translate_page.ts, then V8's compiler), so
-// that the vCPU's thread only instantiates it. Requests come as messages
+// a compiled WebAssembly module (translate_page.ts, then V8's baseline or
+// optimising compiler: engine.ts), so that the vCPU's thread only
+// instantiates it. Requests come as messages
 // from background.ts; results go back on the port it passed in, which the
 // vCPU's thread reads synchronously between slices.
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { translatePage } from "./translate_page.js";
+import { compileOptimised } from "./engine.js";
 
-export interface CompileRequest { id: number; words: Uint32Array; entries: number[] }
+export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
   | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
@@ -19,7 +21,7 @@ parentPort!.on("message", (req: CompileRequest) => {
   const t0 = performance.now();
   try {
     const page = translatePage(req.words, req.entries);
-    const module = new WebAssembly.Module(page.bytes);
+    const module = req.optimize ? compileOptimised(page.bytes) : new WebAssembly.Module(page.bytes);
     results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
   } catch (e) {
     results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);

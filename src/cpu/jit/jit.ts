@@ -5,9 +5,9 @@
 // frame's record (src/cpu/core/code_frames.ts). Live modules are bounded;
 // past the bound the least recently compiled one goes.
 
-import v8 from "node:v8";
 import { translatePage, JIT_FUNCS, JIT_GLOBALS } from "./translate_page.js";
 import { backgroundTranslator } from "./background.js";
+import { compileOptimised } from "./engine.js";
 import type { CompileResult } from "./compile_worker.js";
 
 export interface JitOptions {
@@ -24,32 +24,18 @@ export interface JitOptions {
   // interpreted until its code is installed at the start of a later run.
   // Off: at once, on the vCPU's thread (the differential tests' mode).
   background?: boolean;
+  // A translation whose code has retired this many guest instructions is
+  // compiled again by V8's optimising compiler (engine.ts); 0: never.
+  optimizeAfter?: number;
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
 // run 16000 block heads before they are translated, one entry each; lower
 // thresholds translate pages that do not run long enough to repay their
 // compilation. On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
-// sets the heat.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 4, background: true };
-
-// V8's settings for the modules compiled after the core's own (read when a
-// module is compiled and instantiated, so the core keeps the defaults):
-// - compiled at once (on the background translator's thread) rather than
-//   function by function on first call (on the vCPU's);
-// - optimised by TurboFan only after ~1 GB of executed code, against the
-//   default 1.8 MB: a page's function is large, and optimising every warm
-//   one took more CPU on a Linux boot (~17 s over V8's threads on two
-//   cores) than the boot itself, starving the vCPU's thread (boot 14.9 s
-//   against ~9 s with this; docs/ARCHITECTURE.md). Really hot loops still
-//   get optimised.
-let tuned = false;
-export function tuneEngineForTranslation(): void {
-  if (tuned) return;
-  tuned = true;
-  v8.setFlagsFromString("--no-wasm-lazy-compilation");
-  v8.setFlagsFromString("--wasm-tiering-budget=1000000000");
-}
+// sets the heat, XENTS_JIT_OPTIMIZE the instructions before a page's
+// optimised compile.
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 4, background: true, optimizeAfter: 16_000_000 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
@@ -59,6 +45,11 @@ export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOpti
     const m = Number(env.XENTS_JIT_MAX_ENTRIES);
     if (!Number.isInteger(m) || m < 1 || m > 1024) throw new Error(`XENTS_JIT_MAX_ENTRIES must be an integer from 1 to 1024 (got ${env.XENTS_JIT_MAX_ENTRIES})`);
     o.maxEntries = m;
+  }
+  if (env.XENTS_JIT_OPTIMIZE !== undefined) {
+    const n = Number(env.XENTS_JIT_OPTIMIZE);
+    if (!Number.isInteger(n) || n < 0 || n > 0x7FFFFFFF) throw new Error(`XENTS_JIT_OPTIMIZE must be an integer from 0 to 2147483647 (got ${env.XENTS_JIT_OPTIMIZE})`);
+    o.optimizeAfter = n;
   }
   if (env.XENTS_JIT_THRESHOLD !== undefined) {
     const t = Number(env.XENTS_JIT_THRESHOLD);
@@ -91,6 +82,7 @@ export interface JitStats {
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
   last_error: string;
+  optimized: number; // translations compiled again, optimised (optimizeAfter)
 }
 
 interface CoreSide {
@@ -113,7 +105,13 @@ export class Jit {
   private tab = 0;
   private frames = 0;
   private ramHost = 0;
-  private stats = { pages: 0, evicted: 0, ms: 0, bytes: 0, inline: 0, called: 0, errors: 0, retranslations: 0, workerMs: 0, dropped: 0 };
+  private stats = { pages: 0, evicted: 0, ms: 0, bytes: 0, inline: 0, called: 0, errors: 0, retranslations: 0, workerMs: 0, dropped: 0, optimized: 0 };
+  // Each slot's translation: which of its placements it is (an optimised
+  // compile is installed only over the one it was made from) and the
+  // entries it was built from (the optimised compile uses the same).
+  private slotGen: number[] = [];
+  private slotEntries: number[][] = [];
+  private optimizing = 0; // optimised compiles out in the background
   // Frames being translated in the background: the request's id.
   private pending = new Map<number, number>();
   // Byte offsets where execution entered each translated frame.
@@ -136,6 +134,7 @@ export class Jit {
     for (const g of JIT_GLOBALS) this.imports[g.name] = e[g.name] as WebAssembly.Global;
     const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number) => void;
     setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0);
+    (e.jitSetOptimize as (n: number) => void)(this.options.optimizeAfter ?? 0);
   }
 
   // The core's jitCompile: translate frame f from the entries seen so far and
@@ -159,7 +158,8 @@ export class Jit {
       // The worker gets a copy; another stays here to check at installation
       // that the page still holds what was translated.
       const snapshot = words.slice();
-      const id = bg.post(words.slice(), [...entries], (r) => this.install(frame, id, snapshot, r));
+      const list = [...entries];
+      const id = bg.post(words.slice(), list, false, (r) => this.install(frame, id, snapshot, list, r));
       this.pending.set(frame, id);
       this.stats.ms += performance.now() - t0;
       return PENDING;
@@ -173,9 +173,57 @@ export class Jit {
       this.failed(frame, (e as Error).message);
       return 0;
     }
-    const slot = this.place(frame, instance, page.bytes.length, page.translated, page.called);
+    const slot = this.place(frame, instance, [...entries], page.bytes.length, page.translated, page.called);
     this.stats.ms += performance.now() - t0;
     return slot;
+  }
+
+  // The core's jitOptimize: the translation in `slot` (frame's) has run
+  // enough to repay an optimised compile of the same page from the same
+  // entries; it replaces the function in the slot when it is ready.
+  optimize(frame: number, slot: number): void {
+    const core = this.core;
+    if (!core || frame >= this.frames || this.record(frame).getUint32(0, true) !== slot || this.slotFrame[slot] !== frame) return;
+    const gen = this.slotGen[slot], entries = this.slotEntries[slot];
+    const t0 = performance.now();
+    const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
+    const bg = this.options.background ? backgroundTranslator() : null;
+    if (bg) {
+      const snapshot = words.slice();
+      this.optimizing++;
+      bg.post(words.slice(), entries, true, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
+    } else {
+      try {
+        const module = compileOptimised(translatePage(words, entries).bytes);
+        this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }));
+      } catch (e) {
+        this.failed(frame, (e as Error).message);
+      }
+    }
+    this.stats.ms += performance.now() - t0;
+  }
+
+  private installOptimized(frame: number, slot: number, gen: number, snapshot: Uint32Array, r: CompileResult): void {
+    if ("error" in r) { if (!r.fatal) this.failed(frame, r.error); return; }
+    this.stats.workerMs += r.ms;
+    // Still the translation it was made from, of the same words (a write
+    // invalidates the record; a slot freed and placed again has a new gen).
+    if (this.slotGen[slot] !== gen || this.record(frame).getUint32(0, true) !== slot) { this.stats.dropped++; return; }
+    const now = new Uint32Array(this.core!.memory.buffer, this.ramHost + frame * 4096, 1024);
+    for (let i = 0; i < 1024; i++) if (now[i] !== snapshot[i]) { this.stats.dropped++; return; }
+    const t0 = performance.now();
+    try {
+      this.swap(slot, new WebAssembly.Instance(r.module, { env: this.imports }));
+    } catch (e) {
+      this.failed(frame, (e as Error).message);
+    }
+    this.stats.ms += performance.now() - t0;
+  }
+
+  // The same code, optimised, in place of the slot's function.
+  private swap(slot: number, instance: WebAssembly.Instance): void {
+    this.table.set(slot, instance.exports.f as () => void);
+    this.stats.optimized++;
   }
 
   // Entries of `frame` that recur in the core's ring of recent entries
@@ -205,10 +253,13 @@ export class Jit {
     }
   }
 
-  private place(frame: number, instance: WebAssembly.Instance, bytes: number, inline: number, called: number): number {
+  private place(frame: number, instance: WebAssembly.Instance, entries: number[], bytes: number, inline: number, called: number): number {
     const slot = this.takeSlot();
     this.table.set(slot, instance.exports.f as () => void);
     this.slotFrame[slot] = frame;
+    this.slotGen[slot] = (this.slotGen[slot] ?? 0) + 1;
+    this.slotEntries[slot] = entries;
+    (this.core!.exports.jitSlotPlaced as (s: number) => void)(slot);
     this.order.push(slot);
     this.stats.pages++;
     this.stats.bytes += bytes;
@@ -219,12 +270,12 @@ export class Jit {
 
   // Between runs: install the background translations that have arrived.
   poll(): void {
-    if (this.pending.size) backgroundTranslator()?.drain();
+    if (this.pending.size || this.optimizing) backgroundTranslator()?.drain();
     // A translator that could not start answers nothing: its frames go back to counting heat.
-    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, { id, error: "no background translator", fatal: true });
+    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, [], { id, error: "no background translator", fatal: true });
   }
 
-  private install(frame: number, id: number, snapshot: Uint32Array | null, r: CompileResult): void {
+  private install(frame: number, id: number, snapshot: Uint32Array | null, entries: number[], r: CompileResult): void {
     if (this.pending.get(frame) !== id) return;
     this.pending.delete(frame);
     const t0 = performance.now();
@@ -260,7 +311,7 @@ export class Jit {
       rec.setUint8(6, flags | FL_BLOCKED);
       return;
     }
-    const slot = this.place(frame, instance, r.bytes, r.translated, r.called);
+    const slot = this.place(frame, instance, entries, r.bytes, r.translated, r.called);
     rec.setUint32(0, slot, true);
     rec.setUint16(4, 0, true);
     rec.setUint8(6, FL_CODE);
@@ -337,6 +388,7 @@ export class Jit {
       insns_called: this.stats.called,
       errors: this.stats.errors,
       last_error: this.lastError,
+      optimized: this.stats.optimized,
     };
   }
 }
