@@ -30,12 +30,13 @@ export interface JitOptions {
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
-// run 16000 block heads before they are translated, one entry each; lower
-// thresholds translate pages that do not run long enough to repay their
-// compilation. On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
+// run 16000 block heads before they are translated; lower thresholds
+// translate pages that do not run long enough to repay their compilation.
+// A page's translation grows to at most 8 entries (4 were better while V8's
+// own tier-up competed for the cores). On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
 // sets the heat, XENTS_JIT_OPTIMIZE the instructions before a page's
 // optimised compile.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 4, background: true, optimizeAfter: 16_000_000 };
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 16_000_000 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
