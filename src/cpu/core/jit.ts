@@ -118,7 +118,7 @@ export function jitEnter(p: u64, limit: u64, cross: bool): bool {
   runPage = p & ~<u64>0xFFF;
   runHost = fetchHost;
   const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
-  const ran = instret - before; // (a heuristic: 32 bits are plenty)
+  const ran = instret - before; // (counted in 32 bits, saturating: only a heuristic)
   jitRetired += ran;
   if (fn < SLOTS && jitOptimizeAfter != 0) {
     const n = unchecked(slotRetired[fn]);

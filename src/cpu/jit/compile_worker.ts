@@ -1,9 +1,9 @@
 // The background translator: a worker thread that turns a page's words into
 // a compiled WebAssembly module (translate_page.ts, then V8's baseline or
 // optimising compiler: engine.ts), so that the vCPU's thread only
-// instantiates it. Requests come as messages
-// from background.ts; results go back on the port it passed in, which the
-// vCPU's thread reads synchronously between slices.
+// instantiates it. Requests come as messages from background.ts; results go
+// back on the port it passed in, which the vCPU's thread reads
+// synchronously between slices.
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";

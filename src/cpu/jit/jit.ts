@@ -33,9 +33,9 @@ export interface JitOptions {
 // run 16000 block heads before they are translated; lower thresholds
 // translate pages that do not run long enough to repay their compilation.
 // A page's translation grows to at most 8 entries (4 were better while V8's
-// own tier-up competed for the cores). On by default; XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD
-// sets the heat, XENTS_JIT_OPTIMIZE the instructions before a page's
-// optimised compile.
+// own tier-up competed for the cores). On by default; XENTS_JIT=0 turns it
+// off, XENTS_JIT_THRESHOLD sets the heat, XENTS_JIT_OPTIMIZE the
+// instructions before a page's optimised compile.
 export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 16_000_000 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
@@ -70,7 +70,7 @@ export interface JitStats {
   compile_ms: number; // on the vCPU's thread (translating, compiling, instantiating)
   background: boolean;
   worker_ms: number; // translating and compiling on the background thread
-  dropped: number; // background translations whose page changed before they were installed
+  dropped: number; // background translations whose page changed (or, optimised ones, whose translation went) before they were installed
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
   calls: number; // entries into translated code
