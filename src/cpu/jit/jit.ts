@@ -210,8 +210,7 @@ export class Jit {
     // Still the translation it was made from, of the same words (a write
     // invalidates the record; a slot freed and placed again has a new gen).
     if (this.slotGen[slot] !== gen || this.record(frame).getUint32(0, true) !== slot) { this.stats.dropped++; return; }
-    const now = new Uint32Array(this.core!.memory.buffer, this.ramHost + frame * 4096, 1024);
-    for (let i = 0; i < 1024; i++) if (now[i] !== snapshot[i]) { this.stats.dropped++; return; }
+    if (!this.holds(frame, snapshot)) { this.stats.dropped++; return; }
     const t0 = performance.now();
     try {
       this.swap(slot, new WebAssembly.Instance(r.module, { env: this.imports }));
@@ -219,6 +218,13 @@ export class Jit {
       this.failed(frame, (e as Error).message);
     }
     this.stats.ms += performance.now() - t0;
+  }
+
+  // Whether the frame still holds the words a translation was made from.
+  private holds(frame: number, words: Uint32Array): boolean {
+    const now = new Uint32Array(this.core!.memory.buffer, this.ramHost + frame * 4096, 1024);
+    for (let i = 0; i < 1024; i++) if (now[i] !== words[i]) return false;
+    return true;
   }
 
   // The same code, optimised, in place of the slot's function.
@@ -292,10 +298,7 @@ export class Jit {
     this.stats.workerMs += r.ms;
     // Written while it was translated (the frame was not code, so no write
     // was noticed): this translation is of words no longer there.
-    const now = new Uint32Array(this.core!.memory.buffer, this.ramHost + frame * 4096, 1024);
-    let same = (flags & FL_BLOCKED) === 0 && snapshot !== null;
-    for (let i = 0; same && i < 1024; i++) same = now[i] === snapshot![i];
-    if (!same) {
+    if ((flags & FL_BLOCKED) !== 0 || snapshot === null || !this.holds(frame, snapshot)) {
       // Counted with the frame's invalidations: a page that keeps changing
       // under its translation is left to the interpreter (code_frames.ts).
       this.stats.dropped++;
