@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Exit } from "../../src/cpu/cpu.js";
-import { translatePage } from "../../src/cpu/jit/translate_page.js";
+import { translatePage, JIT_FUNCS } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
 import type { JitStats } from "../../src/cpu/jit/jit.js";
 import { spawnSync } from "node:child_process";
@@ -256,7 +256,8 @@ test("flags left pending by translated code are the interpreter's at every exit"
 });
 
 // Calls and returns: BL within the page stays in translated code; BLR and
-// RET within the page go round its dispatch loop, across pages they leave.
+// RET within the page go round its dispatch loop; across pages translated
+// code goes on in the other page's translation (jitChain).
 const CALLS = `
     mov x0, #0
     mov x1, #40
@@ -308,6 +309,73 @@ test("BR, BLR and RET to addresses within the page, into a block, from X30 and m
 
 test("BL, BLR and RET in translated code exit as interpreted, within the page and across pages", () => {
   sameAsInterpreted(CALLS, [1n, 3n, 11n, 1000n], Exit.HVC);
+  assert.ok(lastStats!.chained >= 40, `the call to the far page and its return chain: ${JSON.stringify(lastStats)}`);
+});
+
+// A chain from page to page is tail calls: 200,000 crossings in one entry
+// from the run loop (as nested calls they would overflow the stack).
+// A loop in the first page that calls `far`, at the start of the next
+// page, n times, then HVC.
+function callsFarPage(n: number, far: string): string {
+  return `
+    mov x1, #${n}
+    adr x4, far
+  loop:
+    blr x4
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+    .balign 4096
+  far:
+${far}`;
+}
+const PING_PONG = callsFarPage(50000, "add x0, x0, #1\n ret");
+
+test("translated code goes on into other pages' translations without the run loop, however long the chain", () => {
+  const { core, cpu } = bareCore(PING_PONG, { jit: AT_ONCE });
+  assert.equal(cpu.run(10_000_000n), Exit.HVC);
+  assert.equal(cpu.x(0), 50000n);
+  const s = core.jitStats();
+  // Every crossing but the first into the far page (not translated yet then).
+  assert.equal(s.chained, 2 * 50000 - 1, JSON.stringify(s));
+  assert.equal(s.calls, 2, "entries from the run loop: the start and the far page's first");
+  assert.equal(cpu.instret, 2n + 50000n * 5n + 1n);
+});
+
+// Chained into an entry that is not a head of the other page's translation
+// (`late`, reached only by BR from the first page, past the far page's
+// translation, which ends at the B): the interpreter goes on
+// from there, the miss counts once and against that page, which is
+// translated again with it after 256 misses; from then on the chain takes it.
+const CHAIN_NOT_HEAD = `
+    mov x1, #300
+    adr x4, far
+    adr x6, late
+    blr x4
+  loop:
+    blr x6
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+    .balign 4096
+  far:
+    add x0, x0, #1
+    ret
+    b far
+  late:
+    add x5, x5, #1
+    ret
+`;
+
+test("a chain into an entry that is not a head leaves the rest to the interpreter, and the page is translated again with it", () => {
+  sameAsInterpreted(CHAIN_NOT_HEAD, [1n, 3n, 11n, 1000n, 100000n], Exit.HVC);
+  const { core, cpu } = bareCore(CHAIN_NOT_HEAD, { jit: { ...AT_ONCE, maxEntries: 8 } });
+  assert.equal(cpu.run(100_000n), Exit.HVC);
+  assert.equal(cpu.x(5), 300n);
+  const s = core.jitStats();
+  // 256 entries at `late` interpreted (its ADD and RET), then translated.
+  assert.equal(s.interpreted.not_head, 256 * 2, JSON.stringify(s));
+  assert.equal(s.retranslations, 1, JSON.stringify(s));
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -534,6 +602,29 @@ test("a translation that has run optimizeAfter instructions is optimised once, a
 
 const LONG_LOOP = LOOP_APART.replace("mov x1, #300", "mov x1, #20000");
 
+// The far page is entered only by chaining (the run starts and ends in the
+// first page): its instructions count towards its own optimised compile.
+const CHAINED_HOT = callsFarPage(20, `
+    mov x2, #50
+  spin:
+    add x0, x0, x2
+    subs x2, x2, #1
+    b.ne spin
+    ret`);
+
+test("a page entered only from other translated pages is optimised for what it runs there", () => {
+  for (const budget of [13n, 1000n, 100000n]) {
+    const a = trace(OFF, budget, CHAINED_HOT), b = trace(OPTIMISED, budget, CHAINED_HOT);
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+  // One run: the far page retires 20 * 152 instructions, the first 2 + 20 * 3 + 1.
+  const { core, cpu } = bareCore(CHAINED_HOT, { jit: { ...OPTIMISED, optimizeAfter: 1000 } });
+  assert.equal(cpu.run(1_000_000n), Exit.HVC);
+  const s = core.jitStats();
+  assert.equal(s.optimized, 1, JSON.stringify(s));
+  assert.equal(s.calls, 2, "entries from the run loop: the start and the far page's first");
+});
+
 test("an optimised compile made in the background takes over from a later run, with every exit the interpreter's", async () => {
   const reference = trace(OFF, 1000n, LONG_LOOP);
   const { core, cpu } = bareCore(LONG_LOOP, { jit: { ...BACKGROUND, optimizeAfter: 2000 } });
@@ -577,7 +668,7 @@ test("XENTS_JIT_OPTIMIZE sets the instructions before an optimised compile; bad 
 
 // Which compiler V8 used, from its own trace in a child process: the core's
 // functions are all optimised from the start, a translated page's function
-// (the only function of its module, index 1) is compiled by the baseline
+// (the only function of its module, after the imported ones) is compiled by the baseline
 // compiler and, once it has run optimizeAfter instructions, by the
 // optimising one (not V8's cached baseline module for the same bytes).
 test("V8 compiles the core optimised, translated pages baseline first and optimised when asked", () => {
@@ -591,11 +682,12 @@ test("V8 compiles the core optimised, translated pages baseline first and optimi
   const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split("\n").filter((l) => l.startsWith("Compiled function"));
-  const translated = (tier: string): number => lines.filter((l) => /#1 using /.test(l) && l.includes(`using ${tier}`)).length;
+  const page = `#${JIT_FUNCS.length} using `;
+  const translated = (tier: string): number => lines.filter((l) => l.includes(page) && l.includes(`using ${tier}`)).length;
   assert.equal(translated("Liftoff"), 1, r.stdout);
   assert.equal(translated("TurboFan"), 1, r.stdout);
   // Every other function compiled is the core's, and optimised.
-  const core = lines.filter((l) => !/#1 using /.test(l));
+  const core = lines.filter((l) => !l.includes(page));
   assert.ok(core.length > 100 && core.every((l) => l.includes("using TurboFan")), core.filter((l) => !l.includes("TurboFan")).join("\n"));
   assert.match(r.stdout, /"optimized":1/);
 });

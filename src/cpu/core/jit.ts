@@ -10,7 +10,7 @@
 import { cpu, pc, instret, attention, setCurPC, setCurInsn, setPC, setInstret } from "./state";
 import { execute } from "./decode";
 import { ramHost, tlbDropWriteTags } from "./mmu";
-import { fetchHost, fetchVpn, tlbData } from "./tlb_sets";
+import { fetchHost, fetchVpn, tlbData, tlbFetch, TLB_MASK, setFetch } from "./tlb_sets";
 import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
 
 // The page translated code is running (or last ran): its virtual address and host address.
@@ -39,6 +39,21 @@ const slotRetired = new StaticArray<u32>(SLOTS);
 export function jitSetOptimize(after: u32): void { jitOptimizeAfter = after; }
 // The host placed a new function in `slot`: its count starts again.
 export function jitSlotPlaced(slot: u32): void { if (slot < SLOTS) unchecked(slotRetired[slot] = 0); }
+// The function running now (or last), and instret when it was entered.
+let curSlot: u32 = 0;
+let slotIc: u64 = 0;
+// Credits the function in curSlot with what it retired since slotIc.
+@inline function creditSlot(): void {
+  const fn = curSlot;
+  if (fn >= SLOTS || jitOptimizeAfter == 0) return;
+  const n = unchecked(slotRetired[fn]);
+  if (n >= jitOptimizeAfter) return;
+  const ran = instret - slotIc; // (counted in 32 bits, saturating: only a heuristic)
+  const m = n + <u32>ran;
+  const sat = m < n || ran > 0xFFFFFFFF;
+  unchecked(slotRetired[fn] = sat ? 0xFFFFFFFF : m);
+  if (sat || m >= jitOptimizeAfter) jitOptimize(<u32>((runHost - ramHost) >> 12), fn);
+}
 
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
@@ -76,6 +91,8 @@ export function jitInterpreted(why: u32): u64 { return why < 8 ? interpreted[why
 export let jitRetired: u64 = 0;
 // Calls into translated code (instructions per call: how long code stays there).
 export let jitCalls: u64 = 0;
+// Entries into translated code from translated code (jitChain).
+export let jitChains: u64 = 0;
 
 // At a block head (the target of a branch, an exception vector, the start
 // of a run) with the fetch page cached: run translated code if the frame
@@ -86,28 +103,33 @@ export let jitCalls: u64 = 0;
   missPos++;
 }
 
+// What jitEnter tells the run loop.
+export const ENTER_NONE: u32 = 0; // nothing ran: the interpreter runs the instruction at the entry
+export const ENTER_RAN: u32 = 1; // translated code ran: pc is a block head to try again
+export const ENTER_NOT_HEAD: u32 = 2; // translated code ran and left at an entry that is not a head of its page's translation: the interpreter goes on from pc
+
 // cross: control came from another page.
-export function jitEnter(p: u64, limit: u64, cross: bool): bool {
+export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   jitMiss = MISS_OTHER;
-  if ((p & 3) != 0 || fetchHost < ramHost) return false; // a misaligned pc faults in the interpreter
+  if ((p & 3) != 0 || fetchHost < ramHost) return ENTER_NONE; // a misaligned pc faults in the interpreter
   const f = <u32>((fetchHost - ramHost) >> 12);
-  if (f >= jitFrames) return false;
+  if (f >= jitFrames) return ENTER_NONE;
   const rec = jitTab + (<usize>f << 3);
   let fn = load<u32>(rec);
   if (fn == 0) {
     const flags = load<u8>(rec, 6);
-    if ((flags & (FL_BLOCKED | FL_PENDING)) != 0) { jitMiss = (flags & FL_PENDING) != 0 ? MISS_PENDING : MISS_BLOCKED; return false; }
+    if ((flags & (FL_BLOCKED | FL_PENDING)) != 0) { jitMiss = (flags & FL_PENDING) != 0 ? MISS_PENDING : MISS_BLOCKED; return ENTER_NONE; }
     const heat = <u32>load<u16>(rec, 4) + 1;
     if (heat < jitThreshold) {
       store<u16>(rec, <u16>heat, 4);
       if (cross) noteEntry(f, p);
       jitMiss = MISS_COLD;
-      return false;
+      return ENTER_NONE;
     }
     store<u16>(rec, 0, 4);
     fn = jitCompile(f, <u32>p & 0xFFF);
-    if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); jitMiss = MISS_PENDING; return false; }
-    if (fn == 0) { store<u8>(rec, FL_BLOCKED, 6); jitMiss = MISS_BLOCKED; return false; }
+    if (fn == JIT_PENDING) { store<u8>(rec, FL_PENDING, 6); jitMiss = MISS_PENDING; return ENTER_NONE; }
+    if (fn == 0) { store<u8>(rec, FL_BLOCKED, 6); jitMiss = MISS_BLOCKED; return ENTER_NONE; }
     store<u32>(rec, fn);
     store<u8>(rec, FL_CODE, 6);
     // Write tags cached for this frame before it became code must go.
@@ -117,31 +139,60 @@ export function jitEnter(p: u64, limit: u64, cross: bool): bool {
   jitCalls++;
   runPage = p & ~<u64>0xFFF;
   runHost = fetchHost;
+  curSlot = fn;
+  slotIc = before;
+  // Translated code may go on into other pages' code (jitChain): what
+  // returns is the last function of the chain, running from runHost.
   const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
-  const ran = instret - before; // (counted in 32 bits, saturating: only a heuristic)
-  jitRetired += ran;
-  if (fn < SLOTS && jitOptimizeAfter != 0) {
-    const n = unchecked(slotRetired[fn]);
-    if (n < jitOptimizeAfter) {
-      const m = n + <u32>ran;
-      unchecked(slotRetired[fn] = m < n ? 0xFFFFFFFF : m);
-      if (m >= jitOptimizeAfter || m < n) jitOptimize(f, fn);
-    }
-  }
+  jitRetired += instret - before;
+  creditSlot();
   if (r == 2) {
     // Not a block head of this translation (code reached only indirectly:
     // a return, an exception return): translate again with it when it recurs.
+    const g = <u32>((runHost - ramHost) >> 12);
+    const grec = jitTab + (<usize>g << 3);
     jitMiss = MISS_NOT_HEAD;
-    noteEntry(f, p);
-    const misses = <u32>load<u16>(rec, 4) + 1;
-    if (misses < MISSES_BEFORE_RETRANSLATION) { store<u16>(rec, <u16>misses, 4); return false; }
-    store<u16>(rec, 0, 4);
-    const again = jitCompile(f, <u32>p & 0xFFF);
-    if (again != 0 && again != JIT_PENDING) store<u32>(rec, again);
-    return false;
+    noteEntry(g, pc);
+    const misses = <u32>load<u16>(grec, 4) + 1;
+    if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
+    else {
+      store<u16>(grec, 0, 4);
+      const again = jitCompile(g, <u32>pc & 0xFFF);
+      if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
+    }
+    return instret != before ? ENTER_NOT_HEAD : ENTER_NONE;
   }
   jitMiss = MISS_NO_FIT;
-  return r != 0;
+  return r != 0 || instret != before ? ENTER_RAN : ENTER_NONE;
+}
+
+// For translated code leaving its page with pc set and instret counted (a
+// branch out of the page): the table index of the function to go on in
+// (translated code tail-calls it, with the same limit), or 0 to return to
+// the run loop. Only a page already translated and in the fetch TLB is
+// chained to; the rest (heat, translation, TLB fills, faults) is the run
+// loop's. The state is what jitEnter would have set: the fetch page, the
+// running page and the per-translation count.
+export function jitChain(): u32 {
+  const p = pc;
+  if ((p & 3) != 0) return 0;
+  const vpn = p >> 12;
+  const e = tlbFetch + (<usize>(vpn & TLB_MASK) << 5);
+  if (load<u64>(e, 16) != vpn) return 0;
+  const h = <usize>((p & ~<u64>0xFFF) + load<u64>(e, 24));
+  if (h < ramHost) return 0;
+  const f = <u32>((h - ramHost) >> 12);
+  if (f >= jitFrames) return 0;
+  const fn = load<u32>(jitTab + (<usize>f << 3));
+  if (fn == 0) return 0;
+  creditSlot();
+  curSlot = fn;
+  slotIc = instret;
+  runPage = p & ~<u64>0xFFF;
+  runHost = h;
+  setFetch(vpn, h);
+  jitChains++;
+  return fn;
 }
 
 // The host installed a background translation of frame f (its record says

@@ -17,7 +17,7 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter, jitMiss, countInterpreted, runPage } from "./jit";
+import { jitEnter, jitMiss, countInterpreted, runPage, ENTER_NONE, ENTER_NOT_HEAD, MISS_NOT_HEAD } from "./jit";
 import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
@@ -136,7 +136,14 @@ function loopTranslated(budgetEnd: u64): void {
     if (faulted) continue;
     if (head) {
       if (why != 0) { countInterpreted(why, instret - from); why = 0; }
-      if (jitEnter(p, limit, (p >> 12) != last)) { last = runPage >> 12; continue; }
+      const r = jitEnter(p, limit, (p >> 12) != last);
+      if (r != ENTER_NONE) {
+        last = runPage >> 12;
+        // Translated code ran and left at pc: another head to try, or (not
+        // a head of its translation) the interpreter's from there.
+        if (r == ENTER_NOT_HEAD) { head = false; why = MISS_NOT_HEAD; from = instret; }
+        continue;
+      }
       why = jitMiss; from = instret;
     }
     last = p >> 12;

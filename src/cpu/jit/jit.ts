@@ -73,7 +73,8 @@ export interface JitStats {
   dropped: number; // background translations whose page changed (or, optimised ones, whose translation went) before they were installed
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
-  calls: number; // entries into translated code
+  calls: number; // entries into translated code from the run loop
+  chained: number; // ... and from translated code leaving its page (jitChain)
   // Instructions the interpreter ran at block heads translated code did not
   // take, by why: the frame below the heat threshold, waiting for the
   // background translator, left to the interpreter, translated but not from
@@ -130,7 +131,7 @@ export class Jit {
     this.core = core;
     this.tab = tab; this.frames = frames; this.ramHost = ramHost;
     const e = core.exports;
-    this.imports = { memory: core.memory };
+    this.imports = { memory: core.memory, table: this.table };
     for (const f of JIT_FUNCS) this.imports[f.name] = e[f.name] as WebAssembly.ImportValue;
     for (const g of JIT_GLOBALS) this.imports[g.name] = e[g.name] as WebAssembly.Global;
     const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number) => void;
@@ -385,6 +386,7 @@ export class Jit {
       wasm_bytes: this.stats.bytes,
       instructions_translated: g("jitRetired"),
       calls: g("jitCalls"),
+      chained: g("jitChains"),
       interpreted: {
         cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), other: interp(1),
       },
