@@ -13,7 +13,7 @@ import {
 } from "./state";
 import { takeSyncException, EC_DABT_LOWER, EC_DABT_SAME, EC_IABT_LOWER, EC_IABT_SAME } from "./exceptions";
 import { jitWritable, jitNoteGuestWrite } from "./code_frames";
-import { TLB_MASK, TLB_SET_BYTES, tlbData, tlbFetch, invalidateFetch } from "./tlb_sets";
+import { TLB_ENTRIES, TLB_MASK, TLB_SET_BYTES, tlbData, tlbFetch, invalidateFetch } from "./tlb_sets";
 
 // ---------------------------------------------------------------------------
 // Machine RAM: machine physical [ramBase, ramBase + ramSize) lives at wasm
@@ -53,6 +53,15 @@ const TLB_FLAGS_OFF: u32 = OFF_TLB + 3 * TLB_SET_BYTES; // u32: bit0 = a block m
 // costs no more than the walks that filled the slots.
 const FILL_LOG_OFF: u32 = TLB_FLAGS_OFF + 8; // u32 count, then u32 slot offsets from OFF_TLB
 const FILL_MAX: u32 = 512;
+// The same for the entries made from non-global (nG) stage-1 mappings, the
+// ones that belong to an ASID: a TTBR write or TLBI ASIDE1 drops those and
+// keeps the global ones (the kernel's), as an ASID-tagged TLB would. The
+// whole TLB is not ASID-tagged, so every ASID change drops them all.
+const NG_LOG_OFF: u32 = FILL_LOG_OFF + 4 + FILL_MAX * 4;
+// Per slot (3 x 1024 bytes): log2 of the size of the block mapping the
+// entry was made from (21: 2 MiB, 30: 1 GiB), 0 for a page. A TLBI by VA
+// drops the entries made from the block that holds the VA, and only those.
+const BLOCK_SHIFT_OFF: u32 = (NG_LOG_OFF + 4 + FILL_MAX * 4 + 7) & ~7;
 
 // Every entry invalid, whatever the log says (a new vCPU, a restored one).
 @inline function count(c: usize, sr: u32): void { const a = c + 0x400 + (<usize>sr << 3); store<u64>(a, load<u64>(a) + 1); }
@@ -62,32 +71,71 @@ export function tlbFlushFull(c: usize): void {
   memory.fill(c + OFF_TLB, 0xFF, 3 * TLB_SET_BYTES);
   store<u32>(c + TLB_FLAGS_OFF, 0);
   store<u32>(c + FILL_LOG_OFF, 0);
+  store<u32>(c + NG_LOG_OFF, 0);
+  if (c == cpu) invalidateFetch();
+}
+
+// Invalidate the entries a log names; false if the log overflowed (the
+// caller flushes everything).
+@inline function clearLogged(c: usize, log: u32): bool {
+  const n = load<u32>(c + log);
+  if (n > FILL_MAX) return false;
+  const base = c + OFF_TLB;
+  for (let i: u32 = 0; i < n; i++) {
+    const e = base + <usize>load<u32>(c + log + 4 + (i << 2));
+    store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
+  }
+  store<u32>(c + log, 0);
+  return true;
+}
+
+function flushFilled(c: usize): void {
+  if (!clearLogged(c, FILL_LOG_OFF)) { tlbFlushFull(c); return; }
+  store<u32>(c + TLB_FLAGS_OFF, 0);
+  store<u32>(c + NG_LOG_OFF, 0);
   if (c == cpu) invalidateFetch();
 }
 
 export function tlbFlushCpu(c: usize): void {
   count(c, SR_TLB_FLUSHES);
-  const n = load<u32>(c + FILL_LOG_OFF);
-  if (n > FILL_MAX) { tlbFlushFull(c); return; }
-  const base = c + OFF_TLB;
-  for (let i: u32 = 0; i < n; i++) {
-    const e = base + <usize>load<u32>(c + FILL_LOG_OFF + 4 + (i << 2));
-    store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
-  }
-  store<u32>(c + TLB_FLAGS_OFF, 0);
-  store<u32>(c + FILL_LOG_OFF, 0);
+  flushFilled(c);
+}
+
+// Entries of non-global mappings only (a new ASID, or a new table base for
+// them). The fill log still names the slots cleared here: a later flush of
+// everything clears them again, which costs nothing but time.
+export function tlbFlushNonGlobal(c: usize): void {
+  count(c, SR_TLB_FLUSHES);
+  if (!clearLogged(c, NG_LOG_OFF)) { flushFilled(c); return; }
   if (c == cpu) invalidateFetch();
 }
 
-// Invalidate one page's entries in every set. Entries made from a block
-// mapping cover other pages too, so if any were cached everything goes.
+@inline function clearSlot(e: usize): void {
+  store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
+}
+
+// Invalidate one page's entries in every set, and the entries made from a
+// block mapping that holds the page (they stand for the whole block).
 export function tlbFlushPageCpu(c: usize, va: u64): void {
-  if ((load<u32>(c + TLB_FLAGS_OFF) & 1) != 0) { tlbFlushCpu(c); return; }
   const vpn = va >> 12;
   const slot = c + OFF_TLB + (<usize>(vpn & TLB_MASK) << 5);
-  for (let s: u32 = 0; s < 3; s++) {
-    const e = slot + s * TLB_SET_BYTES;
-    store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
+  for (let s: u32 = 0; s < 3; s++) clearSlot(slot + s * TLB_SET_BYTES);
+  if ((load<u32>(c + TLB_FLAGS_OFF) & 1) != 0) {
+    // Eight slots' shifts at a time: most slots hold pages (0).
+    const shifts = c + BLOCK_SHIFT_OFF;
+    for (let i: u32 = 0; i < 3 * TLB_ENTRIES; i += 8) {
+      if (load<u64>(shifts + i) == 0) continue;
+      for (let j: u32 = i; j < i + 8; j++) {
+        const shift = <u64>load<u8>(shifts + j);
+        if (shift == 0) continue;
+        const e = c + OFF_TLB + (<usize>j << 5);
+        // The entry's page, from whichever tag it has (all-ones: cleared).
+        let tag = load<u64>(e);
+        if (tag == <u64>-1) tag = load<u64>(e, 8);
+        if (tag == <u64>-1) tag = load<u64>(e, 16);
+        if (tag != <u64>-1 && (tag >> (shift - 12)) == (va >> shift)) clearSlot(e);
+      }
+    }
   }
   if (c == cpu) invalidateFetch();
 }
@@ -121,6 +169,13 @@ export function tlbFlushAllBroadcast(): void {
     if (vmidOf(c) == vmid) tlbFlushCpu(c);
   }
 }
+export function tlbFlushNonGlobalBroadcast(): void {
+  const vmid = vmidOf(cpu);
+  for (let i = 0; i < vcpuCount; i++) {
+    const c = unchecked(vcpuList[i]);
+    if (vmidOf(c) == vmid) tlbFlushNonGlobal(c);
+  }
+}
 export function tlbFlushPageBroadcast(va: u64): void {
   const vmid = vmidOf(cpu);
   for (let i = 0; i < vcpuCount; i++) {
@@ -136,28 +191,38 @@ export function tlbDropWriteTags(hostPage: usize): void {
   for (let i = 0; i < vcpuCount; i++) {
     const c = unchecked(vcpuList[i]);
     const n = load<u32>(c + FILL_LOG_OFF);
-    if (n > FILL_MAX) { tlbFlushFull(c); continue; }
     const base = c + OFF_TLB;
-    for (let j: u32 = 0; j < n; j++) {
-      const e = base + <usize>load<u32>(c + FILL_LOG_OFF + 4 + (j << 2));
+    // Past the log's end, every entry is looked at (global entries outlive
+    // ASID changes, so the log fills up between full flushes).
+    const all = n > FILL_MAX;
+    const m: u32 = all ? 3 * TLB_ENTRIES : n;
+    for (let j: u32 = 0; j < m; j++) {
+      const e = base + (all ? <usize>j << 5 : <usize>load<u32>(c + FILL_LOG_OFF + 4 + (j << 2)));
       const vpn = load<u64>(e, 8);
       if (vpn != <u64>-1 && <usize>((vpn << 12) + load<u64>(e, 24)) == hostPage) store<u64>(e, <u64>-1, 8);
     }
   }
 }
 
-function tlbFill(set: usize, va: u64, host: usize, r: bool, w: bool, x: bool): void {
+@inline function logFill(log: u32, slot: u32): void {
+  const n = load<u32>(cpu + log);
+  if (n <= FILL_MAX) {
+    if (n < FILL_MAX) store<u32>(cpu + log + 4 + (n << 2), slot);
+    store<u32>(cpu + log, n + 1); // FILL_MAX + 1: overflowed
+  }
+}
+
+function tlbFill(set: usize, va: u64, host: usize, r: bool, w: bool, x: bool, global: bool, blockShift: u32): void {
   const vpn = va >> 12;
   const e = set + (<usize>(vpn & TLB_MASK) << 5);
   store<u64>(e, r ? vpn : <u64>-1);
   store<u64>(e, w && jitWritable(host) ? vpn : <u64>-1, 8);
   store<u64>(e, x ? vpn : <u64>-1, 16);
   store<u64>(e, <u64>(host & ~0xFFF) - (va & ~<u64>0xFFF), 24);
-  const n = load<u32>(cpu + FILL_LOG_OFF);
-  if (n <= FILL_MAX) {
-    if (n < FILL_MAX) store<u32>(cpu + FILL_LOG_OFF + 4 + (n << 2), <u32>(e - (cpu + OFF_TLB)));
-    store<u32>(cpu + FILL_LOG_OFF, n + 1); // FILL_MAX + 1: overflowed
-  }
+  const slot = <u32>(e - (cpu + OFF_TLB));
+  store<u8>(cpu + BLOCK_SHIFT_OFF + (slot >> 5), <u8>blockShift);
+  logFill(FILL_LOG_OFF, slot);
+  if (!global) logFill(NG_LOG_OFF, slot);
 }
 
 // ---------------------------------------------------------------------------
@@ -167,6 +232,8 @@ export let wDevice: bool = false; // Device memory type
 export let wAttr: u32 = 0; // stage-1 MAIR attribute byte
 export let wSh: u32 = 0;
 export let wBlock: bool = false;
+export let wBlockShift: u32 = 0; // log2 of the block's size (when wBlock)
+export let wGlobal: bool = true; // the stage-1 mapping is global (nG clear, or the MMU off)
 // stage-1 permissions for the regime that walked
 export let w1R: bool = false;
 export let w1W: bool = false;
@@ -249,6 +316,7 @@ function s1TableRead(ipa: u64, level: i32): u64 {
 function stage1(va: u64, isEl0: bool, usePan: bool, isFetch: bool): bool {
   const sctlr = sr(SR_SCTLR);
   wBlock = false;
+  wGlobal = true;
   if ((sctlr & 1) == 0) {
     // MMU off: flat, data accesses are Device-nGnRnE, fetches are Normal.
     if ((va >> 48) != 0) { wFsc = FSC_ADDR_SIZE; wStage2 = false; return false; }
@@ -295,6 +363,8 @@ function stage1(va: u64, isEl0: bool, usePan: bool, isFetch: bool): bool {
     if ((d & (1 << 10)) == 0) { wFsc = FSC_ACCESS + <u32>level; wStage2 = false; return false; }
     const mask: u64 = (<u64>1 << shift) - 1;
     wBlock = level < 3;
+    wBlockShift = shift;
+    wGlobal = ((d >> 11) & 1) == 0;
     wPA = (d & 0x0000FFFFFFFFF000 & ~mask) | (va & mask);
     const ap = <u32>(d >> 6) & 3; // AP[2:1]
     // AP[1]: EL0 access; AP[2]: read-only. APTable[0] removes EL0 access, APTable[1] removes writes.
@@ -420,6 +490,8 @@ export function translate(va: u64, acc: u32, size: u32): usize {
   const ipa = wPA;
   const dev1 = wDevice;
   const block = wBlock;
+  const blockShift = wBlockShift;
+  const global = wGlobal;
   if (!stage2(ipa, false)) { raiseFault(va, acc); return 0; }
   wDevice = wDevice || dev1;
   const ok2 = kind == ACC_READ ? w2R : (kind == ACC_WRITE ? w2W : w2X);
@@ -454,7 +526,7 @@ export function translate(va: u64, acc: u32, size: u32): usize {
     else set = tlbData;
     if (kind == ACC_EXEC) set = tlbFetch;
     // A single walk gives all three permissions of this regime.
-    tlbFill(set, va, host, w1R && w2R, w1W && w2W, w1X && w2X);
+    tlbFill(set, va, host, w1R && w2R, w1W && w2W, w1X && w2X, global, block ? blockShift : 0);
     if (block) store<u32>(cpu + TLB_FLAGS_OFF, load<u32>(cpu + TLB_FLAGS_OFF) | 1);
   }
   return host;

@@ -79,7 +79,7 @@ export const SR_CTRL: u32 = 47; // xents-only controls, CTRL_*
 export const SR_ICH_VTR: u32 = 48;
 // Counters for the hypervisor
 export const SR_TLB_MISSES: u32 = 60; // translate() calls (TLB misses and the accesses that always walk)
-export const SR_TLB_FLUSHES: u32 = 61; // whole-TLB invalidations (TTBR/TCR/SCTLR/MAIR writes, TLBI VMALLE1/ASIDE1, p2m changes)
+export const SR_TLB_FLUSHES: u32 = 61; // invalidations of more than a page: all entries (TCR/SCTLR/MAIR writes, a new TTBR1 base, TLBI VMALLE1, p2m changes) or the non-global ones (TTBR writes, TLBI ASIDE1)
 export const SR_TLB_FULL_FLUSHES: u32 = 62; // ... of which cleared all 3 x 1024 entries
 
 // CTRL bits (SR_CTRL)

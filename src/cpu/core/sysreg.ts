@@ -13,7 +13,7 @@ import {
   SR_VMPIDR, SR_VPIDR, SR_CNTHCTL, OFF_FPCR, OFF_FPSR, EX_ESR, EX_INSN, EXIT_SYSREG,
 } from "./state";
 import { takeSyncException, undefinedInstruction, CLS_SYSREG, EC_SYSREG } from "./exceptions";
-import { tlbFlushCpu } from "./mmu";
+import { tlbFlushCpu, tlbFlushNonGlobal } from "./mmu";
 import { selectTlb } from "./tlb_sets";
 import {
   physicalCount, virtualCount, readCntvCtl, writeCntvCtl, readCntvTval, writeCntvTval, cntFreq,
@@ -277,8 +277,18 @@ function writeSys(key: u32, insn: u32): bool {
     case K(3, 0, 1, 0, 0): setSr(SR_SCTLR, v); tlbFlushCpu(cpu); selectTlb(); return true;
     case K(3, 0, 1, 0, 1): setSr(SR_ACTLR, v); return true;
     case K(3, 0, 1, 0, 2): setSr(SR_CPACR, v & (3 << 20)); refreshFpEnabled(); return true;
-    case K(3, 0, 2, 0, 0): setSr(SR_TTBR0, v); tlbFlushCpu(cpu); return true;
-    case K(3, 0, 2, 0, 1): setSr(SR_TTBR1, v); tlbFlushCpu(cpu); return true;
+    // A TTBR write changes the ASID or the tables of non-global mappings:
+    // those entries go, global ones stay (the TLB is not ASID-tagged; real
+    // ones keep everything and QEMU flushes all on an ASID change). A new
+    // TTBR1 table base drops everything: the kernel's global mappings are
+    // there (Linux follows such a switch with TLBI VMALLE1 anyway).
+    case K(3, 0, 2, 0, 0): setSr(SR_TTBR0, v); tlbFlushNonGlobal(cpu); return true;
+    case K(3, 0, 2, 0, 1): {
+      const newBase = ((sr(SR_TTBR1) ^ v) & 0x0000FFFFFFFFFFFE) != 0;
+      setSr(SR_TTBR1, v);
+      if (newBase) tlbFlushCpu(cpu); else tlbFlushNonGlobal(cpu);
+      return true;
+    }
     case K(3, 0, 2, 0, 2): setSr(SR_TCR, v); tlbFlushCpu(cpu); return true;
     case K(3, 0, 4, 0, 0): setSr(SR_SPSR, v); return true;
     case K(3, 0, 4, 0, 1): setSr(SR_ELR, v); return true;

@@ -13,6 +13,7 @@ import {
 import { execSysReg, trapToEl1 } from "./sysreg";
 import {
   translate, addressTranslate, tlbFlushCpu, tlbFlushPageCpu, tlbFlushAllBroadcast,
+  tlbFlushNonGlobal, tlbFlushNonGlobalBroadcast,
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
 import { selectTlb } from "./tlb_sets";
@@ -104,8 +105,11 @@ function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool
     const broadcast = crm == 3;
     if (crm != 3 && crm != 7) return false;
     switch (op2) {
-      case 0: case 2: // VMALLE1, ASIDE1 (all entries: over-invalidation is allowed)
+      case 0: // VMALLE1
         if (broadcast) tlbFlushAllBroadcast(); else tlbFlushCpu(cpu);
+        return true;
+      case 2: // ASIDE1: the non-global entries (of every ASID: over-invalidation is allowed)
+        if (broadcast) tlbFlushNonGlobalBroadcast(); else tlbFlushNonGlobal(cpu);
         return true;
       case 1: case 3: case 5: case 7: // VAE1, VAAE1, VALE1, VAALE1
         if (broadcast) tlbFlushPageBroadcast(tlbiVa(x)); else tlbFlushPageCpu(cpu, tlbiVa(x));
