@@ -11,7 +11,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, rmSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchImages } from "../../src/tools/images.js";
@@ -93,8 +93,14 @@ test("a running Linux guest migrates live, keeps counting, keeps its disk; bad k
   const sb = new ConsoleSession(cb);
   await sb.waitFor(/tick-\d+ \d+\r?\n[\s\S]*tick-\d+ \d+\r?\n/, 60_000);
   const onB = [...sb.out.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
-  assert.ok(onB[0] > lastOnA && onB[0] <= lastOnA + 3, `the counter carries on: last on the source ${lastOnA}, first on the destination ${onB[0]}`);
-  assert.ok(lastOnA > before, "it counted on the source while memory was copied");
+  // (What each host's console daemon logged, should the ticks not join up.)
+  const logged = (home: string): string => {
+    const f = join(home, "logs", "console-mover.log");
+    return existsSync(f) ? [...readFileSync(f, "latin1").matchAll(/tick-(\d+) (\d+)/g)].map((m) => `${m[1]}@${m[2]}`).join(" ") : "(no log)";
+  };
+  const evidence = (): string => `; ticks in the source's console log: ${logged(homeA)}; in the destination's: ${logged(homeB)}`;
+  assert.ok(onB[0] > lastOnA && onB[0] <= lastOnA + 3, `the counter carries on: last on the source ${lastOnA}, first on the destination ${onB[0]}${evidence()}`);
+  assert.ok(lastOnA > before, `it counted on the source while memory was copied (${before} before, ${lastOnA} after)${evidence()}`);
   const stamp = (out: string): number[] => [...out.matchAll(/tick-\d+ (\d+)/g)].map((m) => Number(m[1]));
   assert.ok(stamp(sb.out)[0] >= stamp(sa.out).pop()!, "its clock did not go back");
   assert.equal(quiet(await sb.run("cat /mnt/where && echo on-b >> /mnt/where && sync && cat /mnt/where")), "on-a\non-a\non-b");
