@@ -19,6 +19,9 @@ const GLOBAL_VA = BASE + 0x20000, NG_VA = BASE + 0x21000; // pages in the first 
 
 type Bare = ReturnType<typeof bareCore>;
 
+// A 32-bit constant into a register.
+const mov32 = (r: string, v: number): string => `movz ${r}, #${v & 0xFFFF}\n    movk ${r}, #${v >>> 16}, lsl #16`;
+
 function put(b: Bare, pa: number, v: bigint): void {
   new DataView(b.core.ram(BigInt(pa), 8).buffer).setBigUint64(b.core.hostOffset(BigInt(pa)), v, true);
 }
@@ -56,8 +59,7 @@ function walks(b: Bare): number {
 test("TLBI VAE1 keeps entries made from a block that does not hold the VA, and drops those of the block that does", () => {
   const b = withMmu(`
     movz x10, #${BLOCK_VA >>> 16}, lsl #16
-    movz x11, #${(GLOBAL_VA >>> 12) & 0xFFFF}
-    movk x11, #${GLOBAL_VA >>> 28}, lsl #16
+    ${mov32("x11", GLOBAL_VA >>> 12)}
     add x12, x10, #0x1000
     lsr x12, x12, #12
     ldr x0, [x10]
@@ -84,10 +86,8 @@ test("TLBI VAE1 keeps entries made from a block that does not hold the VA, and d
 
 test("an ASID change (TTBR0 write, TLBI ASIDE1) drops non-global entries and keeps global ones", () => {
   const b = withMmu(`
-    movz x20, #${GLOBAL_VA >>> 16}, lsl #16
-    movk x20, #${GLOBAL_VA & 0xFFFF}
-    movz x21, #${NG_VA >>> 16}, lsl #16
-    movk x21, #${NG_VA & 0xFFFF}
+    ${mov32("x20", GLOBAL_VA)}
+    ${mov32("x21", NG_VA)}
     movz x22, #${L1 >>> 16}, lsl #16
     movk x22, #2, lsl #48
     movz x23, #2, lsl #48
@@ -120,8 +120,7 @@ test("an ASID change (TTBR0 write, TLBI ASIDE1) drops non-global entries and kee
 
 test("a TTBR1 write drops everything when its table base changes, and only non-global entries when its ASID does", () => {
   const b = withMmu(`
-    movz x20, #${GLOBAL_VA >>> 16}, lsl #16
-    movk x20, #${GLOBAL_VA & 0xFFFF}
+    ${mov32("x20", GLOBAL_VA)}
     ldr x0, [x20]
     hvc #1
     movz x1, #3, lsl #48
@@ -138,4 +137,49 @@ test("a TTBR1 write drops everything when its table base changes, and only non-g
   walks(b);
   assert.equal(walks(b), 0, "a new ASID in TTBR1 keeps the global entries");
   assert.ok(walks(b) >= 2, "a new TTBR1 table base drops them (the load and the fetch walk)");
+});
+
+test("with more blocks cached than the core lists, TLBI VAE1 still drops exactly the entries of the VA's block", () => {
+  // 20 aliases of the block at L2 indexes 8..27 (VA 16 MiB past RAM's base
+  // on), block k touched at page 0x40 + k of it, so that no two entries (nor
+  // the code's, nor the TLBI'd page's) share a slot
+  const at = (k: number): number => BASE + 16 * MB + k * 2 * MB + (0x40 + k) * 0x1000;
+  const b = withMmu(`
+    ${mov32("x10", at(0))}
+    mov x2, #20
+  touch:
+    ldr x0, [x10]
+    add x10, x10, #0x201000
+    subs x2, x2, #1
+    b.ne touch
+    hvc #1
+    ${mov32("x11", GLOBAL_VA >>> 12)}
+    tlbi vae1, x11
+    dsb ish
+    ${mov32("x10", at(0))}
+    mov x2, #20
+  again:
+    ldr x0, [x10]
+    add x10, x10, #0x201000
+    subs x2, x2, #1
+    b.ne again
+    hvc #2
+    ${mov32("x12", (at(5) + 0x1000) >>> 12)}
+    tlbi vae1, x12
+    dsb ish
+    ${mov32("x10", at(5))}
+    ldr x0, [x10]
+    hvc #3
+  `);
+  for (let k = 0; k < 20; k++) {
+    put(b, L2 + 8 * (8 + k), BigInt(BLOCK_VA) | AF | 1n);
+    put(b, BLOCK_VA + (0x40 + k) * 0x1000, 0x1111n);
+  }
+  put(b, OTHER_PA + (0x40 + 5) * 0x1000, 0x2222n);
+  assert.ok(walks(b) >= 21);
+  assert.equal(b.cpu.x(0), 0x1111n);
+  assert.equal(walks(b), 0, "a TLBI elsewhere keeps all twenty");
+  put(b, L2 + 8 * (8 + 5), BigInt(OTHER_PA) | AF | 1n);
+  assert.equal(walks(b), 1, "the sixth block's entry went with a TLBI of another of its pages");
+  assert.equal(b.cpu.x(0), 0x2222n);
 });

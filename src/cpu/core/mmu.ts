@@ -44,14 +44,19 @@ const FSC_ACCESS: u32 = 0x08; // + level
 const FSC_PERMISSION: u32 = 0x0C; // + level
 const FSC_ALIGNMENT: u32 = 0x21;
 
-const TLB_FLAGS_OFF: u32 = OFF_TLB + 3 * TLB_SET_BYTES; // u32: bit0 = a block mapping was cached
+// The blocks (VA >> shift, with the shift in the low byte) entries were
+// made from since the last flush of everything: u32 count (past BLOCKS_MAX:
+// too many to list), then u64 keys. A TLBI by VA outside them all (a user
+// page, while the kernel's image is mapped in blocks) looks at no other slot.
+const BLOCKS_OFF: u32 = OFF_TLB + 3 * TLB_SET_BYTES;
+const BLOCKS_MAX: u32 = 16;
 
 // Slots filled since the last flush, so that a flush clears those and not
 // all 3 x 1024 (a 96 KiB memset on every TTBR write, i.e. several times per
 // context switch, and on every TLBI VMALLE1). Past FILL_MAX the log
 // overflows and the flush is the full memset again; either way a flush
 // costs no more than the walks that filled the slots.
-const FILL_LOG_OFF: u32 = TLB_FLAGS_OFF + 8; // u32 count, then u32 slot offsets from OFF_TLB
+const FILL_LOG_OFF: u32 = BLOCKS_OFF + 8 + BLOCKS_MAX * 8; // u32 count, then u32 slot offsets from OFF_TLB
 const FILL_MAX: u32 = 512;
 // The same for the entries made from non-global (nG) stage-1 mappings, the
 // ones that belong to an ASID: a TTBR write or TLBI ASIDE1 drops those and
@@ -69,7 +74,7 @@ const BLOCK_SHIFT_OFF: u32 = (NG_LOG_OFF + 4 + FILL_MAX * 4 + 7) & ~7;
 export function tlbFlushFull(c: usize): void {
   count(c, SR_TLB_FULL_FLUSHES);
   memory.fill(c + OFF_TLB, 0xFF, 3 * TLB_SET_BYTES);
-  store<u32>(c + TLB_FLAGS_OFF, 0);
+  store<u32>(c + BLOCKS_OFF, 0);
   store<u32>(c + FILL_LOG_OFF, 0);
   store<u32>(c + NG_LOG_OFF, 0);
   if (c == cpu) invalidateFetch();
@@ -91,7 +96,7 @@ export function tlbFlushFull(c: usize): void {
 
 function flushFilled(c: usize): void {
   if (!clearLogged(c, FILL_LOG_OFF)) { tlbFlushFull(c); return; }
-  store<u32>(c + TLB_FLAGS_OFF, 0);
+  store<u32>(c + BLOCKS_OFF, 0);
   store<u32>(c + NG_LOG_OFF, 0);
   if (c == cpu) invalidateFetch();
 }
@@ -120,24 +125,52 @@ export function tlbFlushPageCpu(c: usize, va: u64): void {
   const vpn = va >> 12;
   const slot = c + OFF_TLB + (<usize>(vpn & TLB_MASK) << 5);
   for (let s: u32 = 0; s < 3; s++) clearSlot(slot + s * TLB_SET_BYTES);
-  if ((load<u32>(c + TLB_FLAGS_OFF) & 1) != 0) {
-    // Eight slots' shifts at a time: most slots hold pages (0).
-    const shifts = c + BLOCK_SHIFT_OFF;
-    for (let i: u32 = 0; i < 3 * TLB_ENTRIES; i += 8) {
-      if (load<u64>(shifts + i) == 0) continue;
-      for (let j: u32 = i; j < i + 8; j++) {
-        const shift = <u64>load<u8>(shifts + j);
-        if (shift == 0) continue;
-        const e = c + OFF_TLB + (<usize>j << 5);
-        // The entry's page, from whichever tag it has (all-ones: cleared).
-        let tag = load<u64>(e);
-        if (tag == <u64>-1) tag = load<u64>(e, 8);
-        if (tag == <u64>-1) tag = load<u64>(e, 16);
-        if (tag != <u64>-1 && (tag >> (shift - 12)) == (va >> shift)) clearSlot(e);
-      }
+  let n = load<u32>(c + BLOCKS_OFF);
+  let hit = n > BLOCKS_MAX;
+  if (!hit) {
+    for (let i: u32 = 0; i < n; i++) {
+      const k = c + BLOCKS_OFF + 8 + (<usize>i << 3);
+      const key = load<u64>(k);
+      if ((va >> (key & 0xFF)) != key >> 8) continue;
+      hit = true;
+      n--;
+      store<u64>(k, load<u64>(c + BLOCKS_OFF + 8 + (<usize>n << 3)));
+      store<u32>(c + BLOCKS_OFF, n);
+      break;
     }
   }
+  if (hit) dropBlockEntries(c, va);
   if (c == cpu) invalidateFetch();
+}
+
+// The entries made from the block mapping that holds va, found by the
+// shift each slot records (eight slots at a time: most hold pages, 0).
+function dropBlockEntries(c: usize, va: u64): void {
+  const shifts = c + BLOCK_SHIFT_OFF;
+  for (let i: u32 = 0; i < 3 * TLB_ENTRIES; i += 8) {
+    if (load<u64>(shifts + i) == 0) continue;
+    for (let j: u32 = i; j < i + 8; j++) {
+      const shift = <u64>load<u8>(shifts + j);
+      if (shift == 0) continue;
+      const e = c + OFF_TLB + (<usize>j << 5);
+      // The entry's page, from whichever tag it has (all-ones: cleared).
+      let tag = load<u64>(e);
+      if (tag == <u64>-1) tag = load<u64>(e, 8);
+      if (tag == <u64>-1) tag = load<u64>(e, 16);
+      if (tag != <u64>-1 && (tag >> (shift - 12)) == (va >> shift)) clearSlot(e);
+    }
+  }
+}
+
+// A fill from a block mapping: its block joins the list (or the list
+// overflows, and every TLBI by VA looks at the slots).
+function noteBlock(va: u64, shift: u32): void {
+  const n = load<u32>(cpu + BLOCKS_OFF);
+  if (n > BLOCKS_MAX) return;
+  const key = ((va >> shift) << 8) | <u64>shift;
+  for (let i: u32 = 0; i < n; i++) if (load<u64>(cpu + BLOCKS_OFF + 8 + (<usize>i << 3)) == key) return;
+  if (n < BLOCKS_MAX) store<u64>(cpu + BLOCKS_OFF + 8 + (<usize>n << 3), key);
+  store<u32>(cpu + BLOCKS_OFF, n + 1); // BLOCKS_MAX + 1: overflowed
 }
 
 // Registry of vCPU blocks, so that broadcast TLB maintenance (the "IS"
@@ -527,7 +560,7 @@ export function translate(va: u64, acc: u32, size: u32): usize {
     if (kind == ACC_EXEC) set = tlbFetch;
     // A single walk gives all three permissions of this regime.
     tlbFill(set, va, host, w1R && w2R, w1W && w2W, w1X && w2X, global, block ? blockShift : 0);
-    if (block) store<u32>(cpu + TLB_FLAGS_OFF, load<u32>(cpu + TLB_FLAGS_OFF) | 1);
+    if (block) noteBlock(va, blockShift);
   }
   return host;
 }
