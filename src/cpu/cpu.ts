@@ -124,6 +124,7 @@ export class Core {
         table: jit.table,
         jitCompile: (frame: number, entry: number) => jit.compile(frame, entry),
         jitOptimize: (frame: number, slot: number) => jit.optimize(frame, slot),
+        jitPoll: () => jit.poll(),
         abort: (_msg: number, _file: number, line: number, col: number) => {
           throw new Error(`core abort at ${line}:${col}`);
         },

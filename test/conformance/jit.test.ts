@@ -156,6 +156,32 @@ test("a page translated in the background runs from a later run on, and every ex
   assert.deepEqual(out, reference);
 });
 
+// One long run (10 M iterations of a block): the frame waits for its
+// translation while the run goes on, and the core asks for what has
+// arrived every 1024 entries into it, so the translation takes over within
+// the run (between runs only, the whole loop would be interpreted).
+const SPIN = `
+    movz x1, #0x9680
+    movk x1, #0x98, lsl #16
+  loop:
+    add x0, x0, #1
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+`;
+
+test("a background translation that arrives during a long run is installed within it", () => {
+  const { core, cpu } = bareCore(SPIN, { jit: BACKGROUND });
+  assert.equal(cpu.run(100_000_000n), Exit.HVC);
+  assert.equal(cpu.x(0), 10_000_000n);
+  const s = core.jitStats();
+  assert.equal(s.pages_translated, 1, JSON.stringify(s));
+  assert.ok(s.instructions_translated > 0 && s.interpreted.pending > 0, JSON.stringify(s));
+  // Every instruction is counted once, translated or interpreted.
+  const i = s.interpreted;
+  assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
+});
+
 test("a background translation of a page written before it arrived is dropped, and the new words run", async () => {
   const { core, cpu } = bareCore("mov x0, #1\n hvc #0", { jit: BACKGROUND });
   assert.equal(cpu.run(100n), Exit.HVC);

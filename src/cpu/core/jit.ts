@@ -31,6 +31,16 @@ declare function jitCompile(frame: u32, entry: u32): u32;
 // milliseconds a page, where it returns. 0: never.
 @external("env", "jitOptimize")
 declare function jitOptimize(frame: u32, slot: u32): void;
+
+// Installs the background translations that have arrived. The host does
+// that between runs; a frame waiting for its translation is hot, so every
+// POLL_AFTER entries into waiting frames the core asks in the middle of a
+// run too (a result used to wait ~2 ms, a third of its latency, for the
+// run to end).
+@external("env", "jitPoll")
+declare function jitPoll(): void;
+const POLL_AFTER: u32 = 1024;
+let pendingEntries: u32 = 0;
 let jitOptimizeAfter: u32 = 0;
 // Instructions retired in each table slot's function since it was placed
 // (slots past the array are not counted, so never optimised).
@@ -94,10 +104,6 @@ export let jitCalls: u64 = 0;
 // Entries into translated code from translated code (jitChain).
 export let jitChains: u64 = 0;
 
-// At a block head (the target of a branch, an exception vector, the start
-// of a run) with the fetch page cached: run translated code if the frame
-// has it, else count heat and translate when hot. True if translated code
-// ran (it left pc, instret and the exit state as the interpreter would).
 @inline function noteEntry(f: u32, p: u64): void {
   unchecked(missRing[missPos & (MISS_RING - 1)] = (f << 12) | (<u32>p & 0xFFF));
   missPos++;
@@ -108,6 +114,10 @@ export const ENTER_NONE: u32 = 0; // nothing ran: the interpreter runs the instr
 export const ENTER_RAN: u32 = 1; // translated code ran: pc is a block head to try again
 export const ENTER_NOT_HEAD: u32 = 2; // translated code ran and left at an entry that is not a head of its page's translation: the interpreter goes on from pc
 
+// At a block head (the target of a branch, an exception vector, the start
+// of a run) with the fetch page cached: run translated code if the frame
+// has it, else count heat and translate when hot. When translated code
+// ran, it left pc, instret and the exit state as the interpreter would.
 // cross: control came from another page.
 export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   jitMiss = MISS_OTHER;
@@ -116,6 +126,15 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   if (f >= jitFrames) return ENTER_NONE;
   const rec = jitTab + (<usize>f << 3);
   let fn = load<u32>(rec);
+  if (fn == 0) {
+    let flags = load<u8>(rec, 6);
+    if ((flags & FL_PENDING) != 0 && ++pendingEntries >= POLL_AFTER) {
+      pendingEntries = 0;
+      jitPoll();
+      fn = load<u32>(rec);
+      flags = load<u8>(rec, 6);
+    }
+  }
   if (fn == 0) {
     const flags = load<u8>(rec, 6);
     if ((flags & (FL_BLOCKED | FL_PENDING)) != 0) { jitMiss = (flags & FL_PENDING) != 0 ? MISS_PENDING : MISS_BLOCKED; return ENTER_NONE; }

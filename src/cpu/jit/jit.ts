@@ -21,7 +21,8 @@ export interface JitOptions {
   // translate again with those that recur, up to this bound.
   maxEntries?: number;
   // Translate and compile on a worker thread (background.ts): the frame is
-  // interpreted until its code is installed at the start of a later run.
+  // interpreted until its code is installed (between runs, or when the
+  // core asks in the middle of one: jitPoll).
   // Off: at once, on the vCPU's thread (the differential tests' mode).
   background?: boolean;
   // A translation whose code has retired this many guest instructions is
