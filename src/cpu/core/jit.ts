@@ -126,14 +126,10 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   if (f >= jitFrames) return ENTER_NONE;
   const rec = jitTab + (<usize>f << 3);
   let fn = load<u32>(rec);
-  if (fn == 0) {
-    let flags = load<u8>(rec, 6);
-    if ((flags & FL_PENDING) != 0 && ++pendingEntries >= POLL_AFTER) {
-      pendingEntries = 0;
-      jitPoll();
-      fn = load<u32>(rec);
-      flags = load<u8>(rec, 6);
-    }
+  if (fn == 0 && (load<u8>(rec, 6) & FL_PENDING) != 0 && ++pendingEntries >= POLL_AFTER) {
+    pendingEntries = 0;
+    jitPoll();
+    fn = load<u32>(rec);
   }
   if (fn == 0) {
     const flags = load<u8>(rec, 6);

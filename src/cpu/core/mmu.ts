@@ -80,16 +80,17 @@ export function tlbFlushFull(c: usize): void {
   if (c == cpu) invalidateFetch();
 }
 
+@inline function clearSlot(e: usize): void {
+  store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
+}
+
 // Invalidate the entries a log names; false if the log overflowed (the
 // caller flushes everything).
 @inline function clearLogged(c: usize, log: u32): bool {
   const n = load<u32>(c + log);
   if (n > FILL_MAX) return false;
   const base = c + OFF_TLB;
-  for (let i: u32 = 0; i < n; i++) {
-    const e = base + <usize>load<u32>(c + log + 4 + (i << 2));
-    store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
-  }
+  for (let i: u32 = 0; i < n; i++) clearSlot(base + <usize>load<u32>(c + log + 4 + (i << 2)));
   store<u32>(c + log, 0);
   return true;
 }
@@ -113,10 +114,6 @@ export function tlbFlushNonGlobal(c: usize): void {
   count(c, SR_TLB_FLUSHES);
   if (!clearLogged(c, NG_LOG_OFF)) { flushFilled(c); return; }
   if (c == cpu) invalidateFetch();
-}
-
-@inline function clearSlot(e: usize): void {
-  store<u64>(e, <u64>-1); store<u64>(e, <u64>-1, 8); store<u64>(e, <u64>-1, 16);
 }
 
 // Invalidate one page's entries in every set, and the entries made from a
