@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Exit } from "../../src/cpu/cpu.js";
 import { translatePage, JIT_FUNCS } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
+import { backgroundTranslator } from "../../src/cpu/jit/background.js";
 import type { JitStats } from "../../src/cpu/jit/jit.js";
 import { spawnSync } from "node:child_process";
 import { bareCore, RAM_BASE } from "../helpers/bare.js";
@@ -201,6 +202,26 @@ test("a background translation of a page written before it arrived is dropped, a
   assert.equal(cpu.run(100n), Exit.HVC);
   assert.equal(cpu.x(0), 2n);
   assert.ok(core.jitStats().instructions_translated >= 2);
+});
+
+// The worker compiles baseline requests before optimised ones: a frame
+// waiting for its baseline code is interpreted meanwhile, one waiting for
+// its optimised code runs its baseline code. A (optimised) is being
+// compiled, for milliseconds, when B (optimised) and C (baseline) arrive,
+// microseconds apart (or all three are waiting as the worker starts): C is
+// compiled before B, where in order of arrival B came first.
+test("the background translator compiles baseline requests before optimised ones that arrived earlier", async () => {
+  const bg = backgroundTranslator();
+  assert.ok(bg, "a background translator");
+  const page = new Uint32Array(1024).fill(0x91000400); // add x0, x0, #1
+  page[1023] = 0xD65F03C0; // ret
+  const order: string[] = [];
+  for (const [name, optimise] of [["A", true], ["B", true], ["C", false]] as const) {
+    bg.post(page.slice(), [0], optimise, (r) => { assert.ok(!("error" in r), JSON.stringify(r)); order.push(name); });
+  }
+  await until("three compiles", () => { bg.drain(); return order.length === 3; });
+  // (A first if the worker was already waiting, C first if it was starting.)
+  assert.ok(order.indexOf("C") < order.indexOf("B"), order.join(" "));
 });
 
 test("XENTS_JIT_BACKGROUND=0 translates on the vCPU's thread", () => {
@@ -621,9 +642,14 @@ test("a translation that has run optimizeAfter instructions is optimised once, a
     const a = trace(OFF, budget, LOOP_APART), b = trace(OPTIMISED, budget, LOOP_APART);
     assert.deepEqual(b, a, `budget ${budget}`);
     assert.equal(lastStats!.optimized, 1, JSON.stringify(lastStats));
+    // Counted as run optimised: what the page ran once its first 100 had
+    // asked for the optimised code (the swap is at once here).
+    const s = lastStats!;
+    assert.ok(s.instructions_optimized > 0 && s.instructions_optimized <= s.instructions_translated - 100, JSON.stringify(s));
   }
   trace(AT_ONCE, 1000n, LOOP_APART);
   assert.equal(lastStats!.optimized, 0, "never, without optimizeAfter");
+  assert.equal(lastStats!.instructions_optimized, 0);
 });
 
 const LONG_LOOP = LOOP_APART.replace("mov x1, #300", "mov x1, #20000");
@@ -685,8 +711,34 @@ test("an optimised compile of a translation that went before it arrived is dropp
   assert.equal(cpu.x(1), 0n);
 });
 
+// A page whose translation was optimised, then entered where it has no
+// head (\`late\`, 256 times): its new translation is compiled optimised
+// at once, not baseline first and optimised again 100 instructions later.
+const HOT_THEN_LATE = CHAIN_NOT_HEAD.replace("  loop:\n    blr x6", "  loop:\n    blr x4\n    blr x6");
+
+test("a page translated again after its translation was optimised is compiled optimised at once", () => {
+  sameAsInterpreted(HOT_THEN_LATE, [5n, 1000n, 100000n], Exit.HVC);
+  const bare = new URL("../helpers/bare.js", import.meta.url).href;
+  const script = `
+    import { bareCore } from ${JSON.stringify(bare)};
+    const { core, cpu } = bareCore(${JSON.stringify(HOT_THEN_LATE)}, { jit: ${JSON.stringify({ ...OPTIMISED, maxEntries: 8 })} });
+    cpu.run(1000000n);
+    console.log("STATS " + JSON.stringify(core.jitStats()) + " X " + cpu.x(0) + " " + cpu.x(5));
+  `;
+  const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, / X 301 300\n/);
+  const stats = JSON.parse(/STATS (.*) X/.exec(r.stdout)![1]) as JitStats;
+  assert.equal(stats.retranslations, 1, JSON.stringify(stats));
+  assert.equal(stats.optimized, 3, "both pages after 100 instructions, and the far page's new translation");
+  const page = `#${JIT_FUNCS.length} using `;
+  const compiled = (tier: string): number => r.stdout.split("\n").filter((l) => l.startsWith("Compiled function") && l.includes(page) && l.includes(`using ${tier}`)).length;
+  assert.equal(compiled("Liftoff"), 2, r.stdout);
+  assert.equal(compiled("TurboFan"), 3, r.stdout);
+});
+
 test("XENTS_JIT_OPTIMIZE sets the instructions before an optimised compile; bad values are refused", () => {
-  assert.equal(jitOptionsFromEnv({}).optimizeAfter, 16_000_000);
+  assert.equal(jitOptionsFromEnv({}).optimizeAfter, 2_000_000);
   assert.equal(jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: "0" }).optimizeAfter, 0);
   assert.equal(jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: "1000" }).optimizeAfter, 1000);
   for (const bad of ["-1", "1.5", "x", "4294967296"]) assert.throws(() => jitOptionsFromEnv({ XENTS_JIT_OPTIMIZE: bad }), /XENTS_JIT_OPTIMIZE/);

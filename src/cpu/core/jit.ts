@@ -46,19 +46,33 @@ let jitOptimizeAfter: u32 = 0;
 // (slots past the array are not counted, so never optimised).
 const SLOTS: u32 = 8192;
 const slotRetired = new StaticArray<u32>(SLOTS);
+// Whether each slot's function is optimised code (for the profile).
+const slotOptimised = new StaticArray<bool>(SLOTS);
+// Instructions retired in optimised code, for the host's profile.
+export let jitRetiredOptimised: u64 = 0;
 export function jitSetOptimize(after: u32): void { jitOptimizeAfter = after; }
-// The host placed a new function in `slot`: its count starts again.
-export function jitSlotPlaced(slot: u32): void { if (slot < SLOTS) unchecked(slotRetired[slot] = 0); }
+// The host placed a new function in `slot`: its count starts again, or,
+// compiled optimised already, is done.
+export function jitSlotPlaced(slot: u32, optimised: bool): void {
+  if (slot >= SLOTS) return;
+  unchecked(slotRetired[slot] = optimised ? 0xFFFFFFFF : 0);
+  unchecked(slotOptimised[slot] = optimised);
+}
+// The host swapped the optimised compile of its function into `slot`.
+export function jitSlotOptimised(slot: u32): void { if (slot < SLOTS) unchecked(slotOptimised[slot] = true); }
 // The function running now (or last), and instret when it was entered.
 let curSlot: u32 = 0;
 let slotIc: u64 = 0;
 // Credits the function in curSlot with what it retired since slotIc.
 @inline function creditSlot(): void {
   const fn = curSlot;
-  if (fn >= SLOTS || jitOptimizeAfter == 0) return;
+  if (fn >= SLOTS) return;
+  const ran = instret - slotIc;
+  if (unchecked(slotOptimised[fn])) { jitRetiredOptimised += ran; return; }
+  if (jitOptimizeAfter == 0) return;
   const n = unchecked(slotRetired[fn]);
   if (n >= jitOptimizeAfter) return;
-  const ran = instret - slotIc; // (counted in 32 bits, saturating: only a heuristic)
+  // (counted in 32 bits, saturating: only a heuristic)
   const m = n + <u32>ran;
   const sat = m < n || ran > 0xFFFFFFFF;
   unchecked(slotRetired[fn] = sat ? 0xFFFFFFFF : m);

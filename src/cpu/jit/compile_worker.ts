@@ -4,6 +4,13 @@
 // instantiates it. Requests come as messages from background.ts; results go
 // back on the port it passed in, which the vCPU's thread reads
 // synchronously between slices.
+//
+// Baseline requests go first: the vCPU interprets a page until its
+// baseline code arrives, while a page waiting for its optimised compile
+// runs its baseline code meanwhile (and an optimised compile takes ~15 ms,
+// a baseline one ~2 ms). Requests are queued as they arrive and one is
+// compiled per turn of the event loop, so those that arrived during a
+// compile are seen before the next is chosen.
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
@@ -16,8 +23,11 @@ export type CompileResult =
   | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
 
 const results = (workerData as { results: MessagePort }).results;
+const baseline: CompileRequest[] = [];
+const optimised: CompileRequest[] = [];
+let scheduled = false;
 
-parentPort!.on("message", (req: CompileRequest) => {
+function compile(req: CompileRequest): void {
   const t0 = performance.now();
   try {
     const page = translatePage(req.words, req.entries);
@@ -26,4 +36,22 @@ parentPort!.on("message", (req: CompileRequest) => {
   } catch (e) {
     results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
   }
+}
+
+function next(): void {
+  scheduled = false;
+  const req = baseline.shift() ?? optimised.shift();
+  if (req) compile(req);
+  if (baseline.length || optimised.length) schedule();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(next);
+}
+
+parentPort!.on("message", (req: CompileRequest) => {
+  (req.optimize ? optimised : baseline).push(req);
+  schedule();
 });

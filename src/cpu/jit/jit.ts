@@ -37,7 +37,7 @@ export interface JitOptions {
 // own tier-up competed for the cores). On by default; XENTS_JIT=0 turns it
 // off, XENTS_JIT_THRESHOLD sets the heat, XENTS_JIT_OPTIMIZE the
 // instructions before a page's optimised compile.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 16_000_000 };
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
@@ -74,6 +74,7 @@ export interface JitStats {
   dropped: number; // background translations whose page changed (or, optimised ones, whose translation went) before they were installed
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
+  instructions_optimized: number; // ... of which in optimised code
   calls: number; // entries into translated code from the run loop
   chained: number; // ... and from translated code leaving its page (jitChain)
   // Instructions the interpreter ran at block heads translated code did not
@@ -85,7 +86,7 @@ export interface JitStats {
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
   last_error: string;
-  optimized: number; // translations compiled again, optimised (optimizeAfter)
+  optimized: number; // translations compiled optimised: again, past optimizeAfter, or at once, translating an optimised page again
 }
 
 interface CoreSide {
@@ -114,6 +115,7 @@ export class Jit {
   // entries it was built from (the optimised compile uses the same).
   private slotGen: number[] = [];
   private slotEntries: number[][] = [];
+  private slotOptimised: boolean[] = [];
   private optimizing = 0; // optimised compiles out in the background
   // Frames being translated in the background: the request's id.
   private pending = new Map<number, number>();
@@ -154,6 +156,12 @@ export class Jit {
     entries.add(entry);
     this.recentEntries(frame, entries);
     if (before > 0) this.stats.retranslations++;
+    // A page whose code was hot enough to be optimised is translated again
+    // (with one more entry) optimised at once, not baseline first and then
+    // optimised again after as many instructions. Its old code runs
+    // meanwhile.
+    const current = this.record(frame).getUint32(0, true);
+    const optimise = before > 0 && current !== 0 && this.slotOptimised[current] === true;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
     const bg = this.options.background ? backgroundTranslator() : null;
@@ -162,7 +170,7 @@ export class Jit {
       // that the page still holds what was translated.
       const snapshot = words.slice();
       const list = [...entries];
-      const id = bg.post(words.slice(), list, false, (r) => this.install(frame, id, snapshot, list, r));
+      const id = bg.post(words.slice(), list, optimise, (r) => this.install(frame, id, snapshot, list, optimise, r));
       this.pending.set(frame, id);
       this.stats.ms += performance.now() - t0;
       return PENDING;
@@ -171,12 +179,13 @@ export class Jit {
     let instance: WebAssembly.Instance;
     try {
       page = translatePage(words, entries);
-      instance = new WebAssembly.Instance(new WebAssembly.Module(page.bytes), { env: this.imports });
+      const module = optimise ? compileOptimised(page.bytes) : new WebAssembly.Module(page.bytes);
+      instance = new WebAssembly.Instance(module, { env: this.imports });
     } catch (e) {
       this.failed(frame, (e as Error).message);
       return 0;
     }
-    const slot = this.place(frame, instance, [...entries], page.bytes.length, page.translated, page.called);
+    const slot = this.place(frame, instance, [...entries], page.bytes.length, page.translated, page.called, optimise);
     this.stats.ms += performance.now() - t0;
     return slot;
   }
@@ -232,6 +241,8 @@ export class Jit {
   // The same code, optimised, in place of the slot's function.
   private swap(slot: number, instance: WebAssembly.Instance): void {
     this.table.set(slot, instance.exports.f as () => void);
+    this.slotOptimised[slot] = true;
+    (this.core!.exports.jitSlotOptimised as (s: number) => void)(slot);
     this.stats.optimized++;
   }
 
@@ -262,13 +273,15 @@ export class Jit {
     }
   }
 
-  private place(frame: number, instance: WebAssembly.Instance, entries: number[], bytes: number, inline: number, called: number): number {
+  private place(frame: number, instance: WebAssembly.Instance, entries: number[], bytes: number, inline: number, called: number, optimised: boolean): number {
     const slot = this.takeSlot();
     this.table.set(slot, instance.exports.f as () => void);
     this.slotFrame[slot] = frame;
     this.slotGen[slot] = (this.slotGen[slot] ?? 0) + 1;
     this.slotEntries[slot] = entries;
-    (this.core!.exports.jitSlotPlaced as (s: number) => void)(slot);
+    this.slotOptimised[slot] = optimised;
+    if (optimised) this.stats.optimized++;
+    (this.core!.exports.jitSlotPlaced as (s: number, optimised: number) => void)(slot, optimised ? 1 : 0);
     this.order.push(slot);
     this.stats.pages++;
     this.stats.bytes += bytes;
@@ -281,10 +294,10 @@ export class Jit {
   poll(): void {
     if (this.pending.size || this.optimizing) backgroundTranslator()?.drain();
     // A translator that could not start answers nothing: its frames go back to counting heat.
-    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, [], { id, error: "no background translator", fatal: true });
+    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, [], false, { id, error: "no background translator", fatal: true });
   }
 
-  private install(frame: number, id: number, snapshot: Uint32Array | null, entries: number[], r: CompileResult): void {
+  private install(frame: number, id: number, snapshot: Uint32Array | null, entries: number[], optimised: boolean, r: CompileResult): void {
     if (this.pending.get(frame) !== id) return;
     this.pending.delete(frame);
     const t0 = performance.now();
@@ -317,7 +330,7 @@ export class Jit {
       rec.setUint8(6, flags | FL_BLOCKED);
       return;
     }
-    const slot = this.place(frame, instance, entries, r.bytes, r.translated, r.called);
+    const slot = this.place(frame, instance, entries, r.bytes, r.translated, r.called, optimised);
     rec.setUint32(0, slot, true);
     rec.setUint16(4, 0, true);
     rec.setUint8(6, FL_CODE);
@@ -386,6 +399,7 @@ export class Jit {
       dropped: this.stats.dropped,
       wasm_bytes: this.stats.bytes,
       instructions_translated: g("jitRetired"),
+      instructions_optimized: g("jitRetiredOptimised"),
       calls: g("jitCalls"),
       chained: g("jitChains"),
       interpreted: {
