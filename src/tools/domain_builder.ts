@@ -148,19 +148,28 @@ function populate(xc: Xc, domid: number, base: bigint, size: bigint): void {
   if (small.length && xc.populatePhysmap(domid, small) !== small.length) throw new BuildError("out of memory populating the domain");
 }
 
-// Copy bytes into the guest through foreign mappings, a chunk at a time.
+// Copy bytes into the guest through foreign mappings, a chunk at a time,
+// each chunk mapped over the last in one window that is unmapped once at
+// the end (a remove_from_physmap per page and chunk was a third of the
+// time building a domain with Debian's 32 MiB kernel).
 export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: Uint8Array): void {
+  if (data.length === 0) return;
   const CHUNK = 1024; // pages
-  let done = 0;
-  while (done < data.length) {
-    const a = gpa + BigInt(done);
-    const firstGfn = a >> 12n;
-    const off = Number(a & 0xFFFn);
-    const n = Math.min(data.length - done, CHUNK * 4096 - off);
-    const pages = Math.ceil((off + n) / 4096);
-    const m = xc.mapForeign(domid, Array.from({ length: pages }, (_, i) => firstGfn + BigInt(i)));
-    try { m.write(off, data.subarray(done, done + n)); } finally { m.unmap(); }
-    done += n;
+  const w = xc.foreignWindow(Math.min(CHUNK, Math.ceil((Number(gpa & 0xFFFn) + data.length) / 4096)));
+  try {
+    let done = 0;
+    while (done < data.length) {
+      const a = gpa + BigInt(done);
+      const firstGfn = a >> 12n;
+      const off = Number(a & 0xFFFn);
+      const n = Math.min(data.length - done, CHUNK * 4096 - off);
+      const pages = Math.ceil((off + n) / 4096);
+      w.map(domid, Array.from({ length: pages }, (_, i) => firstGfn + BigInt(i)));
+      w.write(off, data.subarray(done, done + n));
+      done += n;
+    }
+  } finally {
+    w.close();
   }
 }
 

@@ -40,6 +40,8 @@ export const S2_XN = 1n << 54n;
 export const S2_OA_MASK = 0x0000FFFFFFFFF000n;
 
 const ATTRS_LO = Number(S2_VALID_PAGE | S2_AF | S2_SH_INNER | S2_MEMATTR_NORMAL_WB | S2_RD);
+const WR_LO = Number(S2_WR);
+const XN_HI = Number(S2_XN >> 32n);
 
 export function writableType(t: P2mType): boolean { return t !== "grant_ro"; }
 
@@ -54,12 +56,38 @@ export class P2m {
   private readonly pool: number[] = []; // free table frames of a limited pool
   private poolTotal = 0; // frames in the pool, free or in use (limited pools)
 
+  // Descriptors are read and written as 32-bit halves with the frame
+  // numbers as plain numbers (a BigInt per operation made mapping a 256 MiB
+  // guest's RAM page by page take ~100 ms): RAM's first page number, and
+  // the frame count for the range check frameOf makes.
+  private readonly ramPage: number;
+  private readonly nframes: number;
+
   constructor(readonly frames: FrameAllocator, readonly domid: number, readonly vmid: number,
     private readonly onChange: () => void, readonly limited: boolean) {
     this.root = frames.allocContiguous(OWNER_XEN, KIND_P2M, 2, 2);
     this.tables.set(this.root, 0).set(this.root + 1, 0);
     this.view = frames.core.view;
+    this.ramPage = Number(frames.core.ramBase >> 12n);
+    this.nframes = frames.nframes;
     if (limited) this.setPoolPages(P2M_POOL_INITIAL_PAGES);
+  }
+
+  // The table frame a valid table descriptor at host offset `off` points
+  // to, or -1 if it is not a valid table descriptor.
+  private tableAt(off: number): number {
+    const lo = this.view.getUint32(off, true);
+    if ((lo & 3) !== 3) return -1;
+    const hi = this.view.getUint32(off + 4, true) & 0xFFFF; // OA bits 47:32
+    const f = hi * 0x100000 + (lo >>> 12) - this.ramPage;
+    if (f < 0 || f >= this.nframes) throw new RangeError(`d${this.domid}: a stage-2 table descriptor points outside RAM (page 0x${(f + this.ramPage).toString(16)})`);
+    return f;
+  }
+  // Writes a descriptor for the page of `frame` with the given attribute halves.
+  private putDesc(off: number, frame: number, attrLo: number, attrHi: number): void {
+    const page = this.ramPage + frame;
+    this.view.setUint32(off, (((page % 0x100000) * 4096) | attrLo) >>> 0, true);
+    this.view.setUint32(off + 4, (Math.floor(page / 0x100000) | attrHi) >>> 0, true);
   }
 
   vttbr(): bigint { return this.frames.paOf(this.root) | (BigInt(this.vmid & 0xFF) << 48n); }
@@ -95,11 +123,9 @@ export class P2m {
   // Tables a new entry at gfn would need (0, 1 or 2).
   private tablesNeeded(gfn: number): number {
     const l1 = Math.floor(gfn / 2 ** 18) & 1023;
-    const d1 = this.view.getBigUint64(this.frames.hostOf(this.root) + l1 * 8, true);
-    if ((d1 & 3n) !== 3n) return 2;
-    const l2 = this.frames.frameOf((d1 & S2_OA_MASK) >> 12n);
-    const d2 = this.view.getBigUint64(this.frames.hostOf(l2) + (Math.floor(gfn / 512) & 511) * 8, true);
-    return (d2 & 3n) !== 3n ? 1 : 0;
+    const l2 = this.tableAt(this.frames.hostOf(this.root) + l1 * 8);
+    if (l2 < 0) return 2;
+    return this.tableAt(this.frames.hostOf(l2) + (Math.floor(gfn / 512) & 511) * 8) < 0 ? 1 : 0;
   }
 
   // The walk to a level-3 descriptor; the tables it passed through are left
@@ -115,16 +141,14 @@ export class P2m {
     this.pathOff[0] = off;
     this.pathRoot = this.root + (l1 >> 9);
     for (let level = 2; level <= 3; level++) {
-      let d = this.view.getBigUint64(off, true);
-      if ((d & 3n) !== 3n) {
+      let table = this.tableAt(off);
+      if (table < 0) {
         if (!create) return -1;
-        const t = this.newTable();
+        table = this.newTable();
         const parent = level === 3 ? this.pathTable[0] : this.pathRoot;
         this.tables.set(parent, this.tables.get(parent)! + 1);
-        d = this.frames.paOf(t) | 3n;
-        this.view.setBigUint64(off, d, true);
+        this.putDesc(off, table, 3, 0);
       }
-      const table = this.frames.frameOf((d & S2_OA_MASK) >> 12n);
       this.pathTable[level - 2] = table;
       const idx = level === 2 ? Math.floor(gfn / 512) & 511 : gfn & 511;
       off = this.frames.hostOf(table) + idx * 8;
@@ -133,19 +157,12 @@ export class P2m {
     return off;
   }
 
-  // The stage-2 descriptor an entry gets (log-dirty takes write access away
-  // from RAM pages not yet written since the last clean).
-  descriptorFor(gfn: number, e: P2mEntry): bigint {
-    let d = this.frames.paOf(e.frame) | S2_VALID_PAGE | S2_AF | S2_SH_INNER | S2_MEMATTR_NORMAL_WB | S2_RD;
-    if (this.writable(gfn, e)) d |= S2_WR;
-    if (e.type !== "ram") d |= S2_XN;
-    return d;
-  }
-
-  // The attribute bits of descriptorFor() as 32-bit halves (the audit's fast path).
+  // The attribute bits of the stage-2 page descriptor an entry gets, as
+  // 32-bit halves (log-dirty takes write access away from RAM pages not yet
+  // written since the last clean). The audit checks the tables with them.
   descriptorAttrs(gfn: number, e: P2mEntry): { lo: number; hi: number } {
-    this.attrs.lo = ATTRS_LO | (this.writable(gfn, e) ? Number(S2_WR) : 0);
-    this.attrs.hi = e.type !== "ram" ? Number(S2_XN >> 32n) : 0;
+    this.attrs.lo = ATTRS_LO | (this.writable(gfn, e) ? WR_LO : 0);
+    this.attrs.hi = e.type !== "ram" ? XN_HI : 0;
     return this.attrs;
   }
   private writable(gfn: number, e: P2mEntry): boolean {
@@ -156,9 +173,14 @@ export class P2m {
   private writeDesc(gfn: number, e: P2mEntry | undefined): void {
     const off = this.descAddr(gfn, e !== undefined);
     if (off < 0) return;
-    const d = e ? this.descriptorFor(gfn, e) : 0n;
-    const was = this.view.getBigUint64(off, true) !== 0n;
-    this.view.setBigUint64(off, d, true);
+    const was = (this.view.getUint32(off, true) | this.view.getUint32(off + 4, true)) !== 0;
+    if (e) {
+      const a = this.descriptorAttrs(gfn, e);
+      this.putDesc(off, e.frame, a.lo, a.hi);
+    } else {
+      this.view.setUint32(off, 0, true);
+      this.view.setUint32(off + 4, 0, true);
+    }
     const l3 = this.pathTable[1];
     if (!was && e) this.tables.set(l3, this.tables.get(l3)! + 1);
     else if (was && !e) this.release(l3, 2);
@@ -171,7 +193,8 @@ export class P2m {
   private release(table: number, parentLevel: number): void {
     const n = this.tables.get(table)! - 1;
     if (n > 0) { this.tables.set(table, n); return; }
-    this.view.setBigUint64(this.pathOff[parentLevel - 1], 0n, true);
+    this.view.setUint32(this.pathOff[parentLevel - 1], 0, true);
+    this.view.setUint32(this.pathOff[parentLevel - 1] + 4, 0, true);
     this.dropTable(table);
     if (parentLevel === 2) this.release(this.pathTable[0], 1);
     else this.tables.set(this.pathRoot, this.tables.get(this.pathRoot)! - 1); // roots stay

@@ -11,6 +11,7 @@ import { auditMemory } from "../../src/xen/audit.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { RAM0_GFN } from "../../src/host/fuzz/played_guest.js";
 import { XenError } from "../../src/tools/xc/xc.js";
+import { writeGuest } from "../../src/tools/domain_builder.js";
 
 test("a foreign window maps batch over batch, holds only the last batch's frames, and gives them back at close", () => {
   const s = bookedHost();
@@ -51,4 +52,48 @@ test("a foreign window maps batch over batch, holds only the last batch's frames
   assert.deepEqual(auditMemory(hv), []);
   assert.equal(s.books(), before, "every frame came back");
   assert.equal(xc.window.inUse(), windowBefore, "and the window's address space");
+});
+
+// The domain builder's copy of a kernel or ramdisk (writeGuest) maps chunk
+// over chunk through one window that is unmapped once: bytes from an
+// unaligned address across three chunks land exactly, the mappings are
+// removed with one remove_from_physmap per window slot (not per page
+// copied), and afterwards the control domain maps nothing of the guest and
+// its window space is whole again.
+test("writeGuest copies across chunks through one window and leaves nothing mapped", () => {
+  const s = bookedHost();
+  const hv = s.host.hv;
+  const xc = s.ts.dom0.xc;
+  const g = s.ts.create({ name: "wg", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
+  const windowBefore = xc.window.inUse();
+  const d = hv.domains.get(g.domid)!;
+  const foreign = (): number => [...hv.domains.get(0)!.p2m.entries.values()].filter((e) => e.type === "foreign").length;
+  let removals = 0;
+  const remove = xc.removeFromPhysmap.bind(xc);
+  xc.removeFromPhysmap = (domid: number, gpfn: bigint): void => { removals++; remove(domid, gpfn); };
+  const mappedBefore = foreign(); // the console and xenstore rings
+  const data = new Uint8Array(2100 * 4096 + 77);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 0xFF;
+  const gpa = (BigInt(RAM0_GFN + 1200) << 12n) + 123n;
+  try {
+    writeGuest(xc, g.domid, gpa, data);
+  } finally {
+    xc.removeFromPhysmap = remove;
+  }
+  assert.equal(removals, 1024, "one removal per slot of the window: 2101 pages were copied through it");
+  const got = new Uint8Array(data.length);
+  for (let done = 0; done < data.length;) {
+    const a = gpa + BigInt(done);
+    const h = d.p2m.hostAddr(a, false);
+    const n = Math.min(data.length - done, 4096 - Number(a & 0xFFFn));
+    got.set(d.bytes.subarray(h, h + n), done);
+    done += n;
+  }
+  assert.ok(Buffer.from(got).equals(Buffer.from(data)), "the bytes landed as given");
+  assert.equal(foreign(), mappedBefore, "no foreign mapping of the copy left in the control domain");
+  assert.equal(xc.window.inUse(), windowBefore, "the window's address space is back");
+  assert.deepEqual(auditMemory(hv), []);
+  writeGuest(xc, g.domid, gpa, new Uint8Array(0)); // nothing to copy: nothing mapped
+  assert.equal(xc.window.inUse(), windowBefore);
+  s.ts.destroy(g.domid);
 });
