@@ -630,6 +630,56 @@ test("a page's first translation takes the entries from other pages that recurre
   assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
 });
 
+// Heat decays: every heatDecay instructions the heat of frames without code
+// is halved, so a page entered a little all along (here once every ~400
+// instructions: ~10 entries between halvings, never more than ~20 heat)
+// stays below the threshold, where without the halving it is translated at
+// its 64th entry. Exits are the interpreter's either way.
+const NOW_AND_THEN = `
+    mov x1, #300
+    adr x4, far
+  outer:
+    mov x2, #200
+  spin:
+    subs x2, x2, #1
+    b.ne spin
+    blr x4
+    subs x1, x1, #1
+    b.ne outer
+    hvc #1
+    .balign 4096
+  far:
+    add x0, x0, #1
+    ret
+`;
+
+test("heat decays: a page entered now and then is not translated, and is without the halving", () => {
+  const run = (heatDecay: number): JitStats => {
+    const { core, cpu } = bareCore(NOW_AND_THEN, { jit: { ...AT_ONCE, threshold: 64, heatDecay } });
+    // (Heat decays at the end of a run, as the hypervisor's slices end.)
+    let r: number = Exit.BUDGET;
+    for (let i = 0; i < 1000 && r === Exit.BUDGET; i++) r = cpu.run(1000n);
+    assert.equal(r, Exit.HVC);
+    assert.equal(cpu.x(0), 300n);
+    return core.jitStats();
+  };
+  const decaying = run(4000), kept = run(0);
+  assert.equal(decaying.pages_translated, 1, `only the busy loop's page: ${JSON.stringify(decaying)}`);
+  assert.equal(kept.pages_translated, 2, JSON.stringify(kept));
+  // The far page's ADD and RET interpreted on every call, against its first 63 without the halving.
+  assert.equal(decaying.interpreted.cold - kept.interpreted.cold, (300 - 63) * 2, `${JSON.stringify(decaying.interpreted)} ${JSON.stringify(kept.interpreted)}`);
+  for (const budget of [7n, 1000n, 100000n]) {
+    assert.deepEqual(trace({ ...AT_ONCE, threshold: 64, heatDecay: 4000 } as typeof AT_ONCE, budget, NOW_AND_THEN), trace(OFF, budget, NOW_AND_THEN), `budget ${budget}`);
+  }
+});
+
+test("XENTS_JIT_DECAY sets the instructions between halvings of heat; bad values are refused", () => {
+  assert.deepEqual([jitOptionsFromEnv({}).threshold, jitOptionsFromEnv({}).heatDecay], [4000, 5_000_000]);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_DECAY: "0" }).heatDecay, 0);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_DECAY: "1000" }).heatDecay, 1000);
+  for (const bad of ["-1", "1.5", "x", "4294967296"]) assert.throws(() => jitOptionsFromEnv({ XENTS_JIT_DECAY: bad }), /XENTS_JIT_DECAY/);
+});
+
 // Optimised compiles (src/cpu/jit/engine.ts): a translation that has retired
 // optimizeAfter guest instructions is compiled again by V8's optimising
 // compiler, from the same words and entries, into the same table slot.

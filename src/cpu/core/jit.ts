@@ -79,6 +79,48 @@ let slotIc: u64 = 0;
   if (sat || m >= jitOptimizeAfter) jitOptimize(<u32>((runHost - ramHost) >> 12), fn);
 }
 
+// Heat says how hot a frame is now, not how much it ran since the start:
+// every heatDecayEvery instructions the core's vCPUs retire, the heat of
+// each frame without code is halved. A page that runs a little all along
+// (a timer or interrupt handler) stays below the threshold, so the
+// threshold can be low enough that a page busy now is translated soon.
+// The frames that have heat are listed (HEAT_LIST at most; past that, a
+// decay looks at every frame). 0: heat never decays.
+const HEAT_LIST: u32 = 4096;
+const heatList = new StaticArray<u32>(HEAT_LIST);
+let heatListed: u32 = 0;
+let heatOverflow = false;
+let heatDecayEvery: u64 = 0;
+let heatClock: u64 = 0;
+let heatDecayAt: u64 = 0;
+export function jitSetHeatDecay(every: u32): void { heatDecayEvery = every; heatDecayAt = heatClock + every; }
+// The run loop's count of what a run retired.
+@inline export function heatTick(n: u64): void {
+  heatClock += n;
+  if (heatDecayEvery != 0 && heatClock >= heatDecayAt) decayHeat();
+}
+@inline function listHeated(f: u32): void {
+  if (heatListed < HEAT_LIST) unchecked(heatList[heatListed++] = f);
+  else heatOverflow = true;
+}
+// (A frame may be listed twice, after its code went and it warmed again
+// before a decay: it cools twice as fast once.)
+function decayHeat(): void {
+  heatDecayAt = heatClock + heatDecayEvery;
+  const scan = heatOverflow;
+  const n = scan ? jitFrames : heatListed;
+  heatListed = 0;
+  heatOverflow = false;
+  for (let i: u32 = 0; i < n; i++) {
+    const f = scan ? i : unchecked(heatList[i]);
+    const rec = jitTab + (<usize>f << 3);
+    if (load<u32>(rec) != 0) continue; // translated: the field counts misses
+    const h = load<u16>(rec, 4) >> 1;
+    store<u16>(rec, h, 4);
+    if (h != 0) listHeated(f);
+  }
+}
+
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
 const MISSES_BEFORE_RETRANSLATION: u32 = 256;
@@ -151,6 +193,7 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
     const heat = <u32>load<u16>(rec, 4) + 1;
     if (heat < jitThreshold) {
       store<u16>(rec, <u16>heat, 4);
+      if (heat == 1) listHeated(f);
       if (cross) noteEntry(f, p);
       jitMiss = MISS_COLD;
       return ENTER_NONE;

@@ -17,7 +17,7 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter, jitMiss, countInterpreted, runPage, ENTER_NONE, ENTER_NOT_HEAD, MISS_NOT_HEAD } from "./jit";
+import { jitEnter, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_NOT_HEAD, MISS_NOT_HEAD } from "./jit";
 import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
@@ -164,8 +164,9 @@ export function run(c: usize, budget: u64, clockBase: u64, clockScale: u64): u32
   refreshFpEnabled();
   setExitReason(EXIT_NONE);
   setAttention(true);
+  const start = instret;
   const budgetEnd = instret + budget;
-  if (jitOn) loopTranslated(budgetEnd); else loopInterpreted(budgetEnd);
+  if (jitOn) { loopTranslated(budgetEnd); heatTick(instret - start); } else loopInterpreted(budgetEnd);
   syncOut();
   return exitReason;
 }

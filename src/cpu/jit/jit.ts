@@ -14,6 +14,10 @@ export interface JitOptions {
   enabled: boolean;
   // Block heads the interpreter runs in a frame before it is translated (0: at once).
   threshold: number;
+  // Every this many guest instructions the core's vCPUs retire, the heat
+  // of frames without code is halved (0: never), so the threshold counts
+  // recent block heads.
+  heatDecay?: number;
   maxModules: number;
   // At most this many entries a frame's translation is built from: the one
   // that made it hot and those from other pages that recurred while it was
@@ -31,13 +35,15 @@ export interface JitOptions {
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
-// run 16000 block heads before they are translated; lower thresholds
-// translate pages that do not run long enough to repay their compilation.
-// A page's translation grows to at most 8 entries (4 were better while V8's
-// own tier-up competed for the cores). On by default; XENTS_JIT=0 turns it
-// off, XENTS_JIT_THRESHOLD sets the heat, XENTS_JIT_OPTIMIZE the
-// instructions before a page's optimised compile.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 16000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000 };
+// run 4000 block heads, counted with halving every 5 M instructions, before
+// they are translated (without the halving, 16000 was best: lower
+// thresholds translated pages that did not run long enough to repay their
+// compilation). A page's translation grows to at most 8 entries (4 were
+// better while V8's own tier-up competed for the cores). On by default;
+// XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD sets the heat,
+// XENTS_JIT_DECAY the instructions between halvings, XENTS_JIT_OPTIMIZE
+// the instructions before a page's optimised compile.
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
@@ -52,6 +58,11 @@ export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOpti
     const n = Number(env.XENTS_JIT_OPTIMIZE);
     if (!Number.isInteger(n) || n < 0 || n > 0x7FFFFFFF) throw new Error(`XENTS_JIT_OPTIMIZE must be an integer from 0 to 2147483647 (got ${env.XENTS_JIT_OPTIMIZE})`);
     o.optimizeAfter = n;
+  }
+  if (env.XENTS_JIT_DECAY !== undefined) {
+    const n = Number(env.XENTS_JIT_DECAY);
+    if (!Number.isInteger(n) || n < 0 || n > 0xFFFFFFFF) throw new Error(`XENTS_JIT_DECAY must be an integer from 0 to 4294967295 (got ${env.XENTS_JIT_DECAY})`);
+    o.heatDecay = n;
   }
   if (env.XENTS_JIT_THRESHOLD !== undefined) {
     const t = Number(env.XENTS_JIT_THRESHOLD);
@@ -140,6 +151,7 @@ export class Jit {
     const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number) => void;
     setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0);
     (e.jitSetOptimize as (n: number) => void)(this.options.optimizeAfter ?? 0);
+    (e.jitSetHeatDecay as (n: number) => void)(this.options.heatDecay ?? 0);
   }
 
   // The core's jitCompile: translate frame f from the entries seen so far and
