@@ -630,6 +630,46 @@ test("a page's first translation takes the entries from other pages that recurre
   assert.equal(s.instructions_translated + i.cold + i.pending + i.blocked + i.not_head + i.no_fit + i.other, Number(cpu.instret));
 });
 
+// Live modules are bounded: with room for two translations, four pages
+// that take turns evict one another (the oldest goes), and every exit is
+// still the interpreter's.
+const FOUR_PAGES = `
+    mov x1, #50
+    adr x4, p1
+    adr x5, p2
+    adr x6, p3
+  loop:
+    blr x4
+    blr x5
+    blr x6
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+    .balign 4096
+  p1:
+    add x0, x0, #1
+    ret
+    .balign 4096
+  p2:
+    add x2, x2, #2
+    ret
+    .balign 4096
+  p3:
+    add x3, x3, #3
+    ret
+`;
+
+test("live translations are bounded: past maxModules the oldest is evicted, and exits stay the interpreter's", () => {
+  const bounded = { ...AT_ONCE, maxModules: 2 };
+  for (const budget of [3n, 100n, 100000n]) assert.deepEqual(trace(bounded, budget, FOUR_PAGES), trace(OFF, budget, FOUR_PAGES), `budget ${budget}`);
+  const { core, cpu } = bareCore(FOUR_PAGES, { jit: bounded });
+  assert.equal(cpu.run(1_000_000n), Exit.HVC);
+  assert.deepEqual([cpu.x(0), cpu.x(2), cpu.x(3)], [50n, 100n, 150n]);
+  const s = core.jitStats();
+  assert.ok(s.live_modules <= 2 && s.evicted > 0, JSON.stringify(s));
+  assert.equal(s.pages_translated, s.evicted + s.live_modules, "every translation is live or was evicted");
+});
+
 // Heat decays: every heatDecay instructions the heat of frames without code
 // is halved, so a page entered a little all along (here once every ~400
 // instructions: ~10 entries between halvings, never more than ~20 heat)
