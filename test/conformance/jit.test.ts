@@ -359,8 +359,9 @@ test("BL, BLR and RET in translated code exit as interpreted, within the page an
   assert.ok(lastStats!.chained >= 40, `the call to the far page and its return chain: ${JSON.stringify(lastStats)}`);
 });
 
-// A chain from page to page is tail calls: 200,000 crossings in one entry
-// from the run loop (as nested calls they would overflow the stack).
+// A chain from page to page is a loop in the core: 200,000 crossings in
+// one entry from the run loop (as nested calls they would overflow the
+// stack).
 // A loop in the first page that calls `far`, at the start of the next
 // page, n times, then HVC.
 function callsFarPage(n: number, far: string): string {
@@ -645,6 +646,34 @@ test("live translations are bounded: past maxModules the oldest is evicted, and 
   const s = core.jitStats();
   assert.ok(s.live_modules <= 2 && s.evicted > 0, JSON.stringify(s));
   assert.equal(s.pages_translated, s.evicted + s.live_modules, "every translation is live or was evicted");
+});
+
+// An evicted translation is garbage: nothing but its table slot held it.
+// (Page modules that imported the function table stayed on V8's list of
+// that table's importers for good, and every table.set walked the list.)
+// The child counts instances made and collected while the core lives on.
+test("evicted translations are collected while the core runs on", () => {
+  const bare = new URL("../helpers/bare.js", import.meta.url).href;
+  const script = `
+    import { bareCore } from ${JSON.stringify(bare)};
+    let made = 0, collected = 0;
+    const registry = new FinalizationRegistry(() => { collected++; });
+    WebAssembly.Instance = class extends WebAssembly.Instance {
+      constructor(m, i) { super(m, i); made++; registry.register(this, 0); }
+    };
+    const { core, cpu } = bareCore(${JSON.stringify(FOUR_PAGES)}, { jit: ${JSON.stringify({ ...AT_ONCE, maxModules: 2 })} });
+    cpu.run(1000000n);
+    const s = core.jitStats();
+    for (let i = 0; i < 20 && collected < s.evicted; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+    console.log(JSON.stringify({ made, collected, evicted: s.evicted, live: s.live_modules, x7: String(cpu.x(7)) }));
+  `;
+  const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { made: number; collected: number; evicted: number; live: number; x7: string };
+  assert.equal(out.x7, "150");
+  assert.ok(out.evicted >= 2, r.stdout);
+  assert.equal(out.made, 1 + out.evicted + out.live, `the core's instance and every translation's: ${r.stdout}`);
+  assert.equal(out.collected, out.evicted, `every evicted translation and no live one: ${r.stdout}`);
 });
 
 // Heat decays: every heatDecay instructions the heat of frames without code

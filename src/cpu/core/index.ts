@@ -3,7 +3,7 @@
 // the TypeScript side uses to read and write vCPU blocks.
 
 export { run, vcpuIrqPending } from "./run";
-export { jitStep, jitChain, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted, jitSetOptimize, jitSetHeatDecay, jitSlotPlaced, jitSlotOptimised, jitRetiredOptimised } from "./jit";
+export { jitStep, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted, jitSetOptimize, jitSetHeatDecay, jitSlotPlaced, jitSlotOptimised, jitRetiredOptimised } from "./jit";
 export { jitSetup, jitNoteWrite, jitInvalidations } from "./code_frames";
 // The hot state translated code reads and writes (imported as globals by each translated module).
 export { pc, instret, nzcv } from "./state";

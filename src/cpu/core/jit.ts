@@ -213,9 +213,16 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   runHost = fetchHost;
   curSlot = fn;
   slotIc = before;
-  // Translated code may go on into other pages' code (jitChain): what
-  // returns is the last function of the chain, running from runHost.
-  const r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
+  // Translated code that leaves its page by a branch (3) goes on in the
+  // target page's code if it has some (jitChain): r is the last function's
+  // answer, which ran from runHost.
+  let r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
+  while (r == 3) {
+    const next = jitChain();
+    if (next == 0) { r = 1; break; }
+    const q = pc;
+    r = call_indirect<u32>(next, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, limit);
+  }
   jitRetired += instret - before;
   creditSlot();
   if (r == 2) {
@@ -238,14 +245,13 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   return r != 0 || instret != before ? ENTER_RAN : ENTER_NONE;
 }
 
-// For translated code leaving its page with pc set and instret counted (a
-// branch out of the page): the table index of the function to go on in
-// (translated code tail-calls it, with the same limit), or 0 to return to
-// the run loop. Only a page already translated and in the fetch TLB is
+// Translated code left its page with pc set and instret counted (a branch
+// out of the page): the table index of the function to go on in (called
+// with the same limit), or 0 to return to the run loop. Only a page already translated and in the fetch TLB is
 // chained to; the rest (heat, translation, TLB fills, faults) is the run
 // loop's. The state is what jitEnter would have set: the fetch page, the
 // running page and the per-translation count.
-export function jitChain(): u32 {
+function jitChain(): u32 {
   const p = pc;
   if ((p & 3) != 0) return 0;
   const vpn = p >> 12;

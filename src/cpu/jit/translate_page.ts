@@ -9,9 +9,12 @@
 // offset to start at; limit: the instruction count not to pass (budget or
 // timer deadline). Returns 1 if any instruction ran, 0 if the first block
 // does not fit under the limit, 2 if the entry is not a block head (and
-// nothing ran). A branch out of the page goes on in the target page's
-// translation when the core finds one (jitChain): a tail call with the same
-// arguments for that page, so what returns is the last page's answer.
+// nothing ran), 3 if it left the page by a branch with pc and instret set
+// (the core goes on in the target page's translation if it has one,
+// jitChain). The module imports no function table: an instance that
+// imports one stays on the table's list for good in V8, every table.set
+// walks that list and every instantiation copies the whole table, so
+// translations that come and go would leak and slow down without end.
 //
 // The page is split into basic blocks (a block ends at a branch, at an
 // exception-generating or branch instruction left to the interpreter, or
@@ -36,14 +39,12 @@ import { Code, Op, T, moduleBytes, ImportedFunc, ImportedGlobal } from "./wasm_c
 // Imports: the core's helpers (jit.ts) and hot globals, in this order of index.
 export const JIT_FUNCS: ImportedFunc[] = [
   { name: "jitStep", params: [T.I32, T.I64], results: [T.I32] }, // (k << 12 | offset, ic) -> leave?
-  { name: "jitChain", params: [], results: [T.I32] }, // () -> the next page's function, or 0
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
 ];
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
-const F_STEP = 0, F_CHAIN = 1;
-const TYPE_PAGE = JIT_FUNCS.length; // the page function's type index (moduleBytes)
+const F_STEP = 0;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -353,18 +354,10 @@ class PageTranslator {
     c.end(); this.level--; // out
     c.get(L_PAGE); c.get(L_ENTRY); c.op(Op.I64_EXTEND_I32_S); c.op(Op.I64_ADD); c.gset(G_PC);
     c.end(); this.level--; // left
-    // Out of the page with pc set: on into the next page's translation if
-    // it has one (a tail call: no stack grows however long the chain),
-    // else back to the run loop.
+    // Out of the page with pc set: the core goes on in the next page's
+    // translation if it has one, else in the run loop.
     c.get(L_IC); c.gset(G_INSTRET);
-    c.call(F_CHAIN); c.tee(L_C);
-    c.if_();
-    c.get(L_CPU); c.get(L_TLB);
-    c.gget(G_PC); c.i64(~0xFFFn); c.op(Op.I64_AND);
-    c.gget(G_PC); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND);
-    c.get(L_LIMIT); c.get(L_C); c.returnCallIndirect(TYPE_PAGE);
-    c.end();
-    c.i32(1);
+    c.i32(3);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], LOCALS, c);
     return { bytes, heads: H, translated: this.translated, called: this.called };
   }

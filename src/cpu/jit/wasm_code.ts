@@ -9,7 +9,7 @@ export const enum T { I32 = 0x7F, I64 = 0x7E, VOID = 0x40 }
 
 export const enum Op {
   UNREACHABLE = 0x00, NOP = 0x01, BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0B,
-  BR = 0x0C, BR_IF = 0x0D, BR_TABLE = 0x0E, RETURN = 0x0F, CALL = 0x10, RETURN_CALL_INDIRECT = 0x13, DROP = 0x1A, SELECT = 0x1B,
+  BR = 0x0C, BR_IF = 0x0D, BR_TABLE = 0x0E, RETURN = 0x0F, CALL = 0x10, DROP = 0x1A, SELECT = 0x1B,
   LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, GLOBAL_GET = 0x23, GLOBAL_SET = 0x24,
   I32_LOAD = 0x28, I64_LOAD = 0x29,
   I32_LOAD8_S = 0x2C, I32_LOAD8_U = 0x2D, I32_LOAD16_S = 0x2E, I32_LOAD16_U = 0x2F,
@@ -108,16 +108,13 @@ export class Code extends Bytes {
     this.u32(dflt);
   }
   call(f: number): void { this.byte(Op.CALL); this.u32(f); }
-  // A tail call through table 0 (the callee's frame replaces this one).
-  returnCallIndirect(type: number): void { this.byte(Op.RETURN_CALL_INDIRECT); this.u32(type); this.u32(0); }
 }
 
 export interface ImportedGlobal { name: string; type: T.I32 | T.I64 }
 export interface ImportedFunc { name: string; params: T[]; results: T[] }
 
 // One module: imports env.memory, the given functions and mutable globals
-// (in that order of index) and env.table (function references), and
-// exports one function "f", whose type index is funcs.length.
+// (in that order of index), and exports one function "f", whose type index is funcs.length.
 export function moduleBytes(
   funcs: ImportedFunc[], globals: ImportedGlobal[], params: T[], results: T[], locals: [number, T][], body: Code,
 ): Uint8Array<ArrayBuffer> {
@@ -131,11 +128,10 @@ export function moduleBytes(
   fnType(params, results);
   section(1, types);
   const imports = new Bytes();
-  imports.u32(2 + funcs.length + globals.length);
+  imports.u32(1 + funcs.length + globals.length);
   imports.name("env"); imports.name("memory"); imports.byte(0x02); imports.byte(0x00); imports.u32(0);
   funcs.forEach((f, i) => { imports.name("env"); imports.name(f.name); imports.byte(0x00); imports.u32(i); });
   for (const g of globals) { imports.name("env"); imports.name(g.name); imports.byte(0x03); imports.byte(g.type); imports.byte(0x01); }
-  imports.name("env"); imports.name("table"); imports.byte(0x01); imports.byte(0x70); imports.byte(0x00); imports.u32(0);
   section(2, imports);
   const fns = new Bytes();
   fns.u32(1); fns.u32(funcs.length);
