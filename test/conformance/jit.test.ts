@@ -426,6 +426,79 @@ test("a chain into an entry that is not a head leaves the rest to the interprete
   assert.equal(s.retranslations, 1, JSON.stringify(s));
 });
 
+// The same with the far page's entries spent (maxEntries 1): the first
+// retranslation for `late` is refused, the second (after 512 misses) goes
+// through, so a hot entry is never interpreted for good.
+test("a page at maxEntries whose other entry keeps missing gets it when the refusals double", () => {
+  const many = CHAIN_NOT_HEAD.replace("mov x1, #300", "mov x1, #2000");
+  sameAsInterpreted(many, [1000n, 100000n], Exit.HVC);
+  const { core, cpu } = bareCore(many, { jit: { ...AT_ONCE, maxEntries: 1 } });
+  assert.equal(cpu.run(100_000n), Exit.HVC);
+  assert.equal(cpu.x(5), 2000n);
+  const s = core.jitStats();
+  assert.equal(s.interpreted.not_head, 512 * 2, JSON.stringify(s));
+  assert.equal(s.retranslations, 1, JSON.stringify(s));
+});
+
+// The far page is translated from its first entry (`f1`), and the walk
+// after f1's RET reaches the functions behind it. Those that begin as
+// compilers begin them (ftrace's `mov x9, x30`, BTI C, PACIASP) are block
+// heads, so the pointer calls that follow find code at once; `plain`,
+// reached the same way, is inside a block and misses.
+function calledLater(start: string): string {
+  return `
+    mov x1, #100
+    adr x4, f1
+    adr x6, f2
+    blr x4
+  loop:
+    blr x6
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+    .balign 4096
+  f1:
+    add x0, x0, #1
+    ret
+    nop
+    nop
+  f2:
+    ${start}
+    add x5, x5, #1
+    ret
+`;
+}
+
+test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of its page's translation", () => {
+  for (const start of ["mov x9, x30", "bti c", "paciasp", "add x7, x7, #1"]) {
+    const src = calledLater(start);
+    sameAsInterpreted(src, [3n, 1000n], Exit.HVC);
+    const { core, cpu } = bareCore(src, { jit: { ...AT_ONCE, maxEntries: 8 } });
+    assert.equal(cpu.run(100_000n), Exit.HVC);
+    assert.equal(cpu.x(5), 100n);
+    const s = core.jitStats();
+    if (start.startsWith("add")) assert.equal(s.interpreted.not_head, 100 * 3, `${start}: every call misses ${JSON.stringify(s)}`);
+    else assert.equal(s.interpreted.not_head, 0, `${start}: ${JSON.stringify(s)}`);
+  }
+});
+
+// The page function's locals: 6 i64 and 7 i32 of the translator's own,
+// then one i64 for each guest register the translated code uses (V8's
+// baseline compiler pays for every local declared). Here x0, x1, x2 and SP.
+test("a translated page declares a local for each guest register it uses and no more", () => {
+  const words = new Uint32Array(1024);
+  words.set(new Uint32Array(assemble("add x0, x1, #1\n ldr x2, [sp, #8]\n hvc #0").buffer.slice(0, 12)));
+  const bytes = translatePage(words, [0]).bytes;
+  // The code section's one body: its size, then the local declarations.
+  let i = 8;
+  const leb = (): number => { let v = 0, s = 0, b: number; do { b = bytes[i++]; v |= (b & 0x7F) << s; s += 7; } while (b & 0x80); return v; };
+  while (bytes[i] !== 10) { i++; const n = leb(); i += n; }
+  i++; leb(); leb(); leb();
+  const groups: [number, number][] = [];
+  for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
+  assert.deepEqual(groups, [[6, 0x7E], [7, 0x7F], [4, 0x7E]]);
+});
+
 // Blocks that branch to their own head are wasm loops with the registers
 // they use loaded once before the loop: loads, stores, flags, budget exits
 // inside the loop and an MMIO exit from its slow path leave the machine as

@@ -133,6 +133,8 @@ export class Jit {
   private pending = new Map<number, number>();
   // Byte offsets where execution entered each translated frame.
   private entries = new Map<number, Set<number>>();
+  // Retranslations refused to frames at maxEntries since their translation began (pastCap).
+  private refused = new Map<number, number>();
   private lastError = "";
 
   constructor(readonly options: JitOptions, reservedSlots: number) {
@@ -162,8 +164,8 @@ export class Jit {
     if (!core || frame >= this.frames) return 0;
     let entries = this.entries.get(frame);
     // Not translated now (first time, or its code was written): start afresh.
-    if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); }
-    else if (entries.size >= (this.options.maxEntries ?? 1)) return 0;
+    if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); this.refused.delete(frame); }
+    else if (entries.size >= (this.options.maxEntries ?? 1) && !this.pastCap(frame)) return 0;
     if (this.pending.has(frame)) return PENDING;
     const before = entries.size;
     entries.add(entry);
@@ -270,11 +272,23 @@ export class Jit {
     const seen = new Map<number, number>();
     for (const v of ring) if (v >>> 12 === frame) seen.set(v & 0xFFF, (seen.get(v & 0xFFF) ?? 0) + 1);
     // The most frequent first.
-    const max = this.options.maxEntries ?? 1;
+    const max = Math.max(this.options.maxEntries ?? 1, entries.size);
     for (const [off, n] of [...seen].sort((a, b) => b[1] - a[1])) {
       if (n < 2 || entries.size >= max) break;
       entries.add(off);
     }
+  }
+
+  // A page at maxEntries whose other entries keep missing (each call here
+  // is another 256 misses) still gets one more entry each time its
+  // refusals double: a hot function entered where its page's translation
+  // has no head (a pointer call into a page whose entries are spent, as
+  // zlib's inflate is on a boot) would otherwise be interpreted for good,
+  // while compiles stay logarithmic in the misses.
+  private pastCap(frame: number): boolean {
+    const n = (this.refused.get(frame) ?? 0) + 1;
+    this.refused.set(frame, n);
+    return (n & (n - 1)) === 0 && n >= 2;
   }
 
   // A translator bug must not take the host down: the frame stays interpreted.

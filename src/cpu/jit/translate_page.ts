@@ -49,12 +49,16 @@ const F_STEP = 0;
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
 const L_IC = 5, L_IC0 = 6;
-const L_X = 7; // x0..x30, then SP (register 31 in its SP role): 32 i64
-const L_VA = L_X + 32, L_A = L_VA + 1, L_B = L_VA + 2, L_R = L_VA + 3; // i64 temps
-const L_NZCV = L_VA + 4; // i32
+const L_VA = 7, L_A = 8, L_B = 9, L_R = 10; // i64 temps
+const L_NZCV = 11; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
-const LOCALS: [number, T][] = [[2 + 32 + 4, T.I64], [7, T.I32]];
+// Then one i64 for each of x0..x30 and SP (register 31 in its SP role) the
+// page's code uses, numbered as first used. Only those: V8's baseline
+// compiler reconciles every local at every block boundary and zero-fills
+// them all at each entry, so its compile time and entry cost grow with the
+// locals declared, used or not (~40% more compile time for 40 more).
+const L_X0 = L_C + 1;
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
 
@@ -130,6 +134,14 @@ function classify(insn: number): Slot {
 function isBranchReg(insn: number): boolean {
   const b = (insn & 0xFFFFFC1F) >>> 0;
   return b === 0xD61F0000 || b === 0xD63F0000 || b === 0xD65F0000;
+}
+// The instructions compilers put first in a function: BTI (any of its
+// targets) and PACIASP/PACIBSP, the landing pads of indirect calls, and
+// `mov x9, x30`, the first of the two instructions Linux's ftrace patches
+// at every traceable function's entry (-fpatchable-function-entry).
+function functionStart(insn: number): boolean {
+  if (((insn & 0xFFFFFF3F) >>> 0) === 0xD503241F) return true; // BTI {c, j, jc}
+  return insn === 0xD503233F || insn === 0xD503237F || insn === 0xAA1E03E9; // PACIASP, PACIBSP, MOV X9, X30
 }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
 // Hints other than WFE, WFI, SEV and SEVL; DSB, DMB and ISB (system.ts).
@@ -272,6 +284,8 @@ export function translatePage(words: Uint32Array, entries: Iterable<number>): Tr
 class PageTranslator {
   private readonly c = new Code();
   private readonly st = new Uint8Array(33);
+  private readonly regLocal = new Int32Array(32).fill(-1);
+  private regs = 0;
   // Open wasm blocks, loops and ifs, and where the labels branches name
   // are among them (a branch's depth is the count of those opened since).
   private level = 0;
@@ -320,6 +334,11 @@ class PageTranslator {
         if (unconditional) break;
       }
     }
+    // Where functions begin, entered by indirect calls that no entry seen
+    // so far shows: a block head, so that the first such call finds code
+    // when fall-through from before reached the function (a third of the
+    // entries a Linux boot adds to its pages' translations are these).
+    for (let i = 0; i < n; i++) if (reach[i] && functionStart(this.words[i])) isHead[i] = 1;
     for (let i = 0; i < n; i++) if (isHead[i] && reach[i]) { this.headIndex[i] = this.heads.length; this.heads.push(i); }
 
     const c = this.c;
@@ -358,7 +377,9 @@ class PageTranslator {
     // translation if it has one, else in the run loop.
     c.get(L_IC); c.gset(G_INSTRET);
     c.i32(3);
-    const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], LOCALS, c);
+    const locals: [number, T][] = [[6, T.I64], [7, T.I32]];
+    if (this.regs) locals.push([this.regs, T.I64]);
+    const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
     return { bytes, heads: H, translated: this.translated, called: this.called };
   }
 
@@ -382,22 +403,28 @@ class PageTranslator {
   private close(): void { this.c.end(); this.level--; }
 
   // --- registers ------------------------------------------------------------
+  // The local of guest register r (31: SP).
+  private xl(r: number): number {
+    let l = this.regLocal[r];
+    if (l < 0) l = this.regLocal[r] = L_X0 + this.regs++;
+    return l;
+  }
   private load(r: number): void {
     if (this.st[r] !== UNLOADED) return;
     const c = this.c;
-    if (r === NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(L_X + r); }
+    if (r === NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
     this.st[r] = CLEAN;
   }
   // Register r in its zero-register role (31 reads 0), 64 bits.
-  private x(r: number): void { if (r === 31) this.c.i64(0); else { this.load(r); this.c.get(L_X + r); } }
+  private x(r: number): void { if (r === 31) this.c.i64(0); else { this.load(r); this.c.get(this.xl(r)); } }
   // Register r in its SP role.
-  private xsp(r: number): void { this.load(r); this.c.get(L_X + r); }
+  private xsp(r: number): void { this.load(r); this.c.get(this.xl(r)); }
   private w(r: number): void { this.x(r); this.c.op(Op.I32_WRAP_I64); }
   private wsp(r: number): void { this.xsp(r); this.c.op(Op.I32_WRAP_I64); }
   private setX(r: number): void { if (r === 31) this.c.op(Op.DROP); else this.setXSP(r); }
   private setXSP(r: number): void {
     const c = this.c;
-    c.set(L_X + r); c.get(L_CPU); c.get(L_X + r); c.mem(Op.I64_STORE, r * 8);
+    c.set(this.xl(r)); c.get(L_CPU); c.get(this.xl(r)); c.mem(Op.I64_STORE, r * 8);
     this.st[r] = CLEAN;
   }
   private setW(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setX(r); }
@@ -918,7 +945,7 @@ class PageTranslator {
     c.get(L_TLB); c.op(Op.I32_ADD); c.tee(L_E);
     c.mem(Op.I64_LOAD, f.load ? 0 : 8);
     c.get(L_VA); if (total > 1) { c.i64(total - 1); c.op(Op.I64_ADD); } c.i64(12); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
-    if (f.rn === 31) { c.get(L_X + 31); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
+    if (f.rn === 31) { c.get(this.xl(31)); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
     this.openIf();
     // Fast path: the TLB entry's host address (its low half: wasm addresses
     // are 32-bit). A frame holding translated code has no write tag, so a
@@ -935,7 +962,7 @@ class PageTranslator {
       if (pair) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
     }
     const wb = f.mode === "pre" || f.mode === "post";
-    if (wb) { c.get(L_CPU); c.get(L_R); c.tee(L_X + f.rn); c.mem(Op.I64_STORE, f.rn * 8); }
+    if (wb) { c.get(L_CPU); c.get(L_R); c.tee(this.xl(f.rn)); c.mem(Op.I64_STORE, f.rn * 8); }
     c.else_();
     // Slow path: the interpreter runs the whole instruction (the walk, an
     // MMIO exit, a fault, a store to code), exactly as interpreted, and
@@ -945,7 +972,7 @@ class PageTranslator {
     // (Register 31 is the zero register as a load's target, SP as a base.)
     const written = f.load ? [f.rt, f.rt2].filter((r) => r >= 0 && r !== 31) : [];
     if (wb) written.push(f.rn);
-    for (const r of written) { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(L_X + r); }
+    for (const r of written) { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
     this.close();
     for (const r of written) this.st[r] = CLEAN;
   }
@@ -954,7 +981,7 @@ class PageTranslator {
   private loadTo(r: number, value: () => void): void {
     const c = this.c;
     if (r === 31) { value(); c.op(Op.DROP); return; }
-    c.get(L_CPU); value(); c.tee(L_X + r); c.mem(Op.I64_STORE, r * 8);
+    c.get(L_CPU); value(); c.tee(this.xl(r)); c.mem(Op.I64_STORE, r * 8);
   }
 
   // The value at the host address on the stack, extended as the load does.
