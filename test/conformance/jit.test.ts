@@ -395,8 +395,11 @@ test("translated code goes on into other pages' translations without the run loo
 // translation, which ends at the B): the interpreter goes on
 // from there, the miss counts once and against that page, which is
 // translated again with it after 256 misses; from then on the chain takes it.
-const CHAIN_NOT_HEAD = `
-    mov x1, #300
+// A loop in the first page that calls `far` (in the next page) once, then
+// `late` (in the same page) n times, then HVC.
+function farThenLate(n: number, farPage: string): string {
+  return `
+    mov x1, #${n}
     adr x4, far
     adr x6, late
     blr x4
@@ -406,6 +409,9 @@ const CHAIN_NOT_HEAD = `
     b.ne loop
     hvc #1
     .balign 4096
+${farPage}`;
+}
+const CHAIN_NOT_HEAD = farThenLate(300, `
   far:
     add x0, x0, #1
     ret
@@ -413,7 +419,7 @@ const CHAIN_NOT_HEAD = `
   late:
     add x5, x5, #1
     ret
-`;
+`);
 
 test("a chain into an entry that is not a head leaves the rest to the interpreter, and the page is translated again with it", () => {
   sameAsInterpreted(CHAIN_NOT_HEAD, [1n, 3n, 11n, 1000n, 100000n], Exit.HVC);
@@ -440,33 +446,23 @@ test("a page at maxEntries whose other entry keeps missing gets it when the refu
   assert.equal(s.retranslations, 1, JSON.stringify(s));
 });
 
-// The far page is translated from its first entry (`f1`), and the walk
-// after f1's RET reaches the functions behind it. Those that begin as
-// compilers begin them (ftrace's `mov x9, x30`, BTI C, PACIASP) are block
-// heads, so the pointer calls that follow find code at once; `plain`,
-// reached the same way, is inside a block and misses.
+// The far page is translated from its first entry (`far`), and the walk
+// after its RET reaches the function behind it. One that begins as
+// compilers begin functions (ftrace's `mov x9, x30`, BTI C, PACIASP) is a
+// block head, so the pointer calls that follow find code at once; one that
+// begins with anything else is inside a block and misses.
 function calledLater(start: string): string {
-  return `
-    mov x1, #100
-    adr x4, f1
-    adr x6, f2
-    blr x4
-  loop:
-    blr x6
-    subs x1, x1, #1
-    b.ne loop
-    hvc #1
-    .balign 4096
-  f1:
+  return farThenLate(100, `
+  far:
     add x0, x0, #1
     ret
     nop
     nop
-  f2:
+  late:
     ${start}
     add x5, x5, #1
     ret
-`;
+`);
 }
 
 test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of its page's translation", () => {
