@@ -84,7 +84,17 @@ function replicate(v: bigint, esize: number): bigint {
   for (let i = 0; i < 64; i += esize) r |= v << BigInt(i);
   return r & ones(64);
 }
-export function decodeBitMasks(immN: number, imms: number, immr: number, immediate: boolean, datasize: number): { w: bigint; t: bigint } | null {
+// Memoised: BigInt arithmetic made it a tenth of the translator's time, and
+// kernel code uses few distinct masks. Index: immN:imms:immr, immediate, datasize.
+type BitMasks = { w: bigint; t: bigint } | null;
+const bitMasks: (BitMasks | undefined)[] = new Array(1 << 15);
+export function decodeBitMasks(immN: number, imms: number, immr: number, immediate: boolean, datasize: number): BitMasks {
+  const key = (((immN & 1) << 12 | (imms & 0x3F) << 6 | (immr & 0x3F)) << 2) | (immediate ? 2 : 0) | (datasize === 64 ? 1 : 0);
+  let m = bitMasks[key];
+  if (m === undefined) m = bitMasks[key] = computeBitMasks(immN, imms, immr, immediate, datasize);
+  return m;
+}
+function computeBitMasks(immN: number, imms: number, immr: number, immediate: boolean, datasize: number): BitMasks {
   const combined = (immN << 6) | (~imms & 0x3F);
   if (combined === 0) return null;
   const len = 31 - Math.clz32(combined);
@@ -291,7 +301,9 @@ class PageTranslator {
   private level = 0;
   private readonly at = { left: 0, out: 0, nohead: 0, miss: 0, dispatch: 0, loop: 0 };
   private readonly headAt = new Int32Array(1024);
-  private readonly slots: Slot[] = [];
+  // Each instruction's kind, classified when the walk first reaches it (most
+  // of a page is never reached from the entries).
+  private readonly slots: (Slot | undefined)[] = new Array(1024);
   private readonly headIndex = new Int32Array(1025).fill(-1);
   private readonly heads: number[] = [];
   private translated = 0;
@@ -303,7 +315,6 @@ class PageTranslator {
 
   run(entries: Iterable<number>): TranslatedPage {
     const n = 1024;
-    for (let i = 0; i < n; i++) this.slots.push(classify(this.words[i]));
     // Translate what the entries reach: fall-through, direct branches within
     // the page, the return points of calls, the instructions after those
     // left to the interpreter. The rest of the page (data, code reached only
@@ -314,7 +325,7 @@ class PageTranslator {
     while (work.length) {
       for (let i = work.pop()!; i < n && !reach[i]; i++) {
         reach[i] = 1;
-        const s = this.slots[i], insn = this.words[i];
+        const s = this.slot(i), insn = this.words[i];
         // After a system instruction that writes (MSR, SYS) translated code
         // often leaves (DAIFClr, a TLB flush): what follows is a head to
         // come back to. Reads (MRS) leave only when they trap.
@@ -402,6 +413,8 @@ class PageTranslator {
 
   private close(): void { this.c.end(); this.level--; }
 
+  private slot(i: number): Slot { return this.slots[i] ??= classify(this.words[i]); }
+
   // --- registers ------------------------------------------------------------
   // The local of guest register r (31: SP).
   private xl(r: number): number {
@@ -483,17 +496,17 @@ class PageTranslator {
     const first = this.heads[h];
     const next = h + 1 < this.heads.length ? this.heads[h + 1] : 1024;
     let last = first;
-    while (last < next - 1 && this.slots[last].kind !== Kind.BRANCH && this.slots[last].kind !== Kind.END) last++;
+    while (last < next - 1 && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) last++;
     this.cur = h;
     // A block that branches to its own head (an inner loop) is a wasm loop.
-    const rel = this.slots[last].rel;
+    const rel = this.slot(last).rel;
     this.selfLoop = rel !== null && last * 4 + rel === first * 4;
     this.forget();
     // Registers are written through, so their locals stay valid from one
     // iteration to the next as long as the interpreter never runs in the
     // loop; in that case everything the block may read is loaded once,
     // before the loop.
-    const hoist = this.selfLoop && !this.slots.slice(first, last + 1).some((sl) => sl.kind === Kind.CALL || sl.kind === Kind.END);
+    const hoist = this.selfLoop && !this.slots.slice(first, last + 1).some((sl) => sl!.kind === Kind.CALL || sl!.kind === Kind.END);
     if (hoist) {
       for (let i = first; i <= last; i++) {
         const insn = this.words[i];
@@ -514,7 +527,7 @@ class PageTranslator {
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
     this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
     for (let i = first; i <= last; i++) {
-      const insn = this.words[i], k = i - first, off = i * 4, slot = this.slots[i];
+      const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
       switch (slot.kind) {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
         case Kind.CALL: this.called++; this.callInterp(off, k, false); this.forget(); break;
@@ -589,7 +602,7 @@ class PageTranslator {
     } else { // B.cond
       this.cond(insn & 0xF);
     }
-    this.gotoIf(off + this.slots[off >> 2].rel!);
+    this.gotoIf(off + this.slot(off >> 2).rel!);
     this.goto(off + 4);
   }
 
