@@ -120,6 +120,10 @@ export async function fuzzControl(o: ControlFuzzOptions): Promise<ControlFuzzRep
     }
     if ((cmd === "save" || cmd === "restore") && rng.chance(0.7)) a.file = join(home, rng.pick(["save1", "save2", "idle.bin", "nofile"]));
     if (cmd === "migrate") { a.host = rng.pick(["127.0.0.1", "nonexistent.invalid", "", 5]); a.port = rng.pick([1, 0, 70000, "x"]); }
+    // shutdown --wait waits as asked (60 s unless told otherwise) for a guest
+    // that may never go (the idle image ignores the request): a wait the
+    // fuzzer can afford, or a bad value
+    if (cmd === "shutdown" && a.wait === true) a.timeout = rng.pick<unknown>([0, 0.5, 1, -1, "x", 86401]);
     if (a.domain === "victim" || a.domain === victimId) a.domain = "f1";
     return a;
   };
