@@ -155,6 +155,9 @@ export class Jit {
     setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0);
     (e.jitSetOptimize as (n: number) => void)(this.options.optimizeAfter ?? 0);
     (e.jitSetHeatDecay as (n: number) => void)(this.options.heatDecay ?? 0);
+    // The background translator starts now, beside the domain's build,
+    // rather than at the first hot page (compile_worker.ts warms it up).
+    if (this.options.enabled && this.options.background) backgroundTranslator();
   }
 
   // The core's jitCompile: translate frame f from the entries seen so far and
