@@ -90,6 +90,11 @@ export class P2m {
     this.view.setUint32(off + 4, (Math.floor(page / 0x100000) | attrHi) >>> 0, true);
   }
 
+  private clearDesc(off: number): void {
+    this.view.setUint32(off, 0, true);
+    this.view.setUint32(off + 4, 0, true);
+  }
+
   vttbr(): bigint { return this.frames.paOf(this.root) | (BigInt(this.vmid & 0xFF) << 48n); }
 
   // ---- the pool
@@ -177,10 +182,7 @@ export class P2m {
     if (e) {
       const a = this.descriptorAttrs(gfn, e);
       this.putDesc(off, e.frame, a.lo, a.hi);
-    } else {
-      this.view.setUint32(off, 0, true);
-      this.view.setUint32(off + 4, 0, true);
-    }
+    } else this.clearDesc(off);
     const l3 = this.pathTable[1];
     if (!was && e) this.tables.set(l3, this.tables.get(l3)! + 1);
     else if (was && !e) this.release(l3, 2);
@@ -193,8 +195,7 @@ export class P2m {
   private release(table: number, parentLevel: number): void {
     const n = this.tables.get(table)! - 1;
     if (n > 0) { this.tables.set(table, n); return; }
-    this.view.setUint32(this.pathOff[parentLevel - 1], 0, true);
-    this.view.setUint32(this.pathOff[parentLevel - 1] + 4, 0, true);
+    this.clearDesc(this.pathOff[parentLevel - 1]);
     this.dropTable(table);
     if (parentLevel === 2) this.release(this.pathTable[0], 1);
     else this.tables.set(this.pathRoot, this.tables.get(this.pathRoot)! - 1); // roots stay

@@ -421,12 +421,18 @@ const CHAIN_NOT_HEAD = farThenLate(300, `
     ret
 `);
 
+// Runs a farThenLate program translated at once with maxEntries: it halts
+// having made `calls` calls to `late`; the translator's figures.
+function lateCalls(source: string, maxEntries: number, calls: bigint): JitStats {
+  const { core, cpu } = bareCore(source, { jit: { ...AT_ONCE, maxEntries } });
+  assert.equal(cpu.run(100_000n), Exit.HVC);
+  assert.equal(cpu.x(5), calls);
+  return core.jitStats();
+}
+
 test("a chain into an entry that is not a head leaves the rest to the interpreter, and the page is translated again with it", () => {
   sameAsInterpreted(CHAIN_NOT_HEAD, [1n, 3n, 11n, 1000n, 100000n], Exit.HVC);
-  const { core, cpu } = bareCore(CHAIN_NOT_HEAD, { jit: { ...AT_ONCE, maxEntries: 8 } });
-  assert.equal(cpu.run(100_000n), Exit.HVC);
-  assert.equal(cpu.x(5), 300n);
-  const s = core.jitStats();
+  const s = lateCalls(CHAIN_NOT_HEAD, 8, 300n);
   // 256 entries at `late` interpreted (its ADD and RET), then translated.
   assert.equal(s.interpreted.not_head, 256 * 2, JSON.stringify(s));
   assert.equal(s.retranslations, 1, JSON.stringify(s));
@@ -438,10 +444,7 @@ test("a chain into an entry that is not a head leaves the rest to the interprete
 test("a page at maxEntries whose other entry keeps missing gets it when the refusals double", () => {
   const many = CHAIN_NOT_HEAD.replace("mov x1, #300", "mov x1, #2000");
   sameAsInterpreted(many, [1000n, 100000n], Exit.HVC);
-  const { core, cpu } = bareCore(many, { jit: { ...AT_ONCE, maxEntries: 1 } });
-  assert.equal(cpu.run(100_000n), Exit.HVC);
-  assert.equal(cpu.x(5), 2000n);
-  const s = core.jitStats();
+  const s = lateCalls(many, 1, 2000n);
   assert.equal(s.interpreted.not_head, 512 * 2, JSON.stringify(s));
   assert.equal(s.retranslations, 1, JSON.stringify(s));
 });
@@ -469,10 +472,7 @@ test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of i
   for (const start of ["mov x9, x30", "bti c", "paciasp", "add x7, x7, #1"]) {
     const src = calledLater(start);
     sameAsInterpreted(src, [3n, 1000n], Exit.HVC);
-    const { core, cpu } = bareCore(src, { jit: { ...AT_ONCE, maxEntries: 8 } });
-    assert.equal(cpu.run(100_000n), Exit.HVC);
-    assert.equal(cpu.x(5), 100n);
-    const s = core.jitStats();
+    const s = lateCalls(src, 8, 100n);
     if (start.startsWith("add")) assert.equal(s.interpreted.not_head, 100 * 3, `${start}: every call misses ${JSON.stringify(s)}`);
     else assert.equal(s.interpreted.not_head, 0, `${start}: ${JSON.stringify(s)}`);
   }

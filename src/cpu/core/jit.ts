@@ -247,8 +247,8 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
 
 // Translated code left its page with pc set and instret counted (a branch
 // out of the page): the table index of the function to go on in (called
-// with the same limit), or 0 to return to the run loop. Only a page already translated and in the fetch TLB is
-// chained to; the rest (heat, translation, TLB fills, faults) is the run
+// with the same limit), or 0 to return to the run loop. Only a page
+// already translated and in the fetch TLB is chained to; the rest (heat, translation, TLB fills, faults) is the run
 // loop's. The state is what jitEnter would have set: the fetch page, the
 // running page and the per-translation count.
 function jitChain(): u32 {
