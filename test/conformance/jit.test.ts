@@ -10,6 +10,9 @@ import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
 import { backgroundTranslator } from "../../src/cpu/jit/background.js";
 import type { JitStats } from "../../src/cpu/jit/jit.js";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { bareCore, RAM_BASE } from "../helpers/bare.js";
 import { assemble } from "../helpers/asm.js";
 import { Rng, seedFromEnv, caseCount } from "../diff/rng.js";
@@ -204,9 +207,11 @@ test("a background translation of a page written before it arrived is dropped, a
   assert.ok(core.jitStats().instructions_translated >= 2);
 });
 
-// The worker compiles baseline requests before optimised ones: a frame
-// waiting for its baseline code is interpreted meanwhile, one waiting for
-// its optimised code runs its baseline code. A (optimised) is being
+// Baseline requests are answered before optimised ones (on a thread of
+// their own, or first in the one worker's queue where V8 cannot be told the
+// compiler per module): a frame waiting for its baseline code is
+// interpreted meanwhile, one waiting for its optimised code runs its
+// baseline code. A (optimised) is being
 // compiled, for milliseconds, when B (optimised) and C (baseline) arrive,
 // microseconds apart (or all three are waiting as the worker starts): C is
 // compiled before B, where in order of arrival B came first.
@@ -222,6 +227,50 @@ test("the background translator compiles baseline requests before optimised ones
   await until("three compiles", () => { bg.drain(); return order.length === 3; });
   // (A first if the worker was already waiting, C first if it was starting.)
   assert.ok(order.indexOf("C") < order.indexOf("B"), order.join(" "));
+});
+
+// Baseline and optimised compiles run on threads of their own, each module
+// naming its compiler in its bytes (src/cpu/jit/engine.ts): baseline
+// requests made while a long optimised compile is under way are answered
+// meanwhile, each compiled by the baseline compiler. (One thread answered
+// at most one before; V8's process-wide compiler flags, set around an
+// optimised compile, made the baseline compiles on the other thread
+// optimised too.) From V8's own trace, in a child process.
+test("baseline compiles are answered while an optimised one is under way, and each uses its own compiler", () => {
+  const background = new URL("../../src/cpu/jit/background.js", import.meta.url).href;
+  const script = `
+    import { backgroundTranslator } from ${JSON.stringify(background)};
+    const bg = backgroundTranslator();
+    const page = (words) => { const p = new Uint32Array(1024); for (let i = 0; i < 1023; i++) p[i] = words[i % words.length]; p[1023] = 0xD65F03C0; return p; };
+    // ldr x1, [x2, #8]; str x1, [x3, #16]; add x0, x1, x2; ldr w4, [x2, #12]; strh w5, [x3, #2]; ldp x6, x7, [x2, #16]
+    const big = page([0xF9400441, 0xF9000861, 0x8B020020, 0xB9400C44, 0x79000465, 0xA9411C46]);
+    const arrived = [];
+    const post = (name, words, optimise) => bg.post(words, [0], optimise, (r) => { if ("error" in r) throw new Error(r.error); arrived.push(name); });
+    const pause = () => new Promise((r) => setTimeout(r, 2));
+    // Both threads up first.
+    post("warm", page([0x91000400]), false); post("warmopt", page([0x91000821]), true);
+    while (arrived.length < 2) { bg.drain(); await pause(); }
+    post("A", big, true);
+    // One baseline request at a time until A is done, each a page of its own (add x2, x2, #i).
+    let i = 0;
+    while (!arrived.includes("A")) { if (arrived.length === 2 + i) post("B", page([0x91000042 | (++i << 10)]), false); bg.drain(); await pause(); }
+    while (arrived.length < 3 + i) { bg.drain(); await pause(); }
+    console.error("ORDER " + arrived.join(" "));
+  `;
+  // (From a file: the workers would refuse the --input-type of a script given with -e.)
+  const dir = mkdtempSync(join(tmpdir(), "xents-jit-"));
+  const file = join(dir, "tiers.mjs");
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", file], { encoding: "utf8" });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 0, r.stderr);
+  const order = /ORDER (.*)\n/.exec(r.stderr)?.[1].split(" ") ?? [];
+  const before = order.indexOf("A") - 2, total = order.length - 3;
+  assert.deepEqual(order.slice(0, 2), ["warm", "warmopt"], r.stderr);
+  assert.ok(before >= 3, `baseline compiles answered during the optimised one: ${before} (${r.stderr})`);
+  // Only V8's trace is on stdout. (A page's function is the only one of its module, after the imported ones.)
+  const compiled = (tier: string): number => r.stdout.split("\n").filter((l) => l.startsWith("Compiled function") && l.includes(`#${JIT_FUNCS.length} using ${tier}`)).length;
+  assert.deepEqual([compiled("Liftoff"), compiled("TurboFan")], [1 + total, 2], r.stdout);
 });
 
 test("XENTS_JIT_BACKGROUND=0 translates on the vCPU's thread", () => {

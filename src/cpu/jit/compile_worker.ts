@@ -1,28 +1,38 @@
-// The background translator: a worker thread that turns a page's words into
-// a compiled WebAssembly module (translate_page.ts, then V8's baseline or
+// A background translator's thread: it turns a page's words into a
+// compiled WebAssembly module (translate_page.ts, then V8's baseline or
 // optimising compiler: engine.ts), so that the vCPU's thread only
 // instantiates it. Requests come as messages from background.ts; results go
 // back on the port it passed in, which the vCPU's thread reads
-// synchronously between slices.
+// synchronously between slices. One such thread compiles baseline code,
+// another (at low priority) optimised code.
 //
-// Baseline requests go first: the vCPU interprets a page until its
-// baseline code arrives, while a page waiting for its optimised compile
-// runs its baseline code meanwhile (and an optimised compile takes ~15 ms,
-// a baseline one ~2 ms). Requests are queued as they arrive and one is
-// compiled per turn of the event loop, so those that arrived during a
-// compile are seen before the next is chosen.
+// Requests are queued as they arrive and one is compiled per turn of the
+// event loop, so those that arrived during a compile are seen before the
+// next is chosen; baseline requests go first.
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import { readlinkSync } from "node:fs";
+import { setPriority, constants } from "node:os";
 import { translatePage } from "./translate_page.js";
-import { compileOptimised } from "./engine.js";
+import { compileTranslation, tuneEngineForTranslation } from "./engine.js";
 
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
   | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
 
-const results = (workerData as { results: MessagePort }).results;
+const { results, optimising: lowPriority } = workerData as { results: MessagePort; optimising: boolean };
+tuneEngineForTranslation();
+// The lowest priority for this thread alone (Linux: a thread's id works as a
+// process's for setpriority, and /proc/thread-self names it). Where that
+// cannot be done, the thread keeps the process's priority.
+if (lowPriority) {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, constants.priority.PRIORITY_LOW);
+  } catch { /* not Linux, or not allowed */ }
+}
 const baseline: CompileRequest[] = [];
 const optimised: CompileRequest[] = [];
 let scheduled = false;
@@ -31,7 +41,7 @@ function compile(req: CompileRequest): void {
   const t0 = performance.now();
   try {
     const page = translatePage(req.words, req.entries);
-    const module = req.optimize ? compileOptimised(page.bytes) : new WebAssembly.Module(page.bytes);
+    const module = compileTranslation(page.bytes, req.optimize);
     results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
   } catch (e) {
     results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
@@ -53,7 +63,8 @@ const WARM_UP = [
   0xa94153f3, 0xa8c37bfd, 0xd50323bf, 0xd65f03c0, 0xaa1e03e9, 0xd503201f, 0xd538d080, 0xd50342df, // ldp; ldp post; autiasp; ret; mov x9, x30; nop; mrs; msr daifset
   0xc85f7c01, 0x91000421, 0xc8027c01, 0x35ffff22, 0xd63f0060, 0xd61f0080, 0xd4000001, //             ldxr; add; stxr; cbnz; blr; br; svc
 ];
-let warmUps = 30;
+// (The optimising thread's time goes to the optimising compiler.)
+let warmUps = lowPriority ? 0 : 30;
 function warmUp(): void {
   // Five copies, then B to itself (so the walk stops there, ~250
   // instructions: a few ms cold, and a request waits at most that long).

@@ -14,10 +14,16 @@
 //   vCPU's), and never re-compiled by V8; the core counts guest
 //   instructions per translation and asks for an optimised compile of the
 //   few pages that repay it (jit.ts).
-// The compiler is chosen by process-wide flags, read when a module is
-// compiled: compileOptimised sets them around one compile. (Two threads
-// compiling at the same moment may see each other's setting: that changes
-// how fast some code runs, never what it does.)
+//
+// A translated page says which compiler it wants in its own bytes: a
+// compilation-hints section (the WebAssembly compilation-hints proposal,
+// behind V8's --experimental-wasm-compilation-hints), so that two threads
+// may compile pages for different tiers at the same moment. The process-wide
+// flags that choose the compiler otherwise (--no-liftoff around one
+// compile) would reach every compile under way on another thread: a
+// baseline compile that meets an optimised one's setting takes ~20 ms
+// instead of ~1. Where V8 does not take the section as expected (checked
+// once: tiersPerModule), the flags are used and one thread compiles both.
 
 import v8 from "node:v8";
 
@@ -25,6 +31,8 @@ import v8 from "node:v8";
 // V8 caches compiled modules by their bytes, and would hand back that one.
 const MARK = new Uint8Array([0, 10, 9, ...new TextEncoder().encode("optimised")]);
 
+// A module compiled with TurboFan, chosen by the process-wide flags (the
+// core's own module, and translated pages where tiersPerModule is false).
 export function compileOptimised(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
   const marked = new Uint8Array(bytes.length + MARK.length);
   marked.set(bytes);
@@ -39,11 +47,63 @@ export function compileOptimised(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Mo
 }
 
 let tuned = false;
-// Before the first translated module: baseline code, compiled eagerly, that
-// V8 does not re-compile by itself.
+// Before the first translated module (in each thread that compiles them):
+// baseline code, compiled eagerly, that V8 does not re-compile by itself,
+// and compilation hints read.
 export function tuneEngineForTranslation(): void {
   if (tuned) return;
   tuned = true;
   v8.setFlagsFromString("--no-wasm-lazy-compilation");
   v8.setFlagsFromString("--no-wasm-tier-up");
+  v8.setFlagsFromString("--experimental-wasm-compilation-hints");
+}
+
+// The hint byte of the proposal: strategy (bits 0-1; 2: eager), baseline
+// tier (bits 2-3) and top tier (bits 4-5), each 0 default, 1 baseline,
+// 2 optimised (V8 11 and later; V8 before 10 numbered them from an
+// interpreter tier, with 3 for optimised).
+const HINT_BASELINE = 0x02 | 1 << 2 | 1 << 4;
+const HINT_OPTIMISED = 0x02 | 2 << 2 | 2 << 4;
+const HINT_INVALID_TIER = 0x02 | 3 << 2 | 3 << 4;
+const HINTS_NAME = new TextEncoder().encode("compilationHints");
+
+// The module's bytes with a hints section for its one function, which
+// must come before the code section (id 10).
+export function withTierHint(bytes: Uint8Array, hint: number): Uint8Array<ArrayBuffer> {
+  let p = 8;
+  while (p < bytes.length && bytes[p] !== 10) {
+    p++;
+    let len = 0, shift = 0, b: number;
+    do { b = bytes[p++]; len += (b & 0x7F) * 2 ** shift; shift += 7; } while (b & 0x80);
+    p += len;
+  }
+  if (p >= bytes.length) throw new Error("a translated module without a code section");
+  const payload = [HINTS_NAME.length, ...HINTS_NAME, 1, hint];
+  const section = [0, payload.length, ...payload];
+  const out = new Uint8Array(bytes.length + section.length);
+  out.set(bytes.subarray(0, p));
+  out.set(section, p);
+  out.set(bytes.subarray(p), p + section.length);
+  return out;
+}
+
+// Does this V8 take the hints as tiers per module? It rejects a tier it
+// does not know (3 since V8 11), and accepts the ones used here.
+let perModule: boolean | undefined;
+export function tiersPerModule(): boolean {
+  if (perModule !== undefined) return perModule;
+  tuneEngineForTranslation();
+  // (module (func)): a type section, a function section, a code section
+  const tiny = new Uint8Array([0, 0x61, 0x73, 0x6D, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0B]);
+  // (Validation decodes the section without compiling anything.)
+  const valid = (hint: number): boolean => WebAssembly.validate(withTierHint(tiny, hint));
+  perModule = !valid(HINT_INVALID_TIER) && valid(HINT_BASELINE) && valid(HINT_OPTIMISED);
+  return perModule;
+}
+
+// A translated page's module, compiled by the baseline or the optimising
+// compiler.
+export function compileTranslation(bytes: Uint8Array<ArrayBuffer>, optimised: boolean): WebAssembly.Module {
+  if (!tiersPerModule()) return optimised ? compileOptimised(bytes) : new WebAssembly.Module(bytes);
+  return new WebAssembly.Module(withTierHint(bytes, optimised ? HINT_OPTIMISED : HINT_BASELINE));
 }

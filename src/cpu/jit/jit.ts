@@ -7,7 +7,7 @@
 
 import { translatePage, JIT_FUNCS, JIT_GLOBALS } from "./translate_page.js";
 import { backgroundTranslator } from "./background.js";
-import { compileOptimised } from "./engine.js";
+import { compileTranslation } from "./engine.js";
 import type { CompileResult } from "./compile_worker.js";
 
 export interface JitOptions {
@@ -197,7 +197,7 @@ export class Jit {
     let instance: WebAssembly.Instance;
     try {
       page = translatePage(words, entries);
-      const module = optimise ? compileOptimised(page.bytes) : new WebAssembly.Module(page.bytes);
+      const module = compileTranslation(page.bytes, optimise);
       instance = new WebAssembly.Instance(module, { env: this.imports });
     } catch (e) {
       this.failed(frame, (e as Error).message);
@@ -224,7 +224,7 @@ export class Jit {
       bg.post(words.slice(), entries, true, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
     } else {
       try {
-        const module = compileOptimised(translatePage(words, entries).bytes);
+        const module = compileTranslation(translatePage(words, entries).bytes, true);
         this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }));
       } catch (e) {
         this.failed(frame, (e as Error).message);
