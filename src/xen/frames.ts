@@ -101,14 +101,22 @@ export class FrameAllocator {
   }
 
   // n physically contiguous frames aligned to `align` frames (stage-2 roots).
+  // A frame is on the free list exactly when it has no owner. (Marking the
+  // whole list and filtering it, 128 Ki frames for a 512 MiB machine, took
+  // ~45 ms a domain in code V8 had not yet optimised.)
   allocContiguous(owner: number, kind: number, n: number, align: number): number {
-    const free = this.isFreeListed();
     for (let start = 0; start + n <= this.nframes; start += align) {
       let ok = true;
-      for (let i = 0; i < n && ok; i++) ok = free[start + i] === 1;
+      for (let i = 0; i < n && ok; i++) ok = this.owner[start + i] === OWNER_FREE;
       if (!ok) continue;
+      // Off the free list: low frames are at its end (handed out first).
+      let left = n;
+      for (let j = this.freeList.length - 1; j >= 0 && left > 0; j--) {
+        const f = this.freeList[j];
+        if (f >= start && f < start + n) { this.freeList.splice(j, 1); left--; }
+      }
+      if (left !== 0) throw new FrameError(`frames ${start}..${start + n - 1} are free but not on the free list`);
       for (let i = 0; i < n; i++) this.take(start + i, owner, kind);
-      this.freeList = this.freeList.filter((f) => f < start || f >= start + n);
       return start;
     }
     throw new OutOfFrames(`no ${n} contiguous frames`);

@@ -424,3 +424,25 @@ test("frames freed again and again wait for scrubbing once each: a guest cycling
   assert.ok(fa.core.bytes.subarray(fa.hostOf(f), fa.hostOf(f) + 4096).every((b) => b === 0));
   fa.free(f);
 });
+
+// Stage-2 roots (allocContiguous): the first aligned run of frames without
+// an owner, taken off the free list, which goes on handing out the lowest
+// free frame first.
+test("contiguous frames for a stage-2 root: aligned, free, off the free list, and the rest handed out in order", () => {
+  const m = machine(16);
+  const fa = m.hv.frames;
+  const taken = [fa.alloc(7, KIND_RAM), fa.alloc(7, KIND_RAM), fa.alloc(7, KIND_RAM)];
+  const odd = taken.find((f) => f % 2 === 1)!;
+  fa.free(odd); // free, but its even partner is not: no candidate
+  const before = fa.freeCount;
+  const root = fa.allocContiguous(-2, 2, 2, 2);
+  assert.equal(root % 2, 0);
+  assert.ok(root > Math.max(...taken), `root ${root} past the frames in use (${taken})`);
+  assert.deepEqual([fa.ownerOf(root), fa.ownerOf(root + 1), fa.kindOf(root), fa.kindOf(root + 1)], [-2, -2, 2, 2]);
+  assert.equal(fa.freeCount, before - 2);
+  const listed = fa.isFreeListed();
+  assert.deepEqual([listed[root], listed[root + 1], listed[odd]], [0, 0, 1]);
+  assert.ok(listed.every((n) => n <= 1), "no frame listed twice");
+  assert.equal(fa.alloc(7, KIND_RAM), odd, "the lowest free frame still comes first");
+  assert.equal(fa.alloc(7, KIND_RAM), root + 2);
+});
