@@ -148,6 +148,7 @@ export const MISS_PENDING: u32 = 3; // being translated in the background
 export const MISS_BLOCKED: u32 = 4; // left to the interpreter for good
 export const MISS_NOT_HEAD: u32 = 5; // translated, but not from this entry
 export const MISS_NO_FIT: u32 = 6; // its first block does not fit under the limit
+export const MISS_SLOW_PATH: u32 = 7; // translated code stopped before a load or store that missed its fast path
 export let jitMiss: u32 = 0;
 const interpreted = new StaticArray<u64>(8);
 @inline export function countInterpreted(why: u32, n: u64): void { unchecked(interpreted[why] += n); }
@@ -169,6 +170,7 @@ export let jitChains: u64 = 0;
 export const ENTER_NONE: u32 = 0; // nothing ran: the interpreter runs the instruction at the entry
 export const ENTER_RAN: u32 = 1; // translated code ran: pc is a block head to try again
 export const ENTER_NOT_HEAD: u32 = 2; // translated code ran and left at an entry that is not a head of its page's translation: the interpreter goes on from pc
+export const ENTER_SLOW_PATH: u32 = 3; // translated code stopped before an instruction its slow path leaves to the interpreter: the interpreter goes on from pc
 
 // At a block head (the target of a branch, an exception vector, the start
 // of a run) with the fetch page cached: run translated code if the frame
@@ -225,6 +227,13 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
   }
   jitRetired += instret - before;
   creditSlot();
+  if (r == 4) {
+    // A load or store whose fast path missed (a TLB miss, MMIO, a fault, a
+    // store to code): the interpreter runs it, and what follows up to the
+    // next block head.
+    jitMiss = MISS_SLOW_PATH;
+    return ENTER_SLOW_PATH;
+  }
   if (r == 2) {
     // Not a block head of this translation (code reached only indirectly:
     // a return, an exception return): translate again with it when it recurs.

@@ -17,7 +17,7 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_NOT_HEAD, MISS_NOT_HEAD } from "./jit";
+import { jitEnter, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_RAN } from "./jit";
 import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
@@ -140,8 +140,9 @@ function loopTranslated(budgetEnd: u64): void {
       if (r != ENTER_NONE) {
         last = runPage >> 12;
         // Translated code ran and left at pc: another head to try, or (not
-        // a head of its translation) the interpreter's from there.
-        if (r == ENTER_NOT_HEAD) { head = false; why = MISS_NOT_HEAD; from = instret; }
+        // a head of its translation, or an instruction its slow path leaves
+        // to the interpreter) the interpreter's from there.
+        if (r != ENTER_RAN) { head = false; why = jitMiss; from = instret; }
         continue;
       }
       why = jitMiss; from = instret;

@@ -40,7 +40,7 @@ let scheduled = false;
 function compile(req: CompileRequest): void {
   const t0 = performance.now();
   try {
-    const page = translatePage(req.words, req.entries);
+    const page = translatePage(req.words, req.entries, req.optimize);
     const module = compileTranslation(page.bytes, req.optimize);
     results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
   } catch (e) {

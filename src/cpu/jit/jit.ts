@@ -92,7 +92,7 @@ export interface JitStats {
   // take, by why: the frame below the heat threshold, waiting for the
   // background translator, left to the interpreter, translated but not from
   // that entry, a first block over the limit, or not RAM.
-  interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; other: number };
+  interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; slow_path: number; other: number };
   insns_inline: number; // over all translations: instructions translated inline ...
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
@@ -196,7 +196,7 @@ export class Jit {
     let page: ReturnType<typeof translatePage>;
     let instance: WebAssembly.Instance;
     try {
-      page = translatePage(words, entries);
+      page = translatePage(words, entries, optimise);
       const module = compileTranslation(page.bytes, optimise);
       instance = new WebAssembly.Instance(module, { env: this.imports });
     } catch (e) {
@@ -224,7 +224,7 @@ export class Jit {
       bg.post(words.slice(), entries, true, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
     } else {
       try {
-        const module = compileTranslation(translatePage(words, entries).bytes, true);
+        const module = compileTranslation(translatePage(words, entries, true).bytes, true);
         this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }));
       } catch (e) {
         this.failed(frame, (e as Error).message);
@@ -438,7 +438,7 @@ export class Jit {
       calls: g("jitCalls"),
       chained: g("jitChains"),
       interpreted: {
-        cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), other: interp(1),
+        cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), slow_path: interp(7), other: interp(1),
       },
       insns_inline: this.stats.inline,
       insns_called: this.stats.called,

@@ -11,7 +11,9 @@
 // does not fit under the limit, 2 if the entry is not a block head (and
 // nothing ran), 3 if it left the page by a branch with pc and instret set
 // (the core goes on in the target page's translation if it has one,
-// jitChain). The module imports no function table: an instance that
+// jitChain), 4 if it stopped before a load or store whose fast path missed,
+// with pc and instret set (translated with slowExits: the interpreter runs
+// that instruction; optimised compiles, which a call site there costs most). The module imports no function table: an instance that
 // imports one stays on the table's list for good in V8, every table.set
 // walks that list and every instantiation copies the whole table, so
 // translations that come and go would leak and slow down without end.
@@ -287,8 +289,10 @@ export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number;
 
 // words: the page's 1024 instruction words; entries: byte offsets where
 // execution has entered the page (block heads to translate from).
-export function translatePage(words: Uint32Array, entries: Iterable<number>): TranslatedPage {
-  return new PageTranslator(words).run(entries);
+// slowExits: a load's or store's slow path leaves translated code (returning
+// 4 with pc at the instruction) instead of calling the interpreter for it.
+export function translatePage(words: Uint32Array, entries: Iterable<number>, slowExits = false): TranslatedPage {
+  return new PageTranslator(words, slowExits).run(entries);
 }
 
 class PageTranslator {
@@ -311,7 +315,7 @@ class PageTranslator {
   private cur = 0; // the head whose block is being emitted
   private selfLoop = false; // ... and whether it is a wasm loop
 
-  constructor(private readonly words: Uint32Array) {}
+  constructor(private readonly words: Uint32Array, private readonly slowExits: boolean) {}
 
   run(entries: Iterable<number>): TranslatedPage {
     const n = 1024;
@@ -977,6 +981,15 @@ class PageTranslator {
     const wb = f.mode === "pre" || f.mode === "post";
     if (wb) { c.get(L_CPU); c.get(L_R); c.tee(this.xl(f.rn)); c.mem(Op.I64_STORE, f.rn * 8); }
     c.else_();
+    if (this.slowExits) {
+      this.pcConst(off); c.gset(G_PC);
+      c.get(L_IC); if (k) { c.i64(k); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
+      c.i32(4); c.op(Op.RETURN);
+      this.close();
+      if (f.load) for (const r of [f.rt, f.rt2]) if (r >= 0 && r !== 31) this.st[r] = CLEAN;
+      if (wb) this.st[f.rn] = CLEAN;
+      return;
+    }
     // Slow path: the interpreter runs the whole instruction (the walk, an
     // MMIO exit, a fault, a store to code), exactly as interpreted, and
     // translated code leaves unless it simply completed; then the registers
