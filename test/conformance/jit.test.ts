@@ -207,11 +207,10 @@ test("a background translation of a page written before it arrived is dropped, a
   assert.ok(core.jitStats().instructions_translated >= 2);
 });
 
-// Baseline requests are answered before optimised ones (on a thread of
-// their own, or first in the one worker's queue where V8 cannot be told the
-// compiler per module): a frame waiting for its baseline code is
-// interpreted meanwhile, one waiting for its optimised code runs its
-// baseline code. A (optimised) is being
+// Baseline requests are answered before optimised ones (first in the
+// worker's queue, and not behind an optimised compile, which V8's threads
+// do): a frame waiting for its baseline code is interpreted meanwhile, one
+// waiting for its optimised code runs its baseline code. A (optimised) is being
 // compiled, for milliseconds, when B (optimised) and C (baseline) arrive,
 // microseconds apart (or all three are waiting as the worker starts): C is
 // compiled before B, where in order of arrival B came first.
@@ -229,13 +228,14 @@ test("the background translator compiles baseline requests before optimised ones
   assert.ok(order.indexOf("C") < order.indexOf("B"), order.join(" "));
 });
 
-// Baseline and optimised compiles run on threads of their own, each module
-// naming its compiler in its bytes (src/cpu/jit/engine.ts): baseline
-// requests made while a long optimised compile is under way are answered
-// meanwhile, each compiled by the baseline compiler. (One thread answered
-// at most one before; V8's process-wide compiler flags, set around an
-// optimised compile, made the baseline compiles on the other thread
-// optimised too.) From V8's own trace, in a child process.
+// Optimised compiles run on V8's own threads while the worker goes on with
+// baseline requests, each module naming its compiler in its bytes
+// (src/cpu/jit/engine.ts): baseline requests made while a long optimised
+// compile is under way are answered meanwhile, each compiled by the
+// baseline compiler. (The worker answered at most one before, compiling
+// the optimised one itself; V8's process-wide compiler flags, set around an
+// optimised compile, made baseline compiles on another thread optimised
+// too.) From V8's own trace, in a child process.
 test("baseline compiles are answered while an optimised one is under way, and each uses its own compiler", () => {
   const background = new URL("../../src/cpu/jit/background.js", import.meta.url).href;
   const script = `

@@ -102,8 +102,15 @@ export function tiersPerModule(): boolean {
 }
 
 // A translated page's module, compiled by the baseline or the optimising
-// compiler.
+// compiler; compileTranslationAsync compiles on V8's threads (null where the
+// compiler can only be chosen by the process-wide flags, which must not
+// change under a compile running elsewhere).
 export function compileTranslation(bytes: Uint8Array<ArrayBuffer>, optimised: boolean): WebAssembly.Module {
   if (!tiersPerModule()) return optimised ? compileOptimised(bytes) : new WebAssembly.Module(bytes);
   return new WebAssembly.Module(withTierHint(bytes, optimised ? HINT_OPTIMISED : HINT_BASELINE));
+}
+
+export function compileTranslationAsync(bytes: Uint8Array<ArrayBuffer>, optimised: boolean): Promise<WebAssembly.Module> | null {
+  if (!tiersPerModule()) return null;
+  return WebAssembly.compile(withTierHint(bytes, optimised ? HINT_OPTIMISED : HINT_BASELINE));
 }
