@@ -43,7 +43,7 @@ function compile(req: CompileRequest): void {
     const pending = req.optimize ? compileTranslationAsync(page.bytes, true) : null;
     if (!pending) { done(compileTranslation(page.bytes, req.optimize)); return; }
     optimising++;
-    pending.then(done, fail).finally(() => { optimising--; schedule(); });
+    pending.then(done).catch(fail).finally(() => { optimising--; schedule(); });
   } catch (e) {
     fail(e);
   }

@@ -12,8 +12,9 @@
 // nothing ran), 3 if it left the page by a branch with pc and instret set
 // (the core goes on in the target page's translation if it has one,
 // jitChain), 4 if it stopped before a load or store whose fast path missed,
-// with pc and instret set (translated with slowExits: the interpreter runs
-// that instruction; optimised compiles, which a call site there costs most). The module imports no function table: an instance that
+// with pc and instret set (translated with slowExits, as optimised compiles
+// are: the interpreter runs that instruction). The module imports no
+// function table: an instance that
 // imports one stays on the table's list for good in V8, every table.set
 // walks that list and every instantiation copies the whole table, so
 // translations that come and go would leak and slow down without end.
