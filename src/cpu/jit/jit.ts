@@ -81,7 +81,7 @@ export interface JitStats {
   invalidations: number;
   compile_ms: number; // on the vCPU's thread (translating, compiling, instantiating)
   background: boolean;
-  worker_ms: number; // translating and compiling on the background thread
+  worker_ms: number; // translating and compiling in the background, each request from its start to its result (an optimised one: while V8's threads compile it)
   dropped: number; // background translations whose page changed (or, optimised ones, whose translation went) before they were installed
   wasm_bytes: number;
   instructions_translated: number; // run inside translated code
