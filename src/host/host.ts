@@ -47,6 +47,14 @@ export class Host {
           if (write) hv.core.noteWrite(h, 4096); // the tools may write it: translated code there goes
           return hv.core.bytes.subarray(h, h + 4096);
         },
+        span: (ipa, len, write) => {
+          const off = Number(ipa & 0xFFFn), gfn = Number(ipa >> 12n);
+          const pages = d.p2m.contiguous(gfn, Math.max(1, Math.ceil((off + len) / 4096)), write);
+          if (pages === 0) return null;
+          const h = d.p2m.hostAddr(ipa, false), n = Math.min(len, pages * 4096 - off);
+          if (write) hv.core.noteWrite(h, n);
+          return hv.core.bytes.subarray(h, h + n);
+        },
       },
       setUpcallHandler: (h) => { this.upcall = h; },
       ramBase: GUEST_RAM0_BASE,

@@ -230,9 +230,25 @@ export class P2m {
     this.generation++;
     if (this.dirty.delete(gfn)) { /* a page that is gone is not dirty */ }
     this.writeDesc(gfn, undefined);
-    this.onChange();
+    this.changed();
     this.frames.put(e.frame);
     return e;
+  }
+
+  // Runs f with the TLB flushes its removals need made once, at its end
+  // (a foreign-mapping batch that replaces a window's 1024 pages flushed
+  // 1024 times). Only for work no vCPU runs in the middle of: a hypercall.
+  batched<R>(f: () => R): R {
+    this.deferred++;
+    try { return f(); } finally {
+      if (--this.deferred === 0 && this.flushOwed) { this.flushOwed = false; this.onChange(); }
+    }
+  }
+  private deferred = 0;
+  private flushOwed = false;
+  private changed(): void {
+    if (this.deferred > 0) this.flushOwed = true;
+    else this.onChange();
   }
 
   get(gfn: number): P2mEntry | undefined { return this.entries.get(gfn); }
@@ -245,6 +261,20 @@ export class P2m {
     if (write && !writableType(e.type)) return -1;
     if (write && this.logDirty) this.markDirty(gfn);
     return this.frames.hostOf(e.frame) + Number(ipa & 0xFFFn);
+  }
+
+  // How many pages from gfn on (at most max) are mapped, to consecutive
+  // frames, and (if write) writable: host copies go over them at once.
+  // Like hostAddr, a write marks them dirty.
+  contiguous(gfn: number, max: number, write: boolean): number {
+    let n = 0, frame = -1;
+    for (; n < max; n++) {
+      const e = this.entries.get(gfn + n);
+      if (!e || (n > 0 && e.frame !== frame + 1) || (write && !writableType(e.type))) break;
+      frame = e.frame;
+      if (write && this.logDirty) this.markDirty(gfn + n);
+    }
+    return n;
   }
 
   // Log-dirty: write-protect every RAM page; the first write to each faults

@@ -12,40 +12,37 @@ export class PhysMem {
     if (!p) throw new Error(`guest-physical 0x${ipa.toString(16)} is not mapped`);
     return p;
   }
+  // Up to len bytes at ipa, over pages contiguous in the host (reads ask
+  // for no write access: reading a page must not count as writing it).
+  private span(ipa: bigint, len: number, write: boolean): Uint8Array {
+    const s = this.mem.span(ipa, len, write);
+    if (!s) throw new Error(`guest-physical 0x${ipa.toString(16)} is not mapped${write ? " writable" : ""}`);
+    return s;
+  }
   read(ipa: bigint, len: number): Uint8Array {
     return this.readInto(ipa, new Uint8Array(len));
   }
   // Into a caller's buffer (hot paths reuse theirs).
   readInto(ipa: bigint, out: Uint8Array): Uint8Array {
-    const len = out.length;
-    let done = 0;
-    while (done < len) {
-      const a = ipa + BigInt(done);
-      const off = Number(a & 0xFFFn);
-      const n = Math.min(len - done, 4096 - off);
-      out.set(this.page(a).subarray(off, off + n), done);
-      done += n;
+    for (let done = 0; done < out.length;) {
+      const s = this.span(ipa + BigInt(done), out.length - done, false);
+      out.set(s, done);
+      done += s.length;
     }
     return out;
   }
   write(ipa: bigint, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) {
-      const a = ipa + BigInt(done);
-      const off = Number(a & 0xFFFn);
-      const n = Math.min(data.length - done, 4096 - off);
-      this.page(a).set(data.subarray(done, done + n), off);
-      done += n;
+    for (let done = 0; done < data.length;) {
+      const s = this.span(ipa + BigInt(done), data.length - done, true);
+      s.set(data.subarray(done, done + s.length));
+      done += s.length;
     }
   }
   fill(ipa: bigint, len: number, v: number): void {
-    let done = 0;
-    while (done < len) {
-      const a = ipa + BigInt(done);
-      const off = Number(a & 0xFFFn);
-      const n = Math.min(len - done, 4096 - off);
-      this.page(a).fill(v, off, off + n);
-      done += n;
+    for (let done = 0; done < len;) {
+      const s = this.span(ipa + BigInt(done), len - done, true);
+      s.fill(v);
+      done += s.length;
     }
   }
   view(ipa: bigint): DataView {

@@ -9,6 +9,10 @@ export interface GuestPhysMemory {
   // unmapped (or, when `write` is asked, mapped read-only). A read-only
   // page's view must only be read, as a CPU could only load from it.
   page(ipa: bigint, write?: boolean): Uint8Array | null;
+  // The same over as much of [ipa, ipa + len) as lies in pages that follow
+  // each other in the host too (at least to the end of ipa's page), or null
+  // if ipa's page is unmapped: copies of many pages go at once.
+  span(ipa: bigint, len: number, write: boolean): Uint8Array | null;
 }
 
 export interface Privcmd {
