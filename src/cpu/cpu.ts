@@ -49,7 +49,9 @@ export const UNDEF_CLASS_NAMES = [
 const VCPU_AREA = 0x100000;
 // The translator's frame records (8 bytes per 4 KiB frame: 8 MiB covers the largest RAM).
 const JIT_TAB = 0x3800000;
-const VCPU_AREA_END = JIT_TAB;
+// Below it, the instructions the interpreter ran in recent frames (code_frames.ts's EXEC_MAP_BYTES).
+const EXEC_MAP = JIT_TAB - 0x108000;
+const VCPU_AREA_END = EXEC_MAP;
 const RAM_HOST = 0x4000000;
 const MEMORY_LIMIT = 0xFFFF0000; // the largest WebAssembly memory (65535 pages of 64 KiB)
 // The most machine RAM one core can have: what the 4 GiB WebAssembly memory holds after the vCPU area.
@@ -137,7 +139,7 @@ export class Core {
     this.bytes = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
     this.exports.setRam(opts.ramBase, BigInt(opts.ramSize), RAM_HOST);
-    jit.attach({ memory: this.memory, exports: this.exports }, JIT_TAB, opts.ramSize / 4096, RAM_HOST);
+    jit.attach({ memory: this.memory, exports: this.exports }, JIT_TAB, opts.ramSize / 4096, RAM_HOST, EXEC_MAP);
   }
 
   readonly jit: Jit;

@@ -123,6 +123,10 @@ test("every instruction word translates into a module WebAssembly accepts", () =
     for (let j = 0; j < 1024; j++) w[j] = rng.bits(32);
     const p = translatePage(w, [0, 4 * rng.int(1024), 4 * rng.int(1024)]);
     assert.ok(WebAssembly.validate(p.bytes), `page ${i} (seed ${seed}) does not validate`);
+    // ... and along only some paths, as what has run says (any bits at all)
+    const ran = new Uint8Array(128).map(() => rng.bits(8) & rng.bits(8));
+    const q = translatePage(w, [0, 4 * rng.int(1024)], i % 2 === 1, ran);
+    assert.ok(WebAssembly.validate(q.bytes), `page ${i} along what ran (seed ${seed}) does not validate`);
   }
 });
 
@@ -221,7 +225,7 @@ test("the background translator compiles baseline requests before optimised ones
   page[1023] = 0xD65F03C0; // ret
   const order: string[] = [];
   for (const [name, optimise] of [["A", true], ["B", true], ["C", false]] as const) {
-    bg.post(page.slice(), [0], optimise, (r) => { assert.ok(!("error" in r), JSON.stringify(r)); order.push(name); });
+    bg.post(page.slice(), [0], optimise, null, (r) => { assert.ok(!("error" in r), JSON.stringify(r)); order.push(name); });
   }
   await until("three compiles", () => { bg.drain(); return order.length === 3; });
   // (A first if the worker was already waiting, C first if it was starting.)
@@ -245,7 +249,7 @@ test("baseline compiles are answered while an optimised one is under way, and ea
     // ldr x1, [x2, #8]; str x1, [x3, #16]; add x0, x1, x2; ldr w4, [x2, #12]; strh w5, [x3, #2]; ldp x6, x7, [x2, #16]
     const big = page([0xF9400441, 0xF9000861, 0x8B020020, 0xB9400C44, 0x79000465, 0xA9411C46]);
     const arrived = [];
-    const post = (name, words, optimise) => bg.post(words, [0], optimise, (r) => { if ("error" in r) throw new Error(r.error); arrived.push(name); });
+    const post = (name, words, optimise) => bg.post(words, [0], optimise, null, (r) => { if ("error" in r) throw new Error(r.error); arrived.push(name); });
     const pause = () => new Promise((r) => setTimeout(r, 2));
     // Both threads up first.
     post("warm", page([0x91000400]), false); post("warmopt", page([0x91000821]), true);
@@ -1019,4 +1023,61 @@ test("V8 compiles the core optimised, translated pages baseline first and optimi
   const core = lines.filter((l) => !l.includes(page));
   assert.ok(core.length > 100 && core.every((l) => l.includes("using TurboFan")), core.filter((l) => !l.includes("TurboFan")).join("\n"));
   assert.match(r.stdout, /"optimized":1/);
+});
+
+// Pages are translated along what the interpreter ran while they were cold
+// (JitOptions.pruned): a path that had not run is left out, and reaching it
+// leaves translated code (5) with the interpreter's pc and count; when that
+// has happened 256 times the page is translated again with what has run
+// since. Here a branch skips two instructions for the first 1000 of 2000
+// iterations: the page is hot long before they run.
+const RARE_PATH = `
+    mov x0, #0
+    mov x1, #2000
+  loop:
+    add x0, x0, #1
+    cmp x1, #1000
+    b.hi skip
+    add x5, x5, #2
+    add x6, x6, x0
+  skip:
+    subs x1, x1, #1
+    b.ne loop
+    hvc #1
+`;
+const PRUNED = { enabled: true, threshold: 64, maxModules: 64, pruned: true };
+
+test("a path that had not run when its page was translated leaves to the interpreter, exactly, until the page is translated with it", () => {
+  for (const budget of [1n, 7n, 100n, 1000n, 100000n]) {
+    const a = trace(OFF, budget, RARE_PATH), b = trace(PRUNED, budget, RARE_PATH);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC));
+    assert.deepEqual(b, a, `budget ${budget}`);
+  }
+  const { core, cpu } = bareCore(RARE_PATH, { jit: PRUNED });
+  assert.equal(cpu.run(10_000_000n), Exit.HVC);
+  assert.equal(cpu.x(5), 2000n);
+  const s = core.jitStats();
+  // add, add, subs, b.ne interpreted at each of 256 exits, then the path is
+  // translated; and the HVC after the loop, which had not run either
+  assert.equal(s.interpreted.untranslated, 256 * 4 + 1, JSON.stringify(s));
+  assert.equal(s.retranslations, 1, JSON.stringify(s));
+  // not pruned: the path was translated from the start
+  const whole = bareCore(RARE_PATH, { jit: { ...PRUNED, pruned: false } });
+  assert.equal(whole.cpu.run(10_000_000n), Exit.HVC);
+  assert.equal(whole.core.jitStats().interpreted.untranslated, 0);
+  assert.equal(whole.core.jitStats().retranslations, 0);
+});
+
+test("at threshold 0 (the differential tests' mode) pages are translated whole: nothing has run yet", () => {
+  const { core, cpu } = bareCore(RARE_PATH, { jit: { ...AT_ONCE, pruned: true } });
+  assert.equal(cpu.run(10_000_000n), Exit.HVC);
+  const s = core.jitStats();
+  assert.equal(s.interpreted.untranslated, 0, JSON.stringify(s));
+  assert.equal(s.retranslations, 0, JSON.stringify(s));
+});
+
+test("XENTS_JIT_PRUNED=0 translates pages whole; by default only what has run", () => {
+  assert.equal(jitOptionsFromEnv({}).pruned, true);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_PRUNED: "0" }).pruned, false);
+  assert.equal(jitOptionsFromEnv({ XENTS_JIT_PRUNED: "1" }).pruned, true);
 });

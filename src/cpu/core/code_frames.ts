@@ -23,8 +23,38 @@ export let jitThreshold: u32 = 0;
 let jitRam: usize = 0; // wasm offset of machine RAM (the MMU's ramHost)
 export let jitInvalidations: u64 = 0;
 
-export function jitSetup(tab: usize, frames: u32, ram: usize, threshold: u32, on: bool): void {
-  jitTab = tab; jitFrames = frames; jitRam = ram; jitThreshold = threshold; jitOn = on && frames != 0;
+export function jitSetup(tab: usize, frames: u32, ram: usize, threshold: u32, on: bool, exec: usize): void {
+  jitTab = tab; jitFrames = frames; jitRam = ram; jitThreshold = threshold; jitOn = on && frames != 0; execMap = exec;
+}
+
+// The instructions the interpreter ran, a bit each, for EXEC_SLOTS frames
+// (direct-mapped by frame number; a frame that takes a slot over starts
+// with none): the translator follows the paths that ran rather than all
+// its entries reach. At execMap: a u32 tag per slot (frame + 1; 0: free),
+// then 128 bytes of bits per slot.
+export const EXEC_SLOTS: u32 = 8192;
+export const EXEC_MAP_BYTES: u32 = EXEC_SLOTS * 4 + EXEC_SLOTS * 128;
+let execMap: usize = 0;
+@inline function execBits(f: u32): usize { return execMap + (<usize>EXEC_SLOTS << 2) + (<usize>(f & (EXEC_SLOTS - 1)) << 7); }
+// The interpreter ran the instructions at byte offsets from..to (one
+// straight line) of the frame at host address `host`.
+export function jitMarkRun(host: usize, from: u32, to: u32): void {
+  if (execMap == 0 || host < jitRam) return;
+  const f = <u32>((host - jitRam) >> 12);
+  if (f >= jitFrames) return;
+  const tag = execMap + (<usize>(f & (EXEC_SLOTS - 1)) << 2);
+  const bits = execBits(f);
+  if (load<u32>(tag) != f + 1) { store<u32>(tag, f + 1); memory.fill(bits, 0, 128); }
+  for (let i = from >> 2; i <= to >> 2; i++) {
+    const a = bits + (i >> 3);
+    store<u8>(a, load<u8>(a) | <u8>(<u32>1 << (i & 7)));
+  }
+}
+// Frame f's code changed: what ran there says nothing of what is there now.
+@inline function forgetRuns(f: u32): void {
+  if (execMap == 0) return;
+  const tag = execMap + (<usize>(f & (EXEC_SLOTS - 1)) << 2);
+  if (load<u32>(tag) == f + 1) store<u32>(tag, 0);
 }
 
 @inline function isCode(f: u32): bool {
@@ -41,6 +71,7 @@ export function jitSetup(tab: usize, frames: u32, ram: usize, threshold: u32, on
 // Invalidate translated code in frame f. The instruction that caused it must
 // leave translated code (its own frame may be the one): attention does that.
 export function jitInvalidateFrame(f: u32): void {
+  forgetRuns(f);
   if (!isCode(f)) return;
   const rec = jitTab + (<usize>f << 3);
   store<u32>(rec, 0);

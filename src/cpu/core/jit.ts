@@ -124,6 +124,9 @@ function decayHeat(): void {
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
 const MISSES_BEFORE_RETRANSLATION: u32 = 256;
+// jitCompile's entry with this bit: not a new entry, but paths of the page
+// that ran since its translation (translate again with them).
+const GREW: u32 = 0x1000;
 const JIT_PENDING: u32 = 0xFFFFFFFF;
 
 // The last entries that were not block heads (frame << 12 | offset), and
@@ -149,10 +152,11 @@ export const MISS_BLOCKED: u32 = 4; // left to the interpreter for good
 export const MISS_NOT_HEAD: u32 = 5; // translated, but not from this entry
 export const MISS_NO_FIT: u32 = 6; // its first block does not fit under the limit
 export const MISS_SLOW_PATH: u32 = 7; // translated code stopped before a load or store that missed its fast path
+export const MISS_UNTRANSLATED: u32 = 8; // translated code reached a path of its page it left out (none had run when it was translated)
 export let jitMiss: u32 = 0;
-const interpreted = new StaticArray<u64>(8);
+const interpreted = new StaticArray<u64>(16);
 @inline export function countInterpreted(why: u32, n: u64): void { unchecked(interpreted[why] += n); }
-export function jitInterpreted(why: u32): u64 { return why < 8 ? interpreted[why] : 0; }
+export function jitInterpreted(why: u32): u64 { return why < 16 ? interpreted[why] : 0; }
 
 // Instructions retired in translated code, for the host's profile.
 export let jitRetired: u64 = 0;
@@ -232,6 +236,22 @@ export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
     // store to code): the interpreter runs it, and what follows up to the
     // next block head.
     jitMiss = MISS_SLOW_PATH;
+    return ENTER_SLOW_PATH;
+  }
+  if (r == 5) {
+    // A path of the page its translation left out, none of it having run
+    // then: the interpreter runs it (and marks it run); when that recurs,
+    // the page is translated again with what has run since.
+    jitMiss = MISS_UNTRANSLATED;
+    const g = <u32>((runHost - ramHost) >> 12);
+    const grec = jitTab + (<usize>g << 3);
+    const misses = <u32>load<u16>(grec, 4) + 1;
+    if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
+    else {
+      store<u16>(grec, 0, 4);
+      const again = jitCompile(g, (<u32>pc & 0xFFF) | GREW);
+      if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
+    }
     return ENTER_SLOW_PATH;
   }
   if (r == 2) {

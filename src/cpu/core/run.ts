@@ -18,7 +18,7 @@ import {
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
 import { jitEnter, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_RAN } from "./jit";
-import { jitOn } from "./code_frames";
+import { jitOn, jitMarkRun } from "./code_frames";
 
 function fetchSlow(): u32 {
   setCurPC(pc);
@@ -115,11 +115,14 @@ function loopInterpreted(budgetEnd: u64): void {
 // target, an exception vector, the start of the run).
 // Instructions interpreted at a block head that translated code did not
 // take are counted (per block, for the profile) by jitEnter's reason.
+// What the interpreter runs is marked for the translator (jitMarkRun) a
+// straight line at a time: from runFrom to runTo, in the frame at runHost.
 function loopTranslated(budgetEnd: u64): void {
   let limit = min64(budgetEnd, timerDeadline());
   let head = true;
   let why: u32 = 0, from = instret;
   let last: u64 = <u64>-1; // the page of the last instruction run
+  let runFrom: u64 = <u64>-1, runTo: u64 = 0, runHost: usize = 0;
   while (true) {
     if (attention) {
       if (onAttention()) break;
@@ -134,6 +137,9 @@ function loopTranslated(budgetEnd: u64): void {
     const p = pc;
     const insn = fetch(p);
     if (faulted) continue;
+    if (head || (p >> 12) != (runFrom >> 12)) {
+      if (runFrom != <u64>-1) { jitMarkRun(runHost, <u32>runFrom & 0xFFF, <u32>runTo & 0xFFF); runFrom = <u64>-1; }
+    }
     if (head) {
       if (why != 0) { countInterpreted(why, instret - from); why = 0; }
       const r = jitEnter(p, limit, (p >> 12) != last);
@@ -148,9 +154,12 @@ function loopTranslated(budgetEnd: u64): void {
       why = jitMiss; from = instret;
     }
     last = p >> 12;
+    if (runFrom == <u64>-1) { runFrom = p; runHost = fetchHost; }
+    runTo = p;
     step(p, insn);
     head = pc != p + 4;
   }
+  if (runFrom != <u64>-1) jitMarkRun(runHost, <u32>runFrom & 0xFFF, <u32>runTo & 0xFFF);
   if (why != 0) countInterpreted(why, instret - from);
 }
 

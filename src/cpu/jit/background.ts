@@ -36,10 +36,11 @@ class BackgroundTranslator {
   }
 
   // optimize: compiled by V8's optimising compiler (engine.ts).
-  post(words: Uint32Array<ArrayBuffer>, entries: number[], optimize: boolean, onResult: ResultHandler): number {
+  // ran: the instructions of the page that have run (translate_page.ts), or null.
+  post(words: Uint32Array<ArrayBuffer>, entries: number[], optimize: boolean, ran: Uint8Array | null, onResult: ResultHandler): number {
     const id = this.nextId++;
     this.owners.set(id, onResult);
-    this.worker.postMessage({ id, words, entries, optimize } satisfies CompileRequest, [words.buffer]);
+    this.worker.postMessage({ id, words, entries, optimize, ran } satisfies CompileRequest, [words.buffer]);
     return id;
   }
 

@@ -16,7 +16,7 @@ import type { MessagePort } from "node:worker_threads";
 import { translatePage } from "./translate_page.js";
 import { compileTranslation, compileTranslationAsync, tuneEngineForTranslation } from "./engine.js";
 
-export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean }
+export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean; ran: Uint8Array | null }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
   | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
@@ -33,7 +33,7 @@ function compile(req: CompileRequest): void {
   const t0 = performance.now();
   const fail = (e: unknown): void => results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
   try {
-    const page = translatePage(req.words, req.entries, req.optimize);
+    const page = translatePage(req.words, req.entries, req.optimize, req.ran ?? undefined);
     const done = (module: WebAssembly.Module): void => {
       results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
     };

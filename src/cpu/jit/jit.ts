@@ -32,6 +32,12 @@ export interface JitOptions {
   // A translation whose code has retired this many guest instructions is
   // compiled again by V8's optimising compiler (engine.ts); 0: never.
   optimizeAfter?: number;
+  // Translate only the paths of a page the interpreter has run (and what
+  // follows a call or an exception, which comes back), not everything its
+  // entries reach; a path left out that runs later leaves translated code
+  // for the interpreter, and the page is translated again with it when
+  // that recurs.
+  pruned?: boolean;
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
@@ -43,12 +49,13 @@ export interface JitOptions {
 // XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD sets the heat,
 // XENTS_JIT_DECAY the instructions between halvings, XENTS_JIT_OPTIMIZE
 // the instructions before a page's optimised compile.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000 };
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
   if (env.XENTS_JIT !== undefined) o.enabled = env.XENTS_JIT !== "0";
   if (env.XENTS_JIT_BACKGROUND !== undefined) o.background = env.XENTS_JIT_BACKGROUND !== "0";
+  if (env.XENTS_JIT_PRUNED !== undefined) o.pruned = env.XENTS_JIT_PRUNED !== "0";
   if (env.XENTS_JIT_MAX_ENTRIES !== undefined) {
     const m = Number(env.XENTS_JIT_MAX_ENTRIES);
     if (!Number.isInteger(m) || m < 1 || m > 1024) throw new Error(`XENTS_JIT_MAX_ENTRIES must be an integer from 1 to 1024 (got ${env.XENTS_JIT_MAX_ENTRIES})`);
@@ -92,7 +99,7 @@ export interface JitStats {
   // take, by why: the frame below the heat threshold, waiting for the
   // background translator, left to the interpreter, translated but not from
   // that entry, a first block over the limit, or not RAM.
-  interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; slow_path: number; other: number };
+  interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; slow_path: number; untranslated: number; other: number };
   insns_inline: number; // over all translations: instructions translated inline ...
   insns_called: number; // ... and left to the interpreter
   errors: number; // pages the translator failed on (a bug; they stay interpreted)
@@ -109,6 +116,14 @@ const RECORD = 8;
 const SLOT_GROWTH = 64;
 const FL_CODE = 1, FL_BLOCKED = 2, FL_PENDING = 4, MAX_INVALIDATIONS = 8; // code_frames.ts
 const PENDING = 0xFFFFFFFF; // the core's JIT_PENDING
+const GREW = 0x1000; // the core's GREW
+const EXEC_SLOTS = 8192; // code_frames.ts
+
+function sameBits(a: Uint8Array, b: Uint8Array | null): boolean {
+  if (!b) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export class Jit {
   readonly table: WebAssembly.Table;
@@ -121,6 +136,9 @@ export class Jit {
   private tab = 0;
   private frames = 0;
   private ramHost = 0;
+  private execMap = 0;
+  // The executed-instruction bits each slot's translation was made from.
+  private slotRan: (Uint8Array | null)[] = [];
   private stats = { pages: 0, evicted: 0, ms: 0, bytes: 0, inline: 0, called: 0, errors: 0, retranslations: 0, workerMs: 0, dropped: 0, optimized: 0 };
   // Each slot's translation: which of its placements it is (an optimised
   // compile is installed only over the one it was made from) and the
@@ -144,15 +162,15 @@ export class Jit {
   }
 
   // Called once the core instance exists. tab: wasm offset of the frame records.
-  attach(core: CoreSide, tab: number, frames: number, ramHost: number): void {
+  attach(core: CoreSide, tab: number, frames: number, ramHost: number, execMap: number): void {
     this.core = core;
-    this.tab = tab; this.frames = frames; this.ramHost = ramHost;
+    this.tab = tab; this.frames = frames; this.ramHost = ramHost; this.execMap = execMap;
     const e = core.exports;
     this.imports = { memory: core.memory, table: this.table };
     for (const f of JIT_FUNCS) this.imports[f.name] = e[f.name] as WebAssembly.ImportValue;
     for (const g of JIT_GLOBALS) this.imports[g.name] = e[g.name] as WebAssembly.Global;
-    const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number) => void;
-    setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0);
+    const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number, exec: number) => void;
+    setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0, execMap);
     (e.jitSetOptimize as (n: number) => void)(this.options.optimizeAfter ?? 0);
     (e.jitSetHeatDecay as (n: number) => void)(this.options.heatDecay ?? 0);
     // The background translator starts now, beside the domain's build,
@@ -165,20 +183,26 @@ export class Jit {
   compile(frame: number, entry: number): number {
     const core = this.core;
     if (!core || frame >= this.frames) return 0;
+    // GREW: paths of the page its translation left out have run since; no
+    // new entry, and worth translating again only if more has run.
+    const grew = (entry & GREW) !== 0;
+    entry &= 0xFFF;
     let entries = this.entries.get(frame);
+    const current = this.record(frame).getUint32(0, true);
+    const ran = this.ran(frame);
     // Not translated now (first time, or its code was written): start afresh.
-    if (!entries || this.record(frame).getUint32(0, true) === 0) { entries = new Set(); this.entries.set(frame, entries); this.refused.delete(frame); }
+    if (!entries || current === 0) { entries = new Set(); this.entries.set(frame, entries); this.refused.delete(frame); }
+    else if (grew) { if (!ran || sameBits(ran, this.slotRan[current] ?? null)) return 0; }
     else if (entries.size >= (this.options.maxEntries ?? 1) && !this.pastCap(frame)) return 0;
     if (this.pending.has(frame)) return PENDING;
     const before = entries.size;
-    entries.add(entry);
+    if (!grew || before === 0) entries.add(entry);
     this.recentEntries(frame, entries);
     if (before > 0) this.stats.retranslations++;
     // A page whose code was hot enough to be optimised is translated again
     // (with one more entry) optimised at once, not baseline first and then
     // optimised again after as many instructions. Its old code runs
     // meanwhile.
-    const current = this.record(frame).getUint32(0, true);
     const optimise = before > 0 && current !== 0 && this.slotOptimised[current] === true;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
@@ -188,7 +212,7 @@ export class Jit {
       // that the page still holds what was translated.
       const snapshot = words.slice();
       const list = [...entries];
-      const id = bg.post(words.slice(), list, optimise, (r) => this.install(frame, id, snapshot, list, optimise, r));
+      const id = bg.post(words.slice(), list, optimise, ran, (r) => this.install(frame, id, snapshot, list, optimise, ran, r));
       this.pending.set(frame, id);
       this.stats.ms += performance.now() - t0;
       return PENDING;
@@ -196,16 +220,28 @@ export class Jit {
     let page: ReturnType<typeof translatePage>;
     let instance: WebAssembly.Instance;
     try {
-      page = translatePage(words, entries, optimise);
+      page = translatePage(words, entries, optimise, ran ?? undefined);
       const module = compileTranslation(page.bytes, optimise);
       instance = new WebAssembly.Instance(module, { env: this.imports });
     } catch (e) {
       this.failed(frame, (e as Error).message);
       return 0;
     }
-    const slot = this.place(frame, instance, [...entries], page.bytes.length, page.translated, page.called, optimise);
+    const slot = this.place(frame, instance, [...entries], ran, page.bytes.length, page.translated, page.called, optimise);
     this.stats.ms += performance.now() - t0;
     return slot;
+  }
+
+  // The instructions of `frame` the interpreter has run (a bit each), if it
+  // still has them (code_frames.ts), else null: translate all its entries reach.
+  // (At threshold 0 nothing has run when a page is translated: the
+  // differential tests' mode, where everything is translated.)
+  private ran(frame: number): Uint8Array | null {
+    if (!this.execMap || !this.options.pruned || this.options.threshold === 0) return null;
+    const slot = frame & (EXEC_SLOTS - 1);
+    const mem = this.core!.memory.buffer;
+    if (new Uint32Array(mem, this.execMap + slot * 4, 1)[0] !== frame + 1) return null;
+    return new Uint8Array(mem, this.execMap + EXEC_SLOTS * 4 + slot * 128, 128).slice();
   }
 
   // The core's jitOptimize: the translation in `slot` (frame's) has run
@@ -214,17 +250,17 @@ export class Jit {
   optimize(frame: number, slot: number): void {
     const core = this.core;
     if (!core || frame >= this.frames || this.record(frame).getUint32(0, true) !== slot || this.slotFrame[slot] !== frame) return;
-    const gen = this.slotGen[slot], entries = this.slotEntries[slot];
+    const gen = this.slotGen[slot], entries = this.slotEntries[slot], ran = this.slotRan[slot] ?? null;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
     const bg = this.options.background ? backgroundTranslator() : null;
     if (bg) {
       const snapshot = words.slice();
       this.optimizing++;
-      bg.post(words.slice(), entries, true, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
+      bg.post(words.slice(), entries, true, ran, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
     } else {
       try {
-        const module = compileTranslation(translatePage(words, entries, true).bytes, true);
+        const module = compileTranslation(translatePage(words, entries, true, ran ?? undefined).bytes, true);
         this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }));
       } catch (e) {
         this.failed(frame, (e as Error).message);
@@ -303,12 +339,13 @@ export class Jit {
     }
   }
 
-  private place(frame: number, instance: WebAssembly.Instance, entries: number[], bytes: number, inline: number, called: number, optimised: boolean): number {
+  private place(frame: number, instance: WebAssembly.Instance, entries: number[], ran: Uint8Array | null, bytes: number, inline: number, called: number, optimised: boolean): number {
     const slot = this.takeSlot();
     this.table.set(slot, instance.exports.f as () => void);
     this.slotFrame[slot] = frame;
     this.slotGen[slot] = (this.slotGen[slot] ?? 0) + 1;
     this.slotEntries[slot] = entries;
+    this.slotRan[slot] = ran;
     this.slotOptimised[slot] = optimised;
     if (optimised) this.stats.optimized++;
     (this.core!.exports.jitSlotPlaced as (s: number, optimised: number) => void)(slot, optimised ? 1 : 0);
@@ -324,10 +361,10 @@ export class Jit {
   poll(): void {
     if (this.pending.size || this.optimizing) backgroundTranslator()?.drain();
     // A translator that could not start answers nothing: its frames go back to counting heat.
-    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, [], false, { id, error: "no background translator", fatal: true });
+    if (this.pending.size && !backgroundTranslator()) for (const [frame, id] of this.pending) this.install(frame, id, null, [], false, null, { id, error: "no background translator", fatal: true });
   }
 
-  private install(frame: number, id: number, snapshot: Uint32Array | null, entries: number[], optimised: boolean, r: CompileResult): void {
+  private install(frame: number, id: number, snapshot: Uint32Array | null, entries: number[], optimised: boolean, ran: Uint8Array | null, r: CompileResult): void {
     if (this.pending.get(frame) !== id) return;
     this.pending.delete(frame);
     const t0 = performance.now();
@@ -360,7 +397,7 @@ export class Jit {
       rec.setUint8(6, flags | FL_BLOCKED);
       return;
     }
-    const slot = this.place(frame, instance, entries, r.bytes, r.translated, r.called, optimised);
+    const slot = this.place(frame, instance, entries, ran, r.bytes, r.translated, r.called, optimised);
     rec.setUint32(0, slot, true);
     rec.setUint16(4, 0, true);
     rec.setUint8(6, FL_CODE);
@@ -438,7 +475,7 @@ export class Jit {
       calls: g("jitCalls"),
       chained: g("jitChains"),
       interpreted: {
-        cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), slow_path: interp(7), other: interp(1),
+        cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), slow_path: interp(7), untranslated: interp(8), other: interp(1),
       },
       insns_inline: this.stats.inline,
       insns_called: this.stats.called,

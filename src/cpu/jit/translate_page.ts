@@ -157,6 +157,10 @@ function functionStart(insn: number): boolean {
   return insn === 0xD503233F || insn === 0xD503237F || insn === 0xAA1E03E9; // PACIASP, PACIBSP, MOV X9, X30
 }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
+// BL, BLR, BLRAA(Z), BLRAB(Z): control comes back after them.
+function isCall(insn: number): boolean {
+  return ((insn & 0xFC000000) >>> 0) === 0x94000000 || ((insn & 0xFFFFFC1F) >>> 0) === 0xD63F0000 || ((insn & 0xFEFFF800) >>> 0) === 0xD63F0800;
+}
 // Hints other than WFE, WFI, SEV and SEVL; DSB, DMB and ISB (system.ts).
 function nopLike(insn: number): boolean {
   if (((insn & 0xFFFFF01F) >>> 0) === 0xD503201F) { const op = (insn >>> 5) & 0x7F; return op < 2 || op > 5; }
@@ -292,8 +296,13 @@ export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number;
 // execution has entered the page (block heads to translate from).
 // slowExits: a load's or store's slow path leaves translated code (returning
 // 4 with pc at the instruction) instead of calling the interpreter for it.
-export function translatePage(words: Uint32Array, entries: Iterable<number>, slowExits = false): TranslatedPage {
-  return new PageTranslator(words, slowExits).run(entries);
+// ran: the instructions that have run, a bit each (bit i & 7 of byte i >> 3
+// for the i-th word): only those are translated, with the entries and what
+// follows a call, an exception or an instruction left to the interpreter
+// (each comes back there); a branch or fall-through to the rest returns 5
+// with pc and instret set.
+export function translatePage(words: Uint32Array, entries: Iterable<number>, slowExits = false, ran?: Uint8Array): TranslatedPage {
+  return new PageTranslator(words, slowExits).run(entries, ran);
 }
 
 class PageTranslator {
@@ -304,7 +313,8 @@ class PageTranslator {
   // Open wasm blocks, loops and ifs, and where the labels branches name
   // are among them (a branch's depth is the count of those opened since).
   private level = 0;
-  private readonly at = { left: 0, out: 0, nohead: 0, miss: 0, dispatch: 0, loop: 0 };
+  private readonly at = { untranslated: 0, left: 0, out: 0, nohead: 0, miss: 0, dispatch: 0, loop: 0 };
+  private readonly reach = new Uint8Array(1024);
   private readonly headAt = new Int32Array(1024);
   // Each instruction's kind, classified when the walk first reaches it (most
   // of a page is never reached from the entries).
@@ -318,19 +328,27 @@ class PageTranslator {
 
   constructor(private readonly words: Uint32Array, private readonly slowExits: boolean) {}
 
-  run(entries: Iterable<number>): TranslatedPage {
+  run(entries: Iterable<number>, ran?: Uint8Array): TranslatedPage {
     const n = 1024;
     // Translate what the entries reach: fall-through, direct branches within
     // the page, the return points of calls, the instructions after those
     // left to the interpreter. The rest of the page (data, code reached only
-    // from elsewhere) is not translated until it is entered.
-    const reach = new Uint8Array(n), isHead = new Uint8Array(n);
+    // from elsewhere) is not translated until it is entered. With `ran`,
+    // only along what has run and what comes back after it (`sure`).
+    const reach = this.reach, isHead = new Uint8Array(n), sure = new Uint8Array(n);
     const work: number[] = [];
-    for (const e of entries) if (e >= 0 && e < 4096 && (e & 3) === 0) { isHead[e >> 2] = 1; work.push(e >> 2); }
+    for (const e of entries) if (e >= 0 && e < 4096 && (e & 3) === 0) { isHead[e >> 2] = 1; sure[e >> 2] = 1; work.push(e >> 2); }
+    const ranAt = (i: number): boolean => !!ran && ((ran[i >> 3] >> (i & 7)) & 1) === 1;
+    const allowed = (i: number): boolean => !ran || sure[i] === 1 || ranAt(i);
+    // Where a run of what has run begins, control came from elsewhere (a
+    // branch, a call or return from another page, an exception): entries
+    // too, so that what ran is translated whichever way it was reached.
+    if (ran) for (let i = 0; i < n; i++) if (ranAt(i) && (i === 0 || !ranAt(i - 1))) { isHead[i] = 1; work.push(i); }
     while (work.length) {
-      for (let i = work.pop()!; i < n && !reach[i]; i++) {
+      for (let i = work.pop()!; i < n && !reach[i] && allowed(i); i++) {
         reach[i] = 1;
         const s = this.slot(i), insn = this.words[i];
+        if (i + 1 < n && (s.kind === Kind.CALL || s.kind === Kind.END || isCall(insn))) sure[i + 1] = 1;
         // After a system instruction that writes (MSR, SYS) translated code
         // often leaves (DAIFClr, a TLB flush): what follows is a head to
         // come back to. Reads (MRS) leave only when they trap.
@@ -360,7 +378,9 @@ class PageTranslator {
     const c = this.c;
     c.gget(G_INSTRET); c.tee(L_IC); c.set(L_IC0);
     // Shared exits (their tails follow the function's body): "left" with pc
-    // set, "out" with pc = the page + L_ENTRY (a branch out of the page).
+    // set, "out" with pc = the page + L_ENTRY (a branch out of the page),
+    // "untranslated" with pc = the page + L_ENTRY (a path left out).
+    c.block(); this.open("untranslated");
     c.block(); this.open("left");
     c.block(); this.open("out");
     c.block(); this.open("nohead");
@@ -392,7 +412,10 @@ class PageTranslator {
     // Out of the page with pc set: the core goes on in the next page's
     // translation if it has one, else in the run loop.
     c.get(L_IC); c.gset(G_INSTRET);
-    c.i32(3);
+    c.i32(3); c.op(Op.RETURN);
+    c.end(); this.level--; // untranslated
+    this.exitAtEntry(); c.op(Op.DROP); c.op(Op.DROP);
+    c.i32(5);
     const locals: [number, T][] = [[6, T.I64], [7, T.I32]];
     if (this.regs) locals.push([this.regs, T.I64]);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
@@ -467,7 +490,7 @@ class PageTranslator {
       c.i32(off); c.set(L_ENTRY); c.br(this.depth("dispatch"));
       return;
     }
-    c.i32(off); c.set(L_ENTRY); c.br(this.depth("out"));
+    c.i32(off); c.set(L_ENTRY); c.br(this.depth(off >= 0 && off < 4096 ? "untranslated" : "out"));
   }
   // The same if the i32 on the stack is not 0 (else nothing).
   private gotoIf(off: number): void {
@@ -501,7 +524,7 @@ class PageTranslator {
     const first = this.heads[h];
     const next = h + 1 < this.heads.length ? this.heads[h + 1] : 1024;
     let last = first;
-    while (last < next - 1 && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) last++;
+    while (last < next - 1 && this.reach[last + 1] && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) last++;
     this.cur = h;
     // A block that branches to its own head (an inner loop) is a wasm loop.
     const rel = this.slot(last).rel;
@@ -540,9 +563,10 @@ class PageTranslator {
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
       }
     }
-    // Falls into the next block (the next section of the function) or off the page.
+    // Falls into the next block (the next section of the function), off the
+    // page, or into a path left out.
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
-    if (next >= 1024) this.goto(4096);
+    if (last + 1 !== next || next >= 1024) this.goto((last + 1) * 4);
   }
 
   private endBlock(n: number): void {
