@@ -1081,3 +1081,19 @@ test("XENTS_JIT_PRUNED=0 translates pages whole; by default only what has run", 
   assert.equal(jitOptionsFromEnv({ XENTS_JIT_PRUNED: "0" }).pruned, false);
   assert.equal(jitOptionsFromEnv({ XENTS_JIT_PRUNED: "1" }).pruned, true);
 });
+
+// The optimised compile of a page is made along what has run by then, not
+// what had run at its baseline translation: here the optimised compile
+// comes ~50 iterations after the rare path began, and takes it in, so it
+// never leaves for it again (a compile along the old bits would have left
+// 256 times and been translated again).
+test("an optimised compile takes in the paths that ran since the page's baseline translation", () => {
+  const opt = { ...PRUNED, optimizeAfter: 5000 };
+  for (const budget of [13n, 100000n]) assert.deepEqual(trace(opt, budget, RARE_PATH), trace(OFF, budget, RARE_PATH), `budget ${budget}`);
+  const { core, cpu } = bareCore(RARE_PATH, { jit: opt });
+  assert.equal(cpu.run(10_000_000n), Exit.HVC);
+  const s = core.jitStats();
+  assert.equal(s.optimized, 1, JSON.stringify(s));
+  assert.equal(s.retranslations, 0, JSON.stringify(s));
+  assert.ok(s.interpreted.untranslated > 4 && s.interpreted.untranslated < 256 * 4, JSON.stringify(s));
+});

@@ -250,18 +250,20 @@ export class Jit {
   optimize(frame: number, slot: number): void {
     const core = this.core;
     if (!core || frame >= this.frames || this.record(frame).getUint32(0, true) !== slot || this.slotFrame[slot] !== frame) return;
-    const gen = this.slotGen[slot], entries = this.slotEntries[slot], ran = this.slotRan[slot] ?? null;
+    // Along what has run by now: paths that ran since the baseline
+    // translation are in its optimised successor.
+    const gen = this.slotGen[slot], entries = this.slotEntries[slot], ran = this.ran(frame) ?? this.slotRan[slot] ?? null;
     const t0 = performance.now();
     const words = new Uint32Array(core.memory.buffer, this.ramHost + frame * 4096, 1024);
     const bg = this.options.background ? backgroundTranslator() : null;
     if (bg) {
       const snapshot = words.slice();
       this.optimizing++;
-      bg.post(words.slice(), entries, true, ran, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, r); });
+      bg.post(words.slice(), entries, true, ran, (r) => { this.optimizing--; this.installOptimized(frame, slot, gen, snapshot, ran, r); });
     } else {
       try {
         const module = compileTranslation(translatePage(words, entries, true, ran ?? undefined).bytes, true);
-        this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }));
+        this.swap(slot, new WebAssembly.Instance(module, { env: this.imports }), ran);
       } catch (e) {
         this.failed(frame, (e as Error).message);
       }
@@ -269,7 +271,7 @@ export class Jit {
     this.stats.ms += performance.now() - t0;
   }
 
-  private installOptimized(frame: number, slot: number, gen: number, snapshot: Uint32Array, r: CompileResult): void {
+  private installOptimized(frame: number, slot: number, gen: number, snapshot: Uint32Array, ran: Uint8Array | null, r: CompileResult): void {
     if ("error" in r) { if (!r.fatal) this.failed(frame, r.error); return; }
     this.stats.workerMs += r.ms;
     // Still the translation it was made from, of the same words (a write
@@ -278,7 +280,7 @@ export class Jit {
     if (!this.holds(frame, snapshot)) { this.stats.dropped++; return; }
     const t0 = performance.now();
     try {
-      this.swap(slot, new WebAssembly.Instance(r.module, { env: this.imports }));
+      this.swap(slot, new WebAssembly.Instance(r.module, { env: this.imports }), ran);
     } catch (e) {
       this.failed(frame, (e as Error).message);
     }
@@ -293,8 +295,9 @@ export class Jit {
   }
 
   // The same code, optimised, in place of the slot's function.
-  private swap(slot: number, instance: WebAssembly.Instance): void {
+  private swap(slot: number, instance: WebAssembly.Instance, ran: Uint8Array | null): void {
     this.table.set(slot, instance.exports.f as () => void);
+    this.slotRan[slot] = ran;
     this.slotOptimised[slot] = true;
     (this.core!.exports.jitSlotOptimised as (s: number) => void)(slot);
     this.stats.optimized++;
