@@ -115,12 +115,23 @@ export class ControlServer {
 // Attach a console client: after the JSON reply, what was said while
 // nobody listened, then output as it comes; what the client types is the
 // console's input.
+// (The history waits a turn for the reply to go first; output that comes
+// meanwhile waits behind it: written at once, it reached the client before
+// what was said earlier, and a migrated guest's first line on the new host
+// seemed to skip the ticks before it.)
 export function attachConsole(c: ConsoleHistory, sock: Socket): void {
   const history = c.historyText();
-  setImmediate(() => { if (history.length && !sock.destroyed) sock.write(history); });
+  let early: Uint8Array[] | null = [];
   // A client that stops reading loses output (as a serial line would)
   // rather than growing the daemon's socket buffer without a bound.
-  const out = (d: Uint8Array): void => { if (!sock.destroyed && sock.writableLength < CONSOLE_CLIENT_BACKLOG) sock.write(d); };
+  const write = (d: Uint8Array): void => { if (!sock.destroyed && sock.writableLength < CONSOLE_CLIENT_BACKLOG) sock.write(d); };
+  const out = (d: Uint8Array): void => { if (early) early.push(d); else write(d); };
+  setImmediate(() => {
+    const waiting = early ?? [];
+    early = null;
+    if (history.length && !sock.destroyed) sock.write(history);
+    for (const d of waiting) write(d);
+  });
   c.listeners.add(out);
   sock.removeAllListeners("data");
   sock.on("data", (d: Buffer) => c.input(new Uint8Array(d)));
