@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { Jit, JitOptions, JitStats, jitOptionsFromEnv } from "./jit/jit.js";
+import { Jit, JitOptions, JitStats, jitOptionsFromEnv, EXEC_SLOTS, EXEC_MAP_BYTES } from "./jit/jit.js";
 import { compileOptimised, tuneEngineForTranslation } from "./jit/engine.js";
 
 // Mirrors of the core's constants (state.ts); test/unit/domain_context.test.ts
@@ -49,8 +49,8 @@ export const UNDEF_CLASS_NAMES = [
 const VCPU_AREA = 0x100000;
 // The translator's frame records (8 bytes per 4 KiB frame: 8 MiB covers the largest RAM).
 const JIT_TAB = 0x3800000;
-// Below it, the instructions the interpreter ran in recent frames (code_frames.ts's EXEC_MAP_BYTES).
-const EXEC_MAP = JIT_TAB - 0x108000;
+// Below it, the instructions the interpreter ran in recent frames (code_frames.ts).
+const EXEC_MAP = JIT_TAB - EXEC_MAP_BYTES;
 const VCPU_AREA_END = EXEC_MAP;
 const RAM_HOST = 0x4000000;
 const MEMORY_LIMIT = 0xFFFF0000; // the largest WebAssembly memory (65535 pages of 64 KiB)
@@ -133,6 +133,7 @@ export class Core {
       },
     });
     this.exports = instance.exports as unknown as CoreExports;
+    if ((this.exports.jitExecSlots as () => number)() !== EXEC_SLOTS) throw new Error("the core and its TypeScript side disagree on the executed-instruction map");
     if (jit.options.enabled) tuneEngineForTranslation();
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;

@@ -33,8 +33,8 @@ export function jitSetup(tab: usize, frames: u32, ram: usize, threshold: u32, on
 // its entries reach. At execMap: a u32 tag per slot (frame + 1; 0: free),
 // then 128 bytes of bits per slot.
 export const EXEC_SLOTS: u32 = 8192;
-export const EXEC_MAP_BYTES: u32 = EXEC_SLOTS * 4 + EXEC_SLOTS * 128;
 let execMap: usize = 0;
+export function jitExecSlots(): u32 { return EXEC_SLOTS; }
 @inline function execBits(f: u32): usize { return execMap + (<usize>EXEC_SLOTS << 2) + (<usize>(f & (EXEC_SLOTS - 1)) << 7); }
 // The interpreter ran the instructions at byte offsets from..to (one
 // straight line) of the frame at host address `host`.

@@ -98,7 +98,8 @@ export interface JitStats {
   // Instructions the interpreter ran at block heads translated code did not
   // take, by why: the frame below the heat threshold, waiting for the
   // background translator, left to the interpreter, translated but not from
-  // that entry, a first block over the limit, or not RAM.
+  // that entry, a first block over the limit, a load or store off its fast
+  // path (optimised code), a path its translation left out, or not RAM.
   interpreted: { cold: number; pending: number; blocked: number; not_head: number; no_fit: number; slow_path: number; untranslated: number; other: number };
   insns_inline: number; // over all translations: instructions translated inline ...
   insns_called: number; // ... and left to the interpreter
@@ -117,7 +118,8 @@ const SLOT_GROWTH = 64;
 const FL_CODE = 1, FL_BLOCKED = 2, FL_PENDING = 4, MAX_INVALIDATIONS = 8; // code_frames.ts
 const PENDING = 0xFFFFFFFF; // the core's JIT_PENDING
 const GREW = 0x1000; // the core's GREW
-const EXEC_SLOTS = 8192; // code_frames.ts
+export const EXEC_SLOTS = 8192; // code_frames.ts (the core says, jitExecSlots)
+export const EXEC_MAP_BYTES = EXEC_SLOTS * (4 + 128);
 
 function sameBits(a: Uint8Array, b: Uint8Array | null): boolean {
   if (!b) return false;
