@@ -27,6 +27,6 @@ export function writePreamble(w: StreamWriter, g: Guest, maxPages: string): void
 // through the window.
 export function writePages(win: ForeignWindow, w: StreamWriter, domid: number, gfns: bigint[]): void {
   win.map(domid, gfns);
-  w.record(REC.PAGES, encodePages(gfns, (k) => win.page(k)));
+  w.record(REC.PAGES, encodePages(gfns, (k) => win.page(k, false)));
 }
 

@@ -383,8 +383,10 @@ export class ForeignMapping {
   constructor(readonly xc: Xc, readonly base: bigint, readonly pages: number, protected mapped = pages) {}
   write(offset: number, data: Uint8Array): void { this.xc.mem.write(this.base + BigInt(offset), data); }
   read(offset: number, len: number): Uint8Array { return this.xc.mem.read(this.base + BigInt(offset), len); }
-  page(i: number): Uint8Array {
-    const p = this.xc.pc.memory.page(this.base + BigInt(i) * 4096n);
+  // Slot i's page; write: false for a page only read (reading it must not
+  // count as writing it: the host drops translated code a write reaches).
+  page(i: number, write = true): Uint8Array {
+    const p = this.xc.pc.memory.page(this.base + BigInt(i) * 4096n, write);
     if (!p) throw new Error("foreign page not mapped");
     return p;
   }
