@@ -11,7 +11,7 @@ import { cpu, pc, instret, attention, setCurPC, setCurInsn, setPC, setInstret } 
 import { execute } from "./decode";
 import { ramHost, tlbDropWriteTags } from "./mmu";
 import { fetchHost, fetchVpn, tlbData, tlbFetch, TLB_MASK, setFetch } from "./tlb_sets";
-import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING } from "./code_frames";
+import { jitTab, jitFrames, jitThreshold, FL_CODE, FL_BLOCKED, FL_PENDING, markRun } from "./code_frames";
 
 // The page translated code is running (or last ran): its virtual address and host address.
 export let runPage: u64 = 0;
@@ -176,12 +176,37 @@ export const ENTER_RAN: u32 = 1; // translated code ran: pc is a block head to t
 export const ENTER_NOT_HEAD: u32 = 2; // translated code ran and left at an entry that is not a head of its page's translation: the interpreter goes on from pc
 export const ENTER_SLOW_PATH: u32 = 3; // translated code stopped before an instruction its slow path leaves to the interpreter: the interpreter goes on from pc
 
+// What the interpreter runs, for the translator (code_frames.ts's map):
+// from markFrom, in the frame at markHost, to the instruction before the
+// next head. Kept here rather than in the run loop, whose every
+// instruction it slowed down.
+const NO_RUN: u64 = <u64>-1;
+let markFrom: u64 = NO_RUN;
+let markHost: usize = 0;
+// At a block head, or the end of a run: the interpreter's last
+// instruction was lastP.
+@inline function endRun(lastP: u64): void {
+  if (markFrom != NO_RUN) { markRun(markHost, markFrom, lastP); markFrom = NO_RUN; }
+}
+export function jitEndRun(lastP: u64): void { endRun(lastP); }
+
 // At a block head (the target of a branch, an exception vector, the start
 // of a run) with the fetch page cached: run translated code if the frame
 // has it, else count heat and translate when hot. When translated code
 // ran, it left pc, instret and the exit state as the interpreter would.
+// lastP: the instruction that ran last (after translated code, its page).
+export function jitEnter(p: u64, limit: u64, lastP: u64): u32 {
+  endRun(lastP);
+  const r = enter(p, limit, (p >> 12) != (lastP >> 12));
+  // The interpreter goes on from p, or from where translated code stopped
+  // (in the page it ran).
+  if (r == ENTER_NONE) { markFrom = p; markHost = fetchHost; }
+  else if (r != ENTER_RAN) { markFrom = pc; markHost = runHost; }
+  return r;
+}
+
 // cross: control came from another page.
-export function jitEnter(p: u64, limit: u64, cross: bool): u32 {
+function enter(p: u64, limit: u64, cross: bool): u32 {
   jitMiss = MISS_OTHER;
   if ((p & 3) != 0 || fetchHost < ramHost) return ENTER_NONE; // a misaligned pc faults in the interpreter
   const f = <u32>((fetchHost - ramHost) >> 12);

@@ -17,8 +17,8 @@ import {
 } from "./exceptions";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 import { timerDeadline, timerCondition, setClock } from "./timer";
-import { jitEnter, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_RAN } from "./jit";
-import { jitOn, jitMarkRun } from "./code_frames";
+import { jitEnter, jitEndRun, jitMiss, countInterpreted, runPage, heatTick, ENTER_NONE, ENTER_RAN } from "./jit";
+import { jitOn } from "./code_frames";
 
 function fetchSlow(): u32 {
   setCurPC(pc);
@@ -115,14 +115,13 @@ function loopInterpreted(budgetEnd: u64): void {
 // target, an exception vector, the start of the run).
 // Instructions interpreted at a block head that translated code did not
 // take are counted (per block, for the profile) by jitEnter's reason.
-// What the interpreter runs is marked for the translator (jitMarkRun) a
-// straight line at a time: from runFrom to runTo, in the frame at runHost.
+// jitEnter marks what the interpreter runs for the translator, from one
+// head to the instruction before the next (lastP).
 function loopTranslated(budgetEnd: u64): void {
   let limit = min64(budgetEnd, timerDeadline());
   let head = true;
   let why: u32 = 0, from = instret;
-  let last: u64 = <u64>-1; // the page of the last instruction run
-  let runFrom: u64 = <u64>-1, runTo: u64 = 0, runHost: usize = 0;
+  let lastP: u64 = <u64>-1; // the last instruction run (after translated code: its page)
   while (true) {
     if (attention) {
       if (onAttention()) break;
@@ -137,14 +136,11 @@ function loopTranslated(budgetEnd: u64): void {
     const p = pc;
     const insn = fetch(p);
     if (faulted) continue;
-    if (head || (p >> 12) != (runFrom >> 12)) {
-      if (runFrom != <u64>-1) { jitMarkRun(runHost, <u32>runFrom & 0xFFF, <u32>runTo & 0xFFF); runFrom = <u64>-1; }
-    }
     if (head) {
       if (why != 0) { countInterpreted(why, instret - from); why = 0; }
-      const r = jitEnter(p, limit, (p >> 12) != last);
+      const r = jitEnter(p, limit, lastP);
       if (r != ENTER_NONE) {
-        last = runPage >> 12;
+        lastP = runPage;
         // Translated code ran and left at pc: another head to try, or (not
         // a head of its translation, or an instruction its slow path leaves
         // to the interpreter) the interpreter's from there.
@@ -153,13 +149,11 @@ function loopTranslated(budgetEnd: u64): void {
       }
       why = jitMiss; from = instret;
     }
-    last = p >> 12;
-    if (runFrom == <u64>-1) { runFrom = p; runHost = fetchHost; }
-    runTo = p;
+    lastP = p;
     step(p, insn);
     head = pc != p + 4;
   }
-  if (runFrom != <u64>-1) jitMarkRun(runHost, <u32>runFrom & 0xFFF, <u32>runTo & 0xFFF);
+  jitEndRun(lastP);
   if (why != 0) countInterpreted(why, instret - from);
 }
 
