@@ -170,6 +170,17 @@ export let jitChains: u64 = 0;
   missPos++;
 }
 
+// A frame whose translation keeps missing (the record at rec; its misses
+// start again): whether the translation asked for last time has arrived
+// meanwhile (installed now). A run can be long, and until then it missed
+// on: cpu_bench interpreted ~1 M instructions a phase waiting for one.
+function retranslated(rec: usize): bool {
+  store<u16>(rec, 0, 4);
+  const before = load<u32>(rec);
+  jitPoll();
+  return load<u32>(rec) != before;
+}
+
 // What jitEnter tells the run loop.
 export const ENTER_NONE: u32 = 0; // nothing ran: the interpreter runs the instruction at the entry
 export const ENTER_RAN: u32 = 1; // translated code ran: pc is a block head to try again
@@ -272,8 +283,7 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
     const grec = jitTab + (<usize>g << 3);
     const misses = <u32>load<u16>(grec, 4) + 1;
     if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
-    else {
-      store<u16>(grec, 0, 4);
+    else if (!retranslated(grec)) {
       const again = jitCompile(g, (<u32>pc & 0xFFF) | GREW);
       if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
     }
@@ -288,8 +298,7 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
     noteEntry(g, pc);
     const misses = <u32>load<u16>(grec, 4) + 1;
     if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
-    else {
-      store<u16>(grec, 0, 4);
+    else if (!retranslated(grec)) {
       const again = jitCompile(g, <u32>pc & 0xFFF);
       if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
     }

@@ -195,7 +195,10 @@ export class Jit {
     // Not translated now (first time, or its code was written): start afresh.
     if (!entries || current === 0) { entries = new Set(); this.entries.set(frame, entries); this.refused.delete(frame); }
     else if (grew) { if (!ran || sameBits(ran, this.slotRan[current] ?? null)) return 0; }
-    else if (entries.size >= (this.options.maxEntries ?? 1) && !this.pastCap(frame)) return 0;
+    // (Past the cap only while more of the page has run since: code that
+    // had not run when the page was translated, reached indirectly, as a
+    // program's later phases are.)
+    else if (entries.size >= (this.options.maxEntries ?? 1) && !(ran && !sameBits(ran, this.slotRan[current] ?? null)) && !this.pastCap(frame)) return 0;
     if (this.pending.has(frame)) return PENDING;
     const before = entries.size;
     if (!grew || before === 0) entries.add(entry);
