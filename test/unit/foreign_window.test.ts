@@ -15,6 +15,15 @@ import { writeGuest } from "../../src/tools/domain_builder.js";
 import { writePages } from "../../src/tools/domain_save.js";
 import { StreamWriter } from "../../src/tools/save_stream.js";
 
+// Runs f with the host's noteWrite calls (host offset, length) recorded.
+function notingWrites(hv: { core: { noteWrite(off: number, len: number): void } }, f: () => void): [number, number][] {
+  const notes: [number, number][] = [];
+  const note = hv.core.noteWrite.bind(hv.core);
+  hv.core.noteWrite = (off: number, len: number): void => { notes.push([off, len]); note(off, len); };
+  try { f(); } finally { hv.core.noteWrite = note; }
+  return notes;
+}
+
 test("a foreign window maps batch over batch, holds only the last batch's frames, and gives them back at close", () => {
   const s = bookedHost();
   const hv = s.host.hv;
@@ -144,21 +153,15 @@ test("the control domain's reads of guest pages are not writes, and a write acro
   const gfns = [RAM0_GFN + 900, RAM0_GFN + 950]; // frames 50 apart
   const win = xc.foreignWindow(2);
   win.map(g.domid, gfns.map(BigInt));
-  const notes: [number, number][] = [];
-  const note = hv.core.noteWrite.bind(hv.core);
-  hv.core.noteWrite = (off: number, len: number): void => { notes.push([off, len]); note(off, len); };
   try {
-    win.read(0, 8192);
-    assert.deepEqual(notes, [], "a read notes no write");
+    assert.deepEqual(notingWrites(hv, () => win.read(0, 8192)), [], "a read notes no write");
     const data = new Uint8Array(5000).map((_, i) => (i * 13) & 0xFF);
-    win.write(3000, data);
     const host = (gfn: number): number => d.p2m.hostAddr(BigInt(gfn) << 12n, false);
-    assert.deepEqual(notes, [[host(gfns[0]) + 3000, 1096], [host(gfns[1]), 3904]], "each frame's part noted as written");
+    assert.deepEqual(notingWrites(hv, () => win.write(3000, data)), [[host(gfns[0]) + 3000, 1096], [host(gfns[1]), 3904]], "each frame's part noted as written");
     assert.ok(Buffer.from(d.bytes.subarray(host(gfns[0]) + 3000, host(gfns[0]) + 4096)).equals(Buffer.from(data.subarray(0, 1096))));
     assert.ok(Buffer.from(d.bytes.subarray(host(gfns[1]), host(gfns[1]) + 3904)).equals(Buffer.from(data.subarray(1096))));
     assert.ok(Buffer.from(win.read(3000, 5000)).equals(Buffer.from(data)), "and reads back the same");
   } finally {
-    hv.core.noteWrite = note;
     win.close();
   }
   s.ts.destroy(g.domid);
@@ -175,14 +178,11 @@ test("copying a guest's pages out (save, migration, checkpoints) notes no write 
   const xc = s.ts.dom0.xc;
   const g = s.ts.create({ name: "sv", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
   const win = xc.foreignWindow(8);
-  const notes: number[] = [];
-  const note = hv.core.noteWrite.bind(hv.core);
-  hv.core.noteWrite = (off: number, len: number): void => { notes.push(off, len); note(off, len); };
   let bytes = 0;
+  let notes: [number, number][];
   try {
-    writePages(win, new StreamWriter({ write: (b) => { bytes += b.length; } }), g.domid, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => BigInt(RAM0_GFN + i)));
+    notes = notingWrites(hv, () => writePages(win, new StreamWriter({ write: (b) => { bytes += b.length; } }), g.domid, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => BigInt(RAM0_GFN + i))));
   } finally {
-    hv.core.noteWrite = note;
     win.close();
   }
   assert.ok(bytes > 8 * 4096, "the pages went into the stream");
@@ -190,7 +190,7 @@ test("copying a guest's pages out (save, migration, checkpoints) notes no write 
   const d = hv.domains.get(g.domid)!;
   const frames = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => d.p2m.hostAddr(BigInt(RAM0_GFN + i) << 12n, false));
   const hit = [];
-  for (let i = 0; i < notes.length; i += 2) if (frames.some((f) => notes[i] < f + 4096 && notes[i] + notes[i + 1] > f)) hit.push(notes[i]);
+  for (const [off, len] of notes) if (frames.some((f) => off < f + 4096 && off + len > f)) hit.push(off);
   assert.deepEqual(hit, [], "and nothing of the guest was noted as written");
   s.ts.destroy(g.domid);
 });
