@@ -195,9 +195,11 @@ const NO_RUN: u64 = <u64>-1;
 let markFrom: u64 = NO_RUN;
 let markHost: usize = 0;
 // At a block head, or the end of a run: the interpreter's last
-// instruction was lastP.
+// instruction was lastP (before markFrom: it ran none after translated
+// code stopped, as when an interrupt came first).
 @inline function endRun(lastP: u64): void {
-  if (markFrom != NO_RUN) { markRun(markHost, markFrom, lastP); markFrom = NO_RUN; }
+  if (markFrom != NO_RUN && lastP >= markFrom) markRun(markHost, markFrom, lastP);
+  markFrom = NO_RUN;
 }
 export function jitEndRun(lastP: u64): void { endRun(lastP); }
 
