@@ -36,9 +36,10 @@ export const EXEC_SLOTS: u32 = 8192;
 let execMap: usize = 0;
 export function jitExecSlots(): u32 { return EXEC_SLOTS; }
 @inline function execBits(f: u32): usize { return execMap + (<usize>EXEC_SLOTS << 2) + (<usize>(f & (EXEC_SLOTS - 1)) << 7); }
-// The interpreter ran the instructions at byte offsets from..to (one
-// straight line) of the frame at host address `host`.
-export function jitMarkRun(host: usize, from: u32, to: u32): void {
+// The interpreter ran the instructions from `from` to `to` (addresses; to
+// in a later page: to the end of from's page, where a straight line that
+// ran on into the next page is marked) of the frame at host address `host`.
+export function markRun(host: usize, from: u64, to: u64): void {
   if (execMap == 0 || host < jitRam) return;
   const f = <u32>((host - jitRam) >> 12);
   if (f >= jitFrames) return;
@@ -47,7 +48,7 @@ export function jitMarkRun(host: usize, from: u32, to: u32): void {
   if (load<u32>(tag) != f + 1) { store<u32>(tag, f + 1); memory.fill(bits, 0, 128); }
   // (A word at a time: a bit at a time cost the interpreter ~2.7 ns an
   // instruction.) Bit i of the map is bit i & 63 of little-endian word i >> 6.
-  const a = from >> 2, b = to >> 2;
+  const a = (<u32>from & 0xFFF) >> 2, b = ((to >> 12) == (from >> 12) ? <u32>to & 0xFFF : <u32>0xFFC) >> 2;
   const wa = a >> 6, wb = b >> 6;
   const lo = ~(<u64>0) << <u64>(a & 63), hi = ~(<u64>0) >> <u64>(63 - (b & 63));
   if (wa == wb) { const p = bits + (<usize>wa << 3); store<u64>(p, load<u64>(p) | (lo & hi)); return; }
@@ -56,18 +57,6 @@ export function jitMarkRun(host: usize, from: u32, to: u32): void {
   for (let w = wa + 1; w < wb; w++) store<u64>(bits + (<usize>w << 3), ~(<u64>0));
   p = bits + (<usize>wb << 3);
   store<u64>(p, load<u64>(p) | hi);
-}
-// The same for the run loop, from and to being the first and last
-// instructions' addresses (to in a later page: to the end of from's),
-// the common case (one word, the frame's slot its own) inline.
-@inline export function markRun(host: usize, from: u64, to: u64): void {
-  const a = <u32>from & 0xFFF;
-  const b = (to >> 12) == (from >> 12) ? <u32>to & 0xFFF : <u32>0xFFC;
-  const f = <u32>((host - jitRam) >> 12);
-  if ((a >> 8) == (b >> 8) && host >= jitRam && f < jitFrames && execMap != 0 && load<u32>(execMap + (<usize>(f & (EXEC_SLOTS - 1)) << 2)) == f + 1) {
-    const p = execBits(f) + (<usize>(a >> 8) << 3);
-    store<u64>(p, load<u64>(p) | ((~(<u64>0) << <u64>((a >> 2) & 63)) & (~(<u64>0) >> <u64>(63 - ((b >> 2) & 63)))));
-  } else jitMarkRun(host, a, b);
 }
 // Frame f's code changed: what ran there says nothing of what is there now.
 @inline function forgetRuns(f: u32): void {
