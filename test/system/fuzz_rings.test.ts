@@ -27,6 +27,17 @@ test(`ring fuzzer: ${iterations} hostile blkfront and netfront actions beside a 
   }
 });
 
+// A reconnect that kept its rings but changed their layout (1 queue, then 3)
+// left queue 1 on a page whose header was some older ring's entries; the
+// backend rightly answered the stale requests it found there and cut the
+// frontend off when its producer went back. The oracle had trusted that ring.
+test("ring fuzzer, seed 1859350279: a ring kept across a reconnect that changes its queues is not trusted", async () => {
+  const r = await fuzzRings({ iterations: 4790, seed: 1859350279 });
+  assert.deepEqual(r.exception_messages, []);
+  assert.equal(r.wrong_answers, 0);
+  assert.ok(r.checked_answers > 400, `${r.checked_answers} answers checked`);
+});
+
 test("xents fuzz rings --json with its defaults: clean, exit 0", () => {
   fuzzCliDefaults("rings", 2000);
 });

@@ -256,7 +256,8 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     wild: Set<number>; // refs that were ever entries of any content
     // per disk: whether it negotiated persistent grants, and the refs it
     // may still hold mapped (persistent)
-    blk: { f: PlayedBlkFront; persistent: boolean; held: Set<number>; trusted: boolean }[];
+    // layout: the queues and pages per queue of the rings it last connected with
+    blk: { f: PlayedBlkFront; persistent: boolean; held: Set<number>; trusted: boolean; layout: string }[];
     net: { f: PlayedNetFront; trusted: boolean; rxOutstanding: number };
   }
   let a: Attacker;
@@ -270,7 +271,7 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     const kinds: Kind[] = Array.from({ length: 512 }, () => ({ k: "none" }));
     const at: Attacker = {
       guest, g, grants, kinds, wild: new Set<number>(),
-      blk: DISKS.map((d, v) => ({ f: new PlayedBlkFront(g, ts, grants, d.devid, RAM0_GFN + BLK_RING(v), BLK_RING(v)), persistent: false, held: new Set<number>(), trusted: false })),
+      blk: DISKS.map((d, v) => ({ f: new PlayedBlkFront(g, ts, grants, d.devid, RAM0_GFN + BLK_RING(v), BLK_RING(v)), persistent: false, held: new Set<number>(), trusted: false, layout: "" })),
       net: { f: new PlayedNetFront(g, ts, grants, 0, RAM0_GFN + NET_TX, NET_TX, RAM0_GFN + NET_RX, NET_RX), trusted: false, rxOutstanding: 0 },
     };
     a = at;
@@ -335,8 +336,12 @@ export async function fuzzRings(o: RingFuzzOptions): Promise<RingFuzzReport> {
     for (const ref of stalePins) if (!heldAnywhere(ref)) stalePins.delete(ref);
     for (let i = 0; i < 64; i++) if (i < queues << order) a.kinds[BLK_RING(v) + i] = { k: "rw", gfn: BLK_RING(v) + i };
     const st = b.f.backendState();
-    b.trusted = !tampered && (fresh || b.trusted) && st === XenbusState.Connected;
-    // (a kept ring carries whatever indexes it was left with: the backend may rightly refuse it)
+    // A kept ring carries whatever indexes it was left with: the backend may
+    // rightly refuse it. Kept with another layout, a queue's ring is pages
+    // that were some other ring's entries, or no ring's: nothing is known of it.
+    const layout = `${queues}/${order}`;
+    b.trusted = !tampered && (fresh || (b.trusted && layout === b.layout)) && st === XenbusState.Connected;
+    b.layout = layout;
     if (!tampered && fresh && st !== XenbusState.Connected) wrong(`disk ${v} did not connect (${queues} queues, order ${order}): state ${st}, ${ts.xsRead(`${b.f.be}/error`)}`);
     tally.result(`blk connect${tampered ? ` ${tampered.replace(/=.*/, "=?")}` : ""} -> ${st === XenbusState.Connected ? "connected" : `state ${st}`}`);
   };
