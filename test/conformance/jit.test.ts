@@ -130,6 +130,48 @@ test("every instruction word translates into a module WebAssembly accepts", () =
   }
 });
 
+// Entering a translation: baseline code finds the head by a binary search
+// over the heads' offsets, optimised code by a br_table over the page. At a
+// limit of 0 nothing runs: a head answers 0 (its first block does not fit),
+// any other offset 2 (not a head), with pc at the offset either way.
+test("baseline and optimised code agree on which offsets of the page are heads", () => {
+  const seed = seedFromEnv();
+  const rng = new Rng(seed);
+  const n = caseCount("XENTS_JIT_HEAD_PAGES", 40);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  const env = { memory, pc, instret, nzcv, jitStep: () => { throw new Error("nothing may run at limit 0"); } };
+  let heads = 0;
+  for (let i = 0; i < n; i++) {
+    // Branches, loads and adds among random words: heads everywhere.
+    const w = new Uint32Array(1024);
+    for (let j = 0; j < 1024; j++) {
+      const k = rng.int(4);
+      w[j] = k === 0 ? 0x54000001 | (rng.int(64) << 5) : k === 1 ? 0xF9400020 : k === 2 ? 0x91000421 : rng.bits(32);
+    }
+    const ran = new Uint8Array(128).map(() => rng.bits(8) | rng.bits(8));
+    const entries = [0, 4 * rng.int(1024), 4 * rng.int(1024)];
+    const answers: number[][] = [];
+    for (const optimised of [false, true]) {
+      const p = translatePage(w, entries, optimised, ran);
+      const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
+      const got: number[] = [];
+      for (let off = 0; off < 4096; off += 4) {
+        got.push(f(0, 0, 0x40000000n, off, 0n));
+        assert.equal(pc.value, 0x40000000n + BigInt(off), `pc after an entry at ${off} (page ${i}, seed ${seed})`);
+      }
+      assert.equal(got.filter((r) => r === 0).length, p.heads, `page ${i} (seed ${seed}): heads found`);
+      assert.ok(got.every((r) => r === 0 || r === 2), `page ${i} (seed ${seed}): ${got.join(",")}`);
+      answers.push(got);
+      heads += p.heads;
+    }
+    assert.deepEqual(answers[0], answers[1], `page ${i} (seed ${seed})`);
+  }
+  assert.ok(heads > n * 20, `${heads} heads over ${n} pages`);
+});
+
 // Background translation (the default for guests): the frame is interpreted
 // until its code, compiled on the worker thread, is installed between runs.
 const BACKGROUND = { ...AT_ONCE, background: true };

@@ -388,12 +388,22 @@ class PageTranslator {
     c.loop(); this.open("dispatch");
     const H = this.heads.length;
     for (let h = H - 1; h >= 0; h--) { c.block(); this.headAt[h] = this.level++; }
-    c.get(L_ENTRY); c.i32(2); c.op(Op.I32_SHR_U);
-    let top = 0;
-    for (let i = 0; i < n; i++) if (this.headIndex[i] >= 0) top = i + 1;
-    const table: number[] = [];
-    for (let i = 0; i < top; i++) table.push(this.headIndex[i] >= 0 ? this.headIndex[i] : H + 2);
-    c.brTable(table, H + 2);
+    if (this.slowExits) {
+      // Optimised code: a br_table over the page's instructions, which V8's
+      // optimising compiler makes one indirect jump.
+      c.get(L_ENTRY); c.i32(2); c.op(Op.I32_SHR_U);
+      let top = 0;
+      for (let i = 0; i < n; i++) if (this.headIndex[i] >= 0) top = i + 1;
+      const table: number[] = [];
+      for (let i = 0; i < top; i++) table.push(this.headIndex[i] >= 0 ? this.headIndex[i] : H + 2);
+      c.brTable(table, H + 2);
+    } else {
+      // Baseline code: a binary search over the heads' offsets. V8's
+      // baseline compiler makes a br_table a binary search over all its
+      // indices, every one a compare and a jump in the code: up to 1024 of
+      // them, ~17 KB of machine code a page and ten compares an entry.
+      this.searchHeads(0, H);
+    }
     for (let h = 0; h < H; h++) {
       c.end(); this.level--; // closes H<h>
       this.emitBlock(h);
@@ -420,6 +430,25 @@ class PageTranslator {
     if (this.regs) locals.push([this.regs, T.I64]);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
     return { bytes, heads: H, translated: this.translated, called: this.called };
+  }
+
+  // Branches to the head among heads [lo, hi) whose offset is L_ENTRY (from
+  // inside the innermost head block), or to "nohead" if none is.
+  private searchHeads(lo: number, hi: number): void {
+    const c = this.c;
+    if (hi - lo <= 1) {
+      if (hi === lo) { c.br(this.depth("nohead")); return; }
+      c.get(L_ENTRY); c.i32(this.heads[lo] * 4); c.op(Op.I32_NE); c.brIf(this.depth("nohead"));
+      c.br(this.depthH(lo));
+      return;
+    }
+    const mid = (lo + hi) >> 1;
+    c.get(L_ENTRY); c.i32(this.heads[mid] * 4); c.op(Op.I32_LT_U);
+    this.openIf();
+    this.searchHeads(lo, mid);
+    c.else_();
+    this.searchHeads(mid, hi);
+    this.close();
   }
 
   // pc = the entry, instret = what ran; pushes ic and ic0 for a comparison.
