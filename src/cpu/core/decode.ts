@@ -12,12 +12,22 @@ import { undefinedInstruction, CLS_UNALLOCATED, CLS_BRANCH } from "./exceptions"
 @inline export function execute(insn: u32): void {
   switch ((insn >> 25) & 0xF) {
     case 0x8: case 0x9: execDpImm(insn); return;
-    case 0xA: case 0xB: execBranchSys(insn); return;
+    case 0xA: case 0xB: if (!isNop(insn)) execBranchSys(insn); return;
     case 0x4: case 0x6: case 0xC: case 0xE: execLdSt(insn); return;
     case 0x5: case 0xD: execDpReg(insn); return;
     case 0x7: case 0xF: execSimdFp(insn); return;
     default: undefinedInstruction(CLS_UNALLOCATED);
   }
+}
+
+// NOP-like hints (NOP, YIELD, PACIASP/AUTIASP and the other pointer
+// authentication and BTI hints, which this CPU does not implement, and
+// every unallocated hint; not WFE, WFI, SEV, SEVL) and the barriers (DSB,
+// DMB, ISB: the interpreter is sequentially consistent) change nothing:
+// a Linux kernel starts and ends nearly every function with one.
+@inline function isNop(insn: u32): bool {
+  if ((insn & 0xFFFFF01F) == 0xD503201F) return ((insn >> 5) & 0x7F) - 2 >= 4; // HINT #op, op not 2-5
+  return (insn & 0xFFFFF01F) == 0xD503301F && ((insn >> 5) & 7) - 4 < 3; // DSB, DMB, ISB
 }
 
 function execBranchSys(insn: u32): void {

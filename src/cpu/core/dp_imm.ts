@@ -44,13 +44,28 @@ function addSubImm(insn: u32): void {
   }
 }
 
+// The last logical immediates decoded, direct-mapped by their encoding
+// (sf:N:immr:imms, 14 bits; a tag of key + 1): DecodeBitMasks is ~85 host
+// instructions, and a kernel uses few distinct masks.
+const MASK_CACHE: u32 = 256;
+const maskTags = new StaticArray<u32>(MASK_CACHE);
+const masks = new StaticArray<u64>(MASK_CACHE);
+
 function logicalImm(insn: u32): void {
   const sf = insn >> 31, opc = (insn >> 29) & 3, n = (insn >> 22) & 1;
-  if (sf == 0 && n != 0) { undefinedInstruction(CLS_DP_IMM); return; }
-  if (!decodeBitMasks(n, (insn >> 10) & 0x3F, (insn >> 16) & 0x3F, true, sf != 0 ? 64 : 32)) {
-    undefinedInstruction(CLS_DP_IMM); return;
+  const key = (insn >> 18 & 0x2000) | (insn >> 10 & 0x1FFF);
+  const slot = (key ^ (key >> 8)) & (MASK_CACHE - 1);
+  let imm: u64;
+  if (unchecked(maskTags[slot]) == key + 1) imm = unchecked(masks[slot]);
+  else {
+    if (sf == 0 && n != 0) { undefinedInstruction(CLS_DP_IMM); return; }
+    if (!decodeBitMasks(n, (insn >> 10) & 0x3F, (insn >> 16) & 0x3F, true, sf != 0 ? 64 : 32)) {
+      undefinedInstruction(CLS_DP_IMM); return;
+    }
+    imm = bmWmask;
+    unchecked(maskTags[slot] = key + 1);
+    unchecked(masks[slot] = imm);
   }
-  const imm = bmWmask;
   const rn = (insn >> 5) & 31, rd = insn & 31;
   const a = xr(rn);
   let res: u64;
@@ -86,9 +101,16 @@ function bitfield(insn: u32): void {
   const immr = (insn >> 16) & 0x3F, imms = (insn >> 10) & 0x3F;
   const rn = (insn >> 5) & 31, rd = insn & 31;
   if (opc == 3 || n != sf || (sf == 0 && (immr > 31 || imms > 31))) { undefinedInstruction(CLS_DP_IMM); return; }
-  const datasize: u32 = sf != 0 ? 64 : 32;
-  if (!decodeBitMasks(n, imms, immr, false, datasize)) { undefinedInstruction(CLS_DP_IMM); return; }
-  const wmask = bmWmask, tmask = bmTmask;
+  // DecodeBitMasks(N, imms, immr, FALSE) where N == sf, so the element is
+  // the whole register (esize == datasize, nothing to replicate) and no
+  // encoding is reserved: the masks directly (LSL, LSR, ASR, UBFX, SXTW...
+  // are all bitfield moves, among the commonest instructions).
+  const levels: u32 = sf != 0 ? 63 : 31;
+  const d = (imms - immr) & levels;
+  const welem: u64 = (<u64>1 << imms) - 1 + (<u64>1 << imms); // Ones(imms + 1), 63 included
+  let wmask: u64 = immr == 0 ? welem : (welem >> immr) | (welem << ((levels + 1) - immr));
+  let tmask: u64 = (<u64>1 << d) - 1 + (<u64>1 << d);
+  if (sf == 0) { wmask &= 0xFFFFFFFF; tmask &= 0xFFFFFFFF; }
   const src = xr(rn);
   let rot: u64;
   if (sf != 0) rot = rotr<u64>(src, immr);

@@ -28,7 +28,7 @@ export function execDpReg(insn: u32): void {
   }
 }
 
-function logicalShifted(insn: u32): void {
+@inline function logicalShifted(insn: u32): void {
   const sf = insn >> 31, opc = (insn >> 29) & 3, type = (insn >> 22) & 3, n = (insn >> 21) & 1;
   const rm = (insn >> 16) & 31, imm6 = (insn >> 10) & 0x3F, rn = (insn >> 5) & 31, rd = insn & 31;
   if (sf == 0 && imm6 > 31) { undefinedInstruction(CLS_DP_REG); return; }
@@ -59,7 +59,7 @@ function logicalShifted(insn: u32): void {
   }
 }
 
-function addSubShifted(insn: u32): void {
+@inline function addSubShifted(insn: u32): void {
   const sf = insn >> 31, op = (insn >> 30) & 1, s = (insn >> 29) & 1, type = (insn >> 22) & 3;
   const rm = (insn >> 16) & 31, imm6 = (insn >> 10) & 0x3F, rn = (insn >> 5) & 31, rd = insn & 31;
   if (type == 3 || (sf == 0 && imm6 > 31)) { undefinedInstruction(CLS_DP_REG); return; }

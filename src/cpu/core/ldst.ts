@@ -29,7 +29,7 @@ export function execLdSt(insn: u32): void {
 // One register access. size: log2 bytes (4 = 128-bit Q). Returns false if the
 // encoding is unallocated (nothing was done).
 // opc (bits 23:22): 0 store, 1 load, 2 load signed to 64 / PRFM / Q store, 3 load signed to 32 / Q load
-function access(v: u32, size: u32, opc: u32, rt: u32, addr: u64, unpriv: bool): bool {
+@inline function access(v: u32, size: u32, opc: u32, rt: u32, addr: u64, unpriv: bool): bool {
   if (v != 0) {
     let bytes: u32;
     let isLoad = (opc & 1) != 0;
@@ -87,7 +87,7 @@ function access(v: u32, size: u32, opc: u32, rt: u32, addr: u64, unpriv: bool): 
   return v != 0 && (opc & 2) != 0 ? 4 : size;
 }
 
-function ldstUnsignedImm(insn: u32): void {
+@inline function ldstUnsignedImm(insn: u32): void {
   const size = insn >> 30, v = (insn >> 26) & 1, opc = (insn >> 22) & 3;
   const rn = (insn >> 5) & 31, rt = insn & 31;
   const scale = accessLog2(v, size, opc);
@@ -97,7 +97,7 @@ function ldstUnsignedImm(insn: u32): void {
   if (!access(v, size, opc, rt, addr, false)) undefinedInstruction(CLS_LDST);
 }
 
-function ldstRegImm9OrReg(insn: u32): void {
+@inline function ldstRegImm9OrReg(insn: u32): void {
   const size = insn >> 30, v = (insn >> 26) & 1, opc = (insn >> 22) & 3;
   const rn = (insn >> 5) & 31, rt = insn & 31;
   const op4 = (insn >> 10) & 3;
@@ -132,7 +132,7 @@ function ldstRegImm9OrReg(insn: u32): void {
   }
 }
 
-function ldstPair(insn: u32): void {
+@inline function ldstPair(insn: u32): void {
   const opc = insn >> 30, v = (insn >> 26) & 1, idx = (insn >> 23) & 3, l = (insn >> 22) & 1;
   const rt2 = (insn >> 10) & 31, rn = (insn >> 5) & 31, rt = insn & 31;
   let scale: u32;

@@ -68,12 +68,10 @@ function onAttention(): bool {
 
 @inline function min64(a: u64, b: u64): u64 { return a < b ? a : b; }
 
-// Fetch the instruction at pc: the cached fetch page, else the slow path
-// (0 with `faulted` set if the fetch faulted).
-@inline function fetch(p: u64): u32 {
-  if ((p >> 12) == fetchVpn) return load<u32>(fetchHost + (<usize>p & 0xFFF));
-  return fetchSlow();
-}
+// The instruction at pc comes from the cached fetch page, else the slow
+// path (0 with `faulted` set if the fetch faulted). Only the slow path can
+// fault: `faulted` is clear after attention is handled (setting it sets
+// attention), so the fast path does not test it.
 
 @inline function step(p: u64, insn: u32): void {
   setCurPC(p);
@@ -105,8 +103,9 @@ function loopInterpreted(budgetEnd: u64): void {
       continue;
     }
     const p = pc;
-    const insn = fetch(p);
-    if (faulted) continue;
+    let insn: u32;
+    if ((p >> 12) == fetchVpn) insn = load<u32>(fetchHost + (<usize>p & 0xFFF));
+    else { insn = fetchSlow(); if (faulted) continue; }
     step(p, insn);
   }
 }
@@ -134,8 +133,9 @@ function loopTranslated(budgetEnd: u64): void {
       continue;
     }
     const p = pc;
-    const insn = fetch(p);
-    if (faulted) continue;
+    let insn: u32;
+    if ((p >> 12) == fetchVpn) insn = load<u32>(fetchHost + (<usize>p & 0xFFF));
+    else { insn = fetchSlow(); if (faulted) continue; }
     if (head) {
       if (why != 0) { countInterpreted(why, instret - from); why = 0; }
       const r = jitEnter(p, limit, lastP);
