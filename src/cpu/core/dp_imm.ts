@@ -51,7 +51,7 @@ const MASK_CACHE: u32 = 256;
 const maskTags = new StaticArray<u32>(MASK_CACHE);
 const masks = new StaticArray<u64>(MASK_CACHE);
 
-function logicalImm(insn: u32): void {
+@inline function logicalImm(insn: u32): void {
   const sf = insn >> 31, opc = (insn >> 29) & 3, n = (insn >> 22) & 1;
   const key = (insn >> 18 & 0x2000) | (insn >> 10 & 0x1FFF);
   const slot = (key ^ (key >> 8)) & (MASK_CACHE - 1);
@@ -96,7 +96,7 @@ function moveWide(insn: u32): void {
   setX(rd, res);
 }
 
-function bitfield(insn: u32): void {
+@inline function bitfield(insn: u32): void {
   const sf = insn >> 31, opc = (insn >> 29) & 3, n = (insn >> 22) & 1;
   const immr = (insn >> 16) & 0x3F, imms = (insn >> 10) & 0x3F;
   const rn = (insn >> 5) & 31, rd = insn & 31;
