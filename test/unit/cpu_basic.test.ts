@@ -49,3 +49,35 @@ test("NOP-like hints and barriers change nothing but pc; WFE, SEV and WFI keep t
   for (const i of before.slice(2)) assert.equal(cpu.x(i), 0n, `x${i}`);
   assert.equal(cpu.nzcv, 0);
 });
+
+// The interpreter's LDR/STR (W, X, unsigned offset) and LDP/STP (X) take a
+// path of their own: a pair whose second half leaves RAM stops before
+// writing either register or the base (the host sees the access), a
+// post-indexed pair writes the base back only after both halves, and a W
+// load is zero-extended.
+test("LDR, STR, LDP and STP: both halves of a pair before any register, write-back after, W loads zero-extended", () => {
+  const end = 0x40000000n + (16n << 20n); // the end of the bare core's RAM
+  const { cpu, core } = bareCore(`
+    str x5, [x3]
+    ldr w4, [x3, #4]
+    ldp x1, x2, [x3], #16
+    stp x2, x1, [x7, #-16]!
+    ldr x8, [x7, #8]
+    ldp x1, x2, [x6]
+  `);
+  cpu.setX(3, 0x40100000n);
+  cpu.setX(5, 0xFEDCBA9876543210n);
+  cpu.setX(6, end - 8n);
+  cpu.setX(7, 0x40200010n);
+  core.ram(0x40100008n, 8).set([1, 2, 3, 4, 5, 6, 7, 8]);
+  core.ram(end - 8n, 8).fill(0xAB);
+  const r = cpu.run(100n);
+  assert.equal(r, Exit.DABT);
+  assert.equal(cpu.pc, 0x40000014n, "stopped at the last LDP");
+  assert.equal(cpu.x(4), 0xFEDCBA98n);
+  assert.equal(cpu.x(1), 0xFEDCBA9876543210n, "x1 as the first LDP left it");
+  assert.equal(cpu.x(2), 0x0807060504030201n);
+  assert.equal(cpu.x(3), 0x40100010n, "post-index write-back");
+  assert.equal(cpu.x(7), 0x40200000n, "pre-index write-back");
+  assert.equal(cpu.x(8), 0xFEDCBA9876543210n, "STP stored x1 second");
+});
