@@ -26,9 +26,9 @@ export function execLdSt(insn: u32): void {
     const base = baseReg(rn);
     if (faulted) return;
     const addr = base + (<u64>((insn >> 10) & 0xFFF) << (2 + x));
-    if (x != 0) {
-      if (load != 0) { const v = readMem(addr, 8); if (!faulted) setX(rt, v); } else writeMem(addr, 8, xr(rt));
-    } else if (load != 0) { const v = readMem(addr, 4); if (!faulted) setX(rt, v); } else writeMem(addr, 4, xr(rt));
+    // (constant arguments: the compiler keeps only each one's own path)
+    if (x != 0) { if (load != 0) access(0, 3, 1, rt, addr, false); else access(0, 3, 0, rt, addr, false); }
+    else if (load != 0) access(0, 2, 1, rt, addr, false); else access(0, 2, 0, rt, addr, false);
     return;
   }
   // LDP and STP of X registers (every addressing form): ldstPair's X case.
