@@ -20,6 +20,7 @@ import { fetchImages } from "../../src/tools/images.js";
 import { parseVifSpec } from "../../src/tools/vif_spec.js";
 import { fileSink, fileSource } from "../../src/tools/save_stream.js";
 import { TapPort } from "../../src/tools/net/tap_port.js";
+import { Bridge } from "../../src/tools/net/bridge.js";
 import { ConsoleSession } from "../helpers/linux_guest.js";
 import { canMakeNetworks } from "../helpers/netns.js";
 import { startHost, TestHost } from "../helpers/host.js";
@@ -151,5 +152,51 @@ test("a domU fetches a page from an HTTP server in a host namespace through a TA
     await b?.done();
     spawnSync("ip", ["netns", "del", ns]);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The Remus system test once lost host B's way to host A for two minutes:
+// A's TAP (random MAC, new at each restart of A's daemon) had become the
+// lowest port of A's Linux bridge, so the bridge's address, and A's, changed
+// with it; B's cached ARP entry pointed at a MAC that no longer existed.
+test("tap-attach: a TAP device it creates is FE:FF:FF:FF:FF:FF, so a Linux bridge never takes its address; one the host made keeps its own", { skip: canTap ? false : "needs root, /dev/net/tun and ip netns" }, async () => {
+  const tag = process.pid.toString(36);
+  const ns = `xm-${tag}`, tap = `xma${tag}`.slice(0, 15), mine = `xmb${tag}`.slice(0, 15);
+  const ip = (...a: string[]): string => execFileSync("ip", a, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const macOf = (dev: string, where: string[] = []): string => /link\/ether ([0-9a-f:]{17})/.exec(ip(...where, "link", "show", dev))![1];
+  const bridge = new Bridge("xenbr0");
+  const ports: TapPort[] = [];
+  try {
+    // the host's bridge, its NIC (one end of a veth) high in the address space: almost any random MAC is lower
+    ip("netns", "add", ns);
+    ip("-n", ns, "link", "add", "br0", "type", "bridge");
+    ip("-n", ns, "link", "add", "nic", "type", "veth", "peer", "name", "wire");
+    ip("-n", ns, "link", "set", "nic", "address", "fe:ff:ff:ff:ff:00");
+    ip("-n", ns, "link", "set", "nic", "master", "br0", "up");
+    ip("-n", ns, "link", "set", "br0", "up");
+    assert.equal(macOf("br0", ["-n", ns]), "fe:ff:ff:ff:ff:00");
+    // joined, left and joined again, as when a host daemon restarts
+    for (let round = 0; round < 2; round++) {
+      const p = await TapPort.open(bridge, tap);
+      ports.push(p);
+      ip("link", "set", tap, "netns", ns);
+      ip("-n", ns, "link", "set", tap, "master", "br0", "up");
+      assert.equal(macOf("br0", ["-n", ns]), "fe:ff:ff:ff:ff:00", `round ${round}: the bridge kept its NIC's address`);
+      assert.equal(macOf(tap, ["-n", ns]), "fe:ff:ff:ff:ff:ff", "the device the relay made");
+      p.close();
+      for (const t0 = Date.now(); ip("-n", ns, "link", "show").includes(tap);) {
+        assert.ok(Date.now() - t0 < 10_000, "the device the relay made goes with it");
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    // a device the host made, with an address it chose
+    ip("tuntap", "add", "name", mine, "mode", "tap");
+    ip("link", "set", mine, "address", "02:00:00:00:00:42");
+    ports.push(await TapPort.open(bridge, mine));
+    assert.equal(macOf(mine), "02:00:00:00:00:42");
+  } finally {
+    for (const p of ports) p.close();
+    spawnSync("ip", ["link", "del", mine], { stdio: "ignore" });
+    spawnSync("ip", ["netns", "del", ns]);
   }
 });

@@ -5,11 +5,20 @@
  * its stdin/stdout. On the pipes each frame is a 2-byte big-endian length
  * followed by the frame. Once attached it writes "attached <ifname>\n" on
  * stderr; errors go to stderr with exit status 1. It exits when stdin
- * closes (the daemon went away), which removes a device it created. */
+ * closes (the daemon went away), which removes a device it created.
+ *
+ * A device it creates gets the MAC address FE:FF:FF:FF:FF:FF, as Linux's
+ * xen-netback gives its vifs: a Linux bridge takes the lowest MAC of its
+ * ports as its own, so a random one would, about half the time, take over
+ * the host's address on that bridge when the device joins and hand it back
+ * when it goes (every daemon restart), and peers that cached the old one
+ * cannot reach the host until their ARP entry fails. A device the host made
+ * itself keeps the address the host gave it. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <stdint.h>
@@ -45,6 +54,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: tap_relay <ifname> (at most %d characters)\n", IFNAMSIZ - 1);
     return 2;
   }
+  /* whether TUNSETIFF will create it (a name taken by anything makes it attach or fail) */
+  int existed = 0;
+  {
+    int q = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (q >= 0) {
+      struct ifreq probe;
+      memset(&probe, 0, sizeof probe);
+      strncpy(probe.ifr_name, argv[1], IFNAMSIZ - 1);
+      existed = ioctl(q, SIOCGIFINDEX, &probe) == 0;
+      close(q);
+    }
+  }
   int tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (tap < 0) die("opening /dev/net/tun");
   struct ifreq ifr;
@@ -61,6 +82,15 @@ int main(int argc, char **argv) {
   /* bring the link up; the addresses and bridges around it are the host's business */
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s >= 0) {
+    if (!existed) {
+      struct ifreq hw;
+      memset(&hw, 0, sizeof hw);
+      memcpy(hw.ifr_name, ifr.ifr_name, IFNAMSIZ);
+      hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+      memset(hw.ifr_hwaddr.sa_data, 0xff, 6);
+      hw.ifr_hwaddr.sa_data[0] = (char)0xfe;
+      if (ioctl(s, SIOCSIFHWADDR, &hw) < 0) fprintf(stderr, "tap_relay: cannot set the MAC address of %s: %s\n", hw.ifr_name, strerror(errno));
+    }
     struct ifreq up;
     memset(&up, 0, sizeof up);
     memcpy(up.ifr_name, ifr.ifr_name, IFNAMSIZ);
