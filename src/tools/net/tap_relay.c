@@ -7,13 +7,17 @@
  * stderr; errors go to stderr with exit status 1. It exits when stdin
  * closes (the daemon went away), which removes a device it created.
  *
- * A device it creates gets the MAC address FE:FF:FF:FF:FF:FF, as Linux's
- * xen-netback gives its vifs: a Linux bridge takes the lowest MAC of its
- * ports as its own, so a random one would, about half the time, take over
- * the host's address on that bridge when the device joins and hand it back
- * when it goes (every daemon restart), and peers that cached the old one
- * cannot reach the host until their ARP entry fails. A device the host made
- * itself keeps the address the host gave it. */
+ * A device it creates gets a MAC address high in the space, FE:FF:FF
+ * followed by 24 bits of a hash of the host's name and the device's: a
+ * Linux bridge takes the lowest MAC of its ports as its own, so a random
+ * one would, about half the time, take over the host's address on that
+ * bridge when the device joins and hand it back when it goes (at every
+ * daemon restart), and peers that cached the old one could not reach the
+ * host until their ARP entry failed. The same name gets the same address
+ * each time. Not FE:FF:FF:FF:FF:FF, which Linux's xen-netback gives every
+ * vif: this device may be an endpoint with an IP address, and a Linux
+ * Domain-0's bridge drops frames whose source is one of its own ports'
+ * addresses. A device the host made itself keeps its address. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,12 +87,21 @@ int main(int argc, char **argv) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s >= 0) {
     if (!existed) {
+      /* FNV-1a over "<host name>\0<device name>" */
+      char host[256] = "";
+      gethostname(host, sizeof host - 1);
+      uint32_t h = 2166136261u;
+      for (const char *c = host; *c; c++) h = (h ^ (uint8_t)*c) * 16777619u;
+      h *= 16777619u;
+      for (const char *c = ifr.ifr_name; *c; c++) h = (h ^ (uint8_t)*c) * 16777619u;
+      h = (h ^ (h >> 24)) & 0xffffff;
+      if (h == 0xffffff) h = 0xfffffe;
       struct ifreq hw;
       memset(&hw, 0, sizeof hw);
       memcpy(hw.ifr_name, ifr.ifr_name, IFNAMSIZ);
       hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-      memset(hw.ifr_hwaddr.sa_data, 0xff, 6);
-      hw.ifr_hwaddr.sa_data[0] = (char)0xfe;
+      uint8_t mac[6] = { 0xfe, 0xff, 0xff, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
+      memcpy(hw.ifr_hwaddr.sa_data, mac, 6);
       if (ioctl(s, SIOCSIFHWADDR, &hw) < 0) fprintf(stderr, "tap_relay: cannot set the MAC address of %s: %s\n", hw.ifr_name, strerror(errno));
     }
     struct ifreq up;
