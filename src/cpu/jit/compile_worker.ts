@@ -15,6 +15,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { translatePage } from "./translate_page.js";
 import { compileTranslation, compileTranslationAsync, tuneEngineForTranslation } from "./engine.js";
+import { warmUp, WARM_UP_ROUNDS } from "./warm_up.js";
 
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean; ran: Uint8Array | null }
 export type CompileResult =
@@ -49,37 +50,18 @@ function compile(req: CompileRequest): void {
   }
 }
 
-// Warming up: the translator is JavaScript that V8 optimises as it runs,
-// and a cold one takes about three times as long a page, in the first
-// requests of a boot, when they come fastest. The worker starts with its
-// core (during the domain's build) and, while no request waits,
-// translates a page of the instructions kernels are made of a few times.
-// Measured on a boot's first hundred pages: 403 ms cold, 147 ms after 30
-// warm-up translations.
-const WARM_UP = [
-  0xd503233f, 0xa9bd7bfd, 0x910003fd, 0xa90153f3, 0xaa0003f3, 0xf9400401, 0xb8637802, 0x38401424, // paciasp; stp pre; mov sp; stp; mov; ldr; ldr reg; ldrb post
-  0xb9800425, 0x79400446, 0xf9000a64, 0x38001e64, 0x91004000, 0xcb010042, 0xab040c63, 0xf101007f, // ldrsw; ldrh; str; strb pre; add; sub; adds shifted; cmp
-  0x54000208, 0x92781ca5, 0x2a0700c6, 0xcac91d08, 0xd2a2468a, 0xf28acf0a, 0xd3442d8b, 0xd37df1ad, // b.hi; and imm; orr; eor ror; movz; movk; ubfx; lsl
-  0x9a9011ee, 0x1a911631, 0xfa423024, 0x9b020c32, 0x9ac40862, 0xb4000060, 0x37180041, 0x97ffffe1, // csel; cinc; ccmp; madd; udiv; cbz; tbnz; bl
-  0xa94153f3, 0xa8c37bfd, 0xd50323bf, 0xd65f03c0, 0xaa1e03e9, 0xd503201f, 0xd538d080, 0xd50342df, // ldp; ldp post; autiasp; ret; mov x9, x30; nop; mrs; msr daifset
-  0xc85f7c01, 0x91000421, 0xc8027c01, 0x35ffff22, 0xd63f0060, 0xd61f0080, 0xd4000001, //             ldxr; add; stxr; cbnz; blr; br; svc
-];
-let warmUps = 30;
-function warmUp(): void {
-  // Five copies, then B to itself (so the walk stops there, ~250
-  // instructions: a few ms cold, and a request waits at most that long).
-  const words = new Uint32Array(1024);
-  for (let i = 0; i < 5 * WARM_UP.length; i++) words[i] = WARM_UP[i % WARM_UP.length];
-  words[5 * WARM_UP.length] = 0x14000000;
-  translatePage(words, Array.from({ length: 1 + (warmUps % 5) }, (_, k) => k * WARM_UP.length * 4));
-  warmUps--;
-}
+// Warming up (warm_up.ts): while no request waits, the worker translates
+// pages of every instruction form a boot runs, so that V8 has optimised
+// the translator, with the feedback the requests will need, before they
+// come. Measured on a boot's first hundred pages (session 37, a smaller
+// warm-up): 403 ms cold, 147 ms after 30 warm-up translations.
+let warmUps = WARM_UP_ROUNDS;
 
 function next(): void {
   scheduled = false;
   const req = baseline.shift() ?? (optimising === 0 ? optimised.shift() : undefined);
   if (req) compile(req);
-  else if (warmUps > 0) warmUp();
+  else if (warmUps > 0) warmUp(--warmUps);
   if (baseline.length || (optimised.length && optimising === 0) || warmUps > 0) schedule();
 }
 
