@@ -8,7 +8,7 @@ import { Exit } from "../../src/cpu/cpu.js";
 import { translatePage, JIT_FUNCS } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
 import { backgroundTranslator } from "../../src/cpu/jit/background.js";
-import type { JitStats } from "../../src/cpu/jit/jit.js";
+import type { JitStats, JitOptions } from "../../src/cpu/jit/jit.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -506,7 +506,7 @@ function farThenLate(n: number, farPage: string): string {
     .balign 4096
 ${farPage}`;
 }
-const CHAIN_NOT_HEAD = farThenLate(300, `
+const FAR_AND_LATE = `
   far:
     add x0, x0, #1
     ret
@@ -514,12 +514,13 @@ const CHAIN_NOT_HEAD = farThenLate(300, `
   late:
     add x5, x5, #1
     ret
-`);
+`;
+const CHAIN_NOT_HEAD = farThenLate(300, FAR_AND_LATE);
 
 // Runs a farThenLate program translated at once with maxEntries: it halts
 // having made `calls` calls to `late`; the translator's figures.
-function lateCalls(source: string, maxEntries: number, calls: bigint): JitStats {
-  const { core, cpu } = bareCore(source, { jit: { ...AT_ONCE, maxEntries } });
+function lateCalls(source: string, maxEntries: number, calls: bigint, jit: JitOptions = AT_ONCE): JitStats {
+  const { core, cpu } = bareCore(source, { jit: { ...jit, maxEntries } });
   assert.equal(cpu.run(100_000n), Exit.HVC);
   assert.equal(cpu.x(5), calls);
   return core.jitStats();
@@ -974,6 +975,27 @@ test("a page entered only from other translated pages is optimised for what it r
   assert.equal(s.calls, 2, "entries from the run loop: the start and the far page's first");
 });
 
+// An optimised page is translated (and compiled) again for an entry that
+// is not a head only after 2048 misses there, not 256: the far page is
+// optimised by its first call (150 instructions, optimizeAfter 100), then
+// `late` misses on every call.
+function optimisedThenLate(n: number): string {
+  return farThenLate(n, FAR_AND_LATE.replace("    add x0, x0, #1\n", "    mov x2, #50\n  spin:\n    add x0, x0, x2\n    subs x2, x2, #1\n    b.ne spin\n"));
+}
+
+test("an optimised page is translated again for an entry that is not a head after 2048 misses there, not 256", () => {
+  sameAsInterpreted(optimisedThenLate(300), [5n, 1000n, 100000n], Exit.HVC);
+  const run = (n: number): JitStats => lateCalls(optimisedThenLate(n), 8, BigInt(n), OPTIMISED);
+  let s = run(300);
+  assert.equal(s.optimized, 2, `both pages optimised: ${JSON.stringify(s)}`);
+  assert.equal(s.retranslations, 0, JSON.stringify(s));
+  assert.equal(s.interpreted.not_head, 300 * 2, JSON.stringify(s.interpreted));
+  s = run(2100);
+  assert.equal(s.retranslations, 1, JSON.stringify(s));
+  assert.equal(s.optimized, 3, `the far page translated again optimised at once: ${JSON.stringify(s)}`);
+  assert.equal(s.interpreted.not_head, 2048 * 2, JSON.stringify(s.interpreted));
+});
+
 test("an optimised compile made in the background takes over from a later run, with every exit the interpreter's", async () => {
   const reference = trace(OFF, 1000n, LONG_LOOP);
   const { core, cpu } = bareCore(LONG_LOOP, { jit: { ...BACKGROUND, optimizeAfter: 2000 } });
@@ -1009,9 +1031,10 @@ test("an optimised compile of a translation that went before it arrived is dropp
 });
 
 // A page whose translation was optimised, then entered where it has no
-// head (\`late\`, 256 times): its new translation is compiled optimised
-// at once, not baseline first and optimised again 100 instructions later.
-const HOT_THEN_LATE = CHAIN_NOT_HEAD.replace("  loop:\n    blr x6", "  loop:\n    blr x4\n    blr x6");
+// head (\`late\`, 2048 times, 2100 calls): its new translation is compiled
+// optimised at once, not baseline first and optimised again 100
+// instructions later.
+const HOT_THEN_LATE = CHAIN_NOT_HEAD.replace("  loop:\n    blr x6", "  loop:\n    blr x4\n    blr x6").replace("mov x1, #300", "mov x1, #2100");
 
 test("a page translated again after its translation was optimised is compiled optimised at once", () => {
   sameAsInterpreted(HOT_THEN_LATE, [5n, 1000n, 100000n], Exit.HVC);
@@ -1024,7 +1047,7 @@ test("a page translated again after its translation was optimised is compiled op
   `;
   const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, / X 301 300\n/);
+  assert.match(r.stdout, / X 2101 2100\n/);
   const stats = JSON.parse(/STATS (.*) X/.exec(r.stdout)![1]) as JitStats;
   assert.equal(stats.retranslations, 1, JSON.stringify(stats));
   assert.equal(stats.optimized, 3, "both pages after 100 instructions, and the far page's new translation");

@@ -123,7 +123,16 @@ function decayHeat(): void {
 
 // Entries that were not block heads of a frame's translation before it is
 // translated again with them (the heat field counts them while translated).
+// Eight times as many for optimised code: its compile costs the other core
+// 15-25 ms, and a boot's optimised pages were compiled again 20 times (47
+// compiles for 27 pages), mostly for entries that an interrupt's return
+// makes anywhere in a hot loop, each of which soon recurs elsewhere.
 const MISSES_BEFORE_RETRANSLATION: u32 = 256;
+const MISSES_OPTIMISED: u32 = 2048;
+// For the translation that ran last (curSlot).
+@inline function missesAllowed(): u32 {
+  return curSlot < SLOTS && unchecked(slotOptimised[curSlot]) ? MISSES_OPTIMISED : MISSES_BEFORE_RETRANSLATION;
+}
 // jitCompile's entry with this bit: not a new entry, but paths of the page
 // that ran since its translation (translate again with them).
 const GREW: u32 = 0x1000;
@@ -284,7 +293,7 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
     const g = <u32>((runHost - ramHost) >> 12);
     const grec = jitTab + (<usize>g << 3);
     const misses = <u32>load<u16>(grec, 4) + 1;
-    if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
+    if (misses < missesAllowed()) store<u16>(grec, <u16>misses, 4);
     else if (!retranslated(grec)) {
       const again = jitCompile(g, (<u32>pc & 0xFFF) | GREW);
       if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
@@ -299,7 +308,7 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
     jitMiss = MISS_NOT_HEAD;
     noteEntry(g, pc);
     const misses = <u32>load<u16>(grec, 4) + 1;
-    if (misses < MISSES_BEFORE_RETRANSLATION) store<u16>(grec, <u16>misses, 4);
+    if (misses < missesAllowed()) store<u16>(grec, <u16>misses, 4);
     else if (!retranslated(grec)) {
       const again = jitCompile(g, <u32>pc & 0xFFF);
       if (again != 0 && again != JIT_PENDING) store<u32>(grec, again);
