@@ -34,7 +34,11 @@ function compile(req: CompileRequest): void {
   const t0 = performance.now();
   const fail = (e: unknown): void => results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
   try {
-    const page = translatePage(req.words, req.entries, req.optimize, req.ran ?? undefined);
+    // (A copy: an array that comes through postMessage has V8's generic,
+    // holey elements (and so has Array.from's), one the warm-up makes has
+    // small integers, and the translator optimised for one was thrown away
+    // at the first of the other.)
+    const page = translatePage(req.words, req.entries.map((e) => e), req.optimize, req.ran ?? undefined);
     const done = (module: WebAssembly.Module): void => {
       results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
     };

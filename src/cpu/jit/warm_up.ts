@@ -71,8 +71,10 @@ export interface WarmUpPage { words: Uint32Array; entries: number[]; slowExits: 
 export function warmUpPage(r: number): WarmUpPage {
   let x = (0x9E3779B9 ^ (r * 0x85EBCA6B)) >>> 0 || 1;
   const rnd = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-  const order = [...WARM_UP_FORMS.map((f) => (((f >>> 2) << 21) | ((f & 3) << 10) | (rnd() & 0x1FF3FF)) >>> 0), ...IDIOMS];
-  for (let i = order.length - 1; i > 0; i--) { const j = rnd() % (i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+  const order = new Uint32Array(WARM_UP_FORMS.length + IDIOMS.length);
+  WARM_UP_FORMS.forEach((f, i) => { order[i] = ((f >>> 2) << 21) | ((f & 3) << 10) | (rnd() & 0x1FF3FF); });
+  order.set(IDIOMS, WARM_UP_FORMS.length);
+  for (let i = order.length - 1; i > 0; i--) { const j = rnd() % (i + 1); const t = order[i]; order[i] = order[j]; order[j] = t; }
   const words = new Uint32Array(1024);
   const entries = [0];
   const n = order.length;
