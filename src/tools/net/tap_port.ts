@@ -47,6 +47,8 @@ export class TapPort implements BridgePort {
         const m = /^attached (\S+)$/m.exec(err);
         if (!m) return;
         child.stderr.off("data", onErr);
+        // what it said before (a MAC address it could not set) and after
+        for (const l of err.slice(0, m.index).split("\n").filter(Boolean)) log(`tap ${ifname}: ${l.replace(/^tap_relay: /, "")}`);
         child.stderr.on("data", (x: Buffer) => log(`tap ${ifname}: ${x.toString("utf8").trim()}`));
         const port = new TapPort(m[1], bridge, child, log);
         bridge.join(port);
