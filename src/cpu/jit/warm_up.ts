@@ -64,26 +64,21 @@ export const WARM_UP_ROUNDS = 30;
 export interface WarmUpPage { words: Uint32Array; entries: number[]; slowExits: boolean; ran: Uint8Array | undefined }
 
 // Round r's page: every form once, with operands drawn from a generator
-// seeded by r, and the idioms, in a shuffled order, then B to itself. Entries at 0 and after
-// every unconditional branch (the translator's walk stops there). Rounds
-// alternate the baseline and optimised layouts; every third has a `ran`
-// map (all of the page's forms, some gaps).
+// seeded by r, and the idioms, in a shuffled order, then B to itself.
+// Entries at 0 and after every unconditional branch (the translator's walk
+// stops there). Rounds alternate the baseline and optimised layouts; every
+// third has a `ran` map (all of the page's forms, some gaps).
 export function warmUpPage(r: number): WarmUpPage {
   let x = (0x9E3779B9 ^ (r * 0x85EBCA6B)) >>> 0 || 1;
   const rnd = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-  const order = new Uint32Array(WARM_UP_FORMS.length + IDIOMS.length);
-  WARM_UP_FORMS.forEach((f, i) => { order[i] = ((f >>> 2) << 21) | ((f & 3) << 10) | (rnd() & 0x1FF3FF); });
-  order.set(IDIOMS, WARM_UP_FORMS.length);
-  for (let i = order.length - 1; i > 0; i--) { const j = rnd() % (i + 1); const t = order[i]; order[i] = order[j]; order[j] = t; }
+  const n = WARM_UP_FORMS.length + IDIOMS.length;
   const words = new Uint32Array(1024);
-  const entries = [0];
-  const n = order.length;
-  for (let i = 0; i < n; i++) {
-    const w = order[i];
-    words[i] = w;
-    if ((w & 0x7C000000) === 0x14000000 && (w >>> 31) === 0) entries.push((i + 1) * 4);
-  }
+  WARM_UP_FORMS.forEach((f, i) => { words[i] = ((f >>> 2) << 21) | ((f & 3) << 10) | (rnd() & 0x1FF3FF); });
+  words.set(IDIOMS, WARM_UP_FORMS.length);
+  for (let i = n - 1; i > 0; i--) { const j = rnd() % (i + 1); const t = words[i]; words[i] = words[j]; words[j] = t; }
   words[n] = 0x14000000;
+  const entries = [0];
+  for (let i = 0; i < n; i++) if ((words[i] & 0xFC000000) === 0x14000000) entries.push((i + 1) * 4);
   let ran: Uint8Array | undefined;
   if (r % 3 === 2) {
     ran = new Uint8Array(128);
