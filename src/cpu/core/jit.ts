@@ -219,12 +219,32 @@ export function jitEndRun(lastP: u64): void { endRun(lastP); }
 // lastP: the instruction that ran last (after translated code, its page).
 export function jitEnter(p: u64, limit: u64, lastP: u64): u32 {
   endRun(lastP);
-  const r = enter(p, limit, (p >> 12) != (lastP >> 12));
+  const cross = (p >> 12) != (lastP >> 12);
+  const r = coldEntry(p, cross) ? ENTER_NONE : enter(p, limit, cross);
   // The interpreter goes on from p, or from where translated code stopped
   // (in the page it ran).
   if (r == ENTER_NONE) { markFrom = p; markHost = fetchHost; }
   else if (r != ENTER_RAN) { markFrom = pc; markHost = runHost; }
   return r;
+}
+
+// The commonest head the interpreter meets, in a frame below the heat
+// threshold, is only counted; true if p is one. Apart from enter() so that
+// its path has no call: V8 keeps no register across a call, so enter()
+// spills its arguments on entry, whatever path it then takes.
+function coldEntry(p: u64, cross: bool): bool {
+  if ((p & 3) != 0 || fetchHost < ramHost) return false;
+  const f = <u32>((fetchHost - ramHost) >> 12);
+  if (f >= jitFrames) return false;
+  const rec = jitTab + (<usize>f << 3);
+  if (load<u32>(rec) != 0 || (load<u8>(rec, 6) & (FL_BLOCKED | FL_PENDING)) != 0) return false;
+  const heat = <u32>load<u16>(rec, 4) + 1;
+  if (heat >= jitThreshold) return false;
+  store<u16>(rec, <u16>heat, 4);
+  if (heat == 1) listHeated(f);
+  if (cross) noteEntry(f, p);
+  jitMiss = MISS_COLD;
+  return true;
 }
 
 // cross: control came from another page.

@@ -177,8 +177,8 @@ export function execLdSt(insn: u32): void {
       if (faulted) return;
       read128(addr + 16, scratch + 16);
       if (faulted) return;
-      memory.copy(p1, scratch, 16);
-      memory.copy(p2, scratch + 16, 16);
+      store<u64>(p1, load<u64>(scratch)); store<u64>(p1, load<u64>(scratch, 8), 8);
+      store<u64>(p2, load<u64>(scratch, 16)); store<u64>(p2, load<u64>(scratch, 24), 8);
     } else {
       write128(addr, p1);
       if (faulted) return;
