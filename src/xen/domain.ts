@@ -163,7 +163,7 @@ export class Domain implements EventHost, GrantDomain {
   // Give the domain a fresh zeroed page at gfn (populate_physmap).
   populate(gfn: number): boolean {
     if (this.p2m.get(gfn)) return true; // already there: Xen leaves it
-    if (BigInt(this.totPages()) >= this.maxPages) return false;
+    if (this.totPages() >= Number(this.maxPages)) return false;
     let f: number;
     try { f = this.svc.frames.alloc(this.id, KIND_RAM); } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
     if (this.p2m.set(gfn, { frame: f, type: "ram" }) < 0) { this.svc.frames.free(f); return false; }

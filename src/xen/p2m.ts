@@ -121,12 +121,14 @@ export class P2m {
     return t;
   }
   private dropTable(t: number): void {
+    this.l3Key = -1;
     this.tables.delete(t);
     if (this.limited) this.pool.push(t); // empty: every descriptor was cleared before its count reached 0
     else this.frames.free(t);
   }
   // Tables a new entry at gfn would need (0, 1 or 2).
   private tablesNeeded(gfn: number): number {
+    if (Math.floor(gfn / 512) === this.l3Key) return 0;
     const l1 = Math.floor(gfn / 2 ** 18) & 1023;
     const l2 = this.tableAt(this.frames.hostOf(this.root) + l1 * 8);
     if (l2 < 0) return 2;
@@ -139,7 +141,21 @@ export class P2m {
   private readonly pathTable = [0, 0]; // level-2 and level-3 table frames
   private pathRoot = 0; // the root frame the walk started in
 
+  // The last walk that reached a level-3 table, by its gfn >> 9 (-1: none):
+  // a run of pages in one table (populating RAM, filling a mapping window)
+  // walks once, not twice a page. Dropping any table forgets it.
+  private l3Key = -1;
+  private l3Off = 0; // host offset of that table's first descriptor
+  private readonly l3Path = [0, 0, 0, 0, 0]; // pathOff[0], pathOff[1], pathRoot, pathTable[0], pathTable[1]
+
   private descAddr(gfn: number, create: boolean): number {
+    const key = Math.floor(gfn / 512);
+    if (key === this.l3Key) {
+      const c = this.l3Path;
+      this.pathOff[0] = c[0]; this.pathOff[1] = c[1]; this.pathRoot = c[2];
+      this.pathTable[0] = c[3]; this.pathTable[1] = c[4];
+      return (this.pathOff[2] = this.l3Off + (gfn & 511) * 8);
+    }
     // level 1: IPA bits 39:30 (10 bits over the two root frames)
     const l1 = Math.floor(gfn / 2 ** 18) & 1023;
     let off = this.frames.hostOf(this.root) + l1 * 8;
@@ -159,6 +175,10 @@ export class P2m {
       off = this.frames.hostOf(table) + idx * 8;
       this.pathOff[level - 1] = off;
     }
+    const c = this.l3Path;
+    c[0] = this.pathOff[0]; c[1] = this.pathOff[1]; c[2] = this.pathRoot; c[3] = this.pathTable[0]; c[4] = this.pathTable[1];
+    this.l3Key = key;
+    this.l3Off = this.frames.hostOf(this.pathTable[1]);
     return off;
   }
 
@@ -324,6 +344,7 @@ export class P2m {
     if (this.entries.size) throw new FrameError(`d${this.domid}: p2m destroyed with ${this.entries.size} entries`);
     for (const t of this.tables.keys()) this.frames.free(t);
     this.tables.clear();
+    this.l3Key = -1;
     for (const f of this.pool.splice(0)) this.frames.free(f);
     this.poolTotal = 0;
   }

@@ -446,3 +446,18 @@ test("contiguous frames for a stage-2 root: aligned, free, off the free list, an
   assert.equal(fa.alloc(7, KIND_RAM), odd, "the lowest free frame still comes first");
   assert.equal(fa.alloc(7, KIND_RAM), root + 2);
 });
+
+test("a level-3 table emptied and given back is never written through again: the p2m forgets its last walk", () => {
+  const m = machine();
+  const g = guest(m.hv, 1, 16);
+  const base = RAM0_GFN + 10 * 512; // a 2 MiB region of its own: one level-3 table
+  assert.equal(g.reservation("populate", [base]), 1n);
+  assert.equal(g.reservation("decrease", [base]), 1n, "the region's only page goes: its table goes back to the pool");
+  m.audit();
+  // the same region again, then its neighbour in the same table: each
+  // needs the table linked in anew, not the old one written behind the walk
+  assert.equal(g.reservation("populate", [base + 1]), 1n);
+  assert.equal(g.reservation("populate", [base + 2]), 1n);
+  m.audit();
+  for (const gfn of [base + 1, base + 2]) assert.notEqual(g.d.p2m.get(gfn), undefined);
+});
