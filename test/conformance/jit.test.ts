@@ -142,7 +142,8 @@ test("baseline and optimised code agree on which offsets of the page are heads",
   const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-  const env = { memory, pc, instret, nzcv, jitStep: () => { throw new Error("nothing may run at limit 0"); } };
+  const nothing = (): never => { throw new Error("nothing may run at limit 0"); };
+  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing };
   let heads = 0;
   for (let i = 0; i < n; i++) {
     // Branches, loads and adds among random words: heads everywhere.
@@ -628,7 +629,7 @@ test("self-looping blocks keep registers across iterations and exit as interpret
 // block end, no return to the run loop) unless they need attention or
 // change the translation regime; hints and barriers are translated as
 // nothing. At every budget the machine is the interpreter's: MRS of the
-// counter, NZCV and TPIDR, CLREX between LDXR and STXR, DAIF, a TLB flush,
+// counter, NZCV, TPIDR_EL1 and SP_EL0, CLREX between LDXR and STXR, DAIF, a TLB flush,
 // cache maintenance, SEV then WFE, and the WFI exit.
 const SYSTEM = `
     adr x3, data
@@ -642,6 +643,9 @@ const SYSTEM = `
     mrs x5, tpidr_el1
     add x5, x5, x0
     msr tpidr_el1, x5
+    msr sp_el0, x5
+    mrs x9, sp_el0
+    add x9, x9, #1
     cmp x1, #7
     mrs x6, nzcv
     ldxr x2, [x3]
@@ -673,12 +677,49 @@ test("system instructions inside translated blocks leave the machine as interpre
 test("hints and barriers are translated as nothing, other system instructions are called without ending the block", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);
-  // paciasp, dmb, isb, mrs, add, msr daifclr (attention: what follows is a head), add, b .
-  words.set(w("hint #25\n dmb ish\n isb\n mrs x0, tpidr_el1\n add x1, x1, #1\n msr daifclr, #2\n add x2, x2, #1\n b ."));
+  // paciasp, dmb, isb, mrs (twice), add, msr daifclr (attention: what follows is a head), add, mrs, b .
+  words.set(w("hint #25\n dmb ish\n isb\n mrs x0, midr_el1\n mrs x3, tpidr_el1\n add x1, x1, #1\n msr daifclr, #2\n add x2, x2, #1\n mrs x4, sp_el0\n b ."));
   const p = translatePage(words, [0]);
   assert.equal(p.heads, 3, "heads: the entry, after the MSR, the branch to itself");
-  assert.equal(p.called, 2, "MRS and MSR go to the interpreter");
-  assert.equal(p.translated, 6, "the hint, the barriers, the adds and the branch are translated");
+  assert.equal(p.called, 2, "MRS of MIDR_EL1 and MSR go to the interpreter");
+  assert.equal(p.translated, 8, "the hint, the barriers, the adds, MRS of TPIDR_EL1 and SP_EL0 (through jitMrs) and the branch are translated");
+});
+
+// Where the core's jitMrs cannot read the register (EL0, SP_EL0 with SPSel
+// 0), translated code runs the MRS through jitStep as the k-th instruction
+// of its block, leaves if that says so, and otherwise reads Rt again from
+// the vCPU block, where the interpreter wrote it.
+test("an MRS that jitMrs leaves alone goes through the interpreter, and its Rt is read again", () => {
+  const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
+  const words = new Uint32Array(1024).fill(0xD503201F);
+  words.set(w("add x1, x0, #1\n add x5, x3, #2\n mrs x0, sp_el0\n add x2, x0, #5\n mrs x3, tpidr_el1\n add x4, x3, x2\n b ."));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const view = new DataView(memory.buffer);
+  const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  const steps: [number, bigint][] = [], mrs: [number, number][] = [];
+  let leave = 0;
+  const env = {
+    memory, pc, instret, nzcv,
+    // the interpreter: Rt of the MRS at offset 8 (the block's third instruction) is 37
+    jitStep: (at: number, ic: bigint): number => { steps.push([at, ic]); view.setBigUint64(0, 37n, true); return leave; },
+    // the core: SP_EL0 is left to the interpreter, TPIDR_EL1 reads 1000
+    jitMrs: (key: number, rt: number): number => { mrs.push([key, rt]); if (rt !== 3) return 0; view.setBigUint64(rt * 8, 1000n, true); return 1; },
+  };
+  const p = translatePage(words, [0]);
+  const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
+  instret.value = 100n;
+  assert.equal(f(0, 0, 0x40000000n, 0, 107n), 1, "the block ran and stopped at its branch to itself (limit)");
+  assert.deepEqual(mrs, [[0xC208, 0], [0xC684, 3]], "jitMrs is asked with the register's key and Rt");
+  assert.deepEqual(steps, [[(2 << 12) | 8, 100n]], "the interpreter runs the third instruction of the block entered at instret 100");
+  assert.equal(view.getBigUint64(2 * 8, true), 42n, "x2 = x0 + 5 with x0 as the interpreter wrote it, not as loaded before");
+  assert.equal(view.getBigUint64(4 * 8, true), 1042n, "x4 = x3 + x2 with x3 as jitMrs wrote it, not as loaded before");
+  // the interpreter says leave (an exception): nothing after the MRS runs
+  view.setBigUint64(2 * 8, 0n, true); steps.length = 0; mrs.length = 0; leave = 1; instret.value = 100n;
+  assert.equal(f(0, 0, 0x40000000n, 0, 107n), 1);
+  assert.equal(view.getBigUint64(2 * 8, true), 0n, "the add after the MRS did not run");
+  assert.deepEqual(mrs, [[0xC208, 0]]);
 });
 
 // The page being run is remapped to another frame and the TLB flushed: the

@@ -42,12 +42,13 @@ import { Code, Op, T, moduleBytes, ImportedFunc, ImportedGlobal } from "./wasm_c
 // Imports: the core's helpers (jit.ts) and hot globals, in this order of index.
 export const JIT_FUNCS: ImportedFunc[] = [
   { name: "jitStep", params: [T.I32, T.I64], results: [T.I32] }, // (k << 12 | offset, ic) -> leave?
+  { name: "jitMrs", params: [T.I32, T.I32], results: [T.I32] }, // (op0:op1:CRn:CRm:op2, Rt) -> done?
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
 ];
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
-const F_STEP = 0;
+const F_STEP = 0, F_MRS = 1;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -155,6 +156,12 @@ function isBranchReg(insn: number): boolean {
 function functionStart(insn: number): boolean {
   if (((insn & 0xFFFFFF3F) >>> 0) === 0xD503241F) return true; // BTI {c, j, jc}
   return insn === 0xD503233F || insn === 0xD503237F || insn === 0xAA1E03E9; // PACIASP, PACIBSP, MOV X9, X30
+}
+// MRS Xt, SP_EL0 and MRS Xt, TPIDR_EL1 (the core's jitMrs).
+const MRS_SP_EL0 = 0xD5384100, MRS_TPIDR_EL1 = 0xD538D080;
+function isFastMrs(insn: number): boolean {
+  const w = (insn & 0xFFFFFFE0) >>> 0;
+  return w === MRS_SP_EL0 || w === MRS_TPIDR_EL1;
 }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
 // BL, BLR, BLRAA(Z), BLRAB(Z): control comes back after them.
@@ -547,6 +554,20 @@ class PageTranslator {
     if (!end) this.close();
   }
 
+  // MRS of SP_EL0 or TPIDR_EL1 (isFastMrs): the core's jitMrs writes Rt in
+  // the vCPU block; where it cannot (EL0, SPSel 0), the interpreter runs the
+  // instruction, and translated code leaves if that raised anything. Only
+  // Rt changes, so only Rt is loaded again.
+  private mrs(insn: number, off: number, k: number): void {
+    const c = this.c, rt = insn & 31;
+    c.i32((insn >>> 5) & 0xFFFF); c.i32(rt); c.call(F_MRS); c.op(Op.I32_EQZ);
+    this.openIf();
+    this.interp(off, k);
+    this.openIf(); c.i32(1); c.op(Op.RETURN); this.close();
+    this.close();
+    this.st[rt] = UNLOADED;
+  }
+
   // --- blocks ----------------------------------------------------------------
   private emitBlock(h: number): void {
     const c = this.c;
@@ -587,7 +608,9 @@ class PageTranslator {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
       switch (slot.kind) {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
-        case Kind.CALL: this.called++; this.callInterp(off, k, false); this.forget(); break;
+        case Kind.CALL:
+          if (isFastMrs(insn)) { this.translated++; this.mrs(insn, off, k); break; }
+          this.called++; this.callInterp(off, k, false); this.forget(); break;
         case Kind.END: this.called++; this.callInterp(off, k, true); return;
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
       }
