@@ -143,7 +143,7 @@ test("baseline and optimised code agree on which offsets of the page are heads",
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   const nothing = (): never => { throw new Error("nothing may run at limit 0"); };
-  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing };
+  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing };
   let heads = 0;
   for (let i = 0; i < n; i++) {
     // Branches, loads and adds among random words: heads everywhere.
@@ -629,7 +629,7 @@ test("self-looping blocks keep registers across iterations and exit as interpret
 // block end, no return to the run loop) unless they need attention or
 // change the translation regime; hints and barriers are translated as
 // nothing. At every budget the machine is the interpreter's: MRS of the
-// counter, NZCV, TPIDR_EL1 and SP_EL0, CLREX between LDXR and STXR, DAIF, a TLB flush,
+// counter, NZCV, TPIDR_EL1 and SP_EL0, DC ZVA, CLREX between LDXR and STXR, DAIF, a TLB flush,
 // cache maintenance, SEV then WFE, and the WFI exit.
 const SYSTEM = `
     adr x3, data
@@ -646,6 +646,12 @@ const SYSTEM = `
     msr sp_el0, x5
     mrs x9, sp_el0
     add x9, x9, #1
+    adr x10, zeroes
+    str x9, [x10, #8]
+    dc zva, x10
+    ldr x11, [x10, #8]
+    add x8, x8, x11
+    add x8, x8, x9
     cmp x1, #7
     mrs x6, nzcv
     ldxr x2, [x3]
@@ -668,6 +674,9 @@ const SYSTEM = `
     .balign 8
   data:
     .quad 5
+    .balign 64
+  zeroes:
+    .fill 8, 8, 7
 `;
 
 test("system instructions inside translated blocks leave the machine as interpreted", () => {
@@ -677,12 +686,12 @@ test("system instructions inside translated blocks leave the machine as interpre
 test("hints and barriers are translated as nothing, other system instructions are called without ending the block", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);
-  // paciasp, dmb, isb, mrs (twice), add, msr daifclr (attention: what follows is a head), add, mrs, b .
-  words.set(w("hint #25\n dmb ish\n isb\n mrs x0, midr_el1\n mrs x3, tpidr_el1\n add x1, x1, #1\n msr daifclr, #2\n add x2, x2, #1\n mrs x4, sp_el0\n b ."));
+  // paciasp, dmb, isb, mrs (twice), add, msr daifclr (attention: what follows is a head), add, mrs, dc zva, b .
+  words.set(w("hint #25\n dmb ish\n isb\n mrs x0, midr_el1\n mrs x3, tpidr_el1\n add x1, x1, #1\n msr daifclr, #2\n add x2, x2, #1\n mrs x4, sp_el0\n dc zva, x5\n b ."));
   const p = translatePage(words, [0]);
-  assert.equal(p.heads, 3, "heads: the entry, after the MSR, the branch to itself");
+  assert.equal(p.heads, 3, "heads: the entry, after the MSR, the branch to itself (also what follows DC ZVA, a SYS)");
   assert.equal(p.called, 2, "MRS of MIDR_EL1 and MSR go to the interpreter");
-  assert.equal(p.translated, 8, "the hint, the barriers, the adds, MRS of TPIDR_EL1 and SP_EL0 (through jitMrs) and the branch are translated");
+  assert.equal(p.translated, 9, "the hint, the barriers, the adds, MRS of TPIDR_EL1 and SP_EL0 (jitMrs), DC ZVA (jitDcZva) and the branch are translated");
 });
 
 // Where the core's jitMrs cannot read the register (EL0, SP_EL0 with SPSel
@@ -692,13 +701,13 @@ test("hints and barriers are translated as nothing, other system instructions ar
 test("an MRS that jitMrs leaves alone goes through the interpreter, and its Rt is read again", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);
-  words.set(w("add x1, x0, #1\n add x5, x3, #2\n mrs x0, sp_el0\n add x2, x0, #5\n mrs x3, tpidr_el1\n add x4, x3, x2\n b ."));
+  words.set(w("add x1, x0, #1\n add x5, x3, #2\n mrs x0, sp_el0\n add x2, x0, #5\n mrs x3, tpidr_el1\n add x4, x3, x2\n dc zva, x6\n dc zva, x7\n b ."));
   const memory = new WebAssembly.Memory({ initial: 1 });
   const view = new DataView(memory.buffer);
   const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-  const steps: [number, bigint][] = [], mrs: [number, number][] = [];
+  const steps: [number, bigint][] = [], mrs: [number, number][] = [], zva: bigint[] = [];
   let leave = 0;
   const env = {
     memory, pc, instret, nzcv,
@@ -706,34 +715,32 @@ test("an MRS that jitMrs leaves alone goes through the interpreter, and its Rt i
     jitStep: (at: number, ic: bigint): number => { steps.push([at, ic]); view.setBigUint64(0, 37n, true); return leave; },
     // the core: SP_EL0 is left to the interpreter, TPIDR_EL1 reads 1000
     jitMrs: (key: number, rt: number): number => { mrs.push([key, rt]); if (rt !== 3) return 0; view.setBigUint64(rt * 8, 1000n, true); return 1; },
+    // DC ZVA: done at x6's address, left to the interpreter at x7's
+    jitDcZva: (x: bigint): number => { zva.push(x); return x === 0x600n ? 1 : 0; },
   };
+  view.setBigUint64(6 * 8, 0x600n, true); view.setBigUint64(7 * 8, 0x700n, true);
   const p = translatePage(words, [0]);
   const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
   instret.value = 100n;
-  assert.equal(f(0, 0, 0x40000000n, 0, 107n), 1, "the block ran and stopped at its branch to itself (limit)");
+  assert.equal(f(0, 0, 0x40000000n, 0, 109n), 1, "the blocks ran and stopped at the branch to itself (limit)");
   assert.deepEqual(mrs, [[0xC208, 0], [0xC684, 3]], "jitMrs is asked with the register's key and Rt");
-  assert.deepEqual(steps, [[(2 << 12) | 8, 100n]], "the interpreter runs the third instruction of the block entered at instret 100");
+  assert.deepEqual(zva, [0x600n, 0x700n], "jitDcZva is asked with Xt");
+  // (after DC ZVA, a SYS, a new block begins: the second is its first instruction, at instret 107)
+  assert.deepEqual(steps, [[(2 << 12) | 8, 100n], [(0 << 12) | 28, 107n]], "the interpreter runs the MRS it was left, the block's third instruction, and the DC ZVA it was left");
   assert.equal(view.getBigUint64(2 * 8, true), 42n, "x2 = x0 + 5 with x0 as the interpreter wrote it, not as loaded before");
   assert.equal(view.getBigUint64(4 * 8, true), 1042n, "x4 = x3 + x2 with x3 as jitMrs wrote it, not as loaded before");
   // the interpreter says leave (an exception): nothing after the MRS runs
-  view.setBigUint64(2 * 8, 0n, true); steps.length = 0; mrs.length = 0; leave = 1; instret.value = 100n;
-  assert.equal(f(0, 0, 0x40000000n, 0, 107n), 1);
+  view.setBigUint64(2 * 8, 0n, true); steps.length = 0; mrs.length = 0; zva.length = 0; leave = 1; instret.value = 100n;
+  assert.equal(f(0, 0, 0x40000000n, 0, 109n), 1);
+  assert.deepEqual(zva, [], "nothing after the MRS ran");
   assert.equal(view.getBigUint64(2 * 8, true), 0n, "the add after the MRS did not run");
   assert.deepEqual(mrs, [[0xC208, 0]]);
 });
 
-// The page being run is remapped to another frame and the TLB flushed: the
-// next instruction comes from the new frame, as the interpreter fetches it
-// (translated code of the old frame must leave after the TLBI). Identity
-// page tables for the first 32 pages of RAM, built at run time.
-const REMAP = `
-    .macro body imm
-    add x0, x0, #\\imm
-    str x10, [x12]
-    tlbi vmalle1
-    add x0, x0, #\\imm
-    hvc #0
-    .endm
+// The MMU on with identity page tables for the first 32 pages of RAM (at
+// 0x40010000; x2 = RAM's base, x4 = a page descriptor's attributes, x22 =
+// the level-3 table), built at run time.
+const IDENTITY_MAP = `
     movz x20, #0x4001, lsl #16
     add x21, x20, #0x1000
     add x22, x20, #0x2000
@@ -762,7 +769,21 @@ const REMAP = `
     orr x1, x1, #1
     msr sctlr_el1, x1
     isb
-    add x12, x22, #8
+`;
+
+// The page being run is remapped to another frame and the TLB flushed: the
+// next instruction comes from the new frame, as the interpreter fetches it
+// (translated code of the old frame must leave after the TLBI). Identity
+// page tables for the first 32 pages of RAM, built at run time.
+const REMAP = `
+    .macro body imm
+    add x0, x0, #\\imm
+    str x10, [x12]
+    tlbi vmalle1
+    add x0, x0, #\\imm
+    hvc #0
+    .endm
+${IDENTITY_MAP}    add x12, x22, #8
     add x10, x2, #0x2000
     orr x10, x10, x4
     mov x0, #0
@@ -777,6 +798,36 @@ const REMAP = `
 test("a TLB flush that remaps the page being run: the next instruction comes from the new frame", () => {
   const last = sameAsInterpreted(REMAP, [1n, 4n, 1000n], Exit.HVC);
   assert.match(last, / 65,/, "x0 = 1 + 100: the second add is the new frame's");
+});
+
+// DC ZVA with the MMU on (identity map of 32 pages, as REMAP's), where the
+// data TLB holds the block: translated code has the core's jitDcZva zero it
+// without the interpreter; the stores around it and the loads after it see
+// what the interpreter's would.
+const ZVA = `
+${IDENTITY_MAP}    add x5, x2, #0x5000
+    mov x1, #0
+    mov x3, #0
+    mov x6, #0
+    mov x7, #40
+  loop:
+    add x6, x6, #1
+    str x6, [x5, #8]
+    str x6, [x5, #64]
+    dc zva, x5
+    ldr x0, [x5, #8]
+    add x1, x1, x0
+    ldr x2, [x5, #64]
+    add x3, x3, x2
+    subs x7, x7, #1
+    b.ne loop
+    hvc #0
+`;
+
+test("DC ZVA in translated code zeroes its block as interpreted, and only that block", () => {
+  const last = sameAsInterpreted(ZVA, [7n, 13n, 1000n], Exit.HVC);
+  // x1 sums what was left at +8 (zeroed each time), x3 what was left at +64 (the next block: 1 + ... + 40)
+  assert.match(last, /^\S+ \S+ \S+ \S+ [0-9a-f]+,0,[0-9a-f]+,334,/, last);
 });
 
 // Three functions on one page, each entered only from another page (a `b`

@@ -6,6 +6,7 @@ export { run, vcpuIrqPending } from "./run";
 export { jitStep, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted, jitSetOptimize, jitSetHeatDecay, jitSlotPlaced, jitSlotOptimised, jitRetiredOptimised } from "./jit";
 export { jitSetup, jitNoteWrite, jitInvalidations, jitExecSlots } from "./code_frames";
 export { jitMrs } from "./sysreg";
+export { jitDcZva } from "./system";
 // The hot state translated code reads and writes (imported as globals by each translated module).
 export { pc, instret, nzcv } from "./state";
 export { setRam, registerVcpu, unregisterVcpu, tlbFlushCpu, tlbFlushAllBroadcast, guestWalk } from "./mmu";

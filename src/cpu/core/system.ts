@@ -17,7 +17,7 @@ import {
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
 import { selectTlb } from "./tlb_sets";
-import { hostAddrAligned } from "./access";
+import { hostAddrAligned, tlbWriteHost } from "./access";
 import { jitNoteGuestWrite, jitInvalidateAll } from "./code_frames";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 
@@ -96,6 +96,23 @@ function msrImm(op1: u32, op2: u32, imm: u32): bool {
   return <u64>(<i64>(x << 20) >> 8);
 }
 
+// DC ZVA's 64 bytes. (Stores, not memory.fill: V8 makes that a call into C.)
+@inline function zeroBlock(h: usize): void {
+  for (let i: usize = 0; i < 64; i += 8) store<u64>(h + i, 0);
+}
+
+// For translated code: DC ZVA (~1 M a boot: clear_page) as sysOp does it,
+// when the TLB has the block with write access; false with nothing done
+// otherwise (EL0 without SCTLR_EL1.DZE, a TLB miss), and translated code
+// runs the instruction through jitStep, which walks, faults or traps.
+export function jitDcZva(x: u64): bool {
+  if (el == 0 && (sr(SR_SCTLR) & (1 << 14)) == 0) return false;
+  const h = tlbWriteHost(x & ~<u64>63, 64);
+  if (h == 0) return false;
+  zeroBlock(h);
+  return true;
+}
+
 function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool {
   const key = (op1 << 11) | (crn << 7) | (crm << 3) | op2;
   const x = xr(rt);
@@ -124,8 +141,7 @@ function sysOp(insn: u32, op1: u32, crn: u32, crm: u32, op2: u32, rt: u32): bool
       const va = x & ~<u64>63;
       const h = hostAddrAligned(va, 64, ACC_WRITE);
       if (h == 0) return true; // fault or MMIO exit raised
-      // (Stores, not memory.fill: V8 makes that a call into C.)
-      for (let i: usize = 0; i < 64; i += 8) store<u64>(h + i, 0);
+      zeroBlock(h);
       return true;
     }
     case (3 << 11) | (7 << 7) | (10 << 3) | 1: // DC CVAC

@@ -43,12 +43,13 @@ import { Code, Op, T, moduleBytes, ImportedFunc, ImportedGlobal } from "./wasm_c
 export const JIT_FUNCS: ImportedFunc[] = [
   { name: "jitStep", params: [T.I32, T.I64], results: [T.I32] }, // (k << 12 | offset, ic) -> leave?
   { name: "jitMrs", params: [T.I32, T.I32], results: [T.I32] }, // (op0:op1:CRn:CRm:op2, Rt) -> done?
+  { name: "jitDcZva", params: [T.I64], results: [T.I32] }, // (Xt) -> done?
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
 ];
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
-const F_STEP = 0, F_MRS = 1;
+const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -159,6 +160,8 @@ function functionStart(insn: number): boolean {
 }
 // MRS Xt, SP_EL0 and MRS Xt, TPIDR_EL1 (the core's jitMrs).
 const MRS_SP_EL0 = 0xD5384100, MRS_TPIDR_EL1 = 0xD538D080;
+// DC ZVA, Xt (the core's jitDcZva).
+const DC_ZVA = 0xD50B7420;
 function isFastMrs(insn: number): boolean {
   const w = (insn & 0xFFFFFFE0) >>> 0;
   return w === MRS_SP_EL0 || w === MRS_TPIDR_EL1;
@@ -218,7 +221,8 @@ function translatable(insn: number): boolean {
         if (((insn >>> 29) & 1) !== 0) return false;
         const opcode = (insn >>> 10) & 0x3F;
         if (((insn >>> 30) & 1) === 0) return opcode === 2 || opcode === 3 || (opcode >= 8 && opcode <= 11); // DIV, shifts
-        return opcode === 4 && ((insn >>> 16) & 31) === 0; // CLZ
+        // RBIT, REV16, REV32 / REV (W), REV (X), CLZ, CLS
+        return opcode <= 5 && ((insn >>> 16) & 31) === 0 && !(sf === 0 && opcode === 3);
       }
       default: return false;
     }
@@ -560,12 +564,62 @@ class PageTranslator {
   // Rt changes, so only Rt is loaded again.
   private mrs(insn: number, off: number, k: number): void {
     const c = this.c, rt = insn & 31;
-    c.i32((insn >>> 5) & 0xFFFF); c.i32(rt); c.call(F_MRS); c.op(Op.I32_EQZ);
+    c.i32((insn >>> 5) & 0xFFFF); c.i32(rt); c.call(F_MRS);
+    this.interpUnless(off, k);
+    this.st[rt] = UNLOADED;
+  }
+  // DC ZVA: the core's jitDcZva zeroes the block where the TLB has it
+  // writable; otherwise (a miss, EL0 without DZE) the interpreter runs it.
+  // No register changes.
+  private dcZva(insn: number, off: number, k: number): void {
+    this.x(insn & 31); this.c.call(F_DC_ZVA);
+    this.interpUnless(off, k);
+  }
+  // Unless the i32 on the stack (a helper's answer) says done: the
+  // interpreter runs instruction k, and translated code leaves if it says so.
+  private interpUnless(off: number, k: number): void {
+    const c = this.c;
+    c.op(Op.I32_EQZ);
     this.openIf();
     this.interp(off, k);
     this.openIf(); c.i32(1); c.op(Op.RETURN); this.close();
     this.close();
-    this.st[rt] = UNLOADED;
+  }
+
+  // Data processing, one source (dp_reg.ts's dp1): CLZ and CLS as wasm's
+  // clz; RBIT and the REVs by swapping ever larger fields (wasm has no bit
+  // or byte reverse), W forms on the zero-extended word. RBIT alone ran
+  // ~2.7 M times a boot through the interpreter (find_next_bit's __ffs).
+  private dp1(sf: number, opcode: number, rn: number, rd: number): void {
+    const c = this.c;
+    if (opcode === 4 || opcode === 5) { // CLZ, CLS (clz(a ^ (a >> 1)) - 1)
+      const [clz, xor, shrS, sub] = sf ? [Op.I64_CLZ, Op.I64_XOR, Op.I64_SHR_S, Op.I64_SUB] : [Op.I32_CLZ, Op.I32_XOR, Op.I32_SHR_S, Op.I32_SUB];
+      const one = (): void => { if (sf) c.i64(1); else c.i32(1); };
+      if (sf) this.x(rn); else this.w(rn);
+      if (opcode === 5) { if (sf) c.set(L_A); else c.set(L_A32); c.get(sf ? L_A : L_A32); c.get(sf ? L_A : L_A32); one(); c.op(shrS); c.op(xor); }
+      c.op(clz);
+      if (opcode === 5) { one(); c.op(sub); }
+      if (sf) this.setX(rd); else this.setW(rd);
+      return;
+    }
+    // ((a >> s) & m) | ((a & m) << s): adjacent fields of s bits change places
+    const swap = (s: number, m: bigint): void => {
+      c.get(L_A); c.i64(s); c.op(Op.I64_SHR_U); c.i64(m); c.op(Op.I64_AND);
+      c.get(L_A); c.i64(m); c.op(Op.I64_AND); c.i64(s); c.op(Op.I64_SHL);
+      c.op(Op.I64_OR); c.set(L_A);
+    };
+    if (sf) this.x(rn); else { this.w(rn); c.op(Op.I64_EXTEND_I32_U); }
+    c.set(L_A);
+    if (opcode === 0) {
+      swap(1, 0x5555555555555555n); swap(2, 0x3333333333333333n); swap(4, 0x0F0F0F0F0F0F0F0Fn);
+    }
+    swap(8, 0x00FF00FF00FF00FFn);
+    if (opcode !== 1) swap(16, 0x0000FFFF0000FFFFn);
+    // Each swap stays inside a 32-bit word: the W forms (and REV32) are
+    // done; RBIT and REV of an X register exchange its words too.
+    c.get(L_A);
+    if (sf && (opcode === 0 || opcode === 3)) { c.i64(32); c.op(Op.I64_ROTR); }
+    this.setX(rd);
   }
 
   // --- blocks ----------------------------------------------------------------
@@ -610,6 +664,7 @@ class PageTranslator {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
         case Kind.CALL:
           if (isFastMrs(insn)) { this.translated++; this.mrs(insn, off, k); break; }
+          if (((insn & 0xFFFFFFE0) >>> 0) === DC_ZVA) { this.translated++; this.dcZva(insn, off, k); break; }
           this.called++; this.callInterp(off, k, false); this.forget(); break;
         case Kind.END: this.called++; this.callInterp(off, k, true); return;
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
@@ -970,10 +1025,7 @@ class PageTranslator {
       }
       case 6: {
         const opcode = (insn >>> 10) & 0x3F;
-        if (((insn >>> 30) & 1) === 1) { // CLZ
-          if (sf) { this.x(rn); c.op(Op.I64_CLZ); this.setX(rd); } else { this.w(rn); c.op(Op.I32_CLZ); this.setW(rd); }
-          return;
-        }
+        if (((insn >>> 30) & 1) === 1) { this.dp1(sf, opcode, rn, rd); return; }
         if (sf) {
           this.x(rn); c.set(L_A); this.x(rm); c.set(L_B);
           if (opcode === 2 || opcode === 3) {
