@@ -56,6 +56,8 @@ const IDIOMS: readonly number[] = [
   0xc85f7c01, 0xc8027c01, 0x885f7c01, 0x88027c01, 0xc8dffc01, 0xc89ffc01, 0x08dffc01, // ldxr, stxr (x, w), ldar, stlr, ldarb
   0xc87f0801, 0xc8230801, 0x485f7c01, 0x48027c01, // ldxp, stxp, ldxrh, stxrh
   0xa9bd7bfd, 0x910003fd, 0xa8c37bfd, 0xaa1e03e9, 0xaa0003f3, 0xf90003ff, 0x910003e0, 0xd2800000, // the usual frame and moves (sp, xzr, x30)
+  0xd5384100, 0xd50b7420, // mrs sp_el0, dc zva (the core's jitMrs and jitDcZva)
+  0xdac00000, 0x5ac00000, 0xdac00400, 0x5ac00400, 0xdac00800, 0x5ac00800, 0xdac00c00, 0xdac01000, 0x5ac01000, 0xdac01400, 0x5ac01400, // rbit, rev16, rev32/rev, rev, clz, cls (x, w)
 ];
 
 // How many warm-up pages the worker translates (when it has nothing else to do).
