@@ -40,18 +40,18 @@ export function hostAddr(va: u64, size: u32, acc: u32): usize {
 // A TLB entry exists only for Normal memory with SCTLR_EL1.A clear and an
 // untagged VA (translate() caches nothing else), so a hit on an aligned
 // address is exactly what the walk would have answered.
-// The host address of an aligned write of `size` bytes if the TLB has it
-// with write access, else 0 (nothing walked, nothing raised).
-export function tlbWriteHost(va: u64, size: u32): usize {
-  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 8, va, size) : 0;
-}
-
 export function hostAddrAligned(va: u64, size: u32, acc: u32): usize {
   if ((va & <u64>(size - 1)) == 0) {
     const h = probe(tlbData, (acc & ACC_KIND) == ACC_WRITE ? 8 : 0, va, size);
     if (h != 0) return h;
   }
   return hostAddr(va, size, acc);
+}
+
+// The host address of an aligned write of `size` bytes if the TLB has it
+// with write access, else 0 (nothing walked, nothing raised).
+export function tlbWriteHost(va: u64, size: u32): usize {
+  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 8, va, size) : 0;
 }
 
 export function readSlow(va: u64, size: u32, acc: u32): u64 {
