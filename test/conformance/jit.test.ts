@@ -4,7 +4,7 @@
 // The QEMU differential tests also run every case translated (test/diff).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Exit } from "../../src/cpu/cpu.js";
+import { Exit, SR } from "../../src/cpu/cpu.js";
 import { translatePage, JIT_FUNCS } from "../../src/cpu/jit/translate_page.js";
 import { jitOptionsFromEnv } from "../../src/cpu/jit/jit.js";
 import { backgroundTranslator } from "../../src/cpu/jit/background.js";
@@ -798,6 +798,36 @@ ${IDENTITY_MAP}    add x12, x22, #8
 test("a TLB flush that remaps the page being run: the next instruction comes from the new frame", () => {
   const last = sameAsInterpreted(REMAP, [1n, 4n, 1000n], Exit.HVC);
   assert.match(last, / 65,/, "x0 = 1 + 100: the second add is the new frame's");
+});
+
+// The core's helpers decline exactly where the interpreter would do more
+// than read or zero: MRS at EL0, SP_EL0 with SPSel 0, DC ZVA at EL0 without
+// SCTLR_EL1.DZE or without the block in the TLB. (Called between runs: a
+// one-instruction run at the state to test sets the core's hot state.)
+test("jitMrs and jitDcZva decline where the interpreter would trap or walk", () => {
+  const { core, cpu } = bareCore("nop\n nop\n nop\n nop\n hvc #0", { jit: OFF });
+  const ex = core.exports as unknown as { jitMrs(key: number, rt: number): number; jitDcZva(x: bigint): number };
+  cpu.setSys(SR.SP_EL0, 0x1111n); cpu.setSys(SR.TPIDR_EL1, 0x2222n);
+  const at = (pstate: bigint): void => { cpu.pstate = pstate; assert.equal(cpu.run(1n), Exit.BUDGET); };
+  const SP_EL0 = 0xC208, TPIDR_EL1 = 0xC684, MIDR_EL1 = 0xC000;
+  at(0x3C5n); // EL1h
+  assert.equal(ex.jitMrs(SP_EL0, 3), 1); assert.equal(cpu.x(3), 0x1111n);
+  assert.equal(ex.jitMrs(TPIDR_EL1, 4), 1); assert.equal(cpu.x(4), 0x2222n);
+  assert.equal(ex.jitMrs(MIDR_EL1, 5), 0, "not one of the two");
+  // (the page being run is in the TLB, read, write and execute, from the fetch's walk)
+  const block = core.ram(RAM_BASE + 0x800n, 128);
+  block.fill(0xAB);
+  assert.equal(ex.jitDcZva(RAM_BASE + 0x10000n), 0, "a page not in the TLB: nothing walked, nothing zeroed");
+  assert.equal(ex.jitDcZva(RAM_BASE + 0x810n), 1);
+  assert.deepEqual([block[0], block[63], block[64]], [0, 0, 0xAB], "the aligned 64 bytes at 0x800 are zeroed, no more");
+  block.fill(0xAB);
+  at(0x3C4n); // EL1t: SP is SP_EL0
+  assert.equal(ex.jitMrs(SP_EL0, 3), 0, "SP_EL0 with SPSel 0 is UNDEFINED");
+  assert.equal(ex.jitMrs(TPIDR_EL1, 4), 1);
+  at(0x3C0n); // EL0t
+  assert.equal(ex.jitMrs(TPIDR_EL1, 4), 0, "no EL1 register at EL0");
+  assert.equal(ex.jitDcZva(RAM_BASE + 0x810n), 0, "EL0 without DZE traps");
+  assert.equal(block[0], 0xAB);
 });
 
 // DC ZVA with the MMU on (identity map of 32 pages, as REMAP's), where the
