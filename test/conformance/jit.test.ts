@@ -694,11 +694,11 @@ test("hints and barriers are translated as nothing, other system instructions ar
   assert.equal(p.translated, 9, "the hint, the barriers, the adds, MRS of TPIDR_EL1 and SP_EL0 (jitMrs), DC ZVA (jitDcZva) and the branch are translated");
 });
 
-// Where the core's jitMrs cannot read the register (EL0, SP_EL0 with SPSel
-// 0), translated code runs the MRS through jitStep as the k-th instruction
-// of its block, leaves if that says so, and otherwise reads Rt again from
-// the vCPU block, where the interpreter wrote it.
-test("an MRS that jitMrs leaves alone goes through the interpreter, and its Rt is read again", () => {
+// Where the core's jitMrs or jitDcZva declines (EL0, SP_EL0 with SPSel 0, a
+// TLB miss), translated code runs the instruction through jitStep as the
+// k-th instruction of its block, leaves if that says so, and otherwise
+// (MRS) reads Rt again from the vCPU block, where the interpreter wrote it.
+test("an MRS or DC ZVA the core's helper declines goes through the interpreter, and an MRS's Rt is read again", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);
   words.set(w("add x1, x0, #1\n add x5, x3, #2\n mrs x0, sp_el0\n add x2, x0, #5\n mrs x3, tpidr_el1\n add x4, x3, x2\n dc zva, x6\n dc zva, x7\n b ."));
@@ -773,8 +773,7 @@ const IDENTITY_MAP = `
 
 // The page being run is remapped to another frame and the TLB flushed: the
 // next instruction comes from the new frame, as the interpreter fetches it
-// (translated code of the old frame must leave after the TLBI). Identity
-// page tables for the first 32 pages of RAM, built at run time.
+// (translated code of the old frame must leave after the TLBI).
 const REMAP = `
     .macro body imm
     add x0, x0, #\\imm

@@ -166,6 +166,7 @@ function isFastMrs(insn: number): boolean {
   const w = (insn & 0xFFFFFFE0) >>> 0;
   return w === MRS_SP_EL0 || w === MRS_TPIDR_EL1;
 }
+function isDcZva(insn: number): boolean { return ((insn & 0xFFFFFFE0) >>> 0) === DC_ZVA; }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
 // BL, BLR, BLRAA(Z), BLRAB(Z): control comes back after them.
 function isCall(insn: number): boolean {
@@ -593,12 +594,11 @@ class PageTranslator {
   private dp1(sf: number, opcode: number, rn: number, rd: number): void {
     const c = this.c;
     if (opcode === 4 || opcode === 5) { // CLZ, CLS (clz(a ^ (a >> 1)) - 1)
-      const [clz, xor, shrS, sub] = sf ? [Op.I64_CLZ, Op.I64_XOR, Op.I64_SHR_S, Op.I64_SUB] : [Op.I32_CLZ, Op.I32_XOR, Op.I32_SHR_S, Op.I32_SUB];
       const one = (): void => { if (sf) c.i64(1); else c.i32(1); };
       if (sf) this.x(rn); else this.w(rn);
-      if (opcode === 5) { if (sf) c.set(L_A); else c.set(L_A32); c.get(sf ? L_A : L_A32); c.get(sf ? L_A : L_A32); one(); c.op(shrS); c.op(xor); }
-      c.op(clz);
-      if (opcode === 5) { one(); c.op(sub); }
+      if (opcode === 5) { c.tee(sf ? L_A : L_A32); c.get(sf ? L_A : L_A32); one(); c.op(sf ? Op.I64_SHR_S : Op.I32_SHR_S); c.op(sf ? Op.I64_XOR : Op.I32_XOR); }
+      c.op(sf ? Op.I64_CLZ : Op.I32_CLZ);
+      if (opcode === 5) { one(); c.op(sf ? Op.I64_SUB : Op.I32_SUB); }
       if (sf) this.setX(rd); else this.setW(rd);
       return;
     }
@@ -664,7 +664,7 @@ class PageTranslator {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
         case Kind.CALL:
           if (isFastMrs(insn)) { this.translated++; this.mrs(insn, off, k); break; }
-          if (((insn & 0xFFFFFFE0) >>> 0) === DC_ZVA) { this.translated++; this.dcZva(insn, off, k); break; }
+          if (isDcZva(insn)) { this.translated++; this.dcZva(insn, off, k); break; }
           this.called++; this.callInterp(off, k, false); this.forget(); break;
         case Kind.END: this.called++; this.callInterp(off, k, true); return;
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
