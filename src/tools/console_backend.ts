@@ -20,7 +20,12 @@ export class GuestConsole extends ConsoleHistory {
 
   connect(gfn: bigint, remotePort: number): void {
     this.ring = this.xc.mapForeign(this.domid, [gfn]);
-    this.port = this.evtchn.bindInterdomain(this.domid, remotePort, () => this.service());
+    try {
+      this.port = this.evtchn.bindInterdomain(this.domid, remotePort, () => this.service());
+    } catch (e) {
+      this.close(); // no one else knows of this console yet: the mapping would outlive it
+      throw e;
+    }
     this.service();
   }
 

@@ -46,3 +46,16 @@ test("console input waiting for a guest that never reads it is bounded", () => {
   for (let i = 0; i < 100; i++) c.input(new Uint8Array(4096).fill(0x61));
   assert.equal(c.inputDropped, 100 * 4096 - CONSOLE_INPUT_BACKLOG);
 });
+
+test("a console whose event channel cannot be bound gives its ring page back (a restore with a bad console port left a mapping and 3 frames behind)", () => {
+  const host = new Host({ ramBytes: 96 << 20, deterministic: true, log: () => {} });
+  const dom0 = new Dom0(host.privcmd);
+  const g = PlayedGuest.create(host.hv, { id: 5, pages: 64 });
+  const free = host.hv.frames.freeCount;
+  const c = new GuestConsole(5, dom0.xc, dom0.evtchn);
+  assert.throws(() => c.connect(g.scratch >> 12n, 40), /bind_interdomain failed/, "port 40 is not an unbound port of d5");
+  assert.equal(dom0.xc.window.inUse(), 0n, "no foreign mapping left in Domain-0's window");
+  assert.equal(host.hv.frames.freeCount, free, "the frames the mapping took are free again");
+  c.end();
+  assert.equal(dom0.xc.window.inUse(), 0n);
+});
