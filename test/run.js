@@ -4,7 +4,8 @@
 // QEMU, the bare-metal programs, Xen's headers) and system (Linux guests,
 // hostile guests, fuzzers, the CLI and its host daemon, benchmarks).
 // `node test/run.js unit` runs one layer (npm run test:unit);
-// XENTS_TEST_FILTER narrows by substring.
+// XENTS_TEST_FILTER narrows by substring; XENTS_TEST_DIR runs the layers of
+// another tree (the runner's own test).
 import { readdirSync, statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -22,20 +23,23 @@ const LAYERS = ["unit", "conformance", "system"];
 const filter = process.env.XENTS_TEST_FILTER ?? "";
 const chosen = process.argv.slice(2);
 for (const l of chosen) if (!LAYERS.includes(l)) { console.error(`no test layer '${l}' (have: ${LAYERS.join(", ")})`); process.exit(2); }
-const files = (chosen.length ? chosen : LAYERS).flatMap((l) => walk(join("dist/test", l))).filter((f) => f.includes(filter)).sort();
+const root = process.env.XENTS_TEST_DIR ?? "dist/test";
+const files = (chosen.length ? chosen : LAYERS).flatMap((l) => walk(join(root, l))).filter((f) => f.includes(filter)).sort();
 if (files.length === 0) { console.error(`no test files${filter ? ` matching '${filter}'` : ""}: run npm run build first`); process.exit(1); }
 // TAP on stdout as always; the spec reporter's account of failures (the
 // assertion, its message, the stack) is written aside and printed last, so
 // the end of a long CI log says why a test failed, not only that it did.
-const spec = join("dist", "test-failures.log");
-// A test file whose tests have all ended is ended: --test-force-exit stops
-// its process even if it left a handle open (a socket, a timer). Without it
-// such a file never exits, the runner waits for it for ever and reports
-// nothing after it: a CI run once ran out of time that way, its log ending
-// at the last test of a file whose tests had all passed. --test-timeout
-// turns a test (or hook) that never ends into a failure with its name.
+const spec = join(root, "..", "test-failures.log");
+// A test file that leaves a handle open after its tests have ended fails,
+// naming what it left (test/helpers/file_exit_guard.ts), instead of keeping
+// the runner waiting for ever: a CI run once ran out of time that way, its
+// log ending at the last test of a file whose tests had all passed. Not
+// --test-force-exit: it silently drops verdicts (nodejs/node#64833), so a
+// run's count was a lower bound and a dropped failure went unseen.
+// --test-timeout turns a test (or hook) that never ends into a failure with
+// its name.
 const TEST_TIMEOUT_MS = 15 * 60_000; // the slowest test takes under 3 minutes
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-force-exit", `--test-timeout=${TEST_TIMEOUT_MS}`,
+const r = spawnSync(process.execPath, ["--import", "./dist/test/helpers/file_exit_guard.js", "--test", "--test-concurrency=2", `--test-timeout=${TEST_TIMEOUT_MS}`,
   "--test-reporter=tap", "--test-reporter-destination=stdout",
   "--test-reporter=spec", `--test-reporter-destination=${spec}`, ...files], { stdio: "inherit" });
 if (r.status !== 0) {
