@@ -661,8 +661,16 @@ const SYSTEM = `
     dsb sy
     isb
     msr daifset, #2
+    mrs x12, daif
     mrs x7, cntvct_el0
     msr daifclr, #2
+    mrs x13, daif
+    mrs x14, ctr_el0
+    mrs x15, dczid_el0
+    add x12, x12, x13
+    add x14, x14, x15
+    add x8, x8, x12
+    add x8, x8, x14
     tlbi vmalle1
     dc civac, x3
     yield
@@ -812,7 +820,18 @@ test("jitMrs and jitDcZva decline where the interpreter would trap or walk", () 
   at(0x3C5n); // EL1h
   assert.equal(ex.jitMrs(SP_EL0, 3), 1); assert.equal(cpu.x(3), 0x1111n);
   assert.equal(ex.jitMrs(TPIDR_EL1, 4), 1); assert.equal(cpu.x(4), 0x2222n);
-  assert.equal(ex.jitMrs(MIDR_EL1, 5), 0, "not one of the two");
+  assert.equal(ex.jitMrs(MIDR_EL1, 5), 0, "not one jitMrs reads");
+  // DAIF, CTR_EL0 and DCZID_EL0 as the interpreter's MRS reads them at EL1
+  const interpreted = bareCore("msr daifset, #2\n mrs x0, daif\n mrs x1, ctr_el0\n mrs x2, dczid_el0\n hvc #0", { jit: OFF });
+  interpreted.cpu.pstate = 0x145n; // EL1h, A and F masked; the program masks I
+  assert.equal(interpreted.cpu.run(100n), Exit.HVC);
+  assert.equal(interpreted.cpu.x(0), 0x1C0n);
+  const DAIF = 0xDA11, CTR_EL0 = 0xD801, DCZID_EL0 = 0xD807;
+  at(0x1C5n); // EL1h, A, I and F masked
+  for (const [key, rt, from] of [[DAIF, 6, 0], [CTR_EL0, 7, 1], [DCZID_EL0, 8, 2]]) {
+    assert.equal(ex.jitMrs(key, rt), 1);
+    assert.equal(cpu.x(rt), interpreted.cpu.x(from), `key ${key.toString(16)}`);
+  }
   // (the page being run is in the TLB, read, write and execute, from the fetch's walk)
   const block = core.ram(RAM_BASE + 0x800n, 128);
   block.fill(0xAB);
@@ -825,6 +844,7 @@ test("jitMrs and jitDcZva decline where the interpreter would trap or walk", () 
   assert.equal(ex.jitMrs(TPIDR_EL1, 4), 1);
   at(0x3C0n); // EL0t
   assert.equal(ex.jitMrs(TPIDR_EL1, 4), 0, "no EL1 register at EL0");
+  for (const key of [DAIF, CTR_EL0, DCZID_EL0]) assert.equal(ex.jitMrs(key, 4), 0, "at EL0, SCTLR_EL1 decides: the interpreter's");
   assert.equal(ex.jitDcZva(RAM_BASE + 0x810n), 0, "EL0 without DZE traps");
   assert.equal(block[0], 0xAB);
 });

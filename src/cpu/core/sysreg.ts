@@ -343,21 +343,26 @@ function writeSys(key: u32, insn: u32): bool {
   }
 }
 
-// For translated code: MRS of SP_EL0 (Linux's `current`) and TPIDR_EL1 (its
-// per-CPU offset), ~2.3 M of a boot's 2.6 M system register accesses, as
-// readSys does them but without the interpreter's way there (jitStep,
-// execute: ~200 host instructions against ~30). False for any other
-// register, or where readSys would not simply read it (EL0; SP_EL0 with
-// SPSel 0): translated code then runs the instruction through jitStep.
+// For translated code: MRS of SP_EL0 (Linux's `current`), TPIDR_EL1 (its
+// per-CPU offset), DAIF (local_irq_save), CTR_EL0 and DCZID_EL0 (cache
+// maintenance, clear_page): ~2.6 M of a boot's system register accesses,
+// as readSys does them at EL1 but without the interpreter's way there
+// (jitStep, execute: ~200 host instructions against ~30). False for any
+// other register, or where readSys would not simply read it (EL0, where
+// SCTLR_EL1 may trap them; SP_EL0 with SPSel 0): translated code then runs
+// the instruction through jitStep.
 export function jitMrs(key: u32, rt: u32): bool {
   if (el == 0) return false;
-  if (key == K(3, 0, 4, 1, 0)) {
-    if (spsel == 0) return false;
-    setX(rt, sr(SR_SP_EL0));
-    return true;
+  switch (key) {
+    case K(3, 0, 4, 1, 0):
+      if (spsel == 0) return false;
+      setX(rt, sr(SR_SP_EL0)); return true;
+    case K(3, 0, 13, 0, 4): setX(rt, sr(SR_TPIDR_EL1)); return true;
+    case K(3, 3, 4, 2, 1): setX(rt, <u64>daif << 6); return true;
+    case K(3, 3, 0, 0, 1): setX(rt, unchecked(idRegs[ID_CTR])); return true;
+    case K(3, 3, 0, 0, 7): setX(rt, unchecked(idRegs[ID_DCZID])); return true;
+    default: return false;
   }
-  if (key == K(3, 0, 13, 0, 4)) { setX(rt, sr(SR_TPIDR_EL1)); return true; }
-  return false;
 }
 
 export function execSysReg(insn: u32): void {

@@ -158,13 +158,12 @@ function functionStart(insn: number): boolean {
   if (((insn & 0xFFFFFF3F) >>> 0) === 0xD503241F) return true; // BTI {c, j, jc}
   return insn === 0xD503233F || insn === 0xD503237F || insn === 0xAA1E03E9; // PACIASP, PACIBSP, MOV X9, X30
 }
-// MRS Xt, SP_EL0 and MRS Xt, TPIDR_EL1 (the core's jitMrs).
-const MRS_SP_EL0 = 0xD5384100, MRS_TPIDR_EL1 = 0xD538D080;
+// MRS Xt of SP_EL0, TPIDR_EL1, DAIF, CTR_EL0 and DCZID_EL0 (the core's jitMrs).
+const FAST_MRS = [0xD5384100, 0xD538D080, 0xD53B4220, 0xD53B0020, 0xD53B00E0];
 // DC ZVA, Xt (the core's jitDcZva).
 const DC_ZVA = 0xD50B7420;
 function isFastMrs(insn: number): boolean {
-  const w = (insn & 0xFFFFFFE0) >>> 0;
-  return w === MRS_SP_EL0 || w === MRS_TPIDR_EL1;
+  return FAST_MRS.includes((insn & 0xFFFFFFE0) >>> 0);
 }
 function isDcZva(insn: number): boolean { return ((insn & 0xFFFFFFE0) >>> 0) === DC_ZVA; }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
@@ -559,7 +558,7 @@ class PageTranslator {
     if (!end) this.close();
   }
 
-  // MRS of SP_EL0 or TPIDR_EL1 (isFastMrs): the core's jitMrs writes Rt in
+  // MRS of SP_EL0, TPIDR_EL1, DAIF, CTR_EL0 or DCZID_EL0 (isFastMrs): the core's jitMrs writes Rt in
   // the vCPU block; where it cannot (EL0, SPSel 0), the interpreter runs the
   // instruction, and translated code leaves if that raised anything. Only
   // Rt changes, so only Rt is loaded again.
