@@ -186,7 +186,11 @@ test("a flush that failed once is never followed by one that says okay (the host
   } finally { rmSync(d, { recursive: true, force: true }); }
 });
 
-test("a forced detach answers the requests already on the ring (their event not yet delivered): blkfront waits for them for ever otherwise", async () => {
+// A write queued and published on the ring, its notification still in
+// flight; then `detach` lets the device go. The request must be answered
+// before the ring is: Linux's blkfront waits for its in-flight requests for
+// ever otherwise (del_gendisk, and the process doing the I/O, hang).
+async function queuedWriteAnswered(detach: (w: Awaited<ReturnType<typeof guestWithDisk>>) => Promise<void>): Promise<void> {
   const dir2 = mkdtempSync(join(tmpdir(), "xents-blk-force-"));
   try {
     const img = join(dir2, "d.img");
@@ -194,8 +198,7 @@ test("a forced detach answers the requests already on the ring (their event not 
     ftruncateSync(fd, 1 << 20);
     closeSync(fd);
     const w = await guestWithDisk(img);
-    const { g, f, ts, domid } = w.parts;
-    // a write, queued and published, its notification still in flight
+    const { g, f } = w.parts;
     const req = new Uint8Array(112), dv = new DataView(req.buffer);
     req[0] = BLKIF_OP.write; req[1] = 1;
     dv.setBigUint64(8, 77n, true); dv.setBigUint64(16, 8n, true);
@@ -203,7 +206,7 @@ test("a forced detach answers the requests already on the ring (their event not 
     g.write(BigInt(RAM0_GFN + DATA) << 12n, new Uint8Array(4096).fill(0x3C));
     const ring = f.rings[0];
     ring.put(req); ring.publish();
-    await ts.removeDevice("vbd", domid, 51712, true, 100);
+    await detach(w);
     const rsp = ring.take(16);
     assert.equal(rsp.length, 1, "the queued request was answered before the ring was let go");
     assert.equal(rsp[0].getBigUint64(0, true), 77n);
@@ -213,4 +216,15 @@ test("a forced detach answers the requests already on the ring (their event not 
   } finally {
     rmSync(dir2, { recursive: true, force: true });
   }
+}
+
+test("a forced detach answers the requests already on the ring (their event not yet delivered): blkfront waits for them for ever otherwise", async () => {
+  await queuedWriteAnswered(({ parts: { ts, domid } }) => ts.removeDevice("vbd", domid, 51712, true, 100));
+});
+
+test("a frontend that closes with requests on the ring (Linux's blkfront_closing on a detach) has them answered before its ring is let go", async () => {
+  await queuedWriteAnswered(async ({ parts: { f } }) => {
+    f.close(); // state Closed, as xenbus_frontend_closed writes it
+    await settle();
+  });
 });

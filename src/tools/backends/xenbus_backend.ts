@@ -7,7 +7,7 @@
 // that breaks the protocol. A kind (blkback, netback) supplies what its
 // device does at each step: prepare (features, before InitWait),
 // connect (map the rings, bind the event channel), after it is Connected,
-// release (unmap and unbind), drain before it is destroyed.
+// release (unmap and unbind), drain before the rings go.
 
 import { XenbusState } from "../../xen/public/io/xenbus.js";
 import type { BackendEnv, BackendDevice } from "./backend_driver.js";
@@ -39,7 +39,8 @@ export abstract class XenbusBackend implements BackendDevice {
   // Whether a frontend that starts again (Initialising after Closed) can be
   // served again.
   protected canRestart(): boolean { return true; }
-  // Before destroy() releases the rings: serve what the frontend queued.
+  // Before the rings are released (the frontend closed, or the device is
+  // destroyed): serve what the frontend queued. Safe when not connected.
   protected drain(): void { /* nothing by default */ }
   // After destroy() released the rings: close what prepare() opened.
   protected closed(): void { /* nothing by default */ }
@@ -87,12 +88,17 @@ export abstract class XenbusBackend implements BackendDevice {
       case XenbusState.Connected:
         if (this.state === XenbusState.InitWait) this.connect();
         break;
+      // What the frontend put on the rings before it closed is served
+      // first: Linux's blkfront closes with requests in flight whose event
+      // may not have been delivered yet, and waits for them for ever.
       case XenbusState.Closing:
+        this.drain();
         this.release();
         this.setState(XenbusState.Closing);
         break;
       case XenbusState.Closed:
       case null: // the frontend's directory is gone
+        this.drain();
         this.release();
         if (this.state !== XenbusState.Closed) this.setState(XenbusState.Closed);
         break;
