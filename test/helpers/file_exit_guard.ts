@@ -8,17 +8,28 @@
 // test and hook names what it left open and fails, with every verdict
 // already reported.
 import { after } from "node:test";
+import { ChildProcess } from "node:child_process";
 
 // longer than any file's own cleanup takes (the runner's own test sets less)
 const GRACE_MS = Number(process.env.XENTS_EXIT_GRACE_MS ?? 30_000);
 
+// A write to the runner still in flight is the report itself (a file of
+// many tests, a runner busy with another file): that is waited for, a
+// while, rather than taken for a leak.
+const WRITES = new Set(["WriteWrap", "SimpleWriteWrap", "ShutdownWrap"]);
+const MAX_WAITS = 10;
+
+function check(waited: number): void {
+  const open = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
+  if (waited < MAX_WAITS && open.some((r) => WRITES.has(r))) { setTimeout(() => check(waited + 1), GRACE_MS).unref(); return; }
+  // the child processes by their command lines (Node's own, undocumented, list of handles)
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const children = handles.filter((h): h is ChildProcess => h instanceof ChildProcess).map((c) => `pid ${c.pid}: ${c.spawnargs.join(" ").slice(0, 200)}`);
+  process.stderr.write(`this test file's tests ended ${(GRACE_MS * (waited + 1)) / 1000} s ago, but it left open: ${open.join(", ")}${children.length ? `; child processes still running: ${children.join("; ")}` : ""}\n`);
+  process.exit(1);
+}
+
 if (process.env.NODE_TEST_CONTEXT !== undefined) { // a test file's process, not the runner
-  after(() => {
-    // unref'd: a file that left nothing open exits without waiting for it
-    setTimeout(() => {
-      const open = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
-      process.stderr.write(`this test file's tests ended ${GRACE_MS / 1000} s ago, but it left open: ${open.join(", ")}\n`);
-      process.exit(1);
-    }, GRACE_MS).unref();
-  });
+  // unref'd: a file that left nothing open exits without waiting for it
+  after(() => { setTimeout(() => check(0), GRACE_MS).unref(); });
 }
