@@ -338,12 +338,14 @@ export class Toolstack {
   private async reconnectByResume(g: Guest, ws: Waiting[], domid: number, name: string): Promise<void> {
     const gid = g.domid;
     this.log(`d${gid}: suspending the guest, so that its frontends connect to ${name} (d${domid}) afresh`);
+    let timer: NodeJS.Timeout | undefined;
     const suspended = new Promise<boolean>((resolve) => {
       this.suspendWaiters.set(gid, resolve);
-      setTimeout(() => { if (this.suspendWaiters.get(gid) === resolve) { this.suspendWaiters.delete(gid); resolve(false); } }, this.suspendTimeoutMs);
+      timer = setTimeout(() => { if (this.suspendWaiters.get(gid) === resolve) { this.suspendWaiters.delete(gid); resolve(false); } }, this.suspendTimeoutMs);
     });
     this.xsWrite(`/local/domain/${gid}/control/shutdown`, "suspend");
     const ok = await suspended;
+    clearTimeout(timer); // answered (or the domain went) before it: nothing to keep for the rest of the wait
     if (this.guests.get(gid) !== g || g.state === "destroyed") return;
     // the driver domain may have gone again meanwhile: its next comeback serves the devices
     const back = this.dom0.xc.listDomains().some((i) => i.domid === domid) && this.guests.get(domid)?.name === name;

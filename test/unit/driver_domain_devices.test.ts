@@ -146,6 +146,8 @@ test("toolstack: a driver domain that dies under its guests and is created again
 });
 
 test("toolstack: a guest whose vifs waited for a network driver domain is suspended and resumed, so that its frontends start over with fresh backends", async () => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const timersBefore = timers();
   const lines: string[] = [];
   const host = new Host({ ramBytes: 128 << 20, deterministic: true, log: () => {} });
   const ts = new Toolstack(new Dom0(host.privcmd), (l) => lines.push(l));
@@ -245,6 +247,7 @@ test("toolstack: a guest whose vifs waited for a network driver domain is suspen
   assert.ok(lines.includes(`d${g.domid}: net (d${drv.domid}) went again before the guest's vifs were served`), lines.join("\n"));
   assert.ok(lines.includes(`d${g.domid}: resumed; its frontends reconnect`), lines.join("\n"));
   ts.destroy(g.domid);
+  assert.equal(timers(), timersBefore, "no suspend wait's timer outlives its answer (the test's process lingered 60 s)");
 });
 
 test("the partial device tree for a passed-through virtio device is the README's pt.dts, as dtc compiles it", () => {
