@@ -10,8 +10,11 @@
 import { after } from "node:test";
 import { ChildProcess } from "node:child_process";
 
-// longer than any file's own cleanup takes (the runner's own test sets less)
-const GRACE_MS = Number(process.env.XENTS_EXIT_GRACE_MS ?? 30_000);
+// Counted from the first of the file's root after() hooks (this module's,
+// registered before the file's own), so it covers the file's own: longer
+// than any of them takes (the slowest, stopping a host with a Linux
+// Domain-0, is bounded at 60 s). The runner's own test sets less.
+const GRACE_MS = Number(process.env.XENTS_EXIT_GRACE_MS ?? 120_000);
 
 // A write to the runner still in flight is the report itself (a file of
 // many tests, a runner busy with another file): that is waited for, a
