@@ -143,7 +143,7 @@ test("baseline and optimised code agree on which offsets of the page are heads",
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   const nothing = (): never => { throw new Error("nothing may run at limit 0"); };
-  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing };
+  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing };
   let heads = 0;
   for (let i = 0; i < n; i++) {
     // Branches, loads and adds among random words: heads everywhere.
@@ -725,6 +725,7 @@ test("an MRS or DC ZVA the core's helper declines goes through the interpreter, 
     jitMrs: (key: number, rt: number): number => { mrs.push([key, rt]); if (rt !== 3) return 0; view.setBigUint64(rt * 8, 1000n, true); return 1; },
     // DC ZVA: done at x6's address, left to the interpreter at x7's
     jitDcZva: (x: bigint): number => { zva.push(x); return x === 0x600n ? 1 : 0; },
+    jitExclusive: (): never => { throw new Error("no exclusive here"); },
   };
   view.setBigUint64(6 * 8, 0x600n, true); view.setBigUint64(7 * 8, 0x700n, true);
   const p = translatePage(words, [0]);
@@ -807,13 +808,51 @@ test("a TLB flush that remaps the page being run: the next instruction comes fro
   assert.match(last, / 65,/, "x0 = 1 + 100: the second add is the new frame's");
 });
 
+// An exclusive the core's jitExclusive does: translated code goes on with
+// the registers it wrote (Rt of a load, Rs of a store) read again; one it
+// declines: the interpreter runs it as the block's k-th instruction.
+test("an exclusive goes through the core's jitExclusive, or the interpreter where it declines, and the registers it writes are read again", () => {
+  const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
+  const words = new Uint32Array(1024).fill(0xD503201F);
+  const prog = w("add x2, x2, #1\n add x4, x4, #1\n ldxr x2, [x9]\n add x3, x2, #1\n stxr w4, x3, [x9]\n add x5, x4, #7\n ldaxr x6, [x10]\n add x7, x6, #1\n b .");
+  words.set(prog);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const view = new DataView(memory.buffer);
+  const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  const asked: number[] = [], steps: [number, bigint][] = [];
+  const env = {
+    memory, pc, instret, nzcv, jitMrs: (): number => 0, jitDcZva: (): number => 0,
+    // the core: LDXR reads 50, STXR succeeds (status 0); LDAXR (x10) is declined
+    jitExclusive: (insn: number): number => {
+      const word = insn >>> 0; // (an i32 from wasm)
+      asked.push(word);
+      if (word === prog[2]) { view.setBigUint64(2 * 8, 50n, true); return 1; }
+      if (word === prog[4]) { view.setBigUint64(4 * 8, 0n, true); return 1; }
+      return 0;
+    },
+    // the interpreter: LDAXR reads 60
+    jitStep: (at: number, ic: bigint): number => { steps.push([at, ic]); view.setBigUint64(6 * 8, 60n, true); return 0; },
+  };
+  const p = translatePage(words, [0]);
+  const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
+  instret.value = 100n;
+  assert.equal(f(0, 0, 0x40000000n, 0, 108n), 1, "the block ran and stopped at the branch to itself (limit)");
+  assert.deepEqual(asked, [prog[2], prog[4], prog[6]], "jitExclusive is asked with each instruction word");
+  assert.deepEqual(steps, [[(6 << 12) | 24, 100n]], "the interpreter runs the LDAXR it was left, the block's seventh instruction");
+  assert.equal(view.getBigUint64(3 * 8, true), 51n, "x3 = x2 + 1 with x2 as the LDXR wrote it, not as loaded before");
+  assert.equal(view.getBigUint64(5 * 8, true), 7n, "x5 = x4 + 7 with x4 as the STXR's status, not as loaded before");
+  assert.equal(view.getBigUint64(7 * 8, true), 61n, "x7 = x6 + 1 with x6 as the interpreter wrote it");
+});
+
 // The core's helpers decline exactly where the interpreter would do more
 // than read or zero: MRS at EL0, SP_EL0 with SPSel 0, DC ZVA at EL0 without
 // SCTLR_EL1.DZE or without the block in the TLB. (Called between runs: a
 // one-instruction run at the state to test sets the core's hot state.)
-test("jitMrs and jitDcZva decline where the interpreter would trap or walk", () => {
+test("jitMrs, jitDcZva and jitExclusive decline where the interpreter would trap or walk", () => {
   const { core, cpu } = bareCore("nop\n nop\n nop\n nop\n hvc #0", { jit: OFF });
-  const ex = core.exports as unknown as { jitMrs(key: number, rt: number): number; jitDcZva(x: bigint): number };
+  const ex = core.exports as unknown as { jitMrs(key: number, rt: number): number; jitDcZva(x: bigint): number; jitExclusive(insn: number): number };
   cpu.setSys(SR.SP_EL0, 0x1111n); cpu.setSys(SR.TPIDR_EL1, 0x2222n);
   const at = (pstate: bigint): void => { cpu.pstate = pstate; assert.equal(cpu.run(1n), Exit.BUDGET); };
   const SP_EL0 = 0xC208, TPIDR_EL1 = 0xC684, MIDR_EL1 = 0xC000;
@@ -838,6 +877,25 @@ test("jitMrs and jitDcZva decline where the interpreter would trap or walk", () 
   assert.equal(ex.jitDcZva(RAM_BASE + 0x10000n), 0, "a page not in the TLB: nothing walked, nothing zeroed");
   assert.equal(ex.jitDcZva(RAM_BASE + 0x810n), 1);
   assert.deepEqual([block[0], block[63], block[64]], [0, 0, 0xAB], "the aligned 64 bytes at 0x800 are zeroed, no more");
+  block.fill(0xAB);
+  // exclusives on the same page: the monitor kept as the interpreter keeps it
+  const [ldxr, stxr, ldxp, casal, ldarb] = [0xC85F7D03, 0xC8057D04, 0xC87F1903, 0xC8E0FD03, 0x08DFFD03].map((v) => v | 0); // ldxr x3, [x8]; stxr w5, x4, [x8]; ldxp x3, x6, [x8]; casal x0, x3, [x8]; ldarb w3, [x8]
+  cpu.setX(8, RAM_BASE + 0x800n); cpu.setX(4, 0x1234n); cpu.setX(5, 99n);
+  assert.equal(ex.jitExclusive(ldxr), 1);
+  assert.equal(cpu.x(3), 0xABABABABABABABABn);
+  assert.equal(ex.jitExclusive(stxr), 1);
+  assert.equal(cpu.x(5), 0n, "the store succeeded");
+  assert.equal(new DataView(block.buffer, block.byteOffset).getBigUint64(0, true), 0x1234n);
+  assert.equal(ex.jitExclusive(stxr), 1);
+  assert.equal(cpu.x(5), 1n, "the monitor was cleared by the last: this one fails, with no access");
+  assert.equal(ex.jitExclusive(ldarb), 1);
+  assert.equal(cpu.x(3), 0x34n);
+  cpu.setX(8, RAM_BASE + 0x808n);
+  assert.equal(ex.jitExclusive(ldxp), 0, "a pair of X registers misaligned for its 16 bytes: the interpreter's alignment fault");
+  assert.equal(ex.jitExclusive(casal), 0, "CASAL (no FEAT_LSE): the interpreter's UNDEFINED");
+  cpu.setX(8, RAM_BASE + 0x10000n); cpu.setX(3, 7n);
+  assert.equal(ex.jitExclusive(ldxr), 0, "a page not in the TLB: nothing walked");
+  assert.equal(cpu.x(3), 7n, "nothing written");
   block.fill(0xAB);
   at(0x3C4n); // EL1t: SP is SP_EL0
   assert.equal(ex.jitMrs(SP_EL0, 3), 0, "SP_EL0 with SPSel 0 is UNDEFINED");
@@ -872,6 +930,51 @@ ${IDENTITY_MAP}    add x5, x2, #0x5000
     b.ne loop
     hvc #0
 `;
+
+// Exclusives and acquire/release with the MMU on, where the data TLB holds
+// the line: translated code has the core's jitExclusive do them; stores
+// that succeed, fail for a cleared monitor or a changed value, pairs,
+// bytes, and the registers they write used at once.
+const EXCLUSIVES = `
+${IDENTITY_MAP}    add x5, x2, #0x5000
+    add x9, x5, #0x100
+    mov x1, #0
+    mov x7, #40
+  loop:
+    ldxr x0, [x5]
+    add x0, x0, #3
+    stxr w6, x0, [x5]
+    add x1, x1, x6
+    ldaxr w0, [x5]
+    clrex
+    stlxr w6, w0, [x5]
+    add x1, x1, x6, lsl #4
+    ldxp x10, x11, [x9]
+    add x10, x10, #1
+    add x11, x11, x10
+    stxp w6, x10, x11, [x9]
+    add x1, x1, x6, lsl #8
+    ldxrb w12, [x5]
+    add w12, w12, #1
+    stlxrb w6, w12, [x5]
+    add x1, x1, x6, lsl #12
+    ldar x13, [x9]
+    add x13, x13, x12
+    stlr x13, [x9, #0]
+    ldxr x0, [x5]
+    str x7, [x5]
+    stxr w6, x0, [x5]
+    add x1, x1, x6, lsl #16
+    subs x7, x7, #1
+    b.ne loop
+    hvc #0
+`;
+
+test("exclusives in translated code (through the core's jitExclusive) leave memory, monitor and registers as interpreted", () => {
+  const last = sameAsInterpreted(EXCLUSIVES, [9n, 31n, 1000n], Exit.HVC);
+  // x1: 40 failed stores for the cleared monitor (<< 4) and 40 for the changed value (<< 16); the rest succeeded
+  assert.match(last, /^\S+ \S+ \S+ \S+ [0-9a-f]+,280280,/, last);
+});
 
 test("DC ZVA in translated code zeroes its block as interpreted, and only that block", () => {
   const last = sameAsInterpreted(ZVA, [7n, 13n, 1000n], Exit.HVC);
@@ -1177,6 +1280,21 @@ test("an optimised compile of a translation that went before it arrived is dropp
 // instructions later.
 const HOT_THEN_LATE = CHAIN_NOT_HEAD.replace("  loop:\n    blr x6", "  loop:\n    blr x4\n    blr x6").replace("mov x1, #300", "mov x1, #2100");
 
+// V8's --trace-wasm-compilation-times lines ("Compiled function
+// <module>#<index> using <tier>") split into the core's (the module with
+// the most functions) and the translated pages' (every other module; each
+// page's function follows the imports, at index JIT_FUNCS.length).
+function compiles(stdout: string): { core: string[]; pages: string[] } {
+  const lines = stdout.split("\n").filter((l) => l.startsWith("Compiled function"));
+  const moduleOf = (l: string): string => /^Compiled function (\S+)#/.exec(l)?.[1] ?? "";
+  const perModule = new Map<string, number>();
+  for (const l of lines) perModule.set(moduleOf(l), (perModule.get(moduleOf(l)) ?? 0) + 1);
+  const coreModule = [...perModule].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const pages = lines.filter((l) => moduleOf(l) !== coreModule);
+  assert.ok(pages.every((l) => l.includes(`#${JIT_FUNCS.length} using `)), pages.join("\n"));
+  return { core: lines.filter((l) => moduleOf(l) === coreModule), pages };
+}
+
 test("a page translated again after its translation was optimised is compiled optimised at once", () => {
   sameAsInterpreted(HOT_THEN_LATE, [5n, 1000n, 100000n], Exit.HVC);
   const bare = new URL("../helpers/bare.js", import.meta.url).href;
@@ -1192,8 +1310,8 @@ test("a page translated again after its translation was optimised is compiled op
   const stats = JSON.parse(/STATS (.*) X/.exec(r.stdout)![1]) as JitStats;
   assert.equal(stats.retranslations, 1, JSON.stringify(stats));
   assert.equal(stats.optimized, 3, "both pages after 100 instructions, and the far page's new translation");
-  const page = `#${JIT_FUNCS.length} using `;
-  const compiled = (tier: string): number => r.stdout.split("\n").filter((l) => l.startsWith("Compiled function") && l.includes(page) && l.includes(`using ${tier}`)).length;
+  const { pages } = compiles(r.stdout);
+  const compiled = (tier: string): number => pages.filter((l) => l.includes(`using ${tier}`)).length;
   assert.equal(compiled("Liftoff"), 2, r.stdout);
   assert.equal(compiled("TurboFan"), 3, r.stdout);
 });
@@ -1220,13 +1338,11 @@ test("V8 compiles the core optimised, translated pages baseline first and optimi
   `;
   const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.split("\n").filter((l) => l.startsWith("Compiled function"));
-  const page = `#${JIT_FUNCS.length} using `;
-  const translated = (tier: string): number => lines.filter((l) => l.includes(page) && l.includes(`using ${tier}`)).length;
+  const { core, pages } = compiles(r.stdout);
+  const translated = (tier: string): number => pages.filter((l) => l.includes(`using ${tier}`)).length;
   assert.equal(translated("Liftoff"), 1, r.stdout);
   assert.equal(translated("TurboFan"), 1, r.stdout);
   // Every other function compiled is the core's, and optimised.
-  const core = lines.filter((l) => !l.includes(page));
   assert.ok(core.length > 100 && core.every((l) => l.includes("using TurboFan")), core.filter((l) => !l.includes("TurboFan")).join("\n"));
   assert.match(r.stdout, /"optimized":1/);
 });

@@ -49,9 +49,13 @@ export function hostAddrAligned(va: u64, size: u32, acc: u32): usize {
 }
 
 // The host address of an aligned write of `size` bytes if the TLB has it
-// with write access, else 0 (nothing walked, nothing raised).
+// with write access, else 0 (nothing walked, nothing raised); the same for
+// a read.
 export function tlbWriteHost(va: u64, size: u32): usize {
   return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 8, va, size) : 0;
+}
+export function tlbReadHost(va: u64, size: u32): usize {
+  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 0, va, size) : 0;
 }
 
 export function readSlow(va: u64, size: u32, acc: u32): u64 {

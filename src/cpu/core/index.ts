@@ -7,6 +7,7 @@ export { jitStep, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitMissRin
 export { jitSetup, jitNoteWrite, jitInvalidations, jitExecSlots } from "./code_frames";
 export { jitMrs } from "./sysreg";
 export { jitDcZva } from "./system";
+export { jitExclusive } from "./ldst";
 // The hot state translated code reads and writes (imported as globals by each translated module).
 export { pc, instret, nzcv } from "./state";
 export { setRam, registerVcpu, unregisterVcpu, tlbFlushCpu, tlbFlushAllBroadcast, guestWalk } from "./mmu";

@@ -4,11 +4,11 @@
 // monitor), load-acquire/store-release. Structure loads go to simd_ldst.ts.
 
 import {
-  cpu, el, curPC, faulted, xr, setX, setXSP, vaddr, OFF_EXCL,
+  cpu, el, curPC, faulted, xr, xsp, setX, setXSP, vaddr, OFF_EXCL,
 } from "./state";
 import { undefinedInstruction, CLS_LDST, CLS_LDST_EXCL } from "./exceptions";
 import {
-  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned,
+  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned, tlbReadHost, tlbWriteHost,
 } from "./access";
 import { ACC_READ, ACC_WRITE, ACC_ALIGN } from "./mmu";
 import { checkFpAccess } from "./fp_access";
@@ -41,7 +41,7 @@ export function execLdSt(insn: u32): void {
   if ((insn & 0x3B000000) == 0x38000000) { ldstRegImm9OrReg(insn); return; }
   if ((insn & 0x3A000000) == 0x28000000) { ldstPair(insn); return; }
   if ((insn & 0x3B000000) == 0x18000000) { ldLiteral(insn); return; }
-  if ((insn & 0x3F000000) == 0x08000000) { ldstExclusive(insn); return; }
+  if ((insn & 0x3F000000) == 0x08000000) { ldstExclusive(insn, false); return; }
   if ((insn & 0xBE000000) == 0x0C000000) { execSimdLdSt(insn); return; } // multiple and single structures
   undefinedInstruction(CLS_LDST);
 }
@@ -260,35 +260,54 @@ const EX_HI: u32 = OFF_EXCL + 16;
 const EX_SIZE: u32 = OFF_EXCL + 24;
 const EX_VALID: u32 = OFF_EXCL + 28;
 
-function ldstExclusive(insn: u32): void {
+// For translated code: an exclusive or acquire/release access as the
+// interpreter does it, where the data TLB holds the address with the access
+// it needs (~1.1 M a boot: every spinlock and atomic is LL/SC); false with
+// nothing done otherwise (a TLB miss, a misaligned address or SP, an
+// unallocated form), and translated code runs the instruction through
+// jitStep, which walks, faults or raises UNDEFINED.
+export function jitExclusive(insn: u32): bool { return ldstExclusive(insn, true); }
+
+// The host address of an exclusive's access: through the TLB alone
+// (translated code's helper), or walking on a miss (hostAddrAligned).
+@inline function exclusiveHost(addr: u64, bytes: u32, acc: u32, tlbOnly: bool): usize {
+  if (!tlbOnly) return hostAddrAligned(addr, bytes, acc);
+  return (acc & ACC_WRITE) != 0 ? tlbWriteHost(addr, bytes) : tlbReadHost(addr, bytes);
+}
+
+// tlbOnly: see jitExclusive; false only when it declines.
+@inline function ldstExclusive(insn: u32, tlbOnly: bool): bool {
   const size = insn >> 30, o2 = (insn >> 23) & 1, l = (insn >> 22) & 1, o1 = (insn >> 21) & 1;
   const rs = (insn >> 16) & 31, o0 = (insn >> 15) & 1, rt2 = (insn >> 10) & 31, rn = (insn >> 5) & 31, rt = insn & 31;
+  const pair = o1 != 0;
+  // CAS, LDLAR/STLLR, CASP
+  if ((o2 != 0 && (o1 != 0 || o0 == 0)) || (o2 == 0 && pair && size < 2)) {
+    if (tlbOnly) return false;
+    undefinedInstruction(CLS_LDST_EXCL);
+    return true;
+  }
+  if (tlbOnly && rn == 31 && (xsp(31) & 15) != 0) return false; // baseReg may raise an SP alignment fault
+  const addr = baseReg(rn);
+  if (faulted) return true;
   if (o2 != 0) {
-    if (o1 != 0 || o0 == 0) { undefinedInstruction(CLS_LDST_EXCL); return; } // CAS, LDLAR/STLLR
     // LDAR / STLR
     const bytes: u32 = 1 << size;
-    const addr = baseReg(rn);
-    if (faulted) return;
     if (l != 0) {
-      const h = hostAddrAligned(addr, bytes, ACC_READ | ACC_ALIGN);
-      if (h == 0) return;
+      const h = exclusiveHost(addr, bytes, ACC_READ | ACC_ALIGN, tlbOnly);
+      if (h == 0) return !tlbOnly;
       setX(rt, loadSized(h, bytes));
     } else {
-      const h = hostAddrAligned(addr, bytes, ACC_WRITE | ACC_ALIGN);
-      if (h == 0) return;
+      const h = exclusiveHost(addr, bytes, ACC_WRITE | ACC_ALIGN, tlbOnly);
+      if (h == 0) return !tlbOnly;
       storeSized(h, bytes, xr(rt));
     }
-    return;
+    return true;
   }
-  const pair = o1 != 0;
-  if (pair && size < 2) { undefinedInstruction(CLS_LDST_EXCL); return; } // CASP
   const elBytes: u32 = 1 << size;
   const bytes: u32 = pair ? elBytes * 2 : elBytes;
-  const addr = baseReg(rn);
-  if (faulted) return;
   if (l != 0) {
-    const h = hostAddrAligned(addr, bytes, ACC_READ | ACC_ALIGN);
-    if (h == 0) return;
+    const h = exclusiveHost(addr, bytes, ACC_READ | ACC_ALIGN, tlbOnly);
+    if (h == 0) return !tlbOnly;
     let lo: u64, hi: u64 = 0;
     if (bytes == 16) { lo = load<u64>(h); hi = load<u64>(h, 8); }
     else lo = loadSized(h, bytes);
@@ -301,14 +320,14 @@ function ldstExclusive(insn: u32): void {
       if (size == 2) { setX(rt, lo & 0xFFFFFFFF); setX(rt2, lo >> 32); }
       else { setX(rt, lo); setX(rt2, hi); }
     } else setX(rt, lo);
-    return;
+    return true;
   }
   // Store exclusive: no access at all unless the monitor holds this address.
   let status: u64 = 1;
   const valid = load<u32>(cpu, EX_VALID) != 0 && load<u64>(cpu, EX_VA) == addr && load<u32>(cpu, EX_SIZE) == bytes;
   if (valid) {
-    const h = hostAddrAligned(addr, bytes, ACC_WRITE | ACC_ALIGN);
-    if (h == 0) return; // fault: the monitor stays as it was, as the instruction did not complete
+    const h = exclusiveHost(addr, bytes, ACC_WRITE | ACC_ALIGN, tlbOnly);
+    if (h == 0) return !tlbOnly; // a fault: the monitor stays as it was, as the instruction did not complete
     let nlo: u64, nhi: u64 = 0;
     if (pair) {
       if (size == 2) nlo = (xr(rt) & 0xFFFFFFFF) | (xr(rt2) << 32);
@@ -325,6 +344,7 @@ function ldstExclusive(insn: u32): void {
   }
   store<u32>(cpu, 0, EX_VALID);
   setX(rs, status);
+  return true;
 }
 
 @inline function loadSized(h: usize, bytes: u32): u64 {

@@ -44,12 +44,13 @@ export const JIT_FUNCS: ImportedFunc[] = [
   { name: "jitStep", params: [T.I32, T.I64], results: [T.I32] }, // (k << 12 | offset, ic) -> leave?
   { name: "jitMrs", params: [T.I32, T.I32], results: [T.I32] }, // (op0:op1:CRn:CRm:op2, Rt) -> done?
   { name: "jitDcZva", params: [T.I64], results: [T.I32] }, // (Xt) -> done?
+  { name: "jitExclusive", params: [T.I32], results: [T.I32] }, // (instruction) -> done?
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
 ];
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
-const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2;
+const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2, F_EXCLUSIVE = 3;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -166,6 +167,8 @@ function isFastMrs(insn: number): boolean {
   return FAST_MRS.includes((insn & 0xFFFFFFE0) >>> 0);
 }
 function isDcZva(insn: number): boolean { return ((insn & 0xFFFFFFE0) >>> 0) === DC_ZVA; }
+// Load/store exclusive, load-acquire/store-release (the core's jitExclusive).
+function isExclusive(insn: number): boolean { return (insn & 0x3F000000) === 0x08000000; }
 function isSystem(insn: number): boolean { return ((insn & 0xFFC00000) >>> 0) === 0xD5000000; }
 // BL, BLR, BLRAA(Z), BLRAB(Z): control comes back after them.
 function isCall(insn: number): boolean {
@@ -575,6 +578,18 @@ class PageTranslator {
     this.x(insn & 31); this.c.call(F_DC_ZVA);
     this.interpUnless(off, k);
   }
+  // LDXR, STXR, LDAR, STLR and the rest of their class: the core's
+  // jitExclusive does the access where the data TLB has it (and keeps the
+  // monitor); otherwise the interpreter runs the instruction. They write
+  // Rt and Rt2 (loads) or Rs (the store's status) at most: only those are
+  // loaded again.
+  private exclusive(insn: number, off: number, k: number): void {
+    this.c.i32(insn); this.c.call(F_EXCLUSIVE);
+    this.interpUnless(off, k);
+    this.st[insn & 31] = UNLOADED;
+    this.st[(insn >>> 10) & 31] = UNLOADED;
+    this.st[(insn >>> 16) & 31] = UNLOADED;
+  }
   // Unless the i32 on the stack (a helper's answer) says done: the
   // interpreter runs instruction k, and translated code leaves if it says so.
   private interpUnless(off: number, k: number): void {
@@ -664,6 +679,7 @@ class PageTranslator {
         case Kind.CALL:
           if (isFastMrs(insn)) { this.translated++; this.mrs(insn, off, k); break; }
           if (isDcZva(insn)) { this.translated++; this.dcZva(insn, off, k); break; }
+          if (isExclusive(insn)) { this.translated++; this.exclusive(insn, off, k); break; }
           this.called++; this.callInterp(off, k, false); this.forget(); break;
         case Kind.END: this.called++; this.callInterp(off, k, true); return;
         case Kind.BRANCH: this.translated++; this.emitBranch(insn, off, n); return;
