@@ -4,8 +4,8 @@
 // runner would wait for it for ever, reporting nothing after it. Node's
 // --test-force-exit ends such a file but silently drops verdicts that have
 // not reached the runner yet (nodejs/node#64833: the report shows fewer tests
-// than ran, with exit 0). Instead, a file still alive GRACE_MS after its last
-// test and hook names what it left open and fails, with every verdict
+// than ran, with exit 0). Instead, a file still alive GRACE_MS after its
+// tests ended names what it left open and fails, with every verdict
 // already reported.
 import { after } from "node:test";
 import { ChildProcess } from "node:child_process";
@@ -16,23 +16,29 @@ import { ChildProcess } from "node:child_process";
 // Domain-0, is bounded at 60 s). The runner's own test sets less.
 const GRACE_MS = Number(process.env.XENTS_EXIT_GRACE_MS ?? 120_000);
 
-// A write to the runner still in flight is the report itself (a file of
-// many tests, a runner busy with another file): that is waited for, a
-// while, rather than taken for a leak.
+// What is open besides the process's own stdio and writes in flight keeps
+// it alive. With nothing else open it is still finishing its report (a file
+// of many tests, a runner busy with another file): that is waited for, a
+// second at a time for at most half a minute, rather than taken for a leak.
 const WRITES = new Set(["WriteWrap", "SimpleWriteWrap", "ShutdownWrap"]);
-const MAX_WAITS = 10;
+const MAX_WAITS = 30;
+let ended = 0;
 
 function check(waited: number): void {
-  const open = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
-  if (waited < MAX_WAITS && open.some((r) => WRITES.has(r))) { setTimeout(() => check(waited + 1), GRACE_MS).unref(); return; }
-  // the child processes by their command lines (Node's own, undocumented, list of handles)
+  // Node's own, undocumented, list of handles: the stdio streams among them, and child processes by their command lines
   const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  let stdio = handles.filter((h) => h === process.stdout || h === process.stderr || h === process.stdin).length;
+  const open = process.getActiveResourcesInfo().filter((r) => {
+    if ((r === "PipeWrap" || r === "TTYWrap") && stdio > 0) { stdio--; return false; }
+    return !WRITES.has(r);
+  });
+  if (open.length === 0 && waited < MAX_WAITS) { setTimeout(() => check(waited + 1), 1000).unref(); return; }
   const children = handles.filter((h): h is ChildProcess => h instanceof ChildProcess).map((c) => `pid ${c.pid}: ${c.spawnargs.join(" ").slice(0, 200)}`);
-  process.stderr.write(`this test file's tests ended ${(GRACE_MS * (waited + 1)) / 1000} s ago, but it left open: ${open.join(", ")}${children.length ? `; child processes still running: ${children.join("; ")}` : ""}\n`);
+  process.stderr.write(`this test file's tests ended ${Math.round((Date.now() - ended) / 1000)} s ago, but it left open: ${open.join(", ") || "nothing but its own stdio"}${children.length ? `; child processes still running: ${children.join("; ")}` : ""}\n`);
   process.exit(1);
 }
 
 if (process.env.NODE_TEST_CONTEXT !== undefined) { // a test file's process, not the runner
   // unref'd: a file that left nothing open exits without waiting for it
-  after(() => { setTimeout(() => check(0), GRACE_MS).unref(); });
+  after(() => { ended = Date.now(); setTimeout(() => check(0), GRACE_MS).unref(); });
 }

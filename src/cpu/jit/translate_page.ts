@@ -561,10 +561,10 @@ class PageTranslator {
     if (!end) this.close();
   }
 
-  // MRS of SP_EL0, TPIDR_EL1, DAIF, CTR_EL0 or DCZID_EL0 (isFastMrs): the core's jitMrs writes Rt in
-  // the vCPU block; where it cannot (EL0, SPSel 0), the interpreter runs the
-  // instruction, and translated code leaves if that raised anything. Only
-  // Rt changes, so only Rt is loaded again.
+  // MRS of SP_EL0, TPIDR_EL1, DAIF, CTR_EL0 or DCZID_EL0 (isFastMrs): the
+  // core's jitMrs writes Rt in the vCPU block; where it cannot (EL0, SPSel
+  // 0), the interpreter runs the instruction, and translated code leaves if
+  // that raised anything. Only Rt changes, so only Rt is loaded again.
   private mrs(insn: number, off: number, k: number): void {
     const c = this.c, rt = insn & 31;
     c.i32((insn >>> 5) & 0xFFFF); c.i32(rt); c.call(F_MRS);
