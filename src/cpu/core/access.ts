@@ -35,27 +35,21 @@ export function hostAddr(va: u64, size: u32, acc: u32): usize {
   return h;
 }
 
+// The host address of a naturally aligned access if the data TLB has it
+// with the access it needs, else 0 (nothing walked, nothing raised): the
+// translated code's helpers (exclusives, DC ZVA) decline on 0.
+export function tlbHostAligned(va: u64, size: u32, acc: u32): usize {
+  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, (acc & ACC_KIND) == ACC_WRITE ? 8 : 0, va, size) : 0;
+}
+
 // The same for an access that is naturally aligned or faults (exclusives,
 // acquire/release, DC ZVA): one TLB probe first, the walk only on a miss.
 // A TLB entry exists only for Normal memory with SCTLR_EL1.A clear and an
 // untagged VA (translate() caches nothing else), so a hit on an aligned
 // address is exactly what the walk would have answered.
 export function hostAddrAligned(va: u64, size: u32, acc: u32): usize {
-  if ((va & <u64>(size - 1)) == 0) {
-    const h = probe(tlbData, (acc & ACC_KIND) == ACC_WRITE ? 8 : 0, va, size);
-    if (h != 0) return h;
-  }
-  return hostAddr(va, size, acc);
-}
-
-// The host address of an aligned write of `size` bytes if the TLB has it
-// with write access, else 0 (nothing walked, nothing raised); the same for
-// a read.
-export function tlbWriteHost(va: u64, size: u32): usize {
-  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 8, va, size) : 0;
-}
-export function tlbReadHost(va: u64, size: u32): usize {
-  return (va & <u64>(size - 1)) == 0 ? probe(tlbData, 0, va, size) : 0;
+  const h = tlbHostAligned(va, size, acc);
+  return h != 0 ? h : hostAddr(va, size, acc);
 }
 
 export function readSlow(va: u64, size: u32, acc: u32): u64 {

@@ -8,7 +8,7 @@ import {
 } from "./state";
 import { undefinedInstruction, CLS_LDST, CLS_LDST_EXCL } from "./exceptions";
 import {
-  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned, tlbReadHost, tlbWriteHost,
+  readMem, writeMem, readMemUnpriv, writeMemUnpriv, read128, write128, hostAddrAligned, tlbHostAligned,
 } from "./access";
 import { ACC_READ, ACC_WRITE, ACC_ALIGN } from "./mmu";
 import { checkFpAccess } from "./fp_access";
@@ -271,8 +271,7 @@ export function jitExclusive(insn: u32): bool { return ldstExclusive(insn, true)
 // The host address of an exclusive's access: through the TLB alone
 // (translated code's helper), or walking on a miss (hostAddrAligned).
 @inline function exclusiveHost(addr: u64, bytes: u32, acc: u32, tlbOnly: bool): usize {
-  if (!tlbOnly) return hostAddrAligned(addr, bytes, acc);
-  return (acc & ACC_WRITE) != 0 ? tlbWriteHost(addr, bytes) : tlbReadHost(addr, bytes);
+  return tlbOnly ? tlbHostAligned(addr, bytes, acc) : hostAddrAligned(addr, bytes, acc);
 }
 
 // tlbOnly: see jitExclusive; false only when it declines.

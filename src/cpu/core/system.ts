@@ -17,7 +17,7 @@ import {
   tlbFlushPageBroadcast, ACC_READ, ACC_WRITE, ACC_CM,
 } from "./mmu";
 import { selectTlb } from "./tlb_sets";
-import { hostAddrAligned, tlbWriteHost } from "./access";
+import { hostAddrAligned, tlbHostAligned } from "./access";
 import { jitNoteGuestWrite, jitInvalidateAll } from "./code_frames";
 import { virtualIrqPending, virtualFiqPending } from "./gic_cpuif";
 
@@ -107,7 +107,7 @@ function msrImm(op1: u32, op2: u32, imm: u32): bool {
 // runs the instruction through jitStep, which walks, faults or traps.
 export function jitDcZva(x: u64): bool {
   if (el == 0 && (sr(SR_SCTLR) & (1 << 14)) == 0) return false;
-  const h = tlbWriteHost(x & ~<u64>63, 64);
+  const h = tlbHostAligned(x & ~<u64>63, 64, ACC_WRITE);
   if (h == 0) return false;
   zeroBlock(h);
   return true;
