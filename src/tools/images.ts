@@ -47,11 +47,41 @@ function ensureArm64Arch(): void {
   run(["apt-get", "update", "-qq"]);
 }
 
+// What apt's answer about a package depends on: its package lists, the
+// architectures dpkg knows, and the pinning preferences.
+export const APT_STATE_PATHS = ["/var/lib/apt/lists", "/var/lib/dpkg/arch", "/etc/apt/preferences", "/etc/apt/preferences.d"];
+
+// A fingerprint of those paths: name, size and modification time of each
+// (of each file in a directory). apt-get update replaces the lists' files,
+// so their times change whenever the answer may.
+export function aptStateKey(paths: string[] = APT_STATE_PATHS): string {
+  const h = createHash("sha256");
+  const note = (p: string): void => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) { h.update(`${p} -\n`); return; }
+    h.update(`${p} ${st.size} ${st.mtimeMs}\n`);
+    // (apt's lock file is touched by every apt command, and says nothing of the answer)
+    if (st.isDirectory()) for (const f of readdirSync(p).sort()) if (f !== "lock" && !statSync(join(p, f)).isDirectory()) note(join(p, f));
+  };
+  for (const p of paths) note(p);
+  return h.digest("hex");
+}
+
 // The concrete package a metapackage like linux-image-arm64 depends on.
-export function resolveKernelPackage(): string {
-  const out = sh("apt-cache", ["depends", "linux-image-arm64:arm64"], "resolving linux-image-arm64");
-  const m = /Depends:\s+(linux-image-\d[^\s:]*)/.exec(out);
+// apt-cache reads every package list to answer (~1 s where apt keeps no
+// binary cache, as in Debian's container images), so the answer is kept in
+// the cache beside the apt state it was given for, and asked again only
+// when that state changes. (`state` and `ask`: for tests.)
+export function resolveKernelPackage(state: string[] = APT_STATE_PATHS, ask: () => string = () => sh("apt-cache", ["depends", "linux-image-arm64:arm64"], "resolving linux-image-arm64")): string {
+  const key = aptStateKey(state);
+  const file = join(cacheDir(), "kernel-package.json");
+  try {
+    const c = JSON.parse(readFileSync(file, "utf8")) as { key?: unknown; pkg?: unknown };
+    if (c.key === key && typeof c.pkg === "string" && /^linux-image-\d[^\s:/]*$/.test(c.pkg)) return c.pkg;
+  } catch { /* none yet, or unreadable: ask apt */ }
+  const m = /Depends:\s+(linux-image-\d[^\s:]*)/.exec(ask());
   if (!m) throw new ImageError("could not find the kernel package linux-image-arm64 depends on (is the arm64 architecture enabled and apt-get update done?)");
+  writeFileAtomic(file, new Uint8Array(Buffer.from(JSON.stringify({ key, pkg: m[1] }) + "\n")));
   return m[1];
 }
 
