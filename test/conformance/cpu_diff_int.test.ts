@@ -1,7 +1,7 @@
 // Differential conformance of the integer classes against qemu-aarch64.
 import { caseCount } from "../diff/rng.js";
 import { diffClassTest } from "../diff/class_test.js";
-import { genDpImm, genDpReg, genLdSt, genExcl, genBranch, Gen } from "../diff/gen_int.js";
+import { genDpImm, genDpReg, genLdSt, genExcl, genBranch, genCompareBranch, Gen } from "../diff/gen_int.js";
 
 const N = caseCount("XENTS_DIFF_CASES", 2000);
 
@@ -12,3 +12,4 @@ classTest("data processing (register)", genDpReg);
 classTest("loads and stores", genLdSt, 1);
 classTest("exclusives and acquire/release", genExcl, 1);
 classTest("branches", genBranch);
+classTest("flag-setting instructions followed at once by B.cond", genCompareBranch);

@@ -264,3 +264,48 @@ declare module "./rng.js" {
   interface Rng { bit(): number; }
 }
 Rng.prototype.bit = function (this: Rng): number { return this.int(2); };
+
+// ---- A flag-setting ADDS, SUBS (CMN, CMP) or ANDS (TST) followed at once by
+// B.cond: translated code tests the operands there rather than the packed
+// flags, so the operands are often equal, adjacent, or at the sign and
+// width boundaries, and every condition is tried.
+const EDGES = [0n, 1n, 0x7FFFFFFFn, 0x80000000n, 0xFFFFFFFFn, 0x100000000n, 0x7FFFFFFFFFFFFFFFn, 0x8000000000000000n, 0xFFFFFFFFFFFFFFFFn];
+export const genCompareBranch: Gen = (rng, c) => {
+  const sf = rng.bit(), op = rng.bit();
+  const rn = r30(rng), rm = rng.int(6) === 0 ? rn : r30(rng);
+  const rd = rng.bit() ? 31 : r30(rng); // CMP/CMN/TST, or a result that may overwrite an operand
+  const near = (v: bigint): bigint => BigInt.asUintN(64, v + BigInt(rng.int(3) - 1));
+  if (rng.bit()) c.x[rn] = EDGES[rng.int(EDGES.length)];
+  if (rm !== rn && rng.bit()) c.x[rm] = near(c.x[rn]);
+  let setter: number;
+  switch (rng.int(5)) {
+    case 0: { // ADDS/SUBS (immediate)
+      const sh = rng.bit(), imm = rng.bits(12);
+      if (rng.bit()) c.x[rn] = near(BigInt(imm) << BigInt(sh * 12));
+      setter = (sf << 31) | (op << 30) | (1 << 29) | (0x22 << 23) | (sh << 22) | (imm << 10) | (rn << 5) | rd;
+      break;
+    }
+    case 1: { // ADDS/SUBS (shifted register)
+      const shift = rng.int(3), amount = rng.int(4) === 0 ? rng.int(sf ? 64 : 32) : 0;
+      setter = (sf << 31) | (op << 30) | (1 << 29) | (0x0B << 24) | (shift << 22) | (rm << 16) | (amount << 10) | (rn << 5) | rd;
+      break;
+    }
+    case 2: { // ADDS/SUBS (extended register)
+      const option = rng.int(8), amount = rng.int(5);
+      setter = (sf << 31) | (op << 30) | (1 << 29) | (0x0B << 24) | (1 << 21) | (rm << 16) | (option << 13) | (amount << 10) | (rn << 5) | rd;
+      break;
+    }
+    case 3: { // ANDS (immediate)
+      let n: number, immr: number, imms: number;
+      do { n = sf ? rng.bit() : 0; immr = rng.bits(6); imms = rng.bits(6); } while (!validLogicalImm(n, immr, imms, sf === 1) || (!sf && immr > 31));
+      setter = (sf << 31) | (3 << 29) | (0x24 << 23) | (n << 22) | (immr << 16) | (imms << 10) | (rn << 5) | rd;
+      break;
+    }
+    default: { // ANDS, BICS (shifted register)
+      const shift = rng.int(4), amount = rng.int(4) === 0 ? rng.int(sf ? 64 : 32) : 0;
+      setter = (sf << 31) | (3 << 29) | (0x0A << 24) | (shift << 22) | (rng.bit() << 21) | (rm << 16) | (amount << 10) | (rn << 5) | rd;
+    }
+  }
+  const marker = 0xD2800000 | (rng.bits(16) << 5) | r30(rng); // movz xN, #imm
+  c.insns.push(setter >>> 0, 0x54000040 | rng.int(16), marker); // B.cond .+8
+};

@@ -68,6 +68,9 @@ const L_X0 = L_C + 1;
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
 
+// How the last flags were set, for a B.cond that follows at once.
+interface FlagsFrom { op: "add" | "sub" | "logic"; sf: number }
+
 // Cache state of a register (0..31) or the flags (32)
 // Registers are written through (local and memory), so a cached one is
 // never newer than memory: calls, exits and faults need no write-back.
@@ -338,6 +341,12 @@ class PageTranslator {
   private translated = 0;
   private called = 0;
   private cur = 0; // the head whose block is being emitted
+  // The flags the instruction being emitted set from operands still in the
+  // temporaries (L_A/L_B/L_R, or their 32-bit halves), and those the one
+  // before it set: a B.cond right after an ADDS, SUBS or ANDS tests the
+  // operands themselves rather than bits of the packed NZCV (fusedCond).
+  private flagsNow: FlagsFrom | null = null;
+  private flagsBefore: FlagsFrom | null = null;
   private selfLoop = false; // ... and whether it is a wasm loop
 
   constructor(private readonly words: Uint32Array, private readonly slowExits: boolean) {}
@@ -672,8 +681,11 @@ class PageTranslator {
     // Does the whole block fit under the limit?
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
     this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    this.flagsNow = null;
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
+      this.flagsBefore = this.flagsNow;
+      this.flagsNow = null;
       switch (slot.kind) {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
         case Kind.CALL:
@@ -717,6 +729,52 @@ class PageTranslator {
     if (cond & 1) { c.i32(1); c.op(Op.I32_XOR); }
   }
 
+  // A condition on the flags `f` says were just set, from the operands and
+  // result still in the temporaries: the same truth value as cond() on the
+  // packed NZCV, without taking bits out of it. (The flags are stored all
+  // the same: they are live after the branch.) false: not a form done here.
+  private fusedCond(cond: number, f: FlagsFrom): boolean {
+    const c = this.c;
+    const w = f.sf === 1;
+    const [a, b, r] = w ? [L_A, L_B, L_R] : [L_A32, L_B32, L_R32];
+    const inv = (cond & 1) === 1, base = cond >> 1;
+    if (cond >= 14) return false;
+    // a <op> b, or r <op> 0 (opcodes: 64-bit, else 32-bit)
+    const cmp = (x: number, y: number | null, op64: Op, op32: Op): void => {
+      c.get(x);
+      if (y === null) { if (w) c.i64(0); else c.i32(0); } else c.get(y);
+      c.op(w ? op64 : op32);
+    };
+    const sign = (): void => cmp(r, null, inv ? Op.I64_GE_S : Op.I64_LT_S, inv ? Op.I32_GE_S : Op.I32_LT_S); // MI / PL
+    if (f.op === "sub") {
+      switch (base) {
+        case 0: cmp(a, b, inv ? Op.I64_NE : Op.I64_EQ, inv ? Op.I32_NE : Op.I32_EQ); return true; // EQ / NE: a == b
+        case 1: cmp(a, b, inv ? Op.I64_LT_U : Op.I64_GE_U, inv ? Op.I32_LT_U : Op.I32_GE_U); return true; // CS / CC: no borrow
+        case 2: sign(); return true;
+        case 4: cmp(a, b, inv ? Op.I64_LE_U : Op.I64_GT_U, inv ? Op.I32_LE_U : Op.I32_GT_U); return true; // HI / LS
+        case 5: cmp(a, b, inv ? Op.I64_LT_S : Op.I64_GE_S, inv ? Op.I32_LT_S : Op.I32_GE_S); return true; // GE / LT: N == V
+        case 6: cmp(a, b, inv ? Op.I64_LE_S : Op.I64_GT_S, inv ? Op.I32_LE_S : Op.I32_GT_S); return true; // GT / LE
+        default: return false; // VS / VC
+      }
+    }
+    if (f.op === "add") {
+      switch (base) {
+        case 0: cmp(r, null, inv ? Op.I64_NE : Op.I64_EQ, inv ? Op.I32_NE : Op.I32_EQ); return true;
+        case 1: cmp(r, a, inv ? Op.I64_GE_U : Op.I64_LT_U, inv ? Op.I32_GE_U : Op.I32_LT_U); return true; // CS / CC: the sum wrapped
+        case 2: sign(); return true;
+        default: return false;
+      }
+    }
+    // logic: C = V = 0
+    switch (base) {
+      case 0: cmp(r, null, inv ? Op.I64_NE : Op.I64_EQ, inv ? Op.I32_NE : Op.I32_EQ); return true;
+      case 2: sign(); return true;
+      case 5: cmp(r, null, inv ? Op.I64_LT_S : Op.I64_GE_S, inv ? Op.I32_LT_S : Op.I32_GE_S); return true; // GE / LT: N == V with V = 0
+      case 6: cmp(r, null, inv ? Op.I64_LE_S : Op.I64_GT_S, inv ? Op.I32_LE_S : Op.I32_GT_S); return true; // GT / LE: !Z && !N
+      default: return false;
+    }
+  }
+
   private emitBranch(insn: number, off: number, n: number): void {
     const c = this.c;
     if (isBranchReg(insn)) {
@@ -751,7 +809,7 @@ class PageTranslator {
       this.x(rt); c.i64(bit); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1); c.op(Op.I32_AND);
       if (!op) { c.i32(1); c.op(Op.I32_XOR); }
     } else { // B.cond
-      this.cond(insn & 0xF);
+      if (!this.flagsBefore || !this.fusedCond(insn & 0xF, this.flagsBefore)) this.cond(insn & 0xF);
     }
     this.gotoIf(off + this.slot(off >> 2).rel!);
     this.goto(off + 4);
@@ -789,6 +847,7 @@ class PageTranslator {
       c.op(Op.I32_OR);
     }
     this.setFlags();
+    this.flagsNow = { op: sub ? "sub" : "add", sf };
   }
   // NZCV of AddWithCarry(a, b, carry in L_C) with the result in L_R / L_R32
   // (alu.ts's addFlags): the carry out is r <= a with a carry in, r < a
@@ -815,6 +874,7 @@ class PageTranslator {
       c.get(L_R32); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
     }
     this.setFlags();
+    this.flagsNow = { op: "logic", sf };
   }
 
   // Operands for add/sub: `a` pushes the first operand, `b` the second (both
@@ -1022,6 +1082,7 @@ class PageTranslator {
         this.close();
         c.get(L_NZCV); c.gset(G_NZCV);
         this.st[NZCV] = CLEAN;
+        this.flagsNow = null; // set on one arm only
         return;
       }
       case 4: { // CSEL, CSINC, CSINV, CSNEG
