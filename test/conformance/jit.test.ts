@@ -304,7 +304,9 @@ test("baseline compiles are answered while an optimised one is under way, and ea
     while (arrived.length < 3 + i) { bg.drain(); await pause(); }
     console.error("ORDER " + arrived.join(" "));
   `;
-  // (From a file: the workers would refuse the --input-type of a script given with -e.)
+  // (From a file: with a script given with -e, the worker gets the process's
+  // options without --input-type, given explicitly, and Node refuses V8's
+  // trace flag given so.)
   const dir = mkdtempSync(join(tmpdir(), "xents-jit-"));
   const file = join(dir, "tiers.mjs");
   writeFileSync(file, script);

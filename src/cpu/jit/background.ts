@@ -6,6 +6,7 @@
 import { Worker, MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import type { CompileRequest, CompileResult } from "./compile_worker.js";
+import { lowerOtherThreads } from "./thread_priority.js";
 
 export type ResultHandler = (r: CompileResult) => void;
 
@@ -16,10 +17,18 @@ class BackgroundTranslator {
   private readonly owners = new Map<number, ResultHandler>();
   failed: string | null = null;
 
-  constructor() {
+  // nice: how many nice levels below the calling (vCPU's) thread the
+  // process's other threads and the translator's run (thread_priority.ts).
+  constructor(nice: number) {
     const { port1, port2 } = new MessageChannel();
     this.results = port1;
-    this.worker = new Worker(new URL("./compile_worker.js", import.meta.url), { workerData: { results: port2 }, transferList: [port2] });
+    lowerOtherThreads(nice);
+    // (The process's own options, but not --input-type: it is for the main
+    // script given with -e, and a worker started from a file refuses it.
+    // Given explicitly only then: Node refuses V8's options given so, and
+    // passes them on when it copies the process's.)
+    const execArgv = process.execArgv.some((a) => a.startsWith("--input-type")) ? process.execArgv.filter((a) => !a.startsWith("--input-type")) : undefined;
+    this.worker = new Worker(new URL("./compile_worker.js", import.meta.url), { workerData: { results: port2, nice }, transferList: [port2], execArgv });
     this.worker.unref();
     this.results.unref();
     this.worker.on("error", (e) => this.fail(`the background translator failed: ${e.message}`));
@@ -61,12 +70,13 @@ let shared: BackgroundTranslator | null = null;
 
 let unavailable = false;
 
-// The process's translator (started on first use), or null if it cannot run
-// (then translation happens on the caller's thread).
-export function backgroundTranslator(): BackgroundTranslator | null {
+// The process's translator (started on first use, with the first caller's
+// `nice`), or null if it cannot run (then translation happens on the
+// caller's thread).
+export function backgroundTranslator(nice = 0): BackgroundTranslator | null {
   if (unavailable) return null;
   if (!shared) {
-    try { shared = new BackgroundTranslator(); } catch { unavailable = true; return null; }
+    try { shared = new BackgroundTranslator(nice); } catch { unavailable = true; return null; }
   }
   return shared.failed ? null : shared;
 }

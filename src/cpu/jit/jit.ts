@@ -38,6 +38,10 @@ export interface JitOptions {
   // for the interpreter, and the page is translated again with it when
   // that recurs.
   pruned?: boolean;
+  // With the background translator: the process's other threads (V8's
+  // compiler and GC threads, the translator's) run this many nice levels
+  // below the vCPU's (thread_priority.ts); 0: as they are.
+  backgroundNice?: number;
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
@@ -48,8 +52,9 @@ export interface JitOptions {
 // better while V8's own tier-up competed for the cores). On by default;
 // XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD sets the heat,
 // XENTS_JIT_DECAY the instructions between halvings, XENTS_JIT_OPTIMIZE
-// the instructions before a page's optimised compile.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true };
+// the instructions before a page's optimised compile, XENTS_JIT_NICE the
+// nice levels the process's other threads run below the vCPU's.
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true, backgroundNice: 10 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };
@@ -70,6 +75,11 @@ export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOpti
     const n = Number(env.XENTS_JIT_DECAY);
     if (!Number.isInteger(n) || n < 0 || n > 0xFFFFFFFF) throw new Error(`XENTS_JIT_DECAY must be an integer from 0 to 4294967295 (got ${env.XENTS_JIT_DECAY})`);
     o.heatDecay = n;
+  }
+  if (env.XENTS_JIT_NICE !== undefined) {
+    const n = env.XENTS_JIT_NICE.trim() === "" ? Number.NaN : Number(env.XENTS_JIT_NICE);
+    if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`XENTS_JIT_NICE must be an integer from 0 to 19 (got ${env.XENTS_JIT_NICE})`);
+    o.backgroundNice = n;
   }
   if (env.XENTS_JIT_THRESHOLD !== undefined) {
     const t = Number(env.XENTS_JIT_THRESHOLD);
@@ -177,7 +187,7 @@ export class Jit {
     (e.jitSetHeatDecay as (n: number) => void)(this.options.heatDecay ?? 0);
     // The background translator starts now, beside the domain's build,
     // rather than at the first hot page (compile_worker.ts warms it up).
-    if (this.options.enabled && this.options.background) backgroundTranslator();
+    if (this.options.enabled && this.options.background) backgroundTranslator(this.options.backgroundNice ?? 0);
   }
 
   // The core's jitCompile: translate frame f from the entries seen so far and
