@@ -48,6 +48,11 @@ export class ConsoleSession {
     return m;
   }
   type(text: string): void { this.ep.send(new Uint8Array(Buffer.from(text))); }
+  // Until the console has printed nothing for a while (and the answer to a
+  // cursor query it printed has been sent).
+  async quiet(): Promise<void> {
+    for (let n = -1; n !== this.out.length;) { n = this.out.length; await new Promise((r) => setTimeout(r, 700)); }
+  }
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const t0 = Date.now();
     for (;;) {

@@ -13,18 +13,13 @@ export async function enterDomU(s: ConsoleSession, domain: string, timeoutMs: nu
   await s.waitFor(prompt, timeoutMs, mark);
 }
 
-// Until the console has printed nothing for a while.
-async function quiet(s: ConsoleSession): Promise<void> {
-  for (let n = -1; n !== s.out.length;) { n = s.out.length; await new Promise((r) => setTimeout(r, 700)); }
-}
-
 // xenconsole detaches on a Ctrl-] read alone: typed once the console is
 // quiet (the session's answer to the shell's cursor query must not share
 // its read), and again if the first shared one all the same.
 export async function leaveDomU(s: ConsoleSession): Promise<void> {
   const mark = s.out.length;
   for (let i = 0; i < 3; i++) {
-    await quiet(s);
+    await s.quiet();
     s.type("\x1d");
     try { await s.waitFor(DOM0_PROMPT, 10_000, mark); return; } catch { /* once more */ }
   }

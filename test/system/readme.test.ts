@@ -67,6 +67,22 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(t); }
 }
 
+// `xents console` detaches on a Ctrl-] read alone, as xl console does on a
+// pipe: typed once the console is quiet (the session's answer to the
+// shell's cursor query must not share its read: on a loaded machine the
+// two writes reached the client as one read, which it forwarded to the
+// guest), and again if it shared one all the same.
+async function detach(s: ConsoleSession, exited: Promise<number | null>): Promise<number | null> {
+  for (let i = 0; i < 2; i++) {
+    await s.quiet();
+    s.type("\x1d");
+    try { return await within(exited, 10_000, "Ctrl-] detaches"); } catch { /* once more */ }
+  }
+  await s.quiet();
+  s.type("\x1d");
+  return within(exited, 10_000, "Ctrl-] detaches");
+}
+
 const images = fetchImages();
 
 test("README: `npx xents demo` boots Debian's kernel to a shell on stdin/stdout and exits when the guest powers off", async () => {
@@ -106,8 +122,7 @@ test("README: running a host as written, with its defaults; save, restore and mi
     const s = new ConsoleSession(c.ep);
     s.type("\n");
     assert.equal((await s.run("cat /tmp/mark", 120_000)).trim(), "kept");
-    c.ep.send(new Uint8Array([0x1d]));
-    await within(c.exited, 10_000, "Ctrl-] detaches");
+    await detach(s, c.exited);
   };
   try {
     ok(start, homeA, cwd);
@@ -121,8 +136,7 @@ test("README: running a host as written, with its defaults; save, restore and mi
     const s = new ConsoleSession(c.ep);
     await s.waitForShell(BOOT_MS);
     await s.run("echo kept > /tmp/mark");
-    c.ep.send(new Uint8Array([0x1d]));
-    assert.equal(await within(c.exited, 10_000, "Ctrl-] detaches"), 0);
+    assert.equal(await detach(s, c.exited), 0);
 
     // save and restore on the same host: the guest carries on
     ok("npx xents save guest guest.save", homeA, cwd);
