@@ -67,6 +67,9 @@ export function aptStateKey(paths: string[] = APT_STATE_PATHS): string {
   return h.digest("hex");
 }
 
+// A concrete kernel package's name (linux-image-6.1.0-40-arm64).
+const KERNEL_PACKAGE = /linux-image-\d[^\s:/]*/;
+
 // The concrete package a metapackage like linux-image-arm64 depends on.
 // apt-cache reads every package list to answer (~1 s where apt keeps no
 // binary cache, as in Debian's container images), so the answer is kept in
@@ -77,9 +80,9 @@ export function resolveKernelPackage(state: string[] = APT_STATE_PATHS, ask: () 
   const file = join(cacheDir(), "kernel-package.json");
   try {
     const c = JSON.parse(readFileSync(file, "utf8")) as { key?: unknown; pkg?: unknown };
-    if (c.key === key && typeof c.pkg === "string" && /^linux-image-\d[^\s:/]*$/.test(c.pkg)) return c.pkg;
+    if (c.key === key && typeof c.pkg === "string" && new RegExp(`^${KERNEL_PACKAGE.source}$`).test(c.pkg)) return c.pkg;
   } catch { /* none yet, or unreadable: ask apt */ }
-  const m = /Depends:\s+(linux-image-\d[^\s:]*)/.exec(ask());
+  const m = new RegExp(`Depends:\\s+(${KERNEL_PACKAGE.source})`).exec(ask());
   if (!m) throw new ImageError("could not find the kernel package linux-image-arm64 depends on (is the arm64 architecture enabled and apt-get update done?)");
   writeFileAtomic(file, new Uint8Array(Buffer.from(JSON.stringify({ key, pkg: m[1] }) + "\n")));
   return m[1];

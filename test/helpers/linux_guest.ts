@@ -53,6 +53,21 @@ export class ConsoleSession {
   async quiet(): Promise<void> {
     for (let n = -1; n !== this.out.length;) { n = this.out.length; await new Promise((r) => setTimeout(r, 700)); }
   }
+  // Ctrl-] to a console client that detaches on it read alone (xl console,
+  // xents console, on a pipe): typed once the console is quiet, since the
+  // session's answer to the shell's cursor query must not share its read,
+  // and again (three times in all) if it shared one all the same; `left`
+  // says whether it was taken (it rejects when not in time).
+  async detach<T>(left: () => Promise<T>): Promise<T> {
+    for (let i = 0; i < 2; i++) {
+      await this.quiet();
+      this.type("\x1d");
+      try { return await left(); } catch { /* once more */ }
+    }
+    await this.quiet();
+    this.type("\x1d");
+    return left();
+  }
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
     const t0 = Date.now();
     for (;;) {

@@ -13,15 +13,8 @@ export async function enterDomU(s: ConsoleSession, domain: string, timeoutMs: nu
   await s.waitFor(prompt, timeoutMs, mark);
 }
 
-// xenconsole detaches on a Ctrl-] read alone: typed once the console is
-// quiet (the session's answer to the shell's cursor query must not share
-// its read), and again if the first shared one all the same.
+// Back to Domain-0's shell: xenconsole detaches on a Ctrl-] read alone.
 export async function leaveDomU(s: ConsoleSession): Promise<void> {
   const mark = s.out.length;
-  for (let i = 0; i < 3; i++) {
-    await s.quiet();
-    s.type("\x1d");
-    try { await s.waitFor(DOM0_PROMPT, 10_000, mark); return; } catch { /* once more */ }
-  }
-  await s.waitFor(DOM0_PROMPT, 10_000, mark);
+  await s.detach(() => s.waitFor(DOM0_PROMPT, 10_000, mark));
 }

@@ -68,20 +68,10 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 // `xents console` detaches on a Ctrl-] read alone, as xl console does on a
-// pipe: typed once the console is quiet (the session's answer to the
-// shell's cursor query must not share its read: on a loaded machine the
-// two writes reached the client as one read, which it forwarded to the
-// guest), and again if it shared one all the same.
-async function detach(s: ConsoleSession, exited: Promise<number | null>): Promise<number | null> {
-  for (let i = 0; i < 2; i++) {
-    await s.quiet();
-    s.type("\x1d");
-    try { return await within(exited, 10_000, "Ctrl-] detaches"); } catch { /* once more */ }
-  }
-  await s.quiet();
-  s.type("\x1d");
-  return within(exited, 10_000, "Ctrl-] detaches");
-}
+// pipe (ConsoleSession.detach: on a loaded machine the shell's cursor
+// query's answer and the Ctrl-] reached the client as one read, which it
+// forwarded to the guest).
+const detach = (s: ConsoleSession, exited: Promise<number | null>): Promise<number | null> => s.detach(() => within(exited, 10_000, "Ctrl-] detaches"));
 
 const images = fetchImages();
 
