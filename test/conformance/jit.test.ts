@@ -577,7 +577,8 @@ test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of i
   }
 });
 
-// The page function's locals: 6 i64 and 7 i32 of the translator's own,
+// The page function's locals: 9 i64 and 10 i32 of the translator's own
+// (temporaries, and the operands of the last flag-setter),
 // then one i64 for each guest register the translated code uses (V8's
 // baseline compiler pays for every local declared). Here x0, x1, x2 and SP.
 test("a translated page declares a local for each guest register it uses and no more", () => {
@@ -591,7 +592,7 @@ test("a translated page declares a local for each guest register it uses and no 
   i++; leb(); leb(); leb();
   const groups: [number, number][] = [];
   for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
-  assert.deepEqual(groups, [[6, 0x7E], [7, 0x7F], [4, 0x7E]]);
+  assert.deepEqual(groups, [[9, 0x7E], [10, 0x7F], [4, 0x7E]]);
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -1143,6 +1144,59 @@ test("XENTS_JIT_DECAY sets the instructions between halvings of heat; bad values
 const OPTIMISED = { ...AT_ONCE, optimizeAfter: 100 };
 // (Its data in a page of its own: stores into the code's page would have the translation invalidated.)
 const LOOP_APART = LOOP.replace("  data:", "  .balign 4096\n  data:");
+
+// Flags are computed lazily inside a translated block (translate_page.ts):
+// ADDS/SUBS/ANDS keep their operands, conditions test those, and the packed
+// NZCV is computed where it is read whole or the block is left. Here flags
+// are pending at each way out from inside a block: a load that misses the
+// TLB just flushed (baseline code: the interpreter runs it; optimised code:
+// it leaves and the interpreter runs it), MRS NZCV (the interpreter's), a
+// condition with no fused form (VS), and an MMIO load at the end (the exit
+// to the host). Baseline and optimised code keep the interpreter's NZCV,
+// registers and exits at every budget.
+const FLAGS_PENDING = `
+    adr x3, data
+    mov x1, #40
+    mov x0, #0
+    mov x6, #0x9000000
+  loop:
+    adds x0, x0, x1
+    tlbi vmalle1
+    cmp x1, #20
+    ldr x2, [x3, x1, lsl #3]
+    csinc x5, x5, x5, hi
+    mrs x9, nzcv
+    add x8, x8, x9, lsr #28
+    subs w7, w1, #30
+    ldr x2, [x3]
+    cset x9, vs
+    add x8, x8, x9, lsl #8
+    adds x4, x0, x0
+    cset x9, cs
+    add x8, x8, x9, lsl #16
+    ands x4, x1, #6
+    b.gt skip
+    add x5, x5, #0x100
+  skip:
+    subs x1, x1, #1
+    b.ne loop
+    cmp x0, #3
+    ldr x2, [x6]
+    hvc #1
+    .balign 4096
+  data:
+    .fill 512, 8, 3
+`;
+
+test("pending flags reach every way out of a translated block, baseline and optimised", () => {
+  for (const budget of [1n, 5n, 13n, 1000n]) {
+    const a = trace(OFF, budget, FLAGS_PENDING);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(trace(AT_ONCE, budget, FLAGS_PENDING), a, `baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, FLAGS_PENDING), a, `optimised, budget ${budget}`);
+    if (budget === 1000n) assert.ok(lastStats!.instructions_optimized > 0, JSON.stringify(lastStats));
+  }
+});
 
 test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
   for (const budget of [7n, 1000n]) {

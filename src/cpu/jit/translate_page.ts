@@ -56,19 +56,26 @@ const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2, F_EXCLUSIVE = 3;
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
 const L_IC = 5, L_IC0 = 6;
 const L_VA = 7, L_A = 8, L_B = 9, L_R = 10; // i64 temps
-const L_NZCV = 11; // i32
+// The operands and result of the last ADDS/SUBS/ANDS (64-bit; L_F*32 for
+// 32-bit ones): the flags, kept as what they are computed from (pending).
+const L_FA = 11, L_FB = 12, L_FR = 13;
+const I64_LOCALS = 9;
+const L_NZCV = 14; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
+const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
+const I32_LOCALS = 10;
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
 // Then one i64 for each of x0..x30 and SP (register 31 in its SP role) the
 // page's code uses, numbered as first used. Only those: V8's baseline
 // compiler reconciles every local at every block boundary and zero-fills
 // them all at each entry, so its compile time and entry cost grow with the
 // locals declared, used or not (~40% more compile time for 40 more).
-const L_X0 = L_C + 1;
+const L_X0 = L_FR32 + 1;
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
 
-// How the last flags were set, for a B.cond that follows at once.
+// How the flags were last set: by ADDS/SUBS or ANDS/BICS of the width sf
+// selects, on the operands and result in L_FA/L_FB/L_FR (L_F*32).
 interface FlagsFrom { op: "add" | "sub" | "logic"; sf: number }
 
 // Cache state of a register (0..31) or the flags (32)
@@ -341,12 +348,17 @@ class PageTranslator {
   private translated = 0;
   private called = 0;
   private cur = 0; // the head whose block is being emitted
-  // The flags the instruction being emitted set from operands still in the
-  // temporaries (L_A/L_B/L_R, or their 32-bit halves), and those the one
-  // before it set: a B.cond right after an ADDS, SUBS or ANDS tests the
-  // operands themselves rather than bits of the packed NZCV (fusedCond).
-  private flagsNow: FlagsFrom | null = null;
-  private flagsBefore: FlagsFrom | null = null;
+  // Flags are computed lazily within a block. An ADDS, SUBS or ANDS keeps
+  // its operands and result in the L_F* locals (flagSrc says how they were
+  // set), and a condition (B.cond, CSEL, CCMP...) tests those (fusedCond)
+  // rather than bits of the packed NZCV. The packed NZCV is computed
+  // (`pending` until then) only where it is needed: read whole (ADC, a
+  // condition not fused), at the block's end, and, without changing this
+  // state, on every way out of the block from inside it (a slow path or the
+  // interpreter's instruction: spillFlags). A flag-setter whose flags the
+  // next one replaces in the same block costs two or three local copies.
+  private flagSrc: FlagsFrom | null = null;
+  private pending = false;
   private selfLoop = false; // ... and whether it is a wasm loop
 
   constructor(private readonly words: Uint32Array, private readonly slowExits: boolean) {}
@@ -449,7 +461,7 @@ class PageTranslator {
     c.end(); this.level--; // untranslated
     this.exitAtEntry(); c.op(Op.DROP); c.op(Op.DROP);
     c.i32(5);
-    const locals: [number, T][] = [[6, T.I64], [7, T.I32]];
+    const locals: [number, T][] = [[I64_LOCALS, T.I64], [I32_LOCALS, T.I32]];
     if (this.regs) locals.push([this.regs, T.I64]);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
     return { bytes, heads: H, translated: this.translated, called: this.called };
@@ -503,6 +515,7 @@ class PageTranslator {
     return l;
   }
   private load(r: number): void {
+    if (r === NZCV && this.pending) { this.settleFlags(); return; }
     if (this.st[r] !== UNLOADED) return;
     const c = this.c;
     if (r === NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
@@ -522,10 +535,29 @@ class PageTranslator {
   }
   private setW(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setX(r); }
   private setWSP(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setXSP(r); }
-  private setFlags(): void { this.c.tee(L_NZCV); this.c.gset(G_NZCV); this.st[NZCV] = CLEAN; }
+  // The packed NZCV on the stack is the flags now (set by what the flag
+  // fusion does not cover).
+  private setFlags(): void { this.c.tee(L_NZCV); this.c.gset(G_NZCV); this.st[NZCV] = CLEAN; this.flagSrc = null; this.pending = false; }
+  // The flags are now those of flagSrc on the L_F* locals, not computed yet.
+  private setPending(f: FlagsFrom): void { this.flagSrc = f; this.pending = true; this.st[NZCV] = UNLOADED; }
+  // Pending flags computed into L_NZCV and the core's nzcv (they stay
+  // available to fusedCond).
+  private settleFlags(): void {
+    if (!this.pending) return;
+    this.pushNzcv(this.flagSrc!);
+    this.c.tee(L_NZCV); this.c.gset(G_NZCV);
+    this.st[NZCV] = CLEAN;
+    this.pending = false;
+  }
+  // The same on a way out of the block (the state the rest of the block
+  // sees does not change).
+  private spillFlags(): void {
+    if (!this.pending) return;
+    this.pushNzcv(this.flagSrc!);
+    this.c.gset(G_NZCV);
+  }
 
-
-  private forget(): void { this.st.fill(UNLOADED); }
+  private forget(): void { this.st.fill(UNLOADED); this.flagSrc = null; this.pending = false; }
 
   // --- exits -----------------------------------------------------------------
   private pcConst(off: number): void { this.c.get(L_PAGE); if (off !== 0) { this.c.i64(off); this.c.op(Op.I64_ADD); } }
@@ -558,6 +590,7 @@ class PageTranslator {
   // a few bytes, and most of them are slow paths.)
   private interp(off: number, k: number): void {
     const c = this.c;
+    this.spillFlags();
     c.i32((k << 12) | off); c.get(L_IC); c.call(F_STEP);
   }
   // ... and leaves if it raised anything or branched (always, for `end`).
@@ -681,11 +714,8 @@ class PageTranslator {
     // Does the whole block fit under the limit?
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
     this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
-    this.flagsNow = null;
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
-      this.flagsBefore = this.flagsNow;
-      this.flagsNow = null;
       switch (slot.kind) {
         case Kind.INLINE: this.translated++; this.emitInline(insn, off, k); break;
         case Kind.CALL:
@@ -699,6 +729,7 @@ class PageTranslator {
     }
     // Falls into the next block (the next section of the function), off the
     // page, or into a path left out.
+    this.settleFlags();
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
     if (last + 1 !== next || next >= 1024) this.goto((last + 1) * 4);
   }
@@ -712,6 +743,7 @@ class PageTranslator {
   private cond(cond: number): void {
     const c = this.c;
     if (cond >= 14) { c.i32(1); return; }
+    if (this.flagSrc && this.fusedCond(cond, this.flagSrc)) return;
     this.load(NZCV);
     const nz = (): void => c.get(L_NZCV);
     const bit = (b: number): void => { nz(); if (b) { c.i32(b); c.op(Op.I32_SHR_U); } c.i32(1); c.op(Op.I32_AND); };
@@ -729,14 +761,13 @@ class PageTranslator {
     if (cond & 1) { c.i32(1); c.op(Op.I32_XOR); }
   }
 
-  // A condition on the flags `f` says were just set, from the operands and
-  // result still in the temporaries: the same truth value as cond() on the
-  // packed NZCV, without taking bits out of it. (The flags are stored all
-  // the same: they are live after the branch.) false: not a form done here.
+  // A condition on the flags `f` says how were set, from the operands and
+  // result in the L_F* locals: the same truth value as on the packed NZCV,
+  // without computing it. false: not a form done here.
   private fusedCond(cond: number, f: FlagsFrom): boolean {
     const c = this.c;
     const w = f.sf === 1;
-    const [a, b, r] = w ? [L_A, L_B, L_R] : [L_A32, L_B32, L_R32];
+    const [a, b, r] = w ? [L_FA, L_FB, L_FR] : [L_FA32, L_FB32, L_FR32];
     const inv = (cond & 1) === 1, base = cond >> 1;
     if (cond >= 14) return false;
     // a <op> b, or r <op> 0 (opcodes: 64-bit, else 32-bit)
@@ -777,6 +808,7 @@ class PageTranslator {
 
   private emitBranch(insn: number, off: number, n: number): void {
     const c = this.c;
+    this.settleFlags();
     if (isBranchReg(insn)) {
       // The target first (BLR X30 branches to the old X30). A misaligned
       // one is the interpreter's (its fetch must fault there); within this
@@ -808,9 +840,7 @@ class PageTranslator {
       const bit = ((insn >>> 31) << 5) | ((insn >>> 19) & 31), op = (insn >>> 24) & 1, rt = insn & 31;
       this.x(rt); c.i64(bit); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(1); c.op(Op.I32_AND);
       if (!op) { c.i32(1); c.op(Op.I32_XOR); }
-    } else { // B.cond
-      if (!this.flagsBefore || !this.fusedCond(insn & 0xF, this.flagsBefore)) this.cond(insn & 0xF);
-    }
+    } else this.cond(insn & 0xF); // B.cond
     this.gotoIf(off + this.slot(off >> 2).rel!);
     this.goto(off + 4);
   }
@@ -824,11 +854,11 @@ class PageTranslator {
     else this.ldst(insn, off, k, ldstForm(insn)!);
   }
 
-  // a, b in L_A/L_B (64) or L_A32/L_B32 (32), result in L_R/L_R32: set NZCV as ADDS/SUBS.
-  private addSubFlags(sf: number, sub: boolean): void {
+  // Pushes the packed NZCV of ADDS/SUBS (`sub`) on a and b with result r
+  // (i64 locals if sf, else i32 ones).
+  private pushAddSubNzcv(sf: number, sub: boolean, a: number, b: number, r: number): void {
     const c = this.c;
     if (sf) {
-      const a = L_A, b = L_B, r = L_R;
       c.get(r); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
       c.get(r); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
       if (sub) { c.get(a); c.get(b); c.op(Op.I64_GE_U); } else { c.get(r); c.get(a); c.op(Op.I64_LT_U); }
@@ -837,7 +867,6 @@ class PageTranslator {
       c.get(a); c.get(r); c.op(Op.I64_XOR); c.op(Op.I64_AND); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64);
       c.op(Op.I32_OR);
     } else {
-      const a = L_A32, b = L_B32, r = L_R32;
       c.get(r); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
       c.get(r); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
       if (sub) { c.get(a); c.get(b); c.op(Op.I32_GE_U); } else { c.get(r); c.get(a); c.op(Op.I32_LT_U); }
@@ -846,8 +875,19 @@ class PageTranslator {
       c.get(a); c.get(r); c.op(Op.I32_XOR); c.op(Op.I32_AND); c.i32(31); c.op(Op.I32_SHR_U);
       c.op(Op.I32_OR);
     }
-    this.setFlags();
-    this.flagsNow = { op: sub ? "sub" : "add", sf };
+  }
+  // Pushes the packed NZCV of flagSrc-style flags `f` from the L_F* locals.
+  private pushNzcv(f: FlagsFrom): void {
+    const c = this.c;
+    if (f.op !== "logic") { this.pushAddSubNzcv(f.sf, f.op === "sub", f.sf ? L_FA : L_FA32, f.sf ? L_FB : L_FB32, f.sf ? L_FR : L_FR32); return; }
+    // NZ from the result, C = V = 0
+    if (f.sf) {
+      c.get(L_FR); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
+      c.get(L_FR); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    } else {
+      c.get(L_FR32); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
+      c.get(L_FR32); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
+    }
   }
   // NZCV of AddWithCarry(a, b, carry in L_C) with the result in L_R / L_R32
   // (alu.ts's addFlags): the carry out is r <= a with a carry in, r < a
@@ -863,18 +903,11 @@ class PageTranslator {
     c.get(a); c.get(r); c.op(xor); c.get(b); c.get(r); c.op(xor); c.op(and); topBit(); c.op(Op.I32_OR);
     this.setFlags();
   }
-  // NZ from the result in L_R / L_R32, C = V = 0.
+  // ANDS/BICS/TST: the result on the stack (of the width sf selects) sets
+  // NZ, C = V = 0; it stays on the stack.
   private logicFlags(sf: number): void {
-    const c = this.c;
-    if (sf) {
-      c.get(L_R); c.i64(63); c.op(Op.I64_SHR_U); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_SHL);
-      c.get(L_R); c.op(Op.I64_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
-    } else {
-      c.get(L_R32); c.i32(31); c.op(Op.I32_SHR_U); c.i32(3); c.op(Op.I32_SHL);
-      c.get(L_R32); c.op(Op.I32_EQZ); c.i32(2); c.op(Op.I32_SHL); c.op(Op.I32_OR);
-    }
-    this.setFlags();
-    this.flagsNow = { op: "logic", sf };
+    this.c.tee(sf ? L_FR : L_FR32);
+    this.setPending({ op: "logic", sf });
   }
 
   // Operands for add/sub: `a` pushes the first operand, `b` the second (both
@@ -887,16 +920,17 @@ class PageTranslator {
       else { c.op(sub ? Op.I32_SUB : Op.I32_ADD); if (rdSP) this.setWSP(rd); else this.setW(rd); }
       return;
     }
+    // Flags: pending, from the operands and result kept in the L_F* locals.
     if (sf) {
-      a(); c.set(L_A); b(); c.set(L_B);
-      c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R);
-      if (s) this.addSubFlags(1, sub);
-      c.get(L_R); if (rdSP) this.setXSP(rd); else this.setX(rd);
+      a(); c.set(L_FA); b(); c.set(L_FB);
+      c.get(L_FA); c.get(L_FB); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.tee(L_FR);
+      this.setPending({ op: sub ? "sub" : "add", sf: 1 });
+      if (rdSP) this.setXSP(rd); else this.setX(rd);
     } else {
-      a(); c.set(L_A32); b(); c.set(L_B32);
-      c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32);
-      if (s) this.addSubFlags(0, sub);
-      c.get(L_R32); if (rdSP) this.setWSP(rd); else this.setW(rd);
+      a(); c.set(L_FA32); b(); c.set(L_FB32);
+      c.get(L_FA32); c.get(L_FB32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.tee(L_FR32);
+      this.setPending({ op: sub ? "sub" : "add", sf: 0 });
+      if (rdSP) this.setWSP(rd); else this.setW(rd);
     }
   }
 
@@ -924,7 +958,7 @@ class PageTranslator {
         const wop = [Op.I64_AND, Op.I64_OR, Op.I64_XOR, Op.I64_AND][opc];
         this.x(rn); c.i64(m.w); c.op(wop);
         if (!sf) { c.i64(0xFFFFFFFFn); c.op(Op.I64_AND); }
-        if (opc === 3) { c.set(L_R); if (sf) this.logicFlags(1); else { c.get(L_R); c.op(Op.I32_WRAP_I64); c.set(L_R32); this.logicFlags(0); } c.get(L_R); this.setX(rd); }
+        if (opc === 3) { if (sf) this.logicFlags(1); else { c.tee(L_R); c.op(Op.I32_WRAP_I64); this.logicFlags(0); c.op(Op.DROP); c.get(L_R); } this.setX(rd); }
         else this.setXSP(rd);
         return;
       }
@@ -1015,12 +1049,12 @@ class PageTranslator {
         if (sf) {
           this.x(rn); this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1); c.op(Op.I64_XOR); }
           c.op([Op.I64_AND, Op.I64_OR, Op.I64_XOR, Op.I64_AND][opc]);
-          if (opc === 3) { c.set(L_R); this.logicFlags(1); c.get(L_R); }
+          if (opc === 3) this.logicFlags(1);
           this.setX(rd);
         } else {
           this.w(rn); this.shifted(0, rm, type, imm6); if (neg) { c.i32(-1); c.op(Op.I32_XOR); }
           c.op([Op.I32_AND, Op.I32_OR, Op.I32_XOR, Op.I32_AND][opc]);
-          if (opc === 3) { c.set(L_R32); this.logicFlags(0); c.get(L_R32); }
+          if (opc === 3) this.logicFlags(0);
           this.setW(rd);
         }
         return;
@@ -1073,16 +1107,13 @@ class PageTranslator {
         if (sf) { this.x(rn); c.set(L_A); if (isImm) c.i64(rm); else this.x(rm); c.set(L_B); }
         else { this.w(rn); c.set(L_A32); if (isImm) c.i32(rm); else this.w(rm); c.set(L_B32); }
         this.cond(cond);
-        this.openIf();
-        if (sf) { c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R); }
-        else { c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32); }
-        this.addSubFlags(sf, sub);
+        this.openIf(T.I32);
+        if (sf) { c.get(L_A); c.get(L_B); c.op(sub ? Op.I64_SUB : Op.I64_ADD); c.set(L_R); this.pushAddSubNzcv(1, sub, L_A, L_B, L_R); }
+        else { c.get(L_A32); c.get(L_B32); c.op(sub ? Op.I32_SUB : Op.I32_ADD); c.set(L_R32); this.pushAddSubNzcv(0, sub, L_A32, L_B32, L_R32); }
         c.else_();
-        c.i32(insn & 0xF); c.set(L_NZCV);
+        c.i32(insn & 0xF);
         this.close();
-        c.get(L_NZCV); c.gset(G_NZCV);
-        this.st[NZCV] = CLEAN;
-        this.flagsNow = null; // set on one arm only
+        this.setFlags(); // set on either arm: packed
         return;
       }
       case 4: { // CSEL, CSINC, CSINV, CSNEG
@@ -1189,6 +1220,7 @@ class PageTranslator {
     if (this.slowExits) {
       this.pcConst(off); c.gset(G_PC);
       c.get(L_IC); if (k) { c.i64(k); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
+      this.spillFlags();
       c.i32(4); c.op(Op.RETURN);
       this.close();
       if (f.load) for (const r of [f.rt, f.rt2]) if (r >= 0 && r !== 31) this.st[r] = CLEAN;
