@@ -577,7 +577,7 @@ test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of i
   }
 });
 
-// The page function's locals: 9 i64 and 10 i32 of the translator's own
+// The page function's locals: 9 i64 and 11 i32 of the translator's own
 // (temporaries, and the operands of the last flag-setter),
 // then one i64 for each guest register the translated code uses (V8's
 // baseline compiler pays for every local declared). Here x0, x1, x2 and SP.
@@ -592,7 +592,7 @@ test("a translated page declares a local for each guest register it uses and no 
   i++; leb(); leb(); leb();
   const groups: [number, number][] = [];
   for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
-  assert.deepEqual(groups, [[9, 0x7E], [10, 0x7F], [4, 0x7E]]);
+  assert.deepEqual(groups, [[9, 0x7E], [11, 0x7F], [4, 0x7E]]);
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -1153,7 +1153,12 @@ const LOOP_APART = LOOP.replace("  data:", "  .balign 4096\n  data:");
 // it leaves and the interpreter runs it), MRS NZCV (the interpreter's), a
 // condition with no fused form (VS), and an MMIO load at the end (the exit
 // to the host). Baseline and optimised code keep the interpreter's NZCV,
-// registers and exits at every budget.
+// registers and exits at every budget. In the loops the flags come round
+// the back edge pending: a condition at the top of loop2 reads them; in
+// loop3 a load that misses the TLB (a new page each iteration) and the
+// budget check at the loop's head are ways out before a condition reads
+// them; loop4's last flag-setter is a CCMP, not the SUBS its words
+// suggest, so its flags are computed at the back edge.
 const FLAGS_PENDING = `
     adr x3, data
     mov x1, #40
@@ -1180,6 +1185,29 @@ const FLAGS_PENDING = `
   skip:
     subs x1, x1, #1
     b.ne loop
+    adr x4, loop
+    mov x1, #30
+  loop2:
+    csinc x7, x7, x7, eq
+    subs x1, x1, #1
+    b.ne loop2
+    mov x1, #30
+  loop3:
+    ldr x2, [x4]
+    add x4, x4, #1, lsl #12
+    csinc x5, x5, x5, eq
+    add x0, x0, x2
+    subs x1, x1, #1
+    b.ne loop3
+    mov x1, #20
+  loop4:
+    ldr x2, [x4]
+    add x4, x4, #1, lsl #12
+    csinc x8, x8, x8, mi
+    subs x1, x1, #1
+    ccmp x1, #9, #8, ne
+    csinc x5, x5, x5, eq
+    cbnz x1, loop4
     cmp x0, #3
     ldr x2, [x6]
     hvc #1

@@ -63,14 +63,18 @@ const I64_LOCALS = 9;
 const L_NZCV = 14; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
 const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
-const I32_LOCALS = 10;
+// In a self-looping block: 1 when the flags are those of the loop's last
+// flag-setter on the L_F* locals (carried round the loop), 0 when the
+// packed NZCV is current.
+const L_FPEND = L_NZCV + 10;
+const I32_LOCALS = 11;
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
 // Then one i64 for each of x0..x30 and SP (register 31 in its SP role) the
 // page's code uses, numbered as first used. Only those: V8's baseline
 // compiler reconciles every local at every block boundary and zero-fills
 // them all at each entry, so its compile time and entry cost grow with the
 // locals declared, used or not (~40% more compile time for 40 more).
-const L_X0 = L_FR32 + 1;
+const L_X0 = L_FPEND + 1;
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
 
@@ -91,6 +95,20 @@ const enum Kind {
 }
 
 function sext(v: number, bits: number): number { return (v << (32 - bits)) >> (32 - bits); }
+
+// The kind of the last ADDS/SUBS (immediate, shifted or extended register)
+// or ANDS/BICS (immediate or shifted register) among words[first..last], by
+// their encodings: a guess that emitBranch checks against what the
+// translation of the block actually left pending.
+function lastFlagSetter(words: Uint32Array, first: number, last: number): FlagsFrom | null {
+  for (let i = last; i >= first; i--) {
+    const insn = words[i], sf = insn >>> 31, s = (insn >>> 29) & 1, sub = ((insn >>> 30) & 1) === 1;
+    if (s && ((insn & 0x1F000000) === 0x11000000 || (insn & 0x1F000000) === 0x0B000000)) return { op: sub ? "sub" : "add", sf };
+    const opc = (insn >>> 29) & 3;
+    if (opc === 3 && ((insn & 0x1F800000) === 0x12000000 || (insn & 0x1F000000) === 0x0A000000)) return { op: "logic", sf };
+  }
+  return null;
+}
 
 // ---------------------------------------------------------------------------
 // DecodeBitMasks (ARM ARM shared pseudocode); null for a reserved encoding.
@@ -359,6 +377,13 @@ class PageTranslator {
   // next one replaces in the same block costs two or three local copies.
   private flagSrc: FlagsFrom | null = null;
   private pending = false;
+  // A self-looping block whose last flag-setter is likely `loopFlags` (its
+  // kind, by a scan of its words) does not compute the NZCV at its back
+  // edge: L_FPEND says at run time whether the flags come round the loop
+  // pending. Until the body's first flag-setter (`carried`), the ways out
+  // and readers of the flags test L_FPEND.
+  private loopFlags: FlagsFrom | null = null;
+  private carried = false;
   private selfLoop = false; // ... and whether it is a wasm loop
 
   constructor(private readonly words: Uint32Array, private readonly slowExits: boolean) {}
@@ -515,7 +540,7 @@ class PageTranslator {
     return l;
   }
   private load(r: number): void {
-    if (r === NZCV && this.pending) { this.settleFlags(); return; }
+    if (r === NZCV && (this.pending || this.carried)) { this.settleFlags(); return; }
     if (this.st[r] !== UNLOADED) return;
     const c = this.c;
     if (r === NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
@@ -537,27 +562,44 @@ class PageTranslator {
   private setWSP(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setXSP(r); }
   // The packed NZCV on the stack is the flags now (set by what the flag
   // fusion does not cover).
-  private setFlags(): void { this.c.tee(L_NZCV); this.c.gset(G_NZCV); this.st[NZCV] = CLEAN; this.flagSrc = null; this.pending = false; }
+  private setFlags(): void { this.c.tee(L_NZCV); this.c.gset(G_NZCV); this.st[NZCV] = CLEAN; this.flagSrc = null; this.pending = false; this.carried = false; }
   // The flags are now those of flagSrc on the L_F* locals, not computed yet.
-  private setPending(f: FlagsFrom): void { this.flagSrc = f; this.pending = true; this.st[NZCV] = UNLOADED; }
+  private setPending(f: FlagsFrom): void { this.flagSrc = f; this.pending = true; this.st[NZCV] = UNLOADED; this.carried = false; }
   // Pending flags computed into L_NZCV and the core's nzcv (they stay
   // available to fusedCond).
   private settleFlags(): void {
+    const c = this.c;
+    if (this.carried) {
+      // (L_NZCV holds the flags the loop was entered with, loaded before it.)
+      c.get(L_FPEND);
+      this.openIf();
+      this.pushNzcv(this.loopFlags!); c.tee(L_NZCV); c.gset(G_NZCV);
+      c.i32(0); c.set(L_FPEND);
+      this.close();
+      this.carried = false;
+      return;
+    }
     if (!this.pending) return;
     this.pushNzcv(this.flagSrc!);
-    this.c.tee(L_NZCV); this.c.gset(G_NZCV);
+    c.tee(L_NZCV); c.gset(G_NZCV);
     this.st[NZCV] = CLEAN;
     this.pending = false;
   }
   // The same on a way out of the block (the state the rest of the block
   // sees does not change).
   private spillFlags(): void {
+    const c = this.c;
+    if (this.carried) {
+      c.get(L_FPEND);
+      this.openIf(); this.pushNzcv(this.loopFlags!); c.gset(G_NZCV); this.close();
+      return;
+    }
     if (!this.pending) return;
     this.pushNzcv(this.flagSrc!);
-    this.c.gset(G_NZCV);
+    c.gset(G_NZCV);
   }
 
-  private forget(): void { this.st.fill(UNLOADED); this.flagSrc = null; this.pending = false; }
+  private forget(): void { this.st.fill(UNLOADED); this.flagSrc = null; this.pending = false; this.carried = false; }
 
   // --- exits -----------------------------------------------------------------
   private pcConst(off: number): void { this.c.get(L_PAGE); if (off !== 0) { this.c.i64(off); this.c.op(Op.I64_ADD); } }
@@ -702,9 +744,14 @@ class PageTranslator {
       }
       this.load(NZCV);
     }
+    this.loopFlags = hoist ? lastFlagSetter(this.words, first, last) : null;
+    if (this.loopFlags) { c.i32(0); c.set(L_FPEND); }
     if (this.selfLoop) { c.loop(); this.open("loop"); }
+    this.carried = this.loopFlags !== null;
     this.emitBlockBody(h, first, last, next, hoist);
     if (this.selfLoop) this.close();
+    this.loopFlags = null;
+    this.carried = false;
   }
 
   private emitBlockBody(h: number, first: number, last: number, next: number, hoisted: boolean): void {
@@ -713,7 +760,7 @@ class PageTranslator {
     if (!hoisted) this.forget();
     // Does the whole block fit under the limit?
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
-    this.openIf(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    this.openIf(); this.spillFlags(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
       switch (slot.kind) {
@@ -808,7 +855,11 @@ class PageTranslator {
 
   private emitBranch(insn: number, off: number, n: number): void {
     const c = this.c;
-    this.settleFlags();
+    // The back edge of a loop whose flags come round pending (as its
+    // body's prefix expects): the NZCV is computed only on the way out.
+    const f = this.flagSrc, lf = this.loopFlags;
+    const carry = lf !== null && this.pending && f !== null && f.op === lf.op && f.sf === lf.sf;
+    if (carry) { c.i32(1); c.set(L_FPEND); } else this.settleFlags();
     if (isBranchReg(insn)) {
       // The target first (BLR X30 branches to the old X30). A misaligned
       // one is the interpreter's (its fetch must fault there); within this
@@ -842,6 +893,7 @@ class PageTranslator {
       if (!op) { c.i32(1); c.op(Op.I32_XOR); }
     } else this.cond(insn & 0xF); // B.cond
     this.gotoIf(off + this.slot(off >> 2).rel!);
+    if (carry) this.settleFlags();
     this.goto(off + 4);
   }
 
