@@ -4,15 +4,17 @@
 //
 // Memory map of the WebAssembly.Memory (wasm offsets):
 //   [0, 1 MiB)           the core's own static data
-//   [1 MiB, 56 MiB)      vCPU state blocks (128 KiB each)
-//   [56 MiB, 64 MiB)     frame records of the translator (src/cpu/core/code_frames.ts)
-//   [64 MiB, +ramSize)   machine RAM, machine physical [ramBase, ramBase+ramSize)
+//   [1 MiB, ~119 MiB)    vCPU state blocks (512 KiB each: 236 of them)
+//   [~119 MiB, 128 MiB)  what the interpreter ran in recent frames and the
+//                        translator's frame records (src/cpu/core/code_frames.ts)
+//   [128 MiB, +ramSize)  machine RAM, machine physical [ramBase, ramBase+ramSize)
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Jit, JitOptions, JitStats, jitOptionsFromEnv, EXEC_SLOTS, EXEC_MAP_BYTES } from "./jit/jit.js";
 import { compileOptimised, tuneEngineForTranslation } from "./jit/engine.js";
+import { TLB_ENTRIES } from "./jit/translate_page.js";
 
 // Mirrors of the core's constants (state.ts); test/unit/domain_context.test.ts
 // checks them against the compiled module's exports.
@@ -34,7 +36,7 @@ export const EXIT_NAMES: Record<number, string> = Object.fromEntries(Object.entr
 export const CTRL_EXC_TO_HOST = 1n;
 
 export const Layout = {
-  VCPU_BLOCK_SIZE: 0x20000, OFF_X: 0x000, OFF_V: 0x100, OFF_PC: 0x300, OFF_PSTATE: 0x308, OFF_FPCR: 0x310,
+  VCPU_BLOCK_SIZE: 0x80000, TLB_ENTRIES, OFF_X: 0x000, OFF_V: 0x100, OFF_PC: 0x300, OFF_PSTATE: 0x308, OFF_FPCR: 0x310,
   OFF_FPSR: 0x314, OFF_EVENT: 0x318, OFF_INSTRET: 0x320, OFF_EXCL: 0x328, OFF_SYS: 0x400, OFF_EXIT: 0x800,
   OFF_GIC: 0x900, OFF_TLB: 0x1000, EX_REASON: 0x00, EX_ESR: 0x08, EX_FAR: 0x10, EX_IPA: 0x18, EX_INSN: 0x20,
   EX_VALUE: 0x28, EX_VALUE_HI: 0x30, GIC_LR: 0x00, GIC_HCR: 0x80, GIC_VMCR: 0x88, GIC_AP0R: 0x90, GIC_AP1R: 0x98,
@@ -48,11 +50,11 @@ export const UNDEF_CLASS_NAMES = [
 
 const VCPU_AREA = 0x100000;
 // The translator's frame records (8 bytes per 4 KiB frame: 8 MiB covers the largest RAM).
-const JIT_TAB = 0x3800000;
+const JIT_TAB = 0x7800000;
 // Below it, the instructions the interpreter ran in recent frames (code_frames.ts).
 const EXEC_MAP = JIT_TAB - EXEC_MAP_BYTES;
 const VCPU_AREA_END = EXEC_MAP;
-const RAM_HOST = 0x4000000;
+const RAM_HOST = 0x8000000;
 const MEMORY_LIMIT = 0xFFFF0000; // the largest WebAssembly memory (65535 pages of 64 KiB)
 // The most machine RAM one core can have: what the 4 GiB WebAssembly memory holds after the vCPU area.
 export const MAX_RAM_MIB = Math.floor((MEMORY_LIMIT - RAM_HOST) / (1 << 20));

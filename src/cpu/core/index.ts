@@ -28,6 +28,7 @@ export {
 } from "./state";
 import { undefCounts, UNDEF_CLASSES } from "./exceptions";
 export { GIC_LR, GIC_HCR, GIC_VMCR, GIC_AP0R, GIC_AP1R, GIC_NUM_LRS } from "./gic_cpuif";
+export { TLB_ENTRIES } from "./tlb_sets";
 
 export function undefCount(cls: i32): u64 {
   return cls >= 0 && cls < UNDEF_CLASSES ? unchecked(undefCounts[cls]) : 0;

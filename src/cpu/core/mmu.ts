@@ -52,7 +52,7 @@ const BLOCKS_OFF: u32 = OFF_TLB + 3 * TLB_SET_BYTES;
 const BLOCKS_MAX: u32 = 16;
 
 // Slots filled since the last flush, so that a flush clears those and not
-// all 3 x 1024 (a 96 KiB memset on every TTBR write, i.e. several times per
+// all 3 x 4096 (a 384 KiB memset on every TTBR write, i.e. several times per
 // context switch, and on every TLBI VMALLE1). Past FILL_MAX the log
 // overflows and the flush is the full memset again; either way a flush
 // costs no more than the walks that filled the slots.

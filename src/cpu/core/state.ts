@@ -6,7 +6,7 @@
 // block: nothing is copied. The TypeScript side reads these offsets from the
 // exported `layout_*` functions (see index.ts), so they are defined only here.
 
-export const VCPU_BLOCK_SIZE: u32 = 0x20000;
+export const VCPU_BLOCK_SIZE: u32 = 0x80000; // 3 TLB sets of 128 KiB and their logs
 
 export const OFF_X: u32 = 0x000; // x0..x30 (8 bytes each); slot 31 holds the current SP
 export const OFF_V: u32 = 0x100; // v0..v31, 16 bytes each
@@ -80,7 +80,7 @@ export const SR_ICH_VTR: u32 = 48;
 // Counters for the hypervisor
 export const SR_TLB_MISSES: u32 = 60; // translate() calls (TLB misses and the accesses that always walk)
 export const SR_TLB_FLUSHES: u32 = 61; // invalidations of more than a page: all entries (TCR/SCTLR/MAIR writes, a new TTBR1 base, TLBI VMALLE1, p2m changes) or the non-global ones (TTBR writes, TLBI ASIDE1)
-export const SR_TLB_FULL_FLUSHES: u32 = 62; // ... of which cleared all 3 x 1024 entries
+export const SR_TLB_FULL_FLUSHES: u32 = 62; // ... of which cleared all 3 x TLB_ENTRIES entries
 
 // CTRL bits (SR_CTRL)
 export const CTRL_EXC_TO_HOST: u64 = 1; // exceptions bound for EL1 exit instead (user-mode runner)

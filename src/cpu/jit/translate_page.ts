@@ -50,6 +50,8 @@ export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
 ];
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
+// Entries in each of the core's direct-mapped TLB sets (tlb_sets.ts), 32 bytes each.
+export const TLB_ENTRIES = 4096;
 const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2, F_EXCLUSIVE = 3;
 
 // Locals
@@ -758,9 +760,16 @@ class PageTranslator {
     const c = this.c;
     const n = last - first + 1;
     if (!hoisted) this.forget();
-    // Does the whole block fit under the limit?
-    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
-    this.openIf(); this.spillFlags(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    // Does the whole block fit under the limit? (A br_if where no flags
+    // need computing on the way out: an `if` costs V8's baseline compiler
+    // a merge of every local.)
+    if (this.carried) {
+      c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
+      this.openIf(); this.spillFlags(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth("miss")); this.close();
+    } else {
+      c.i32(first * 4); c.set(L_ENTRY);
+      c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U); c.brIf(this.depth("miss"));
+    }
     for (let i = first; i <= last; i++) {
       const insn = this.words[i], k = i - first, off = i * 4, slot = this.slot(i);
       switch (slot.kind) {
@@ -1246,7 +1255,7 @@ class PageTranslator {
     // TLB probe: the entry of va's page must hold the page of the access's
     // last byte (so a tag match also rules out crossing into the next page),
     // and an SP base must be 16-byte aligned.
-    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.tee(L_VA32); c.i32(7); c.op(Op.I32_SHR_U); c.i32(1023 << 5); c.op(Op.I32_AND);
+    c.get(L_VA); c.op(Op.I32_WRAP_I64); c.tee(L_VA32); c.i32(7); c.op(Op.I32_SHR_U); c.i32((TLB_ENTRIES - 1) << 5); c.op(Op.I32_AND);
     c.get(L_TLB); c.op(Op.I32_ADD); c.tee(L_E);
     c.mem(Op.I64_LOAD, f.load ? 0 : 8);
     c.get(L_VA); if (total > 1) { c.i64(total - 1); c.op(Op.I64_ADD); } c.i64(12); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
