@@ -27,19 +27,19 @@ export class MemoryCopy {
   // `drain` waits while the link's buffer is full and throws if it failed.
   constructor(private readonly xc: Xc, private readonly domid: number, private readonly w: StreamWriter, private readonly drain: () => Promise<void>) {}
 
-  // The RAM layout comes from the context, which needs a moment's pause;
-  // with `live`, dirty logging starts before the guest runs again.
+  // The RAM layout comes from the context, which needs a moment's pause.
+  // Dirty logging starts before the guest runs again (`live`), and also when
+  // it stays paused: its backends still write its pages (a frame arriving,
+  // an event raised) while the copy goes out, and stop() sends those again.
   begin(live: boolean): void {
     this.pause();
     const ctx0 = contextMemory(this.xc.getHvmContext(this.domid));
     this.maxPages = ctx0.maxPages;
     for (const [first, n] of ctx0.ram) for (let i = 0; i < n; i++) this.all.push(first + i);
     this.ramPages = Math.max(0, ...this.all.map((x) => x - RAM_BASE_GFN + 1));
-    if (live) {
-      this.xc.shadowOp(this.domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
-      this.logDirty = true;
-      this.unpause();
-    }
+    this.xc.shadowOp(this.domid, XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY);
+    this.logDirty = true;
+    if (live) this.unpause();
   }
 
   pause(): void { this.xc.pause(this.domid); this.paused = true; this.tPause = performance.now(); }
@@ -88,10 +88,23 @@ export class MemoryCopy {
   // The pages outside the log (the magic pages: console and xenstore rings), sent at every stop.
   outsideRam(): number[] { return this.all.filter((x) => x < RAM_BASE_GFN || x >= RAM_BASE_GFN + this.ramPages); }
 
+  // The domain paused: `pending`, the pages dirtied since the last look and
+  // the pages outside the log, read now, then `atStop` (which writes the
+  // domain's context), all in one turn of the event loop. Backends serving
+  // the paused domain write its pages between turns: the copy and the
+  // context must be of one moment, or the destination gets event links,
+  // ring indexes and pending bits that do not agree (a FIFO event queue
+  // whose tail the context names but whose links the copied pages lack).
+  stop(pending: number[], atStop: () => void): void {
+    this.sendNow([...new Set([...pending, ...this.dirty(), ...this.outsideRam()])]);
+    atStop();
+  }
+
   // Live rounds until the stop rule holds (few enough dirty pages for the
   // downtime target at the measured bandwidth, no progress, or the round
-  // limit); then the pause and the last pages. Returns the rounds run.
-  async live(o: { maxRounds?: number; downtimeTargetMs?: number; progress?(p: CopyProgress): void }): Promise<number> {
+  // limit); then the pause and the last pages and the context (stop()).
+  // Returns the rounds run.
+  async live(o: { maxRounds?: number; downtimeTargetMs?: number; progress?(p: CopyProgress): void }, atStop: () => void): Promise<number> {
     const target = o.downtimeTargetMs ?? 50, maxRounds = o.maxRounds ?? 30;
     let batch = this.all, prevDirty = Infinity, rounds = 0;
     for (;;) {
@@ -120,7 +133,7 @@ export class MemoryCopy {
     this.pause();
     batch = [...new Set([...batch, ...this.dirty()])];
     o.progress?.({ phase: "stopcopy", round: rounds + 1, pagesSent: this.pagesSent, totalPages: this.all.length, dirty: batch.length, dirtyRatePps: 0, bandwidthPps: 0, expectedDowntimeMs: 0 });
-    await this.send(batch.concat(this.outsideRam()));
+    this.stop(batch, atStop);
     return rounds;
   }
 }

@@ -54,14 +54,17 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     mem.begin(o.live);
     writePreamble(w, g, mem.maxPages);
     let rounds = 0;
-    if (o.live) rounds = await mem.live({ maxRounds: o.maxRounds, downtimeTargetMs: o.downtimeTargetMs, progress: o.progress });
-    else await mem.send(mem.all);
+    // the context, with the last pages (MemoryCopy.stop)
+    const atStop = (): void => {
+      w.record(REC.CONTEXT, xc.getHvmContext(domid));
+      w.json(REC.XENSTORE, ts.xenstoreState(g));
+      w.record(REC.END, u64Record(mem.pagesSent));
+    };
+    if (o.live) rounds = await mem.live({ maxRounds: o.maxRounds, downtimeTargetMs: o.downtimeTargetMs, progress: o.progress }, atStop);
+    else { await mem.send(mem.all); mem.stop([], atStop); }
     const tPause = mem.tPause, pagesSent = mem.pagesSent;
     const dbg = process.env.XENTS_MIGRATE_DEBUG ? (what: string): void => { process.stderr.write(`migrate: ${what} at +${Math.round(performance.now() - tPause)} ms\n`); } : (): void => {};
-    dbg("final pages sent");
-    w.record(REC.CONTEXT, xc.getHvmContext(domid));
-    w.json(REC.XENSTORE, ts.xenstoreState(g));
-    w.record(REC.END, u64Record(pagesSent));
+    dbg("final pages and context queued");
     await linkDrain(sock, "destination", (m) => new MigrationError(m))();
     dbg("END written");
     const ready = await lines.next(120_000);

@@ -227,6 +227,13 @@ export class Domain implements EventHost, GrantDomain {
     return e.frame;
   }
   unpinPage(frame: number): void { this.pins--; this.svc.frames.put(frame); }
+  // The gfns of the pages it pins: the hypervisor writes them (event links,
+  // pending bits) with no stage-2 fault for log-dirty to see.
+  pinnedGfns(): number[] {
+    const out = this.evtchn.pinnedGfns();
+    for (const v of this.vcpus) if (v.vcpuInfo) out.push(Number(v.vcpuInfo.gfn));
+    return out;
+  }
   pins = 0; // pinned references held (the audit counts them)
   frameHost(frame: number): number { return this.svc.frames.hostOf(frame); }
   // Machine memory written other than by a vCPU: translated code there goes.

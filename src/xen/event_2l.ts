@@ -58,5 +58,6 @@ export class Event2L implements EventPortOps {
   }
 
   pinnedFrames(): number[] { return []; }
+  pinnedGfns(): number[] { return []; }
   teardown(): void { /* shared_info belongs to the domain, nothing pinned */ }
 }

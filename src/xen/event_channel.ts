@@ -180,6 +180,7 @@ export class EventChannels {
   }
   // For the audit: the frames this table holds pinned.
   pinnedFrames(): number[] { return this.ops.pinnedFrames(); }
+  pinnedGfns(): number[] { return this.ops.pinnedGfns(); }
 
   send(port: number): number {
     const c = this.get(port);

@@ -140,6 +140,13 @@ export class EventFifo implements EventPortOps {
     return out;
   }
 
+  pinnedGfns(): number[] {
+    const out: number[] = [];
+    for (const f of this.vcpus) if (f) out.push(Number(f.controlGfn));
+    for (const g of this.arrayGfns) out.push(Number(g));
+    return out;
+  }
+
   teardown(): void {
     for (const f of this.vcpus) if (f) this.host.unpinPage(f.controlFrame);
     for (const f of this.arrayFrames) this.host.unpinPage(f);

@@ -45,7 +45,9 @@ export interface EventPortOps {
   isPending(port: number): boolean;
   // EVTCHNOP_unmask: clear the mask and deliver what is pending.
   unmask(port: number, c: Channel): void;
-  // Guest pages this ABI keeps pinned (for the audit), and letting them go.
+  // Guest pages this ABI keeps pinned (for the audit), their gfns (it
+  // writes them unseen by log-dirty), and letting them go.
   pinnedFrames(): number[];
+  pinnedGfns(): number[];
   teardown(): void;
 }

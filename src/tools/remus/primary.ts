@@ -160,12 +160,14 @@ export class RemusPrimary {
       for (const [i, devid] of disks.entries()) await p.copyDisk(devid, sizes[i], drain);
       mem.begin(true);
       writePreamble(w, g, mem.maxPages);
-      await mem.live({});
-      // paused: the writes made while the disks were copied, then the rest of the first checkpoint
-      for (const e of p.log?.take() ?? []) w.record(REC.DISK, e);
-      w.record(REC.CONTEXT, ts.dom0.xc.getHvmContext(domid));
-      w.json(REC.XENSTORE, ts.xenstoreState(g));
-      w.record(REC.END, u64Record(mem.pagesSent));
+      // paused: the last pages, the writes made while the disks were copied,
+      // then the rest of the first checkpoint, of one moment (MemoryCopy.stop)
+      await mem.live({}, () => {
+        for (const e of p.log?.take() ?? []) w.record(REC.DISK, e);
+        w.record(REC.CONTEXT, ts.dom0.xc.getHvmContext(domid));
+        w.json(REC.XENSTORE, ts.xenstoreState(g));
+        w.record(REC.END, u64Record(mem.pagesSent));
+      });
       await drain();
       const ready = await lines.next(READY_TIMEOUT_MS);
       if (!/^READY \d+$/.test(ready ?? "")) throw new RemusError(`the backup did not take the domain: ${ready ?? "the connection closed"}`);

@@ -276,8 +276,13 @@ function shadowOp(c: HypercallContext, t: Domain, s: StructBuf<keyof typeof xen_
       const bitmap = new Uint8Array(Math.ceil(pages / 8));
       const logged = s.num("op") === XEN_DOMCTL_SHADOW_OP.CLEAN ? t.p2m.cleanDirty() : [...t.p2m.dirty];
       // pages others hold writable grant mappings of may have been written
-      // through them since, unseen: they count as dirty at every look
-      const dirty = [...new Set([...logged, ...t.gnttab.writableGfns()])];
+      // through them since, unseen, and so may the pages the hypervisor
+      // pins (FIFO control blocks and event arrays, vcpu_info: events
+      // raised while the guest does not run): they count as dirty at every
+      // look (a migration's last copy carried a FIFO queue's links as they
+      // were before its last events: the port stayed linked, never
+      // delivered again, and the guest's network stopped)
+      const dirty = [...new Set([...logged, ...t.gnttab.writableGfns(), ...t.pinnedGfns()])];
       for (const gfn of dirty) {
         const i = gfn - 0x40000; // bitmap index 0 is the first RAM page (GUEST_RAM0_BASE)
         if (i >= 0 && i < pages) bitmap[i >> 3] |= 1 << (i & 7);
