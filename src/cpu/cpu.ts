@@ -4,7 +4,7 @@
 //
 // Memory map of the WebAssembly.Memory (wasm offsets):
 //   [0, 1 MiB)           the core's own static data
-//   [1 MiB, ~119 MiB)    vCPU state blocks (512 KiB each: 236 of them)
+//   [1 MiB, ~119 MiB)    vCPU state blocks (512 KiB each: 235 of them)
 //   [~119 MiB, 128 MiB)  what the interpreter ran in recent frames and the
 //                        translator's frame records (src/cpu/core/code_frames.ts)
 //   [128 MiB, +ramSize)  machine RAM, machine physical [ramBase, ramBase+ramSize)

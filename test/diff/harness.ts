@@ -128,8 +128,7 @@ export function runQemu(elf: Uint8Array): { out: Uint8Array; status: number | nu
 // interpreter), or the same and then optimised once its code has run
 // (optimised code leaves on a slow path: a different way out).
 export type XentsMode = "interpreted" | "translated" | "optimised";
-export function runXents(elf: Uint8Array, mode: XentsMode | boolean): { out: Uint8Array; status: string; undefined: Record<string, number>; jit: JitStats } {
-  if (typeof mode === "boolean") mode = mode ? "translated" : "interpreted";
+export function runXents(elf: Uint8Array, mode: XentsMode): { out: Uint8Array; status: string; undefined: Record<string, number>; jit: JitStats } {
   const jit = mode !== "interpreted";
   const chunks: Uint8Array[] = [];
   const errs: Uint8Array[] = [];
