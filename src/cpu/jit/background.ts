@@ -18,7 +18,8 @@ class BackgroundTranslator {
   failed: string | null = null;
 
   // nice: how many nice levels below the calling (vCPU's) thread the
-  // process's other threads and the translator's run (thread_priority.ts).
+  // process's other threads run; the translator's stays at the caller's
+  // (thread_priority.ts).
   constructor(nice: number) {
     const { port1, port2 } = new MessageChannel();
     this.results = port1;
@@ -28,7 +29,7 @@ class BackgroundTranslator {
     // Given explicitly only then: Node refuses V8's options given so, and
     // passes them on when it copies the process's.)
     const execArgv = process.execArgv.some((a) => a.startsWith("--input-type")) ? process.execArgv.filter((a) => !a.startsWith("--input-type")) : undefined;
-    this.worker = new Worker(new URL("./compile_worker.js", import.meta.url), { workerData: { results: port2, nice }, transferList: [port2], execArgv });
+    this.worker = new Worker(new URL("./compile_worker.js", import.meta.url), { workerData: { results: port2 }, transferList: [port2], execArgv });
     this.worker.unref();
     this.results.unref();
     this.worker.on("error", (e) => this.fail(`the background translator failed: ${e.message}`));

@@ -16,16 +16,14 @@ import type { MessagePort } from "node:worker_threads";
 import { translatePage } from "./translate_page.js";
 import { compileTranslation, compileTranslationAsync, tuneEngineForTranslation } from "./engine.js";
 import { warmUp, WARM_UP_ROUNDS } from "./warm_up.js";
-import { lowerThisThread } from "./thread_priority.js";
 
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean; ran: Uint8Array | null }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
   | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
 
-const { results, nice } = workerData as { results: MessagePort; nice?: number };
-// Below the vCPU's thread, as the process's other threads are (background.ts).
-lowerThisThread(nice ?? 0);
+// (At the vCPU's priority, where it was started: see thread_priority.ts.)
+const { results } = workerData as { results: MessagePort };
 tuneEngineForTranslation();
 const baseline: CompileRequest[] = [];
 const optimised: CompileRequest[] = [];

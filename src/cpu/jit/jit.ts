@@ -39,9 +39,8 @@ export interface JitOptions {
   // that recurs.
   pruned?: boolean;
   // With the background translator: the process's other threads (V8's
-  // compiler and GC threads, the translator's) run this many nice levels
-  // below the vCPU's (thread_priority.ts); 0 (the default): as they are.
-  // Only for a machine the host has to itself: see thread_priority.ts.
+  // compiler and GC threads; not the translator's) run this many nice
+  // levels below the vCPU's (thread_priority.ts); 0: as they are.
   backgroundNice?: number;
 }
 
@@ -54,8 +53,8 @@ export interface JitOptions {
 // XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD sets the heat,
 // XENTS_JIT_DECAY the instructions between halvings, XENTS_JIT_OPTIMIZE
 // the instructions before a page's optimised compile, XENTS_JIT_NICE the
-// nice levels the process's other threads run below the vCPU's.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true, backgroundNice: 0 };
+// nice levels V8's threads run below the vCPU's and the translator's.
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true, backgroundNice: 3 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };

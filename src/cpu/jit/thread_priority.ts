@@ -1,16 +1,20 @@
-// The vCPU's thread first, where asked (XENTS_JIT_NICE). On a machine with
-// few cores the background translator, V8's compiler and GC threads and the
+// The vCPU's thread and the translator's first. On a machine with few
+// cores the background translator, V8's compiler and GC threads and the
 // vCPU's thread share them; with more threads ready to run than cores,
 // Linux gives each its turn, and on two cores a boot's vCPU thread waited
 // ~100 ms on the run queue in its first 0.6 s while the pages it needed
-// were compiled. The process's other threads can run at a lower priority
-// (a higher nice value: on Linux a thread's own), so that they take what
-// the vCPU leaves rather than share its core: with nothing else busy, 10
-// levels took that wait away (boots ~0.04-0.07 shorter against QEMU in
-// pairs, in the machine's noise). Not by default: with two boots at once on
-// two cores, the translators starve behind the other process's vCPU (10
-// levels: both boots ~35% longer, 153 M instructions interpreted waiting
-// for translation against 9.5 M; 5: ~7%; 2: ~1%).
+// were compiled (by the translator for baseline code, by V8's threads with
+// TurboFan for optimised code). When the translator starts, the process's
+// other threads (V8's compiler and GC threads, libuv's) go a few nice
+// levels below the vCPU's (on Linux a thread's nice value is its own); the
+// translator's thread, started after, stays at the vCPU's level. With
+// nothing else busy, 3 or 5 levels took boots 0.05-0.09 shorter against
+// QEMU (QEMU-normalised pairs, 7 of 8 each), and two boots at once on two
+// cores ~1.5% longer, their optimised compiles waiting behind the other
+// process's vCPU. (Lowering the translator as well, by 10 levels, made
+// two boots at once ~35% longer: each translator starved behind the
+// other process's vCPU, 153 M instructions interpreted waiting for
+// translation against 9.5 M.)
 //
 // Best effort: where /proc or setpriority is missing or refuses, nothing
 // changes.
@@ -28,7 +32,7 @@ export function threadId(): number | null {
 
 // Every other thread of the process at least `by` nice levels below the
 // calling one (the vCPU's); returns how many were lowered. Threads started
-// later (the translator's) lower themselves: lowerThisThread.
+// later by the calling one (the translator's) start at its level.
 export function lowerOtherThreads(by: number): number {
   const self = threadId();
   if (self === null || by <= 0) return 0;
@@ -46,10 +50,4 @@ export function lowerOtherThreads(by: number): number {
     } catch { /* gone, or not ours to change */ }
   }
   return n;
-}
-
-// The calling thread `by` nice levels lower (on Linux, pid 0 is the thread).
-export function lowerThisThread(by: number): void {
-  if (by <= 0) return;
-  try { setPriority(0, Math.min(19, getPriority(0) + by)); } catch { /* not permitted: as it was */ }
 }
