@@ -1226,6 +1226,64 @@ test("pending flags reach every way out of a translated block, baseline and opti
   }
 });
 
+// A loop entered in its middle, as GCC lays out the kernel's
+// mpihelp_addmul_1 and submul_1 (half a boot's instructions): `b` past the
+// loop's first instruction to the rest of its body, so that a head sits
+// inside the body. The block from the loop's head runs on through it and
+// is one self-looping block; ADC takes its carry in from the ADDS before
+// it, pending; a second loop whose body holds an instruction the
+// interpreter runs, and an MMIO load at the end.
+const MID_ENTRY_LOOPS = `
+    adr x3, data
+    mov w2, #-40
+    mov x0, #0
+    mov x6, #7
+    sxtw x5, w2
+    add x3, x3, #320
+    b mid
+  top:
+    sxtw x5, w2
+  mid:
+    ldr x4, [x3, x5, lsl #3]
+    cmp x4, x6
+    cinc x8, x8, lo
+    adds x6, x6, x4
+    str x6, [x3, x5, lsl #3]
+    adc x0, x0, x4
+    adds w2, w2, #1
+    b.ne top
+    mov x1, #12
+    b mid2
+  top2:
+    mrs x9, nzcv
+  mid2:
+    subs x1, x1, #3
+    add x7, x7, x9
+    b.hi top2
+    mov x6, #0x9000000
+    ldr x2, [x6]
+    hvc #1
+    .balign 4096
+  data:
+    .fill 40, 8, 0x7000000000000001
+    .fill 472, 8, 5
+`;
+
+test("a loop entered in its middle is one self-looping block, and exits, flags and ADC's carry are the interpreter's", () => {
+  const code = assemble(MID_ENTRY_LOOPS);
+  const words = new Uint32Array(1024);
+  words.set(new Uint32Array(code.buffer.slice(0, 4096)));
+  // Both loops are wasm loops (the heads `mid` and `mid2` have blocks of their own too).
+  assert.equal(translatePage(words, [0]).loops, 2);
+  assert.equal(translatePage(words, [0], true).loops, 2);
+  for (const budget of [9n, 10n, 17n, 23n, 1000n]) { // (below 9 no block fits)
+    const a = trace(OFF, budget, MID_ENTRY_LOOPS);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(trace(AT_ONCE, budget, MID_ENTRY_LOOPS), a, `baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, MID_ENTRY_LOOPS), a, `optimised, budget ${budget}`);
+  }
+});
+
 test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
   for (const budget of [7n, 1000n]) {
     const a = trace(OFF, budget, LOOP_APART), b = trace(OPTIMISED, budget, LOOP_APART);

@@ -79,6 +79,8 @@ const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp i
 const L_X0 = L_FPEND + 1;
 const PARAMS = [T.I32, T.I32, T.I64, T.I32, T.I64];
 const NZCV = 32; // index of the flags in the cache state
+// The longest loop body (instructions) a block runs on through a head for.
+const MAX_LOOP_SPAN = 64;
 
 // How the flags were last set: by ADDS/SUBS or ANDS/BICS of the width sf
 // selects, on the operands and result in L_FA/L_FB/L_FR (L_F*32).
@@ -334,7 +336,8 @@ function ldstForm(insn: number): LdSt | null {
 
 // ---------------------------------------------------------------------------
 
-export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number; translated: number; called: number }
+// loops: blocks that branch to their own head (wasm loops).
+export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number; translated: number; called: number; loops: number }
 
 // words: the page's 1024 instruction words; entries: byte offsets where
 // execution has entered the page (block heads to translate from).
@@ -366,6 +369,7 @@ class PageTranslator {
   private readonly headIndex = new Int32Array(1025).fill(-1);
   private readonly heads: number[] = [];
   private translated = 0;
+  private loops = 0;
   private called = 0;
   private cur = 0; // the head whose block is being emitted
   // Flags are computed lazily within a block. An ADDS, SUBS or ANDS keeps
@@ -491,7 +495,7 @@ class PageTranslator {
     const locals: [number, T][] = [[I64_LOCALS, T.I64], [I32_LOCALS, T.I32]];
     if (this.regs) locals.push([this.regs, T.I64]);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
-    return { bytes, heads: H, translated: this.translated, called: this.called };
+    return { bytes, heads: H, translated: this.translated, called: this.called, loops: this.loops };
   }
 
   // Branches to the head among heads [lo, hi) whose offset is L_ENTRY (from
@@ -723,16 +727,36 @@ class PageTranslator {
   }
 
   // --- blocks ----------------------------------------------------------------
+  // The last instruction of straight-line code from `first` (reached, up to
+  // a branch or an instruction that ends a block), at most `limit`.
+  private straightTo(first: number, limit: number): number {
+    let last = first;
+    while (last < limit && this.reach[last + 1] && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) last++;
+    return last;
+  }
+
   private emitBlock(h: number): void {
     const c = this.c;
     const first = this.heads[h];
     const next = h + 1 < this.heads.length ? this.heads[h + 1] : 1024;
-    let last = first;
-    while (last < next - 1 && this.reach[last + 1] && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) last++;
+    let last = this.straightTo(first, next - 1);
+    // A loop entered in its middle (GCC's `b` past the first instructions
+    // of a loop body to its test: the kernel's mpihelp_*mul_1, half a boot's
+    // instructions) has a head inside its body. The block from the loop's
+    // own head runs on through it, so that the loop is one block (a wasm
+    // loop, registers and flags kept round it) rather than two with the
+    // dispatch between; the head inside keeps a block of its own, a copy of
+    // the rest of the body, that branches back into the loop.
+    if (last + 1 === next && next < 1024 && this.slot(last).kind !== Kind.BRANCH && this.slot(last).kind !== Kind.END) {
+      const end = this.straightTo(first, Math.min(1023, first + MAX_LOOP_SPAN - 1));
+      const r = this.slot(end).rel;
+      if (this.slot(end).kind === Kind.BRANCH && r !== null && end * 4 + r === first * 4) last = end;
+    }
     this.cur = h;
     // A block that branches to its own head (an inner loop) is a wasm loop.
     const rel = this.slot(last).rel;
     this.selfLoop = rel !== null && last * 4 + rel === first * 4;
+    if (this.selfLoop) this.loops++;
     this.forget();
     // Registers are written through, so their locals stay valid from one
     // iteration to the next as long as the interpreter never runs in the
@@ -1147,8 +1171,10 @@ class PageTranslator {
     switch (op2) {
       case 0: { // ADC, ADCS, SBC, SBCS: Rn + (Rm or NOT Rm) + C
         const op = (insn >>> 30) & 1, s = (insn >>> 29) & 1;
-        this.load(NZCV);
-        c.get(L_NZCV); c.i32(1); c.op(Op.I32_SHR_U); c.i32(1); c.op(Op.I32_AND); c.set(L_C);
+        // The carry in as a condition (CS): from the last ADDS/SUBS's
+        // operands where it is pending, without computing the whole NZCV
+        // (mpihelp_addmul_1's ADDS then ADC, each time round its loop).
+        this.cond(2); c.set(L_C);
         if (sf) {
           this.x(rn); c.set(L_A);
           this.x(rm); if (op) { c.i64(-1); c.op(Op.I64_XOR); } c.set(L_B);
