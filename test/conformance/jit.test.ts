@@ -1284,6 +1284,83 @@ test("a loop entered in its middle is one self-looping block, and exits, flags a
   }
 });
 
+// Registers written in a block are stored once, at its end or before its
+// next load or store, and before the interpreter or a helper that reads the
+// vCPU block runs: an exclusive's base and data computed just before it
+// (jitExclusive reads them from the vCPU block), an instruction the
+// interpreter runs (MRS NZCV), a store and a load that miss the TLB, and
+// an MMIO exit, each after registers written twice. (The data page is in
+// the TLB from the start, so that the helper takes the exclusives rather
+// than the interpreter, and the limbs differ, so that a stale base shows.)
+const DIRTY_AT_EXITS = `
+    adr x9, data
+    ldr x4, [x9]
+    mov x1, #3
+  again:
+    add x4, x9, #8
+    add x4, x4, x1, lsl #3
+    ldxr x3, [x4]
+    add x3, x3, x1
+    add x3, x3, #1
+    stxr w5, x3, [x4]
+    add x6, x5, x3
+    add x6, x6, #1
+    mrs x7, nzcv
+    add x8, x6, x7
+    add x8, x8, x8
+    str x8, [x9, x1, lsl #3]
+    add x2, x9, #1, lsl #12
+    add x2, x2, x1, lsl #12
+    ldr x2, [x2]
+    subs x1, x1, #1
+    b.ne again
+    mov x10, #0x9000000
+    add x0, x0, #1
+    add x0, x0, x8
+    ldr x2, [x10]
+    hvc #1
+    .balign 4096
+  data:
+    .quad 11, 12, 13, 14, 15, 16, 17, 18
+    .fill 2040, 8, 9
+`;
+
+// An exclusive's base written after the load that put its page in the TLB:
+// jitExclusive must find the new one in the vCPU block.
+const EXCLUSIVE_AFTER_WRITE = `
+    adr x9, data
+    add x4, x9, #8
+    ldr x0, [x4]
+    add x4, x4, #8
+    ldxr x3, [x4]
+    add x3, x3, #1
+    add x5, x4, #8
+    stxr w6, x3, [x5]
+    ldr x7, [x5]
+    ldr x8, [x4]
+    hvc #1
+    .balign 4096
+  data:
+    .quad 11, 12, 13, 14, 15
+`;
+
+test("registers written in a block are stored once, and are in the vCPU block at every way out of it", () => {
+  for (const budget of [11n, 1000n]) {
+    const a = trace(OFF, budget, EXCLUSIVE_AFTER_WRITE);
+    assert.deepEqual(trace(AT_ONCE, budget, EXCLUSIVE_AFTER_WRITE), a, `exclusive, baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, EXCLUSIVE_AFTER_WRITE), a, `exclusive, optimised, budget ${budget}`);
+  }
+  const words = new Uint32Array(1024);
+  words.set(new Uint32Array(assemble("add x0, x0, #1\n add x0, x0, #2\n add x0, x0, #3\n add x1, x0, #4\n add x0, x1, #5\n hvc #0").buffer.slice(0, 24)));
+  assert.equal(translatePage(words, [0]).stores, 2, "x0 and x1, once each, before the interpreter's HVC");
+  for (const budget of [3n, 4n, 7n, 11n, 1000n]) {
+    const a = trace(OFF, budget, DIRTY_AT_EXITS);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
+    assert.deepEqual(trace(AT_ONCE, budget, DIRTY_AT_EXITS), a, `baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, DIRTY_AT_EXITS), a, `optimised, budget ${budget}`);
+  }
+});
+
 test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
   for (const budget of [7n, 1000n]) {
     const a = trace(OFF, budget, LOOP_APART), b = trace(OPTIMISED, budget, LOOP_APART);

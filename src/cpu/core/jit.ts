@@ -381,8 +381,8 @@ export function jitFrameInstalled(f: u32): void {
 // the run loop would have given it. at = k << 12 | offset: the instruction
 // at `offset` of the page being run (runPage, set by jitEnter), the k-th of
 // a block entered with instret = ic. The registers are in memory
-// (translated code writes them through); translated code reloads those the
-// instruction may write.
+// (translated code stores those it wrote before calling); translated code
+// reloads those the instruction may write.
 // Returns true if translated code must leave: an exception, an exit, an
 // interrupt to check, a branch, or a TLB flush or PAN change (fetchVpn no
 // longer holds the page, whose mapping may have changed). instret counts

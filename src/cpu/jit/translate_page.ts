@@ -29,8 +29,9 @@
 // exact: the interpreter finishes a block that does not fit.
 //
 // Inside a block the general registers are read from i64 locals, loaded on
-// first use, and written through to the vCPU block, so calls, exits and
-// faults never need a write-back. Integer data
+// first use; a register written is stored to the vCPU block at the block's
+// end or before its next load or store (the state every exit and fault
+// needs), and before a call to the interpreter. Integer data
 // processing, branches and integer loads/stores (with the TLB probe inline)
 // are translated; everything else, and every slow path (TLB miss, page
 // crossing, SP alignment, MMIO, fault), calls the interpreter for the whole
@@ -86,10 +87,13 @@ const MAX_LOOP_SPAN = 64;
 // selects, on the operands and result in L_FA/L_FB/L_FR (L_F*32).
 interface FlagsFrom { op: "add" | "sub" | "logic"; sf: number }
 
-// Cache state of a register (0..31) or the flags (32)
-// Registers are written through (local and memory), so a cached one is
-// never newer than memory: calls, exits and faults need no write-back.
-const UNLOADED = 0, CLEAN = 1;
+// Cache state of a register (0..31) or the flags (32). A register written
+// in a block lives in its local (DIRTY) until the block's end or its next
+// load or store, where it is stored once however often it was written
+// (the kernel's mpihelp loops wrote some registers four times an
+// iteration); the interpreter's instruction and the helpers that read the
+// vCPU block store the dirty ones on their own path first.
+const UNLOADED = 0, CLEAN = 1, DIRTY = 2;
 
 const enum Kind {
   INLINE, // translated, falls through
@@ -336,8 +340,9 @@ function ldstForm(insn: number): LdSt | null {
 
 // ---------------------------------------------------------------------------
 
-// loops: blocks that branch to their own head (wasm loops).
-export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number; translated: number; called: number; loops: number }
+// loops: blocks that branch to their own head (wasm loops); stores: stores
+// of guest registers to the vCPU block in the code.
+export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number; translated: number; called: number; loops: number; stores: number }
 
 // words: the page's 1024 instruction words; entries: byte offsets where
 // execution has entered the page (block heads to translate from).
@@ -370,6 +375,7 @@ class PageTranslator {
   private readonly heads: number[] = [];
   private translated = 0;
   private loops = 0;
+  private stores = 0;
   private called = 0;
   private cur = 0; // the head whose block is being emitted
   // Flags are computed lazily within a block. An ADDS, SUBS or ANDS keeps
@@ -495,7 +501,7 @@ class PageTranslator {
     const locals: [number, T][] = [[I64_LOCALS, T.I64], [I32_LOCALS, T.I32]];
     if (this.regs) locals.push([this.regs, T.I64]);
     const bytes = moduleBytes(JIT_FUNCS, JIT_GLOBALS, PARAMS, [T.I32], locals, c);
-    return { bytes, heads: H, translated: this.translated, called: this.called, loops: this.loops };
+    return { bytes, heads: H, translated: this.translated, called: this.called, loops: this.loops, stores: this.stores };
   }
 
   // Branches to the head among heads [lo, hi) whose offset is L_ENTRY (from
@@ -560,10 +566,19 @@ class PageTranslator {
   private wsp(r: number): void { this.xsp(r); this.c.op(Op.I32_WRAP_I64); }
   private setX(r: number): void { if (r === 31) this.c.op(Op.DROP); else this.setXSP(r); }
   private setXSP(r: number): void {
-    const c = this.c;
-    c.set(this.xl(r)); c.get(L_CPU); c.get(this.xl(r)); c.mem(Op.I64_STORE, r * 8);
-    this.st[r] = CLEAN;
+    this.c.set(this.xl(r));
+    this.st[r] = DIRTY;
   }
+  // Dirty registers stored to the vCPU block: on the block's own path
+  // (they are clean after), or on a way out of it (spillRegs: the rest of
+  // the block still sees them dirty).
+  private flushRegs(): void {
+    for (let r = 0; r < 32; r++) if (this.st[r] === DIRTY) { this.storeReg(r); this.st[r] = CLEAN; }
+  }
+  private spillRegs(): void {
+    for (let r = 0; r < 32; r++) if (this.st[r] === DIRTY) this.storeReg(r);
+  }
+  private storeReg(r: number): void { const c = this.c; c.get(L_CPU); c.get(this.xl(r)); c.mem(Op.I64_STORE, r * 8); this.stores++; }
   private setW(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setX(r); }
   private setWSP(r: number): void { this.c.op(Op.I64_EXTEND_I32_U); this.setXSP(r); }
   // The packed NZCV on the stack is the flags now (set by what the flag
@@ -639,6 +654,7 @@ class PageTranslator {
   private interp(off: number, k: number): void {
     const c = this.c;
     this.spillFlags();
+    this.spillRegs();
     c.i32((k << 12) | off); c.get(L_IC); c.call(F_STEP);
   }
   // ... and leaves if it raised anything or branched (always, for `end`).
@@ -674,6 +690,7 @@ class PageTranslator {
   // Rt and Rt2 (loads) or Rs (the store's status) at most: only those are
   // loaded again.
   private exclusive(insn: number, off: number, k: number): void {
+    this.spillRegs(); // (the helper reads its operands from the vCPU block)
     this.c.i32(insn); this.c.call(F_EXCLUSIVE);
     this.interpUnless(off, k);
     this.st[insn & 31] = UNLOADED;
@@ -758,10 +775,10 @@ class PageTranslator {
     this.selfLoop = rel !== null && last * 4 + rel === first * 4;
     if (this.selfLoop) this.loops++;
     this.forget();
-    // Registers are written through, so their locals stay valid from one
-    // iteration to the next as long as the interpreter never runs in the
-    // loop; in that case everything the block may read is loaded once,
-    // before the loop.
+    // Registers are stored by the back edge, so their locals stay valid
+    // from one iteration to the next as long as the interpreter never runs
+    // in the loop; in that case everything the block may read is loaded
+    // once, before the loop.
     const hoist = this.selfLoop && !this.slots.slice(first, last + 1).some((sl) => sl!.kind === Kind.CALL || sl!.kind === Kind.END);
     if (hoist) {
       for (let i = first; i <= last; i++) {
@@ -810,6 +827,7 @@ class PageTranslator {
     // Falls into the next block (the next section of the function), off the
     // page, or into a path left out.
     this.settleFlags();
+    this.flushRegs();
     c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
     if (last + 1 !== next || next >= 1024) this.goto((last + 1) * 4);
   }
@@ -893,6 +911,8 @@ class PageTranslator {
     const f = this.flagSrc, lf = this.loopFlags;
     const carry = lf !== null && this.pending && f !== null && f.op === lf.op && f.sf === lf.sf;
     if (carry) { c.i32(1); c.set(L_FPEND); } else this.settleFlags();
+    // The block's registers are stored once, here (a link register after).
+    this.flushRegs();
     if (isBranchReg(insn)) {
       // The target first (BLR X30 branches to the old X30). A misaligned
       // one is the interpreter's (its fetch must fault there); within this
@@ -901,7 +921,7 @@ class PageTranslator {
       this.x((insn >>> 5) & 31); c.set(L_VA);
       c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(3); c.op(Op.I32_AND);
       this.openIf(); this.interp(off, n - 1); c.op(Op.DROP); c.i32(1); c.op(Op.RETURN); this.close();
-      if (((insn >>> 21) & 3) === 1) { this.pcConst(off + 4); this.setX(30); }
+      if (((insn >>> 21) & 3) === 1) { this.pcConst(off + 4); this.setX(30); this.flushRegs(); }
       this.endBlock(n);
       c.get(L_VA); c.i64(~0xFFFn); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
       this.openIf(); c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch")); this.close();
@@ -909,7 +929,7 @@ class PageTranslator {
       return;
     }
     if ((insn & 0x7C000000) === 0x14000000) { // B, BL
-      if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); }
+      if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); this.flushRegs(); }
       this.endBlock(n);
       this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
       return;
@@ -1275,6 +1295,10 @@ class PageTranslator {
       if (f.mode === "post" && f.imm) { this.xsp(f.rn); c.i64(f.imm); c.op(Op.I64_ADD); c.set(L_R); }
       else if (f.mode === "pre" || f.mode === "post") { c.get(L_VA); c.set(L_R); }
     }
+    // Dirty registers are stored here, on the block's path, rather than on
+    // the slow path's (which would grow every load and store: compiles ~20%
+    // longer); writes between two memory accesses still cost one store each.
+    this.flushRegs();
     // Registers a store reads are loaded before the branch, so both paths agree.
     if (!f.load) { if (f.rt !== 31) this.load(f.rt); if (f.rt2 >= 0 && f.rt2 !== 31) this.load(f.rt2); }
     const total = f.rt2 >= 0 ? 2 * f.bytes : f.bytes;
@@ -1289,7 +1313,8 @@ class PageTranslator {
     this.openIf();
     // Fast path: the TLB entry's host address (its low half: wasm addresses
     // are 32-bit). A frame holding translated code has no write tag, so a
-    // store here never writes code. Registers written are written through.
+    // store here never writes code. Registers written are dirty after both
+    // paths (wrote()).
     const host = (): void => { c.get(L_E); c.mem(Op.I32_LOAD, 24); c.get(L_VA32); c.op(Op.I32_ADD); };
     const pair = f.rt2 >= 0;
     if (pair) { host(); c.set(L_H); }
@@ -1302,16 +1327,22 @@ class PageTranslator {
       if (pair) { c.get(L_H); this.x(f.rt2); this.storeValue(f.bytes, f.bytes); }
     }
     const wb = f.mode === "pre" || f.mode === "post";
-    if (wb) { c.get(L_CPU); c.get(L_R); c.tee(this.xl(f.rn)); c.mem(Op.I64_STORE, f.rn * 8); }
+    if (wb) { c.get(L_R); c.set(this.xl(f.rn)); }
+    // (The registers the fast path wrote are marked dirty after both paths:
+    // the slow one stores those dirty before the instruction.)
+    const wrote = (): void => {
+      if (f.load) for (const r of [f.rt, f.rt2]) if (r >= 0 && r !== 31) this.st[r] = DIRTY;
+      if (wb) this.st[f.rn] = DIRTY;
+    };
     c.else_();
     if (this.slowExits) {
       this.pcConst(off); c.gset(G_PC);
       c.get(L_IC); if (k) { c.i64(k); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
       this.spillFlags();
+      this.spillRegs();
       c.i32(4); c.op(Op.RETURN);
       this.close();
-      if (f.load) for (const r of [f.rt, f.rt2]) if (r >= 0 && r !== 31) this.st[r] = CLEAN;
-      if (wb) this.st[f.rn] = CLEAN;
+      wrote();
       return;
     }
     // Slow path: the interpreter runs the whole instruction (the walk, an
@@ -1324,14 +1355,15 @@ class PageTranslator {
     if (wb) written.push(f.rn);
     for (const r of written) { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
     this.close();
-    for (const r of written) this.st[r] = CLEAN;
+    wrote();
   }
 
-  // Register r (the zero register: nothing) gets the value `value` pushes, written through.
+  // Register r (the zero register: nothing) gets the value `value` pushes
+  // (in its local only: the caller marks it dirty).
   private loadTo(r: number, value: () => void): void {
     const c = this.c;
     if (r === 31) { value(); c.op(Op.DROP); return; }
-    c.get(L_CPU); value(); c.tee(this.xl(r)); c.mem(Op.I64_STORE, r * 8);
+    value(); c.set(this.xl(r));
   }
 
   // The value at the host address on the stack, extended as the load does.
