@@ -1361,6 +1361,79 @@ test("registers written in a block are stored once, and are in the vCPU block at
   }
 });
 
+// The SBFM/UBFM aliases translated as shifts, sign extensions and masks
+// (LSR, ASR, LSL by constants, SXTB/SXTH/SXTW, UXTB/UXTH, UBFX, SBFX, of W
+// and X registers) against the interpreter, on edge values (each result
+// added to an accumulator rotated first, so that no difference cancels).
+const BITFIELD_ALIASES = `
+    adr x9, vals
+    mov x1, #6
+  next:
+    ldr x4, [x9], #8
+    lsr x2, x4, #13
+    eor x0, x2, x0, ror #7
+    lsr w2, w4, #7
+    eor x0, x2, x0, ror #3
+    lsr x2, x4, #0
+    eor x0, x2, x0, ror #5
+    asr x2, x4, #61
+    eor x3, x2, x3, ror #7
+    asr w2, w4, #3
+    eor x3, x2, x3, ror #5
+    asr w2, w4, #0
+    eor x3, x2, x3, ror #9
+    lsl x2, x4, #17
+    eor x5, x2, x5, ror #7
+    lsl w2, w4, #9
+    eor x5, x2, x5, ror #7
+    lsl x2, x4, #63
+    eor x5, x2, x5, ror #1
+    sxtb x2, w4
+    eor x6, x2, x6, ror #7
+    sxth x2, w4
+    eor x6, x2, x6, ror #11
+    sxtw x2, w4
+    eor x6, x2, x6, ror #13
+    sxtb w2, w4
+    eor x7, x2, x7, ror #7
+    sxth w2, w4
+    eor x7, x2, x7, ror #17
+    uxtb w2, w4
+    eor x7, x2, x7, ror #31
+    uxth w2, w4
+    eor x7, x2, x7, ror #37
+    ubfx x2, x4, #5, #21
+    eor x8, x2, x8, ror #7
+    ubfx w2, w4, #9, #13
+    eor x8, x2, x8, ror #19
+    ubfx x2, x4, #1, #63
+    eor x8, x2, x8, ror #3
+    ubfx x2, x4, #5, #1
+    eor x8, x2, x8, ror #43
+    sbfx x2, x4, #3, #40
+    eor x8, x2, x8, ror #23
+    sbfx w2, w4, #12, #13
+    eor x8, x2, x8, ror #13
+    sbfx w2, w4, #20, #12
+    eor x8, x2, x8, ror #29
+    sbfx x2, x4, #0, #1
+    eor x8, x2, x8, ror #47
+    subs x1, x1, #1
+    b.ne next
+    hvc #1
+  vals:
+    .quad 0x8000000000000001, 0x7fffffff80000000, 0xdeadbeefcafef00d, 0x0123456789abcdef, 0xffffffffffffffff, 0x0000000080008080
+`;
+
+test("SBFM/UBFM aliases (shifts, extensions, bitfield extracts) translate as interpreted, baseline and optimised", () => {
+  for (const budget of [7n, 1000n]) {
+    const a = trace(OFF, budget, BITFIELD_ALIASES);
+    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC), a[a.length - 1]);
+    assert.deepEqual(trace(AT_ONCE, budget, BITFIELD_ALIASES), a, `baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, BITFIELD_ALIASES), a, `optimised, budget ${budget}`);
+  }
+});
+
 test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
   for (const budget of [7n, 1000n]) {
     const a = trace(OFF, budget, LOOP_APART), b = trace(OPTIMISED, budget, LOOP_APART);

@@ -1079,6 +1079,7 @@ class PageTranslator {
       }
       case 6: { // SBFM, BFM, UBFM
         const opc = (insn >>> 29) & 3, immr = (insn >>> 16) & 0x3F, imms = (insn >>> 10) & 0x3F;
+        if (opc !== 1 && this.bitfieldAlias(sf, opc === 0, immr, imms, rn)) { this.setX(rd); return; }
         const m = decodeBitMasks((insn >>> 22) & 1, imms, immr, false, sf ? 64 : 32)!;
         // rot = ROR(src, immr) within the data size
         if (sf) { this.x(rn); c.i64(immr); c.op(Op.I64_ROTR); }
@@ -1114,6 +1115,45 @@ class PageTranslator {
         return;
       }
     }
+  }
+
+  // The commonest SBFM/UBFM aliases as one or two wasm operations (the
+  // general form rotates and masks: seven machine instructions for an
+  // SXTW, V8 keeping even a rotate by 0): LSR, ASR and LSL by a constant,
+  // SXTB/SXTH/SXTW, UBFX and SBFX. Pushes the result (a W result
+  // zero-extended) and returns true, or pushes nothing and returns false.
+  private bitfieldAlias(sf: number, signed: boolean, immr: number, imms: number, rn: number): boolean {
+    const c = this.c, size = sf ? 64 : 32;
+    if (immr >= size || imms >= size) return false; // (reserved for W: the interpreter's)
+    const top = size - 1;
+    if (imms === top) { // LSR / ASR
+      if (sf) { this.x(rn); if (immr) { c.i64(immr); c.op(signed ? Op.I64_SHR_S : Op.I64_SHR_U); } }
+      else { this.w(rn); if (immr) { c.i32(immr); c.op(signed ? Op.I32_SHR_S : Op.I32_SHR_U); } c.op(Op.I64_EXTEND_I32_U); }
+      return true;
+    }
+    if (!signed && imms + 1 === immr) { // LSL
+      if (sf) { this.x(rn); c.i64(top - imms); c.op(Op.I64_SHL); }
+      else { this.w(rn); c.i32(top - imms); c.op(Op.I32_SHL); c.op(Op.I64_EXTEND_I32_U); }
+      return true;
+    }
+    if (signed && immr === 0 && (imms === 7 || imms === 15 || imms === 31)) { // SXTB, SXTH, SXTW
+      if (sf) { this.x(rn); c.op(imms === 7 ? Op.I64_EXTEND8_S : imms === 15 ? Op.I64_EXTEND16_S : Op.I64_EXTEND32_S); }
+      else { this.w(rn); c.op(imms === 7 ? Op.I32_EXTEND8_S : Op.I32_EXTEND16_S); c.op(Op.I64_EXTEND_I32_U); }
+      return true;
+    }
+    if (imms < immr) return false; // the *BFIZ forms: the general one
+    // UBFX / SBFX: bits imms..immr to the bottom (zero- or sign-extended)
+    if (sf) {
+      this.x(rn);
+      if (signed) { c.i64(top - imms); c.op(Op.I64_SHL); c.i64(top - imms + immr); c.op(Op.I64_SHR_S); }
+      else { if (immr) { c.i64(immr); c.op(Op.I64_SHR_U); } c.i64((1n << BigInt(imms - immr + 1)) - 1n); c.op(Op.I64_AND); }
+    } else {
+      this.w(rn);
+      if (signed) { c.i32(top - imms); c.op(Op.I32_SHL); c.i32(top - imms + immr); c.op(Op.I32_SHR_S); }
+      else { if (immr) { c.i32(immr); c.op(Op.I32_SHR_U); } c.i32(imms - immr + 1 === 32 ? -1 : (2 ** (imms - immr + 1)) - 1); c.op(Op.I32_AND); }
+      c.op(Op.I64_EXTEND_I32_U);
+    }
+    return true;
   }
 
   // Rm shifted by a constant (LSL, LSR, ASR, ROR), of the width sf selects.

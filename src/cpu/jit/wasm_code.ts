@@ -29,6 +29,7 @@ export const enum Op {
   I64_AND = 0x83, I64_OR = 0x84, I64_XOR = 0x85, I64_SHL = 0x86, I64_SHR_S = 0x87, I64_SHR_U = 0x88,
   I64_ROTR = 0x8A,
   I32_WRAP_I64 = 0xA7, I64_EXTEND_I32_S = 0xAC, I64_EXTEND_I32_U = 0xAD,
+  I32_EXTEND8_S = 0xC0, I32_EXTEND16_S = 0xC1, I64_EXTEND8_S = 0xC2, I64_EXTEND16_S = 0xC3, I64_EXTEND32_S = 0xC4,
 }
 
 // A growable byte buffer with the LEB128 encodings the binary format uses.
