@@ -1142,6 +1142,17 @@ test("XENTS_JIT_DECAY sets the instructions between halvings of heat; bad values
 // optimizeAfter guest instructions is compiled again by V8's optimising
 // compiler, from the same words and entries, into the same table slot.
 const OPTIMISED = { ...AT_ONCE, optimizeAfter: 100 };
+
+// The trace of `source` in baseline and in optimised code equals the
+// interpreter's at every budget, and the run ends with `exit`.
+function sameInBothTiers(source: string, budgets: bigint[], exit: number): void {
+  for (const budget of budgets) {
+    const a = trace(OFF, budget, source);
+    assert.equal(a[a.length - 1].split(" ")[0], String(exit), a[a.length - 1]);
+    assert.deepEqual(trace(AT_ONCE, budget, source), a, `baseline, budget ${budget}`);
+    assert.deepEqual(trace(OPTIMISED, budget, source), a, `optimised, budget ${budget}`);
+  }
+}
 // (Its data in a page of its own: stores into the code's page would have the translation invalidated.)
 const LOOP_APART = LOOP.replace("  data:", "  .balign 4096\n  data:");
 
@@ -1276,12 +1287,7 @@ test("a loop entered in its middle is one self-looping block, and exits, flags a
   // Both loops are wasm loops (the heads `mid` and `mid2` have blocks of their own too).
   assert.equal(translatePage(words, [0]).loops, 2);
   assert.equal(translatePage(words, [0], true).loops, 2);
-  for (const budget of [9n, 10n, 17n, 23n, 1000n]) { // (below 9 no block fits)
-    const a = trace(OFF, budget, MID_ENTRY_LOOPS);
-    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
-    assert.deepEqual(trace(AT_ONCE, budget, MID_ENTRY_LOOPS), a, `baseline, budget ${budget}`);
-    assert.deepEqual(trace(OPTIMISED, budget, MID_ENTRY_LOOPS), a, `optimised, budget ${budget}`);
-  }
+  sameInBothTiers(MID_ENTRY_LOOPS, [9n, 10n, 17n, 23n, 1000n], Exit.DABT); // (below 9 no block fits)
 });
 
 // Registers written in a block are stored once, at its end or before its
@@ -1345,20 +1351,11 @@ const EXCLUSIVE_AFTER_WRITE = `
 `;
 
 test("registers written in a block are stored once, and are in the vCPU block at every way out of it", () => {
-  for (const budget of [11n, 1000n]) {
-    const a = trace(OFF, budget, EXCLUSIVE_AFTER_WRITE);
-    assert.deepEqual(trace(AT_ONCE, budget, EXCLUSIVE_AFTER_WRITE), a, `exclusive, baseline, budget ${budget}`);
-    assert.deepEqual(trace(OPTIMISED, budget, EXCLUSIVE_AFTER_WRITE), a, `exclusive, optimised, budget ${budget}`);
-  }
+  sameInBothTiers(EXCLUSIVE_AFTER_WRITE, [11n, 1000n], Exit.HVC);
   const words = new Uint32Array(1024);
   words.set(new Uint32Array(assemble("add x0, x0, #1\n add x0, x0, #2\n add x0, x0, #3\n add x1, x0, #4\n add x0, x1, #5\n hvc #0").buffer.slice(0, 24)));
   assert.equal(translatePage(words, [0]).stores, 2, "x0 and x1, once each, before the interpreter's HVC");
-  for (const budget of [3n, 4n, 7n, 11n, 1000n]) {
-    const a = trace(OFF, budget, DIRTY_AT_EXITS);
-    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.DABT), a[a.length - 1]);
-    assert.deepEqual(trace(AT_ONCE, budget, DIRTY_AT_EXITS), a, `baseline, budget ${budget}`);
-    assert.deepEqual(trace(OPTIMISED, budget, DIRTY_AT_EXITS), a, `optimised, budget ${budget}`);
-  }
+  sameInBothTiers(DIRTY_AT_EXITS, [3n, 4n, 7n, 11n, 1000n], Exit.DABT);
 });
 
 // The SBFM/UBFM aliases translated as shifts, sign extensions and masks
@@ -1426,12 +1423,7 @@ const BITFIELD_ALIASES = `
 `;
 
 test("SBFM/UBFM aliases (shifts, extensions, bitfield extracts) translate as interpreted, baseline and optimised", () => {
-  for (const budget of [7n, 1000n]) {
-    const a = trace(OFF, budget, BITFIELD_ALIASES);
-    assert.equal(a[a.length - 1].split(" ")[0], String(Exit.HVC), a[a.length - 1]);
-    assert.deepEqual(trace(AT_ONCE, budget, BITFIELD_ALIASES), a, `baseline, budget ${budget}`);
-    assert.deepEqual(trace(OPTIMISED, budget, BITFIELD_ALIASES), a, `optimised, budget ${budget}`);
-  }
+  sameInBothTiers(BITFIELD_ALIASES, [7n, 1000n], Exit.HVC);
 });
 
 test("a translation that has run optimizeAfter instructions is optimised once, and every exit is still the interpreter's", () => {
