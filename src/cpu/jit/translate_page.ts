@@ -1150,7 +1150,7 @@ class PageTranslator {
     } else {
       this.w(rn);
       if (signed) { c.i32(top - imms); c.op(Op.I32_SHL); c.i32(top - imms + immr); c.op(Op.I32_SHR_S); }
-      else { if (immr) { c.i32(immr); c.op(Op.I32_SHR_U); } c.i32(imms - immr + 1 === 32 ? -1 : (2 ** (imms - immr + 1)) - 1); c.op(Op.I32_AND); }
+      else { if (immr) { c.i32(immr); c.op(Op.I32_SHR_U); } c.i32(2 ** (imms - immr + 1) - 1); c.op(Op.I32_AND); } // (imms < 31 here)
       c.op(Op.I64_EXTEND_I32_U);
     }
     return true;
