@@ -262,7 +262,7 @@ export function xlCommands(): Record<string, Command> {
         }, 250);
         try {
           const r = await c.call("migrate", { domain: rest[0], host, port, live, keyFile });
-          process.stderr.write(`${tty ? "\r\x1b[K" : ""}migration done: ${r.rounds} rounds, ${r.pagesSent} pages, ${r.totalMs} ms total, ${r.downtimeMs} ms downtime\n`);
+          process.stderr.write(`${tty ? "\r\x1b[K" : ""}migration done: ${r.rounds} rounds, ${r.pagesSent} pages (${r.totalPages} in the domain), ${r.totalMs} ms total, ${r.downtimeMs} ms downtime\n`);
           return 0;
         } finally { clearInterval(timer); poll.close(); }
       });

@@ -32,7 +32,7 @@ export interface MigrateOptions {
 export interface MigrateProgress { phase: "precopy" | "stopcopy" | "commit"; round: number; pagesSent: number; totalPages: number; dirty: number; dirtyRatePps: number; bandwidthPps: number; expectedDowntimeMs: number; }
 // downtimeMs runs from the pause to the destination's RUNNING arriving;
 // pausedAt is the pause on this process's performance.now() clock.
-export interface MigrateResult { rounds: number; pagesSent: number; totalMs: number; downtimeMs: number; pausedAt: number; destinationDomid: number; }
+export interface MigrateResult { rounds: number; pagesSent: number; totalPages: number; totalMs: number; downtimeMs: number; pausedAt: number; destinationDomid: number; }
 
 export class MigrationError extends Error {}
 
@@ -84,7 +84,7 @@ export async function migrateOut(ts: Toolstack, domid: number, host: string, por
     dbg("source copy destroyed");
     sock.end();
     ts.log(`d${domid} (${g.name}): migrated to ${host}:${port}, ${rounds} rounds, ${pagesSent} pages, downtime ${Math.round(tRun - tPause)} ms`);
-    return { rounds, pagesSent, totalMs: Math.round(performance.now() - t0), downtimeMs: Math.round(tRun - tPause), pausedAt: tPause, destinationDomid: Number(rm[1]) };
+    return { rounds, pagesSent, totalPages: mem.all.length, totalMs: Math.round(performance.now() - t0), downtimeMs: Math.round(tRun - tPause), pausedAt: tPause, destinationDomid: Number(rm[1]) };
   } catch (e) {
     if (!committed) {
       mem.stopLogDirty();
