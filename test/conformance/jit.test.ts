@@ -275,6 +275,30 @@ test("the background translator compiles baseline requests before optimised ones
   assert.ok(order.indexOf("C") < order.indexOf("B"), order.join(" "));
 });
 
+// An optimised compile asked for a translation that has gone (the page was
+// translated again) is not made if the worker has not started it: B waits
+// behind A (one optimised compile at a time) and is cancelled; A, not
+// cancelled, is answered. A cancel for a request already answered is
+// nothing.
+test("an optimised request cancelled while it waits is not compiled", async () => {
+  const bg = backgroundTranslator();
+  assert.ok(bg, "a background translator");
+  const page = new Uint32Array(1024).fill(0x91000821); // add x1, x1, #2
+  page[1023] = 0xD65F03C0; // ret
+  const got = new Map<string, string>();
+  const post = (name: string): number => bg.post(page.slice(), [0], true, null, (r) => { got.set(name, "cancelled" in r ? "cancelled" : "error" in r ? `error ${r.error}` : "module"); });
+  post("A");
+  const b = post("B");
+  bg.cancel(b);
+  await until("both answered", () => { bg.drain(); return got.size === 2; });
+  assert.deepEqual(Object.fromEntries(got), { A: "module", B: "cancelled" });
+  bg.cancel(b); // (answered: nothing to cancel)
+  const c = post("C");
+  await until("C answered", () => { bg.drain(); return got.has("C"); });
+  assert.equal(got.get("C"), "module");
+  bg.cancel(c);
+});
+
 // Optimised compiles run on V8's own threads while the worker goes on with
 // baseline requests, each module naming its compiler in its bytes
 // (src/cpu/jit/engine.ts): baseline requests made while a long optimised

@@ -5,7 +5,7 @@
 
 import { Worker, MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import type { CompileRequest, CompileResult } from "./compile_worker.js";
+import type { CancelRequest, CompileRequest, CompileResult } from "./compile_worker.js";
 import { lowerOtherThreads } from "./thread_priority.js";
 
 export type ResultHandler = (r: CompileResult) => void;
@@ -55,6 +55,12 @@ class BackgroundTranslator {
   }
 
   // Hands every result that has arrived to its owner.
+  // An optimised request no longer wanted: the worker drops it if it has
+  // not started it (its handler then gets { cancelled: true }).
+  cancel(id: number): void {
+    if (this.owners.has(id)) this.worker.postMessage({ cancel: id } satisfies CancelRequest);
+  }
+
   drain(): void {
     for (let m = receiveMessageOnPort(this.results); m; m = receiveMessageOnPort(this.results)) {
       const r = m.message as CompileResult;

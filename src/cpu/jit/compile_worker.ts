@@ -18,9 +18,13 @@ import { compileTranslation, compileTranslationAsync, tuneEngineForTranslation }
 import { warmUp, WARM_UP_ROUNDS } from "./warm_up.js";
 
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean; ran: Uint8Array | null }
+// An optimised request the translation it was for has gone from (the page
+// was translated again meanwhile): dropped if it is still waiting.
+export interface CancelRequest { cancel: number }
 export type CompileResult =
   | { id: number; module: WebAssembly.Module; bytes: number; translated: number; called: number; ms: number }
-  | { id: number; error: string; fatal?: boolean }; // fatal: the translator itself is gone
+  | { id: number; error: string; fatal?: boolean } // fatal: the translator itself is gone
+  | { id: number; cancelled: true };
 
 // (At the vCPU's priority, where it was started: see thread_priority.ts.)
 const { results } = workerData as { results: MessagePort };
@@ -76,8 +80,13 @@ function schedule(): void {
   setImmediate(next);
 }
 
-parentPort!.on("message", (req: CompileRequest) => {
-  (req.optimize ? optimised : baseline).push(req);
+parentPort!.on("message", (m: CompileRequest | CancelRequest) => {
+  if ("cancel" in m) {
+    const i = optimised.findIndex((r) => r.id === m.cancel);
+    if (i >= 0) { optimised.splice(i, 1); results.postMessage({ id: m.cancel, cancelled: true } satisfies CompileResult); }
+    return; // (under way or done: its result comes, and is dropped on arrival)
+  }
+  (m.optimize ? optimised : baseline).push(m);
   schedule();
 });
 schedule();
