@@ -36,8 +36,8 @@ export async function benchBoot(factory: HostFactory, opts: { vcpus?: number; me
   const h = factory.boot({ ramMiB: mem + 256, deterministic: false });
   const ts = new Toolstack(h.dom0);
   const g = ts.create({
-    name: "bench", memoryMiB: mem, vcpus, kernel: new Uint8Array(readFileSync(img.kernel)),
-    ramdisk: new Uint8Array(readFileSync(img.initrd)), cmdline: "console=hvc0",
+    name: "bench", memoryMiB: mem, vcpus, kernel: readFileSync(img.kernel),
+    ramdisk: readFileSync(img.initrd), cmdline: "console=hvc0",
   });
   let out = "";
   g.console.listeners.add((d) => { out += Buffer.from(d).toString("latin1"); });

@@ -151,8 +151,8 @@ export function demoCommand(host: HostFactory): Command {
       if (a["no-jit"] === true) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
       const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
       const g = ts.create({
-        name: "demo", memoryMiB: memory, vcpus, kernel: new Uint8Array(readFileSync(kernelPath)),
-        ramdisk: ramdiskPath ? new Uint8Array(readFileSync(ramdiskPath)) : undefined,
+        name: "demo", memoryMiB: memory, vcpus, kernel: readFileSync(kernelPath),
+        ramdisk: ramdiskPath ? readFileSync(ramdiskPath) : undefined,
         cmdline: (a.cmdline as string | undefined) ?? "console=hvc0", vuart: a.vuart === true,
         onReboot: "restart", rngSeed: a.deterministic === true ? replaySeed("demo") : undefined,
       });
