@@ -143,7 +143,7 @@ test("baseline and optimised code agree on which offsets of the page are heads",
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   const nothing = (): never => { throw new Error("nothing may run at limit 0"); };
-  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing };
+  const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing, jitCall: nothing };
   let heads = 0;
   for (let i = 0; i < n; i++) {
     // Branches, loads and adds among random words: heads everywhere.
@@ -506,10 +506,101 @@ test("translated code goes on into other pages' translations without the run loo
   assert.equal(cpu.run(10_000_000n), Exit.HVC);
   assert.equal(cpu.x(0), 50000n);
   const s = core.jitStats();
-  // Every crossing but the first into the far page (not translated yet then).
-  assert.equal(s.chained, 2 * 50000 - 1, JSON.stringify(s));
+  // Every call but the first into the far page (not translated yet then)
+  // is made from the caller's code, and comes back into it (jitCall); the
+  // first comes back by a chain.
+  assert.equal(s.chained, 50000, JSON.stringify(s));
+  assert.equal(s.returned, 49999, JSON.stringify(s));
   assert.equal(s.calls, 2, "entries from the run loop: the start and the far page's first");
   assert.equal(cpu.instret, 2n + 50000n * 5n + 1n);
+});
+
+// Calls out of a page are made as wasm calls (the core's jitCall), and the
+// caller's code goes on in place when the callee comes back to the return
+// point. Exact at every budget in both tiers against the interpreter:
+// BL and BLR to another page; recursion across two pages far deeper than
+// the nesting allowed (32; as wasm calls 2000 deep would overflow the
+// host's stack); a callee that comes back elsewhere (x30 changed); a
+// callee that rewrites an instruction of its caller's page (the caller's
+// translation goes: it must not go on in it); a callee that flushes the
+// TLB; and the exit (HVC) from inside a callee.
+const NESTED_CALLS = `
+    adr x9, stack_top
+    mov sp, x9
+    mov x1, #2
+    adr x4, far
+  loop:
+    bl far
+    blr x4
+    mov x0, #1000
+    bl deep
+    bl elsewhere
+    add x3, x3, #7
+  back:
+    add x3, x3, #1
+    bl flush
+    subs x1, x1, #1
+    b.ne loop
+    bl writer
+  patch:
+    add x3, x3, #100
+    bl finish
+    b .
+    .balign 4096
+  far:
+    add x2, x2, #1
+    ret
+  elsewhere:
+    adr x30, back
+    ret
+  writer:
+    adr x9, patch
+    ldr w10, [x9]
+    add w10, w10, #25, lsl #12
+    str w10, [x9]
+    ret
+  flush:
+    tlbi vmalle1
+    dsb sy
+    isb
+    ret
+  finish:
+    add x2, x2, #1000
+    hvc #1
+    .balign 4096
+  deep:
+    stp x29, x30, [sp, #-16]!
+    subs x0, x0, #1
+    b.eq 1f
+    bl deep2
+  1:
+    ldp x29, x30, [sp], #16
+    add x5, x5, #1
+    ret
+    .balign 4096
+  deep2:
+    stp x29, x30, [sp, #-16]!
+    bl deep
+    ldp x29, x30, [sp], #16
+    ret
+    .balign 4096
+    .space 0x20000
+  stack_top:
+`;
+
+// Recursion across two pages 40,000 calls deep: nested as wasm calls past
+// the allowed depth it would overflow the host's stack.
+const DEEP_CALLS = NESTED_CALLS.replace("mov x1, #2", "mov x1, #1").replace("mov x0, #1000", "mov x0, #20000").replace(".space 0x20000", ".space 0xA0000");
+
+test("calls out of pages nest only so deep, however deep the guest's recursion", () => {
+  sameInBothTiers(DEEP_CALLS, [100000n, 10_000_000n], Exit.HVC);
+});
+
+test("a call out of a page comes back into its caller's code, exactly as interpreted, however it returns", () => {
+  sameInBothTiers(NESTED_CALLS, [1n, 3n, 17n, 64n, 333n, 100000n], Exit.HVC);
+  const last = trace(AT_ONCE, 1_000_000n, NESTED_CALLS).pop()!;
+  assert.equal(last.split(" ")[0], String(Exit.HVC), last);
+  assert.ok(lastStats!.returned > 50, `calls came back into their callers' code (${JSON.stringify(lastStats)})`);
 });
 
 // Chained into an entry that is not a head of the other page's translation
@@ -753,6 +844,7 @@ test("an MRS or DC ZVA the core's helper declines goes through the interpreter, 
     // DC ZVA: done at x6's address, left to the interpreter at x7's
     jitDcZva: (x: bigint): number => { zva.push(x); return x === 0x600n ? 1 : 0; },
     jitExclusive: (): never => { throw new Error("no exclusive here"); },
+    jitCall: (): never => { throw new Error("no call out of the page here"); },
   };
   view.setBigUint64(6 * 8, 0x600n, true); view.setBigUint64(7 * 8, 0x700n, true);
   const p = translatePage(words, [0]);
@@ -850,7 +942,7 @@ test("an exclusive goes through the core's jitExclusive, or the interpreter wher
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   const asked: number[] = [], steps: [number, bigint][] = [];
   const env = {
-    memory, pc, instret, nzcv, jitMrs: (): number => 0, jitDcZva: (): number => 0,
+    memory, pc, instret, nzcv, jitMrs: (): number => 0, jitDcZva: (): number => 0, jitCall: (): number => 3,
     // the core: LDXR reads 50, STXR succeeds (status 0); LDAXR (x10) is declined
     jitExclusive: (insn: number): number => {
       const word = insn >>> 0; // (an i32 from wasm)

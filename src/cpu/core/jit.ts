@@ -282,6 +282,7 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
   }
   const before = instret;
   jitCalls++;
+  callDepth = 0;
   runPage = p & ~<u64>0xFFF;
   runHost = fetchHost;
   curSlot = fn;
@@ -365,6 +366,54 @@ function jitChain(): u32 {
   setFetch(vpn, h);
   jitChains++;
   return fn;
+}
+
+// A call (BL, BLR) from translated code to another page, made as a wasm
+// call: the callee's translation is called from here, and when it comes
+// back to the call's return point (`ret`, an offset in the caller's page)
+// the caller's code goes on in place (6) rather than returning to the run
+// loop and being entered again there. Of a boot's ~13 M chains between
+// pages ~6 M were such returns, each a lookup, an indirect call and, in
+// baseline code, Liftoff's prologue zero-filling the locals. Anything else
+// is answered as a branch out of the page would be: 3 (pc set: no code
+// there, too deep, or back somewhere else) or what the callee's code
+// answered (an exit, a miss), with the state it left.
+const CALL_DEPTH_MAX: u32 = 32;
+let callDepth: u32 = 0;
+export let jitReturns: u64 = 0;
+export function jitCall(ret: u32, limit: u64): u32 {
+  if (callDepth >= CALL_DEPTH_MAX) return 3;
+  const callerPage = runPage, callerHost = runHost, callerSlot = curSlot, tlb = tlbData;
+  const back = callerPage | <u64>ret;
+  let fn = jitChain();
+  if (fn == 0) return 3;
+  callDepth++;
+  let r: u32 = 3;
+  while (true) {
+    const q = pc;
+    r = call_indirect<u32>(fn, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, limit);
+    if (r != 3 || pc == back) break;
+    fn = jitChain(); // the callee went on in another page
+    if (fn == 0) break;
+  }
+  callDepth--;
+  if (r != 3 || pc != back || tlbData != tlb) return r;
+  // The caller's code goes on only if its page is still mapped where it
+  // was and its record still names that translation (the callee may have
+  // flushed the TLB or written to the page; a translation is only placed
+  // from enter(), at no depth, so the slot cannot hold another one).
+  const vpn = back >> 12;
+  const e = tlbFetch + (<usize>(vpn & TLB_MASK) << 5);
+  if (load<u64>(e, 16) != vpn || <usize>(callerPage + load<u64>(e, 24)) != callerHost) return 3;
+  if (load<u32>(jitTab + (((callerHost - ramHost) >> 12) << 3)) != callerSlot) return 3;
+  creditSlot();
+  curSlot = callerSlot;
+  slotIc = instret;
+  runPage = callerPage;
+  runHost = callerHost;
+  setFetch(vpn, callerHost);
+  jitReturns++;
+  return 6;
 }
 
 // The host installed a background translation of frame f (its record says

@@ -106,6 +106,7 @@ export interface JitStats {
   instructions_optimized: number; // ... of which in optimised code
   calls: number; // entries into translated code from the run loop
   chained: number; // ... and from translated code leaving its page (jitChain)
+  returned: number; // calls out of a page made as wasm calls that came back to their return point, where the caller's code went on (jitCall)
   // Instructions the interpreter ran at block heads translated code did not
   // take, by why: the frame below the heat threshold, waiting for the
   // background translator, left to the interpreter, translated but not from
@@ -507,6 +508,7 @@ export class Jit {
       instructions_optimized: g("jitRetiredOptimised"),
       calls: g("jitCalls"),
       chained: g("jitChains"),
+      returned: g("jitReturns"),
       interpreted: {
         cold: interp(2), pending: interp(3), blocked: interp(4), not_head: interp(5), no_fit: interp(6), slow_path: interp(7), untranslated: interp(8), other: interp(1),
       },

@@ -46,6 +46,7 @@ export const JIT_FUNCS: ImportedFunc[] = [
   { name: "jitMrs", params: [T.I32, T.I32], results: [T.I32] }, // (op0:op1:CRn:CRm:op2, Rt) -> done?
   { name: "jitDcZva", params: [T.I64], results: [T.I32] }, // (Xt) -> done?
   { name: "jitExclusive", params: [T.I32], results: [T.I32] }, // (instruction) -> done?
+  { name: "jitCall", params: [T.I32, T.I64], results: [T.I32] }, // (return offset, limit) -> 6: back there, else what to return
 ];
 export const JIT_GLOBALS: ImportedGlobal[] = [
   { name: "pc", type: T.I64 }, { name: "instret", type: T.I64 }, { name: "nzcv", type: T.I32 },
@@ -53,7 +54,7 @@ export const JIT_GLOBALS: ImportedGlobal[] = [
 const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
 // Entries in each of the core's direct-mapped TLB sets (tlb_sets.ts), 32 bytes each.
 export const TLB_ENTRIES = 4096;
-const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2, F_EXCLUSIVE = 3;
+const F_STEP = 0, F_MRS = 1, F_DC_ZVA = 2, F_EXCLUSIVE = 3, F_CALL = 4;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
@@ -904,6 +905,26 @@ class PageTranslator {
     }
   }
 
+  // Whether the return point of a call is a head of this translation, in
+  // this page (where the caller's code can go on after the call: callOut).
+  private returnsHere(ret: number): boolean { return ret < 4096 && this.headIndex[ret >> 2] >= 0; }
+  // A call out of the page (the target pushed by `target`; the registers
+  // and instret stored), made through the core's jitCall: when the callee
+  // comes back to `ret` this code goes on there (the registers and flags
+  // reloaded, instret from the core's); otherwise it returns what jitCall
+  // says (3 with pc set, as for a branch out, or the callee's answer).
+  private callOut(target: () => void, ret: number): void {
+    const c = this.c;
+    target(); c.gset(G_PC);
+    c.get(L_IC); c.gset(G_INSTRET);
+    c.i32(ret); c.get(L_LIMIT); c.call(F_CALL); c.tee(L_C);
+    c.i32(6); c.op(Op.I32_NE);
+    this.openIf(); c.get(L_C); c.op(Op.RETURN); this.close();
+    c.gget(G_INSTRET); c.set(L_IC);
+    this.forget();
+    this.goto(ret);
+  }
+
   private emitBranch(insn: number, off: number, n: number): void {
     const c = this.c;
     // The back edge of a loop whose flags come round pending (as its
@@ -925,13 +946,19 @@ class PageTranslator {
       this.endBlock(n);
       c.get(L_VA); c.i64(~0xFFFn); c.op(Op.I64_AND); c.get(L_PAGE); c.op(Op.I64_EQ);
       this.openIf(); c.get(L_VA); c.op(Op.I32_WRAP_I64); c.i32(0xFFF); c.op(Op.I32_AND); c.set(L_ENTRY); c.br(this.depth("dispatch")); this.close();
+      if (((insn >>> 21) & 3) === 1 && this.returnsHere(off + 4)) { this.callOut(() => c.get(L_VA), off + 4); return; }
       c.get(L_VA); c.gset(G_PC); c.br(this.depth("left"));
       return;
     }
     if ((insn & 0x7C000000) === 0x14000000) { // B, BL
+      const t = off + sext(insn & 0x3FFFFFF, 26) * 4;
       if (insn >>> 31) { this.pcConst(off + 4); this.setX(30); this.flushRegs(); }
       this.endBlock(n);
-      this.goto(off + sext(insn & 0x3FFFFFF, 26) * 4);
+      if ((insn >>> 31) && (t < 0 || t >= 4096) && this.returnsHere(off + 4)) {
+        this.callOut(() => { c.get(L_PAGE); c.i64(t); c.op(Op.I64_ADD); }, off + 4);
+        return;
+      }
+      this.goto(t);
       return;
     }
     // Conditional: the block's end, then the condition.
