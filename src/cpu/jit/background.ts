@@ -54,13 +54,13 @@ class BackgroundTranslator {
     return id;
   }
 
-  // Hands every result that has arrived to its owner.
   // An optimised request no longer wanted: the worker drops it if it has
   // not started it (its handler then gets { cancelled: true }).
   cancel(id: number): void {
     if (this.owners.has(id)) this.worker.postMessage({ cancel: id } satisfies CancelRequest);
   }
 
+  // Hands every result that has arrived to its owner.
   drain(): void {
     for (let m = receiveMessageOnPort(this.results); m; m = receiveMessageOnPort(this.results)) {
       const r = m.message as CompileResult;

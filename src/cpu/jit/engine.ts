@@ -51,9 +51,9 @@ export function compileOptimised(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Mo
 // optimises while a boot waits for translations: ~0.6 s of TurboFan on V8's
 // threads in a boot's first second (its emitters, 20-80 ms a compile),
 // beside the worker and the optimised pages on the one spare core. With
-// 300 the other threads' CPU fell 1.57 -> 1.39 s and boots were shorter
-// (QEMU-normalised pairs: -0.056, 8 of 10; the worker no slower), with no
-// change in `bench blk`, `bench net` or `bench cpu`.
+// 300 the other threads' CPU fell 1.57 -> 1.37 s and boots 2,040 -> 1,950
+// ms (QEMU-normalised pairs: -0.062, 12 of 12; the worker no slower),
+// with no change in `bench blk`, `bench net` or `bench cpu`.
 export const JS_INLINE_BUDGET = 300;
 
 let tuned = false;
