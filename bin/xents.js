@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(root, "dist/src/main.js");
-if (!existsSync(cli) || !existsSync(join(root, "build/cpu.wasm"))) {
+if (!existsSync(cli) || !existsSync(join(root, "build/cpu.wasm")) || !existsSync(join(root, "build/translator.wasm"))) {
   process.stderr.write("xents is not built yet: run `npm run build` in " + root + "\n");
   process.exit(2);
 }

@@ -9,9 +9,7 @@
 //                        translator's frame records (src/cpu/core/code_frames.ts)
 //   [128 MiB, +ramSize)  machine RAM, machine physical [ramBase, ramBase+ramSize)
 
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { readBuiltWasm } from "./built_wasm.js";
 import { Jit, JitOptions, JitStats, jitOptionsFromEnv, EXEC_SLOTS, EXEC_MAP_BYTES } from "./jit/jit.js";
 import { compileOptimised, tuneEngineForTranslation } from "./jit/engine.js";
 import { TLB_ENTRIES } from "./jit/translate_page.js";
@@ -82,15 +80,7 @@ export interface CoreExports {
 let cachedModule: WebAssembly.Module | undefined;
 function coreModule(): WebAssembly.Module {
   if (!cachedModule) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    // dist/src/cpu -> build/cpu.wasm at the repository root
-    const candidates = [join(here, "../../../build/cpu.wasm"), join(here, "../../build/cpu.wasm")];
-    let bytes: Buffer | undefined;
-    for (const c of candidates) {
-      try { bytes = readFileSync(c); break; } catch { /* try the next */ }
-    }
-    if (!bytes) throw new Error(`cpu.wasm not found (looked in ${candidates.join(", ")}); run npm run build`);
-    cachedModule = compileOptimised(new Uint8Array(bytes)); // hot from its first instruction
+    cachedModule = compileOptimised(readBuiltWasm("cpu.wasm")); // hot from its first instruction
   }
   return cachedModule;
 }

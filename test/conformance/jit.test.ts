@@ -341,8 +341,8 @@ test("baseline compiles are answered while an optimised one is under way, and ea
   const before = order.indexOf("A") - 2, total = order.length - 3;
   assert.deepEqual(order.slice(0, 2), ["warm", "warmopt"], r.stderr);
   assert.ok(before >= 3, `baseline compiles answered during the optimised one: ${before} (${r.stderr})`);
-  // Only V8's trace is on stdout. (A page's function is the only one of its module, after the imported ones.)
-  const compiled = (tier: string): number => r.stdout.split("\n").filter((l) => l.startsWith("Compiled function") && l.includes(`#${JIT_FUNCS.length} using ${tier}`)).length;
+  // Only V8's trace is on stdout.
+  const compiled = (tier: string): number => compiles(r.stdout).pages.filter((l) => l.includes(`using ${tier}`)).length;
   assert.deepEqual([compiled("Liftoff"), compiled("TurboFan")], [1 + total, 2], r.stdout);
 });
 
@@ -1200,7 +1200,7 @@ test("evicted translations are collected while the core runs on", () => {
   const out = JSON.parse(r.stdout) as { made: number; collected: number; evicted: number; live: number; x7: string };
   assert.equal(out.x7, "150");
   assert.ok(out.evicted >= 2, r.stdout);
-  assert.equal(out.made, 1 + out.evicted + out.live, `the core's instance and every translation's: ${r.stdout}`);
+  assert.equal(out.made, 2 + out.evicted + out.live, `the core's instance, the translator's and every translation's: ${r.stdout}`);
   assert.equal(out.collected, out.evicted, `every evicted translation and no live one: ${r.stdout}`);
 });
 
@@ -1682,17 +1682,20 @@ const HOT_THEN_LATE = CHAIN_NOT_HEAD.replace("  loop:\n    blr x6", "  loop:\n  
 
 // V8's --trace-wasm-compilation-times lines ("Compiled function
 // <module>#<index> using <tier>") split into the core's (the module with
-// the most functions) and the translated pages' (every other module; each
-// page's function follows the imports, at index JIT_FUNCS.length).
-function compiles(stdout: string): { core: string[]; pages: string[] } {
+// the most functions), the translator's (src/cpu/translator: the other
+// module of more than one function) and the translated pages' (each the
+// only function of its module, after the imports, at index JIT_FUNCS.length).
+function compiles(stdout: string): { core: string[]; translator: string[]; pages: string[] } {
   const lines = stdout.split("\n").filter((l) => l.startsWith("Compiled function"));
   const moduleOf = (l: string): string => /^Compiled function (\S+)#/.exec(l)?.[1] ?? "";
-  const perModule = new Map<string, number>();
-  for (const l of lines) perModule.set(moduleOf(l), (perModule.get(moduleOf(l)) ?? 0) + 1);
-  const coreModule = [...perModule].sort((a, b) => b[1] - a[1])[0]?.[0];
-  const pages = lines.filter((l) => moduleOf(l) !== coreModule);
-  assert.ok(pages.every((l) => l.includes(`#${JIT_FUNCS.length} using `)), pages.join("\n"));
-  return { core: lines.filter((l) => moduleOf(l) === coreModule), pages };
+  const indexOf = (l: string): number => Number(/#(\d+) using/.exec(l)?.[1]);
+  const functions = new Map<string, Set<number>>();
+  for (const l of lines) functions.set(moduleOf(l), (functions.get(moduleOf(l)) ?? new Set()).add(indexOf(l)));
+  const many = [...functions].filter(([, f]) => f.size > 1).sort((a, b) => b[1].size - a[1].size).map(([m]) => m);
+  assert.ok(many.length <= 2, `modules of several functions: the core's and the translator's only (${many.length})`);
+  const pages = lines.filter((l) => !many.includes(moduleOf(l)));
+  assert.ok(pages.every((l) => indexOf(l) === JIT_FUNCS.length), pages.join("\n"));
+  return { core: lines.filter((l) => moduleOf(l) === many[0]), translator: lines.filter((l) => moduleOf(l) === many[1]), pages };
 }
 
 test("a page translated again after its translation was optimised is compiled optimised at once", () => {
@@ -1728,7 +1731,7 @@ test("XENTS_JIT_OPTIMIZE sets the instructions before an optimised compile; bad 
 // (the only function of its module, after the imported ones) is compiled by the baseline
 // compiler and, once it has run optimizeAfter instructions, by the
 // optimising one (not V8's cached baseline module for the same bytes).
-test("V8 compiles the core optimised, translated pages baseline first and optimised when asked", () => {
+test("V8 compiles the core and the translator optimised, translated pages baseline first and optimised when asked", () => {
   const bare = new URL("../helpers/bare.js", import.meta.url).href;
   const script = `
     import { bareCore } from ${JSON.stringify(bare)};
@@ -1738,12 +1741,13 @@ test("V8 compiles the core optimised, translated pages baseline first and optimi
   `;
   const r = spawnSync(process.execPath, ["--trace-wasm-compilation-times", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  const { core, pages } = compiles(r.stdout);
+  const { core, translator, pages } = compiles(r.stdout);
   const translated = (tier: string): number => pages.filter((l) => l.includes(`using ${tier}`)).length;
   assert.equal(translated("Liftoff"), 1, r.stdout);
   assert.equal(translated("TurboFan"), 1, r.stdout);
-  // Every other function compiled is the core's, and optimised.
+  // Every other function compiled is the core's or the translator's, and optimised.
   assert.ok(core.length > 100 && core.every((l) => l.includes("using TurboFan")), core.filter((l) => !l.includes("TurboFan")).join("\n"));
+  assert.ok(translator.length > 10 && translator.every((l) => l.includes("using TurboFan")), translator.filter((l) => !l.includes("TurboFan")).join("\n"));
   assert.match(r.stdout, /"optimized":1/);
 });
 

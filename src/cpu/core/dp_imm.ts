@@ -2,7 +2,8 @@
 // (immediate), move wide, bitfield (SBFM/BFM/UBFM) and EXTR.
 
 import { curPC, xr, xsp, setX, setXSP, setNZCV } from "./state";
-import { addFlags64, addFlags32, logicFlags64, logicFlags32, decodeBitMasks, bmWmask, bmTmask } from "./alu";
+import { addFlags64, addFlags32, logicFlags64, logicFlags32 } from "./alu";
+import { decodeBitMasks, bmWmask, bmTmask } from "./bitmasks";
 import { undefinedInstruction, CLS_DP_IMM } from "./exceptions";
 
 export function execDpImm(insn: u32): void {

@@ -13,9 +13,8 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import { translatePage } from "./translate_page.js";
+import { translatePage, loadTranslator } from "./translate_page.js";
 import { compileTranslation, compileTranslationAsync, tuneEngineForTranslation } from "./engine.js";
-import { warmUp, WARM_UP_ROUNDS } from "./warm_up.js";
 
 export interface CompileRequest { id: number; words: Uint32Array; entries: number[]; optimize: boolean; ran: Uint8Array | null }
 // An optimised request the translation it was for has gone from (the page
@@ -29,6 +28,8 @@ export type CompileResult =
 // (At the vCPU's priority, where it was started: see thread_priority.ts.)
 const { results } = workerData as { results: MessagePort };
 tuneEngineForTranslation();
+// The translator compiled now, beside the domain's build, not for the first hot page.
+loadTranslator();
 const baseline: CompileRequest[] = [];
 const optimised: CompileRequest[] = [];
 let scheduled = false;
@@ -39,11 +40,7 @@ function compile(req: CompileRequest): void {
   const t0 = performance.now();
   const fail = (e: unknown): void => results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
   try {
-    // (A copy: an array that comes through postMessage has V8's generic,
-    // holey elements (and so has Array.from's), one the warm-up makes has
-    // small integers, and the translator optimised for one was thrown away
-    // at the first of the other.)
-    const page = translatePage(req.words, req.entries.map((e) => e), req.optimize, req.ran ?? undefined);
+    const page = translatePage(req.words, req.entries, req.optimize, req.ran ?? undefined);
     const done = (module: WebAssembly.Module): void => {
       results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
     };
@@ -59,19 +56,11 @@ function compile(req: CompileRequest): void {
   }
 }
 
-// Warming up (warm_up.ts): while no request waits, the worker translates
-// pages of every instruction form a boot runs, so that V8 has optimised
-// the translator, with the feedback the requests will need, before they
-// come. Measured on a boot's first hundred pages (session 37, a smaller
-// warm-up): 403 ms cold, 147 ms after 30 warm-up translations.
-let warmUps = WARM_UP_ROUNDS;
-
 function next(): void {
   scheduled = false;
   const req = baseline.shift() ?? (optimising === 0 ? optimised.shift() : undefined);
   if (req) compile(req);
-  else if (warmUps > 0) warmUp(--warmUps);
-  if (baseline.length || (optimised.length && optimising === 0) || warmUps > 0) schedule();
+  if (baseline.length || (optimised.length && optimising === 0)) schedule();
 }
 
 function schedule(): void {
@@ -89,4 +78,3 @@ parentPort!.on("message", (m: CompileRequest | CancelRequest) => {
   (m.optimize ? optimised : baseline).push(m);
   schedule();
 });
-schedule();

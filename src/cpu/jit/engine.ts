@@ -47,13 +47,13 @@ export function compileOptimised(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Mo
 }
 
 // How much bytecode TurboFan may inline into one JavaScript function
-// (V8's default 920). The translator is large JavaScript that V8
-// optimises while a boot waits for translations: ~0.6 s of TurboFan on V8's
-// threads in a boot's first second (its emitters, 20-80 ms a compile),
-// beside the worker and the optimised pages on the one spare core. With
-// 300 the other threads' CPU fell 1.57 -> 1.37 s and boots 2,040 -> 1,950
-// ms (QEMU-normalised pairs: -0.062, 12 of 12; the worker no slower),
-// with no change in `bench blk`, `bench net` or `bench cpu`.
+// (V8's default 920): what V8 spends optimising JavaScript while a boot
+// waits for translations runs on the one spare core beside the worker and
+// the optimised pages. Set when the translator was still JavaScript (its
+// emitters took 20-80 ms a compile): with 300 the other threads' CPU fell
+// 1.57 -> 1.37 s and boots 2,040 -> 1,950 ms (QEMU-normalised pairs:
+// -0.062, 12 of 12), with no change in `bench blk`, `bench net` or
+// `bench cpu`.
 export const JS_INLINE_BUDGET = 300;
 
 let tuned = false;
@@ -79,19 +79,25 @@ const HINT_OPTIMISED = 0x02 | 2 << 2 | 2 << 4;
 const HINT_INVALID_TIER = 0x02 | 3 << 2 | 3 << 4;
 const HINTS_NAME = new TextEncoder().encode("compilationHints");
 
-// The module's bytes with a hints section for its one function, which
-// must come before the code section (id 10).
+// The module's bytes with a hints section giving every function it
+// defines the same hint; the section must come before the code section (id 10).
 export function withTierHint(bytes: Uint8Array, hint: number): Uint8Array<ArrayBuffer> {
-  let p = 8;
+  const leb = (p: number): [number, number] => { // value, next offset
+    let v = 0, shift = 0, b: number;
+    do { b = bytes[p++]; v += (b & 0x7F) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return [v, p];
+  };
+  const encode = (v: number): number[] => { const o: number[] = []; do { o.push((v & 0x7F) | (v >= 0x80 ? 0x80 : 0)); v >>>= 7; } while (v); return o; };
+  let p = 8, functions = 0;
   while (p < bytes.length && bytes[p] !== 10) {
-    p++;
-    let len = 0, shift = 0, b: number;
-    do { b = bytes[p++]; len += (b & 0x7F) * 2 ** shift; shift += 7; } while (b & 0x80);
-    p += len;
+    const id = bytes[p];
+    const [len, body] = leb(p + 1);
+    if (id === 3) functions = leb(body)[0];
+    p = body + len;
   }
-  if (p >= bytes.length) throw new Error("a translated module without a code section");
-  const payload = [HINTS_NAME.length, ...HINTS_NAME, 1, hint];
-  const section = [0, payload.length, ...payload];
+  if (p >= bytes.length) throw new Error("a module without a code section");
+  const payload = [...encode(HINTS_NAME.length), ...HINTS_NAME, ...encode(functions), ...new Array<number>(functions).fill(hint)];
+  const section = [0, ...encode(payload.length), ...payload];
   const out = new Uint8Array(bytes.length + section.length);
   out.set(bytes.subarray(0, p));
   out.set(section, p);
@@ -120,6 +126,12 @@ export function tiersPerModule(): boolean {
 export function compileTranslation(bytes: Uint8Array<ArrayBuffer>, optimised: boolean): WebAssembly.Module {
   if (!tiersPerModule()) return optimised ? compileOptimised(bytes) : new WebAssembly.Module(bytes);
   return new WebAssembly.Module(withTierHint(bytes, optimised ? HINT_OPTIMISED : HINT_BASELINE));
+}
+
+// The translator (src/cpu/translator), compiled optimised, once per thread
+// that translates: it runs on every page from the first.
+export function compileTranslator(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  return tiersPerModule() ? new WebAssembly.Module(withTierHint(bytes, HINT_OPTIMISED)) : compileOptimised(bytes);
 }
 
 export function compileTranslationAsync(bytes: Uint8Array<ArrayBuffer>, optimised: boolean): Promise<WebAssembly.Module> | null {

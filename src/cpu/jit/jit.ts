@@ -183,8 +183,8 @@ export class Jit {
     this.tab = tab; this.frames = frames; this.ramHost = ramHost; this.execMap = execMap;
     const e = core.exports;
     this.imports = { memory: core.memory, table: this.table };
-    for (const f of JIT_FUNCS) this.imports[f.name] = e[f.name] as WebAssembly.ImportValue;
-    for (const g of JIT_GLOBALS) this.imports[g.name] = e[g.name] as WebAssembly.Global;
+    for (const f of JIT_FUNCS) this.imports[f] = e[f] as WebAssembly.ImportValue;
+    for (const g of JIT_GLOBALS) this.imports[g] = e[g] as WebAssembly.Global;
     const setup = e.jitSetup as (tab: number, frames: number, ram: number, threshold: number, on: number, exec: number) => void;
     setup(tab, frames, ramHost, this.options.threshold, this.options.enabled ? 1 : 0, execMap);
     (e.jitSetOptimize as (n: number) => void)(this.options.optimizeAfter ?? 0);
