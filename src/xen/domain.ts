@@ -170,6 +170,17 @@ export class Domain implements EventHost, GrantDomain {
     return true;
   }
 
+  // The same for n pages from gfn at once (a populate_physmap extent), all
+  // or nothing: false, with nothing populated, if the limit, the heap or the
+  // p2m pool cannot cover every page not yet there.
+  populateRange(gfn: number, n: number): boolean {
+    const fa = this.svc.frames;
+    return this.p2m.setRam(gfn, n, (k) => {
+      if (this.totPages() + k > Number(this.maxPages) || fa.freeCount < k) return null;
+      return fa.allocMany(this.id, KIND_RAM, k);
+    }) === 0;
+  }
+
   // Remove whatever is at gfn (remove_from_physmap, or to make room): the
   // domain's own page is given up, a foreign mapping's reference dropped, a
   // shared page unmapped. A grant mapping is only ever removed by

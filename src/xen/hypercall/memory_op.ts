@@ -77,19 +77,21 @@ function reservation(c: HypercallContext, cmd: number, arg: bigint, startExtent:
       // Pages given to the domain without a guest-physical address (auto-translated guests
       // use populate_physmap); they are counted and freed with the domain.
       if (BigInt(t.totPages() + per) > t.maxPages || c.hv.frames.freeCount < per) break;
-      for (let i = 0; i < per; i++) t.unmappedFrames.push(c.hv.frames.alloc(t.id, KIND_RAM));
+      for (const f of c.hv.frames.allocMany(t.id, KIND_RAM, per)) t.unmappedFrames.push(f);
       continue;
     }
     const gfn = c.g.u64(list + BigInt(done * 8));
     if (gfn === null) return done > 0 ? BigInt(done) : neg(XEN_E.EFAULT);
     if (gfn + BigInt(per) > BigInt(MAX_GFN) || (gfn & BigInt(per - 1)) !== 0n) break;
-    // an extent is all or nothing, as Xen allocates it in one piece
-    if (cmd === XENMEM.populate_physmap && (BigInt(t.totPages() + per) > t.maxPages || c.hv.frames.freeCount < per)) break;
+    if (cmd === XENMEM.populate_physmap) {
+      // an extent is all or nothing, as Xen allocates it in one piece
+      if (BigInt(t.totPages() + per) > t.maxPages || c.hv.frames.freeCount < per || !t.populateRange(Number(gfn), per)) break;
+      continue;
+    }
     let ok = true;
     for (let i = 0; i < per && ok; i++) {
       const g = Number(gfn) + i;
-      if (cmd === XENMEM.populate_physmap) ok = t.populate(g);
-      else ok = t.p2m.get(g)?.type === "ram" && t.removeGfn(g) === 0; // only the domain's own pages go back
+      ok = t.p2m.get(g)?.type === "ram" && t.removeGfn(g) === 0; // only the domain's own pages go back
     }
     if (!ok) break;
   }
