@@ -170,11 +170,10 @@ export class Vgic {
     for (const [intid, hook] of c.levelHooks) c.irqs[intid].level = hook();
     const out: IrqState[] = [];
     const enabled = this.distEnabled();
-    const consider = (s: IrqState): void => {
-      if (s.active || (enabled && s.enabled && s.pending())) out.push(s);
-    };
-    for (const s of c.irqs) consider(s);
-    for (const s of this.spis) if (this.spiTarget(s) === c.index) consider(s);
+    const wanted = (s: IrqState): boolean => s.active || (enabled && s.enabled && s.pending());
+    for (const s of c.irqs) if (wanted(s)) out.push(s);
+    // (The route last: it is BigInt arithmetic, and this runs before every slice.)
+    for (const s of this.spis) if (wanted(s) && this.spiTarget(s) === c.index) out.push(s);
     return out;
   }
 
