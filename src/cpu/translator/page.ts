@@ -758,8 +758,8 @@ export class PageTranslator {
   // Whether the return point of a call is a head of this translation, in
   // this page (where the caller's code can go on after the call: callOut).
   private returnsHere(ret: i32): bool { return ret < 4096 && unchecked(this.headIndex[ret >> 2]) >= 0; }
-  // A call out of the page (to the address in L_VA, or, t >= 0... any
-  // other t: to the page's address + t; the registers and instret stored),
+  // A call out of the page (to the address in L_VA if toVa, else to the
+  // page's address + t; the registers and instret stored),
   // made through the core's jitCall: when the callee comes back to `ret`
   // this code goes on there (the registers and flags reloaded, instret from
   // the core's); otherwise it returns what jitCall says (3 with pc set, as
