@@ -4,7 +4,7 @@
 import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
 import { benchCpu } from "./bench_cpu.js";
-import { benchBoot } from "./bench_boot.js";
+import { benchBoot, bootXentsOnce } from "./bench_boot.js";
 import { benchBootDom0 } from "./bench_boot_dom0.js";
 import { benchBlk } from "./bench_blk.js";
 import { benchMigrate } from "./bench_migrate.js";
@@ -31,15 +31,26 @@ function benches(factory: HostFactory): Record<string, Bench> {
     remus: { options: { memory: "int" }, run: (a) => benchRemus(factory, { memoryMiB: int(a, "memory", 160) }) },
     net: { options: { mib: "int", "driver-domain": "bool" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16), driverDomain: a["driver-domain"] === true }) },
     boot: {
-      options: { dom0: "string", vcpus: "int", memory: "int" },
+      options: { dom0: "string", vcpus: "int", memory: "int", rounds: "int", reference: "string" },
       run: (a) => {
         const dom0 = (a.dom0 as string | undefined) ?? "xents";
         if (dom0 === "linux") {
-          if (a.vcpus !== undefined || a.memory !== undefined) throw new UsageError("--vcpus and --memory are for the domU benchmark (bench boot --dom0 linux boots Debian's Domain-0 and a domU as configured)");
+          if (a.vcpus !== undefined || a.memory !== undefined || a.rounds !== undefined || a.reference !== undefined) {
+            throw new UsageError("--vcpus, --memory, --rounds and --reference are for the domU benchmark (bench boot --dom0 linux boots Debian's Domain-0 and a domU as configured)");
+          }
           return benchBootDom0(factory);
         }
         if (dom0 !== "xents") throw new UsageError(`--dom0 ${dom0}: 'xents' (a domU booted by the TypeScript Domain-0, the default) or 'linux'`);
-        return benchBoot(factory, { vcpus: int(a, "vcpus", 1), memoryMiB: int(a, "memory", 256) });
+        const vcpus = int(a, "vcpus", 1), memoryMiB = int(a, "memory", 256);
+        const reference = (a.reference as string | undefined) ?? "qemu";
+        if (reference === "none") {
+          if (a.rounds !== undefined) throw new UsageError("--reference none boots the guest once, in this process (--rounds is for the comparison with QEMU)");
+          return bootXentsOnce(factory, { vcpus, memoryMiB });
+        }
+        if (reference !== "qemu") throw new UsageError(`--reference ${reference}: 'qemu' (the default) or 'none' (the guest alone, once)`);
+        const rounds = int(a, "rounds", 3);
+        if (rounds < 1 || rounds > 20) throw new UsageError(`--rounds ${rounds}: from 1 to 20`);
+        return benchBoot({ vcpus, memoryMiB, rounds });
       },
     },
   };
@@ -50,7 +61,7 @@ function benches(factory: HostFactory): Record<string, Bench> {
 export function benchCommand(factory: HostFactory, extra: Record<string, Bench> = {}): Command {
   return {
   summary: "run a benchmark beside its reference (cpu, boot, blk, migrate, remus, net, dma)",
-  usage: "xents bench <cpu|boot|blk|migrate|remus|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--driver-domain] [--dirty-rate pages/s] [--mib N]",
+  usage: "xents bench <cpu|boot|blk|migrate|remus|net|dma> [--json] [--iterations N] [--runs N] [--vcpus N] [--memory MiB] [--rounds N] [--reference qemu|none] [--dom0 linux] [--span MiB] [--ops N] [--format raw|qcow2] [--driver-domain] [--dirty-rate pages/s] [--mib N]",
   async run(args) {
     const what = args[0];
     const table = { ...benches(factory), ...extra };

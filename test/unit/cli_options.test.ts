@@ -7,6 +7,7 @@ import { UsageError, parseArgs } from "../../src/tools/args.js";
 import { ASSIGNABLE_OPTIONS, assignableDisks, assignableNics } from "../../src/tools/linux_dom0_options.js";
 import { benchCommand } from "../../src/tools/cmd_bench.js";
 import type { HostFactory } from "../../src/tools/cmd_demo.js";
+import { medianIndex } from "../../src/tools/bench_boot.js";
 
 test("top refuses a delay or an iteration count that is not a positive number (-d abc was NaN: a busy loop)", async () => {
   const top = xlCommands().top;
@@ -18,7 +19,8 @@ test("top refuses a delay or an iteration count that is not a positive number (-
 test("bench takes each benchmark's own options through the one parser: another benchmark's option, a bad number or a stray word is refused before anything runs", async () => {
   const bench = benchCommand({} as HostFactory); // nothing is booted: every case fails in parsing
   for (const argv of [["cpu", "--span", "3"], ["cpu", "--iterations", "abc"], ["blk", "--format", "vmdk"], ["net", "--mib"], ["net", "16"],
-    ["boot", "--dom0", "linux", "--vcpus", "2"], ["boot", "--dom0", "other"], ["nosuch"], ["constructor"]]) {
+    ["boot", "--dom0", "linux", "--vcpus", "2"], ["boot", "--dom0", "other"], ["boot", "--rounds", "0"], ["boot", "--rounds", "21"],
+    ["boot", "--reference", "kvm"], ["boot", "--reference", "none", "--rounds", "2"], ["boot", "--dom0", "linux", "--rounds", "2"], ["nosuch"], ["constructor"]]) {
     await assert.rejects(async () => bench.run(argv), (e: unknown) => e instanceof UsageError, `xents bench ${argv.join(" ")}`);
   }
 });
@@ -32,4 +34,11 @@ test("--assignable-disk and --assignable-nic are checked before a host starts: a
   assert.throws(() => nics("t", "t"), /each NIC needs a TAP device of its own/);
   assert.throws(() => nics("a", "b", "c", "d", "e"), /at most 4 NICs/);
   assert.throws(() => assignableDisks(parseArgs(["--assignable-disk", "qcow2:/nonexistent/x.img,ro"], ASSIGNABLE_OPTIONS)), /--assignable-disk qcow2:\/nonexistent\/x.img,ro: \/nonexistent\/x.img does not exist/);
+});
+
+test("bench boot's median is a round that ran: the middle one, or the lower middle of an even count", () => {
+  assert.equal(medianIndex([3.1, 2.2, 2.9]), 2);
+  assert.equal(medianIndex([2.5]), 0);
+  assert.equal(medianIndex([4, 1, 3, 2]), 3); // 2 (index 3) of 1, 2, 3, 4
+  assert.equal(medianIndex([2, 2, 1]), 0);
 });
