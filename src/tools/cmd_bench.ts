@@ -71,7 +71,8 @@ export function benchCommand(factory: HostFactory, extra: Record<string, Bench> 
     if (a._.length) throw new UsageError(`bench ${what} takes no arguments ('${a._[0]}')`);
     const result = await b.run(a);
     if (a.json === true) process.stdout.write(JSON.stringify(result) + "\n");
-    else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
+    // (nested figures, such as a profile or rounds, as JSON: not "[object Object]")
+    else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(16)} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}\n`);
     return 0;
   },
   };

@@ -42,3 +42,20 @@ test("bench boot's median is a round that ran: the middle one, or the lower midd
   assert.equal(medianIndex([4, 1, 3, 2]), 3); // 2 (index 3) of 1, 2, 3, 4
   assert.equal(medianIndex([2, 2, 1]), 0);
 });
+
+test("bench without --json prints a line per figure, nested ones (a profile, rounds) as JSON rather than [object Object]", async () => {
+  const result = { benchmark: "demo", ratio: 1.5, rounds: [{ a: 1 }, { a: 2 }], profile: { exits: { HVC: 3 } }, note: null };
+  const bench = benchCommand({} as HostFactory, { demo: { options: {}, run: () => result } });
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((s: string) => { lines.push(s); return true; }) as typeof process.stdout.write;
+  try {
+    assert.equal(await bench.run(["demo"]), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.deepEqual(lines, [
+    `${"benchmark".padEnd(16)} demo\n`, `${"ratio".padEnd(16)} 1.5\n`, `${"rounds".padEnd(16)} [{"a":1},{"a":2}]\n`,
+    `${"profile".padEnd(16)} {"exits":{"HVC":3}}\n`, `${"note".padEnd(16)} null\n`,
+  ]);
+});
