@@ -1406,6 +1406,49 @@ test("a loop entered in its middle is one self-looping block, and exits, flags a
   sameInBothTiers(MID_ENTRY_LOOPS, [9n, 10n, 17n, 23n, 1000n], Exit.DABT); // (below 9 no block fits)
 });
 
+// In a self-looping block whose registers are loaded before the loop, they
+// stay in their locals round it and are stored only on the ways out. Ways
+// out in a late iteration, with registers written after the access in the
+// iterations before: a load that walks into a page the TLB does not hold
+// yet (the interpreter runs it: the index and the sums must be in the vCPU
+// block), the budget at any iteration, the loop's own end, and an MMIO load
+// (the exit) chosen by CSEL in its twentieth iteration.
+const RESIDENT_LOOPS = `
+    adr x3, data
+    mov x1, #0
+    mov x0, #0
+  walk:
+    ldr x2, [x3, x1, lsl #3]
+    add x0, x0, x2
+    add x5, x0, x1
+    add x1, x1, #1
+    str x5, [x3]
+    add x6, x6, #3
+    cmp x1, #600
+    b.ne walk
+    mov x7, #0x9000000
+  late:
+    add x8, x8, #2
+    cmp x8, #40
+    csel x9, x7, x3, hs
+    ldr x2, [x9]
+    add x6, x6, x8
+    b late
+    .balign 4096
+  data:
+    .fill 1024, 8, 3
+`;
+
+test("a self-looping block's registers are stored on every way out, in whichever iteration, and nowhere else", () => {
+  const code = assemble(RESIDENT_LOOPS);
+  const words = new Uint32Array(1024);
+  words.set(new Uint32Array(code.buffer.slice(0, 4096)));
+  // both loops are wasm loops in both tiers
+  assert.equal(translatePage(words, [0]).loops, 2);
+  assert.equal(translatePage(words, [0], true).loops, 2);
+  sameInBothTiers(RESIDENT_LOOPS, [1n, 6n, 13n, 37n, 1000n, 5000n], Exit.DABT);
+});
+
 // Registers written in a block are stored once, at its end or before its
 // next load or store, and before the interpreter or a helper that reads the
 // vCPU block runs: an exclusive's base and data computed just before it

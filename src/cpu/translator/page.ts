@@ -197,6 +197,16 @@ export class PageTranslator {
   private loopFlags: i32 = FLAGS_NONE;
   private carried: bool = false;
   private selfLoop: bool = false; // ... and whether it is a wasm loop
+  // A self-looping block with everything it may read loaded before the
+  // loop (hoisted): the registers it refers to stay in their locals round
+  // the loop, stored only on the ways out (a slow path, the interpreter's
+  // instruction, the limit, the loop's end), not before each load or store
+  // or at the back edge. Each the body may write is DIRTY from the loop's
+  // head on, so that every way out stores it whatever iteration it is in
+  // (storing one the loop did not change writes back the value it was
+  // loaded with). The kernel's multi-precision loops (its RSA check, half a
+  // boot's instructions) stored four to eight registers an iteration.
+  private resident: bool = false;
   // addSub's operands.
   private aKind: i32 = 0; private aReg: i32 = 0;
   private bKind: i32 = 0; private bImm: i64 = 0; private bReg: i32 = 0; private bP1: i32 = 0; private bP2: i32 = 0;
@@ -317,7 +327,7 @@ export class PageTranslator {
     this.kinds.fill(-1);
     this.headIndex.fill(-1);
     this.nHeads = 0; this.translated = 0; this.loops = 0; this.stores = 0; this.called = 0; this.cur = 0;
-    this.flagSrc = FLAGS_NONE; this.pending = false; this.loopFlags = FLAGS_NONE; this.carried = false; this.selfLoop = false;
+    this.flagSrc = FLAGS_NONE; this.pending = false; this.loopFlags = FLAGS_NONE; this.carried = false; this.selfLoop = false; this.resident = false;
   }
 
   // The module around the body, in `out`: its length, or -1 if either did not fit.
@@ -638,6 +648,17 @@ export class PageTranslator {
       }
       this.load(NZCV);
     }
+    this.resident = hoist;
+    if (hoist) {
+      // What the body may write: every instruction's Rd/Rt, and a load's or
+      // store's Rt2 and base (writeback); more is harmless (a store of the
+      // value loaded), less is not.
+      for (let i = first; i <= last; i++) {
+        const insn = unchecked(this.words[i]);
+        this.residentIfLoaded(<i32>(insn & 31));
+        if (((insn >> 25) & 5) == 4) { this.residentIfLoaded(<i32>((insn >> 5) & 31)); this.residentIfLoaded(<i32>((insn >> 10) & 31)); }
+      }
+    }
     this.loopFlags = hoist ? lastFlagSetter(this.words, first, last) : FLAGS_NONE;
     if (this.loopFlags != FLAGS_NONE) { c.i32(0); c.set(L_FPEND); }
     if (this.selfLoop) { c.loop(); this.open(LB_LOOP); }
@@ -646,7 +667,10 @@ export class PageTranslator {
     if (this.selfLoop) this.close();
     this.loopFlags = FLAGS_NONE;
     this.carried = false;
+    this.resident = false;
   }
+
+  @inline private residentIfLoaded(r: i32): void { if (unchecked(this.st[r]) != UNLOADED) unchecked(this.st[r] = DIRTY); }
 
   private emitBlockBody(h: i32, first: i32, last: i32, next: i32, hoisted: bool): void {
     const c = this.c;
@@ -655,9 +679,9 @@ export class PageTranslator {
     // Does the whole block fit under the limit? (A br_if where no flags
     // need computing on the way out: an `if` costs V8's baseline compiler
     // a merge of every local.)
-    if (this.carried) {
+    if (this.carried || this.resident) {
       c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
-      this.openIf(); this.spillFlags(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth(LB_MISS)); this.close();
+      this.openIf(); this.spillFlags(); this.spillRegs(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth(LB_MISS)); this.close();
     } else {
       c.i32(first * 4); c.set(L_ENTRY);
       c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U); c.brIf(this.depth(LB_MISS));
@@ -784,8 +808,10 @@ export class PageTranslator {
     const f = this.flagSrc, lf = this.loopFlags;
     const carry = lf != FLAGS_NONE && this.pending && f != FLAGS_NONE && f == lf;
     if (carry) { c.i32(1); c.set(L_FPEND); } else this.settleFlags();
-    // The block's registers are stored once, here (a link register after).
-    this.flushRegs();
+    // The block's registers are stored once, here (a link register after);
+    // a resident loop's on its way out, after the back edge.
+    const resident = this.resident && (insn & 0xFC000000) != 0x94000000 && !isBranchReg(insn); // not BL, BR, BLR, RET
+    if (!resident) this.flushRegs();
     if (isBranchReg(insn)) {
       // The target first (BLR X30 branches to the old X30). A misaligned
       // one is the interpreter's (its fetch must fault there); within this
@@ -827,6 +853,7 @@ export class PageTranslator {
     this.slot(off >> 2);
     this.gotoIf(off + unchecked(this.rels[off >> 2]));
     if (carry) this.settleFlags();
+    if (resident) this.flushRegs();
     this.goto(off + 4);
   }
 
@@ -1245,7 +1272,8 @@ export class PageTranslator {
     // Dirty registers are stored here, on the block's path, rather than on
     // the slow path's (which would grow every load and store: compiles ~20%
     // longer); writes between two memory accesses still cost one store each.
-    this.flushRegs();
+    // (In a resident loop, on the slow path: they are stored on every way out.)
+    if (!this.resident) this.flushRegs();
     // Registers a store reads are loaded before the branch, so both paths agree.
     if (!load) { if (rt != 31) this.load(rt); if (rt2 >= 0 && rt2 != 31) this.load(rt2); }
     const total = rt2 >= 0 ? 2 * bytes : bytes;
