@@ -1353,6 +1353,15 @@ test("pending flags reach every way out of a translated block, baseline and opti
   }
 });
 
+// The wasm loops in the translation of a program's first page from its
+// start: baseline and optimised.
+function wasmLoops(source: string): [number, number] {
+  const code = assemble(source);
+  const words = new Uint32Array(1024);
+  words.set(new Uint32Array(code.buffer.slice(0, 4096)));
+  return [translatePage(words, [0]).loops, translatePage(words, [0], true).loops];
+}
+
 // A loop entered in its middle, as GCC lays out the kernel's
 // mpihelp_addmul_1 and submul_1 (half a boot's instructions): `b` past the
 // loop's first instruction to the rest of its body, so that a head sits
@@ -1397,12 +1406,8 @@ const MID_ENTRY_LOOPS = `
 `;
 
 test("a loop entered in its middle is one self-looping block, and exits, flags and ADC's carry are the interpreter's", () => {
-  const code = assemble(MID_ENTRY_LOOPS);
-  const words = new Uint32Array(1024);
-  words.set(new Uint32Array(code.buffer.slice(0, 4096)));
   // Both loops are wasm loops (the heads `mid` and `mid2` have blocks of their own too).
-  assert.equal(translatePage(words, [0]).loops, 2);
-  assert.equal(translatePage(words, [0], true).loops, 2);
+  assert.deepEqual(wasmLoops(MID_ENTRY_LOOPS), [2, 2]);
   sameInBothTiers(MID_ENTRY_LOOPS, [9n, 10n, 17n, 23n, 1000n], Exit.DABT); // (below 9 no block fits)
 });
 
@@ -1440,12 +1445,7 @@ const RESIDENT_LOOPS = `
 `;
 
 test("a self-looping block's registers are stored on every way out, in whichever iteration, and nowhere else", () => {
-  const code = assemble(RESIDENT_LOOPS);
-  const words = new Uint32Array(1024);
-  words.set(new Uint32Array(code.buffer.slice(0, 4096)));
-  // both loops are wasm loops in both tiers
-  assert.equal(translatePage(words, [0]).loops, 2);
-  assert.equal(translatePage(words, [0], true).loops, 2);
+  assert.deepEqual(wasmLoops(RESIDENT_LOOPS), [2, 2]); // both loops are wasm loops in both tiers
   sameInBothTiers(RESIDENT_LOOPS, [1n, 6n, 13n, 37n, 1000n, 5000n], Exit.DABT);
 });
 
