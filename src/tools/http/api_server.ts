@@ -14,10 +14,8 @@
 // Bodies are limited to 1 MiB and must be JSON; whatever is malformed gets
 // a 4xx with a message, and an exception the daemon did not mean a 500.
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from "fastify";
-import fastifyCookie from "@fastify/cookie";
-import fastifyWebsocket from "@fastify/websocket";
-import fastifyStatic from "@fastify/static";
+import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from "fastify";
+import { lazyPackage } from "../lazy_package.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +29,11 @@ import { openApiDocument } from "./openapi.js";
 import { sameToken } from "./http_token.js";
 
 export const DEFAULT_HTTP_PORT = 8480;
+// (CommonJS, loaded by the first server: lazy_package.ts)
+const fastify = lazyPackage<typeof import("fastify").default>("fastify");
+const fastifyCookie = lazyPackage<typeof import("@fastify/cookie").default>("@fastify/cookie");
+const fastifyWebsocket = lazyPackage<typeof import("@fastify/websocket").default>("@fastify/websocket");
+const fastifyStatic = lazyPackage<typeof import("@fastify/static").default>("@fastify/static");
 const PORTS_TRIED = 32; // from the default port up, when other hosts hold it
 const BODY_LIMIT = 1 << 20;
 const WEB_ROOT = fileURLToPath(new URL("../../../web/", import.meta.url)); // dist/web beside dist/src
@@ -63,9 +66,9 @@ export class ApiServer {
   // `metrics`: the host's, for GET /metrics (none: 404)
   constructor(private readonly dispatcher: Dispatcher, private readonly token: string, private readonly consoles: (domain: string | number) => ConsoleHistory | null = () => null,
     private readonly metrics: HostMetrics | null = null) {
-    this.app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
-    void this.app.register(fastifyCookie);
-    void this.app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_MESSAGE } });
+    this.app = fastify()({ bodyLimit: BODY_LIMIT, logger: false, return503OnClosing: true });
+    void this.app.register(fastifyCookie());
+    void this.app.register(fastifyWebsocket(), { options: { maxPayload: WS_MAX_MESSAGE } });
     // bodies are JSON (415 for anything else), but the login form's (URLSearchParams: the standard's own parser)
     this.app.removeContentTypeParser("text/plain");
     this.app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => { done(null, Object.fromEntries(new URLSearchParams(String(body)))); });
@@ -89,7 +92,7 @@ export class ApiServer {
     });
     for (const r of API_ROUTES) this.app.route({ method: r.method, url: r.path, handler: async (req, reply) => this.run(r, req, reply) });
     // the web page: built by `npm run build` (dist/web), served as it is
-    if (existsSync(join(WEB_ROOT, "index.html"))) void this.app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"], wildcard: true });
+    if (existsSync(join(WEB_ROOT, "index.html"))) void this.app.register(fastifyStatic(), { root: WEB_ROOT, prefix: "/", index: ["index.html"], wildcard: true });
     else this.app.get("/", async (_req, reply) => reply.code(404).type("application/json").send(json({ error: `the web page is not built (${WEB_ROOT}): npm run build` })));
   }
 

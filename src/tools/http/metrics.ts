@@ -6,7 +6,10 @@
 // values are the backends' and the hypervisor's own totals), the rest
 // gauges; a domain's series carry its name and id.
 
-import { Registry, Gauge, Counter } from "prom-client";
+import type { Registry, Gauge, Counter } from "prom-client";
+import { lazyPackage } from "../lazy_package.js";
+
+const promClient = lazyPackage<typeof import("prom-client")>("prom-client");
 
 export interface MetricsSnapshot {
   domains: { name: string; id: number; cpuSeconds: number; memoryMiB: number; vcpus: number; eventChannels: number; grantMappings: number }[];
@@ -22,7 +25,7 @@ export interface MetricsSnapshot {
 type Labels = Record<string, string | number>;
 
 export class HostMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry = new (promClient().Registry)();
   private snap: MetricsSnapshot | null = null;
   readonly contentType = this.registry.contentType;
 
@@ -34,10 +37,11 @@ export class HostMetrics {
       const collect = function (this: Gauge<L> | Counter<L>): void {
         this.reset();
         for (const [labels, v] of values(s())) {
-          if (this instanceof Gauge) this.set(labels as Record<L, string | number>, v); else this.inc(labels as Record<L, string | number>, v);
+          if (this instanceof promClient().Gauge) this.set(labels as Record<L, string | number>, v); else this.inc(labels as Record<L, string | number>, v);
         }
       };
       const o = { name, help, labelNames: [...labelNames], registers: [this.registry], collect };
+      const { Gauge, Counter } = promClient();
       if (kind === "gauge") new Gauge<L>(o); else new Counter<L>(o);
     };
     const byDomain = (f: (d: MetricsSnapshot["domains"][number]) => number) => (m: MetricsSnapshot): [Labels, number][] => m.domains.map((d) => [{ domain: d.name, domid: d.id }, f(d)]);

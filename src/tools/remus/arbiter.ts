@@ -20,7 +20,10 @@
 // etcd3 (Microsoft's client, on npm) speaks etcd's gRPC API; it is the
 // client the issue names and is kept up to date with etcd 3.x.
 
-import { Etcd3, Lease } from "etcd3";
+import type { Etcd3, Lease } from "etcd3";
+import { lazyPackage } from "../lazy_package.js";
+
+const etcd3 = lazyPackage<typeof import("etcd3")>("etcd3");
 
 export const ARBITER_TTL_S = 2; // the lease's time; etcd's least is 1.5 s with its default timing
 const CALL_MS = 1_000; // one request to etcd, at most
@@ -47,7 +50,7 @@ export class Arbiter {
   private lastRenewed = 0; // when the last renewal that etcd answered was sent
 
   constructor(readonly url: string, private readonly uuid: string) {
-    this.client = new Etcd3({ hosts: arbiterHosts(url), dialTimeout: CALL_MS });
+    this.client = new (etcd3().Etcd3)({ hosts: arbiterHosts(url), dialTimeout: CALL_MS });
   }
 
   private key(k: "owner" | "no-takeover"): string { return `xents/remus/${this.uuid}/${k}`; }
