@@ -9,9 +9,9 @@
 //                        translator's frame records (src/cpu/core/code_frames.ts)
 //   [128 MiB, +ramSize)  machine RAM, machine physical [ramBase, ramBase+ramSize)
 
-import { readBuiltWasm } from "./built_wasm.js";
 import { Jit, JitOptions, JitStats, jitOptionsFromEnv, EXEC_SLOTS, EXEC_MAP_BYTES } from "./jit/jit.js";
-import { compileOptimised, tuneEngineForTranslation } from "./jit/engine.js";
+import { tuneEngineForTranslation } from "./jit/engine.js";
+import { coreModule } from "./core_module.js";
 import { TLB_ENTRIES } from "./jit/translate_page.js";
 
 // Mirrors of the core's constants (state.ts); test/unit/domain_context.test.ts
@@ -77,13 +77,6 @@ export interface CoreExports {
   [name: string]: unknown;
 }
 
-let cachedModule: WebAssembly.Module | undefined;
-function coreModule(): WebAssembly.Module {
-  if (!cachedModule) {
-    cachedModule = compileOptimised(readBuiltWasm("cpu.wasm")); // hot from its first instruction
-  }
-  return cachedModule;
-}
 
 export interface CoreOptions {
   ramBase: bigint; // machine physical address of RAM
