@@ -3,42 +3,39 @@
 
 import type { Command } from "./cli.js";
 import type { HostFactory } from "./cmd_demo.js";
-import { benchCpu } from "./bench_cpu.js";
 import { benchBoot, bootXentsOnce } from "./bench_boot.js";
-import { benchBootDom0 } from "./bench_boot_dom0.js";
-import { benchBlk } from "./bench_blk.js";
-import { benchMigrate } from "./bench_migrate.js";
-import { benchNet } from "./bench_net.js";
-import { benchRemus } from "./bench_remus.js";
 import { parseArgs, UsageError, type ArgSpec, type Parsed } from "./args.js";
 
 // Each benchmark's options (--json is everyone's), parsed by the CLI's one
-// parser: an option another benchmark takes is refused, not ignored.
+// parser: an option another benchmark takes is refused, not ignored. Each
+// benchmark's module is loaded when it runs (every command loads this
+// table), but bench boot's: its xents boots are timed from their process's
+// start, and the modules they need are the ones it imports anyway.
 export interface Bench { options: ArgSpec; run(a: Parsed): Promise<object> | object }
 function benches(factory: HostFactory): Record<string, Bench> {
   const int = (a: Parsed, k: string, d: number): number => (a[k] as number | undefined) ?? d;
   return {
-    cpu: { options: { iterations: "int", runs: "int" }, run: (a) => benchCpu(int(a, "iterations", 400), int(a, "runs", 3)) },
+    cpu: { options: { iterations: "int", runs: "int" }, run: async (a) => (await import("./bench_cpu.js")).benchCpu(int(a, "iterations", 400), int(a, "runs", 3)) },
     blk: {
       options: { span: "int", ops: "int", format: "string", "driver-domain": "bool" },
-      run: (a) => {
+      run: async (a) => {
         const format = (a.format as string | undefined) ?? "raw";
         if (format !== "raw" && format !== "qcow2") throw new UsageError(`--format ${format}: 'raw' or 'qcow2'`);
-        return benchBlk(factory, { spanMiB: int(a, "span", 64), ops: int(a, "ops", 2000), format, driverDomain: a["driver-domain"] === true });
+        return (await import("./bench_blk.js")).benchBlk(factory, { spanMiB: int(a, "span", 64), ops: int(a, "ops", 2000), format, driverDomain: a["driver-domain"] === true });
       },
     },
-    migrate: { options: { memory: "int", "dirty-rate": "int" }, run: (a) => benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
-    remus: { options: { memory: "int" }, run: (a) => benchRemus(factory, { memoryMiB: int(a, "memory", 160) }) },
-    net: { options: { mib: "int", "driver-domain": "bool" }, run: (a) => benchNet(factory, { mib: int(a, "mib", 16), driverDomain: a["driver-domain"] === true }) },
+    migrate: { options: { memory: "int", "dirty-rate": "int" }, run: async (a) => (await import("./bench_migrate.js")).benchMigrate(factory, { memoryMiB: int(a, "memory", 256), dirtyRate: int(a, "dirty-rate", 2000) }) },
+    remus: { options: { memory: "int" }, run: async (a) => (await import("./bench_remus.js")).benchRemus(factory, { memoryMiB: int(a, "memory", 160) }) },
+    net: { options: { mib: "int", "driver-domain": "bool" }, run: async (a) => (await import("./bench_net.js")).benchNet(factory, { mib: int(a, "mib", 16), driverDomain: a["driver-domain"] === true }) },
     boot: {
       options: { dom0: "string", vcpus: "int", memory: "int", rounds: "int", reference: "string" },
-      run: (a) => {
+      run: async (a) => {
         const dom0 = (a.dom0 as string | undefined) ?? "xents";
         if (dom0 === "linux") {
           if (a.vcpus !== undefined || a.memory !== undefined || a.rounds !== undefined || a.reference !== undefined) {
             throw new UsageError("--vcpus, --memory, --rounds and --reference are for the domU benchmark (bench boot --dom0 linux boots Debian's Domain-0 and a domU as configured)");
           }
-          return benchBootDom0(factory);
+          return (await import("./bench_boot_dom0.js")).benchBootDom0(factory);
         }
         if (dom0 !== "xents") throw new UsageError(`--dom0 ${dom0}: 'xents' (a domU booted by the TypeScript Domain-0, the default) or 'linux'`);
         const vcpus = int(a, "vcpus", 1), memoryMiB = int(a, "memory", 256);

@@ -7,8 +7,6 @@ import type { HostFactory } from "./cmd_demo.js";
 import { checkHostMemory } from "./cmd_demo.js";
 
 export const DEFAULT_HOST_MIB = 2048;
-import { HostDaemon } from "./daemon/host_daemon.js";
-import { LinuxHostDaemon } from "./daemon/linux_host_daemon.js";
 import { linuxDom0Config, dom0Kind, DOM0_OPTIONS, ASSIGNABLE_OPTIONS, assignableDisks, assignableNics as assignableNicsOf } from "./linux_dom0_options.js";
 import { HostClient, processAlive } from "./daemon/client.js";
 import { parseHttpListen, type HttpListen } from "./http/api_server.js";
@@ -32,9 +30,10 @@ export function hostCommand(factory: HostFactory, entry: string): Command {
         let http: HttpListen | null;
         try { http = kind === "linux" ? null : parseHttpListen(a.http as string | undefined, a["http-public"] === true); } catch (e) { throw new UsageError((e as Error).message); }
         if (a.foreground) {
+          // (the daemons' modules are loaded here, not by every command)
           const d = kind === "linux"
-            ? new LinuxHostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, dom0: linuxDom0Config(a, ramMiB), assignable, assignableNics })
-            : new HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, migratePort: a["migrate-port"] as number | undefined, assignable, assignableNics, http });
+            ? new (await import("./daemon/linux_host_daemon.js")).LinuxHostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, dom0: linuxDom0Config(a, ramMiB), assignable, assignableNics })
+            : new (await import("./daemon/host_daemon.js")).HostDaemon(paths, factory, { ramMiB, deterministic: a.deterministic === true, noJit: a["no-jit"] === true, migratePort: a["migrate-port"] as number | undefined, assignable, assignableNics, http });
           await d.start();
           process.stderr.write(`xents: host running in ${paths.home}\n`);
           await d.serve();
