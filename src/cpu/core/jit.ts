@@ -425,9 +425,9 @@ export function jitFrameInstalled(f: u32): void {
 }
 
 // For translated code: one instruction through the interpreter (everything
-// the translation does not do inline, and every slow path of a load or
-// store: TLB miss, page crossing, SP alignment, MMIO, fault), with the state
-// the run loop would have given it. at = k << 12 | offset: the instruction
+// the translation does not do inline; a load or store whose fast path
+// misses leaves translated code instead), with the state the run loop
+// would have given it. at = k << 12 | offset: the instruction
 // at `offset` of the page being run (runPage, set by jitEnter), the k-th of
 // a block entered with instret = ic. The registers are in memory
 // (translated code stores those it wrote before calling); translated code

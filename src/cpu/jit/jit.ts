@@ -45,16 +45,17 @@ export interface JitOptions {
 }
 
 // Measured on Linux boots and the guest tests (docs/ARCHITECTURE.md): pages
-// run 4000 block heads, counted with halving every 5 M instructions, before
+// run 3000 block heads, counted with halving every 5 M instructions, before
 // they are translated (without the halving, 16000 was best: lower
 // thresholds translated pages that did not run long enough to repay their
-// compilation). A page's translation grows to at most 8 entries (4 were
+// compilation; 4000 until baseline code's loads and stores left it on a
+// miss instead of calling the interpreter, which made that code ~23% smaller). A page's translation grows to at most 8 entries (4 were
 // better while V8's own tier-up competed for the cores). On by default;
 // XENTS_JIT=0 turns it off, XENTS_JIT_THRESHOLD sets the heat,
 // XENTS_JIT_DECAY the instructions between halvings, XENTS_JIT_OPTIMIZE
 // the instructions before a page's optimised compile, XENTS_JIT_NICE the
 // nice levels V8's threads run below the vCPU's and the translator's.
-export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 4000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true, backgroundNice: 3 };
+export const JIT_DEFAULTS: JitOptions = { enabled: true, threshold: 3000, heatDecay: 5_000_000, maxModules: 4096, maxEntries: 8, background: true, optimizeAfter: 2_000_000, pruned: true, backgroundNice: 3 };
 
 export function jitOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): JitOptions {
   const o = { ...JIT_DEFAULTS };

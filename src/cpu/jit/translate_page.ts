@@ -28,7 +28,7 @@ export interface TranslatedPage { bytes: Uint8Array<ArrayBuffer>; heads: number;
 export interface TranslatorExports {
   memory: WebAssembly.Memory;
   words(): number; entries(): number; maxEntries(): number; ran(): number; out(): number; tlbEntries(): number;
-  translate(nEntries: number, slowExits: number, hasRan: number): number;
+  translate(nEntries: number, optimised: number, hasRan: number): number;
   heads(): number; translated(): number; called(): number; loops(): number; stores(): number;
 }
 
@@ -65,26 +65,27 @@ export function loadTranslator(): TranslatorExports {
 
 // words: the page's 1024 instruction words; entries: byte offsets where
 // execution has entered the page (block heads to translate from).
-// slowExits: a load's or store's slow path leaves translated code (returning
-// 4 with pc at the instruction) instead of calling the interpreter for it.
+// optimised: for V8's optimising compiler (its dispatch over the heads is
+// a br_table, which V8's baseline compiler makes a compare and a jump per
+// instruction of the page).
 // ran: the instructions that have run, a bit each (bit i & 7 of byte i >> 3
 // for the i-th word): only those are translated, with the entries and what
 // follows a call, an exception or an instruction left to the interpreter
 // (each comes back there); a branch or fall-through to the rest returns 5
 // with pc and instret set.
-export function translatePage(words: Uint32Array, entries: Iterable<number>, slowExits = false, ran?: Uint8Array): TranslatedPage {
-  return translateWith(loadTranslator(), words, entries, slowExits, ran);
+export function translatePage(words: Uint32Array, entries: Iterable<number>, optimised = false, ran?: Uint8Array): TranslatedPage {
+  return translateWith(loadTranslator(), words, entries, optimised, ran);
 }
 
 // The same with a given translator.
-export function translateWith(t: TranslatorExports, words: Uint32Array, entries: Iterable<number>, slowExits = false, ran?: Uint8Array): TranslatedPage {
+export function translateWith(t: TranslatorExports, words: Uint32Array, entries: Iterable<number>, optimised = false, ran?: Uint8Array): TranslatedPage {
   const buf = t.memory.buffer;
   new Uint32Array(buf, t.words(), 1024).set(words.subarray(0, 1024));
   const list = new Int32Array(buf, t.entries(), t.maxEntries());
   let n = 0;
   for (const e of entries) { if (n === list.length) break; list[n++] = e; }
   if (ran) new Uint8Array(buf, t.ran(), 128).set(ran.subarray(0, 128));
-  const len = t.translate(n, slowExits ? 1 : 0, ran ? 1 : 0);
+  const len = t.translate(n, optimised ? 1 : 0, ran ? 1 : 0);
   if (len < 0) throw new Error("the page's translation does not fit the translator's buffer");
   const bytes = new Uint8Array(len);
   bytes.set(new Uint8Array(t.memory.buffer, t.out(), len));

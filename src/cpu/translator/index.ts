@@ -14,12 +14,11 @@ export function ran(): usize { return changetype<usize>(t.ran); }
 export function out(): usize { return changetype<usize>(t.out.buf); }
 export function tlbEntries(): i32 { return TLB_ENTRIES; }
 
-// Translates the page from its first nEntries entries (slowExits: loads'
-// and stores' slow paths leave translated code, as optimised compiles
-// want; hasRan: only along what ran() says has run): the module's length
-// in out(), or -1 if it would not fit there.
-export function translate(nEntries: i32, slowExits: bool, hasRan: bool): i32 {
-  return t.run(min(nEntries, t.entries.length), slowExits, hasRan);
+// Translates the page from its first nEntries entries (optimised: for
+// V8's optimising compiler; hasRan: only along what ran() says has run):
+// the module's length in out(), or -1 if it would not fit there.
+export function translate(nEntries: i32, optimised: bool, hasRan: bool): i32 {
+  return t.run(min(nEntries, t.entries.length), optimised, hasRan);
 }
 
 // What the last translation holds: its block heads, the instructions

@@ -14,8 +14,7 @@
 // nothing ran), 3 if it left the page by a branch with pc and instret set
 // (the core goes on in the target page's translation if it has one,
 // jitChain), 4 if it stopped before a load or store whose fast path missed,
-// with pc and instret set (translated with slowExits, as optimised compiles
-// are: the interpreter runs that instruction), 5 if it reached a path of
+// with pc and instret set (the interpreter runs that instruction), 5 if it reached a path of
 // the page its translation left out, with pc and instret set, 6 never (the
 // core's jitCall answer when a callee came back). The module imports no
 // function table: an instance that imports one stays on the table's list
@@ -37,10 +36,11 @@
 // end or before its next load or store (the state every exit and fault
 // needs), and before a call to the interpreter. Integer data
 // processing, branches and integer loads/stores (with the TLB probe inline)
-// are translated; everything else, and every slow path (TLB miss, page
-// crossing, SP alignment, MMIO, fault), calls the interpreter for the whole
+// are translated; everything else calls the interpreter for the whole
 // instruction (jitStep) with the state it expects (pc, curPC, curInsn,
-// instret, nzcv), so those cases behave exactly as interpreted.
+// instret, nzcv), and a load's or store's slow path (TLB miss, page
+// crossing, SP alignment, MMIO, fault) leaves before the instruction for
+// the interpreter to run it, so those cases behave exactly as interpreted.
 //
 // Written in AssemblyScript rather than TypeScript so that it runs at full
 // speed from the first page: as JavaScript it cost V8's optimising compiler
@@ -98,7 +98,7 @@ const MAX_LOOP_SPAN = 64;
 const UNLOADED: u8 = 0, CLEAN: u8 = 1, DIRTY: u8 = 2;
 
 // The labels branches name, among the open wasm blocks.
-const LB_UNTRANSLATED = 0, LB_LEFT = 1, LB_OUT = 2, LB_NOHEAD = 3, LB_MISS = 4, LB_DISPATCH = 5, LB_LOOP = 6;
+const LB_UNTRANSLATED = 0, LB_LEFT = 1, LB_OUT = 2, LB_NOHEAD = 3, LB_MISS = 4, LB_DISPATCH = 5, LB_LOOP = 6, LB_SLOW = 7;
 
 // Operands of addSub (A: the first, B: the second).
 const A_X = 0, A_XSP = 1;
@@ -157,7 +157,7 @@ export class PageTranslator {
   // Open wasm blocks, loops and ifs, and where the labels branches name
   // are among them (a branch's depth is the count of those opened since).
   private level: i32 = 0;
-  private readonly at: StaticArray<i32> = new StaticArray<i32>(7);
+  private readonly at: StaticArray<i32> = new StaticArray<i32>(8);
   private readonly reach: StaticArray<u8> = new StaticArray<u8>(N);
   private readonly isHead: StaticArray<u8> = new StaticArray<u8>(N);
   private readonly sure: StaticArray<u8> = new StaticArray<u8>(N);
@@ -175,7 +175,7 @@ export class PageTranslator {
   loops: i32 = 0;
   stores: i32 = 0;
   called: i32 = 0;
-  private slowExits: bool = false;
+  private optimised: bool = false; // for V8's optimising compiler (the dispatch is a br_table)
   private hasRan: bool = false;
   private cur: i32 = 0; // the head whose block is being emitted
   // Flags are computed lazily within a block. An ADDS, SUBS or ANDS keeps
@@ -214,8 +214,8 @@ export class PageTranslator {
   // Translates `words` from nEntries byte offsets in `entries` (and, with
   // hasRan, only along what `ran` says has run): the module's length in
   // `out`, or -1 if it did not fit.
-  run(nEntries: i32, slowExits: bool, hasRan: bool): i32 {
-    this.reset(slowExits, hasRan);
+  run(nEntries: i32, optimised: bool, hasRan: bool): i32 {
+    this.reset(optimised, hasRan);
     const reach = this.reach, isHead = this.isHead, sure = this.sure, work = this.work;
     let nWork = 0;
     // Translate what the entries reach: fall-through, direct branches within
@@ -267,7 +267,10 @@ export class PageTranslator {
     c.gget(G_INSTRET); c.tee(L_IC); c.set(L_IC0);
     // Shared exits (their tails follow the function's body): "left" with pc
     // set, "out" with pc = the page + L_ENTRY (a branch out of the page),
-    // "untranslated" with pc = the page + L_ENTRY (a path left out).
+    // "untranslated" with pc = the page + L_ENTRY (a path left out), "slow"
+    // before a load or store whose fast path missed (L_ENTRY: its offset,
+    // and its index in the block from bit 12).
+    c.block(); this.open(LB_SLOW);
     c.block(); this.open(LB_UNTRANSLATED);
     c.block(); this.open(LB_LEFT);
     c.block(); this.open(LB_OUT);
@@ -276,7 +279,7 @@ export class PageTranslator {
     c.loop(); this.open(LB_DISPATCH);
     const H = this.nHeads;
     for (let h = H - 1; h >= 0; h--) { c.block(); unchecked(this.headAt[h] = this.level++); }
-    if (this.slowExits) {
+    if (this.optimised) {
       // Optimised code: a br_table over the page's instructions, which V8's
       // optimising compiler makes one indirect jump.
       c.get(L_ENTRY); c.i32(2); c.op(Op.I32_SHR_U);
@@ -312,13 +315,17 @@ export class PageTranslator {
     c.i32(3); c.op(Op.RETURN);
     c.end(); this.level--; // untranslated
     this.exitAtEntry(); c.op(Op.DROP); c.op(Op.DROP);
-    c.i32(5);
+    c.i32(5); c.op(Op.RETURN);
+    c.end(); this.level--; // slow
+    c.get(L_PAGE); c.get(L_ENTRY); c.i32(0xFFF); c.op(Op.I32_AND); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_PC);
+    c.get(L_IC); c.get(L_ENTRY); c.i32(12); c.op(Op.I32_SHR_U); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_INSTRET);
+    c.i32(4);
     return this.module();
   }
 
-  private reset(slowExits: bool, hasRan: bool): void {
+  private reset(optimised: bool, hasRan: bool): void {
     this.c.reset(); this.out.reset();
-    this.slowExits = slowExits; this.hasRan = hasRan;
+    this.optimised = optimised; this.hasRan = hasRan;
     this.st.fill(UNLOADED);
     this.regLocal.fill(-1);
     this.regs = 0; this.level = 0;
@@ -505,7 +512,7 @@ export class PageTranslator {
   // The interpreter runs instruction k of the block (at byte `off`), with the
   // registers in memory, and counts it in instret; pushes whether translated
   // code must leave. (The core finds the word and the page itself: a call is
-  // a few bytes, and most of them are slow paths.)
+  // a few bytes.)
   private interp(off: i32, k: i32): void {
     const c = this.c;
     this.spillFlags();
@@ -1274,8 +1281,6 @@ export class PageTranslator {
     // longer); writes between two memory accesses still cost one store each.
     // (In a resident loop, on the slow path: they are stored on every way out.)
     if (!this.resident) this.flushRegs();
-    // Registers a store reads are loaded before the branch, so both paths agree.
-    if (!load) { if (rt != 31) this.load(rt); if (rt2 >= 0 && rt2 != 31) this.load(rt2); }
     const total = rt2 >= 0 ? 2 * bytes : bytes;
     // TLB probe: the entry of va's page must hold the page of the access's
     // last byte (so a tag match also rules out crossing into the next page),
@@ -1285,10 +1290,20 @@ export class PageTranslator {
     c.mem(Op.I64_LOAD, load ? 0 : 8);
     c.get(L_VA); if (total > 1) { c.i64(total - 1); c.op(Op.I64_ADD); } c.i64(12); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
     if (rn == 31) { c.get(this.xl(31)); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
+    // A miss (the walk, a page crossing, SP alignment, MMIO, a fault, a
+    // store to code) leaves before the instruction, by the one tail all
+    // misses share: the interpreter runs it exactly as interpreted, and what
+    // follows up to the next block head. Calling the interpreter here and
+    // going on (reloading what it wrote) was ~30% of the machine code V8's
+    // baseline compiler made of a boot's pages, all of it in line.
+    c.op(Op.I32_EQZ);
     this.openIf();
+    this.spillFlags();
+    this.spillRegs();
+    c.i32(off | (k << 12)); c.set(L_ENTRY); c.br(this.depth(LB_SLOW));
+    this.close();
     // Fast path. A frame holding translated code has no write tag, so a
-    // store here never writes code. Registers written are dirty after both
-    // paths (wrote()).
+    // store here never writes code.
     const pair = rt2 >= 0;
     if (pair) { this.hostAddr(false); c.set(L_H); }
     if (load) {
@@ -1304,32 +1319,9 @@ export class PageTranslator {
     }
     const wb = mode == MODE_PRE || mode == MODE_POST;
     if (wb) { c.get(L_R); c.set(this.xl(rn)); }
-    c.else_();
-    if (this.slowExits) {
-      this.pcConst(off); c.gset(G_PC);
-      c.get(L_IC); if (k) { c.i64(k); c.op(Op.I64_ADD); } c.gset(G_INSTRET);
-      this.spillFlags();
-      this.spillRegs();
-      c.i32(4); c.op(Op.RETURN);
-      this.close();
-      this.wrote(load, rt, rt2, wb, rn);
-      return;
-    }
-    // Slow path: the interpreter runs the whole instruction (the walk, an
-    // MMIO exit, a fault, a store to code), exactly as interpreted, and
-    // translated code leaves unless it simply completed; then the registers
-    // it wrote are read back.
-    this.callInterp(off, k, false);
-    // (Register 31 is the zero register as a load's target, SP as a base.)
-    if (load && rt >= 0 && rt != 31) this.reload(rt);
-    if (load && rt2 >= 0 && rt2 != 31) this.reload(rt2);
-    if (wb) this.reload(rn);
-    this.close();
     this.wrote(load, rt, rt2, wb, rn);
   }
-  private reload(r: i32): void { const c = this.c; c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
-  // (The registers the fast path wrote are marked dirty after both paths:
-  // the slow one stores those dirty before the instruction.)
+  // (Register 31 is the zero register as a load's target, SP as a base.)
   private wrote(load: bool, rt: i32, rt2: i32, wb: bool, rn: i32): void {
     if (load) {
       if (rt >= 0 && rt != 31) unchecked(this.st[rt] = DIRTY);
