@@ -700,18 +700,22 @@ test("where a function begins (mov x9, x30; BTI C; PACIASP) is a block head of i
 // (temporaries, and the operands of the last flag-setter),
 // then one i64 for each guest register the translated code uses (V8's
 // baseline compiler pays for every local declared). Here x0, x1, x2 and SP.
-test("a translated page declares a local for each guest register it uses and no more", () => {
+test("an optimised page declares a local for each guest register it uses and no more; a baseline page none", () => {
   const words = new Uint32Array(1024);
   words.set(new Uint32Array(assemble("add x0, x1, #1\n ldr x2, [sp, #8]\n hvc #0").buffer.slice(0, 12)));
-  const bytes = translatePage(words, [0]).bytes;
-  // The code section's one body: its size, then the local declarations.
-  let i = 8;
-  const leb = (): number => { let v = 0, s = 0, b: number; do { b = bytes[i++]; v |= (b & 0x7F) << s; s += 7; } while (b & 0x80); return v; };
-  while (bytes[i] !== 10) { i++; const n = leb(); i += n; }
-  i++; leb(); leb(); leb();
-  const groups: [number, number][] = [];
-  for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
-  assert.deepEqual(groups, [[9, 0x7E], [11, 0x7F], [4, 0x7E]]);
+  const locals = (optimised: boolean): [number, number][] => {
+    const bytes = translatePage(words, [0], optimised).bytes;
+    // The code section's one body: its size, then the local declarations.
+    let i = 8;
+    const leb = (): number => { let v = 0, s = 0, b: number; do { b = bytes[i++]; v |= (b & 0x7F) << s; s += 7; } while (b & 0x80); return v; };
+    while (bytes[i] !== 10) { i++; const n = leb(); i += n; }
+    i++; leb(); leb(); leb();
+    const groups: [number, number][] = [];
+    for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
+    return groups;
+  };
+  assert.deepEqual(locals(true), [[10, 0x7E], [11, 0x7F], [4, 0x7E]], "the temporaries, then x0, x1, SP and x2");
+  assert.deepEqual(locals(false), [[10, 0x7E], [11, 0x7F]], "the temporaries only");
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -1514,11 +1518,12 @@ const EXCLUSIVE_AFTER_WRITE = `
     .quad 11, 12, 13, 14, 15
 `;
 
-test("registers written in a block are stored once, and are in the vCPU block at every way out of it", () => {
+test("registers written in a block are stored once in optimised code, and are in the vCPU block at every way out of it in both tiers", () => {
   sameInBothTiers(EXCLUSIVE_AFTER_WRITE, [11n, 1000n], Exit.HVC);
   const words = new Uint32Array(1024);
   words.set(new Uint32Array(assemble("add x0, x0, #1\n add x0, x0, #2\n add x0, x0, #3\n add x1, x0, #4\n add x0, x1, #5\n hvc #0").buffer.slice(0, 24)));
-  assert.equal(translatePage(words, [0]).stores, 2, "x0 and x1, once each, before the interpreter's HVC");
+  assert.equal(translatePage(words, [0], true).stores, 2, "optimised code: x0 and x1, once each, before the interpreter's HVC");
+  assert.equal(translatePage(words, [0]).stores, 5, "baseline code: each write, where it is made");
   sameInBothTiers(DIRTY_AT_EXITS, [3n, 4n, 7n, 11n, 1000n], Exit.DABT);
 });
 

@@ -31,10 +31,12 @@
 // Each block checks `instret + length <= limit` before it runs, so exits are
 // exact: the interpreter finishes a block that does not fit.
 //
-// Inside a block the general registers are read from i64 locals, loaded on
-// first use; a register written is stored to the vCPU block at the block's
-// end or before its next load or store (the state every exit and fault
-// needs), and before a call to the interpreter. Integer data
+// In optimised code the general registers are read from i64 locals inside
+// a block, loaded on first use; a register written is stored to the vCPU
+// block at the block's end or before its next load or store (the state
+// every exit and fault needs), and before a call to the interpreter.
+// Baseline code reads and writes them in the vCPU block itself (below, at
+// L_W). Integer data
 // processing, branches and integer loads/stores (with the TLB probe inline)
 // are translated; everything else calls the interpreter for the whole
 // instruction (jitStep) with the state it expects (pc, curPC, curInsn,
@@ -69,8 +71,17 @@ const L_VA = 7, L_A = 8, L_B = 9, L_R = 10; // i64 temps
 // The operands and result of the last ADDS/SUBS/ANDS (64-bit; L_F*32 for
 // 32-bit ones): the flags, kept as what they are computed from (pending).
 const L_FA = 11, L_FB = 12, L_FR = 13;
-const I64_LOCALS = 9;
-const L_NZCV = 14; // i32
+// Baseline code's registers are not locals: V8's baseline compiler keeps
+// every local in a stack slot anyway, reconciles those it holds in
+// machine registers at every block boundary and zero-fills them all at
+// each entry, so a register's local cost it as much as the vCPU block's
+// word and more code (its machine code for a boot's pages 14.1 -> 12.9 MB
+// without them; guest-alone boots 56 and 80 ms shorter, paired medians of
+// two sets of 10 alternating boots, 7 of 10 each). A value written is
+// stored through L_W.
+const L_W = 14;
+const I64_LOCALS = 10;
+const L_NZCV = 15; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
 const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
 // In a self-looping block: 1 when the flags are those of the loop's last
@@ -79,11 +90,10 @@ const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
 const L_FPEND = L_NZCV + 10;
 const I32_LOCALS = 11;
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
-// Then one i64 for each of x0..x30 and SP (register 31 in its SP role) the
-// page's code uses, numbered as first used. Only those: V8's baseline
-// compiler reconciles every local at every block boundary and zero-fills
-// them all at each entry, so its compile time and entry cost grow with the
-// locals declared, used or not (~40% more compile time for 40 more).
+// Then, in optimised code, one i64 for each of x0..x30 and SP (register 31
+// in its SP role) the page's code uses, numbered as first used. Only those
+// (when baseline code had them, declaring 40 more cost V8's baseline
+// compiler ~40% more compile time).
 const L_X0 = L_FPEND + 1;
 const NZCV = 32; // index of the flags in the cache state
 // The longest loop body (instructions) a block runs on through a head for.
@@ -415,20 +425,26 @@ export class PageTranslator {
   }
   private load(r: i32): void {
     if (r == NZCV && (this.pending || this.carried)) { this.settleFlags(); return; }
+    if (r != NZCV && !this.optimised) return;
     if (unchecked(this.st[r]) != UNLOADED) return;
     const c = this.c;
     if (r == NZCV) { c.gget(G_NZCV); c.set(L_NZCV); } else { c.get(L_CPU); c.mem(Op.I64_LOAD, r * 8); c.set(this.xl(r)); }
     unchecked(this.st[r] = CLEAN);
   }
   // Register r in its zero-register role (31 reads 0), 64 bits.
-  private x(r: i32): void { if (r == 31) this.c.i64(0); else { this.load(r); this.c.get(this.xl(r)); } }
-  // Register r in its SP role.
-  private xsp(r: i32): void { this.load(r); this.c.get(this.xl(r)); }
+  private x(r: i32): void { if (r == 31) this.c.i64(0); else this.xsp(r); }
+  // Register r in its SP role (baseline code: from the vCPU block).
+  private xsp(r: i32): void {
+    if (!this.optimised) { this.c.get(L_CPU); this.c.mem(Op.I64_LOAD, r * 8); return; }
+    this.load(r); this.c.get(this.xl(r));
+  }
   private w(r: i32): void { this.x(r); this.c.op(Op.I32_WRAP_I64); }
   private wsp(r: i32): void { this.xsp(r); this.c.op(Op.I32_WRAP_I64); }
   private setX(r: i32): void { if (r == 31) this.c.op(Op.DROP); else this.setXSP(r); }
   private setXSP(r: i32): void {
-    this.c.set(this.xl(r));
+    const c = this.c;
+    if (!this.optimised) { c.set(L_W); c.get(L_CPU); c.get(L_W); c.mem(Op.I64_STORE, r * 8); this.stores++; return; }
+    c.set(this.xl(r));
     unchecked(this.st[r] = DIRTY);
   }
   // Dirty registers stored to the vCPU block: on the block's own path
@@ -1289,7 +1305,7 @@ export class PageTranslator {
     c.get(L_TLB); c.op(Op.I32_ADD); c.tee(L_E);
     c.mem(Op.I64_LOAD, load ? 0 : 8);
     c.get(L_VA); if (total > 1) { c.i64(total - 1); c.op(Op.I64_ADD); } c.i64(12); c.op(Op.I64_SHR_U); c.op(Op.I64_EQ);
-    if (rn == 31) { c.get(this.xl(31)); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
+    if (rn == 31) { this.xsp(31); c.op(Op.I32_WRAP_I64); c.i32(15); c.op(Op.I32_AND); c.op(Op.I32_EQZ); c.op(Op.I32_AND); }
     // A miss (the walk, a page crossing, SP alignment, MMIO, a fault, a
     // store to code) leaves before the instruction, by the one tail all
     // misses share: the interpreter runs it exactly as interpreted, and what
@@ -1308,28 +1324,18 @@ export class PageTranslator {
     if (pair) { this.hostAddr(false); c.set(L_H); }
     if (load) {
       this.hostAddr(pair); this.loadValue(bytes, ext, 0);
-      if (rt == 31) c.op(Op.DROP); else c.set(this.xl(rt));
+      this.setX(rt);
       if (pair) {
         c.get(L_H); this.loadValue(bytes, ext, bytes);
-        if (rt2 == 31) c.op(Op.DROP); else c.set(this.xl(rt2));
+        this.setX(rt2);
       }
     } else {
       this.hostAddr(pair); this.x(rt); this.storeValue(bytes, 0);
       if (pair) { c.get(L_H); this.x(rt2); this.storeValue(bytes, bytes); }
     }
     const wb = mode == MODE_PRE || mode == MODE_POST;
-    if (wb) { c.get(L_R); c.set(this.xl(rn)); }
-    this.wrote(load, rt, rt2, wb, rn);
+    if (wb) { c.get(L_R); this.setXSP(rn); }
   }
-  // (Register 31 is the zero register as a load's target, SP as a base.)
-  private wrote(load: bool, rt: i32, rt2: i32, wb: bool, rn: i32): void {
-    if (load) {
-      if (rt >= 0 && rt != 31) unchecked(this.st[rt] = DIRTY);
-      if (rt2 >= 0 && rt2 != 31) unchecked(this.st[rt2] = DIRTY);
-    }
-    if (wb) unchecked(this.st[rn] = DIRTY);
-  }
-
   // The value at the host address on the stack, extended as the load does.
   private loadValue(bytes: i32, ext: i32, offset: i32): void {
     const c = this.c;
