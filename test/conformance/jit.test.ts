@@ -279,11 +279,16 @@ test("the background translator compiles baseline requests before optimised ones
 // translated again) is not made if the worker has not started it: B waits
 // behind A (one optimised compile at a time) and is cancelled; A, not
 // cancelled, is answered. A cancel for a request already answered is
-// nothing.
+// nothing. (A is a page of loads and stores, tens of milliseconds of
+// TurboFan, so that the cancel, posted right after B, arrives while A is
+// under way: with a page of ADDs A was sometimes done first in a loaded run.)
 test("an optimised request cancelled while it waits is not compiled", async () => {
   const bg = backgroundTranslator();
   assert.ok(bg, "a background translator");
-  const page = new Uint32Array(1024).fill(0x91000821); // add x1, x1, #2
+  const page = new Uint32Array(1024);
+  // ldr x1, [x2, #8]; str x1, [x3, #16]; add x0, x1, x2; ldr w4, [x2, #12]; strh w5, [x3, #2]; ldp x6, x7, [x2, #16]
+  const words = [0xF9400441, 0xF9000861, 0x8B020020, 0xB9400C44, 0x79000465, 0xA9411C46];
+  for (let i = 0; i < 1023; i++) page[i] = words[i % words.length];
   page[1023] = 0xD65F03C0; // ret
   const got = new Map<string, string>();
   const post = (name: string): number => bg.post(page.slice(), [0], true, null, (r) => { got.set(name, "cancelled" in r ? "cancelled" : "error" in r ? `error ${r.error}` : "module"); });
