@@ -2,7 +2,7 @@
 // core is hot from its first instruction, and TurboFan takes ~50 ms over it.
 // compileCoreAhead() starts that compile on V8's own threads, so that a
 // command about to boot a guest does it while the rest of the program loads
-// (~0.13 s of modules, on the main thread) rather than before the guest's
+// (~0.1 s of modules, on the main thread) rather than before the guest's
 // build; coreModule() takes its result if it has arrived, and otherwise
 // compiles (synchronously, as it always did before session 50).
 

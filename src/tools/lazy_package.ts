@@ -1,8 +1,8 @@
 // A package loaded where it is first used rather than when its importer is:
 // every xents command imports the whole command table, and etcd's client
 // (with gRPC and protobuf), Fastify and its plugins, and prom-client took
-// ~0.2 s of each command's start (0.38 s to the first hypercall of
-// `bench boot`'s guest) though only a host daemon with its HTTP API, its
+// ~0.2 s of each command's start (of the ~0.39 s before `bench boot`'s
+// guest was built) though only a host daemon with its HTTP API, its
 // metrics or a Remus arbiter uses them. CommonJS packages only: require()
 // is synchronous, so the constructors that use them stay synchronous.
 

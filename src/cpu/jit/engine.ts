@@ -34,16 +34,22 @@ const MARK = new Uint8Array([0, 10, 9, ...new TextEncoder().encode("optimised")]
 // A module compiled with TurboFan, chosen by the process-wide flags (the
 // core's own module, and translated pages where tiersPerModule is false).
 export function compileOptimised(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
-  const marked = new Uint8Array(bytes.length + MARK.length);
-  marked.set(bytes);
-  marked.set(MARK, bytes.length);
-  v8.setFlagsFromString("--no-liftoff");
-  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  const marked = optimisedBytes(bytes);
   try {
     return new WebAssembly.Module(marked);
   } finally {
     v8.setFlagsFromString("--liftoff");
   }
+}
+
+// The bytes with MARK, the flags set for TurboFan alone.
+function optimisedBytes(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const marked = new Uint8Array(bytes.length + MARK.length);
+  marked.set(bytes);
+  marked.set(MARK, bytes.length);
+  v8.setFlagsFromString("--no-liftoff");
+  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  return marked;
 }
 
 // How much bytecode TurboFan may inline into one JavaScript function
@@ -146,10 +152,5 @@ export function compileTranslationAsync(bytes: Uint8Array<ArrayBuffer>, optimise
 // ~2.6 (TurboFan's time, though each named Liftoff), fell behind, and most
 // optimised compiles were cancelled as obsolete: a boot took twice as long.
 export function compileOptimisedAsync(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
-  const marked = new Uint8Array(bytes.length + MARK.length);
-  marked.set(bytes);
-  marked.set(MARK, bytes.length);
-  v8.setFlagsFromString("--no-liftoff");
-  v8.setFlagsFromString("--no-wasm-lazy-compilation");
-  return WebAssembly.compile(marked).finally(() => v8.setFlagsFromString("--liftoff"));
+  return WebAssembly.compile(optimisedBytes(bytes)).finally(() => v8.setFlagsFromString("--liftoff"));
 }
