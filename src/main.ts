@@ -11,14 +11,14 @@ import { demoCommand, HostFactory } from "./tools/cmd_demo.js";
 import { makeHostFactory } from "./host/host_factory.js";
 import { hostCommand } from "./tools/cmd_host.js";
 import { xlCommands } from "./tools/cmd_xl.js";
-import { fileURLToPath } from "node:url";
-import { join, dirname } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "./tools/package_root.js";
 import { fuzzCommand } from "./tools/cmd_fuzz.js";
 import { parseSeed } from "./host/fuzz/rng.js";
 
 export const hostFactory: HostFactory = makeHostFactory();
 
-const entry = join(dirname(fileURLToPath(import.meta.url)), "../../bin/xents.js");
+const entry = join(packageRoot, "bin/xents.js");
 
 export const commands: Record<string, Command> = {
   demo: demoCommand(hostFactory),

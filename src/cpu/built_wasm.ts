@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 export function readBuiltWasm(name: "cpu.wasm" | "translator.wasm"): Uint8Array<ArrayBuffer> {
   const here = dirname(fileURLToPath(import.meta.url));
-  // dist/src/cpu -> build/ (or, run from source, src/cpu -> build/)
+  // dist/src/cpu -> build/ (or, run from source or bundled: src/cpu or dist/bundle -> build/)
   const candidates = [join(here, "../../../build", name), join(here, "../../build", name)];
   for (const c of candidates) {
     try { return new Uint8Array(readFileSync(c)); } catch { /* try the next */ }

@@ -5,10 +5,11 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { dirname, join, basename } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, basename } from "node:path";
+import { packageRoot } from "./package_root.js";
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+// (Where bin/xents.js is, whether the CLI runs bundled or not.)
+export const repoRoot = packageRoot;
 
 export class ToolchainMissing extends Error {}
 

@@ -11,12 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAZY_PACKAGES } from "../../src/tools/lazy_package.js";
 
-// Runs `script` (an ES module; MAIN is dist/src/main.js) in a fresh Node and
-// returns the lazy packages it had loaded at its end.
-function loadedAfter(script: string): string[] {
+const SRC_MAIN = new URL("../../src/main.js", import.meta.url).href;
+// What bin/xents.js runs (scripts/bundle.mjs): lazy imports stay lazy there too.
+const BUNDLE_MAIN = new URL("../../bundle/main.js", import.meta.url).href;
+
+// Runs `script` (an ES module; MAIN is dist/src/main.js or the bundle's) in
+// a fresh Node and returns the lazy packages it had loaded at its end.
+function loadedAfter(script: string, main = SRC_MAIN): string[] {
   const home = mkdtempSync(join(tmpdir(), "xents-startup-"));
   try {
-    const main = new URL("../../src/main.js", import.meta.url).href;
     const probe = `
       import { createRequire } from "node:module";
       const MAIN = ${JSON.stringify(main)};
@@ -33,11 +36,13 @@ function loadedAfter(script: string): string[] {
   }
 }
 
-test("a command that needs no HTTP server, metrics or arbiter loads none of their packages", () => {
-  // `xl list` without a host: the whole command table is imported, the command runs and fails
-  const loaded = loadedAfter(`const { main } = await import(MAIN); process.stdout.write("exit " + await main(["list"]) + "\\n");`);
-  assert.deepEqual(loaded, []);
-});
+for (const [build, main] of [["modules", SRC_MAIN], ["bundle", BUNDLE_MAIN]]) {
+  test(`a command that needs no HTTP server, metrics or arbiter loads none of their packages (${build})`, () => {
+    // `xl list` without a host: the whole command table is imported, the command runs and fails
+    const loaded = loadedAfter(`const { main } = await import(MAIN); process.stdout.write("exit " + await main(["list"]) + "\\n");`, main);
+    assert.deepEqual(loaded, []);
+  });
+}
 
 test("the check sees a package that was loaded: metrics load prom-client, an arbiter etcd's client", () => {
   const loaded = loadedAfter(`

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, Ligh
 import { lazyPackage } from "../lazy_package.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../package_root.js";
 import type { WebSocket } from "ws";
 import type { ConsoleHistory } from "../console_history.js";
 import type { HostMetrics } from "./metrics.js";
@@ -36,7 +36,7 @@ const fastifyWebsocket = lazyPackage<typeof import("@fastify/websocket").default
 const fastifyStatic = lazyPackage<typeof import("@fastify/static").default>("@fastify/static");
 const PORTS_TRIED = 32; // from the default port up, when other hosts hold it
 const BODY_LIMIT = 1 << 20;
-const WEB_ROOT = fileURLToPath(new URL("../../../web/", import.meta.url)); // dist/web beside dist/src
+const WEB_ROOT = join(packageRoot, "dist/web");
 const WS_MAX_MESSAGE = 64 << 10; // what a console viewer may send at once (larger: the connection closes, 1009)
 const WS_BACKLOG = 1 << 20; // output queued for one viewer
 export const COOKIE = "xents_token";
