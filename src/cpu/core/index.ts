@@ -3,7 +3,7 @@
 // the TypeScript side uses to read and write vCPU blocks.
 
 export { run, vcpuIrqPending } from "./run";
-export { jitStep, jitCall, jitReturns, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitMissRing, jitMissRingSize, jitInterpreted, jitSetOptimize, jitSetHeatDecay, jitSlotPlaced, jitSlotOptimised, jitRetiredOptimised } from "./jit";
+export { jitStep, jitCall, jitReturns, jitRetired, jitCalls, jitChains, jitFrameInstalled, jitRingEntries, jitRingOut, jitInterpreted, jitSetOptimize, jitSetHeatDecay, jitSlotPlaced, jitSlotOptimised, jitRetiredOptimised } from "./jit";
 export { jitSetup, jitNoteWrite, jitInvalidations, jitExecSlots } from "./code_frames";
 export { jitMrs } from "./sysreg";
 export { jitDcZva } from "./system";

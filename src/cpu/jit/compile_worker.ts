@@ -26,7 +26,13 @@ export type CompileResult =
   | { id: number; cancelled: true };
 
 // (At the vCPU's priority, where it was started: see thread_priority.ts.)
-const { results } = workerData as { results: MessagePort };
+const { results, posted } = workerData as { results: MessagePort; posted: Int32Array };
+// Each result is counted in `posted` after it is on the port, so that the
+// vCPU's thread reads the port only when something is there (background.ts).
+function reply(r: CompileResult): void {
+  results.postMessage(r);
+  Atomics.add(posted, 0, 1);
+}
 tuneEngineForTranslation();
 // The translator compiled now, beside the domain's build, not for the first hot page.
 loadTranslator();
@@ -38,11 +44,11 @@ let optimising = 0;
 
 function compile(req: CompileRequest): void {
   const t0 = performance.now();
-  const fail = (e: unknown): void => results.postMessage({ id: req.id, error: (e as Error).message } satisfies CompileResult);
+  const fail = (e: unknown): void => reply({ id: req.id, error: (e as Error).message });
   try {
     const page = translatePage(req.words, req.entries, req.optimize, req.ran ?? undefined);
     const done = (module: WebAssembly.Module): void => {
-      results.postMessage({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 } satisfies CompileResult);
+      reply({ id: req.id, module, bytes: page.bytes.length, translated: page.translated, called: page.called, ms: performance.now() - t0 });
     };
     // An optimised compile runs on V8's own threads while this one goes on
     // with baseline requests (where V8 can be told the compiler per module:
@@ -72,7 +78,7 @@ function schedule(): void {
 parentPort!.on("message", (m: CompileRequest | CancelRequest) => {
   if ("cancel" in m) {
     const i = optimised.findIndex((r) => r.id === m.cancel);
-    if (i >= 0) { optimised.splice(i, 1); results.postMessage({ id: m.cancel, cancelled: true } satisfies CompileResult); }
+    if (i >= 0) { optimised.splice(i, 1); reply({ id: m.cancel, cancelled: true }); }
     return; // (under way or done: its result comes, and is dropped on arrival)
   }
   (m.optimize ? optimised : baseline).push(m);

@@ -340,12 +340,13 @@ export class Jit {
   private recentEntries(frame: number, entries: Set<number>): void {
     const core = this.core!;
     const e = core.exports;
-    const ring = new Uint32Array(core.memory.buffer, (e.jitMissRing as () => number)(), (e.jitMissRingSize as () => number)());
-    const seen = new Map<number, number>();
-    for (const v of ring) if (v >>> 12 === frame) seen.set(v & 0xFFF, (seen.get(v & 0xFFF) ?? 0) + 1);
+    const distinct = (e.jitRingEntries as (f: number) => number)(frame);
+    const pairs = new Uint32Array(core.memory.buffer, (e.jitRingOut as () => number)(), 2 * distinct);
+    const seen: [number, number][] = [];
+    for (let i = 0; i < distinct; i++) seen.push([pairs[2 * i], pairs[2 * i + 1]]);
     // The most frequent first.
     const max = Math.max(this.options.maxEntries ?? 1, entries.size);
-    for (const [off, n] of [...seen].sort((a, b) => b[1] - a[1])) {
+    for (const [off, n] of seen.sort((a, b) => b[1] - a[1])) {
       if (n < 2 || entries.size >= max) break;
       entries.add(off);
     }
