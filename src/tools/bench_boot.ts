@@ -22,7 +22,7 @@ import { spawn } from "node:child_process";
 import type { HostFactory } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
-import { repoRoot } from "./toolchain.js";
+import { packageRoot } from "./package_root.js";
 
 // where xents' time went: walks per thousand instructions, whole-TLB
 // invalidations (and how many cleared every entry), exits by kind, and
@@ -96,7 +96,7 @@ export async function bootXentsOnce(factory: HostFactory, opts: { vcpus?: number
 // `bench boot --reference none`).
 function bootXentsInChild(vcpus: number, mem: number): Promise<XentsBootResult> {
   return new Promise((resolve, reject) => {
-    const args = [join(repoRoot, "bin/xents.js"), "bench", "boot", "--json", "--reference", "none", "--vcpus", String(vcpus), "--memory", String(mem)];
+    const args = [join(packageRoot, "bin/xents.js"), "bench", "boot", "--json", "--reference", "none", "--vcpus", String(vcpus), "--memory", String(mem)];
     const p = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "", stderr = "";
     p.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });

@@ -8,9 +8,6 @@ import { createHash } from "node:crypto";
 import { join, basename } from "node:path";
 import { packageRoot } from "./package_root.js";
 
-// (Where bin/xents.js is, whether the CLI runs bundled or not.)
-export const repoRoot = packageRoot;
-
 export class ToolchainMissing extends Error {}
 
 export function crossGcc(): string {
@@ -40,7 +37,7 @@ export interface ProgramBuild {
 
 export class BuildError extends Error {}
 
-export const abs = (p: string): string => join(repoRoot, p);
+export const abs = (p: string): string => join(packageRoot, p);
 
 export function buildProgram(b: ProgramBuild): string {
   const compiler = b.compiler === "cross" ? crossGcc() : hostGcc();
