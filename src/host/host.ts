@@ -32,7 +32,7 @@ export class Host {
     d.createVcpus(1); // the hypercall context; it never runs on the core (SCTLR_EL1.M = 0: VA = IPA)
     d.maxPages = BigInt(DOM0_RAM_BYTES / 4096 + 64);
     const first = Number(GUEST_RAM0_BASE >> 12n);
-    for (let i = 0; i < DOM0_RAM_BYTES / 4096; i++) if (!d.populate(first + i)) throw new Error("no memory for dom0");
+    if (!d.populateRange(first, DOM0_RAM_BYTES / 4096)) throw new Error("no memory for dom0");
     d.pauseCount = 0;
     this.hv.upcallHandler = (dom) => { if (dom === this.dom0) this.upcall?.(); };
     this.loop = new RunLoop(this.hv);

@@ -155,7 +155,7 @@ export function auditMemory(hv: AuditSubject): string[] {
       tableOwner.set(t, d.id);
     }
     if (p2m.limited && tables.size - 2 > p2m.poolPages()) bad(`d${d.id}: ${tables.size - 2} tables from a pool of ${p2m.poolPages()}`);
-    if (leaves !== p2m.entries.size) bad(`d${d.id}: ${leaves} stage-2 leaves, ${p2m.entries.size} p2m entries`);
+    if (leaves !== p2m.size) bad(`d${d.id}: ${leaves} stage-2 leaves, ${p2m.size} p2m entries`);
     if (grantLeaves !== maptrack.size) bad(`d${d.id}: ${grantLeaves} grant leaves, ${maptrack.size} maptrack entries`);
     let pins = 0;
     for (const v of d.vcpus) if (v.vcpuInfo) { found[v.vcpuInfo.frame]++; pins++; }

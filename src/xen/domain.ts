@@ -162,7 +162,7 @@ export class Domain implements EventHost, GrantDomain {
 
   // Give the domain a fresh zeroed page at gfn (populate_physmap).
   populate(gfn: number): boolean {
-    if (this.p2m.get(gfn)) return true; // already there: Xen leaves it
+    if (this.p2m.has(gfn)) return true; // already there: Xen leaves it
     if (this.totPages() >= Number(this.maxPages)) return false;
     let f: number;
     try { f = this.svc.frames.alloc(this.id, KIND_RAM); } catch (e) { if (e instanceof OutOfFrames) return false; throw e; }
@@ -218,7 +218,7 @@ export class Domain implements EventHost, GrantDomain {
   // Teardown: every mapping at once; the domain's own pages are given up.
   unmapAll(): void {
     const own: number[] = []; // a RAM frame of its own is at one gfn only: no path maps it twice
-    for (const e of this.p2m.entries.values()) if (e.type === "ram") own.push(e.frame);
+    for (const [, e] of this.p2m.entries()) if (e.type === "ram") own.push(e.frame);
     this.p2m.removeAll();
     this.sharedGfns.clear();
     this.sharedInfoGfn = null;

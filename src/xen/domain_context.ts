@@ -200,7 +200,7 @@ function walkMemory(d: Domain): SavedMemory {
   const ram: [number, number][] = [];
   const xenMaps: SavedMemory["xenMaps"] = [];
   let lo = Infinity, hi = -1, count = 0;
-  for (const [gfn, e] of d.p2m.entries) {
+  for (const [gfn, e] of d.p2m.entries()) {
     if (e.type === "ram") {
       count++;
       if (gfn < lo) lo = gfn;
@@ -220,12 +220,12 @@ function walkMemory(d: Domain): SavedMemory {
   };
   if (count === 0) { /* nothing populated */ } else if (hi - lo + 1 <= Math.max(1 << 20, 4 * count)) {
     const present = new Uint8Array(hi - lo + 1);
-    for (const [gfn, e] of d.p2m.entries) if (e.type === "ram") present[gfn - lo] = 1;
+    for (const [gfn, e] of d.p2m.entries()) if (e.type === "ram") present[gfn - lo] = 1;
     for (let i = 0; i < present.length; i++) if (present[i]) run(lo + i);
   } else {
     const gfns = new Float64Array(count);
     let n = 0;
-    for (const [gfn, e] of d.p2m.entries) if (e.type === "ram") gfns[n++] = gfn;
+    for (const [gfn, e] of d.p2m.entries()) if (e.type === "ram") gfns[n++] = gfn;
     for (const gfn of gfns.sort()) run(gfn);
   }
   xenMaps.sort((a, b) => a.gfn - b.gfn);

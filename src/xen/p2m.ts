@@ -1,9 +1,12 @@
 // The p2m: a domain's guest-physical to machine mapping, kept as real ARMv8
 // stage-2 tables (4 KiB granule, 40-bit IPA, start level 1 with two
-// concatenated root tables) that the core walks, plus a map beside them for
-// the hypervisor's lookups. Entries carry a type that says where the frame
-// came from; every entry holds a reference on its frame (frames.ts), so a
-// frame can never be freed while a stage-2 table still points at it.
+// concatenated root tables) that the core walks, plus arrays beside them for
+// the hypervisor's lookups, a level-3 table's 512 gfns to a block (a Map
+// with an object per page made populating 256 MiB, and the foreign mappings
+// a build writes the kernel through, ~30 ms slower). Entries carry a type
+// that says where the frame came from; every entry holds a reference on its
+// frame (frames.ts), so a frame can never be freed while a stage-2 table
+// still points at it.
 //
 // Tables come from the domain's p2m pool, as on Xen since XSA-409: the
 // toolstack sizes it (XEN_DOMCTL_set_paging_mempool_size), so what a guest
@@ -30,6 +33,15 @@ export type P2mType =
 
 export interface P2mEntry { frame: number; type: P2mType; }
 
+// Types as stored: 0 is no entry (TYPES[0] is never read).
+const TYPES: readonly P2mType[] = ["ram", "ram", "foreign", "grant", "grant_ro", "xen"];
+const TYPE_CODE: Readonly<Record<P2mType, number>> = { ram: 1, foreign: 2, grant: 3, grant_ro: 4, xen: 5 };
+const T_RAM = 1, T_GRANT_RO = 4;
+const RAM: P2mEntry = { frame: 0, type: "ram" }; // (for its attributes, which do not depend on the frame)
+
+// The entries of 512 consecutive gfns (gfn >> 9): frame, type, how many.
+interface Block { frames: Int32Array; types: Uint8Array; count: number }
+
 export const S2_VALID_PAGE = 3n;
 export const S2_AF = 1n << 10n;
 const S2_SH_INNER = 3n << 8n;
@@ -48,7 +60,10 @@ export function writableType(t: P2mType): boolean { return t !== "grant_ro"; }
 export class P2m {
   readonly root: number; // first of two contiguous frames
   private readonly tables = new Map<number, number>(); // table frame -> live descriptors in it
-  readonly entries = new Map<number, P2mEntry>(); // gfn -> entry
+  private readonly blocks = new Map<number, Block>(); // gfn >> 9 -> its entries (none empty)
+  private lastKey = -1; // the block looked up last (runs of pages, a guest's hot pages)
+  private lastBlock: Block | null = null;
+  private count = 0; // entries
   generation = 0; // changes whenever an entry is added or removed (what is mapped where)
   logDirty = false;
   readonly dirty = new Set<number>(); // gfns written since the last clean
@@ -226,7 +241,7 @@ export class P2m {
   // pool has no table for it.
   set(gfn: number, e: P2mEntry): number {
     if (!Number.isInteger(gfn) || gfn < 0 || gfn >= P2M_MAX_GFN) return -XEN_E.EINVAL;
-    if (this.entries.has(gfn)) throw new FrameError(`d${this.domid}: gfn 0x${gfn.toString(16)} is already mapped`);
+    if (this.has(gfn)) throw new FrameError(`d${this.domid}: gfn 0x${gfn.toString(16)} is already mapped`);
     const kind = this.frames.kindOf(e.frame);
     // a foreign entry may also be another domain's grant-table frame (acquire_resource)
     if (kind !== (e.type === "xen" ? KIND_SHARED : KIND_RAM) && !(e.type === "foreign" && kind === KIND_SHARED)) throw new FrameError(`d${this.domid}: a ${e.type} mapping of a frame of kind ${kind}`);
@@ -234,7 +249,7 @@ export class P2m {
     const need = this.tablesNeeded(gfn);
     if (need > (this.limited ? this.pool.length : this.frames.freeCount)) return -XEN_E.ENOMEM;
     if (!this.frames.get(e.frame)) return -XEN_E.ENOMEM;
-    this.entries.set(gfn, e);
+    this.store(gfn, e.frame, TYPE_CODE[e.type]);
     this.generation++;
     this.writeDesc(gfn, e);
     // no TLB flush: the gfn was empty, and the core caches only translations
@@ -268,7 +283,10 @@ export class P2m {
         need++;
         missing += stop - g;
         g = stop;
-      } else for (; g < stop; g++) if (!this.entries.has(g)) missing++;
+      } else {
+        const b = this.blocks.get(Math.floor(g / 512));
+        if (!b) { missing += stop - g; g = stop; } else for (; g < stop; g++) if (b.types[g & 511] === 0) missing++;
+      }
     }
     if (missing === 0) return 0;
     // an unlimited pool's tables come from the heap the frames come from
@@ -284,29 +302,33 @@ export class P2m {
       const stop = Math.min(end, (Math.floor(g / 512) + 1) * 512);
       const off0 = this.descAddr(g, true) - (g & 511) * 8; // the table's first descriptor
       const l3 = this.pathTable[1];
-      const empty = this.tables.get(l3) === 0; // new, or no descriptor left: nothing mapped in it
+      const b = this.blockFor(g);
       let added = 0;
       for (; g < stop; g++) {
-        if (!empty && this.entries.has(g)) continue;
-        const e: P2mEntry = { frame: fs[i++], type: "ram" };
-        if (!this.frames.get(e.frame)) throw new FrameError(`d${this.domid}: no reference on new frame ${e.frame}`);
-        this.entries.set(g, e);
-        const off = off0 + (g & 511) * 8;
+        const j = g & 511;
+        if (b.types[j] !== 0) continue;
+        const frame = fs[i++];
+        if (!this.frames.get(frame)) throw new FrameError(`d${this.domid}: no reference on new frame ${frame}`);
+        b.frames[j] = frame;
+        b.types[j] = T_RAM;
+        b.count++;
+        const off = off0 + j * 8;
         if ((this.view.getUint32(off, true) | this.view.getUint32(off + 4, true)) === 0) added++;
-        const a = this.descriptorAttrs(g, e);
-        this.putDesc(off, e.frame, a.lo, a.hi);
+        const a = this.descriptorAttrs(g, RAM);
+        this.putDesc(off, frame, a.lo, a.hi);
       }
       this.tables.set(l3, this.tables.get(l3)! + added);
     }
+    this.count += missing;
     this.generation += missing;
     return 0; // no TLB flush, as in set()
   }
 
   // Removes the mapping, drops its reference and returns what was there.
   remove(gfn: number): P2mEntry | undefined {
-    const e = this.entries.get(gfn);
+    const e = this.get(gfn);
     if (!e) return undefined;
-    this.entries.delete(gfn);
+    this.erase(gfn);
     this.generation++;
     if (this.dirty.delete(gfn)) { /* a page that is gone is not dirty */ }
     this.writeDesc(gfn, undefined);
@@ -331,16 +353,73 @@ export class P2m {
     else this.onChange();
   }
 
-  get(gfn: number): P2mEntry | undefined { return this.entries.get(gfn); }
+  get(gfn: number): P2mEntry | undefined {
+    const b = this.block(gfn);
+    const t = b ? b.types[gfn & 511] : 0;
+    return t === 0 ? undefined : { frame: b!.frames[gfn & 511], type: TYPES[t] };
+  }
+  has(gfn: number): boolean {
+    const b = this.block(gfn);
+    return b !== null && b.types[gfn & 511] !== 0;
+  }
+  // Entries (a teardown's, the audit's count).
+  get size(): number { return this.count; }
+  // Every entry, in gfn order.
+  *entries(): Generator<[number, P2mEntry]> {
+    for (const key of [...this.blocks.keys()].sort((a, b) => a - b)) {
+      const b = this.blocks.get(key);
+      if (b) for (let i = 0; i < 512; i++) if (b.types[i] !== 0) yield [key * 512 + i, { frame: b.frames[i], type: TYPES[b.types[i]] }];
+    }
+  }
+  // The highest gfn mapped (0 if none: XENMEM_maximum_gpfn's answer).
+  maxGfn(): number {
+    let key = -1;
+    for (const k of this.blocks.keys()) if (k > key) key = k;
+    const b = this.blocks.get(key);
+    if (!b) return 0;
+    let i = 511;
+    while (i > 0 && b.types[i] === 0) i--;
+    return key * 512 + i;
+  }
+
+  // The block of gfn's entries, or null if it has none.
+  private block(gfn: number): Block | null {
+    const key = Math.floor(gfn / 512);
+    if (key !== this.lastKey) { this.lastKey = key; this.lastBlock = this.blocks.get(key) ?? null; }
+    return this.lastBlock;
+  }
+  // The same, made if it is not there.
+  private blockFor(gfn: number): Block {
+    let b = this.block(gfn);
+    if (!b) {
+      b = { frames: new Int32Array(512), types: new Uint8Array(512), count: 0 };
+      this.blocks.set(this.lastKey, b);
+      this.lastBlock = b;
+    }
+    return b;
+  }
+  private store(gfn: number, frame: number, type: number): void {
+    const b = this.blockFor(gfn), i = gfn & 511;
+    if (b.types[i] === 0) { b.count++; this.count++; }
+    b.frames[i] = frame;
+    b.types[i] = type;
+  }
+  private erase(gfn: number): void {
+    const b = this.block(gfn), i = gfn & 511;
+    if (!b || b.types[i] === 0) return;
+    b.types[i] = 0;
+    this.count--;
+    if (--b.count === 0) { this.blocks.delete(this.lastKey); this.lastBlock = null; }
+  }
 
   // Host (wasm) offset of a guest-physical address, or -1 if not mapped.
   hostAddr(ipa: bigint, write: boolean): number {
     const gfn = Number(ipa >> 12n);
-    const e = this.entries.get(gfn);
-    if (!e) return -1;
-    if (write && !writableType(e.type)) return -1;
+    const b = this.block(gfn), i = gfn & 511;
+    const t = b ? b.types[i] : 0;
+    if (t === 0 || (write && t === T_GRANT_RO)) return -1;
     if (write && this.logDirty) this.markDirty(gfn);
-    return this.frames.hostOf(e.frame) + Number(ipa & 0xFFFn);
+    return this.frames.hostOf(b!.frames[i]) + Number(ipa & 0xFFFn);
   }
 
   // How many pages from gfn on (at most max) are mapped, to consecutive
@@ -349,9 +428,10 @@ export class P2m {
   contiguous(gfn: number, max: number, write: boolean): number {
     let n = 0, frame = -1;
     for (; n < max; n++) {
-      const e = this.entries.get(gfn + n);
-      if (!e || (n > 0 && e.frame !== frame + 1) || (write && !writableType(e.type))) break;
-      frame = e.frame;
+      const b = this.block(gfn + n), i = (gfn + n) & 511;
+      const t = b ? b.types[i] : 0;
+      if (t === 0 || (n > 0 && b!.frames[i] !== frame + 1) || (write && t === T_GRANT_RO)) break;
+      frame = b!.frames[i];
       if (write && this.logDirty) this.markDirty(gfn + n);
     }
     return n;
@@ -362,11 +442,11 @@ export class P2m {
   setLogDirty(on: boolean): void {
     this.logDirty = on;
     this.dirty.clear();
-    for (const [gfn, e] of this.entries) if (e.type === "ram") this.writeDesc(gfn, e);
+    for (const [gfn, e] of this.entries()) if (e.type === "ram") this.writeDesc(gfn, e);
     this.onChange();
   }
   markDirty(gfn: number): boolean {
-    const e = this.entries.get(gfn);
+    const e = this.get(gfn);
     if (!e || !this.logDirty) return false;
     if (!this.dirty.has(gfn)) {
       this.dirty.add(gfn);
@@ -382,7 +462,7 @@ export class P2m {
   cleanDirty(): number[] {
     const d = [...this.dirty];
     this.dirty.clear();
-    for (const gfn of d) { const e = this.entries.get(gfn); if (e && e.type === "ram") this.writeDesc(gfn, e); }
+    for (const gfn of d) { const e = this.get(gfn); if (e && e.type === "ram") this.writeDesc(gfn, e); }
     if (d.length) this.onChange();
     return d;
   }
@@ -391,8 +471,11 @@ export class P2m {
   // descriptors of tables that are about to be freed; each entry's frame
   // reference is dropped. destroy() then frees the tables.
   removeAll(): void {
-    const all = [...this.entries.values()];
-    this.entries.clear();
+    const all = [...this.entries()].map(([, e]) => e);
+    this.blocks.clear();
+    this.lastKey = -1;
+    this.lastBlock = null;
+    this.count = 0;
     this.generation++;
     this.dirty.clear();
     this.onChange(); // nothing may translate through the tables any more
@@ -401,7 +484,7 @@ export class P2m {
 
   // Frees the tables and the pool (the entries must be gone: removeAll()).
   destroy(): void {
-    if (this.entries.size) throw new FrameError(`d${this.domid}: p2m destroyed with ${this.entries.size} entries`);
+    if (this.count) throw new FrameError(`d${this.domid}: p2m destroyed with ${this.count} entries`);
     for (const t of this.tables.keys()) this.frames.free(t);
     this.tables.clear();
     this.l3Key = -1;

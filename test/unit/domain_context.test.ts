@@ -86,7 +86,7 @@ test("a context that is wrong in any section is refused by name, and the domain 
     const id = fresh();
     const d = host.hv.domains.get(id)!;
     const shared = d.bytes.slice(d.svc.frames.hostOf(d.sharedInfoFrame), d.svc.frames.hostOf(d.sharedInfoFrame) + 4096);
-    const maxPages = d.maxPages, grantFrames = d.gnttab.frames.length, mapped = d.p2m.entries.size, vcpus = d.vcpus.length;
+    const maxPages = d.maxPages, grantFrames = d.gnttab.frames.length, mapped = d.p2m.size, vcpus = d.vcpus.length;
     const before = log.length;
     assert.throws(() => xc.setHvmContext(id, new Uint8Array(Buffer.from(JSON.stringify(c)))), (e: unknown) => e instanceof XenError && e.errno === 22, String(why));
     const said = log.slice(before).join("\n");
@@ -96,7 +96,7 @@ test("a context that is wrong in any section is refused by name, and the domain 
     assert.ok(d.vcpus.every((x) => !x.online && x.state.pc === 0n && x.state.sys(SR.SCTLR) === 0n), `${why}: registers were loaded`);
     assert.equal(d.maxPages, maxPages);
     assert.equal(d.gnttab.frames.length, grantFrames);
-    assert.equal(d.p2m.entries.size, mapped);
+    assert.equal(d.p2m.size, mapped);
     assert.deepEqual(d.bytes.slice(d.svc.frames.hostOf(d.sharedInfoFrame), d.svc.frames.hostOf(d.sharedInfoFrame) + 4096), shared);
     // and the real context still goes in afterwards
     xc.setHvmContext(id, raw);

@@ -78,7 +78,7 @@ test("writeGuest copies across chunks through one window and leaves nothing mapp
   const g = s.ts.create({ name: "wg", memoryMiB: 16, vcpus: 1, kernel: idleImage(), cmdline: "" });
   const windowBefore = xc.window.inUse();
   const d = hv.domains.get(g.domid)!;
-  const foreign = (): number => [...hv.domains.get(0)!.p2m.entries.values()].filter((e) => e.type === "foreign").length;
+  const foreign = (): number => [...hv.domains.get(0)!.p2m.entries()].filter(([, e]) => e.type === "foreign").length;
   let removals = 0;
   const remove = xc.removeFromPhysmap.bind(xc);
   xc.removeFromPhysmap = (domid: number, gpfn: bigint): void => { removals++; remove(domid, gpfn); };

@@ -50,7 +50,7 @@ test("a driver domain's device reaches only the driver domain's memory: hostile 
     assert.ok(hv.hasAssignedDevices(dd) && !hv.hasAssignedDevices(victim));
 
     // the victim's pages: all canary
-    const vgfns = [...victim.p2m.entries.keys()].filter((g) => victim.p2m.get(g)!.type === "ram").slice(0, 64);
+    const vgfns = [...victim.p2m.entries()].map(([g]) => g).filter((g) => victim.p2m.get(g)!.type === "ram").slice(0, 64);
     for (const g of vgfns) { const h = victim.p2m.hostAddr(BigInt(g) << 12n, true); hv.core.bytes.fill(CANARY, h, h + 4096); }
     const frameBytes = (f: number): Uint8Array => hv.core.bytes.slice(hv.frames.hostOf(f), hv.frames.hostOf(f) + 4096);
     // the stream table and command queue (the event queue is the SMMU's to write)

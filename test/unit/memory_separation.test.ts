@@ -78,7 +78,7 @@ test("the self-grant escape of issue 11 fails at the step that must fail, and th
   m.audit();
   // step 6: X2 shows the attacker's own old data, nothing else
   assert.deepEqual(a.page(X2), new Uint8Array(4096).fill(0xA1));
-  for (const [gfn, e] of a.d.p2m.entries) {
+  for (const [gfn, e] of a.d.p2m.entries()) {
     assert.notEqual(hv.frames.kindOf(e.frame), 2, `gfn 0x${gfn.toString(16)} maps a table`);
     assert.ok(!a.page(gfn)!.every((b) => b === 0x5A), `the attacker reaches a victim page at gfn 0x${gfn.toString(16)}`);
   }

@@ -45,7 +45,7 @@ function pageByPage(d: Domain, gfns: number[], order: number): number {
 
 function state(hv: Hypervisor, d: Domain) {
   return {
-    entries: [...d.p2m.entries].sort((a, b) => a[0] - b[0]).map(([g, e]) => `${g.toString(16)}:${e.frame}:${e.type}`),
+    entries: [...d.p2m.entries()].sort((a, b) => a[0] - b[0]).map(([g, e]) => `${g.toString(16)}:${e.frame}:${e.type}`),
     totPages: d.totPages(), free: hv.frames.freeCount, poolFree: d.p2m.poolFreeFrames().length,
     tables: d.p2m.tableFrames(), generation: d.p2m.generation,
   };

@@ -71,7 +71,7 @@ export function fuzzDma(o: DmaFuzzOptions): DmaFuzzReport {
     const hash = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
     const frameBytes = (f: number): Uint8Array => hv.core.bytes.subarray(hv.frames.hostOf(f), hv.frames.hostOf(f) + 4096);
     for (let i = 0; i < 64; i++) victim.page(RAM0_GFN + i)!.fill(0xC5 ^ i);
-    const guarded = [...victim.d.p2m.entries.values()].map((e) => e.frame)
+    const guarded = [...victim.d.p2m.entries()].map(([, e]) => e.frame)
       .concat(hv.iommu.tableFrames().slice(0, 1), [victim.d.p2m.root, victim.d.p2m.root + 1, d.p2m.root, d.p2m.root + 1, victim.d.sharedInfoFrame, d.sharedInfoFrame]);
     const before = guarded.map((f) => hash(frameBytes(f)));
 

@@ -245,7 +245,7 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
     }
   };
 
-  const snapshot = victim.d.p2m.entries.size;
+  const snapshot = victim.d.p2m.size;
   const checkVictim = (): void => {
     for (let p = 0; p < CANARY_PAGES; p++) {
       const e = victim.d.p2m.get(CANARY_FIRST + p);
@@ -253,9 +253,9 @@ export function fuzzHypercalls(o: HypercallFuzzOptions): HypercallFuzzReport {
       const page = victim.page(CANARY_FIRST + p)!;
       for (let i = 0; i < 4096; i += 257) if (page[i] !== canary(p, i)) { leak(`the victim's canary page ${p} changed at ${i}`); break; }
     }
-    if (victim.d.p2m.entries.size !== snapshot) leak("the victim's memory map changed");
+    if (victim.d.p2m.size !== snapshot) leak("the victim's memory map changed");
     for (const m of attacker.d.gnttab.allMappings()) if (m.granterId === VICTIM) leak(`the attacker mapped the victim's grant ${m.ref}`);
-    for (const e of attacker.d.p2m.entries.values()) if (e.type === "foreign") { leak("the attacker holds a foreign mapping"); break; }
+    for (const [, e] of attacker.d.p2m.entries()) if (e.type === "foreign") { leak("the attacker holds a foreign mapping"); break; }
     if (victim.d.shutdown !== null) leak("the victim was shut down");
     const st = victim.d.evtchn.get(victimPort);
     if (!st || st.state !== "unbound" || st.remoteDom !== 0) leak("the victim's port for Domain-0 was taken");

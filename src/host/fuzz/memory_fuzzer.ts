@@ -71,7 +71,7 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
     const g = PlayedGuest.create(hv, id === 0
       ? { id, privileged: true, pages: 32, maxPages: 64 }
       : { id, pages: GUEST_PAGES, maxPages: GUEST_PAGES + 32, poolPages: 24, maxGrantFrames: 4, maxMaptrackFrames: 1 });
-    for (const gfn of g.d.p2m.entries.keys()) if (gfn !== RAM0_GFN) stamp(g, gfn); // the first page holds arguments
+    for (const [gfn] of g.d.p2m.entries()) if (gfn !== RAM0_GFN) stamp(g, gfn); // the first page holds arguments
     g.addToPhysmap(XENMAPSPACE.grant_table, 0n, GNT_GFN); // as a guest's kernel does at boot
     guests.set(id, g);
     held.set(id, []);
@@ -91,9 +91,9 @@ export function fuzzMemory(o: MemoryFuzzOptions): MemoryFuzzReport {
   const gfn = (): number => {
     const k = rng.int(100);
     if (k < 35) {
-      const e = current.d.p2m.entries;
-      let i = rng.int(e.size);
-      for (const g of e.keys()) if (i-- === 0) return g === RAM0_GFN ? RAM0_GFN + 1 : g;
+      const p2m = current.d.p2m;
+      let i = rng.int(p2m.size);
+      for (const [g] of p2m.entries()) if (i-- === 0) return g === RAM0_GFN ? RAM0_GFN + 1 : g;
     }
     if (k < 70) return RAM0_GFN + 1 + rng.int(160);
     if (k < 85) return RAM0_GFN + 512 * (1 + rng.int(3)) + rng.int(8);
@@ -271,7 +271,7 @@ function countCalls(r: MemoryFuzzReport): number {
 // Every guest's own RAM carries its own stamp or none.
 function scanStamps(guests: Map<number, PlayedGuest>, leak: (what: string) => void): void {
   for (const g of guests.values()) {
-    for (const [gfn, e] of g.d.p2m.entries) {
+    for (const [gfn, e] of g.d.p2m.entries()) {
       if (e.type !== "ram") continue;
       const page = g.page(gfn)!;
       const dv = new DataView(page.buffer, page.byteOffset, 8);

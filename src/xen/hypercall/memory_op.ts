@@ -32,9 +32,7 @@ export const memoryOp: Handler = (c, a) => {
       if ("err" in t) return neg(t.err);
       if (cmd === XENMEM.current_reservation) return BigInt(t.totPages());
       if (cmd === XENMEM.maximum_reservation) return t.maxPages;
-      let max = 0;
-      for (const g of t.p2m.entries.keys()) if (g > max) max = g;
-      return BigInt(max);
+      return BigInt(t.p2m.maxGfn());
     }
     case XENMEM.add_to_physmap: return addToPhysmap(c, arg);
     case XENMEM.add_to_physmap_batch: return addToPhysmapBatch(c, arg);
@@ -147,7 +145,7 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
       const e = idx < maxGfn ? src.p2m.get(Number(idx)) : undefined;
       if (!e || e.type !== "ram" || src === t || gpfn >= maxGfn) err = -XEN_E.EINVAL;
       else {
-        if (t.p2m.get(Number(gpfn))) err = t.removeGfn(Number(gpfn));
+        if (t.p2m.has(Number(gpfn))) err = t.removeGfn(Number(gpfn));
         if (err === 0) err = t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
       }
       errs.setInt32(i * 4, err, true);
