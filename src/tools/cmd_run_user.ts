@@ -5,13 +5,14 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "./cli.js";
-import { runUserProgram } from "../linux_user/runner.js";
 
 export const runUserCommand: Command = {
   summary: "run a static AArch64 Linux program on the xents core (user mode)",
   usage: "xents run-user [--trace-syscalls|--trace-unknown] <program> [args...]   (XENTS_STRACE=1|unknown also traces)",
   passThrough: true,
-  run(args) {
+  // The user-mode Linux emulator (~120 KB of the bundle) is loaded only by
+  // this command, not parsed by every other one.
+  async run(args) {
     let trace: boolean | "unknown" | undefined;
     while (args[0]?.startsWith("-")) {
       const opt = args.shift()!;
@@ -22,6 +23,7 @@ export const runUserCommand: Command = {
     const path = args[0];
     if (!path) throw new Error("missing program path");
     const elf = new Uint8Array(readFileSync(path));
+    const { runUserProgram } = await import("../linux_user/runner.js");
     const r = runUserProgram(elf, {
       argv: args, exePath: resolve(path), env: Object.entries(process.env).map(([k, v]) => `${k}=${v}`), traceSyscalls: trace,
     });

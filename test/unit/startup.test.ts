@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAZY_PACKAGES } from "../../src/tools/lazy_package.js";
@@ -52,4 +53,26 @@ test("the check sees a package that was loaded: metrics load prom-client, an arb
     const { Arbiter } = await import(new URL("tools/remus/arbiter.js", MAIN).href);
     new Arbiter("etcd://127.0.0.1:1", "u");`);
   assert.deepEqual(loaded.sort(), ["etcd3", "prom-client"]);
+});
+
+// The bundle's files every command loads: main.js and what it imports
+// statically, transitively (dynamic imports load only when a command runs them).
+function staticClosure(dir: string): string[] {
+  const seen = new Set<string>(), todo = ["main.js"];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const text = readFileSync(join(dir, f), "utf8");
+    for (const m of text.matchAll(/^import\s(?:[^;]*?\sfrom\s*)?"\.\/([^"]+)"/gm)) todo.push(m[1]);
+  }
+  return [...seen];
+}
+
+test("the user-mode Linux emulator is loaded by run-user alone, not by every command's start (bundle)", () => {
+  const dir = fileURLToPath(new URL("../../bundle/", import.meta.url));
+  const has = (f: string): boolean => readFileSync(join(dir, f), "utf8").includes("// dist/src/linux_user/runner.js");
+  const loaded = staticClosure(dir);
+  assert.ok(loaded.length > 5 && loaded.some((f) => readFileSync(join(dir, f), "utf8").includes("// dist/src/tools/toolstack.js")), "the closure finds the toolstack every boot needs");
+  assert.deepEqual(loaded.filter(has), []);
+  assert.ok(readdirSync(dir).some(has), "the emulator is in the bundle, in a chunk of its own");
 });
