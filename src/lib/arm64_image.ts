@@ -12,8 +12,9 @@ export const DTB_RESERVE = 2n * MiB; // room kept for the device tree
 
 export interface ImageHeader { textOffset: bigint; imageSize: bigint; }
 
-export function parseArm64Image(k: Uint8Array): ImageHeader {
-  if (k.length < 64) throw new BootImageError("kernel is too small to be an arm64 Image");
+// k: the image, or its first 64 bytes at least (length: the whole image's).
+export function parseArm64Image(k: Uint8Array, length = k.length): ImageHeader {
+  if (length < 64 || k.length < 64) throw new BootImageError("kernel is too small to be an arm64 Image");
   const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
   if (dv.getUint32(56, true) !== IMAGE_MAGIC) {
     if (k[0] === 0x1f && k[1] === 0x8b) throw new BootImageError("kernel is gzip-compressed: give the uncompressed arm64 Image");
@@ -21,8 +22,8 @@ export function parseArm64Image(k: Uint8Array): ImageHeader {
   }
   let textOffset = dv.getBigUint64(8, true);
   let imageSize = dv.getBigUint64(16, true);
-  if (imageSize === 0n) { textOffset = 0x80000n; imageSize = BigInt(k.length); } // pre-3.17 header
-  if (imageSize < BigInt(k.length)) imageSize = BigInt(k.length);
+  if (imageSize === 0n) { textOffset = 0x80000n; imageSize = BigInt(length); } // pre-3.17 header
+  if (imageSize < BigInt(length)) imageSize = BigInt(length);
   return { textOffset, imageSize };
 }
 

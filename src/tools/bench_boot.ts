@@ -16,13 +16,13 @@
 // timed from the guest's build left out (~0.4 s of it until session 50).
 
 import type { JitStats } from "../cpu/jit/jit.js";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import type { HostFactory } from "./cmd_demo.js";
 import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { packageRoot } from "./package_root.js";
+import { BootFile } from "./boot_image.js";
 
 // where xents' time went: walks per thousand instructions, whole-TLB
 // invalidations (and how many cleared every entry), exits by kind, and
@@ -71,8 +71,8 @@ export async function bootXentsOnce(factory: HostFactory, opts: { vcpus?: number
   const h = factory.boot({ ramMiB: mem + 256, deterministic: false });
   const ts = new Toolstack(h.dom0);
   const g = ts.create({
-    name: "bench", memoryMiB: mem, vcpus, kernel: readFileSync(img.kernel),
-    ramdisk: readFileSync(img.initrd), cmdline: "console=hvc0",
+    name: "bench", memoryMiB: mem, vcpus, kernel: new BootFile(img.kernel),
+    ramdisk: new BootFile(img.initrd), cmdline: "console=hvc0",
   });
   let out = "";
   g.console.listeners.add((d) => { out += Buffer.from(d).toString("latin1"); });

@@ -3,7 +3,6 @@
 // stdin and stdout are). The process exits when the guest powers off.
 
 import type { JitStats } from "../cpu/jit/jit.js";
-import { readFileSync } from "node:fs";
 import type { Command } from "./cli.js";
 import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
@@ -13,6 +12,7 @@ import type { LinuxDom0Config, MachineDisk } from "./linux_dom0_options.js";
 import { DOM0_OPTIONS, dom0Kind, linuxDom0Config } from "./linux_dom0_options.js";
 import { SerialConsole } from "./serial_console.js";
 import { replaySeed } from "./domain_builder.js";
+import { BootFile } from "./boot_image.js";
 
 export interface HostFactory {
   readonly maxRamMiB: number; // what one machine can have (the core's 4 GiB WebAssembly memory)
@@ -151,8 +151,8 @@ export function demoCommand(host: HostFactory): Command {
       if (a["no-jit"] === true) process.stderr.write("xents: translation to WebAssembly off: the interpreter alone\n");
       const ts = new Toolstack(h.dom0, (l) => process.stderr.write(`xents: ${l}\n`));
       const g = ts.create({
-        name: "demo", memoryMiB: memory, vcpus, kernel: readFileSync(kernelPath),
-        ramdisk: ramdiskPath ? readFileSync(ramdiskPath) : undefined,
+        name: "demo", memoryMiB: memory, vcpus, kernel: new BootFile(kernelPath),
+        ramdisk: ramdiskPath ? new BootFile(ramdiskPath) : undefined,
         cmdline: (a.cmdline as string | undefined) ?? "console=hvc0", vuart: a.vuart === true,
         onReboot: "restart", rngSeed: a.deterministic === true ? replaySeed("demo") : undefined,
       });

@@ -15,13 +15,14 @@ import {
 } from "../xen/public/arch_arm.js";
 import { HVM_PARAM } from "../xen/public/xen.js";
 import { createHash } from "node:crypto";
+import { BootFile, BootImageFileError, imageBytes, imageSize, type BootImage } from "./boot_image.js";
 
 export interface BuildConfig {
   name: string;
   memoryMiB: number;
   vcpus: number;
-  kernel: Uint8Array; // arm64 Image
-  ramdisk?: Uint8Array;
+  kernel: BootImage; // arm64 Image
+  ramdisk?: BootImage;
   cmdline: string;
   vuart?: boolean; // an emulated SBSA UART (vpl011)
   backendDomid?: number; // the domain running xenstored and the console backend
@@ -56,8 +57,9 @@ export class BuildError extends Error {}
 
 const MiB = 1n << 20n;
 
-export function parseArm64Image(k: Uint8Array): ReturnType<typeof parseImage> {
-  try { return parseImage(k); } catch (e) {
+// (The header is the image's first 64 bytes: a file's are read for it.)
+export function parseArm64Image(k: BootImage): ReturnType<typeof parseImage> {
+  try { return parseImage(imageBytes(k, 64), imageSize(k)); } catch (e) {
     if (e instanceof BootImageError) throw new BuildError(e.message);
     throw e;
   }
@@ -81,7 +83,8 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
   if (bank1 > GUEST_RAM1_SIZE) throw new BuildError("memory too large");
 
   let layout: ReturnType<typeof placeBootImages>;
-  try { layout = placeBootImages(GUEST_RAM0_BASE, bank0, hdr, cfg.ramdisk?.length ?? 0); } catch (e) {
+  const rdSize = cfg.ramdisk ? imageSize(cfg.ramdisk) : 0;
+  try { layout = placeBootImages(GUEST_RAM0_BASE, bank0, hdr, rdSize); } catch (e) {
     if (e instanceof BootImageError) throw new BuildError(e.message);
     throw e;
   }
@@ -110,7 +113,7 @@ export function buildDomain(xc: Xc, cfg: BuildConfig): BuiltDomain {
     const magic = Array.from({ length: NR_MAGIC_PAGES }, (_, i) => (GUEST_MAGIC_BASE >> 12n) + BigInt(i));
     if (xc.populatePhysmap(domid, magic) !== magic.length) throw new BuildError("could not populate the magic pages");
 
-    const dtb = makeDeviceTree(cfg, bank0, bank1, cfg.ramdisk ? [rdAddr, rdAddr + BigInt(cfg.ramdisk.length)] : null, copied);
+    const dtb = makeDeviceTree(cfg, bank0, bank1, cfg.ramdisk ? [rdAddr, rdAddr + BigInt(rdSize)] : null, copied);
     if (BigInt(dtb.length) > DTB_RESERVE) throw new BuildError("device tree too large");
     writeGuest(xc, domid, kernStart, cfg.kernel);
     writeGuest(xc, domid, dtbAddr, dtb);
@@ -148,29 +151,37 @@ function populate(xc: Xc, domid: number, base: bigint, size: bigint): void {
   if (small.length && xc.populatePhysmap(domid, small) !== small.length) throw new BuildError("out of memory populating the domain");
 }
 
-// Copy bytes into the guest through foreign mappings, a chunk at a time,
+// Copy an image into the guest through foreign mappings, a chunk at a time,
 // each chunk mapped over the last in one window that is unmapped once at
 // the end (a remove_from_physmap per page and chunk was a third of the
 // time building a domain with Debian's 32 MiB kernel). Mapping costs the
 // same per page whatever the chunk; unmapping costs one hypercall per slot
 // of the window, so the window is small: 256 slots against 1024 took the
-// unmap of a first build from ~60 to ~13 ms.
-export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: Uint8Array): void {
-  if (data.length === 0) return;
+// unmap of a first build from ~60 to ~13 ms. A file is read straight into
+// the mapped pages (boot_image.ts).
+export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: BootImage): void {
+  const size = imageSize(data);
+  if (size === 0) return;
   const CHUNK = 256; // pages
-  const w = xc.foreignWindow(Math.min(CHUNK, Math.ceil((Number(gpa & 0xFFFn) + data.length) / 4096)));
-  try {
+  const w = xc.foreignWindow(Math.min(CHUNK, Math.ceil((Number(gpa & 0xFFFn) + size) / 4096)));
+  const copy = (read?: (dst: Uint8Array) => void): void => {
     let done = 0;
-    while (done < data.length) {
+    while (done < size) {
       const a = gpa + BigInt(done);
       const firstGfn = a >> 12n;
       const off = Number(a & 0xFFFn);
-      const n = Math.min(data.length - done, CHUNK * 4096 - off);
+      const n = Math.min(size - done, CHUNK * 4096 - off);
       const pages = Math.ceil((off + n) / 4096);
       w.map(domid, Array.from({ length: pages }, (_, i) => firstGfn + BigInt(i)));
-      w.write(off, data.subarray(done, done + n));
+      if (read) w.writeWith(off, n, read);
+      else w.write(off, (data as Uint8Array).subarray(done, done + n));
       done += n;
     }
+  };
+  try {
+    if (data instanceof BootFile) {
+      try { data.readInto(0, copy); } catch (e) { if (e instanceof BootImageFileError) throw new BuildError(e.message); throw e; }
+    } else copy();
   } finally {
     w.close();
   }

@@ -5,6 +5,7 @@ import type { Guest } from "./guest.js";
 import type { ForeignWindow } from "./xc/xc.js";
 import type { SavedDomain } from "./domain_restore.js";
 import { REC, StreamWriter, encodePages } from "./save_stream.js";
+import { imageBytes } from "./boot_image.js";
 
 // The DOMAIN record of a running guest.
 export function savedDomain(g: Guest, maxPages: string): SavedDomain {
@@ -16,11 +17,14 @@ export function savedDomain(g: Guest, maxPages: string): SavedDomain {
   };
 }
 
-// The records that come before memory: DOMAIN, KERNEL, RAMDISK.
+// The records that come before memory: DOMAIN, KERNEL, RAMDISK (the
+// images the domain is built from again when it reboots; a file's bytes as
+// they are now, as xl would read its path again).
 export function writePreamble(w: StreamWriter, g: Guest, maxPages: string): void {
+  const kernel = imageBytes(g.config.kernel), ramdisk = g.config.ramdisk ? imageBytes(g.config.ramdisk) : null;
   w.json(REC.DOMAIN, savedDomain(g, maxPages));
-  w.record(REC.KERNEL, g.config.kernel);
-  if (g.config.ramdisk) w.record(REC.RAMDISK, g.config.ramdisk);
+  w.record(REC.KERNEL, kernel);
+  if (ramdisk) w.record(REC.RAMDISK, ramdisk);
 }
 
 // One PAGES record of a domain's frames (at most the window's size), read

@@ -30,6 +30,7 @@ import { checkDomainSpec } from "../xl_cfg.js";
 import type { Dom0 } from "../dom0.js";
 import { XEN_VERSION_MAJOR, XEN_VERSION_MINOR, XEN_EXTRAVERSION } from "../../xen/public/xen.js";
 import { replaySeed } from "../domain_builder.js";
+import { BootFile } from "../boot_image.js";
 
 // http: where the HTTP API listens (none if not given: the CLI gives its default)
 export interface DaemonOptions { ramMiB: number; deterministic?: boolean; migratePort?: number; noJit?: boolean; assignable?: MachineDisk[]; assignableNics?: string[]; http?: HttpListen | null }
@@ -132,9 +133,13 @@ export class HostDaemon {
     const read = (p: string, what: string): Uint8Array => {
       try { return new Uint8Array(readFileSync(p)); } catch (e) { throw new RequestError(`cannot read ${what} ${p}: ${(e as Error).message}`); }
     };
+    // The kernel and ramdisk are read into the guest when it is built (boot_image.ts).
+    const image = (p: string, what: string): BootFile => {
+      try { return new BootFile(p); } catch (e) { throw new RequestError(`${what}: ${(e as Error).message}`); }
+    };
     return this.ts.create({
-      name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: read(spec.kernel, "kernel"),
-      ramdisk: spec.ramdisk ? read(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
+      name: spec.name, memoryMiB: spec.memory, vcpus: spec.vcpus, kernel: image(spec.kernel, "kernel"),
+      ramdisk: spec.ramdisk ? image(spec.ramdisk, "ramdisk") : undefined, cmdline: spec.cmdline, vuart: spec.vuart,
       onPoweroff: simpleAction(spec.onPoweroff), onReboot: simpleAction(spec.onReboot), onCrash: simpleAction(spec.onCrash),
       paused, disks, vifs, rngSeed: this.opts.deterministic ? replaySeed(spec.name) : undefined, driverDomain: spec.driverDomain === true,
       passthrough: spec.dtdev?.length || spec.iomem?.length || spec.irqs?.length || spec.deviceTree

@@ -38,6 +38,15 @@ export class PhysMem {
       done += s.length;
     }
   }
+  // len bytes at ipa, page span by page span, written by produce (a file
+  // read straight into guest memory).
+  writeWith(ipa: bigint, len: number, produce: (dst: Uint8Array) => void): void {
+    for (let done = 0; done < len;) {
+      const s = this.span(ipa + BigInt(done), len - done, true);
+      produce(s);
+      done += s.length;
+    }
+  }
   fill(ipa: bigint, len: number, v: number): void {
     for (let done = 0; done < len;) {
       const s = this.span(ipa + BigInt(done), len - done, true);

@@ -382,6 +382,7 @@ export class ForeignMapping {
   // mapped: the slots from the first that may hold a mapping (unmap() removes them)
   constructor(readonly xc: Xc, readonly base: bigint, readonly pages: number, protected mapped = pages) {}
   write(offset: number, data: Uint8Array): void { this.xc.mem.write(this.base + BigInt(offset), data); }
+  writeWith(offset: number, len: number, produce: (dst: Uint8Array) => void): void { this.xc.mem.writeWith(this.base + BigInt(offset), len, produce); }
   read(offset: number, len: number): Uint8Array { return this.xc.mem.read(this.base + BigInt(offset), len); }
   // Slot i's page; write: false for a page only read (reading it must not
   // count as writing it: the host drops translated code a write reaches).
