@@ -60,7 +60,7 @@ const MiB = 1n << 20n;
 // (The header is the image's first 64 bytes: a file's are read for it.)
 export function parseArm64Image(k: BootImage): ReturnType<typeof parseImage> {
   try { return parseImage(imageBytes(k, 64), imageSize(k)); } catch (e) {
-    if (e instanceof BootImageError) throw new BuildError(e.message);
+    if (e instanceof BootImageError || e instanceof BootImageFileError) throw new BuildError(e.message);
     throw e;
   }
 }

@@ -666,7 +666,11 @@ export class Toolstack {
         if (action === "destroy") this.destroyLogged(g.domid);
         else if (action === "restart") {
           const cfg = g.config;
-          if (this.destroyLogged(g.domid, true)) this.create(cfg, g);
+          // A build that fails (its kernel file gone, no memory left) leaves
+          // the domain destroyed, as xl's failed reboot does.
+          if (this.destroyLogged(g.domid, true)) {
+            try { this.create(cfg, g); } catch (e) { this.log(`d${g.domid} (${g.name}): restart failed: ${(e as Error).message}`); }
+          }
         }
       }
     }

@@ -45,9 +45,9 @@ export function describeDomains(hv: Hypervisor): string {
 // books: what a guest leaves behind shows as a change in them. For tests of
 // whole-domain moves (migration, Remus) between two such hosts.
 export interface BookedHost { host: Host; ts: Toolstack; books(): string }
-export function bookedHost(ramMiB = 96): BookedHost {
+export function bookedHost(ramMiB = 96, log?: (line: string) => void): BookedHost {
   const host = new Host({ ramBytes: ramMiB << 20, deterministic: true, log: () => {} });
-  const ts = new Toolstack(new Dom0(host.privcmd));
+  const ts = new Toolstack(new Dom0(host.privcmd), log);
   const hv = host.hv;
   return { host, ts, books: () => JSON.stringify({ free: hv.frames.freeCount, domains: hv.domains.size, guests: ts.guests.size, nodes: ts.xenstored.store.size(), grants: ts.gnt.mapped }) };
 }

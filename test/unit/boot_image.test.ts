@@ -17,6 +17,7 @@ import { BuildError } from "../../src/tools/domain_builder.js";
 import { writePreamble } from "../../src/tools/domain_save.js";
 import { REC, RecordParser, StreamWriter } from "../../src/tools/save_stream.js";
 import type { Hypervisor } from "../../src/xen/hypervisor.js";
+import { SHUTDOWN } from "../../src/xen/public/xen.js";
 
 const dir = mkdtempSync(join(tmpdir(), "xents-boot-image-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,4 +78,26 @@ test("a missing or unreadable image file is refused before any domain is built",
   assert.throws(() => new BootFile(join(dir, "none")), (e: unknown) => e instanceof BootImageFileError && /cannot read .*none: ENOENT/.test(e.message));
   mkdirSync(join(dir, "adir"), { recursive: true });
   assert.throws(() => new BootFile(join(dir, "adir")), (e: unknown) => e instanceof BootImageFileError && /not a regular file/.test(e.message));
+});
+
+test("a guest whose kernel file is gone when it reboots is destroyed, with the reason logged; the toolstack goes on", () => {
+  const logs: string[] = [];
+  const s = bookedHost(96, (l) => logs.push(l));
+  const before = s.books();
+  const path = join(dir, "Image-reboot");
+  writeFileSync(path, idleImage());
+  const ts = s.ts;
+  const exits: string[] = [];
+  ts.events.onGuestExit = (_g, reason, action) => exits.push(`${reason} ${action}`);
+  const g = ts.create({ name: "r", memoryMiB: 16, vcpus: 1, cmdline: "", kernel: new BootFile(path), onReboot: "restart", paused: true });
+  rmSync(path);
+  s.host.hv.shutdown(s.host.hv.domains.get(g.domid)!, SHUTDOWN.reboot);
+  ts.checkDomains();
+  assert.deepEqual(exits, ["reboot restart"]);
+  assert.ok(logs.some((l) => /\(r\): restart failed: cannot read .*Image-reboot/.test(l)), logs.join("\n"));
+  assert.equal(s.books(), before, "nothing of the guest is left");
+  // and the toolstack still builds guests
+  const again = ts.create({ name: "r2", memoryMiB: 16, vcpus: 1, cmdline: "", kernel: idleImage(), paused: true });
+  ts.destroy(again.domid);
+  assert.equal(s.books(), before);
 });
