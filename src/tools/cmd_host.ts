@@ -9,7 +9,7 @@ import { checkHostMemory } from "./cmd_demo.js";
 export const DEFAULT_HOST_MIB = 2048;
 import { linuxDom0Config, dom0Kind, DOM0_OPTIONS, ASSIGNABLE_OPTIONS, assignableDisks, assignableNics as assignableNicsOf } from "./linux_dom0_options.js";
 import { HostClient, processAlive } from "./daemon/client.js";
-import { parseHttpListen, type HttpListen } from "./http/api_server.js";
+import { parseHttpListen, type HttpListen } from "./http/http_listen.js";
 import { hostPaths, ensureHome } from "./home.js";
 import { parseArgs, UsageError } from "./args.js";
 

@@ -19,7 +19,8 @@ import { makeHostFactory } from "../../src/host/host_factory.js";
 import { idleImage } from "../../src/host/fuzz/idle_image.js";
 import { API_ROUTES } from "../../src/tools/http/api_routes.js";
 import { COMMAND_NAMES } from "../../src/tools/daemon/commands.js";
-import { ApiServer, parseHttpListen, DEFAULT_HTTP_PORT } from "../../src/tools/http/api_server.js";
+import { ApiServer } from "../../src/tools/http/api_server.js";
+import { parseHttpListen, DEFAULT_HTTP_PORT } from "../../src/tools/http/http_listen.js";
 import type { Toolstack } from "../../src/tools/toolstack.js";
 import { WebSocket } from "ws";
 

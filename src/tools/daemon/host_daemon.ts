@@ -17,7 +17,8 @@ import type { HostFactory, HypervisorHealth, MachineDeviceInfo } from "../cmd_de
 import type { MachineDisk } from "../linux_dom0_options.js";
 import type { HostPaths } from "../home.js";
 import { Toolstack, Guest } from "../toolstack.js";
-import { ApiServer, type HttpListen } from "../http/api_server.js";
+import { ApiServer } from "../http/api_server.js";
+import type { HttpListen } from "../http/http_listen.js";
 import { httpToken } from "../http/http_token.js";
 import { HostMetrics, type MetricsSnapshot } from "../http/metrics.js";
 import { TapPort, TapError } from "../net/tap_port.js";

@@ -27,8 +27,8 @@ import { checkObject, type CommandName } from "../daemon/commands.js";
 import { API_ROUTES, ConfigError, type ApiRoute } from "./api_routes.js";
 import { openApiDocument } from "./openapi.js";
 import { sameToken } from "./http_token.js";
+import type { HttpListen } from "./http_listen.js";
 
-export const DEFAULT_HTTP_PORT = 8480;
 // (CommonJS, loaded by the first server: lazy_package.ts)
 const fastify = lazyPackage<typeof import("fastify").default>("fastify");
 const fastifyCookie = lazyPackage<typeof import("@fastify/cookie").default>("@fastify/cookie");
@@ -42,20 +42,6 @@ const WS_BACKLOG = 1 << 20; // output queued for one viewer
 export const COOKIE = "xents_token";
 
 const json = (x: unknown): string => JSON.stringify(x, (_k, val: unknown) => (typeof val === "bigint" ? Number(val) : val));
-
-// Where the API listens: host and port, given as ADDR:PORT, PORT or "off".
-export interface HttpListen { host: string; port: number; explicit: boolean }
-export function parseHttpListen(text: string | undefined, allowPublic: boolean): HttpListen | null {
-  if (text === "off") return null;
-  if (text === undefined) return { host: "127.0.0.1", port: DEFAULT_HTTP_PORT, explicit: false };
-  const m = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`--http takes ADDRESS:PORT, PORT or off, not '${text}'`);
-  const host = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
-  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
-  if (!loopback && !allowPublic) throw new Error(`--http ${text} listens beyond this machine: say so with --http-public (anyone who reaches it and has the token drives the host)`);
-  return { host, port, explicit: true };
-}
 
 export class ApiServer {
   private readonly app: FastifyInstance;
