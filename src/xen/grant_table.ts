@@ -122,9 +122,8 @@ export class GrantTable {
     if (write && (e.flags & GTF_readonly)) return { err: GNTST.general_error };
     const a = this.active.get(ref);
     if (a) return a.mapper === grantee ? a.frame : { err: GNTST.general_error };
-    const p = granter.p2m.get(e.frame);
-    if (!p || p.type !== "ram") return { err: GNTST.bad_page };
-    return p.frame;
+    if (granter.p2m.typeAt(e.frame) !== "ram") return { err: GNTST.bad_page };
+    return granter.p2m.frameAt(e.frame);
   }
 
   // GNTTABOP_map_grant_ref, by the domain owning this table's maptrack.
@@ -210,9 +209,9 @@ export function grantCopy(fa: FrameAllocator, caller: GrantDomain, lookup: (id: 
     if (d.id !== caller.id) return { err: GNTST.permission_denied }; // only one's own frames by number, as Xen
 
     if (u >= BigInt(P2M_MAX_GFN)) return { err: GNTST.bad_page };
-    const e = d.p2m.get(Number(u));
-    if (!e || (e.type !== "ram" && e.type !== "xen")) return { err: GNTST.bad_page }; // own pages only, as Xen's get_paged_frame
-    return e.frame;
+    const t = d.p2m.typeAt(Number(u));
+    if (t !== "ram" && t !== "xen") return { err: GNTST.bad_page }; // own pages only, as Xen's get_paged_frame
+    return d.p2m.frameAt(Number(u));
   };
   const src = side(op.srcU, op.srcDom, (op.flags & GNTCOPY_source_gref) !== 0, false);
   if (typeof src !== "number") return src.err;

@@ -362,6 +362,17 @@ export class P2m {
     const b = this.block(gfn);
     return b !== null && b.types[gfn & 511] !== 0;
   }
+  // The same as get()'s type and frame, without an object (grant copies,
+  // foreign-map batches, log-dirty faults: per request or per page).
+  typeAt(gfn: number): P2mType | undefined {
+    const b = this.block(gfn);
+    const t = b ? b.types[gfn & 511] : 0;
+    return t === 0 ? undefined : TYPES[t];
+  }
+  frameAt(gfn: number): number {
+    const b = this.block(gfn);
+    return b !== null && b.types[gfn & 511] !== 0 ? b.frames[gfn & 511] : -1;
+  }
   // Entries (a teardown's, the audit's count).
   get size(): number { return this.count; }
   // Every entry, in gfn order.

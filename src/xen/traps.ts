@@ -35,7 +35,7 @@ export function dataAbort(host: TrapHost, d: Domain, v: Vcpu): void {
   const esr = st.exitEsr;
   const dfsc = Number(esr & 0x3Fn);
   const gfn = Number(ipa >> 12n);
-  if ((dfsc & 0x3C) === 0x0C && ((esr >> 6n) & 1n) === 1n && d.p2m.logDirty && d.p2m.get(gfn)?.type === "ram") {
+  if ((dfsc & 0x3C) === 0x0C && ((esr >> 6n) & 1n) === 1n && d.p2m.logDirty && d.p2m.typeAt(gfn) === "ram") {
     d.p2m.markDirty(gfn);
     d.logDirtyFaults++;
     return;

@@ -1,5 +1,5 @@
-// The p2m's lookups (P2m.get, has, size, entries, maxGfn, hostAddr,
-// contiguous) against a plain Map of what was mapped, over random sets,
+// The p2m's lookups (P2m.get, has, typeAt, frameAt, size, entries, maxGfn,
+// hostAddr, contiguous) against a plain Map of what was mapped, over random sets,
 // extents and removals of every type across level-3 blocks: the lookups
 // keep 512 gfns to a block and drop a block when its last entry goes, so
 // the cases cross block boundaries, empty blocks and fill them again. The
@@ -58,6 +58,8 @@ test("the p2m's lookups agree with a Map of every entry made and removed", () =>
         const e = model.get(x);
         assert.deepEqual(p2m.get(x), e);
         assert.equal(p2m.has(x), e !== undefined);
+        assert.equal(p2m.typeAt(x), e?.type);
+        assert.equal(p2m.frameAt(x), e ? e.frame : -1);
         const h = p2m.hostAddr(BigInt(x) * 4096n + 5n, true);
         assert.equal(h, e ? hv.frames.hostOf(e.frame) + 5 : -1);
         let run = 0;

@@ -142,11 +142,11 @@ function addToPhysmapBatch(c: HypercallContext, arg: bigint): bigint {
     for (let i = 0; i < n; i++) {
       const idx = idxs.getBigUint64(i * 8, true), gpfn = gpfns.getBigUint64(i * 8, true);
       let err = 0;
-      const e = idx < maxGfn ? src.p2m.get(Number(idx)) : undefined;
-      if (!e || e.type !== "ram" || src === t || gpfn >= maxGfn) err = -XEN_E.EINVAL;
+      const ram = idx < maxGfn && src.p2m.typeAt(Number(idx)) === "ram";
+      if (!ram || src === t || gpfn >= maxGfn) err = -XEN_E.EINVAL;
       else {
         if (t.p2m.has(Number(gpfn))) err = t.removeGfn(Number(gpfn));
-        if (err === 0) err = t.p2m.set(Number(gpfn), { frame: e.frame, type: "foreign" });
+        if (err === 0) err = t.p2m.set(Number(gpfn), { frame: src.p2m.frameAt(Number(idx)), type: "foreign" });
       }
       errs.setInt32(i * 4, err, true);
     }
