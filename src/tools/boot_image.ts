@@ -23,9 +23,10 @@ export class BootFile {
     });
   }
 
-  // Reads the file's bytes from `pos` into each buffer `fill` is handed
-  // (in order, consecutive); the file must still hold them all.
-  readInto(pos: number, fill: (read: (dst: Uint8Array) => void) => void): void {
+  // Reads the file's bytes, from its start, into each buffer `fill` hands
+  // to `read` (in order, consecutive); the file must still hold them all.
+  readInto(fill: (read: (dst: Uint8Array) => void) => void): void {
+    let pos = 0;
     withFile(this.path, (fd) => {
       fill((dst) => {
         for (let done = 0; done < dst.length;) {
@@ -46,11 +47,21 @@ export function imageSize(i: BootImage): number {
   return i instanceof BootFile ? i.size : i.length;
 }
 
+// The image's bytes, from its start, into each buffer `fill` hands to `read`.
+export function readImage(i: BootImage, fill: (read: (dst: Uint8Array) => void) => void): void {
+  if (i instanceof BootFile) { i.readInto(fill); return; }
+  let at = 0;
+  fill((dst) => {
+    dst.set(i.subarray(at, at + dst.length));
+    at += dst.length;
+  });
+}
+
 // The image's first `len` bytes (at most its size), or all of it.
 export function imageBytes(i: BootImage, len = imageSize(i)): Uint8Array {
   if (!(i instanceof BootFile)) return i.subarray(0, len);
   const out = new Uint8Array(Math.min(len, i.size));
-  i.readInto(0, (read) => read(out));
+  i.readInto((read) => read(out));
   return out;
 }
 

@@ -15,7 +15,7 @@ import {
 } from "../xen/public/arch_arm.js";
 import { HVM_PARAM } from "../xen/public/xen.js";
 import { createHash } from "node:crypto";
-import { BootFile, BootImageFileError, imageBytes, imageSize, type BootImage } from "./boot_image.js";
+import { BootImageFileError, imageBytes, imageSize, readImage, type BootImage } from "./boot_image.js";
 
 export interface BuildConfig {
   name: string;
@@ -164,7 +164,7 @@ export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: BootImage):
   if (size === 0) return;
   const CHUNK = 256; // pages
   const w = xc.foreignWindow(Math.min(CHUNK, Math.ceil((Number(gpa & 0xFFFn) + size) / 4096)));
-  const copy = (read?: (dst: Uint8Array) => void): void => {
+  const copy = (read: (dst: Uint8Array) => void): void => {
     let done = 0;
     while (done < size) {
       const a = gpa + BigInt(done);
@@ -173,15 +173,15 @@ export function writeGuest(xc: Xc, domid: number, gpa: bigint, data: BootImage):
       const n = Math.min(size - done, CHUNK * 4096 - off);
       const pages = Math.ceil((off + n) / 4096);
       w.map(domid, Array.from({ length: pages }, (_, i) => firstGfn + BigInt(i)));
-      if (read) w.writeWith(off, n, read);
-      else w.write(off, (data as Uint8Array).subarray(done, done + n));
+      w.writeWith(off, n, read);
       done += n;
     }
   };
   try {
-    if (data instanceof BootFile) {
-      try { data.readInto(0, copy); } catch (e) { if (e instanceof BootImageFileError) throw new BuildError(e.message); throw e; }
-    } else copy();
+    readImage(data, copy);
+  } catch (e) {
+    if (e instanceof BootImageFileError) throw new BuildError(e.message);
+    throw e;
   } finally {
     w.close();
   }
