@@ -312,6 +312,7 @@ export class P2m {
         b.frames[j] = frame;
         b.types[j] = T_RAM;
         b.count++;
+        this.count++;
         const off = off0 + j * 8;
         if ((this.view.getUint32(off, true) | this.view.getUint32(off + 4, true)) === 0) added++;
         const a = this.descriptorAttrs(g, RAM);
@@ -319,7 +320,6 @@ export class P2m {
       }
       this.tables.set(l3, this.tables.get(l3)! + added);
     }
-    this.count += missing;
     this.generation += missing;
     return 0; // no TLB flush, as in set()
   }
