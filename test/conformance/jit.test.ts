@@ -719,8 +719,8 @@ test("an optimised page declares a local for each guest register it uses and no 
     for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
     return groups;
   };
-  assert.deepEqual(locals(true), [[10, 0x7E], [11, 0x7F], [4, 0x7E]], "the temporaries, then x0, x1, SP and x2");
-  assert.deepEqual(locals(false), [[10, 0x7E], [11, 0x7F]], "the temporaries only");
+  assert.deepEqual(locals(true), [[9, 0x7E], [13, 0x7F], [4, 0x7E]], "the temporaries, then x0, x1, SP and x2");
+  assert.deepEqual(locals(false), [[9, 0x7E], [13, 0x7F]], "the temporaries only");
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -837,6 +837,74 @@ test("hints and barriers are translated as nothing, other system instructions ar
 // TLB miss), translated code runs the instruction through jitStep as the
 // k-th instruction of its block, leaves if that says so, and otherwise
 // (MRS) reads Rt again from the vCPU block, where the interpreter wrote it.
+// Translated code counts what it runs in 32 bits from the instret it was
+// entered with, against the room to the limit (at most 2^31 - 1; the limit
+// it passes on to a call is lowered to match): at any instret, with a limit
+// already passed or far ahead, and after a call that came back having run
+// instructions of its own, it leaves the count the interpreter would.
+test("translated code counts instructions exactly at any instret and any limit", () => {
+  const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
+  const words = new Uint32Array(1024).fill(0xD503201F);
+  // two adds and a call out of the page that comes back; two adds and a branch out of the page
+  words.set(w("add x1, x1, #1\n add x1, x1, #1\n bl .+0x2000\n add x1, x1, #1\n add x1, x1, #1\n b .+0x3000"));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const view = new DataView(memory.buffer);
+  const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+  const page = 0x40000000n;
+  let calleeRuns = 0n;
+  const calls: [bigint, bigint, bigint][] = []; // pc, instret, limit at each call
+  const nothing = (): never => { throw new Error("no interpreter here"); };
+  const env = {
+    memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing,
+    // the callee runs calleeRuns instructions and comes back to the return point
+    jitCall: (ret: number, limit: bigint): number => {
+      calls.push([pc.value, BigInt.asUintN(64, instret.value), BigInt.asUintN(64, limit)]);
+      instret.value += calleeRuns; pc.value = page + BigInt(ret);
+      return 6;
+    },
+  };
+  for (const optimised of [false, true]) {
+    const f = new WebAssembly.Instance(new WebAssembly.Module(translatePage(words, [0], optimised).bytes), { env }).exports.f as (...a: unknown[]) => number;
+    const run = (start: bigint, limit: bigint): number => {
+      view.setBigUint64(8, 0n, true); calls.length = 0; instret.value = start; pc.value = 0n;
+      return f(0, 0, page, 0, limit);
+    };
+    const tier = optimised ? "optimised" : "baseline";
+    // far ahead of a large instret: everything runs; the call's limit is 2^31 - 1 ahead
+    const big = (1n << 40n) + 7n;
+    calleeRuns = 1000n;
+    assert.equal(run(big, (1n << 64n) - 1n), 3, `${tier}: left the page by the branch`);
+    assert.equal(BigInt.asUintN(64, instret.value), big + 6n + 1000n, `${tier}: instret counted across the call`);
+    assert.equal(pc.value, page + 20n + 0x3000n, tier);
+    assert.equal(view.getBigUint64(8, true), 4n, `${tier}: every add ran`);
+    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, big + 0x7FFFFFFFn]], `${tier}: the call, with the limit lowered`);
+    // a limit below the room: passed on as it is; the callee may run up to it
+    assert.equal(run(big, big + 1006n), 3, tier);
+    assert.equal(BigInt.asUintN(64, instret.value), big + 1006n, tier);
+    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, big + 1006n]], tier);
+    // the limit passed long ago (its difference from instret wraps in 64 bits): nothing runs
+    const past = (1n << 63n) + 5n;
+    assert.equal(run(past, 3n), 0, `${tier}: the first block does not fit`);
+    assert.equal(BigInt.asUintN(64, instret.value), past, tier);
+    assert.equal(pc.value, page, `${tier}: pc at the entry`);
+    assert.equal(view.getBigUint64(8, true), 0n, `${tier}: nothing ran`);
+    assert.deepEqual(calls, [], tier);
+    // the limit at the call's return: the block after it does not fit, and the count is the call's
+    calleeRuns = 0n;
+    assert.equal(run(big, big + 3n), 1, `${tier}: stopped at the return point`);
+    assert.equal(BigInt.asUintN(64, instret.value), big + 3n, tier);
+    assert.equal(pc.value, page + 12n, tier);
+    assert.equal(view.getBigUint64(8, true), 2n, tier);
+    // ... and one short of the block after it, having run some in the callee
+    calleeRuns = 2n;
+    assert.equal(run(big, big + 7n), 1, tier);
+    assert.equal(BigInt.asUintN(64, instret.value), big + 5n, tier);
+    assert.equal(pc.value, page + 12n, tier);
+  }
+});
+
 test("an MRS or DC ZVA the core's helper declines goes through the interpreter, and an MRS's Rt is read again", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);

@@ -35,3 +35,29 @@ test("translation's tuning lowers TurboFan's inlining budget for JavaScript (the
   assert.equal(inlined("default"), 2, "both helpers fit V8's default budget");
   assert.equal(inlined("tuned"), 1, "only one fits the translation's budget");
 });
+
+// A function with a loop, compiled by the baseline compiler as translated
+// pages are: the size of its machine code, as V8 prints it.
+const LOOP_CHILD = `
+const { tuneEngineForTranslation, withTierHint } = await import(process.argv[1]);
+const v8 = await import("node:v8");
+if (process.argv[2] === "tuned") tuneEngineForTranslation();
+else { v8.setFlagsFromString("--no-wasm-lazy-compilation"); v8.setFlagsFromString("--no-wasm-tier-up"); }
+// (func (param i32) (result i32) (loop (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))) (local.get 0))
+const bytes = new Uint8Array([0, 0x61, 0x73, 0x6D, 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7F, 1, 0x7F, 3, 2, 1, 0,
+  10, 18, 1, 16, 0, 0x03, 0x40, 0x20, 0, 0x41, 1, 0x6B, 0x22, 0, 0x0D, 0, 0x0B, 0x20, 0, 0x0B]);
+new WebAssembly.Module(withTierHint(bytes, 0x02 | 1 << 2 | 1 << 4));
+`;
+
+function loopCodeSize(mode: "tuned" | "default"): number {
+  const r = spawnSync(process.execPath, ["--print-wasm-code", "--input-type=module", "-e", LOOP_CHILD, engine, mode], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /compiler: Liftoff[\s\S]*?Instructions \(size = (\d+)\)/.exec(r.stdout);
+  assert.ok(m, `no baseline code printed: ${r.stdout.slice(0, 300)}`);
+  return Number(m[1]);
+}
+
+test("translation's tuning leaves the baseline compiler's tier-up checks out of translated code", () => {
+  const plain = loopCodeSize("default"), tuned = loopCodeSize("tuned");
+  assert.ok(tuned < plain, `a loop's baseline code: ${tuned} bytes tuned against ${plain}`);
+});

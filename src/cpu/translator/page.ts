@@ -66,11 +66,11 @@ export const TLB_ENTRIES: i32 = 4096;
 
 // Locals
 const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
-const L_IC = 5, L_IC0 = 6;
-const L_VA = 7, L_A = 8, L_B = 9, L_R = 10; // i64 temps
+const L_IC0 = 5; // instret at the function's entry
+const L_VA = 6, L_A = 7, L_B = 8, L_R = 9; // i64 temps
 // The operands and result of the last ADDS/SUBS/ANDS (64-bit; L_F*32 for
 // 32-bit ones): the flags, kept as what they are computed from (pending).
-const L_FA = 11, L_FB = 12, L_FR = 13;
+const L_FA = 10, L_FB = 11, L_FR = 12;
 // Baseline code's registers are not locals: V8's baseline compiler keeps
 // every local in a stack slot anyway, reconciles those it holds in
 // machine registers at every block boundary and zero-fills them all at
@@ -79,22 +79,29 @@ const L_FA = 11, L_FB = 12, L_FR = 13;
 // without them; guest-alone boots 56 and 80 ms shorter, paired medians of
 // two sets of 10 alternating boots, 7 of 10 each). A value written is
 // stored through L_W.
-const L_W = 14;
-const I64_LOCALS = 10;
-const L_NZCV = 15; // i32
+const L_W = 13;
+const I64_LOCALS = 9;
+const L_NZCV = 14; // i32
 const L_E = L_NZCV + 1, L_H = L_NZCV + 2, L_A32 = L_NZCV + 3, L_B32 = L_NZCV + 4, L_R32 = L_NZCV + 5, L_C = L_NZCV + 6; // i32 temps
 const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
 // In a self-looping block: 1 when the flags are those of the loop's last
 // flag-setter on the L_F* locals (carried round the loop), 0 when the
 // packed NZCV is current.
 const L_FPEND = L_NZCV + 10;
-const I32_LOCALS = 11;
+// The instructions retired since the entry (instret is L_IC0 + L_N), and
+// how many may be (the limit less L_IC0, at most 2^31 - 1): counted and
+// compared in 32 bits, because V8's baseline compiler makes a comparison
+// of i32s and the branch on it one compare and a jump, and one of i64s
+// five instructions (it sets a register from the flags and tests it).
+const L_N = L_NZCV + 11, L_ROOM = L_NZCV + 12;
+const ROOM_MAX: i32 = 0x7FFFFFFF;
+const I32_LOCALS = 13;
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
 // Then, in optimised code, one i64 for each of x0..x30 and SP (register 31
 // in its SP role) the page's code uses, numbered as first used. Only those
 // (when baseline code had them, declaring 40 more cost V8's baseline
 // compiler ~40% more compile time).
-const L_X0 = L_FPEND + 1;
+const L_X0 = L_ROOM + 1;
 const NZCV = 32; // index of the flags in the cache state
 // The longest loop body (instructions) a block runs on through a head for.
 const MAX_LOOP_SPAN = 64;
@@ -274,7 +281,15 @@ export class PageTranslator {
     for (let i = 0; i < N; i++) if (unchecked(isHead[i]) && unchecked(reach[i])) { unchecked(this.headIndex[i] = this.nHeads); unchecked(this.heads[this.nHeads++] = i); }
 
     const c = this.c;
-    c.gget(G_INSTRET); c.tee(L_IC); c.set(L_IC0);
+    c.gget(G_INSTRET); c.set(L_IC0);
+    // L_ROOM = the limit less instret, 0 if the limit is passed, at most
+    // ROOM_MAX; the limit becomes instret + L_ROOM (it is only lowered, or
+    // raised where nothing may run), so that no callee can take L_N past it.
+    c.i32(0);
+    c.i32(ROOM_MAX); c.get(L_LIMIT); c.get(L_IC0); c.op(Op.I64_SUB); c.tee(L_A); c.op(Op.I32_WRAP_I64);
+    c.get(L_A); c.i64(ROOM_MAX); c.op(Op.I64_GT_U); c.op(Op.SELECT);
+    c.get(L_LIMIT); c.get(L_IC0); c.op(Op.I64_LE_U); c.op(Op.SELECT);
+    c.tee(L_ROOM); c.op(Op.I64_EXTEND_I32_U); c.get(L_IC0); c.op(Op.I64_ADD); c.set(L_LIMIT);
     // Shared exits (their tails follow the function's body): "left" with pc
     // set, "out" with pc = the page + L_ENTRY (a branch out of the page),
     // "untranslated" with pc = the page + L_ENTRY (a path left out), "slow"
@@ -302,6 +317,8 @@ export class PageTranslator {
       // baseline compiler makes a br_table a binary search over all its
       // indices, every one a compare and a jump in the code: up to 1024 of
       // them, ~17 KB of machine code a page and ten compares an entry.
+      // (The entry in a machine register for the search: see holdCpu.)
+      c.get(L_ENTRY); c.set(L_ENTRY);
       this.searchHeads(0, H);
     }
     for (let h = 0; h < H; h++) {
@@ -311,24 +328,24 @@ export class PageTranslator {
     c.end(); this.level--; // dispatch (not reached: every block leaves by a branch)
     c.end(); this.level--; // miss
     // A block that does not fit under the limit: the interpreter goes on from it.
-    this.exitAtEntry(); c.op(Op.I64_NE); c.op(Op.RETURN);
+    this.exitAtEntry(); c.i32(0); c.op(Op.I32_NE); c.op(Op.RETURN);
     c.end(); this.level--; // nohead
     // Not a block head of this translation: 2 if nothing ran (the core may translate again).
-    this.exitAtEntry(); c.op(Op.I64_NE); c.set(L_C);
+    this.exitAtEntry(); c.set(L_C);
     c.i32(1); c.i32(2); c.get(L_C); c.op(Op.SELECT); c.op(Op.RETURN);
     c.end(); this.level--; // out
     c.get(L_PAGE); c.get(L_ENTRY); c.op(Op.I64_EXTEND_I32_S); c.op(Op.I64_ADD); c.gset(G_PC);
     c.end(); this.level--; // left
     // Out of the page with pc set: the core goes on in the next page's
     // translation if it has one, else in the run loop.
-    c.get(L_IC); c.gset(G_INSTRET);
+    this.ic(); c.gset(G_INSTRET);
     c.i32(3); c.op(Op.RETURN);
     c.end(); this.level--; // untranslated
-    this.exitAtEntry(); c.op(Op.DROP); c.op(Op.DROP);
+    this.exitAtEntry(); c.op(Op.DROP);
     c.i32(5); c.op(Op.RETURN);
     c.end(); this.level--; // slow
     c.get(L_PAGE); c.get(L_ENTRY); c.i32(0xFFF); c.op(Op.I32_AND); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_PC);
-    c.get(L_IC); c.get(L_ENTRY); c.i32(12); c.op(Op.I32_SHR_U); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_INSTRET);
+    c.get(L_IC0); c.get(L_N); c.get(L_ENTRY); c.i32(12); c.op(Op.I32_SHR_U); c.op(Op.I32_ADD); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_INSTRET);
     c.i32(4);
     return this.module();
   }
@@ -386,13 +403,15 @@ export class PageTranslator {
     this.close();
   }
 
-  // pc = the entry, instret = what ran; pushes ic and ic0 for a comparison.
+  // pc = the entry, instret = what ran; pushes how many ran.
   private exitAtEntry(): void {
     const c = this.c;
     c.get(L_PAGE); c.get(L_ENTRY); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); c.gset(G_PC);
-    c.get(L_IC); c.gset(G_INSTRET);
-    c.get(L_IC); c.get(L_IC0);
+    this.ic(); c.gset(G_INSTRET);
+    c.get(L_N);
   }
+  // instret now (at the head of the block being run).
+  private ic(): void { const c = this.c; c.get(L_IC0); c.get(L_N); c.op(Op.I64_EXTEND_I32_U); c.op(Op.I64_ADD); }
 
   @inline private open(label: i32): void { unchecked(this.at[label] = this.level++); }
   @inline private depth(label: i32): i32 { return this.level - 1 - unchecked(this.at[label]); }
@@ -498,6 +517,12 @@ export class PageTranslator {
     c.gset(G_NZCV);
   }
 
+  // Baseline code: the vCPU block's address in a machine register for the
+  // rest of the block. V8's baseline compiler keeps a local in its stack
+  // slot and loads it at each use, but a local set from a value in a
+  // register stays in that register until a call or the block's end.
+  private holdCpu(): void { if (!this.optimised) { this.c.get(L_CPU); this.c.set(L_CPU); } }
+
   private forget(): void { this.st.fill(UNLOADED); this.flagSrc = FLAGS_NONE; this.pending = false; this.carried = false; }
 
   // --- exits -----------------------------------------------------------------
@@ -533,7 +558,7 @@ export class PageTranslator {
     const c = this.c;
     this.spillFlags();
     this.spillRegs();
-    c.i32((k << 12) | off); c.get(L_IC); c.call(F_STEP);
+    c.i32((k << 12) | off); this.ic(); c.call(F_STEP);
   }
   // ... and leaves if it raised anything or branched (always, for `end`).
   private callInterp(off: i32, k: i32, end: bool): void {
@@ -703,12 +728,13 @@ export class PageTranslator {
     // need computing on the way out: an `if` costs V8's baseline compiler
     // a merge of every local.)
     if (this.carried || this.resident) {
-      c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U);
+      c.get(L_N); c.i32(n); c.op(Op.I32_ADD); c.get(L_ROOM); c.op(Op.I32_GT_U);
       this.openIf(); this.spillFlags(); this.spillRegs(); c.i32(first * 4); c.set(L_ENTRY); c.br(this.depth(LB_MISS)); this.close();
     } else {
       c.i32(first * 4); c.set(L_ENTRY);
-      c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.get(L_LIMIT); c.op(Op.I64_GT_U); c.brIf(this.depth(LB_MISS));
+      c.get(L_N); c.i32(n); c.op(Op.I32_ADD); c.get(L_ROOM); c.op(Op.I32_GT_U); c.brIf(this.depth(LB_MISS));
     }
+    this.holdCpu();
     for (let i = first; i <= last; i++) {
       const insn = unchecked(this.words[i]), k = i - first, off = i * 4, kind = this.slot(i);
       switch (kind) {
@@ -726,13 +752,13 @@ export class PageTranslator {
     // page, or into a path left out.
     this.settleFlags();
     this.flushRegs();
-    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
+    c.get(L_N); c.i32(n); c.op(Op.I32_ADD); c.set(L_N);
     if (last + 1 != next || next >= N) this.goto((last + 1) * 4);
   }
 
   private endBlock(n: i32): void {
     const c = this.c;
-    c.get(L_IC); c.i64(n); c.op(Op.I64_ADD); c.set(L_IC);
+    c.get(L_N); c.i32(n); c.op(Op.I32_ADD); c.set(L_N);
   }
 
   // --- branches ----------------------------------------------------------------
@@ -815,11 +841,12 @@ export class PageTranslator {
     const c = this.c;
     if (toVa) c.get(L_VA); else { c.get(L_PAGE); c.i64(t); c.op(Op.I64_ADD); }
     c.gset(G_PC);
-    c.get(L_IC); c.gset(G_INSTRET);
+    this.ic(); c.gset(G_INSTRET);
     c.i32(ret); c.get(L_LIMIT); c.call(F_CALL); c.tee(L_C);
     c.i32(6); c.op(Op.I32_NE);
     this.openIf(); c.get(L_C); c.op(Op.RETURN); this.close();
-    c.gget(G_INSTRET); c.set(L_IC);
+    // (the callee stopped at L_LIMIT at most: L_N <= L_ROOM)
+    c.gget(G_INSTRET); c.get(L_IC0); c.op(Op.I64_SUB); c.op(Op.I32_WRAP_I64); c.set(L_N);
     this.forget();
     this.goto(ret);
   }
@@ -966,9 +993,12 @@ export class PageTranslator {
   private addSub(sf: u32, sub: bool, s: bool, rd: i32, rdSP: bool): void {
     const c = this.c;
     if (!s) { // no flags: no temporaries
-      this.pushA(sf); this.pushB(sf);
-      if (sf) { c.op(sub ? Op.I64_SUB : Op.I64_ADD); if (rdSP) this.setXSP(rd); else this.setX(rd); }
-      else { c.op(sub ? Op.I32_SUB : Op.I32_ADD); if (rdSP) this.setWSP(rd); else this.setW(rd); }
+      // (MOV to or from SP is ADD #0: the value alone, with no add for V8's baseline compiler to make.)
+      const move = this.bKind == B_IMM && this.bImm == 0;
+      this.pushA(sf);
+      if (!move) this.pushB(sf);
+      if (sf) { if (!move) c.op(sub ? Op.I64_SUB : Op.I64_ADD); if (rdSP) this.setXSP(rd); else this.setX(rd); }
+      else { if (!move) c.op(sub ? Op.I32_SUB : Op.I32_ADD); if (rdSP) this.setWSP(rd); else this.setW(rd); }
       return;
     }
     // Flags: pending, from the operands and result kept in the L_F* locals.
@@ -1138,14 +1168,19 @@ export class PageTranslator {
       const type = <i32>((insn >> 22) & 3), imm6 = <i32>((insn >> 10) & 0x3F);
       if ((op2 & 8) == 0) { // logical shifted
         const opc = (insn >> 29) & 3, neg = ((insn >> 21) & 1) == 1;
+        // MOV and MVN (ORR and ORN with the zero register): Rm alone, with
+        // no OR of a zero for V8's baseline compiler to make.
+        const move = opc == 1 && rn == 31;
         if (sf) {
-          this.x(rn); this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1); c.op(Op.I64_XOR); }
-          c.op(opc == 1 ? Op.I64_OR : opc == 2 ? Op.I64_XOR : Op.I64_AND);
+          if (!move) this.x(rn);
+          this.shifted(1, rm, type, imm6); if (neg) { c.i64(-1); c.op(Op.I64_XOR); }
+          if (!move) c.op(opc == 1 ? Op.I64_OR : opc == 2 ? Op.I64_XOR : Op.I64_AND);
           if (opc == 3) this.logicFlags(1);
           this.setX(rd);
         } else {
-          this.w(rn); this.shifted(0, rm, type, imm6); if (neg) { c.i32(-1); c.op(Op.I32_XOR); }
-          c.op(opc == 1 ? Op.I32_OR : opc == 2 ? Op.I32_XOR : Op.I32_AND);
+          if (!move) this.w(rn);
+          this.shifted(0, rm, type, imm6); if (neg) { c.i32(-1); c.op(Op.I32_XOR); }
+          if (!move) c.op(opc == 1 ? Op.I32_OR : opc == 2 ? Op.I32_XOR : Op.I32_AND);
           if (opc == 3) this.logicFlags(0);
           this.setW(rd);
         }
