@@ -14,6 +14,8 @@
 // spawn: what a user waits for includes loading the program (`startup_s`,
 // ~0.2 s to the guest's build: Node itself and the modules), which a boot
 // timed from the guest's build left out (~0.4 s of it until session 50).
+// `phases` sets the same phases of the two kernels' init side by side, by
+// their own clocks (boot_phases.ts): where the boots differ, not only by how much.
 
 import type { JitStats } from "../cpu/jit/jit.js";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ import { fetchImages } from "./images.js";
 import { Toolstack } from "./toolstack.js";
 import { packageRoot } from "./package_root.js";
 import { BootFile } from "./boot_image.js";
+import { kernelPhases, type KernelPhases } from "./boot_phases.js";
 
 // where xents' time went: walks per thousand instructions, whole-TLB
 // invalidations (and how many cleared every entry), exits by kind, and
@@ -40,6 +43,7 @@ export interface XentsBootResult {
   xents_mips: number;
   vcpus: number;
   memory_mib: number;
+  phases: KernelPhases | null; // by the guest kernel's clock (boot_phases.ts)
   profile: BootProfile;
 }
 
@@ -55,6 +59,9 @@ export interface BootBenchResult {
   xents_mips: number;
   vcpus: number;
   memory_mib: number;
+  // By each guest kernel's own clock, of the median boots: the same phases
+  // on both (null where the console did not show them).
+  phases: { xents: KernelPhases | null; qemu: KernelPhases | null };
   profile: BootProfile;
 }
 
@@ -84,7 +91,7 @@ export async function bootXentsOnce(factory: HostFactory, opts: { vcpus?: number
   ts.destroy(g.domid);
   return {
     benchmark: "boot", reference: "none", kernel: img.kernel, xents_s: r3(xents_s), startup_s: r3(startup / 1000), instructions,
-    xents_mips: r3(instructions / (xents_s - startup / 1000) / 1e6), vcpus, memory_mib: mem,
+    xents_mips: r3(instructions / (xents_s - startup / 1000) / 1e6), vcpus, memory_mib: mem, phases: kernelPhases(out),
     profile: {
       translate_per_kinsn: r3(p.tlbMisses / (p.instructions / 1000)), tlb_flushes: p.tlbFlushes, tlb_full_flushes: p.tlbFullFlushes,
       exits: p.exits, core_s: r3(p.coreS), outside_core_s: r3(xents_s - p.coreS), jit: p.jit,
@@ -113,10 +120,11 @@ function bootXentsInChild(vcpus: number, mem: number): Promise<XentsBootResult> 
   });
 }
 
-// The same images on QEMU, its own virt machine and PL011 console: seconds to the shell.
-function bootQemu(vcpus: number, mem: number): Promise<number> {
+// The same images on QEMU, its own virt machine and PL011 console: seconds
+// to the shell, and the kernel's phases on its console.
+function bootQemu(vcpus: number, mem: number): Promise<{ s: number; phases: KernelPhases | null }> {
   const img = fetchImages();
-  return new Promise<number>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const q0 = performance.now();
     const p = spawn("qemu-system-aarch64", ["-M", "virt", "-cpu", "cortex-a57", "-smp", String(vcpus), "-m", String(mem), "-nographic",
       "-kernel", img.kernel, "-initrd", img.initrd, "-append", "console=ttyAMA0"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -124,7 +132,7 @@ function bootQemu(vcpus: number, mem: number): Promise<number> {
     const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error("qemu did not reach the shell in 600 s")); }, 600_000);
     p.stdout.on("data", (d: Buffer) => {
       qout += d.toString("latin1");
-      if (qout.includes(MARKER)) { const dt = (performance.now() - q0) / 1000; clearTimeout(timer); p.kill("SIGKILL"); resolve(dt); }
+      if (qout.includes(MARKER)) { const dt = (performance.now() - q0) / 1000; clearTimeout(timer); p.kill("SIGKILL"); resolve({ s: dt, phases: kernelPhases(qout) }); }
     });
     p.on("error", (e) => { clearTimeout(timer); reject(new Error(`qemu-system-aarch64: ${e.message}`)); });
     p.on("exit", (code) => { if (!qout.includes(MARKER)) { clearTimeout(timer); reject(new Error(`qemu exited (${code}) before the shell`)); } });
@@ -140,16 +148,18 @@ export function medianIndex(xs: readonly number[]): number {
 
 export async function benchBoot(opts: { vcpus?: number; memoryMiB?: number; rounds?: number } = {}): Promise<BootBenchResult> {
   const vcpus = opts.vcpus ?? 1, mem = opts.memoryMiB ?? 256, n = opts.rounds ?? 3;
-  const xents: XentsBootResult[] = [], qemu: number[] = [];
+  const xents: XentsBootResult[] = [], qemuBoots: { s: number; phases: KernelPhases | null }[] = [];
   for (let r = 0; r < n; r++) {
-    if (r % 2 === 0) { xents.push(await bootXentsInChild(vcpus, mem)); qemu.push(await bootQemu(vcpus, mem)); }
-    else { qemu.push(await bootQemu(vcpus, mem)); xents.push(await bootXentsInChild(vcpus, mem)); }
+    if (r % 2 === 0) { xents.push(await bootXentsInChild(vcpus, mem)); qemuBoots.push(await bootQemu(vcpus, mem)); }
+    else { qemuBoots.push(await bootQemu(vcpus, mem)); xents.push(await bootXentsInChild(vcpus, mem)); }
   }
-  const mid = xents[medianIndex(xents.map((x) => x.xents_s))];
-  const qemu_s = r3(qemu[medianIndex(qemu)]);
+  const qemu = qemuBoots.map((q) => q.s);
+  const mid = xents[medianIndex(xents.map((x) => x.xents_s))], qmid = qemuBoots[medianIndex(qemu)];
+  const qemu_s = r3(qmid.s);
   return {
     benchmark: "boot", kernel: mid.kernel, xents_s: mid.xents_s, startup_s: mid.startup_s, qemu_s, ratio: r3(mid.xents_s / qemu_s),
     rounds: xents.map((x, i) => ({ xents_s: x.xents_s, qemu_s: r3(qemu[i]) })),
-    instructions: mid.instructions, xents_mips: mid.xents_mips, vcpus, memory_mib: mem, profile: mid.profile,
+    instructions: mid.instructions, xents_mips: mid.xents_mips, vcpus, memory_mib: mem,
+    phases: { xents: mid.phases, qemu: qmid.phases }, profile: mid.profile,
   };
 }

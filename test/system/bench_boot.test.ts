@@ -23,6 +23,16 @@ test("xents bench boot --json: the same kernel and initramfs to the shell on xen
   for (const x of rounds) assert.ok(x.xents_s > 0 && x.qemu_s > 0, JSON.stringify(rounds));
   // timed from its process's start, as QEMU's from its spawn: the start (Node, the modules, the images) is part of it
   assert.ok((j.startup_s as number) > 0 && (j.startup_s as number) < (j.xents_s as number), `startup ${j.startup_s} s of ${j.xents_s} s`);
+  // the same phases of the two kernels' init, each by its own clock, within its boot
+  const phases = j.phases as unknown as Record<"xents" | "qemu", Record<string, number> | null>;
+  for (const side of ["xents", "qemu"] as const) {
+    const ph = phases[side];
+    assert.ok(ph, `${side}: its console showed no phases`);
+    const keys = ["to_initramfs_s", "initramfs_s", "rest_of_init_s"];
+    for (const k of keys) assert.ok(ph[k] > 0, `${side} ${k} = ${ph[k]}`);
+    const sum = keys.reduce((a, k) => a + ph[k], 0);
+    assert.ok(sum < (j[`${side}_s`] as number), `${side}: phases ${sum} s within a boot of ${j[`${side}_s`]} s`);
+  }
   // where the time went: the core's counters are live, and in and outside the core add up to the boot
   const p = j.profile as unknown as { translate_per_kinsn: number; tlb_flushes: number; tlb_full_flushes: number; exits: Record<string, number>; core_s: number; outside_core_s: number };
   assert.ok(p.translate_per_kinsn > 0 && p.tlb_flushes > 0 && p.tlb_full_flushes <= p.tlb_flushes, JSON.stringify(p));
