@@ -132,7 +132,7 @@ test("every instruction word translates into a module WebAssembly accepts", () =
 
 // Entering a translation: baseline code finds the head by a binary search
 // over the heads' offsets, optimised code by a br_table over the page. At a
-// limit of 0 nothing runs: a head answers 0 (its first block does not fit),
+// room of 0 nothing runs: a head answers 0 (its first block does not fit),
 // any other offset 2 (not a head), with pc at the offset either way.
 test("baseline and optimised code agree on which offsets of the page are heads", () => {
   const seed = seedFromEnv();
@@ -142,7 +142,7 @@ test("baseline and optimised code agree on which offsets of the page are heads",
   const pc = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
-  const nothing = (): never => { throw new Error("nothing may run at limit 0"); };
+  const nothing = (): never => { throw new Error("nothing may run in a room of 0"); };
   const env = { memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing, jitCall: nothing };
   let heads = 0;
   for (let i = 0; i < n; i++) {
@@ -160,7 +160,7 @@ test("baseline and optimised code agree on which offsets of the page are heads",
       const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
       const got: number[] = [];
       for (let off = 0; off < 4096; off += 4) {
-        got.push(f(0, 0, 0x40000000n, off, 0n));
+        got.push(f(0, 0, 0x40000000n, off, 0));
         assert.equal(pc.value, 0x40000000n + BigInt(off), `pc after an entry at ${off} (page ${i}, seed ${seed})`);
       }
       assert.equal(got.filter((r) => r === 0).length, p.heads, `page ${i} (seed ${seed}): heads found`);
@@ -719,8 +719,8 @@ test("an optimised page declares a local for each guest register it uses and no 
     for (let g = leb(); g > 0; g--) { const n = leb(); groups.push([n, bytes[i++]]); }
     return groups;
   };
-  assert.deepEqual(locals(true), [[9, 0x7E], [13, 0x7F], [4, 0x7E]], "the temporaries, then x0, x1, SP and x2");
-  assert.deepEqual(locals(false), [[9, 0x7E], [13, 0x7F]], "the temporaries only");
+  assert.deepEqual(locals(true), [[9, 0x7E], [12, 0x7F], [4, 0x7E]], "the temporaries, then x0, x1, SP and x2");
+  assert.deepEqual(locals(false), [[9, 0x7E], [12, 0x7F]], "the temporaries only");
 });
 
 // Blocks that branch to their own head are wasm loops with the registers
@@ -838,11 +838,12 @@ test("hints and barriers are translated as nothing, other system instructions ar
 // k-th instruction of its block, leaves if that says so, and otherwise
 // (MRS) reads Rt again from the vCPU block, where the interpreter wrote it.
 // Translated code counts what it runs in 32 bits from the instret it was
-// entered with, against the room to the limit (at most 2^31 - 1; the limit
-// it passes on to a call is lowered to match): at any instret, with a limit
-// already passed or far ahead, and after a call that came back having run
-// instructions of its own, it leaves the count the interpreter would.
-test("translated code counts instructions exactly at any instret and any limit", () => {
+// entered with, against the room it was given (what it may retire, which
+// the core computes from its limit); a call out of the page passes on what
+// is left of it. At any instret, with no room or all of it, and after a
+// call that came back having run instructions of its own, it leaves the
+// count the interpreter would.
+test("translated code counts instructions exactly at any instret and in any room", () => {
   const w = (s: string): number[] => [...new Uint32Array(assemble(s).buffer)];
   const words = new Uint32Array(1024).fill(0xD503201F);
   // two adds and a call out of the page that comes back; two adds and a branch out of the page
@@ -853,54 +854,58 @@ test("translated code counts instructions exactly at any instret and any limit",
   const instret = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
   const nzcv = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   const page = 0x40000000n;
+  const ic = (): bigint => BigInt.asUintN(64, instret.value);
   let calleeRuns = 0n;
-  const calls: [bigint, bigint, bigint][] = []; // pc, instret, limit at each call
+  const calls: [bigint, bigint, number][] = []; // pc, instret, room at each call
   const nothing = (): never => { throw new Error("no interpreter here"); };
   const env = {
     memory, pc, instret, nzcv, jitStep: nothing, jitMrs: nothing, jitDcZva: nothing, jitExclusive: nothing,
     // the callee runs calleeRuns instructions and comes back to the return point
-    jitCall: (ret: number, limit: bigint): number => {
-      calls.push([pc.value, BigInt.asUintN(64, instret.value), BigInt.asUintN(64, limit)]);
+    jitCall: (ret: number, room: number): number => {
+      calls.push([pc.value, ic(), room]);
       instret.value += calleeRuns; pc.value = page + BigInt(ret);
       return 6;
     },
   };
+  const MAX = 0x7FFFFFFF;
   for (const optimised of [false, true]) {
     const f = new WebAssembly.Instance(new WebAssembly.Module(translatePage(words, [0], optimised).bytes), { env }).exports.f as (...a: unknown[]) => number;
-    const run = (start: bigint, limit: bigint): number => {
+    const run = (start: bigint, room: number): number => {
       view.setBigUint64(8, 0n, true); calls.length = 0; instret.value = start; pc.value = 0n;
-      return f(0, 0, page, 0, limit);
+      return f(0, 0, page, 0, room);
     };
     const tier = optimised ? "optimised" : "baseline";
-    // far ahead of a large instret: everything runs; the call's limit is 2^31 - 1 ahead
+    // all the room at a large instret (and past 2^63): everything runs; the call gets what is left
+    for (const start of [(1n << 40n) + 7n, (1n << 63n) + 5n]) {
+      calleeRuns = 1000n;
+      assert.equal(run(start, MAX), 3, `${tier}: left the page by the branch`);
+      assert.equal(ic(), start + 6n + 1000n, `${tier}: instret counted across the call`);
+      assert.equal(pc.value, page + 20n + 0x3000n, tier);
+      assert.equal(view.getBigUint64(8, true), 4n, `${tier}: every add ran`);
+      assert.deepEqual(calls, [[page + 8n + 0x2000n, start + 3n, MAX - 3]], `${tier}: the call, with the room left`);
+    }
     const big = (1n << 40n) + 7n;
-    calleeRuns = 1000n;
-    assert.equal(run(big, (1n << 64n) - 1n), 3, `${tier}: left the page by the branch`);
-    assert.equal(BigInt.asUintN(64, instret.value), big + 6n + 1000n, `${tier}: instret counted across the call`);
-    assert.equal(pc.value, page + 20n + 0x3000n, tier);
-    assert.equal(view.getBigUint64(8, true), 4n, `${tier}: every add ran`);
-    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, big + 0x7FFFFFFFn]], `${tier}: the call, with the limit lowered`);
-    // a limit below the room: passed on as it is; the callee may run up to it
-    assert.equal(run(big, big + 1006n), 3, tier);
-    assert.equal(BigInt.asUintN(64, instret.value), big + 1006n, tier);
-    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, big + 1006n]], tier);
-    // the limit passed long ago (its difference from instret wraps in 64 bits): nothing runs
-    const past = (1n << 63n) + 5n;
-    assert.equal(run(past, 3n), 0, `${tier}: the first block does not fit`);
-    assert.equal(BigInt.asUintN(64, instret.value), past, tier);
+    // just the room for it all
+    assert.equal(run(big, 1006), 3, tier);
+    assert.equal(ic(), big + 1006n, tier);
+    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, 1003]], tier);
+    // no room: nothing runs
+    assert.equal(run(big, 0), 0, `${tier}: the first block does not fit`);
+    assert.equal(ic(), big, tier);
     assert.equal(pc.value, page, `${tier}: pc at the entry`);
     assert.equal(view.getBigUint64(8, true), 0n, `${tier}: nothing ran`);
     assert.deepEqual(calls, [], tier);
-    // the limit at the call's return: the block after it does not fit, and the count is the call's
+    // room up to the call's return: the block after it does not fit, and the count is the call's
     calleeRuns = 0n;
-    assert.equal(run(big, big + 3n), 1, `${tier}: stopped at the return point`);
-    assert.equal(BigInt.asUintN(64, instret.value), big + 3n, tier);
+    assert.equal(run(big, 3), 1, `${tier}: stopped at the return point`);
+    assert.equal(ic(), big + 3n, tier);
     assert.equal(pc.value, page + 12n, tier);
     assert.equal(view.getBigUint64(8, true), 2n, tier);
+    assert.deepEqual(calls, [[page + 8n + 0x2000n, big + 3n, 0]], `${tier}: the call with no room left`);
     // ... and one short of the block after it, having run some in the callee
     calleeRuns = 2n;
-    assert.equal(run(big, big + 7n), 1, tier);
-    assert.equal(BigInt.asUintN(64, instret.value), big + 5n, tier);
+    assert.equal(run(big, 7), 1, tier);
+    assert.equal(ic(), big + 5n, tier);
     assert.equal(pc.value, page + 12n, tier);
   }
 });
@@ -931,7 +936,7 @@ test("an MRS or DC ZVA the core's helper declines goes through the interpreter, 
   const p = translatePage(words, [0]);
   const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
   instret.value = 100n;
-  assert.equal(f(0, 0, 0x40000000n, 0, 109n), 1, "the blocks ran and stopped at the branch to itself (limit)");
+  assert.equal(f(0, 0, 0x40000000n, 0, 9), 1, "the blocks ran and stopped at the branch to itself (its room)");
   assert.deepEqual(mrs, [[0xC208, 0], [0xC684, 3]], "jitMrs is asked with the register's key and Rt");
   assert.deepEqual(zva, [0x600n, 0x700n], "jitDcZva is asked with Xt");
   // (after DC ZVA, a SYS, a new block begins: the second is its first instruction, at instret 107)
@@ -940,7 +945,7 @@ test("an MRS or DC ZVA the core's helper declines goes through the interpreter, 
   assert.equal(view.getBigUint64(4 * 8, true), 1042n, "x4 = x3 + x2 with x3 as jitMrs wrote it, not as loaded before");
   // the interpreter says leave (an exception): nothing after the MRS runs
   view.setBigUint64(2 * 8, 0n, true); steps.length = 0; mrs.length = 0; zva.length = 0; leave = 1; instret.value = 100n;
-  assert.equal(f(0, 0, 0x40000000n, 0, 109n), 1);
+  assert.equal(f(0, 0, 0x40000000n, 0, 9), 1);
   assert.deepEqual(zva, [], "nothing after the MRS ran");
   assert.equal(view.getBigUint64(2 * 8, true), 0n, "the add after the MRS did not run");
   assert.deepEqual(mrs, [[0xC208, 0]]);
@@ -1039,7 +1044,7 @@ test("an exclusive goes through the core's jitExclusive, or the interpreter wher
   const p = translatePage(words, [0]);
   const f = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { env }).exports.f as (...a: unknown[]) => number;
   instret.value = 100n;
-  assert.equal(f(0, 0, 0x40000000n, 0, 108n), 1, "the block ran and stopped at the branch to itself (limit)");
+  assert.equal(f(0, 0, 0x40000000n, 0, 8), 1, "the block ran and stopped at the branch to itself (its room)");
   assert.deepEqual(asked, [prog[2], prog[4], prog[6]], "jitExclusive is asked with each instruction word");
   assert.deepEqual(steps, [[(6 << 12) | 24, 100n]], "the interpreter runs the LDAXR it was left, the block's seventh instruction");
   assert.equal(view.getBigUint64(3 * 8, true), 51n, "x3 = x2 + 1 with x2 as the LDXR wrote it, not as loaded before");

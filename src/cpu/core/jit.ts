@@ -265,6 +265,13 @@ function coldEntry(p: u64, cross: bool): bool {
   return true;
 }
 
+// What translated code entered now may retire before `limit`: a page's
+// function counts in 32 bits from its entry (page.ts), so at most 2^31 - 1.
+const ROOM_MAX: u64 = 0x7FFFFFFF;
+@inline function roomTo(limit: u64): u32 {
+  return instret >= limit ? 0 : <u32>(limit - instret < ROOM_MAX ? limit - instret : ROOM_MAX);
+}
+
 // cross: control came from another page.
 function enter(p: u64, limit: u64, cross: bool): u32 {
   jitMiss = MISS_OTHER;
@@ -308,12 +315,12 @@ function enter(p: u64, limit: u64, cross: bool): u32 {
   // Translated code that leaves its page by a branch (3) goes on in the
   // target page's code if it has some (jitChain): r is the last function's
   // answer, which ran from runHost.
-  let r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, limit);
+  let r = call_indirect<u32>(fn, cpu, tlbData, p & ~<u64>0xFFF, <u32>p & 0xFFF, roomTo(limit));
   while (r == 3) {
     const next = jitChain();
     if (next == 0) { r = 1; break; }
     const q = pc;
-    r = call_indirect<u32>(next, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, limit);
+    r = call_indirect<u32>(next, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, roomTo(limit));
   }
   jitRetired += instret - before;
   creditSlot();
@@ -399,8 +406,10 @@ function jitChain(): u32 {
 const CALL_DEPTH_MAX: u32 = 32;
 let callDepth: u32 = 0;
 export let jitReturns: u64 = 0;
-export function jitCall(ret: u32, limit: u64): u32 {
+// room: what the caller may still retire (the callee's code counts it).
+export function jitCall(ret: u32, room: u32): u32 {
   if (callDepth >= CALL_DEPTH_MAX) return 3;
+  const limit = instret + <u64>room;
   const callerPage = runPage, callerHost = runHost, callerSlot = curSlot, tlb = tlbData;
   const back = callerPage | <u64>ret;
   let fn = jitChain();
@@ -409,7 +418,7 @@ export function jitCall(ret: u32, limit: u64): u32 {
   let r: u32 = 3;
   while (true) {
     const q = pc;
-    r = call_indirect<u32>(fn, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, limit);
+    r = call_indirect<u32>(fn, cpu, tlbData, q & ~<u64>0xFFF, <u32>q & 0xFFF, roomTo(limit));
     if (r != 3 || pc == back) break;
     fn = jitChain(); // the callee went on in another page
     if (fn == 0) break;

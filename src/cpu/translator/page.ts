@@ -4,13 +4,15 @@
 //
 // One function per machine page, called by the core's run loop at a block
 // head (src/cpu/core/jit.ts):
-//   f(cpu: i32, tlb: i32, pcPage: i64, entry: i32, limit: i64) -> i32
+//   f(cpu: i32, tlb: i32, pcPage: i64, entry: i32, room: i32) -> i32
 // cpu: the vCPU block; tlb: the TLB set for loads and stores at the current
 // EL/PAN; pcPage: the page's virtual address (the code is position
 // independent, so every mapping of the frame shares it); entry: the byte
-// offset to start at; limit: the instruction count not to pass (budget or
-// timer deadline). Returns 1 if any instruction ran, 0 if the first block
-// does not fit under the limit, 2 if the entry is not a block head (and
+// offset to start at; room: how many instructions it may retire, 0 to
+// 2^31 - 1 (to the budget or the timer's deadline: the core's limit less
+// instret, passed rather than the limit so that no entry computes it).
+// Returns 1 if any instruction ran, 0 if the first block
+// does not fit in the room, 2 if the entry is not a block head (and
 // nothing ran), 3 if it left the page by a branch with pc and instret set
 // (the core goes on in the target page's translation if it has one,
 // jitChain), 4 if it stopped before a load or store whose fast path missed,
@@ -65,7 +67,7 @@ const G_PC = 0, G_INSTRET = 1, G_NZCV = 2;
 export const TLB_ENTRIES: i32 = 4096;
 
 // Locals
-const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_LIMIT = 4;
+const L_CPU = 0, L_TLB = 1, L_PAGE = 2, L_ENTRY = 3, L_ROOM = 4;
 const L_IC0 = 5; // instret at the function's entry
 const L_VA = 6, L_A = 7, L_B = 8, L_R = 9; // i64 temps
 // The operands and result of the last ADDS/SUBS/ANDS (64-bit; L_F*32 for
@@ -88,20 +90,19 @@ const L_FA32 = L_NZCV + 7, L_FB32 = L_NZCV + 8, L_FR32 = L_NZCV + 9;
 // flag-setter on the L_F* locals (carried round the loop), 0 when the
 // packed NZCV is current.
 const L_FPEND = L_NZCV + 10;
-// The instructions retired since the entry (instret is L_IC0 + L_N), and
-// how many may be (the limit less L_IC0, at most 2^31 - 1): counted and
-// compared in 32 bits, because V8's baseline compiler makes a comparison
-// of i32s and the branch on it one compare and a jump, and one of i64s
-// five instructions (it sets a register from the flags and tests it).
-const L_N = L_NZCV + 11, L_ROOM = L_NZCV + 12;
-const ROOM_MAX: i32 = 0x7FFFFFFF;
-const I32_LOCALS = 13;
+// The instructions retired since the entry (instret is L_IC0 + L_N), of
+// the L_ROOM that may be: counted and compared in 32 bits, because V8's
+// baseline compiler makes a comparison of i32s and the branch on it one
+// compare and a jump, and one of i64s five instructions (it sets a
+// register from the flags and tests it).
+const L_N = L_NZCV + 11;
+const I32_LOCALS = 12;
 const L_VA32 = L_A32; // a load's or store's address, low half (add/sub's temp is free there)
 // Then, in optimised code, one i64 for each of x0..x30 and SP (register 31
 // in its SP role) the page's code uses, numbered as first used. Only those
 // (when baseline code had them, declaring 40 more cost V8's baseline
 // compiler ~40% more compile time).
-const L_X0 = L_ROOM + 1;
+const L_X0 = L_N + 1;
 const NZCV = 32; // index of the flags in the cache state
 // The longest loop body (instructions) a block runs on through a head for.
 const MAX_LOOP_SPAN = 64;
@@ -141,8 +142,8 @@ function buildPrefix(): void {
   fnType(types, [T.I32, T.I32], [T.I32]); // jitMrs: (op0:op1:CRn:CRm:op2, Rt) -> done?
   fnType(types, [T.I64], [T.I32]); // jitDcZva: (Xt) -> done?
   fnType(types, [T.I32], [T.I32]); // jitExclusive: (instruction) -> done?
-  fnType(types, [T.I32, T.I64], [T.I32]); // jitCall: (return offset, limit) -> 6: back there, else what to return
-  fnType(types, [T.I32, T.I32, T.I64, T.I32, T.I64], [T.I32]); // the page's function
+  fnType(types, [T.I32, T.I32], [T.I32]); // jitCall: (return offset, room) -> 6: back there, else what to return
+  fnType(types, [T.I32, T.I32, T.I64, T.I32, T.I32], [T.I32]); // the page's function
   section(m, 1, types);
   const imports = new Bytes(256);
   imports.u32(1 + 5 + 3);
@@ -282,14 +283,6 @@ export class PageTranslator {
 
     const c = this.c;
     c.gget(G_INSTRET); c.set(L_IC0);
-    // L_ROOM = the limit less instret, 0 if the limit is passed, at most
-    // ROOM_MAX; the limit becomes instret + L_ROOM (it is only lowered, or
-    // raised where nothing may run), so that no callee can take L_N past it.
-    c.i32(0);
-    c.i32(ROOM_MAX); c.get(L_LIMIT); c.get(L_IC0); c.op(Op.I64_SUB); c.tee(L_A); c.op(Op.I32_WRAP_I64);
-    c.get(L_A); c.i64(ROOM_MAX); c.op(Op.I64_GT_U); c.op(Op.SELECT);
-    c.get(L_LIMIT); c.get(L_IC0); c.op(Op.I64_LE_U); c.op(Op.SELECT);
-    c.tee(L_ROOM); c.op(Op.I64_EXTEND_I32_U); c.get(L_IC0); c.op(Op.I64_ADD); c.set(L_LIMIT);
     // Shared exits (their tails follow the function's body): "left" with pc
     // set, "out" with pc = the page + L_ENTRY (a branch out of the page),
     // "untranslated" with pc = the page + L_ENTRY (a path left out), "slow"
@@ -842,10 +835,10 @@ export class PageTranslator {
     if (toVa) c.get(L_VA); else { c.get(L_PAGE); c.i64(t); c.op(Op.I64_ADD); }
     c.gset(G_PC);
     this.ic(); c.gset(G_INSTRET);
-    c.i32(ret); c.get(L_LIMIT); c.call(F_CALL); c.tee(L_C);
+    c.i32(ret); c.get(L_ROOM); c.get(L_N); c.op(Op.I32_SUB); c.call(F_CALL); c.tee(L_C);
     c.i32(6); c.op(Op.I32_NE);
     this.openIf(); c.get(L_C); c.op(Op.RETURN); this.close();
-    // (the callee stopped at L_LIMIT at most: L_N <= L_ROOM)
+    // (the callee ran what room was left at most: L_N <= L_ROOM)
     c.gget(G_INSTRET); c.get(L_IC0); c.op(Op.I64_SUB); c.op(Op.I32_WRAP_I64); c.set(L_N);
     this.forget();
     this.goto(ret);
