@@ -120,9 +120,11 @@ function bootXentsInChild(vcpus: number, mem: number): Promise<XentsBootResult> 
   });
 }
 
-// The same images on QEMU, its own virt machine and PL011 console: seconds
-// to the shell, and the kernel's phases on its console.
-function bootQemu(vcpus: number, mem: number): Promise<{ s: number; phases: KernelPhases | null }> {
+// A boot on QEMU: seconds to the shell, and the kernel's phases on its console.
+interface QemuBoot { s: number; phases: KernelPhases | null }
+
+// The same images on QEMU, its own virt machine and PL011 console.
+function bootQemu(vcpus: number, mem: number): Promise<QemuBoot> {
   const img = fetchImages();
   return new Promise((resolve, reject) => {
     const q0 = performance.now();
@@ -148,7 +150,7 @@ export function medianIndex(xs: readonly number[]): number {
 
 export async function benchBoot(opts: { vcpus?: number; memoryMiB?: number; rounds?: number } = {}): Promise<BootBenchResult> {
   const vcpus = opts.vcpus ?? 1, mem = opts.memoryMiB ?? 256, n = opts.rounds ?? 3;
-  const xents: XentsBootResult[] = [], qemuBoots: { s: number; phases: KernelPhases | null }[] = [];
+  const xents: XentsBootResult[] = [], qemuBoots: QemuBoot[] = [];
   for (let r = 0; r < n; r++) {
     if (r % 2 === 0) { xents.push(await bootXentsInChild(vcpus, mem)); qemuBoots.push(await bootQemu(vcpus, mem)); }
     else { qemuBoots.push(await bootQemu(vcpus, mem)); xents.push(await bootXentsInChild(vcpus, mem)); }

@@ -320,7 +320,7 @@ export class PageTranslator {
     }
     c.end(); this.level--; // dispatch (not reached: every block leaves by a branch)
     c.end(); this.level--; // miss
-    // A block that does not fit under the limit: the interpreter goes on from it.
+    // A block that does not fit in the room: the interpreter goes on from it.
     this.exitAtEntry(); c.i32(0); c.op(Op.I32_NE); c.op(Op.RETURN);
     c.end(); this.level--; // nohead
     // Not a block head of this translation: 2 if nothing ran (the core may translate again).
@@ -717,7 +717,7 @@ export class PageTranslator {
     const c = this.c;
     const n = last - first + 1;
     if (!hoisted) this.forget();
-    // Does the whole block fit under the limit? (A br_if where no flags
+    // Does the whole block fit in the room? (A br_if where no flags
     // need computing on the way out: an `if` costs V8's baseline compiler
     // a merge of every local.)
     if (this.carried || this.resident) {
