@@ -745,7 +745,7 @@ export class PageTranslator {
     // page, or into a path left out.
     this.settleFlags();
     this.flushRegs();
-    c.get(L_N); c.i32(n); c.op(Op.I32_ADD); c.set(L_N);
+    this.endBlock(n);
     if (last + 1 != next || next >= N) this.goto((last + 1) * 4);
   }
 
